@@ -1,0 +1,111 @@
+// Package cpuid reads, enumerates, parses and prints raw CPUID results.
+//
+// A [Leaf] is one CPUID answer: the inputs (EAX = leaf, ECX = subleaf) and
+// the four output registers. [Leaves] is a sorted list of them: what the
+// CPUID instruction returned on one CPU ([Enumerate] walks every leaf and
+// subleaf the way `cpuid -r` does), what a `cpuid -r` dump recorded
+// ([ParseDump]), or what KVM says it can give a guest.
+//
+// The package knows nothing of feature names; core/feature maps bits to
+// names.
+package cpuid
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Reg names one of the four CPUID output registers.
+type Reg uint8
+
+// The CPUID output registers, in the order the instruction's manuals and
+// `cpuid -r` print them.
+const (
+	EAX Reg = iota
+	EBX
+	ECX
+	EDX
+)
+
+// String returns the register's lowercase name ("eax").
+func (r Reg) String() string {
+	switch r {
+	case EAX:
+		return "eax"
+	case EBX:
+		return "ebx"
+	case ECX:
+		return "ecx"
+	case EDX:
+		return "edx"
+	}
+	return fmt.Sprintf("reg(%d)", uint8(r))
+}
+
+// Leaf is one CPUID result.
+type Leaf struct {
+	Leaf, Subleaf      uint32
+	EAX, EBX, ECX, EDX uint32
+}
+
+// Reg returns the value of register r.
+func (l Leaf) Reg(r Reg) uint32 {
+	switch r {
+	case EAX:
+		return l.EAX
+	case EBX:
+		return l.EBX
+	case ECX:
+		return l.ECX
+	default:
+		return l.EDX
+	}
+}
+
+// SetReg sets register r to v.
+func (l *Leaf) SetReg(r Reg, v uint32) {
+	switch r {
+	case EAX:
+		l.EAX = v
+	case EBX:
+		l.EBX = v
+	case ECX:
+		l.ECX = v
+	default:
+		l.EDX = v
+	}
+}
+
+// Leaves is a list of CPUID results sorted by (Leaf, Subleaf), without
+// duplicates. Use [Leaves.Sort] after building one by hand.
+type Leaves []Leaf
+
+// Sort orders ls by (Leaf, Subleaf); later duplicates of a key are dropped.
+func (ls *Leaves) Sort() {
+	s := *ls
+	sort.SliceStable(s, func(i, j int) bool {
+		if s[i].Leaf != s[j].Leaf {
+			return s[i].Leaf < s[j].Leaf
+		}
+		return s[i].Subleaf < s[j].Subleaf
+	})
+	out := s[:0]
+	for i, l := range s {
+		if i > 0 && l.Leaf == out[len(out)-1].Leaf && l.Subleaf == out[len(out)-1].Subleaf {
+			continue
+		}
+		out = append(out, l)
+	}
+	*ls = out
+}
+
+// Find returns the result for (leaf, subleaf) by binary search.
+func (ls Leaves) Find(leaf, subleaf uint32) (Leaf, bool) {
+	i := sort.Search(len(ls), func(i int) bool {
+		return ls[i].Leaf > leaf || (ls[i].Leaf == leaf && ls[i].Subleaf >= subleaf)
+	})
+	if i < len(ls) && ls[i].Leaf == leaf && ls[i].Subleaf == subleaf {
+		return ls[i], true
+	}
+	return Leaf{}, false
+}

@@ -1,0 +1,3 @@
+module cpupolicy
+
+go 1.26
