@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+)
+
+func runProbe(e *env, args []string) int {
+	fs := newFlags("probe")
+	format := &formatFlag{allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "output `format`: text or json (default: json with -o, text otherwise)")
+	out := fs.String("o", "", "write the output to `FILE` atomically instead of standard output")
+	hostFile := fs.String("host", "", "load a recorded snapshot `FILE` instead of probing")
+	dump := fs.String("from-cpuid-dump", "", "build the snapshot from `FILE`, the output of cpuid -r or cpuid -1 -r")
+	qmp := fs.String("from-qemu-expansion", "", "build the kvm layer from `FILE`, QEMU's query-cpu-model-expansion reply for model host")
+	if rc := parseFlags(e, fs, args); rc >= 0 {
+		return rc
+	}
+	if fs.NArg() > 0 {
+		return usageError(e, "probe", "unexpected argument %q", fs.Arg(0))
+	}
+	sources := 0
+	for _, s := range []string{*hostFile, *dump, *qmp} {
+		if s != "" {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return usageError(e, "probe", "--host, --from-cpuid-dump and --from-qemu-expansion exclude each other")
+	}
+	if format.value == "" {
+		format.value = "text"
+		if *out != "" {
+			format.value = "json"
+		}
+	}
+
+	reg := feature.Builtin()
+	var snap *host.HostSnapshot
+	var err error
+	switch {
+	case *hostFile != "":
+		snap, err = loadSnapshot(*hostFile, reg)
+	case *dump != "":
+		snap, err = fromFile(*dump, func(name string, r io.Reader) (*host.HostSnapshot, error) {
+			return host.FromCPUIDDump(name, r, reg, e.now())
+		})
+	case *qmp != "":
+		snap, err = fromFile(*qmp, func(name string, r io.Reader) (*host.HostSnapshot, error) {
+			return host.FromQEMUExpansion(name, r, reg, e.now())
+		})
+	default:
+		snap, err = host.Probe(host.Live(host.LiveConfig{}), reg, e.now())
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cpupolicy probe: %v\n", err)
+			return exitViolation
+		}
+	}
+	if err != nil {
+		return inputError(e, err)
+	}
+
+	var buf bytes.Buffer
+	if format.value == "json" {
+		data, err := snap.Marshal()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cpupolicy probe: %v\n", err)
+			return exitUsage
+		}
+		buf.Write(data)
+	} else {
+		writeProbeText(&buf, snap, reg, *out == "" && colorOK(e.stdout))
+	}
+	if *out != "" {
+		if err := writeAtomic(*out, buf.Bytes()); err != nil {
+			fmt.Fprintf(e.stderr, "cpupolicy probe: %v\n", err)
+			return exitUsage
+		}
+		return exitOK
+	}
+	e.stdout.Write(buf.Bytes())
+	return exitOK
+}
+
+// loadSnapshot reads and validates a snapshot file.
+func loadSnapshot(path string, reg *feature.Registry) (*host.HostSnapshot, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return host.Parse(path, data, reg)
+}
+
+func fromFile(path string, build func(string, io.Reader) (*host.HostSnapshot, error)) (*host.HostSnapshot, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return build(path, f)
+}
+
+// writeProbeText prints the human summary of a snapshot.
+func writeProbeText(w io.Writer, s *host.HostSnapshot, reg *feature.Registry, color bool) {
+	bold := func(t string) string {
+		if color {
+			return "\x1b[1m" + t + "\x1b[0m"
+		}
+		return t
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	name := s.Hostname
+	if name == "" {
+		name = "(unnamed host)"
+	}
+	fmt.Fprintf(tw, "host\t%s (%s, %s)\n", name, s.Source, s.ProbedAt.Format("2006-01-02 15:04:05Z"))
+	fmt.Fprintf(tw, "cpu\t%s, family %d model %d stepping %d\n", s.Vendor, s.Family, s.Model, s.Stepping)
+	if s.Brand != "" {
+		fmt.Fprintf(tw, "brand\t%s\n", s.Brand)
+	}
+	if s.Kernel != "" {
+		fmt.Fprintf(tw, "kernel\t%s\n", s.Kernel)
+	}
+	if s.XCR0 != nil {
+		fmt.Fprintf(tw, "xcr0\t%#x\n", *s.XCR0)
+	}
+	if s.KVM != nil {
+		k := s.KVM
+		fmt.Fprintf(tw, "kvm\tAPI %d, %d capabilities, %d supported and %d emulated CPUID entries, %d feature MSRs\n",
+			k.APIVersion, len(k.Capabilities), len(k.SupportedCPUID), len(k.EmulatedCPUID), len(k.FeatureMSRs))
+	} else {
+		fmt.Fprintf(tw, "kvm\tnone: %s\n", s.KVMError)
+	}
+	fmt.Fprintf(tw, "features\thw %d, os %d, kvm %d\n", len(s.Features.HW), len(s.Features.OS), len(s.Features.KVM))
+	tw.Flush()
+
+	hw, osl, kv, err := s.Sets(reg)
+	if err != nil {
+		return // Parse validated the names; unreachable for loaded snapshots.
+	}
+	list := func(title string, set feature.FeatureSet, why string) {
+		if set.IsEmpty() {
+			return
+		}
+		fmt.Fprintf(w, "\n%s (%d):\n", bold(title), set.Count())
+		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintf(tw, "  FEATURE\tLOCATION\tLINUX\n")
+		for id := range set.All() {
+			f := reg.Feature(id)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Name, f.Loc, dash(f.Linux))
+		}
+		tw.Flush()
+		if why != "" {
+			fmt.Fprintf(w, "  %s\n", why)
+		}
+	}
+	if s.Source == host.SourceLive {
+		list("the CPU has, the kernel disabled (hw, not os)", hw.Difference(osl), "")
+	}
+	if s.KVM != nil {
+		list("the CPU has, KVM will not give a guest (hw, not kvm)", hw.Difference(kv), "")
+	}
+	if s.Source == host.SourceCPUIDDump {
+		fmt.Fprintf(w, "\nonly the hw layer is known: %s\n", strings.TrimPrefix(s.KVMError, "not probed: "))
+	}
+	if s.Source == host.SourceQEMUExpansion {
+		fmt.Fprintf(w, "\nonly the kvm layer is known: %s\n", strings.TrimPrefix(s.KVMError, "not probed: "))
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

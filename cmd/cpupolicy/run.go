@@ -1,0 +1,208 @@
+package main
+
+import (
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+)
+
+// doc is this package's documentation, which is also the help text.
+//
+//go:embed doc.go
+var doc string
+
+// Exit codes.
+const (
+	exitOK        = 0
+	exitViolation = 1
+	exitUsage     = 2
+)
+
+// env is what a command runs with: the standard streams and the clock.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	now            func() time.Time
+}
+
+// command is one subcommand. Its help is the section of doc.go headed by
+// its name.
+type command struct {
+	name string
+	run  func(e *env, args []string) int
+}
+
+var commands = []command{
+	{"probe", runProbe},
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, helpText(""))
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 {
+			if s := helpText(args[1]); s != "" {
+				fmt.Fprint(stdout, s)
+				return exitOK
+			}
+		}
+		fmt.Fprint(stdout, helpText(""))
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(e, args[1:])
+		}
+	}
+	fmt.Fprintf(stderr, "cpupolicy: unknown command %q%s; run 'cpupolicy -h' for usage\n", name, suggestCommand(name))
+	return exitUsage
+}
+
+func suggestCommand(name string) string {
+	names := make([]string, 0, len(commands))
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) {
+			names = append(names, c.name)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", names[0])
+}
+
+// helpText returns the overview (cmd == "") or one command's section of
+// doc.go, with the comment markers and Go-doc indentation removed.
+func helpText(cmd string) string {
+	body := doc[strings.Index(doc, "/*")+2 : strings.LastIndex(doc, "*/")]
+	sections := strings.Split(body, "\n# ")
+	text := sections[0]
+	if cmd != "" {
+		text = ""
+		for _, s := range sections[1:] {
+			if head, rest, _ := strings.Cut(s, "\n"); head == cmd {
+				text = rest
+			}
+		}
+		if text == "" {
+			return ""
+		}
+	}
+	lines := strings.Split(strings.Trim(text, "\n"), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "\t") {
+			lines[i] = "  " + l[1:]
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// newFlags returns a flag set for cmd whose -h prints cmd's help.
+func newFlags(cmd string) *flag.FlagSet {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args; on -h it prints help and returns exitOK, on an
+// error it prints one line and returns exitUsage, otherwise -1.
+func parseFlags(e *env, fs *flag.FlagSet, args []string) int {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, helpText(fs.Name()))
+		fmt.Fprintln(e.stdout, "\nFlags:")
+		fs.SetOutput(e.stdout)
+		fs.PrintDefaults()
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "cpupolicy %s: %v; run 'cpupolicy %s -h' for usage\n", fs.Name(), err, fs.Name())
+		return exitUsage
+	}
+	return -1
+}
+
+// usageError prints a one-line usage error and returns exitUsage.
+func usageError(e *env, cmd, format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "cpupolicy %s: %s; run 'cpupolicy %s -h' for usage\n", cmd, fmt.Sprintf(format, args...), cmd)
+	return exitUsage
+}
+
+// inputError prints err (which names the file and position) and returns
+// exitUsage.
+func inputError(e *env, err error) int {
+	fmt.Fprintf(e.stderr, "cpupolicy: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	return exitUsage
+}
+
+// formatFlag registers --format with the given allowed values.
+type formatFlag struct {
+	value   string
+	allowed []string
+}
+
+func (f *formatFlag) String() string { return f.value }
+func (f *formatFlag) Set(s string) error {
+	for _, a := range f.allowed {
+		if s == a {
+			f.value = s
+			return nil
+		}
+	}
+	return fmt.Errorf("got %q, want %s", s, strings.Join(f.allowed, " or "))
+}
+
+// colorOK reports whether w is a terminal that may be coloured: a TTY,
+// and NO_COLOR (https://no-color.org) unset or empty.
+func colorOK(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isatty.IsTerminal(f.Fd())
+}
+
+// writeAtomic writes data to path through a temporary file in the same
+// directory and a rename, so that a reader never sees a partial file and a
+// failure leaves no file behind.
+func writeAtomic(path string, data []byte) error {
+	dir := "."
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		dir = path[:i+1]
+	}
+	tmp, err := os.CreateTemp(dir, ".cpupolicy-*.tmp")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}

@@ -1,0 +1,120 @@
+//go:build linux
+
+package cpuid
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// pinToCPU0 locks the test's goroutine to its OS thread and that thread to
+// CPU 0, so that native CPUID answers for the same CPU that
+// `taskset -c 0 cpuid` reads. The returned func undoes both.
+func pinToCPU0(t testing.TB) (restore func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	var old unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		runtime.UnlockOSThread()
+		t.Skipf("cannot read the thread's CPU affinity: %v", err)
+	}
+	var cpu0 unix.CPUSet
+	cpu0.Set(0)
+	if err := unix.SchedSetaffinity(0, &cpu0); err != nil {
+		runtime.UnlockOSThread()
+		t.Skipf("cannot pin to CPU 0 (offline or outside this cgroup?): %v", err)
+	}
+	return func() {
+		if err := unix.SchedSetaffinity(0, &old); err != nil {
+			t.Errorf("restoring CPU affinity: %v", err)
+		}
+		runtime.UnlockOSThread()
+	}
+}
+
+// volatileLeaf reports the leaves whose values change from one execution to
+// the next on the same CPU, so that two walks can only agree on their keys:
+// 0x80860007 (Transmeta: current core clock, voltage, performance, gate
+// delay) and 0xC0000002 (VIA: current temperature, voltage and clock
+// ratio). Everything else cpuid walks is fixed for a given CPU, boot and
+// kernel: leaf 6 only describes thermal and APERF/MPERF features, whose
+// counters are MSRs, not CPUID. Repeated walks on this host's AMD EPYC
+// under KVM agreed on every value.
+func volatileLeaf(leaf uint32) bool {
+	return leaf == 0x8086_0007 || leaf == 0xC000_0002
+}
+
+func TestEnumerateMatchesCpuidTool(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("needs x86-64 to execute CPUID")
+	}
+	const tool = "/usr/bin/cpuid"
+	if _, err := os.Stat(tool); err != nil {
+		t.Skipf("cpuid tool not installed: %v", err)
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		t.Skip("taskset not installed")
+	}
+	defer pinToCPU0(t)()
+
+	native, err := Native()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Enumerate(native)
+
+	out, err := exec.Command(taskset, "-c", "0", tool, "-1", "-r").Output()
+	if err != nil {
+		t.Fatalf("taskset -c 0 cpuid -1 -r: %v", err)
+	}
+	want, err := ParseDump("taskset -c 0 cpuid -1 -r", bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diffLeaves(got, want, volatileLeaf); d != "" {
+		t.Errorf("Enumerate(Native) differs from `taskset -c 0 cpuid -1 -r`:\n%s", d)
+	}
+	t.Logf("%d leaves, identical to cpuid -1 -r", len(got))
+}
+
+// TestEnumerateStable walks CPU 0 repeatedly: apart from volatileLeaf, the
+// answers must not change, or TestEnumerateMatchesCpuidTool would be
+// comparing noise.
+func TestEnumerateStable(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("needs x86-64 to execute CPUID")
+	}
+	defer pinToCPU0(t)()
+	native, err := Native()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := Enumerate(native)
+	for i := 0; i < 50; i++ {
+		if d := diffLeaves(Enumerate(native), first, volatileLeaf); d != "" {
+			t.Fatalf("walk %d differs from the first:\n%s", i+2, d)
+		}
+	}
+}
+
+func BenchmarkEnumerate(b *testing.B) {
+	if runtime.GOARCH != "amd64" {
+		b.Skip("needs x86-64 to execute CPUID")
+	}
+	defer pinToCPU0(b)()
+	native, err := Native()
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for b.Loop() {
+		n = len(Enumerate(native))
+	}
+	b.ReportMetric(float64(n), "leaves")
+}

@@ -1,0 +1,425 @@
+// Package feature names every x86 CPU feature bit the way QEMU, Linux and
+// libvirt do, and holds sets of them.
+//
+// A [Registry] is the immutable table of known features: QEMU's canonical
+// name ("sse4.1"), where the bit lives ([Location]: a CPUID leaf, subleaf,
+// register and bit, or a feature MSR and bit), and its aliases (QEMU's legacy
+// spellings such as "sse4_1", Linux's /proc/cpuinfo names such as "pni" or
+// "sha_ni", libvirt's cpu_map names). [Builtin] returns the registry of every
+// name QEMU 7.2 and 10.0 recognise; [Registry.Extend] adds vendor features
+// from plugins.
+//
+// A [FeatureSet] is a fixed-size bitset indexed by [ID]. [Registry.Decode]
+// turns raw CPUID leaves into a set and [Registry.Encode] turns a set back
+// into register masks.
+package feature
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"cpupolicy/core/cpuid"
+)
+
+// Location says where a feature bit lives.
+type Location struct {
+	// MSR is the feature MSR's index, or 0 for a CPUID bit.
+	MSR uint32
+	// Leaf, Subleaf and Reg locate a CPUID bit (unused for MSR bits).
+	Leaf, Subleaf uint32
+	Reg           cpuid.Reg
+	// Bit is the bit number in the CPUID register (0–31) or in the 64-bit
+	// MSR value (0–63).
+	Bit uint8
+}
+
+// IsMSR reports whether the bit lives in a feature MSR.
+func (l Location) IsMSR() bool { return l.MSR != 0 }
+
+// String formats l the way `cpuid` and the SDM name a bit:
+// "CPUID[0x7,0].EBX[16]" or "MSR[0x10a][3]".
+func (l Location) String() string {
+	if l.IsMSR() {
+		return fmt.Sprintf("MSR[%#x][%d]", l.MSR, l.Bit)
+	}
+	return fmt.Sprintf("CPUID[%#x,%d].%s[%d]", l.Leaf, l.Subleaf, strings.ToUpper(l.Reg.String()), l.Bit)
+}
+
+// Alias is another spelling of a feature's canonical name.
+type Alias struct {
+	Name   string
+	Source AliasSource
+}
+
+// Feature is one named bit.
+type Feature struct {
+	ID   ID
+	Name string // QEMU's canonical name
+	Loc  Location
+	// Also lists further bits QEMU ties to the same name. QEMU's table
+	// names two bits "kvmclock" (KVM_FEATURE_CLOCKSOURCE and
+	// CLOCKSOURCE2) and two "vmx-invept-single-context"; its property
+	// then covers both bits, and the feature is on only when all are set.
+	Also []Location
+	// Linux is the flag /proc/cpuinfo prints for this bit, or "" when Linux
+	// does not print it.
+	Linux string
+	// Libvirt is libvirt's cpu_map name, or "".
+	Libvirt     string
+	Aliases     []Alias
+	Description string
+	// XCR0 is the XSAVE components the OS must enable in XCR0 before
+	// the feature is usable (AVX needs SSE|YMM state, and so on), or 0.
+	XCR0 uint64
+	// Source is "" for built-in features and the plugin's name otherwise.
+	Source string
+}
+
+// Registry is an immutable table of features. Lookups by canonical name or
+// alias are case-insensitive and treat '_' like '-', as QEMU's -cpu parser
+// does.
+type Registry struct {
+	features []Feature
+	byName   map[string]ID // normalised canonical names and aliases
+	cpuidW   []decodeWord  // CPUID registers with named bits
+	msrW     []decodeWord  // feature MSRs with named bits
+	multi    []ID          // features with more than one bit (Feature.Also)
+}
+
+// decodeWord maps the named bits of one CPUID register or MSR to IDs.
+type decodeWord struct {
+	loc   Location // Bit unused
+	view  msrView
+	named uint64 // mask of named bits, in the word's own numbering
+	ids   [64]ID
+}
+
+var builtin = sync.OnceValue(func() *Registry {
+	r, err := newBuiltin()
+	if err != nil {
+		// The tables are compiled in and checked by tests.
+		panic("feature: bad built-in table: " + err.Error())
+	}
+	return r
+})
+
+// Builtin returns the registry of QEMU's named features (the union of what
+// QEMU 7.2 and 10.0 recognise). It is built once and shared; it is
+// immutable.
+func Builtin() *Registry { return builtin() }
+
+func newBuiltin() (*Registry, error) {
+	var fs []Feature
+	index := map[string]int{}
+	for _, w := range words {
+		for bit, name := range w.names {
+			if name == "" {
+				continue
+			}
+			var loc Location
+			if w.msr != 0 {
+				loc = Location{MSR: w.msr, Bit: uint8(bit)}
+				if w.view != viewPlain {
+					loc.Bit += 32
+				}
+			} else {
+				if bit >= 32 {
+					return nil, fmt.Errorf("%s: bit %d of a CPUID word", w.qemu, bit)
+				}
+				loc = Location{Leaf: w.leaf, Subleaf: w.subleaf, Reg: w.reg, Bit: uint8(bit)}
+			}
+			if i, ok := index[name]; ok {
+				fs[i].Also = append(fs[i].Also, loc)
+				continue
+			}
+			index[name] = len(fs)
+			fs = append(fs, Feature{
+				Name:        name,
+				Loc:         loc,
+				Linux:       linuxFlags[name],
+				Libvirt:     libvirtNames[name],
+				Description: descriptions[name],
+				XCR0:        xsaveMask(name),
+			})
+		}
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
+	for i := range fs {
+		f := &fs[i]
+		add := func(name string, src AliasSource) {
+			if name == "" || name == f.Name {
+				return
+			}
+			for _, a := range f.Aliases {
+				if a.Name == name {
+					return
+				}
+			}
+			f.Aliases = append(f.Aliases, Alias{name, src})
+		}
+		for _, a := range qemuAliases[f.Name] {
+			add(a, QEMU)
+		}
+		add(f.Linux, Linux)
+		add(f.Libvirt, Libvirt)
+	}
+	r := &Registry{}
+	return r.extend(fs, "")
+}
+
+// extend returns a new registry holding r's features followed by fs, which
+// get the next IDs. source is recorded on each new feature.
+func (r *Registry) extend(fs []Feature, source string) (*Registry, error) {
+	n := &Registry{
+		features: make([]Feature, 0, len(r.features)+len(fs)),
+		byName:   make(map[string]ID, len(r.byName)+4*len(fs)),
+	}
+	n.features = append(n.features, r.features...)
+	for k, v := range r.byName {
+		n.byName[k] = v
+	}
+	if len(r.features)+len(fs) > Capacity {
+		return nil, fmt.Errorf("too many features: %d, the limit is %d", len(r.features)+len(fs), Capacity)
+	}
+	var errs []error
+	claim := func(name string, id ID) {
+		k := normalize(name)
+		if old, ok := n.byName[k]; ok && old != id {
+			errs = append(errs, fmt.Errorf("feature name %q of %s clashes with %s", name, n.describe(id), n.describe(old)))
+			return
+		}
+		n.byName[k] = id
+	}
+	for _, f := range fs {
+		f.ID = ID(len(n.features))
+		if f.Source == "" {
+			f.Source = source
+		}
+		n.features = append(n.features, f)
+		claim(f.Name, f.ID)
+		for _, a := range f.Aliases {
+			claim(a.Name, f.ID)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	n.buildDecode()
+	return n, nil
+}
+
+// describe names a feature and where it comes from, for clash messages.
+func (r *Registry) describe(id ID) string {
+	f := &r.features[id]
+	if f.Source == "" {
+		return fmt.Sprintf("built-in feature %q", f.Name)
+	}
+	return fmt.Sprintf("feature %q of plugin %s", f.Name, f.Source)
+}
+
+// Extend returns a registry with r's features plus fs (a plugin's vendor
+// features, say), which are numbered after r's. Each new feature records
+// source. A name or alias that clashes with an existing one, or a location
+// already taken, is an error naming both.
+func (r *Registry) Extend(source string, fs ...Feature) (*Registry, error) {
+	taken := make(map[Location]ID, len(r.features))
+	for _, f := range r.features {
+		taken[f.Loc] = f.ID
+	}
+	next := ID(len(r.features))
+	for i, f := range fs {
+		if old, ok := taken[f.Loc]; ok {
+			return nil, fmt.Errorf("feature %q of plugin %s is at %s, which %s already names", f.Name, source, f.Loc, r.describe(old))
+		}
+		taken[f.Loc] = next + ID(i)
+	}
+	return r.extend(fs, source)
+}
+
+func (r *Registry) buildDecode() {
+	idx := map[Location]int{}
+	for _, f := range r.features {
+		if len(f.Also) > 0 {
+			r.multi = append(r.multi, f.ID)
+		}
+		for _, loc := range append([]Location{f.Loc}, f.Also...) {
+			r.addDecode(idx, f.ID, loc)
+		}
+	}
+	r.sortDecode()
+}
+
+// addDecode records that bit loc of its word means feature id.
+func (r *Registry) addDecode(idx map[Location]int, id ID, loc Location) {
+	wl := loc
+	wl.Bit = 0
+	list := &r.cpuidW
+	bit := uint(loc.Bit)
+	view := viewPlain
+	if wl.IsMSR() {
+		list = &r.msrW
+		view = msrViewOf(wl.MSR)
+		if view != viewPlain {
+			bit -= 32
+		}
+	}
+	i, ok := idx[wl]
+	if !ok {
+		i = len(*list)
+		idx[wl] = i
+		*list = append(*list, decodeWord{loc: wl, view: view})
+	}
+	d := &(*list)[i]
+	d.named |= 1 << bit
+	d.ids[bit] = id
+}
+
+func (r *Registry) sortDecode() {
+	byLoc := func(ws []decodeWord) {
+		sort.Slice(ws, func(i, j int) bool {
+			a, b := ws[i].loc, ws[j].loc
+			if a.MSR != b.MSR {
+				return a.MSR < b.MSR
+			}
+			if a.Leaf != b.Leaf {
+				return a.Leaf < b.Leaf
+			}
+			if a.Subleaf != b.Subleaf {
+				return a.Subleaf < b.Subleaf
+			}
+			return a.Reg < b.Reg
+		})
+	}
+	byLoc(r.cpuidW)
+	byLoc(r.msrW)
+}
+
+// msrViewOf returns how QEMU reads the built-in MSR word at index msr.
+func msrViewOf(msr uint32) msrView {
+	for _, w := range words {
+		if w.msr == msr {
+			return w.view
+		}
+	}
+	return viewPlain
+}
+
+// normalize folds case and QEMU's '_' ↔ '-' equivalence.
+func normalize(name string) string {
+	return strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+}
+
+// Len returns the number of features in r.
+func (r *Registry) Len() int { return len(r.features) }
+
+// Feature returns the feature with the given ID. It panics if id is not in r.
+func (r *Registry) Feature(id ID) *Feature { return &r.features[id] }
+
+// Features returns every feature in canonical order. The caller must not
+// modify the result.
+func (r *Registry) Features() []Feature { return r.features }
+
+// Name returns id's canonical name.
+func (r *Registry) Name(id ID) string { return r.features[id].Name }
+
+// UnknownError is returned for a name that is neither a canonical name nor
+// an alias.
+type UnknownError struct {
+	Name string
+	// Suggestion is the nearest known name, or "".
+	Suggestion string
+}
+
+func (e *UnknownError) Error() string {
+	if e.Suggestion == "" {
+		return fmt.Sprintf("unknown feature %q", e.Name)
+	}
+	return fmt.Sprintf("unknown feature %q (did you mean %q?)", e.Name, e.Suggestion)
+}
+
+// Lookup resolves a canonical name or any alias to the feature's ID. An
+// unknown name gives an *UnknownError that suggests the nearest name.
+func (r *Registry) Lookup(name string) (ID, error) {
+	if id, ok := r.byName[normalize(name)]; ok {
+		return id, nil
+	}
+	return 0, &UnknownError{Name: name, Suggestion: r.nearest(name)}
+}
+
+// Set returns the set of the named features.
+func (r *Registry) Set(names ...string) (FeatureSet, error) {
+	var s FeatureSet
+	var errs []error
+	for _, n := range names {
+		id, err := r.Lookup(n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s = s.Add(id)
+	}
+	return s, errors.Join(errs...)
+}
+
+// Names returns the canonical names of s's members in canonical order.
+func (r *Registry) Names(s FeatureSet) []string {
+	out := make([]string, 0, s.Count())
+	for id := range s.All() {
+		if int(id) < len(r.features) {
+			out = append(out, r.features[id].Name)
+		}
+	}
+	return out
+}
+
+// nearest returns the known name (canonical or alias) closest to name by
+// edit distance, preferring canonical names on ties; "" when nothing is
+// close enough to be a plausible typo.
+func (r *Registry) nearest(name string) string {
+	q := normalize(name)
+	best, bestD := "", len(q)/2+2
+	consider := func(cand string) {
+		d := editDistance(q, normalize(cand))
+		if d < bestD {
+			best, bestD = cand, d
+		}
+	}
+	for _, f := range r.features {
+		consider(f.Name)
+	}
+	for _, f := range r.features {
+		for _, a := range f.Aliases {
+			consider(a.Name)
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	// Suggest the canonical spelling even when an alias was closest.
+	id := r.byName[normalize(best)]
+	return r.features[id].Name
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,329 @@
+package host
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"cpupolicy/core/cpuid"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/kvm"
+)
+
+var fixedTime = time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+
+// fakeProber is a Prober with canned answers, for the paths a live host
+// cannot be made to take (no /dev/kvm, no cpuinfo).
+type fakeProber struct {
+	leaves  cpuid.Leaves
+	xcr0    *uint64
+	flags   []string
+	kvm     *kvm.Info
+	kvmErr  error
+	kernel  string
+	hostErr error
+}
+
+func (f fakeProber) CPUID() (cpuid.Leaves, error) { return f.leaves, nil }
+func (f fakeProber) XCR0() (uint64, error) {
+	if f.xcr0 == nil {
+		return 0, errors.New("no xcr0")
+	}
+	return *f.xcr0, nil
+}
+func (f fakeProber) CPUInfoFlags() ([]string, error) {
+	if f.flags == nil {
+		return nil, fs.ErrNotExist
+	}
+	return f.flags, nil
+}
+func (f fakeProber) KVM() (*kvm.Info, error)   { return f.kvm, f.kvmErr }
+func (f fakeProber) Kernel() (string, error)   { return f.kernel, nil }
+func (f fakeProber) Hostname() (string, error) { return "fake", f.hostErr }
+
+func machineDump(t testing.TB) cpuid.Leaves {
+	t.Helper()
+	f, err := os.Open("../../testdata/hosts/this-machine.cpuid.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ls, err := cpuid.ParseDump(f.Name(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
+
+// TestProbeWithoutKVM covers a host where /dev/kvm is missing: the
+// snapshot says "kvm": null with the reason, and has no kvm layer.
+func TestProbeWithoutKVM(t *testing.T) {
+	reg := feature.Builtin()
+	_, openErr := kvm.Probe("/nonexistent/kvm")
+	if openErr == nil {
+		t.Fatal("kvm.Probe of a missing device succeeded")
+	}
+	s, err := Probe(fakeProber{leaves: machineDump(t), kvmErr: openErr, kernel: "6.1.0-test"}, reg, fixedTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.KVM != nil || s.KVMError != openErr.Error() {
+		t.Fatalf("kvm = %v, kvm_error = %q; want null and %q", s.KVM, s.KVMError, openErr)
+	}
+	if len(s.Features.KVM) != 0 || len(s.Features.HW) == 0 {
+		t.Fatalf("layers: hw %d, kvm %d; want hw > 0, kvm 0", len(s.Features.HW), len(s.Features.KVM))
+	}
+	// Without cpuinfo and XCR0 there is no evidence of anything disabled.
+	if !slices.Equal(s.Features.OS, s.Features.HW) {
+		t.Errorf("os layer %v differs from hw %v without evidence", s.Features.OS, s.Features.HW)
+	}
+	data, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("  \"kvm\": null,\n  \"kvm_error\": %q,\n", openErr.Error())
+	if !bytes.Contains(data, []byte(want)) {
+		t.Errorf("snapshot lacks %q:\n%s", want, data)
+	}
+	roundTrip(t, "no-kvm", data)
+}
+
+// roundTrip checks that data parses and marshals back to the same bytes.
+func roundTrip(t *testing.T, name string, data []byte) *HostSnapshot {
+	t.Helper()
+	s, err := Parse(name, data, feature.Builtin())
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	again, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, data) {
+		t.Fatalf("%s: load → save is not byte-identical:\n--- saved\n%s\n--- loaded\n%s", name, again, data)
+	}
+	return s
+}
+
+func TestRecordedSnapshotsRoundTrip(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/hosts/*.json")
+	if len(files) == 0 {
+		t.Fatal("no snapshots in testdata/hosts")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			roundTrip(t, f, data)
+		})
+	}
+}
+
+// TestReplayReproducesSnapshot: probing a replayed snapshot gives the same
+// snapshot, so the live code path and recorded hosts agree.
+func TestReplayReproducesSnapshot(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/hosts/this-machine.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := roundTrip(t, "this-machine.json", data)
+	again, err := Probe(Replay(s), feature.Builtin(), s.ProbedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := again.Marshal()
+	if !bytes.Equal(got, data) {
+		t.Errorf("replayed probe differs from the recording:\n%s", got)
+	}
+}
+
+func TestOSLayer(t *testing.T) {
+	reg := feature.Builtin()
+	hw, err := reg.Set("avx", "avx2", "avx512f", "sse4.2", "vmx-exit-nosave-debugctl", "amx-tile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ymmOnly := uint64(0b111)
+	for _, c := range []struct {
+		name  string
+		xcr0  *uint64
+		flags []string
+		want  []string
+	}{
+		{"no evidence", nil, nil, []string{"amx-tile", "avx", "avx2", "avx512f", "sse4.2", "vmx-exit-nosave-debugctl"}},
+		{"xcr0 without avx-512 or amx state", &ymmOnly, nil, []string{"avx", "avx2", "sse4.2", "vmx-exit-nosave-debugctl"}},
+		{"cpuinfo hides avx2", nil, []string{"avx", "avx512f", "sse4_2", "amx_tile"}, []string{"amx-tile", "avx", "avx512f", "sse4.2", "vmx-exit-nosave-debugctl"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := reg.Names(OSLayer(reg, hw, c.xcr0, c.flags))
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestSignature(t *testing.T) {
+	for _, c := range []struct {
+		eax                     uint32
+		family, model, stepping int
+	}{
+		{0x00050654, 6, 85, 4},   // Xeon Gold 6130
+		{0x00830f10, 23, 49, 0},  // EPYC 7502
+		{0x000806ea, 6, 142, 10}, // Core i7-8550U
+		{0x00a00f11, 25, 1, 1},   // EPYC 7763 (Zen 3)
+		{0x00000f4a, 15, 4, 10},  // Pentium 4: extended family 0
+	} {
+		f, m, s := Signature(c.eax)
+		if f != c.family || m != c.model || s != c.stepping {
+			t.Errorf("Signature(%#x) = %d-%d-%d, want %d-%d-%d", c.eax, f, m, s, c.family, c.model, c.stepping)
+		}
+	}
+}
+
+func TestFromQEMUExpansion(t *testing.T) {
+	reg := feature.Builtin()
+	for _, c := range []struct {
+		file                    string
+		vendor, brand           string
+		family, model, stepping int
+		has, lacks              []string
+	}{
+		{"x86_64-cpuid-Xeon-Gold-6130.json", "GenuineIntel", "Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz", 6, 85, 4,
+			[]string{"avx512f", "sse4.1", "kvmclock", "vmx", "pku"}, []string{"svm", "avx512-bf16"}},
+		{"x86_64-cpuid-EPYC-7502-32-Core.json", "AuthenticAMD", "AMD EPYC 7502 32-Core Processor", 23, 49, 0,
+			[]string{"svm", "clzero", "sha-ni", "x2apic"}, []string{"avx512f", "vmx-ept"}},
+		{"x86_64-cpuid-Core-i7-8550U.json", "GenuineIntel", "Intel(R) Core(TM) i7-8550U CPU @ 1.80GHz", 6, 142, 10,
+			[]string{"avx2", "pni", "vmx-unrestricted-guest"}, []string{"avx512f"}},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			path := filepath.Join("../../testdata/qemu-hosts", c.file)
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			s, err := FromQEMUExpansion(path, f, reg, fixedTime)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Vendor != c.vendor || s.Brand != c.brand || s.Family != c.family || s.Model != c.model || s.Stepping != c.stepping {
+				t.Errorf("identity = %q %q %d-%d-%d", s.Vendor, s.Brand, s.Family, s.Model, s.Stepping)
+			}
+			kv, err := reg.Set(s.Features.KVM...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range c.has {
+				if id, _ := reg.Lookup(n); !kv.Has(id) {
+					t.Errorf("kvm layer lacks %s", n)
+				}
+			}
+			for _, n := range c.lacks {
+				if id, _ := reg.Lookup(n); kv.Has(id) {
+					t.Errorf("kvm layer has %s", n)
+				}
+			}
+			if s.KVM != nil || !strings.Contains(s.KVMError, c.file) {
+				t.Errorf("kvm = %v, kvm_error = %q", s.KVM, s.KVMError)
+			}
+			data, err := s.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			roundTrip(t, c.file, data)
+		})
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	good, err := os.ReadFile("../../testdata/hosts/this-machine.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	qmp, err := os.ReadFile("../../testdata/qemu-hosts/x86_64-cpuid-Xeon-Gold-6130.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	replace := func(old, new string) []byte {
+		if !bytes.Contains(good, []byte(old)) {
+			t.Fatalf("fixture lacks %q", old)
+		}
+		return bytes.Replace(good, []byte(old), []byte(new), 1)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string // the message after "snap.json"
+	}{
+		{"empty", nil, ":1:1: not a cpupolicy host snapshot: unexpected end of JSON input"},
+		{"truncated", good[:len(good)/2], ":"},
+		{"truncated at the start", good[:1], ":1:2: malformed JSON: unexpected end of JSON input"},
+		{"binary noise", []byte("\x7fELF\x02\x01\x01\x00\x00\x00"), ":1:1: not a cpupolicy host snapshot: invalid character"},
+		{"alien json (a QMP reply)", qmp, `: not a cpupolicy host snapshot: no "schema" key`},
+		{"wrong schema", replace(Schema, "cpupolicy/host-snapshot/v9"), `: not a cpupolicy host snapshot: schema "cpupolicy/host-snapshot/v9", want "cpupolicy/host-snapshot/v1"`},
+		{"unknown key", replace(`"source": `, `"extra": 1, "source": `), `: json: unknown field "extra"`},
+		{"unknown feature", replace(`"hw": ["`, `"hw": ["avx512", "`), `: features.hw: unknown feature "avx512" (did you mean "avx512f"?)`},
+		{"negative subleaf", replace(`"subleaf": 0, "eax": `, `"subleaf": -1, "eax": `), ":15:28: cpuid.subleaf: got JSON number -1, want uint32"},
+		{"bad source", replace(`"source": "live"`, `"source": "guess"`), `: unknown source "guess"`},
+		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), ":199:1: data after the snapshot"},
+		{"bad msr key", replace(`"feature_msrs": {`, `"feature_msrs": {"0X10A": 1,`), `: kvm.feature_msrs: key "0X10A" is not a lowercase "0x…" MSR index`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Parse("snap.json", c.data, feature.Builtin())
+			if err == nil {
+				t.Fatalf("Parse accepted it: %+v", s)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "snap.json"+c.want) {
+				t.Errorf("error %q, want prefix %q", msg, "snap.json"+c.want)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("../../testdata/hosts/*.json")
+	for _, p := range files {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(`{"schema":"cpupolicy/host-snapshot/v1"}`))
+	f.Add([]byte(`{"schema":"cpupolicy/host-snapshot/v1","source":"live","probed_at":"2026-01-01T00:00:00Z","cpuid":[],"kvm":null,"kvm_error":"x","features":{"hw":[],"os":[],"kvm":[]}}`))
+	reg := feature.Builtin()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("fuzz.json", data, reg)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.json") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error does not name the file on one line: %q", err)
+			}
+			return
+		}
+		// Whatever parses must save and load back to the same bytes.
+		out, err := s.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2, err := Parse("again.json", out, reg)
+		if err != nil {
+			t.Fatalf("saved snapshot does not load: %v\n%s", err, out)
+		}
+		out2, _ := s2.Marshal()
+		if !bytes.Equal(out, out2) {
+			t.Fatalf("save → load → save changed the bytes")
+		}
+	})
+}
