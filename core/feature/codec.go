@@ -56,11 +56,8 @@ func (r *Registry) DecodeMSRs(msrs map[uint32]uint64) FeatureSet {
 		if !ok {
 			continue
 		}
-		switch d.view {
-		case viewCanBeOne:
+		if d.view == viewCanBeOne {
 			v = v >> 32 &^ v
-		case viewHigh:
-			v >>= 32
 		}
 		s = d.set(s, v)
 	}

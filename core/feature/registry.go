@@ -379,6 +379,9 @@ func (r *Registry) Names(s FeatureSet) []string {
 // edit distance, preferring canonical names on ties; "" when nothing is
 // close enough to be a plausible typo.
 func (r *Registry) nearest(name string) string {
+	if len(name) > 64 {
+		return "" // no feature name is that long; don't spend O(n²) on it
+	}
 	q := normalize(name)
 	best, bestD := "", len(q)/2+2
 	consider := func(cand string) {

@@ -32,13 +32,10 @@ type msrView uint8
 const (
 	// viewPlain: bit i of the word is bit i of the MSR.
 	viewPlain msrView = iota
-	// viewCanBeOne: a VMX "true" control MSR; the word is
-	// value>>32 & ^value (the controls that may be 1 but need not be).
-	// Bit i of the word lives at MSR bit 32+i.
+	// viewCanBeOne: a VMX control MSR (the four TRUE_*_CTLS and
+	// PROCBASED_CTLS2); the word is value>>32 & ^value (the controls that
+	// may be 1 but need not be). Bit i of the word lives at MSR bit 32+i.
 	viewCanBeOne
-	// viewHigh: the word is value>>32 (VMX secondary/tertiary controls:
-	// the allowed-1 settings). Bit i of the word lives at MSR bit 32+i.
-	viewHigh
 )
 
 // alias is another spelling of a canonical feature name.
