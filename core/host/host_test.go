@@ -327,3 +327,108 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestFromCPUIDDumpGolden: the checked-in --from-cpuid-dump snapshot is
+// what FromCPUIDDump makes of the checked-in dump, and its CPUID is the
+// dump's, leaf for leaf.
+func TestFromCPUIDDumpGolden(t *testing.T) {
+	golden, err := os.ReadFile("../../testdata/hosts/this-machine.from-dump.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := roundTrip(t, "this-machine.from-dump.json", golden)
+	dump := "../../testdata/hosts/this-machine.cpuid.txt"
+	f, err := os.Open(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// The golden file was made with the dump's repository-relative name.
+	s, err := FromCPUIDDump("testdata/hosts/this-machine.cpuid.txt", f, feature.Builtin(), want.ProbedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, golden) {
+		t.Errorf("FromCPUIDDump differs from %s:\n%s", "this-machine.from-dump.json", got)
+	}
+	if !slices.Equal(s.Leaves(), machineDump(t)) {
+		t.Errorf("snapshot CPUID differs from the dump")
+	}
+	var text bytes.Buffer
+	if err := cpuid.WriteDump(&text, s.Leaves()); err != nil {
+		t.Fatal(err)
+	}
+	back, err := cpuid.ParseDump("written", &text)
+	if err != nil || !slices.Equal(back, s.Leaves()) {
+		t.Errorf("snapshot → dump → leaves changed the leaves (%v)", err)
+	}
+}
+
+// TestLiveKVMIsRawIoctl: the live snapshot's kvm object is exactly what
+// kvm.Probe read (which core/kvm checks against a C program doing the raw
+// ioctls), entry for entry and in the kernel's order.
+func TestLiveKVMIsRawIoctl(t *testing.T) {
+	raw, err := kvm.Probe("/dev/kvm")
+	if err != nil {
+		t.Skipf("no usable /dev/kvm: %v", err)
+	}
+	var s *HostSnapshot
+	// KVM puts the calling CPU's APIC ID into leaves 1 and 0xB: probe both
+	// from the same CPU.
+	onFirstCPU(func() {
+		raw, err = kvm.Probe("/dev/kvm")
+		if err == nil {
+			s, err = Probe(Live(LiveConfig{}), feature.Builtin(), fixedTime)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.KVM == nil {
+		t.Fatalf("live snapshot has no kvm: %s", s.KVMError)
+	}
+	if !entriesEqual(s.KVM.SupportedCPUID, fromKVMEntries(raw.SupportedCPUID)) {
+		t.Errorf("supported_cpuid differs from KVM_GET_SUPPORTED_CPUID")
+	}
+	if !entriesEqual(s.KVM.EmulatedCPUID, fromKVMEntries(raw.EmulatedCPUID)) {
+		t.Errorf("emulated_cpuid differs from KVM_GET_EMULATED_CPUID")
+	}
+	if fmt.Sprint(s.KVM.Capabilities) != fmt.Sprint(raw.Capabilities) || fmt.Sprint(s.KVM.FeatureMSRs) != fmt.Sprint(raw.FeatureMSRs) {
+		t.Errorf("capabilities or feature MSRs differ")
+	}
+	if len(s.KVM.SupportedCPUID) == 0 || s.KVM.APIVersion != 12 {
+		t.Errorf("implausible KVM answer: api %d, %d entries", s.KVM.APIVersion, len(s.KVM.SupportedCPUID))
+	}
+	t.Logf("kvm: %d supported, %d emulated entries, %d capabilities, %d feature MSRs",
+		len(s.KVM.SupportedCPUID), len(s.KVM.EmulatedCPUID), len(s.KVM.Capabilities), len(s.KVM.FeatureMSRs))
+}
+
+// entriesEqual compares CPUID entries by value (Flags is a pointer).
+func entriesEqual(a, b []CPUIDEntry) bool {
+	return slices.EqualFunc(a, b, func(x, y CPUIDEntry) bool {
+		if (x.Flags == nil) != (y.Flags == nil) || x.Flags != nil && *x.Flags != *y.Flags {
+			return false
+		}
+		x.Flags, y.Flags = nil, nil
+		return x == y
+	})
+}
+
+func BenchmarkParseSnapshot(b *testing.B) {
+	data, err := os.ReadFile("../../testdata/hosts/this-machine.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := feature.Builtin()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse("this-machine.json", data, reg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
