@@ -24,13 +24,10 @@ func native(leaf, subleaf uint32) Leaf {
 	return Leaf{Leaf: leaf, Subleaf: subleaf, EAX: a, EBX: b, ECX: c, EDX: d}
 }
 
-// osxsave is CPUID.1:ECX bit 27: the OS has set CR4.OSXSAVE, which is what
-// makes XGETBV legal. Executing XGETBV without it raises #UD.
-const osxsave = 1 << 27
-
 // XCR0 reads extended control register 0 (the state components the OS has
 // enabled for XSAVE) with XGETBV. It fails when CPUID.1:ECX.OSXSAVE is
-// clear, because XGETBV would then fault instead of answering.
+// clear: the OS has not set CR4.OSXSAVE, and XGETBV would raise #UD
+// instead of answering.
 func XCR0() (uint64, error) {
 	if _, _, ecx, _ := cpuidex(1, 0); ecx&osxsave == 0 {
 		return 0, errors.New("cannot read XCR0: the OS has not enabled XSAVE (CPUID.1:ECX.OSXSAVE is clear)")

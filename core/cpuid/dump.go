@@ -169,10 +169,10 @@ func parseHex(s string) (uint32, bool) {
 // clip quotes s for an error message, shortened so that a binary or
 // enormous line cannot turn the error into a wall of text.
 func clip(s string) string {
-	const max = 60
-	if len(s) > max {
+	const limit = 60
+	if len(s) > limit {
 		// Cut on a rune boundary so %q shows no broken character.
-		cut := max
+		cut := limit
 		for cut > 0 && !isRuneStart(s[cut]) {
 			cut--
 		}

@@ -250,12 +250,16 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 // FuzzParseDump: ParseDump never panics, and whatever it accepts is a
 // sorted, duplicate-free, non-empty set that survives WriteDump → ParseDump.
 func FuzzParseDump(f *testing.F) {
-	for _, path := range []string{hostDump, allDump, "testdata/fake/intel.want.txt", "testdata/fake/amd-xen.table.txt"} {
+	// Seeds stay a few lines long: the fuzzer minimises every new
+	// interesting input, and minimising a whole 170-line dump takes it most
+	// of a minute, stalling the run. TestRoundTrip covers the full dumps.
+	for _, path := range []string{hostDump, allDump, "testdata/fake/intel.want.txt"} {
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(raw)
+		lines := strings.SplitAfter(string(raw), "\n")
+		f.Add([]byte(strings.Join(lines[:min(6, len(lines))], "")))
 	}
 	f.Add([]byte("CPU:\n   0x0 0x0: eax=0x1 ebx=0x2 ecx=0x3 edx=0x4\n"))
 	f.Add([]byte("CPU 3:\n   0x0 0x0: eax=0x1 ebx=0x2 ecx=0x3 edx=0x4\nCPU 0:\n   0x1 0xff: eax=0xffffffff ebx=0x2 ecx=0x3 edx=0x4\n"))

@@ -6,7 +6,8 @@ type Func func(leaf, subleaf uint32) Leaf
 
 // Func returns a [Func] that answers from ls and returns zeros for keys ls
 // lacks, like a CPU with nothing at that leaf. With it [Enumerate] can
-// re-walk a dump or a hand-made CPU.
+// re-walk a dump or a hand-made CPU. ls must be sorted, as [ParseDump]
+// and [Enumerate] return it.
 func (ls Leaves) Func() Func {
 	return func(leaf, subleaf uint32) Leaf {
 		l, _ := ls.Find(leaf, subleaf)
@@ -14,6 +15,12 @@ func (ls Leaves) Func() Func {
 		return l
 	}
 }
+
+// Bits of CPUID.1:ECX that steer the probes.
+const (
+	osxsave           = 1 << 27 // the OS has set CR4.OSXSAVE, so XGETBV is legal
+	hypervisorPresent = 1 << 31 // running under a hypervisor
+)
 
 // walkLimit bounds every walk that cpuid leaves unbounded: the leaves of one
 // range, and the subleaves of one leaf. cpuid would print forever (or four
@@ -29,10 +36,17 @@ const walkLimit = 1 << 16
 // `cpuid -1 -r` prints on the same CPU, with the same values.
 //
 // The rules below mirror cpuid.c's do_real(), including its quirks, so that
-// a live walk can be checked line for line against the tool. Each loop says
-// which of cpuid's rules it copies. Leaves that newer cpuid releases walk
-// (0x1E, 0x24, 0x80000026's subleaves) are not walked here because this
-// version does not walk them.
+// a live walk can be checked line for line against the tool; each walk says
+// which of cpuid's rules it copies. Leaves whose subleaves this version of
+// cpuid does not walk get subleaf 0 only, with three deliberate
+// exceptions: 0x1E (AMX), 0x24 (AVX10) and 0x80000026 (AMD extended
+// topology) are walked the way the SDM/APM and newer cpuid releases walk
+// them (see beyondTool), so Enumerate's output is a superset of this
+// cpuid's. The other deliberate difference is walkLimit, which only a
+// broken CPU or Func can reach.
+//
+// Some leaves differ between the CPUs of one machine (APIC IDs, hybrid core
+// types), so pin the calling thread when walking [Native] (see there).
 func Enumerate(f Func) Leaves {
 	w := &walker{f: f}
 	w.basic()
@@ -100,22 +114,21 @@ func (w *walker) read(leaf, subleaf uint32) Leaf {
 }
 
 // last returns the highest leaf to walk in a range that starts at base and
-// whose maximum leaf register says max, applying walkLimit.
-func last(base, max uint32) uint32 {
-	if max < base {
+// whose maximum-leaf register says top, applying walkLimit.
+func last(base, top uint32) uint32 {
+	if top < base {
 		return base
 	}
-	if max-base >= walkLimit {
+	if top-base >= walkLimit {
 		return base + walkLimit - 1
 	}
-	return max
+	return top
 }
 
 // basic walks 0 … CPUID.0:EAX (cpuid: `for (reg = 0; reg <= max; reg++)`,
 // max from leaf 0's EAX) with the per-leaf subleaf rules.
 func (w *walker) basic() {
-	max := w.get(0, 0).EAX
-	end := last(0, max)
+	end := last(0, w.get(0, 0).EAX)
 	for leaf := uint32(0); ; leaf++ {
 		w.basicLeaf(leaf)
 		if leaf == end {
@@ -144,6 +157,14 @@ func (w *walker) basicLeaf(leaf uint32) {
 		w.emit(4, 0, l)
 		for sub := uint32(1); l.EAX&0x1f != 0 && sub < walkLimit; sub++ {
 			l = w.read(4, sub)
+		}
+	case 0x1e, 0x24:
+		// Leaves 0x1E (AMX TMUL) and 0x24 (AVX10): subleaf 0's EAX is the
+		// highest subleaf (Intel SDM vol. 2A, CPUID). cpuid 20230120
+		// prints subleaf 0 only; newer releases walk 0 … EAX, as we do.
+		w.emit(leaf, 0, l)
+		for sub := uint32(1); sub <= l.EAX && sub < walkLimit; sub++ {
+			w.read(leaf, sub)
 		}
 	case 7, 0x14, 0x17, 0x18, 0x1d, 0x20, 0x23:
 		// Leaves 7 (features), 0x14 (Processor Trace), 0x17 (SoC vendor),
@@ -236,12 +257,12 @@ func (w *walker) basicLeaf(leaf uint32) {
 // basic leaf there) and 0xCxxxxxxx at 0xC0001000.
 func (w *walker) simpleRange(base, sane uint32) {
 	l := w.get(base, 0)
-	max := l.EAX
-	if sane != 0 && max > sane {
-		max = base
+	top := l.EAX
+	if sane != 0 && top > sane {
+		top = base
 	}
 	w.emit(base, 0, l)
-	end := last(base, max)
+	end := last(base, top)
 	for leaf := base + 1; leaf <= end && leaf > base; leaf++ {
 		w.read(leaf, 0)
 	}
@@ -274,8 +295,16 @@ func (w *walker) extended() {
 					w.read(leaf, sub)
 				}
 			}
+		case 0x8000_0026:
+			// 0x80000026 (AMD extended CPU topology, AMD APM vol. 3): levels
+			// until one has level type (ECX[15:8]) 0, that one included, as
+			// for leaf 0xB. cpuid 20230120 prints subleaf 0 only.
+			w.emit(leaf, 0, l)
+			for sub := uint32(1); l.ECX&0xff00 != 0 && sub < walkLimit; sub++ {
+				l = w.read(leaf, sub)
+			}
 		default:
-			// Everything else, 0x80000026 included: subleaf 0 only.
+			// Everything else: subleaf 0 only.
 			w.emit(leaf, 0, l)
 		}
 	}
@@ -290,23 +319,23 @@ func (w *walker) extended() {
 // for a hypervisor cpuid does not recognise. KVM may answer max 0, which
 // means base+1.
 func (w *walker) hypervisors() {
-	if w.leaf1ECX&(1<<31) == 0 {
+	if w.leaf1ECX&hypervisorPresent == 0 {
 		return
 	}
 	for base := uint32(0x4000_0000); base < 0x4001_0000; base += 0x100 {
 		l := w.get(base, 0)
 		w.emit(base, 0, l)
-		max := l.EAX
-		if w.hypervisor == hvKVM && max == 0 {
-			max = base + 1
+		top := l.EAX
+		if w.hypervisor == hvKVM && top == 0 {
+			top = base + 1
 		}
-		if w.hypervisor == hvUnknown && max > base+0x100 {
+		if w.hypervisor == hvUnknown && top > base+0x100 {
 			return
 		}
-		if max < base {
+		if top < base {
 			return
 		}
-		end := last(base, max)
+		end := last(base, top)
 		for leaf := base + 1; leaf <= end && leaf > base; leaf++ {
 			if leaf < 0x4001_0000 && leaf&0xff == 3 && w.hypervisor == hvXen {
 				// Xen's base+3 (time) leaf: subleaves 0, 1 and 2.
@@ -344,4 +373,11 @@ func identify(l Leaf) hypervisor {
 // le32 packs four characters the way CPUID returns signature strings.
 func le32(s string) uint32 {
 	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+// beyondTool reports whether (leaf, subleaf) is one Enumerate walks but
+// cpuid 20230120 does not print: the subleaves above 0 of 0x1E, 0x24 and
+// 0x80000026. Comparisons with the tool allow these as extras.
+func beyondTool(leaf, subleaf uint32) bool {
+	return subleaf > 0 && (leaf == 0x1e || leaf == 0x24 || leaf == 0x8000_0026)
 }
