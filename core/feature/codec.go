@@ -21,28 +21,24 @@ func (r *Registry) Decode(leaves cpuid.Leaves) FeatureSet {
 		}
 		s = d.set(s, uint64(l.Reg(d.loc.Reg)))
 	}
+	// A name on several bits is on only when all its bits are (QEMU's
+	// property covers them all).
 	for _, id := range r.multi {
-		if s.Has(id) && !r.allBits(id, func(loc Location) bool {
-			l, ok := leaves.Find(loc.Leaf, loc.Subleaf)
-			return ok && l.Reg(loc.Reg)>>loc.Bit&1 != 0
-		}) {
-			s = s.Remove(id)
+		if !s.Has(id) {
+			continue
+		}
+		f := &r.features[id]
+		for i := -1; i < len(f.Also); i++ {
+			loc := f.Loc
+			if i >= 0 {
+				loc = f.Also[i]
+			}
+			if l, ok := leaves.Find(loc.Leaf, loc.Subleaf); !ok || l.Reg(loc.Reg)>>loc.Bit&1 == 0 {
+				s = s.Remove(id)
+			}
 		}
 	}
 	return s
-}
-
-// allBits reports whether has holds for every CPUID location of feature id
-// (MSR locations of a CPUID feature, or the reverse, count as held: each
-// decoder judges only its own kind).
-func (r *Registry) allBits(id ID, has func(Location) bool) bool {
-	f := &r.features[id]
-	for _, loc := range append([]Location{f.Loc}, f.Also...) {
-		if loc.IsMSR() == f.Loc.IsMSR() && !has(loc) {
-			return false
-		}
-	}
-	return true
 }
 
 // DecodeMSRs returns the features whose bits are set in the given feature
@@ -62,15 +58,22 @@ func (r *Registry) DecodeMSRs(msrs map[uint32]uint64) FeatureSet {
 		s = d.set(s, v)
 	}
 	for _, id := range r.multi {
-		if s.Has(id) && !r.allBits(id, func(loc Location) bool {
+		if !s.Has(id) {
+			continue
+		}
+		f := &r.features[id]
+		for i := -1; i < len(f.Also); i++ {
+			loc := f.Loc
+			if i >= 0 {
+				loc = f.Also[i]
+			}
 			v := msrs[loc.MSR]
-			switch msrViewOf(loc.MSR) {
-			case viewCanBeOne:
+			if msrViewOf(loc.MSR) == viewCanBeOne {
 				v = (v >> 32 &^ v) << 32 // "may be 1 but need not be", at the allowed-1 bit
 			}
-			return v>>loc.Bit&1 != 0
-		}) {
-			s = s.Remove(id)
+			if v>>loc.Bit&1 == 0 {
+				s = s.Remove(id)
+			}
 		}
 	}
 	return s

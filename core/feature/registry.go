@@ -309,7 +309,12 @@ func msrViewOf(msr uint32) msrView {
 
 // normalize folds case and QEMU's '_' ↔ '-' equivalence.
 func normalize(name string) string {
-	return strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '_' || 'A' <= c && c <= 'Z' {
+			return strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+		}
+	}
+	return name // already normal: the common case, without allocating
 }
 
 // Len returns the number of features in r.
