@@ -432,3 +432,31 @@ func BenchmarkParseSnapshot(b *testing.B) {
 		}
 	}
 }
+
+func FuzzFromQEMUExpansion(f *testing.F) {
+	files, _ := filepath.Glob("../../testdata/qemu-hosts/*.json")
+	for _, p := range files {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data[:min(len(data), 3000)]) // a prefix keeps mutation fast
+		}
+	}
+	f.Add([]byte(`{"return": {"model": {"name": "host", "props": {"avx2": true, "family": 6, "vendor": "GenuineIntel"}}}}`))
+	f.Add([]byte(`{"error": {"class": "GenericError", "desc": "no"}}` + "\n" + `{"return": []}`))
+	reg := feature.Builtin()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := FromQEMUExpansion("fuzz.qmp", bytes.NewReader(data), reg, fixedTime)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.qmp") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error does not name the file on one line: %q", err)
+			}
+			return
+		}
+		out, err := s.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse("out.json", out, reg); err != nil {
+			t.Fatalf("snapshot from an expansion does not load: %v", err)
+		}
+	})
+}
