@@ -109,3 +109,13 @@ func (ls Leaves) Find(leaf, subleaf uint32) (Leaf, bool) {
 	}
 	return Leaf{}, false
 }
+
+// Vendor returns the vendor string of leaf 0 ("GenuineIntel",
+// "AuthenticAMD"): EBX, EDX, ECX as little-endian bytes.
+func Vendor(leaf0 Leaf) string {
+	b := make([]byte, 0, 12)
+	for _, r := range []uint32{leaf0.EBX, leaf0.EDX, leaf0.ECX} {
+		b = append(b, byte(r), byte(r>>8), byte(r>>16), byte(r>>24))
+	}
+	return string(b)
+}

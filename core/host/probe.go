@@ -117,7 +117,7 @@ func KVMLayer(reg *feature.Registry, k *KVMInfo) feature.FeatureSet {
 // setIdentity fills vendor, family/model/stepping and brand from CPUID.
 func (s *HostSnapshot) setIdentity(ls cpuid.Leaves) {
 	if l, ok := ls.Find(0, 0); ok {
-		s.Vendor = regString(l.EBX, l.EDX, l.ECX)
+		s.Vendor = cpuid.Vendor(l)
 	}
 	if l, ok := ls.Find(1, 0); ok {
 		s.Family, s.Model, s.Stepping = Signature(l.EAX)

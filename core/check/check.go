@@ -1,0 +1,273 @@
+// Package check decides which CPU features a guest can get on a host, the
+// way a given QEMU release decides it, and which layer lacks each feature
+// the guest cannot get.
+//
+// QEMU calls a model's feature "unavailable" (query-cpu-definitions'
+// unavailable-features, the "host doesn't support requested feature"
+// warnings) when x86_cpu_filter_features finds it outside
+// x86_cpu_get_supported_feature_word (target/i386/cpu.c). Under KVM that
+// is KVM's answer as QEMU adjusts it (kvm_arch_get_supported_cpuid and
+// kvm_arch_get_supported_msr_feature, target/i386/kvm/kvm.c); under TCG it
+// is the fixed tcg_features mask of each feature word. [Compute] mirrors
+// both for QEMU 7.2 and 10.0 from a [host.HostSnapshot]'s raw KVM answers,
+// so that a model is runnable exactly when its features are a subset of
+// [Availability.Set]. The rules, per release, are documented on the
+// functions that apply them and in versions.go.
+//
+// The result assumes what a plain `qemu-system-x86_64 -machine pc-q35-*
+// -accel kvm` gets by default: the in-kernel irqchip (not split), no
+// -overcommit cpu-pm=on, no confidential guest.
+//
+// Where QEMU's verdict depends on the model as well as the host, a set
+// cannot say it exactly; these corners are resolved as follows:
+//
+//   - 7.2 requests a feature's XSAVE components only when the model also
+//     has xsave; Set assumes it does (every built-in model with AVX, MPX,
+//     AVX-512, PKU or AMX does).
+//   - QEMU filters intel-pt when the host's intel-pt-lip differs from the
+//     model's; Set leaves that to intel-pt-lip itself.
+//   - 10.0 withholds overflow-recov and succor from non-AMD CPUs only when
+//     it expands host or max, not when it filters a model; Set has them.
+//   - 10.0 also lowers a model's AVX10 version to the host's; versions are
+//     not features.
+//
+// Two inputs QEMU reads are not in a snapshot and are derived: whether
+// KVM_GET_MSR_INDEX_LIST has MSR_IA32_ARCH_CAPABILITIES (taken from the
+// feature-MSR list) and KVM_X86_XCOMP_GUEST_SUPP (taken from
+// KVM_GET_SUPPORTED_CPUID leaf 0xD plus the host's AMX tile components).
+package check
+
+import (
+	"errors"
+	"fmt"
+
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+)
+
+// Accelerators.
+const (
+	KVM = "kvm"
+	TCG = "tcg"
+)
+
+// Layers that can lack a feature; see [Availability.Layer].
+const (
+	// LayerHW: the CPU lacks the feature (its CPUID bit is clear in the
+	// host's raw CPUID).
+	LayerHW = "hw"
+	// LayerOS: the CPU has it, but the host kernel disabled it (it is not
+	// in the snapshot's os layer).
+	LayerOS = "os"
+	// LayerKVM: the CPU and kernel have it, but KVM (as QEMU adjusts
+	// KVM's answer) will not give it to a guest.
+	LayerKVM = "kvm"
+	// LayerTCG: QEMU's TCG does not emulate it.
+	LayerTCG = "tcg"
+	// LayerQEMU: this QEMU release does not know the feature at all
+	// (a name added in a later release, or a plugin's vendor feature).
+	LayerQEMU = "qemu"
+)
+
+// Availability is what one QEMU release lets a guest have on one host
+// under one accelerator.
+type Availability struct {
+	QEMU  string // "7.2" or "10.0"
+	Accel string // "kvm" or "tcg"
+	// Set holds the features a guest can get: a model is runnable when
+	// its features are a subset of Set.
+	Set feature.FeatureSet
+	// Known holds the features this QEMU release names; Set ⊆ Known.
+	Known feature.FeatureSet
+
+	reg *feature.Registry
+	// hw and os are the snapshot's layers; hasHW says whether the
+	// snapshot has raw CPUID at all.
+	hw, os feature.FeatureSet
+	hasHW  bool
+	// xcr0 is the XSAVE components the accelerator supports.
+	xcr0 uint64
+}
+
+// Errors of [Compute].
+var (
+	ErrVersion = errors.New("unsupported QEMU version")
+	ErrAccel   = errors.New("unsupported accelerator")
+	ErrNoKVM   = errors.New("snapshot has no KVM data")
+)
+
+// Compute returns what QEMU release qemu ("7.2" or "10.0") lets a guest
+// have on the host s under accel ("kvm" or "tcg"), with reg's features.
+// Under kvm, s must carry KVM's raw answers (s.KVM); under tcg the result
+// does not depend on the host.
+func Compute(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) (*Availability, error) {
+	v := lookupVersion(qemu)
+	if v == nil {
+		return nil, fmt.Errorf("%w %q (want \"7.2\" or \"10.0\")", ErrVersion, qemu)
+	}
+	a := &Availability{QEMU: v.name, Accel: accel, reg: reg, Known: known(reg, v)}
+	switch accel {
+	case KVM:
+		if s == nil || s.KVM == nil {
+			why := "nil snapshot"
+			if s != nil {
+				why = s.KVMError
+			}
+			return nil, fmt.Errorf("%w (%s)", ErrNoKVM, why)
+		}
+		a.Set, a.xcr0 = kvmSupported(reg, s, v)
+		hw, os, _, err := s.Sets(reg)
+		if err != nil {
+			return nil, err
+		}
+		a.hw, a.os, a.hasHW = hw, os, len(s.CPUID) > 0
+	case TCG:
+		a.Set, a.xcr0 = tcgSupported(reg, v)
+	default:
+		return nil, fmt.Errorf("%w %q (want \"kvm\" or \"tcg\")", ErrAccel, accel)
+	}
+	a.Set = xsaveFilter(reg, a.Set, a.xcr0, v).Intersect(a.Known)
+	return a, nil
+}
+
+// Available returns what QEMU release qemu would let a guest have on the
+// host s under accel, as a set of reg's features. See [Compute].
+func Available(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) (feature.FeatureSet, error) {
+	a, err := Compute(reg, s, qemu, accel)
+	if err != nil {
+		return feature.FeatureSet{}, err
+	}
+	return a.Set, nil
+}
+
+// MissingLayer returns the layer that lacks feature id ([Availability.Layer]),
+// or "" when id is available or Compute fails for these arguments. Callers
+// asking about many features should Compute once and call Layer.
+func MissingLayer(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string, id feature.ID) string {
+	a, err := Compute(reg, s, qemu, accel)
+	if err != nil {
+		return ""
+	}
+	return a.Layer(id)
+}
+
+// Layer returns "" when id is in a.Set, and otherwise the layer that
+// lacks it:
+//
+//   - "qemu" when this QEMU release does not name the feature;
+//   - under tcg, "tcg";
+//   - under kvm, for a CPUID feature: "hw" when its bit is clear in the
+//     host's raw CPUID, "os" when the CPU has it but the kernel disabled it
+//     (it is not in the snapshot's os layer), and "kvm" otherwise;
+//   - under kvm, for a feature-MSR bit (the ARCH_CAPABILITIES,
+//     CORE_CAPABILITY and PERF_CAPABILITIES bits, vmx-*): the host's MSRs
+//     are not recorded, so the CPUID bit that says the MSR exists decides:
+//     "hw" when that bit is clear in raw CPUID (arch-capabilities,
+//     core-capability, pdcm, vmx), "os" when the kernel disabled it, "kvm"
+//     otherwise;
+//   - under kvm, "kvm" for the features KVM implements itself whatever
+//     the CPU has: the KVM paravirtual leaf 0x40000001, x2apic,
+//     tsc-deadline and hypervisor;
+//   - under kvm, "kvm" when the snapshot has no raw CPUID (the hw layer is
+//     unknown).
+func (a *Availability) Layer(id feature.ID) string {
+	if a.Set.Has(id) {
+		return ""
+	}
+	if !a.Known.Has(id) {
+		return LayerQEMU
+	}
+	if a.Accel == TCG {
+		return LayerTCG
+	}
+	if !a.hasHW {
+		return LayerKVM
+	}
+	f := a.reg.Feature(id)
+	if f.Loc.IsMSR() {
+		gate, ok := msrGate(f.Loc.MSR)
+		if !ok {
+			return LayerKVM
+		}
+		gid, err := a.reg.Lookup(gate)
+		if err != nil {
+			return LayerKVM
+		}
+		id = gid
+	} else if f.Loc.Leaf == kvmCPUIDFeatures || kvmEmulated(f.Name) {
+		return LayerKVM
+	}
+	switch {
+	case !a.hw.Has(id):
+		return LayerHW
+	case !a.os.Has(id):
+		return LayerOS
+	}
+	return LayerKVM
+}
+
+// Missing returns the known features that are not available, grouped by
+// the layer that lacks them.
+func (a *Availability) Missing() map[string]feature.FeatureSet {
+	out := map[string]feature.FeatureSet{}
+	for _, f := range a.reg.Features() {
+		if l := a.Layer(f.ID); l != "" && l != LayerQEMU {
+			out[l] = out[l].Add(f.ID)
+		}
+	}
+	return out
+}
+
+// kvmEmulated reports whether KVM implements CPUID feature name in
+// software whatever the host CPU has, so that missing it is never the
+// hardware's doing.
+func kvmEmulated(name string) bool {
+	switch name {
+	case "x2apic", // the in-kernel local APIC
+		"tsc-deadline", // the in-kernel local APIC's timer
+		"hypervisor":   // QEMU sets it itself
+		return true
+	}
+	return false
+}
+
+// msrGate returns the CPUID feature that says feature MSR msr exists.
+func msrGate(msr uint32) (string, bool) {
+	switch {
+	case msr == msrArchCapabilities:
+		return "arch-capabilities", true
+	case msr == msrCoreCapability:
+		return "core-capability", true
+	case msr == msrPerfCapabilities:
+		return "pdcm", true
+	case msr >= msrVMXBasic && msr <= msrVMXVMFunc:
+		return "vmx", true
+	}
+	return "", false
+}
+
+// known returns the features release v names: the built-in ones (not a
+// plugin's) minus those v lacks.
+func known(reg *feature.Registry, v *version) feature.FeatureSet {
+	var s feature.FeatureSet
+	for _, f := range reg.Features() {
+		if f.Source == "" {
+			s = s.Add(f.ID)
+		}
+	}
+	return s.Difference(mustSet(reg, v.absent...))
+}
+
+// mustSet returns the set of the named built-in features. Names the
+// registry lacks are skipped: every name in this package's tables is
+// checked against feature.Builtin by the tests, and a registry built some
+// other way simply has fewer features.
+func mustSet(reg *feature.Registry, names ...string) feature.FeatureSet {
+	var s feature.FeatureSet
+	for _, n := range names {
+		if id, err := reg.Lookup(n); err == nil {
+			s = s.Add(id)
+		}
+	}
+	return s
+}

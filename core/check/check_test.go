@@ -1,0 +1,511 @@
+package check
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"cpupolicy/core/cpuid"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const machineSnapshot = "../../testdata/hosts/this-machine.json"
+
+var fixedTime = time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+
+// loadMachine parses the recorded snapshot of the development machine (an
+// AMD EPYC VM whose nested KVM hides most CPU bits from guests).
+func loadMachine(t testing.TB) *host.HostSnapshot {
+	t.Helper()
+	data, err := os.ReadFile(machineSnapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := host.Parse(machineSnapshot, data, feature.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// render lists every built-in feature with its verdict: "+ name" when
+// available, "- name layer" otherwise.
+func render(reg *feature.Registry, a *Availability, source string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Compute(%s, QEMU %s, %s): %d of %d known features available\n",
+		source, a.QEMU, a.Accel, a.Set.Count(), a.Known.Count())
+	for _, f := range reg.Features() {
+		if l := a.Layer(f.ID); l == "" {
+			fmt.Fprintf(&b, "+ %s\n", f.Name)
+		} else {
+			fmt.Fprintf(&b, "- %s %s\n", f.Name, l)
+		}
+	}
+	return b.String()
+}
+
+// TestGolden holds Compute on the recorded machine to the golden verdicts
+// in testdata/this-machine.qemu-<version>.<accel>.txt (go test -update
+// rewrites them; review the diff). The live test holds the same rules to
+// QEMU itself.
+func TestGolden(t *testing.T) {
+	reg := feature.Builtin()
+	s := loadMachine(t)
+	for _, v := range []string{"7.2", "10.0"} {
+		for _, accel := range []string{KVM, TCG} {
+			t.Run(v+"/"+accel, func(t *testing.T) {
+				a, err := Compute(reg, s, v, accel)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := render(reg, a, "testdata/hosts/this-machine.json")
+				path := filepath.Join("testdata", fmt.Sprintf("this-machine.qemu-%s.%s.txt", v, accel))
+				if *update {
+					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if got != string(want) {
+					t.Errorf("verdicts differ from %s (go test -update rewrites it):\n%s", path, lineDiff(string(want), got))
+				}
+			})
+		}
+	}
+}
+
+// lineDiff lists the lines only in want ("-") and only in got ("+").
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var out []string
+	for _, l := range w {
+		if !slices.Contains(g, l) {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range g {
+		if !slices.Contains(w, l) {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// snapEdit changes a copy of the recorded snapshot.
+type snapEdit func(s *host.HostSnapshot)
+
+// kvmEntry edits KVM's supported CPUID entry (leaf, subleaf), adding it if
+// absent.
+func kvmEntry(leaf, subleaf uint32, fn func(e *host.CPUIDEntry)) snapEdit {
+	return func(s *host.HostSnapshot) { editEntry(&s.KVM.SupportedCPUID, leaf, subleaf, fn) }
+}
+
+// rawEntry edits the host's own CPUID entry (leaf, subleaf).
+func rawEntry(leaf, subleaf uint32, fn func(e *host.CPUIDEntry)) snapEdit {
+	return func(s *host.HostSnapshot) { editEntry(&s.CPUID, leaf, subleaf, fn) }
+}
+
+func editEntry(es *[]host.CPUIDEntry, leaf, subleaf uint32, fn func(e *host.CPUIDEntry)) {
+	for i := range *es {
+		if (*es)[i].Leaf == leaf && (*es)[i].Subleaf == subleaf {
+			fn(&(*es)[i])
+			return
+		}
+	}
+	*es = append(*es, host.CPUIDEntry{Leaf: leaf, Subleaf: subleaf})
+	fn(&(*es)[len(*es)-1])
+}
+
+func dropCap(n int) snapEdit {
+	return func(s *host.HostSnapshot) { delete(s.KVM.Capabilities, n) }
+}
+
+func setCap(n int) snapEdit {
+	return func(s *host.HostSnapshot) { s.KVM.Capabilities[n] = 1 }
+}
+
+func setMSR(index uint32, v uint64) snapEdit {
+	return func(s *host.HostSnapshot) { s.KVM.FeatureMSRs[index] = v }
+}
+
+func dropMSR(index uint32) snapEdit {
+	return func(s *host.HostSnapshot) { delete(s.KVM.FeatureMSRs, index) }
+}
+
+func setXCR0(v uint64) snapEdit {
+	return func(s *host.HostSnapshot) { s.XCR0 = &v }
+}
+
+// reprobe re-derives the layers from the edited raw data, as a probe of
+// that host would.
+func reprobe(t *testing.T, reg *feature.Registry, s *host.HostSnapshot) *host.HostSnapshot {
+	t.Helper()
+	p, err := host.Probe(host.Replay(s), reg, fixedTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Bits of the registers the cases below edit.
+const (
+	bitAVX512F     = 1 << 16 // [7,0].EBX
+	bitHLE         = 1 << 4  // [7,0].EBX
+	bitRTM         = 1 << 11 // [7,0].EBX
+	bitIntelPT     = 1 << 25 // [7,0].EBX
+	bitAMXTile     = 1 << 24 // [7,0].EDX
+	bitVMX         = 1 << 5  // [1].ECX
+	bitTSCDeadline = 1 << 24 // [1].ECX
+	archCapMDS     = 1 << 5  // ARCH_CAPABILITIES MDS_NO
+	archCapTAA     = 1 << 8  // TAA_NO
+	archCapSBDR    = 1 << 13 // SBDR_SSDP_NO
+	archCapFBSD    = 1 << 14 // FBSDP_NO
+	archCapPSDP    = 1 << 15 // PSDP_NO
+)
+
+// TestRules exercises each rule of kvm_arch_get_supported_cpuid,
+// kvm_arch_get_supported_msr_feature and the filter on edited copies of
+// the recorded machine: want lists features that must be available and
+// wantNot ones that must not (with the layer, when given as "name:layer").
+func TestRules(t *testing.T) {
+	reg := feature.Builtin()
+	intel := []snapEdit{
+		rawEntry(0, 0, func(e *host.CPUIDEntry) { e.EBX, e.EDX, e.ECX = 0x756e6547, 0x49656e69, 0x6c65746e }),
+	}
+	cases := []struct {
+		name    string
+		qemu    string
+		edits   []snapEdit
+		want    []string
+		wantNot []string
+	}{
+		{name: "as recorded, 7.2", qemu: "7.2",
+			want:    []string{"hypervisor", "x2apic", "tsc-deadline", "arat", "topoext", "mtrr", "pat", "mce", "mca", "kvm-pv-unhalt", "kvm-hint-dedicated", "arch-capabilities", "mds-no"},
+			wantNot: []string{"ht:kvm", "erms:kvm", "fsrm:kvm", "rdseed:os", "avx:kvm", "mpx:hw", "pku:hw", "kvm-msi-ext-dest-id:kvm", "ssb-no:hw", "vmx-ept:hw", "gds-no:qemu", "overflow-recov:qemu", "monitor:hw"}},
+		{name: "as recorded, 10.0", qemu: "10.0",
+			want:    []string{"ht", "erms", "fsrm", "overflow-recov", "succor", "gds-no", "kvm-asyncpf-vmexit"},
+			wantNot: []string{"rdseed:os", "avx:kvm", "fb-clear:hw", "fzrm:hw", "mcdt-no:hw"}},
+		// This kernel reports tsc-deadline itself; QEMU only ever adds it.
+		{name: "no in-kernel irqchip", qemu: "10.0", edits: []snapEdit{dropCap(capIRQChip)},
+			want:    []string{"hypervisor", "kvmclock", "tsc-deadline"},
+			wantNot: []string{"x2apic:kvm", "kvm-pv-unhalt:kvm"}},
+		{name: "no in-kernel irqchip, KVM without tsc-deadline", qemu: "10.0",
+			edits:   []snapEdit{dropCap(capIRQChip), kvmEntry(1, 0, func(e *host.CPUIDEntry) { e.ECX &^= bitTSCDeadline })},
+			wantNot: []string{"x2apic:kvm", "tsc-deadline:kvm"}},
+		{name: "KVM without tsc-deadline, but KVM_CAP_TSC_DEADLINE_TIMER", qemu: "7.2",
+			edits: []snapEdit{kvmEntry(1, 0, func(e *host.CPUIDEntry) { e.ECX &^= bitTSCDeadline })},
+			want:  []string{"tsc-deadline"}},
+		{name: "KVM without tsc-deadline nor KVM_CAP_TSC_DEADLINE_TIMER", qemu: "7.2",
+			edits:   []snapEdit{dropCap(capTSCDeadlineTimer), kvmEntry(1, 0, func(e *host.CPUIDEntry) { e.ECX &^= bitTSCDeadline })},
+			want:    []string{"x2apic"},
+			wantNot: []string{"tsc-deadline:kvm"}},
+		{name: "ARCH_CAPABILITIES not a feature MSR", qemu: "10.0", edits: []snapEdit{dropMSR(msrArchCapabilities)},
+			wantNot: []string{"arch-capabilities:hw", "mds-no:hw", "rdctl-no:hw"}},
+		{name: "fb-clear is not synthesized by 10.0.2", qemu: "10.0",
+			edits:   []snapEdit{setMSR(msrArchCapabilities, archCapMDS|archCapTAA|archCapSBDR|archCapFBSD|archCapPSDP)},
+			want:    []string{"mds-no", "taa-no", "sbdr-ssdp-no", "fbsdp-no", "psdp-no"},
+			wantNot: []string{"fb-clear", "rdctl-no"}},
+		{name: "Haswell with broken TSX", qemu: "7.2", edits: append(slices.Clone(intel),
+			rawEntry(1, 0, func(e *host.CPUIDEntry) { e.EAX = 0x306c3 }), // family 6 model 60
+			kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitHLE | bitRTM })),
+			wantNot: []string{"hle", "rtm"}},
+		{name: "Haswell-EP stepping 4, TSX fine", qemu: "10.0", edits: append(slices.Clone(intel),
+			rawEntry(1, 0, func(e *host.CPUIDEntry) { e.EAX = 0x306f4 }), // family 6 model 63 stepping 4
+			kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitHLE | bitRTM })),
+			want: []string{"hle", "rtm"}},
+		{name: "AMD host: TSX kept", qemu: "7.2",
+			edits: []snapEdit{kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitHLE | bitRTM })},
+			want:  []string{"hle", "rtm"}},
+		{name: "7.2: AVX-512 bit without its XSAVE components", qemu: "7.2",
+			edits: []snapEdit{
+				kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitAVX512F }),
+				kvmEntry(0xd, 0, func(e *host.CPUIDEntry) { e.EAX = 0x7 })},
+			wantNot: []string{"avx512f:kvm"}},
+		{name: "10.0: AVX-512 bit without its XSAVE components", qemu: "10.0",
+			edits: []snapEdit{
+				kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitAVX512F }),
+				kvmEntry(0xd, 0, func(e *host.CPUIDEntry) { e.EAX = 0x7 })},
+			want: []string{"avx512f"}},
+		{name: "10.0: no x87/SSE XSAVE component", qemu: "10.0",
+			edits: []snapEdit{
+				kvmEntry(1, 0, func(e *host.CPUIDEntry) { e.ECX |= 1 << 26 }), // xsave
+				kvmEntry(0xd, 0, func(e *host.CPUIDEntry) { e.EAX = 0x4 })},
+			wantNot: []string{"xsave"}},
+		{name: "7.2: AMX tiles from XCOMP_GUEST_SUPP (host XCR0)", qemu: "7.2",
+			edits: []snapEdit{
+				kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EDX |= bitAMXTile }),
+				setXCR0(0xe7 | 1<<17 | 1<<18)},
+			want: []string{"amx-tile"}},
+		{name: "7.2: AMX tiles without KVM_CAP_SYS_ATTRIBUTES", qemu: "7.2",
+			edits: []snapEdit{
+				kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EDX |= bitAMXTile }),
+				setXCR0(0xe7 | 1<<17 | 1<<18), dropCap(capSysAttributes)},
+			wantNot: []string{"amx-tile:hw"}},
+		{name: "intel-pt without KVM leaf 0x14", qemu: "10.0",
+			edits:   []snapEdit{kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitIntelPT })},
+			wantNot: []string{"intel-pt:hw"}},
+		{name: "intel-pt with QEMU's minimal leaf 0x14", qemu: "7.2",
+			edits: []snapEdit{
+				kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitIntelPT }),
+				kvmEntry(0x14, 0, func(e *host.CPUIDEntry) { e.EAX, e.EBX, e.ECX = 1, 0xf, 0x7 }),
+				kvmEntry(0x14, 1, func(e *host.CPUIDEntry) { e.EAX, e.EBX = 0x02490002, 0x003f1fff })},
+			want: []string{"intel-pt"}},
+		{name: "VMX controls: may be 1 but need not be", qemu: "10.0",
+			edits: []snapEdit{
+				rawEntry(1, 0, func(e *host.CPUIDEntry) { e.ECX |= bitVMX }),
+				func(s *host.HostSnapshot) { s.CPUInfoFlags = append(s.CPUInfoFlags, "vmx") },
+				// TRUE_PINBASED: bit 0 must be 1 (not a feature), bit 3 may be 1.
+				setMSR(msrVMXTruePinbase, (1|1<<3)<<32|1),
+				// PROCBASED_CTLS2: EPT (bit 1) may be 1.
+				setMSR(msrVMXProcbased2, 1<<1<<32),
+				// EPT_VPID_CAP bit 25 only: "vmx-invept-single-context" also
+				// needs bit 41.
+				setMSR(msrVMXEPTVPIDCap, 1<<25|1<<20)},
+			want:    []string{"vmx-nmi-exit", "vmx-ept", "vmx-invept"},
+			wantNot: []string{"vmx-intr-exit:kvm", "vmx-vpid:kvm", "vmx-invept-single-context:kvm", "vmx:kvm"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := loadMachine(t)
+			for _, e := range c.edits {
+				e(s)
+			}
+			s = reprobe(t, reg, s)
+			a, err := Compute(reg, s, c.qemu, KVM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range c.want {
+				id, err := reg.Lookup(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l := a.Layer(id); l != "" {
+					t.Errorf("%s: missing (%s), want available", n, l)
+				}
+			}
+			for _, nl := range c.wantNot {
+				n, layer, _ := strings.Cut(nl, ":")
+				id, err := reg.Lookup(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l := a.Layer(id)
+				if l == "" {
+					t.Errorf("%s: available, want missing", n)
+				} else if layer != "" && l != layer {
+					t.Errorf("%s: layer %q, want %q", n, l, layer)
+				}
+				if ml := MissingLayer(reg, s, c.qemu, KVM, id); ml != l {
+					t.Errorf("%s: MissingLayer %q, Layer %q", n, ml, l)
+				}
+			}
+		})
+	}
+}
+
+// TestPlugin: a plugin's vendor feature is never available; its layer is
+// "qemu", whatever the accelerator.
+func TestPlugin(t *testing.T) {
+	reg, err := feature.Builtin().Extend("acme", feature.Feature{
+		Name: "acme-widget", Loc: feature.Location{Leaf: 0x40000100, Reg: cpuid.EAX, Bit: 0},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := reg.Lookup("acme-widget")
+	s := loadMachine(t)
+	editEntry(&s.KVM.SupportedCPUID, 0x40000100, 0, func(e *host.CPUIDEntry) { e.EAX = 1 })
+	for _, accel := range []string{KVM, TCG} {
+		a, err := Compute(reg, s, "10.0", accel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := a.Layer(id); l != LayerQEMU {
+			t.Errorf("%s: layer %q, want %q", accel, l, LayerQEMU)
+		}
+	}
+}
+
+// TestErrors covers the arguments Compute refuses, and MissingLayer's ""
+// for them.
+func TestErrors(t *testing.T) {
+	reg := feature.Builtin()
+	s := loadMachine(t)
+	noKVM := *s
+	noKVM.KVM, noKVM.KVMError = nil, "open /dev/kvm: no such file or directory"
+	avx, _ := reg.Lookup("avx")
+	cases := []struct {
+		name        string
+		s           *host.HostSnapshot
+		qemu, accel string
+		want        error
+	}{
+		{"unknown version", s, "8.2", KVM, ErrVersion},
+		{"version spelled with micro", s, "7.2.22", KVM, ErrVersion},
+		{"unknown accelerator", s, "7.2", "hvf", ErrAccel},
+		{"kvm without KVM data", &noKVM, "10.0", KVM, ErrNoKVM},
+		{"kvm without a snapshot", nil, "10.0", KVM, ErrNoKVM},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Available(reg, c.s, c.qemu, c.accel)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if l := MissingLayer(reg, c.s, c.qemu, c.accel, avx); l != "" {
+				t.Errorf("MissingLayer = %q, want \"\"", l)
+			}
+		})
+	}
+	// TCG needs no host at all.
+	if _, err := Available(reg, nil, "7.2", TCG); err != nil {
+		t.Errorf("tcg without a snapshot: %v", err)
+	}
+}
+
+// TestNoRawCPUID: a snapshot without raw CPUID (built from QEMU's host
+// expansion, say, but with KVM data) cannot tell hw from kvm: every
+// missing feature is blamed on KVM.
+func TestNoRawCPUID(t *testing.T) {
+	reg := feature.Builtin()
+	s := loadMachine(t)
+	s.CPUID = []host.CPUIDEntry{}
+	s.Features.HW, s.Features.OS = []string{}, []string{}
+	a, err := Compute(reg, s, "7.2", KVM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"mpx", "rdseed", "avx"} {
+		id, _ := reg.Lookup(n)
+		if l := a.Layer(id); l != LayerKVM {
+			t.Errorf("%s: layer %q, want kvm", n, l)
+		}
+	}
+}
+
+// TestMissing: Missing partitions the known, unavailable features by
+// layer.
+func TestMissing(t *testing.T) {
+	reg := feature.Builtin()
+	s := loadMachine(t)
+	for _, accel := range []string{KVM, TCG} {
+		a, err := Compute(reg, s, "7.2", accel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var union feature.FeatureSet
+		for l, set := range a.Missing() {
+			if !union.Intersect(set).IsEmpty() {
+				t.Errorf("%s: layer %s overlaps another", accel, l)
+			}
+			union = union.Union(set)
+		}
+		if want := a.Known.Difference(a.Set); union != want {
+			t.Errorf("%s: Missing covers %d features, want %d", accel, union.Count(), want.Count())
+		}
+	}
+}
+
+// TestTables checks this package's data against the registry and QEMU's
+// own name lists: every name is a built-in feature; each TCG mask's names
+// lie in the word it is declared for; and each release's known features
+// are exactly what that release's `-cpu help` prints
+// (core/feature/testdata).
+func TestTables(t *testing.T) {
+	reg := feature.Builtin()
+	words := map[string]feature.Location{
+		"FEAT_1_EDX":         {Leaf: 1, Reg: cpuid.EDX},
+		"FEAT_1_ECX":         {Leaf: 1, Reg: cpuid.ECX},
+		"FEAT_8000_0001_EDX": {Leaf: 0x80000001, Reg: cpuid.EDX},
+		"FEAT_8000_0001_ECX": {Leaf: 0x80000001, Reg: cpuid.ECX},
+		"FEAT_SVM":           {Leaf: 0x8000000A, Reg: cpuid.EDX},
+		"FEAT_7_0_EBX":       {Leaf: 7, Reg: cpuid.EBX},
+		"FEAT_7_0_ECX":       {Leaf: 7, Reg: cpuid.ECX},
+		"FEAT_7_0_EDX":       {Leaf: 7, Reg: cpuid.EDX},
+		"FEAT_7_1_EAX":       {Leaf: 7, Subleaf: 1, Reg: cpuid.EAX},
+		"FEAT_6_EAX":         {Leaf: 6, Reg: cpuid.EAX},
+		"FEAT_XSAVE":         {Leaf: 0xd, Subleaf: 1, Reg: cpuid.EAX},
+		"FEAT_8000_0008_EBX": {Leaf: 0x80000008, Reg: cpuid.EBX},
+	}
+	mustLookup := func(what, n string) *feature.Feature {
+		id, err := reg.Lookup(n)
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			return nil
+		}
+		if f := reg.Feature(id); f.Name == n {
+			return f
+		}
+		t.Errorf("%s: %q is an alias of %q; tables use canonical names", what, n, reg.Name(id))
+		return nil
+	}
+	for _, v := range versions {
+		for _, n := range v.absent {
+			mustLookup(v.name+" absent", n)
+		}
+		for _, w := range v.tcg {
+			if w.allMSR != 0 {
+				if _, ok := msrGate(w.allMSR); !ok {
+					t.Errorf("%s %s: unknown MSR %#x", v.name, w.macro, w.allMSR)
+				}
+				continue
+			}
+			loc, ok := words[w.word]
+			if !ok {
+				t.Errorf("%s %s: no location for %s", v.name, w.macro, w.word)
+				continue
+			}
+			for _, n := range w.names {
+				f := mustLookup(v.name+" "+w.macro, n)
+				if f == nil {
+					continue
+				}
+				got := f.Loc
+				got.Bit = 0
+				if got != loc {
+					t.Errorf("%s %s: %s is at %s, not in %s", v.name, w.macro, n, f.Loc, w.word)
+				}
+				if slices.Contains(v.absent, n) {
+					t.Errorf("%s %s: %s is a name %s lacks", v.name, w.macro, n, v.name)
+				}
+			}
+		}
+		file := fmt.Sprintf("../feature/testdata/qemu-%s-cpu-flags.txt", v.name)
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Fields(string(data))
+		slices.Sort(want)
+		got := reg.Names(known(reg, v))
+		if !slices.Equal(got, want) {
+			t.Errorf("QEMU %s: known features differ from %s", v.name, file)
+		}
+	}
+	for _, a := range xsaveAreas {
+		mustLookup("xsaveAreas", a.feature)
+	}
+	for _, n := range []string{"x2apic", "tsc-deadline", "hypervisor"} {
+		if f := mustLookup("kvmEmulated", n); f != nil && !kvmEmulated(f.Name) {
+			t.Errorf("kvmEmulated(%q) = false", n)
+		}
+	}
+	for _, msr := range []uint32{msrArchCapabilities, msrCoreCapability, msrPerfCapabilities, msrVMXBasic, msrVMXVMFunc} {
+		g, _ := msrGate(msr)
+		mustLookup("msrGate", g)
+	}
+}

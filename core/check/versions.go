@@ -1,0 +1,215 @@
+package check
+
+// This file holds what differs between the QEMU releases cpupolicy knows,
+// declared once per release.
+//
+// Sources, read side by side with this file:
+//
+//   - QEMU 7.2: Debian's qemu 1:7.2+dfsg-7+deb12u18, i.e. upstream v7.2.0
+//     plus the stable releases v7.2.1 … v7.2.22 (the binary reports
+//     7.2.22). Of the stable patches, only v7.2.10's touches a function
+//     mirrored here (x86_cpu_enable_xsave_components masks XCR0_HI and
+//     XSS), without changing any verdict.
+//   - QEMU 10.0: upstream v10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1).
+//     Later changes on master are deliberately not mirrored; the one met
+//     while reading is noted where it would apply (fb-clear, in
+//     kvmHost.msr).
+//
+// The functions are target/i386/cpu.c (feature_word_info and its TCG_*
+// masks, x86_cpu_get_supported_feature_word, x86_cpu_filter_features,
+// x86_cpu_expand_features, x86_cpu_enable_xsave_components,
+// x86_cpu_feature_name, x86_cpu_post_initfn) and target/i386/kvm/kvm.c
+// (kvm_arch_get_supported_cpuid, kvm_arch_get_supported_msr_feature).
+
+// version is one QEMU release's rules.
+type version struct {
+	name string
+
+	// absent lists the built-in registry's names this release does not
+	// have: the registry is the union of 7.2's and 10.0's names, and
+	// 10.0's names are a superset of 7.2's.
+	absent []string
+
+	// kvm_arch_get_supported_cpuid differences.
+
+	// kvmHT: CPUID[1].EDX gets CPUID_HT ("KVM never reports CPUID_HT but
+	// QEMU can support when vcpus > 1"; 10.0, not 7.2).
+	kvmHT bool
+	// kvmHostOptimizations: the "not new instructions, just an
+	// optimization" bits are copied from the host's own CPUID (the
+	// instruction, not KVM): ERMS into 7.0.EBX, FSRM into 7.0.EDX,
+	// FZRM/FSRS/FSRC into 7.1.EAX and MCDT_NO into 7.2.EDX.
+	kvmHostOptimizations bool
+	// kvmMCARecovery: CPUID[0x80000007].EBX gets OVERFLOW_RECOV and
+	// SUCCOR unconditionally.
+	kvmMCARecovery bool
+
+	// xsaveAllComponents: x86_cpu_enable_xsave_components requests every
+	// XCR0 component a requested feature needs, and x86_cpu_filter_features
+	// reports a missing component under the feature's name
+	// (x86_cpu_feature_name). When false (10.0), x86_cpu_post_initfn has
+	// already zeroed the size of every component above SSE that the
+	// accelerator does not support, so such components are never
+	// requested and only x87/SSE (reported as "xsave") can be missing.
+	xsaveAllComponents bool
+
+	// tcg is feature_word_info[].tcg_features, word by word; words not
+	// listed have tcg_features 0.
+	tcg []tcgWord
+	// tcgXCR0 is the tcg_features of FEAT_XSAVE_XCR0_LO/HI: the XSAVE
+	// components TCG supports.
+	tcgXCR0 uint64
+}
+
+// tcgWord is the tcg_features mask of one feature word.
+type tcgWord struct {
+	word  string   // QEMU's FeatureWord, e.g. "FEAT_7_0_EBX"
+	macro string   // the macro QEMU spells the mask with
+	names []string // the named bits the mask sets
+	// allMSR, when not 0, says the mask is ~0U over this feature MSR:
+	// every bit QEMU names in it.
+	allMSR uint32
+}
+
+// XSAVE state components (XCR0 bits), as QEMU's XSTATE_*_BIT.
+const (
+	xstateFP       = 0
+	xstateSSE      = 1
+	xstateYMM      = 2
+	xstateBNDREGS  = 3
+	xstateBNDCSR   = 4
+	xstateOpmask   = 5
+	xstateZMMHi256 = 6
+	xstateHi16ZMM  = 7
+	xstatePKRU     = 9
+	xstateTileCfg  = 17
+	xstateTileData = 18
+)
+
+// xsaveAreas is the XCR0 part of QEMU's x86_ext_save_areas (the same in
+// 7.2 and 10.0): the feature that makes QEMU request each component, and
+// under whose name x86_cpu_feature_name reports it when it is missing.
+// ARCH_LBR (component 15) is a supervisor (XSS) component; QEMU reports a
+// missing XSS component under no name, so it is left out.
+var xsaveAreas = []struct {
+	component uint
+	feature   string
+}{
+	{xstateFP, "xsave"}, {xstateSSE, "xsave"},
+	{xstateYMM, "avx"},
+	{xstateBNDREGS, "mpx"}, {xstateBNDCSR, "mpx"},
+	{xstateOpmask, "avx512f"}, {xstateZMMHi256, "avx512f"}, {xstateHi16ZMM, "avx512f"},
+	{xstatePKRU, "pku"},
+	{xstateTileCfg, "amx-tile"}, {xstateTileData, "amx-tile"},
+}
+
+// qemu72 is QEMU 7.2.
+var qemu72 = version{
+	name: "7.2",
+	// QEMU 10.0's names that 7.2 lacks (qemu-system-x86_64 -cpu help of
+	// each; core/feature/testdata/qemu-{7.2,10.0}-cpu-flags.txt).
+	absent: []string{
+		"amd-psfd", "amx-complex", "amx-fp16", "auto-ibrs", "avx-ifma",
+		"avx-ne-convert", "avx-vnni-int16", "avx-vnni-int8", "avx10",
+		"avx10-128", "avx10-256", "avx10-512", "bhi-ctrl", "bhi-no",
+		"cmpccxadd", "ddpd-u", "eraps", "fb-clear", "fbsdp-no",
+		"fdp-excptn-only", "flush-l1d", "fred", "fsrc", "fsrs", "fzrm",
+		"gds-no", "ibpb-brtype", "intel-psfd", "ipred-ctrl",
+		"kvm-asyncpf-vmexit", "lam", "lfence-always-serializing", "lkgs",
+		"mcdt-no", "no-nested-data-bp", "null-sel-clr-base",
+		"overflow-recov", "pbrsb-no", "perfmon-v2", "prefetchiti",
+		"psdp-no", "rfds-clear", "rfds-no", "rrsba-ctrl", "sbdr-ssdp-no",
+		"sbpb", "sgx-aex-notify", "sgx-edeccssa", "sha512", "sm3", "sm4",
+		"srso-no", "srso-user-kernel-no", "stibp-always-on", "succor",
+		"vmx-any-errcode", "vmx-enable-user-wait-pause",
+		"vmx-entry-load-fred", "vmx-exit-secondary-ctls",
+		"vmx-nested-exception", "vnmi", "wrmsrns", "zero-fcs-fds",
+	},
+	xsaveAllComponents: true,
+	tcg: []tcgWord{
+		{word: "FEAT_1_EDX", macro: "TCG_FEATURES", names: []string{
+			"fpu", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep",
+			"mtrr", "pge", "mca", "cmov", "pat", "pse36", "clflush", "acpi",
+			"mmx", "fxsr", "sse", "sse2", "ss", "de"}},
+		{word: "FEAT_1_ECX", macro: "TCG_EXT_FEATURES", names: []string{
+			"pni", "pclmulqdq", "monitor", "ssse3", "cx16", "sse4.1",
+			"sse4.2", "popcnt", "xsave", "movbe", "aes", "hypervisor",
+			"rdrand", "avx", "f16c", "fma"}},
+		// The CPUID_EXT2_AMD_ALIASES copies of FEAT_1_EDX are unnamed
+		// in FEAT_8000_0001_EDX.
+		{word: "FEAT_8000_0001_EDX", macro: "TCG_EXT2_FEATURES", names: []string{
+			"nx", "mmxext", "rdtscp", "3dnow", "3dnowext", "pdpe1gb",
+			"syscall", "lm"}},
+		{word: "FEAT_8000_0001_ECX", macro: "TCG_EXT3_FEATURES", names: []string{
+			"lahf-lm", "svm", "cr8legacy", "abm", "sse4a"}},
+		{word: "FEAT_SVM", macro: "TCG_SVM_FEATURES", names: []string{
+			"npt", "vgif", "svme-addr-chk"}},
+		{word: "FEAT_7_0_EBX", macro: "TCG_7_0_EBX_FEATURES", names: []string{
+			"smep", "smap", "bmi1", "bmi2", "adx", "pcommit", "clflushopt",
+			"clwb", "mpx", "fsgsbase", "erms", "avx2"}},
+		{word: "FEAT_7_0_ECX", macro: "TCG_7_0_ECX_FEATURES", names: []string{
+			"umip", "pku", "la57", "pks", "vaes"}},
+		{word: "FEAT_6_EAX", macro: "TCG_6_EAX_FEATURES", names: []string{"arat"}},
+		{word: "FEAT_XSAVE", macro: "TCG_XSAVE_FEATURES", names: []string{
+			"xsaveopt", "xgetbv1"}},
+	},
+	tcgXCR0: ^uint64(0), // FEAT_XSAVE_XCR0_LO/HI: .tcg_features = ~0U
+}
+
+// qemu100 is QEMU 10.0.
+var qemu100 = version{
+	name:                 "10.0",
+	kvmHT:                true,
+	kvmHostOptimizations: true,
+	kvmMCARecovery:       true,
+	tcg: []tcgWord{
+		{word: "FEAT_1_EDX", macro: "TCG_FEATURES", names: []string{
+			"fpu", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep",
+			"mtrr", "pge", "mca", "cmov", "pat", "pse36", "clflush", "acpi",
+			"mmx", "fxsr", "sse", "sse2", "ss", "de", "ht"}},
+		// CPUID_EXT_KERNEL_FEATURES is 0 outside user-mode emulation.
+		{word: "FEAT_1_ECX", macro: "TCG_EXT_FEATURES", names: []string{
+			"pni", "pclmulqdq", "monitor", "ssse3", "cx16", "sse4.1",
+			"sse4.2", "popcnt", "xsave", "movbe", "aes", "hypervisor",
+			"rdrand", "avx", "f16c", "fma", "x2apic"}},
+		{word: "FEAT_8000_0001_EDX", macro: "TCG_EXT2_FEATURES", names: []string{
+			"nx", "mmxext", "rdtscp", "3dnow", "3dnowext", "pdpe1gb",
+			"syscall", "lm"}},
+		{word: "FEAT_8000_0001_ECX", macro: "TCG_EXT3_FEATURES", names: []string{
+			"lahf-lm", "svm", "cr8legacy", "abm", "sse4a", "3dnowprefetch",
+			"cmp-legacy"}},
+		{word: "FEAT_SVM", macro: "TCG_SVM_FEATURES", names: []string{
+			"npt", "vgif", "svme-addr-chk"}},
+		{word: "FEAT_7_0_EBX", macro: "TCG_7_0_EBX_FEATURES", names: []string{
+			"smep", "smap", "bmi1", "bmi2", "adx", "clflushopt", "clwb",
+			"mpx", "fsgsbase", "erms", "avx2", "rdseed", "sha-ni"}},
+		{word: "FEAT_7_0_ECX", macro: "TCG_7_0_ECX_FEATURES", names: []string{
+			"umip", "pku", "la57", "pks", "vaes", "rdpid"}},
+		{word: "FEAT_7_0_EDX", macro: "TCG_7_0_EDX_FEATURES", names: []string{"fsrm"}},
+		{word: "FEAT_7_1_EAX", macro: "TCG_7_1_EAX_FEATURES", names: []string{
+			"fzrm", "fsrs", "fsrc", "cmpccxadd"}},
+		{word: "FEAT_6_EAX", macro: "TCG_6_EAX_FEATURES", names: []string{"arat"}},
+		{word: "FEAT_XSAVE", macro: "TCG_XSAVE_FEATURES", names: []string{
+			"xsaveopt", "xgetbv1"}},
+		{word: "FEAT_8000_0008_EBX", macro: "TCG_8000_0008_EBX", names: []string{
+			"xsaveerptr", "wbnoinvd"}},
+		// "FEAT_ARCH_CAPABILITIES only affects a read-only MSR, which
+		// cannot be read from user mode" (.tcg_features = ~0U).
+		{word: "FEAT_ARCH_CAPABILITIES", macro: "~0U", allMSR: msrArchCapabilities},
+	},
+	tcgXCR0: 1<<xstateFP | 1<<xstateSSE | 1<<xstateYMM | 1<<xstateBNDREGS |
+		1<<xstateBNDCSR | 1<<xstatePKRU,
+}
+
+// versions lists the supported releases.
+var versions = []*version{&qemu72, &qemu100}
+
+// lookupVersion returns the rules of QEMU release name ("7.2", "10.0").
+func lookupVersion(name string) *version {
+	for _, v := range versions {
+		if v.name == name {
+			return v
+		}
+	}
+	return nil
+}
