@@ -10,6 +10,9 @@ Commands:
 
 	probe    probe this host (CPUID, XCR0, /proc/cpuinfo, /dev/kvm) or
 	         load a recorded one, and print or save its snapshot
+	resolve  what a CPU model (or a -cpu spec) gives a guest on a machine
+	         type under kvm or tcg, exactly as QEMU expands it
+	catalog  import a catalog from a QEMU binary, or show one
 
 Run "cpupolicy COMMAND -h" for a command's flags. Every flag may be
 written with one dash or two.
@@ -40,5 +43,40 @@ the hardware has but the kernel or KVM will not give a guest. JSON output
 is the snapshot itself ("schema": "cpupolicy/host-snapshot/v1"). -o FILE
 writes the output to FILE atomically (a temporary file, then a rename);
 the format defaults to json with -o and to text otherwise.
+
+# resolve
+
+	cpupolicy resolve [--catalog NAME|FILE] [--machine M] [--accel kvm|tcg]
+	                  [--cpu SPEC] [--host FILE] [--format text|json] [MODEL...]
+
+Resolves each MODEL (every model of the catalog when none is named), or
+the -cpu SPEC ("Model,+feat,-feat,feat=on|off,level=N,…", QEMU's syntax),
+on a machine type under an accelerator, the way QEMU's
+query-cpu-model-expansion does: the features that are on, level, xlevel,
+family, model, stepping, model-id and vendor. Under kvm QEMU gives guests
+the host's vendor: that of --host FILE, else this machine's.
+
+The default catalog is the newest embedded one (qemu-7.2 and qemu-10.0 are
+embedded); the default machine type is its newest pc-q35; the default
+accelerator is kvm when /dev/kvm works, else tcg. JSON output is an array
+of objects with "name", "machine", "accel", "features", "level", "xlevel",
+"family", "model", "stepping", "model-id" and "vendor".
+
+# catalog
+
+	cpupolicy catalog import qemu [--binary PATH] [--machines all|LIST]
+	                              [--accels kvm,tcg] [--name NAME] [-o FILE]
+	cpupolicy catalog show [--catalog NAME|FILE] [--format text|json]
+
+import starts the QEMU binary once per pc-i440fx and pc-q35 machine type
+and accelerator (tcg, and kvm where /dev/kvm works; no guest runs), asks
+it query-version, query-machines, query-cpu-definitions and
+query-cpu-model-expansion (type full) for every model, derives the compact
+catalog (model bases, per-accelerator and per-machine deltas) and checks
+that it re-expands to exactly what QEMU said before writing it atomically.
+A progress bar shows on a terminal.
+
+show prints what a catalog holds: its QEMU version, machine types and
+models.
 */
 package main

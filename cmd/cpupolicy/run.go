@@ -42,6 +42,8 @@ type command struct {
 
 var commands = []command{
 	{"probe", runProbe},
+	{"resolve", runResolve},
+	{"catalog", runCatalog},
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

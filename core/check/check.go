@@ -108,6 +108,17 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) (*
 	a := &Availability{QEMU: v.name, Accel: accel, reg: reg, Known: known(reg, v)}
 	switch accel {
 	case KVM:
+		if s != nil && s.KVM == nil && s.Source == host.SourceQEMUExpansion {
+			// A snapshot made from QEMU's expansion of "host" already is
+			// what QEMU and KVM together offer: QEMU's adjustments are in
+			// it, made by the QEMU that answered.
+			set, err := reg.Set(s.Features.KVM...)
+			if err != nil {
+				return nil, err
+			}
+			a.Set = set.Intersect(a.Known)
+			return a, nil
+		}
 		if s == nil || s.KVM == nil {
 			why := "nil snapshot"
 			if s != nil {

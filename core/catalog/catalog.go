@@ -1,0 +1,423 @@
+// Package catalog holds what a QEMU release says about its x86 CPU models:
+// every model (and -vN version) with its feature set and CPUID properties,
+// every pc-i440fx/pc-q35 machine type in version order, and what each
+// machine type and accelerator change on their own. [Catalog.Resolve]
+// answers, for a model × machine type × accelerator, exactly what QEMU's
+// query-cpu-model-expansion (type "full") answers — the catalog is derived
+// from those answers by [Compact] and checked against them before it is
+// written. [ParseCPUSpec] reads QEMU's -cpu syntax so that a site's
+// configuration resolves the same way.
+//
+// Two catalogs imported from real QEMU releases are embedded ([Embedded]):
+// "qemu-7.2" and "qemu-10.0".
+package catalog
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cpupolicy/core/feature"
+)
+
+// Accelerators a catalog may hold.
+const (
+	KVM = "kvm"
+	TCG = "tcg"
+)
+
+// Catalog is an immutable set of CPU models and machine types.
+type Catalog struct {
+	// Name is "qemu-7.2" for an embedded catalog, else the file's name.
+	Name        string
+	QEMUVersion string
+	QEMUPackage string
+	// KVMVendorFromHost: under kvm QEMU replaces every named model's
+	// vendor with the host's (host_cpu_instance_init). The importer
+	// checks this held on the import host.
+	KVMVendorFromHost bool
+	// ImportHostVendor is the vendor of the host the kvm data came from.
+	ImportHostVendor string
+	Accels           []string
+	Machines         []MachineType // by family, then version
+	Models           []Model       // by name
+
+	// defaults[machine][accel] is what the machine type and accelerator
+	// change for every model (on top of each model's own accel delta).
+	defaults  map[string]map[string]Delta
+	overrides map[resolveKey]Delta
+
+	models   map[string]int
+	machines map[string]int
+	reg      *feature.Registry
+}
+
+type resolveKey struct{ model, machine, accel string }
+
+// MachineType is one machine type, e.g. pc-q35-7.2.
+type MachineType struct {
+	Name    string
+	Family  string // "pc-q35" or "pc-i440fx"
+	Version []int  // [7 2]
+	// Alias is QEMU's short name for it ("q35", "pc"), if any.
+	Alias      string
+	Deprecated bool
+}
+
+// Less orders machine types by family, then version.
+func (m *MachineType) Less(o *MachineType) bool {
+	if m.Family != o.Family {
+		return m.Family < o.Family
+	}
+	return compareVersions(m.Version, o.Version) < 0
+}
+
+// VersionString returns "7.2".
+func (m *MachineType) VersionString() string {
+	parts := make([]string, len(m.Version))
+	for i, v := range m.Version {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ".")
+}
+
+func compareVersions(a, b []int) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return len(a) - len(b)
+}
+
+// ParseMachineName splits "pc-i440fx-2.10" into family "pc-i440fx" and
+// version [2 10].
+func ParseMachineName(name string) (family string, version []int, ok bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return "", nil, false
+	}
+	family = name[:i]
+	for _, p := range strings.Split(name[i+1:], ".") {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return "", nil, false
+		}
+		version = append(version, n)
+	}
+	return family, version, len(version) > 0
+}
+
+// Props are the CPUID properties of a resolved model.
+type Props struct {
+	Vendor   string `json:"vendor"`
+	Family   int    `json:"family"`
+	Model    int    `json:"model"`
+	Stepping int    `json:"stepping"`
+	ModelID  string `json:"model_id"`
+	Level    uint32 `json:"level"`
+	XLevel   uint32 `json:"xlevel"`
+	XLevel2  uint32 `json:"xlevel2"`
+	// What QEMU's automatic levels start from (see expand.go).
+	MinLevel           uint32 `json:"min_level"`
+	MinXLevel          uint32 `json:"min_xlevel"`
+	MinXLevel2         uint32 `json:"min_xlevel2"`
+	FullCPUIDAutoLevel bool   `json:"full_cpuid_auto_level"`
+	IntelPTAutoLevel   bool   `json:"intel_pt_auto_level"`
+}
+
+// Model is one CPU model as QEMU defines it, resolved on the newest
+// machine type under tcg (the catalog's base); other machine types and
+// accelerators are deltas from it.
+type Model struct {
+	Name string
+	// Base is the unversioned name ("Skylake-Client") and Version the
+	// N of "-vN" (0 for unversioned names and aliases).
+	Base          string
+	Version       int
+	AliasOf       string
+	Static        bool
+	MigrationSafe bool
+	Deprecated    bool
+	Features      feature.FeatureSet
+	Props         Props
+	// accel[a] is what accelerator a changes for this model on the
+	// newest machine type.
+	accel map[string]Delta
+}
+
+// Delta is a change to a resolved model: features switched on, then off,
+// and properties replaced.
+type Delta struct {
+	On, Off feature.FeatureSet
+	Props   PropsPatch
+}
+
+// IsZero reports whether d changes nothing.
+func (d *Delta) IsZero() bool {
+	return d.On.IsEmpty() && d.Off.IsEmpty() && d.Props == (PropsPatch{})
+}
+
+func (d *Delta) apply(f feature.FeatureSet, p *Props) feature.FeatureSet {
+	d.Props.apply(p)
+	return f.Union(d.On).Difference(d.Off)
+}
+
+// PropsPatch replaces the properties that are set (non-nil).
+type PropsPatch struct {
+	Vendor             *string `json:"vendor,omitempty"`
+	Family             *int    `json:"family,omitempty"`
+	Model              *int    `json:"model,omitempty"`
+	Stepping           *int    `json:"stepping,omitempty"`
+	ModelID            *string `json:"model_id,omitempty"`
+	Level              *uint32 `json:"level,omitempty"`
+	XLevel             *uint32 `json:"xlevel,omitempty"`
+	XLevel2            *uint32 `json:"xlevel2,omitempty"`
+	MinLevel           *uint32 `json:"min_level,omitempty"`
+	MinXLevel          *uint32 `json:"min_xlevel,omitempty"`
+	MinXLevel2         *uint32 `json:"min_xlevel2,omitempty"`
+	FullCPUIDAutoLevel *bool   `json:"full_cpuid_auto_level,omitempty"`
+	IntelPTAutoLevel   *bool   `json:"intel_pt_auto_level,omitempty"`
+}
+
+func (pp *PropsPatch) apply(p *Props) {
+	set := func(dst any, src any) {
+		switch d := dst.(type) {
+		case *string:
+			if s := src.(*string); s != nil {
+				*d = *s
+			}
+		case *int:
+			if s := src.(*int); s != nil {
+				*d = *s
+			}
+		case *uint32:
+			if s := src.(*uint32); s != nil {
+				*d = *s
+			}
+		case *bool:
+			if s := src.(*bool); s != nil {
+				*d = *s
+			}
+		}
+	}
+	set(&p.Vendor, pp.Vendor)
+	set(&p.Family, pp.Family)
+	set(&p.Model, pp.Model)
+	set(&p.Stepping, pp.Stepping)
+	set(&p.ModelID, pp.ModelID)
+	set(&p.Level, pp.Level)
+	set(&p.XLevel, pp.XLevel)
+	set(&p.XLevel2, pp.XLevel2)
+	set(&p.MinLevel, pp.MinLevel)
+	set(&p.MinXLevel, pp.MinXLevel)
+	set(&p.MinXLevel2, pp.MinXLevel2)
+	set(&p.FullCPUIDAutoLevel, pp.FullCPUIDAutoLevel)
+	set(&p.IntelPTAutoLevel, pp.IntelPTAutoLevel)
+}
+
+// diffProps returns the patch that turns a into b.
+func diffProps(a, b Props) PropsPatch {
+	var pp PropsPatch
+	if a.Vendor != b.Vendor {
+		pp.Vendor = &b.Vendor
+	}
+	if a.Family != b.Family {
+		pp.Family = &b.Family
+	}
+	if a.Model != b.Model {
+		pp.Model = &b.Model
+	}
+	if a.Stepping != b.Stepping {
+		pp.Stepping = &b.Stepping
+	}
+	if a.ModelID != b.ModelID {
+		pp.ModelID = &b.ModelID
+	}
+	if a.Level != b.Level {
+		pp.Level = &b.Level
+	}
+	if a.XLevel != b.XLevel {
+		pp.XLevel = &b.XLevel
+	}
+	if a.XLevel2 != b.XLevel2 {
+		pp.XLevel2 = &b.XLevel2
+	}
+	if a.MinLevel != b.MinLevel {
+		pp.MinLevel = &b.MinLevel
+	}
+	if a.MinXLevel != b.MinXLevel {
+		pp.MinXLevel = &b.MinXLevel
+	}
+	if a.MinXLevel2 != b.MinXLevel2 {
+		pp.MinXLevel2 = &b.MinXLevel2
+	}
+	if a.FullCPUIDAutoLevel != b.FullCPUIDAutoLevel {
+		pp.FullCPUIDAutoLevel = &b.FullCPUIDAutoLevel
+	}
+	if a.IntelPTAutoLevel != b.IntelPTAutoLevel {
+		pp.IntelPTAutoLevel = &b.IntelPTAutoLevel
+	}
+	return pp
+}
+
+// Registry returns the feature registry the catalog's sets index.
+func (c *Catalog) Registry() *feature.Registry { return c.reg }
+
+// Model returns the named model.
+func (c *Catalog) Model(name string) (*Model, error) {
+	if i, ok := c.models[name]; ok {
+		return &c.Models[i], nil
+	}
+	names := make([]string, len(c.Models))
+	for i := range c.Models {
+		names[i] = c.Models[i].Name
+	}
+	return nil, &UnknownError{Kind: "CPU model", Name: name, Suggestion: nearest(name, names), Catalog: c.Name}
+}
+
+// Machine returns the named machine type (or its alias, "q35", "pc").
+func (c *Catalog) Machine(name string) (*MachineType, error) {
+	if i, ok := c.machines[name]; ok {
+		return &c.Machines[i], nil
+	}
+	var names []string
+	for i := range c.Machines {
+		if c.Machines[i].Alias == name {
+			return &c.Machines[i], nil
+		}
+		names = append(names, c.Machines[i].Name)
+	}
+	return nil, &UnknownError{Kind: "machine type", Name: name, Suggestion: nearest(name, names), Catalog: c.Name}
+}
+
+// Newest returns the newest machine type of family ("pc-q35").
+func (c *Catalog) Newest(family string) (*MachineType, bool) {
+	var best *MachineType
+	for i := range c.Machines {
+		m := &c.Machines[i]
+		if m.Family == family && (best == nil || best.Less(m)) {
+			best = m
+		}
+	}
+	return best, best != nil
+}
+
+// MachineTypes returns the machine types of family in version order (all
+// machine types when family is "").
+func (c *Catalog) MachineTypes(family string) []*MachineType {
+	var out []*MachineType
+	for i := range c.Machines {
+		if family == "" || c.Machines[i].Family == family {
+			out = append(out, &c.Machines[i])
+		}
+	}
+	return out
+}
+
+// HasAccel reports whether the catalog holds data for accel.
+func (c *Catalog) HasAccel(accel string) bool {
+	for _, a := range c.Accels {
+		if a == accel {
+			return true
+		}
+	}
+	return false
+}
+
+// UnknownError is an unknown model or machine type name.
+type UnknownError struct {
+	Kind, Name, Suggestion, Catalog string
+}
+
+func (e *UnknownError) Error() string {
+	msg := fmt.Sprintf("unknown %s %q in catalog %s", e.Kind, e.Name, e.Catalog)
+	if e.Suggestion != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", e.Suggestion)
+	}
+	return msg
+}
+
+// nearest returns the candidate closest to name, or "" when none is
+// plausibly a typo of it.
+func nearest(name string, candidates []string) string {
+	if len(name) > 64 {
+		return ""
+	}
+	best, bestD := "", len(name)/2+2
+	lname := strings.ToLower(name)
+	for _, c := range candidates {
+		lc := strings.ToLower(c)
+		if lc == lname {
+			return c
+		}
+		d := editDistance(lname, lc)
+		if strings.HasPrefix(lc, lname) && d > 0 {
+			d = min(d, 2) // "Skylake-Client" → "Skylake-Client-v1"
+		}
+		// Ties go to the longer common prefix, then to the later
+		// candidate: "pc-q35-7.3" suggests the newest pc-q35-7.x.
+		if d < bestD || d == bestD && best != "" && commonPrefix(lc, lname) >= commonPrefix(strings.ToLower(best), lname) {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// splitVersion splits "EPYC-v3" into ("EPYC", 3); other names get 0.
+func splitVersion(name string) (string, int) {
+	i := strings.LastIndex(name, "-v")
+	if i <= 0 {
+		return name, 0
+	}
+	n, err := strconv.Atoi(name[i+2:])
+	if err != nil || n <= 0 {
+		return name, 0
+	}
+	return name[:i], n
+}
+
+func (c *Catalog) index() {
+	c.models = make(map[string]int, len(c.Models))
+	sort.Slice(c.Models, func(i, j int) bool { return c.Models[i].Name < c.Models[j].Name })
+	for i := range c.Models {
+		c.models[c.Models[i].Name] = i
+	}
+	sort.SliceStable(c.Machines, func(i, j int) bool { return c.Machines[i].Less(&c.Machines[j]) })
+	c.machines = make(map[string]int, len(c.Machines))
+	for i := range c.Machines {
+		c.machines[c.Machines[i].Name] = i
+	}
+}

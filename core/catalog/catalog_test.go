@@ -1,0 +1,276 @@
+package catalog
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"cpupolicy/core/feature"
+)
+
+func loadRaw(t testing.TB, path string) *Raw {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw Raw
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return &raw
+}
+
+func TestEmbeddedCatalogs(t *testing.T) {
+	names := EmbeddedNames()
+	if len(names) == 0 {
+		t.Fatal("no embedded catalogs")
+	}
+	for _, n := range names {
+		c, err := Embedded(n)
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if c.Name != n || !strings.HasPrefix(c.QEMUVersion, strings.TrimPrefix(n, "qemu-")+".") {
+			t.Errorf("%s: name %q, QEMU %q", n, c.Name, c.QEMUVersion)
+		}
+		if len(c.Models) < 100 || len(c.Machines) < 40 {
+			t.Errorf("%s: %d models, %d machine types", n, len(c.Models), len(c.Machines))
+		}
+		data, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > 1<<20 {
+			t.Errorf("%s: %d bytes, over the 1 MB budget", n, len(data))
+		}
+		again, err := Parse(n, data, feature.Builtin())
+		if err != nil {
+			t.Fatal(err)
+		}
+		data2, _ := again.Marshal()
+		if string(data) != string(data2) {
+			t.Errorf("%s: parse → marshal is not stable", n)
+		}
+	}
+	if DefaultName() != names[len(names)-1] {
+		t.Errorf("default %q is not the newest of %v", DefaultName(), names)
+	}
+}
+
+// TestFidelitySample: the embedded qemu-7.2 catalog resolves a committed
+// sample of QEMU 7.2's own expansions (old and new machine types, kvm and
+// tcg, models that exercise compat properties) bit for bit.
+func TestFidelitySample(t *testing.T) {
+	raw := loadRaw(t, "testdata/qemu-7.2-sample.raw.json")
+	c, err := Embedded("qemu-7.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Expansions) < 100 {
+		t.Fatalf("sample has %d expansions", len(raw.Expansions))
+	}
+	if err := c.Verify(raw); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCompactSample: Compact on the sample alone builds a catalog that
+// verifies, and a broken answer is caught.
+func TestCompactSample(t *testing.T) {
+	raw := loadRaw(t, "testdata/qemu-7.2-sample.raw.json")
+	c, err := Compact(raw, feature.Builtin(), "sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Parse("sample.json", data, feature.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Verify(raw); err != nil {
+		t.Fatal(err)
+	}
+	raw.Expansions[7].Level++
+	var me *MismatchError
+	if err := c2.Verify(raw); !errors.As(err, &me) || me.Count != 1 {
+		t.Errorf("Verify of a changed answer: %v", err)
+	}
+}
+
+func TestResolveKnownFacts(t *testing.T) {
+	c, err := Embedded("qemu-7.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := c.Registry()
+	has := func(r *Resolution, name string) bool {
+		id, err := reg.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Features.Has(id)
+	}
+	for _, tc := range []struct {
+		model, machine, accel string
+		on, off               []string
+	}{
+		// QEMU turns its KVM paravirt bits on under kvm, never under tcg.
+		{"Skylake-Client-v4", "pc-q35-7.2", KVM, []string{"kvmclock", "kvm-pv-eoi", "x2apic", "avx2"}, []string{"hle", "rtm"}},
+		{"Skylake-Client-v4", "pc-q35-7.2", TCG, []string{"avx2"}, []string{"kvmclock", "vme"}},
+		// x2apic joined the kvm defaults with pc-i440fx-2.0.
+		{"Nehalem", "pc-i440fx-1.7", KVM, []string{"kvmclock"}, []string{"x2apic"}},
+		{"Nehalem", "pc-i440fx-2.0", KVM, []string{"x2apic"}, nil},
+	} {
+		r, err := c.Resolve(tc.model, tc.machine, tc.accel, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range tc.on {
+			if !has(r, n) {
+				t.Errorf("%s on %s (%s) lacks %s", tc.model, tc.machine, tc.accel, n)
+			}
+		}
+		for _, n := range tc.off {
+			if has(r, n) {
+				t.Errorf("%s on %s (%s) has %s", tc.model, tc.machine, tc.accel, n)
+			}
+		}
+	}
+	r, _ := c.Resolve("EPYC-v3", "pc-q35-7.2", KVM, "GenuineIntel")
+	if r.Vendor != "GenuineIntel" {
+		t.Errorf("under kvm the vendor is the host's: got %q", r.Vendor)
+	}
+	r, _ = c.Resolve("EPYC-v3", "pc-q35-7.2", TCG, "GenuineIntel")
+	if r.Vendor != "AuthenticAMD" {
+		t.Errorf("under tcg the vendor is the model's: got %q", r.Vendor)
+	}
+}
+
+func TestUnknownNamesSuggest(t *testing.T) {
+	c, err := Embedded("qemu-7.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ model, machine, want string }{
+		{"Skylake-Clinet-v4", "pc-q35-7.2", `unknown CPU model "Skylake-Clinet-v4" in catalog qemu-7.2 (did you mean "Skylake-Client-v4"?)`},
+		{"Skylake-Client-v4", "pc-q35-7.3", `unknown machine type "pc-q35-7.3" in catalog qemu-7.2 (did you mean "pc-q35-7.2"?)`},
+		{"EPYC-v3", "q35", ""},
+	} {
+		_, err := c.Resolve(tc.model, tc.machine, TCG, "")
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("Resolve(%s, %s): %q, want %q", tc.model, tc.machine, got, tc.want)
+		}
+	}
+}
+
+func TestParseCPUSpec(t *testing.T) {
+	reg := feature.Builtin()
+	s, err := ParseCPUSpec("Skylake-Client-v4,+avx512f,-hle,sse4_1=off,kvm_pv_eoi,model-id=A,,B,level=0xd", reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Model != "Skylake-Client-v4" || s.Props["model-id"] != "A,B" || s.Props["level"] != "0xd" {
+		t.Errorf("parsed %+v", s)
+	}
+	on, off := s.Explicit()
+	if got := reg.Names(on); strings.Join(got, " ") != "avx512f kvm-pv-eoi" {
+		t.Errorf("explicit on %v", got)
+	}
+	if got := reg.Names(off); strings.Join(got, " ") != "hle sse4.1" {
+		t.Errorf("explicit off %v", got)
+	}
+	for _, tc := range []struct{ spec, want string }{
+		{"", `cpu spec "": no model name`},
+		{"Haswell,+avx512", `cpu spec "Haswell,+avx512": option "+avx512": unknown feature "avx512" (did you mean "avx512f"?)`},
+		{"Haswell,avx2=maybe", `cpu spec "Haswell,avx2=maybe": option avx2=maybe: want on or off`},
+		{"Haswell,level", `cpu spec "Haswell,level": option "level" needs a value`},
+		{"Haswell,vendor=Intel", `cpu spec "Haswell,vendor=Intel": option vendor: vendor "Intel": want 12 characters`},
+	} {
+		_, err := ParseCPUSpec(tc.spec, reg)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("ParseCPUSpec(%q): %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	reg := feature.Builtin()
+	good, _ := embedded.ReadFile("data/qemu-7.2.json")
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"noise", []byte("\x00\x01garbage"), "cat.json:1:1: not a cpupolicy catalog"},
+		{"snapshot", []byte(`{"schema": "cpupolicy/host-snapshot/v1"}`), `cat.json: not a cpupolicy catalog: schema "cpupolicy/host-snapshot/v1", want "cpupolicy/catalog/v1"`},
+		{"truncated", good[:len(good)/2], "cat.json:"},
+		{"unknown feature", []byte(strings.Replace(string(good), `"features":["`, `"features":["avx512","`, 1)), `unknown feature "avx512" (did you mean "avx512f"?)`},
+	} {
+		_, err := Parse("cat.json", tc.data, reg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "cat.json") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func FuzzParseCPUSpec(f *testing.F) {
+	for _, s := range []string{"Skylake-Client-v4,+avx512f,-hle", "EPYC,svm=off,level=13", "qemu64,model-id=a,,b", ",,,", "x,+,-,=", "Haswell,vendor=GenuineIntel"} {
+		f.Add(s)
+	}
+	reg := feature.Builtin()
+	f.Fuzz(func(t *testing.T, spec string) {
+		s, err := ParseCPUSpec(spec, reg)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if s.Model == "" {
+			t.Fatalf("parsed %q without a model", spec)
+		}
+	})
+}
+
+func FuzzParseCatalog(f *testing.F) {
+	good, _ := embedded.ReadFile("data/qemu-7.2.json")
+	f.Add(good[:4000])
+	f.Add([]byte(`{"schema":"cpupolicy/catalog/v1","accels":["tcg"],"machines":[{"name":"pc-q35-1.0"}],"models":[{"name":"a","props":{},"features":["avx"]}],"defaults":[],"overrides":[]}`))
+	f.Add([]byte(`{"schema":"cpupolicy/catalog/v1"}`))
+	reg := feature.Builtin()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.json", data, reg)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.json") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error does not name the file on one line: %q", err)
+			}
+			return
+		}
+		out, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse("again.json", out, reg); err != nil {
+			t.Fatalf("a marshalled catalog does not parse: %v", err)
+		}
+		for _, m := range c.Models {
+			for _, mt := range c.Machines {
+				for _, a := range c.Accels {
+					if _, err := c.Resolve(m.Name, mt.Name, a, ""); err != nil {
+						t.Fatalf("Resolve(%s, %s, %s): %v", m.Name, mt.Name, a, err)
+					}
+				}
+			}
+		}
+	})
+}

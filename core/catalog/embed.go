@@ -1,0 +1,80 @@
+package catalog
+
+import (
+	"embed"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"cpupolicy/core/feature"
+)
+
+// The embedded catalogs, each imported from a real QEMU release by
+// `cpupolicy catalog import qemu`. Regenerate them with `go generate
+// ./core/catalog/` (see gen.sh: it needs both QEMUs installed).
+//
+//go:generate bash gen.sh
+//go:embed data/*.json
+var embedded embed.FS
+
+var embeddedCache sync.Map // name → func() (*Catalog, error)
+
+// EmbeddedNames returns the names of the embedded catalogs, oldest QEMU
+// first.
+func EmbeddedNames() []string {
+	ents, _ := embedded.ReadDir("data")
+	var names []string
+	for _, e := range ents {
+		names = append(names, strings.TrimSuffix(e.Name(), ".json"))
+	}
+	sort.Slice(names, func(i, j int) bool {
+		_, a, _ := ParseMachineName(names[i])
+		_, b, _ := ParseMachineName(names[j])
+		return compareVersions(a, b) < 0
+	})
+	return names
+}
+
+// DefaultName is the newest embedded catalog's name.
+func DefaultName() string {
+	n := EmbeddedNames()
+	return n[len(n)-1]
+}
+
+// Embedded returns the named embedded catalog over the built-in registry,
+// parsed once.
+func Embedded(name string) (*Catalog, error) {
+	f, _ := embeddedCache.LoadOrStore(name, sync.OnceValues(func() (*Catalog, error) {
+		data, err := embedded.ReadFile("data/" + name + ".json")
+		if err != nil {
+			return nil, fmt.Errorf("no embedded catalog %q (have %s)", name, strings.Join(EmbeddedNames(), ", "))
+		}
+		return Parse(name, data, feature.Builtin())
+	}))
+	return f.(func() (*Catalog, error))()
+}
+
+// Load returns the embedded catalog called nameOrFile, or else reads the
+// file of that name, over reg (the built-in registry, or one extended by
+// plugins).
+func Load(nameOrFile string, reg *feature.Registry) (*Catalog, error) {
+	for _, n := range EmbeddedNames() {
+		if n == nameOrFile {
+			if reg == feature.Builtin() {
+				return Embedded(n)
+			}
+			data, _ := embedded.ReadFile("data/" + n + ".json")
+			return Parse(n, data, reg)
+		}
+	}
+	data, err := os.ReadFile(nameOrFile)
+	if err != nil {
+		if os.IsNotExist(err) && !strings.ContainsAny(nameOrFile, "/.") {
+			return nil, fmt.Errorf("unknown catalog %q: not an embedded catalog (%s) nor a file", nameOrFile, strings.Join(EmbeddedNames(), ", "))
+		}
+		return nil, err
+	}
+	return Parse(nameOrFile, data, reg)
+}

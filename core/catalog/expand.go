@@ -1,0 +1,567 @@
+package catalog
+
+// This file mirrors the two feature-set steps of QEMU's
+// x86_cpu_expand_features() (target/i386/cpu.c) that run after a CPU model
+// and the user's properties are applied: the feature dependencies
+// (feature_dependencies[]) and the automatic CPUID levels
+// (x86_cpu_adjust_feat_level and the special cases after it).
+//
+// Sources, read side by side with this file: QEMU 7.2.22 (Debian
+// 1:7.2+dfsg-7+deb12u18, stable patches applied) target/i386/cpu.c lines
+// 1301-1398 (feature_dependencies) and 6071-6314 (x86_cpu_adjust_level,
+// x86_cpu_adjust_feat_level, x86_cpu_expand_features); QEMU 10.0.2
+// target/i386/cpu.c lines 1668-1813 and 7657-7931. The tests in
+// expand_test.go hold both functions to the real binaries'
+// query-cpu-model-expansion answers.
+//
+// Steps of x86_cpu_expand_features that are not here, because they do not
+// depend on the feature set alone:
+//
+//   - "max"/"host" models OR in the accelerator's supported features
+//     (cpu->max_features); named models never do.
+//   - 10.0 only: with more than one thread per package, ht is set, and
+//     cmp-legacy too for non-Intel, non-Zhaoxin vendors (before the
+//     dependencies). The topology is never set on the CPUs that
+//     query-cpu-model-expansion creates.
+//   - Without KVM, or with kvm=off, the whole KVM word (kvmclock,
+//     kvm-*) is cleared, after the dependencies.
+//   - The XSAVE component words (CPUID 0xD.0 EAX/EDX, 0xD.1 ECX/EDX) are
+//     computed from the feature set; they name no feature.
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"cpupolicy/core/cpuid"
+	"cpupolicy/core/feature"
+)
+
+// qemuRelease is a QEMU release whose expansion rules this file knows.
+type qemuRelease uint8
+
+const (
+	qemu72  qemuRelease = iota + 1 // QEMU 7.2.x
+	qemu100                        // QEMU 10.0.x
+)
+
+func (r qemuRelease) String() string {
+	switch r {
+	case qemu72:
+		return "7.2"
+	case qemu100:
+		return "10.0"
+	}
+	return "unknown"
+}
+
+// parseRelease maps a QEMU version ("7.2", "7.2.22", "10.0.2") to its
+// release. Only 7.2 and 10.0 are known: the rules changed in between
+// (8.x and 9.x each added dependencies), and a guess would be silently
+// wrong.
+func parseRelease(version string) (qemuRelease, bool) {
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return 0, false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	switch {
+	case major == 7 && minor == 2:
+		return qemu72, true
+	case major == 10 && minor == 0:
+		return qemu100, true
+	}
+	return 0, false
+}
+
+func mustRelease(version string) qemuRelease {
+	r, ok := parseRelease(version)
+	if !ok {
+		panic(fmt.Sprintf("catalog: QEMU %q: feature dependencies and CPUID levels are known for QEMU 7.2 and 10.0 only", version))
+	}
+	return r
+}
+
+// featWord is one of QEMU's feature words (the FeatureWord enum in
+// target/i386/cpu.h), located the way core/feature locates its bits: a
+// CPUID leaf, subleaf and register, or a feature MSR.
+type featWord struct {
+	qemu          string // QEMU's FeatureWord name
+	leaf, subleaf uint32
+	reg           cpuid.Reg
+	msr           uint32 // 0 for CPUID words
+}
+
+func cpuidWord(qemu string, leaf, subleaf uint32, reg cpuid.Reg) featWord {
+	return featWord{qemu: qemu, leaf: leaf, subleaf: subleaf, reg: reg}
+}
+
+func msrWord(qemu string, msr uint32) featWord { return featWord{qemu: qemu, msr: msr} }
+
+// The feature words the rules below refer to as a whole. MSR words are
+// at the MSR core/feature reads them from (the VMX control words at the
+// TRUE_* MSRs).
+var (
+	featArchCapabilities = msrWord("FEAT_ARCH_CAPABILITIES", 0x10a)
+	featCoreCapability   = msrWord("FEAT_CORE_CAPABILITY", 0xcf)
+	featPerfCapabilities = msrWord("FEAT_PERF_CAPABILITIES", 0x345)
+	featVMXBasic         = msrWord("FEAT_VMX_BASIC", 0x480)
+	featVMXMisc          = msrWord("FEAT_VMX_MISC", 0x485)
+	featVMXSecondary     = msrWord("FEAT_VMX_SECONDARY_CTLS", 0x48b)
+	featVMXEPTVPIDCaps   = msrWord("FEAT_VMX_EPT_VPID_CAPS", 0x48c)
+	featVMXPinbased      = msrWord("FEAT_VMX_PINBASED_CTLS", 0x48d)
+	featVMXProcbased     = msrWord("FEAT_VMX_PROCBASED_CTLS", 0x48e)
+	featVMXExit          = msrWord("FEAT_VMX_EXIT_CTLS", 0x48f)
+	featVMXEntry         = msrWord("FEAT_VMX_ENTRY_CTLS", 0x490)
+	featVMXVMFunc        = msrWord("FEAT_VMX_VMFUNC", 0x491)
+
+	feat1EDX        = cpuidWord("FEAT_1_EDX", 0x1, 0, cpuid.EDX)
+	feat1ECX        = cpuidWord("FEAT_1_ECX", 0x1, 0, cpuid.ECX)
+	feat6EAX        = cpuidWord("FEAT_6_EAX", 0x6, 0, cpuid.EAX)
+	feat70EBX       = cpuidWord("FEAT_7_0_EBX", 0x7, 0, cpuid.EBX)
+	feat70ECX       = cpuidWord("FEAT_7_0_ECX", 0x7, 0, cpuid.ECX)
+	feat71EAX       = cpuidWord("FEAT_7_1_EAX", 0x7, 1, cpuid.EAX)
+	feat71EDX       = cpuidWord("FEAT_7_1_EDX", 0x7, 1, cpuid.EDX)
+	feat72EDX       = cpuidWord("FEAT_7_2_EDX", 0x7, 2, cpuid.EDX)
+	featXSAVE       = cpuidWord("FEAT_XSAVE", 0xd, 1, cpuid.EAX)
+	featSGX120EAX   = cpuidWord("FEAT_SGX_12_0_EAX", 0x12, 0, cpuid.EAX)
+	featSGX120EBX   = cpuidWord("FEAT_SGX_12_0_EBX", 0x12, 0, cpuid.EBX)
+	featSGX121EAX   = cpuidWord("FEAT_SGX_12_1_EAX", 0x12, 1, cpuid.EAX)
+	feat140ECX      = cpuidWord("FEAT_14_0_ECX", 0x14, 0, cpuid.ECX)
+	feat240EBX      = cpuidWord("FEAT_24_0_EBX", 0x24, 0, cpuid.EBX)
+	feat80000001EDX = cpuidWord("FEAT_8000_0001_EDX", 0x80000001, 0, cpuid.EDX)
+	feat80000001ECX = cpuidWord("FEAT_8000_0001_ECX", 0x80000001, 0, cpuid.ECX)
+	feat80000007EDX = cpuidWord("FEAT_8000_0007_EDX", 0x80000007, 0, cpuid.EDX)
+	feat80000008EBX = cpuidWord("FEAT_8000_0008_EBX", 0x80000008, 0, cpuid.EBX)
+	featSVM         = cpuidWord("FEAT_SVM", 0x8000000a, 0, cpuid.EDX)
+	feat80000021EAX = cpuidWord("FEAT_8000_0021_EAX", 0x80000021, 0, cpuid.EAX)
+	featC0000001EDX = cpuidWord("FEAT_C000_0001_EDX", 0xc0000001, 0, cpuid.EDX)
+)
+
+// bits selects bits of the feature set: the named features, or (names
+// empty) every named bit of word whose bit number (core/feature's
+// Location.Bit) is in lo..hi. A feature with several bits (Feature.Also)
+// is selected when any of its bits is: QEMU clears that bit, and the
+// feature's property then reads false.
+type bits struct {
+	names  []string
+	word   featWord
+	lo, hi uint8
+}
+
+func feats(names ...string) bits         { return bits{names: names} }
+func whole(w featWord) bits              { return bits{word: w, lo: 0, hi: 63} }
+func part(w featWord, lo, hi uint8) bits { return bits{word: w, lo: lo, hi: hi} }
+
+// featureDep is one entry of QEMU's feature_dependencies[]: when none of
+// the from features is set, the to bits are cleared.
+type featureDep struct {
+	from  []string // QEMU's from.mask; all but one entry have a single bit
+	to    bits
+	since qemuRelease // first release (of those known) with the entry
+}
+
+// featureDependencies is QEMU's feature_dependencies[], entry by entry and
+// in QEMU's order. x86_cpu_expand_features walks it once, in this order,
+// clearing as it goes: a later entry sees what an earlier one cleared, so
+// chains that run down the table (vmx → vmx-secondary-ctls → vmx-ept →
+// EPT capabilities; avx10-128 → avx10-256 → avx10-512 → avx10 → leaf
+// 0x24) resolve in one pass, and nothing is re-walked. Only one later
+// entry clears an earlier entry's from: avx10 off clears the whole 0x24
+// word, which holds the from bits of the three avx10-* entries before it,
+// but those entries could only clear bits it has already cleared, so one
+// pass is also the fixpoint.
+//
+// QEMU 7.2 has the first 24 entries; 10.0 keeps them unchanged and
+// appends 12. Neither release has an entry for xsave: with xsave off the
+// 0xD.1 word (xsaveopt, xsavec, xgetbv1, xsaves, xfd) keeps its bits;
+// only the XSAVE component words, which name no feature, are zeroed.
+var featureDependencies = [...]featureDep{
+	// CPUID_7_0_EDX_ARCH_CAPABILITIES → FEAT_ARCH_CAPABILITIES, ~0
+	{from: []string{"arch-capabilities"}, to: whole(featArchCapabilities)},
+	// CPUID_7_0_EDX_CORE_CAPABILITY → FEAT_CORE_CAPABILITY, ~0
+	{from: []string{"core-capability"}, to: whole(featCoreCapability)},
+	// CPUID_EXT_PDCM → FEAT_PERF_CAPABILITIES, ~0
+	{from: []string{"pdcm"}, to: whole(featPerfCapabilities)},
+	// CPUID_EXT_VMX → each VMX word, ~0
+	{from: []string{"vmx"}, to: whole(featVMXProcbased)},
+	{from: []string{"vmx"}, to: whole(featVMXPinbased)},
+	{from: []string{"vmx"}, to: whole(featVMXExit)},
+	{from: []string{"vmx"}, to: whole(featVMXEntry)},
+	{from: []string{"vmx"}, to: whole(featVMXMisc)},
+	{from: []string{"vmx"}, to: whole(featVMXBasic)},
+	// CPUID_EXT2_LM → VMX_VM_ENTRY_IA32E_MODE
+	{from: []string{"lm"}, to: feats("vmx-entry-ia32e-mode")},
+	// VMX_CPU_BASED_ACTIVATE_SECONDARY_CONTROLS → FEAT_VMX_SECONDARY_CTLS, ~0
+	{from: []string{"vmx-secondary-ctls"}, to: whole(featVMXSecondary)},
+	// CPUID_XSAVE_XSAVES → VMX_SECONDARY_EXEC_XSAVES
+	{from: []string{"xsaves"}, to: feats("vmx-xsaves")},
+	// CPUID_EXT_RDRAND → VMX_SECONDARY_EXEC_RDRAND_EXITING
+	{from: []string{"rdrand"}, to: feats("vmx-rdrand-exit")},
+	// CPUID_7_0_EBX_INVPCID → VMX_SECONDARY_EXEC_ENABLE_INVPCID
+	{from: []string{"invpcid"}, to: feats("vmx-invpcid-exit")},
+	// CPUID_7_0_EBX_MPX → VMX_VM_EXIT_CLEAR_BNDCFGS, VMX_VM_ENTRY_LOAD_BNDCFGS
+	{from: []string{"mpx"}, to: feats("vmx-exit-clear-bndcfgs")},
+	{from: []string{"mpx"}, to: feats("vmx-entry-load-bndcfgs")},
+	// CPUID_7_0_EBX_RDSEED → VMX_SECONDARY_EXEC_RDSEED_EXITING
+	{from: []string{"rdseed"}, to: feats("vmx-rdseed-exit")},
+	// CPUID_7_0_EBX_INTEL_PT → FEAT_14_0_ECX, ~0
+	{from: []string{"intel-pt"}, to: whole(feat140ECX)},
+	// CPUID_EXT2_RDTSCP → VMX_SECONDARY_EXEC_RDTSCP
+	{from: []string{"rdtscp"}, to: feats("vmx-rdtscp-exit")},
+	// VMX_SECONDARY_EXEC_ENABLE_EPT → FEAT_VMX_EPT_VPID_CAPS, 0xffffffff
+	{from: []string{"vmx-ept"}, to: part(featVMXEPTVPIDCaps, 0, 31)},
+	// VMX_SECONDARY_EXEC_ENABLE_EPT → VMX_SECONDARY_EXEC_UNRESTRICTED_GUEST
+	{from: []string{"vmx-ept"}, to: feats("vmx-unrestricted-guest")},
+	// VMX_SECONDARY_EXEC_ENABLE_VPID → FEAT_VMX_EPT_VPID_CAPS, 0xffffffff << 32
+	{from: []string{"vmx-vpid"}, to: part(featVMXEPTVPIDCaps, 32, 63)},
+	// VMX_SECONDARY_EXEC_ENABLE_VMFUNC → FEAT_VMX_VMFUNC, ~0
+	{from: []string{"vmx-vmfunc"}, to: whole(featVMXVMFunc)},
+	// CPUID_EXT3_SVM → FEAT_SVM, ~0
+	{from: []string{"svm"}, to: whole(featSVM)},
+
+	// QEMU 10.0 only, from here on.
+	// CPUID_7_0_ECX_WAITPKG → VMX_SECONDARY_EXEC_ENABLE_USER_WAIT_PAUSE
+	{from: []string{"waitpkg"}, to: feats("vmx-enable-user-wait-pause"), since: qemu100},
+	// CPUID_EXT2_LM, CPUID_7_1_EAX_LKGS, CPUID_7_1_EAX_WRMSRNS → CPUID_7_1_EAX_FRED
+	{from: []string{"lm"}, to: feats("fred"), since: qemu100},
+	{from: []string{"lkgs"}, to: feats("fred"), since: qemu100},
+	{from: []string{"wrmsrns"}, to: feats("fred"), since: qemu100},
+	// CPUID_7_0_EBX_SGX → CPUID_7_0_ECX_SGX_LC and the three SGX words, ~0
+	{from: []string{"sgx"}, to: feats("sgxlc"), since: qemu100},
+	{from: []string{"sgx"}, to: whole(featSGX120EAX), since: qemu100},
+	{from: []string{"sgx"}, to: whole(featSGX120EBX), since: qemu100},
+	{from: []string{"sgx"}, to: whole(featSGX121EAX), since: qemu100},
+	// CPUID_24_0_EBX_AVX10_128 → _256 → _512
+	{from: []string{"avx10-128"}, to: feats("avx10-256"), since: qemu100},
+	{from: []string{"avx10-256"}, to: feats("avx10-512"), since: qemu100},
+	// CPUID_24_0_EBX_AVX10_VL_MASK (any of the three) → CPUID_7_1_EDX_AVX10
+	{from: []string{"avx10-128", "avx10-256", "avx10-512"}, to: feats("avx10"), since: qemu100},
+	// CPUID_7_1_EDX_AVX10 → FEAT_24_0_EBX, ~0
+	{from: []string{"avx10"}, to: whole(feat240EBX), since: qemu100},
+}
+
+// levelWord is a feature word that x86_cpu_adjust_feat_level is called
+// for: when any bit of it is set, the level of its leaf's range
+// (cpuid_min_level, _xlevel or _xlevel2) is raised to the leaf, and for
+// leaf 7 cpuid_min_level_func7 to the subleaf.
+type levelWord struct {
+	word  featWord
+	since qemuRelease
+}
+
+// alwaysLevelWord is adjusted whatever full-cpuid-auto-level says
+// ("CPUID[EAX=7,ECX=0].EBX always increased level automatically").
+var alwaysLevelWord = feat70EBX
+
+// fullAutoLevelWords are adjusted only when full-cpuid-auto-level is on,
+// in x86_cpu_expand_features' order. Words not listed never raise a level
+// on their own: FEAT_7_0_EDX, FEAT_8000_0007_EBX, FEAT_8000_0021_EBX,
+// FEAT_8000_0022_EAX, the leaf 0x12, 0x14 and 0x24 words, the KVM words
+// and the MSR words (0x12, 0x14, 0x24 and 0x8000_0021 have the special
+// rules in levelsOf).
+var fullAutoLevelWords = [...]levelWord{
+	{word: feat1EDX},
+	{word: feat1ECX},
+	{word: feat6EAX},
+	{word: feat70ECX},
+	{word: feat71EAX},
+	{word: feat71EDX, since: qemu100},
+	{word: feat72EDX, since: qemu100},
+	{word: feat80000001EDX},
+	{word: feat80000001ECX},
+	{word: feat80000007EDX},
+	{word: feat80000008EBX},
+	{word: featC0000001EDX},
+	{word: featSVM},
+	{word: featXSAVE},
+}
+
+// LevelInput is what, besides the feature set, decides a CPU's CPUID
+// levels. Every field is a QOM property of the CPU, reported by
+// query-cpu-model-expansion (type "full") under the name given.
+type LevelInput struct {
+	// MinLevel, MinXLevel and MinXLevel2 are "min-level", "min-xlevel"
+	// and "min-xlevel2" as they stand *before* expansion: the model
+	// definition's level and xlevel (min-xlevel2 is 0 for every model),
+	// or what the user set. A full expansion reports them *after* the
+	// automatic raise, so they are no lower bound once features are
+	// removed.
+	MinLevel, MinXLevel, MinXLevel2 uint32
+	// FullCPUIDAutoLevel is "full-cpuid-auto-level": on by default, off
+	// on machine types 2.7 and older (pc_compat_2_7).
+	FullCPUIDAutoLevel bool
+	// IntelPTAutoLevel is "x-intel-pt-auto-level": on by default, off on
+	// machine types 3.1 and older (pc_compat_3_1).
+	IntelPTAutoLevel bool
+	// Vendor is "vendor" ("GenuineIntel", …). Only the leaf 0x1F rule
+	// reads it.
+	Vendor string
+	// ExtendedTopology: the machine has a topology level CPUID 0xB cannot
+	// describe (7.2: -smp dies>1; 10.0: dies>1 or modules>1). Set by the
+	// machine when it plugs the CPU, so never in query-cpu-model-expansion.
+	ExtendedTopology bool
+	// VendorCPUIDOnly is "x-vendor-cpuid-only": on by default, off on
+	// machine types 6.1 and older (pc_compat_6_1). Read only together
+	// with ExtendedTopology.
+	VendorCPUIDOnly bool
+	// SEV: the machine has an AMD SEV confidential-guest-support object
+	// (sev_enabled()).
+	SEV bool
+	// Level, XLevel, XLevel2 and LevelFunc7 are "level", "xlevel",
+	// "xlevel2" and "level-func7" when the user set them; nil leaves them
+	// automatic (QEMU's UINT32_MAX default).
+	Level, XLevel, XLevel2, LevelFunc7 *uint32
+}
+
+// applyDependencies returns s after QEMU's feature dependencies for QEMU
+// version qemu ("7.2", "10.0" or a full "x.y.z"): for each entry of
+// featureDependencies, in order, when none of its from features is in the
+// set, its to bits are removed. s is the set after the model and every
+// user property are applied (QEMU applies QOM properties, "feat=on|off",
+// at object creation and "+feat"/"-feat" at the start of expansion; the
+// dependencies run after both). It panics for a QEMU release other than
+// 7.2 and 10.0, and for a registry that lacks a feature the rules name.
+//
+// Mirrors the loop over feature_dependencies[] in x86_cpu_expand_features
+// (7.2 cpu.c:6223, 10.0 cpu.c:7829).
+func applyDependencies(reg *feature.Registry, s feature.FeatureSet, qemu string) feature.FeatureSet {
+	r := rulesFor(reg, mustRelease(qemu))
+	for _, d := range r.deps {
+		if s.Intersect(d.from).IsEmpty() {
+			s = s.Difference(d.to)
+		}
+	}
+	return s
+}
+
+// autoLevels returns the CPUID level, xlevel and xlevel2 QEMU gives a CPU
+// with feature set s (after applyDependencies) for QEMU version qemu. See
+// levelsOf for the rules.
+func autoLevels(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (level, xlevel, xlevel2 uint32) {
+	l := levelsOf(reg, s, qemu, in)
+	return l.level, l.xlevel, l.xlevel2
+}
+
+// autoLevelFunc7 returns "level-func7", the highest subleaf of leaf 7
+// (CPUID[7,0].EAX), which QEMU computes alongside the levels.
+func autoLevelFunc7(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) uint32 {
+	return levelsOf(reg, s, qemu, in).func7
+}
+
+type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
+
+// levelsOf mirrors x86_cpu_expand_features from the
+// x86_cpu_adjust_feat_level calls to the end (7.2 cpu.c:6243-6310, 10.0
+// cpu.c:7849-7927):
+//
+//  1. min = in.MinLevel, in.MinXLevel, in.MinXLevel2; min-func7 = 0.
+//  2. FEAT_7_0_EBX non-empty → min level ≥ 7 (always, even with
+//     full-cpuid-auto-level off).
+//  3. Only with full-cpuid-auto-level on:
+//     a. each fullAutoLevelWords word that is non-empty raises the level
+//     of its range to its leaf (0x0… → level, 0x8… → xlevel, 0xC… →
+//     xlevel2) and, for leaf 7, min-func7 to its subleaf
+//     (x86_cpu_adjust_feat_level);
+//     b. intel-pt → level ≥ 0x14, only when x-intel-pt-auto-level is on
+//     (otherwise QEMU marks intel-pt unavailable if the level is below
+//     0x14, which filters it at realize but leaves it in an expansion);
+//     c. extended topology and (Intel or not x-vendor-cpuid-only) →
+//     level ≥ 0x1F;
+//     d. 10.0: avx10 → level ≥ 0x24;
+//     e. svm → xlevel ≥ 0x8000000A;
+//     f. SEV → xlevel ≥ 0x8000001F;
+//     g. 10.0: FEAT_8000_0021_EAX non-empty → xlevel ≥ 0x80000021;
+//     h. sgx → level ≥ 0x12.
+//  4. level, xlevel, xlevel2 and level-func7 are the user's value when
+//     set ("if (env->cpuid_level == UINT32_MAX) env->cpuid_level =
+//     env->cpuid_min_level;"), else the minimum — even when the user's
+//     value is lower.
+//
+// Every raise is "min = max(min, value)" (x86_cpu_adjust_level), so the
+// order of the rules does not matter. A word counts as non-empty when any
+// of its named bits is set; models set no unnamed bits in the words
+// listed.
+func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) cpuidLevels {
+	r := rulesFor(reg, mustRelease(qemu))
+	l := cpuidLevels{level: in.MinLevel, xlevel: in.MinXLevel, xlevel2: in.MinXLevel2}
+	adjust := func(w compiledWord) {
+		if s.Intersect(w.set).IsEmpty() {
+			return
+		}
+		switch w.leaf & 0xf0000000 {
+		case 0x00000000:
+			l.level = max(l.level, w.leaf)
+		case 0x80000000:
+			l.xlevel = max(l.xlevel, w.leaf)
+		case 0xc0000000:
+			l.xlevel2 = max(l.xlevel2, w.leaf)
+		}
+		if w.leaf == 7 {
+			l.func7 = max(l.func7, w.subleaf)
+		}
+	}
+	adjust(r.always)
+	if in.FullCPUIDAutoLevel {
+		for _, w := range r.words {
+			adjust(w)
+		}
+		if s.Has(r.intelPT) && in.IntelPTAutoLevel {
+			l.level = max(l.level, 0x14)
+		}
+		if in.ExtendedTopology && (in.Vendor == "GenuineIntel" || !in.VendorCPUIDOnly) {
+			l.level = max(l.level, 0x1f)
+		}
+		if r.rel >= qemu100 && s.Has(r.avx10) {
+			l.level = max(l.level, 0x24)
+		}
+		if s.Has(r.svm) {
+			l.xlevel = max(l.xlevel, 0x8000000a)
+		}
+		if in.SEV {
+			l.xlevel = max(l.xlevel, 0x8000001f)
+		}
+		if r.rel >= qemu100 && !s.Intersect(r.w80000021).IsEmpty() {
+			l.xlevel = max(l.xlevel, 0x80000021)
+		}
+		if s.Has(r.sgx) {
+			l.level = max(l.level, 0x12)
+		}
+	}
+	pick := func(user *uint32, auto uint32) uint32 {
+		if user != nil {
+			return *user
+		}
+		return auto
+	}
+	return cpuidLevels{
+		level:   pick(in.Level, l.level),
+		xlevel:  pick(in.XLevel, l.xlevel),
+		xlevel2: pick(in.XLevel2, l.xlevel2),
+		func7:   pick(in.LevelFunc7, l.func7),
+	}
+}
+
+// expandRules is the rules of one release compiled against one registry.
+type expandRules struct {
+	rel    qemuRelease
+	deps   []compiledDep
+	always compiledWord
+	words  []compiledWord
+	// Features the special level rules test.
+	intelPT, svm, sgx, avx10 feature.ID
+	w80000021                feature.FeatureSet
+}
+
+type compiledDep struct{ from, to feature.FeatureSet }
+
+type compiledWord struct {
+	set           feature.FeatureSet
+	leaf, subleaf uint32
+}
+
+type rulesKey struct {
+	reg *feature.Registry
+	rel qemuRelease
+}
+
+var rulesCache sync.Map // rulesKey → *expandRules
+
+// rulesFor returns the rules of rel compiled for reg, compiling them on
+// first use.
+func rulesFor(reg *feature.Registry, rel qemuRelease) *expandRules {
+	k := rulesKey{reg, rel}
+	if r, ok := rulesCache.Load(k); ok {
+		return r.(*expandRules)
+	}
+	r, err := compileRules(reg, rel)
+	if err != nil {
+		panic("catalog: " + err.Error())
+	}
+	v, _ := rulesCache.LoadOrStore(k, r)
+	return v.(*expandRules)
+}
+
+func compileRules(reg *feature.Registry, rel qemuRelease) (*expandRules, error) {
+	var errs []string
+	lookup := func(name string) feature.ID {
+		id, err := reg.Lookup(name)
+		if err != nil {
+			errs = append(errs, err.Error())
+			return 0
+		}
+		return id
+	}
+	sel := func(b bits) feature.FeatureSet {
+		var s feature.FeatureSet
+		if len(b.names) > 0 {
+			for _, n := range b.names {
+				s = s.Add(lookup(n))
+			}
+			return s
+		}
+		s = wordSet(reg, b.word, b.lo, b.hi)
+		if s.IsEmpty() {
+			errs = append(errs, fmt.Sprintf("no feature in %s bits %d-%d", b.word.qemu, b.lo, b.hi))
+		}
+		return s
+	}
+	r := &expandRules{rel: rel}
+	for _, d := range featureDependencies {
+		if d.since > rel {
+			continue
+		}
+		var from feature.FeatureSet
+		for _, n := range d.from {
+			from = from.Add(lookup(n))
+		}
+		r.deps = append(r.deps, compiledDep{from: from, to: sel(d.to)})
+	}
+	word := func(w featWord) compiledWord {
+		return compiledWord{set: sel(whole(w)), leaf: w.leaf, subleaf: w.subleaf}
+	}
+	r.always = word(alwaysLevelWord)
+	for _, lw := range fullAutoLevelWords {
+		if lw.since <= rel {
+			r.words = append(r.words, word(lw.word))
+		}
+	}
+	r.intelPT = lookup("intel-pt")
+	r.svm = lookup("svm")
+	r.sgx = lookup("sgx")
+	if rel >= qemu100 {
+		r.avx10 = lookup("avx10")
+		r.w80000021 = sel(whole(feat80000021EAX))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("QEMU %s expansion rules: %s", rel, strings.Join(errs, "; "))
+	}
+	return r, nil
+}
+
+// wordSet returns the features with a bit in w at bit numbers lo..hi.
+func wordSet(reg *feature.Registry, w featWord, lo, hi uint8) feature.FeatureSet {
+	var s feature.FeatureSet
+	in := func(l feature.Location) bool {
+		if w.msr != 0 {
+			return l.MSR == w.msr && l.Bit >= lo && l.Bit <= hi
+		}
+		return !l.IsMSR() && l.Leaf == w.leaf && l.Subleaf == w.subleaf && l.Reg == w.reg &&
+			l.Bit >= lo && l.Bit <= hi
+	}
+	for _, f := range reg.Features() {
+		hit := in(f.Loc)
+		for _, a := range f.Also {
+			hit = hit || in(a)
+		}
+		if hit {
+			s = s.Add(f.ID)
+		}
+	}
+	return s
+}

@@ -1,0 +1,326 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cpupolicy/core/feature"
+)
+
+// Schema is the value of a catalog file's "schema" key.
+const Schema = "cpupolicy/catalog/v1"
+
+// The file form. Feature sets are sorted canonical names; deltas appear
+// only where they change something.
+type fileCatalog struct {
+	Schema            string        `json:"schema"`
+	Name              string        `json:"name"`
+	QEMUVersion       string        `json:"qemu_version"`
+	QEMUPackage       string        `json:"qemu_package"`
+	KVMVendorFromHost bool          `json:"kvm_vendor_from_host"`
+	ImportHostVendor  string        `json:"import_host_vendor"`
+	Accels            []string      `json:"accels"`
+	Machines          []fileMachine `json:"machines"`
+	Models            []fileModel   `json:"models"`
+	Defaults          []fileDelta   `json:"defaults"`
+	Overrides         []fileDelta   `json:"overrides"`
+}
+
+type fileMachine struct {
+	Name       string `json:"name"`
+	Alias      string `json:"alias,omitempty"`
+	Deprecated bool   `json:"deprecated,omitempty"`
+}
+
+type fileModel struct {
+	Name          string      `json:"name"`
+	AliasOf       string      `json:"alias_of,omitempty"`
+	Static        bool        `json:"static,omitempty"`
+	MigrationSafe bool        `json:"migration_safe,omitempty"`
+	Deprecated    bool        `json:"deprecated,omitempty"`
+	Props         Props       `json:"props"`
+	Features      []string    `json:"features"`
+	Accel         []fileDelta `json:"accel,omitempty"`
+}
+
+type fileDelta struct {
+	Model   string      `json:"model,omitempty"`
+	Machine string      `json:"machine,omitempty"`
+	Accel   string      `json:"accel"`
+	On      []string    `json:"on,omitempty"`
+	Off     []string    `json:"off,omitempty"`
+	Props   *PropsPatch `json:"props,omitempty"`
+}
+
+func (c *Catalog) fileDelta(model, machine, accel string, d Delta) fileDelta {
+	fd := fileDelta{Model: model, Machine: machine, Accel: accel}
+	if !d.On.IsEmpty() {
+		fd.On = c.reg.Names(d.On)
+	}
+	if !d.Off.IsEmpty() {
+		fd.Off = c.reg.Names(d.Off)
+	}
+	if d.Props != (PropsPatch{}) {
+		p := d.Props
+		fd.Props = &p
+	}
+	return fd
+}
+
+// Marshal returns the catalog's file form: stable (same catalog, same
+// bytes), one model or delta per line.
+func (c *Catalog) Marshal() ([]byte, error) {
+	fc := fileCatalog{
+		Schema: Schema, Name: c.Name, QEMUVersion: c.QEMUVersion, QEMUPackage: c.QEMUPackage,
+		KVMVendorFromHost: c.KVMVendorFromHost, ImportHostVendor: c.ImportHostVendor, Accels: c.Accels,
+		Defaults: []fileDelta{}, Overrides: []fileDelta{},
+	}
+	for _, m := range c.Machines {
+		fc.Machines = append(fc.Machines, fileMachine{m.Name, m.Alias, m.Deprecated})
+	}
+	for i := range c.Models {
+		m := &c.Models[i]
+		fm := fileModel{Name: m.Name, AliasOf: m.AliasOf, Static: m.Static, MigrationSafe: m.MigrationSafe,
+			Deprecated: m.Deprecated, Props: m.Props, Features: c.reg.Names(m.Features)}
+		for _, a := range c.Accels {
+			if d, ok := m.accel[a]; ok {
+				fm.Accel = append(fm.Accel, c.fileDelta("", "", a, d))
+			}
+		}
+		fc.Models = append(fc.Models, fm)
+	}
+	for _, mt := range c.Machines {
+		for _, a := range c.Accels {
+			if d, ok := c.defaults[mt.Name][a]; ok {
+				fc.Defaults = append(fc.Defaults, c.fileDelta("", mt.Name, a, d))
+			}
+		}
+	}
+	for i := range c.Models {
+		for _, mt := range c.Machines {
+			for _, a := range c.Accels {
+				if d, ok := c.overrides[resolveKey{c.Models[i].Name, mt.Name, a}]; ok {
+					fc.Overrides = append(fc.Overrides, c.fileDelta(c.Models[i].Name, mt.Name, a, d))
+				}
+			}
+		}
+	}
+	// One array element per line: readable diffs between catalogs.
+	var b bytes.Buffer
+	head, err := json.Marshal(struct {
+		Schema            string   `json:"schema"`
+		Name              string   `json:"name"`
+		QEMUVersion       string   `json:"qemu_version"`
+		QEMUPackage       string   `json:"qemu_package"`
+		KVMVendorFromHost bool     `json:"kvm_vendor_from_host"`
+		ImportHostVendor  string   `json:"import_host_vendor"`
+		Accels            []string `json:"accels"`
+	}{fc.Schema, fc.Name, fc.QEMUVersion, fc.QEMUPackage, fc.KVMVendorFromHost, fc.ImportHostVendor, fc.Accels})
+	if err != nil {
+		return nil, err
+	}
+	b.Write(head[:len(head)-1])
+	writeArray := func(key string, n int, elem func(i int) any) error {
+		fmt.Fprintf(&b, ",\n%q: [", key)
+		for i := 0; i < n; i++ {
+			j, err := json.Marshal(elem(i))
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n")
+			b.Write(j)
+		}
+		b.WriteString("\n]")
+		return nil
+	}
+	if err := writeArray("machines", len(fc.Machines), func(i int) any { return fc.Machines[i] }); err != nil {
+		return nil, err
+	}
+	if err := writeArray("models", len(fc.Models), func(i int) any { return fc.Models[i] }); err != nil {
+		return nil, err
+	}
+	if err := writeArray("defaults", len(fc.Defaults), func(i int) any { return fc.Defaults[i] }); err != nil {
+		return nil, err
+	}
+	if err := writeArray("overrides", len(fc.Overrides), func(i int) any { return fc.Overrides[i] }); err != nil {
+		return nil, err
+	}
+	b.WriteString("\n}\n")
+	return b.Bytes(), nil
+}
+
+// ErrNotCatalog is wrapped by Parse's error for a document that is not a
+// cpupolicy catalog.
+var ErrNotCatalog = errors.New("not a cpupolicy catalog")
+
+// Parse reads a catalog file. name is used in errors ("name: …",
+// "name:LINE:COL: …") and, when the file names none, as the catalog's
+// name.
+func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...))
+	}
+	var head struct {
+		Schema *string `json:"schema"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := position(data, se.Offset-1)
+			return nil, fmt.Errorf("%s:%d:%d: %w: %v", name, line, col, ErrNotCatalog, se)
+		}
+		return nil, fmt.Errorf("%s: %w: %v", name, ErrNotCatalog, err)
+	}
+	if head.Schema == nil || *head.Schema != Schema {
+		got := "none"
+		if head.Schema != nil {
+			got = strconv.Quote(*head.Schema)
+		}
+		return nil, fmt.Errorf("%s: %w: schema %s, want %q", name, ErrNotCatalog, got, Schema)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var fc fileCatalog
+	if err := dec.Decode(&fc); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line, col := position(data, se.Offset-1)
+			return nil, fmt.Errorf("%s:%d:%d: malformed JSON: %v", name, line, col, se)
+		case errors.As(err, &te):
+			line, col := position(data, te.Offset)
+			return nil, fmt.Errorf("%s:%d:%d: %s: got JSON %s, want %s", name, line, col, te.Field, te.Value, te.Type)
+		}
+		return nil, fail("%v", err)
+	}
+	if dec.More() {
+		line, col := position(data, dec.InputOffset())
+		return nil, fmt.Errorf("%s:%d:%d: data after the catalog", name, line, col)
+	}
+	c := &Catalog{
+		Name: fc.Name, QEMUVersion: fc.QEMUVersion, QEMUPackage: fc.QEMUPackage,
+		KVMVendorFromHost: fc.KVMVendorFromHost, ImportHostVendor: fc.ImportHostVendor, Accels: fc.Accels,
+		defaults: map[string]map[string]Delta{}, overrides: map[resolveKey]Delta{}, reg: reg,
+	}
+	if c.Name == "" {
+		c.Name = name
+	}
+	for _, a := range c.Accels {
+		if a != KVM && a != TCG {
+			return nil, fail("accels: unknown accelerator %q (want kvm or tcg)", a)
+		}
+	}
+	if len(c.Accels) == 0 {
+		return nil, fail("accels: empty")
+	}
+	for _, fm := range fc.Machines {
+		fam, ver, ok := ParseMachineName(fm.Name)
+		if !ok {
+			return nil, fail("machines: %q is not FAMILY-VERSION", fm.Name)
+		}
+		c.Machines = append(c.Machines, MachineType{Name: fm.Name, Family: fam, Version: ver, Alias: fm.Alias, Deprecated: fm.Deprecated})
+	}
+	seen := map[string]bool{}
+	for _, fm := range fc.Models {
+		if fm.Name == "" || seen[fm.Name] {
+			return nil, fail("models: empty or repeated name %q", fm.Name)
+		}
+		seen[fm.Name] = true
+		fs, err := reg.Set(fm.Features...)
+		if err != nil {
+			return nil, fail("model %s: %s", fm.Name, oneLine(err))
+		}
+		base, v := splitVersion(fm.Name)
+		m := Model{Name: fm.Name, Base: base, Version: v, AliasOf: fm.AliasOf, Static: fm.Static,
+			MigrationSafe: fm.MigrationSafe, Deprecated: fm.Deprecated, Props: fm.Props, Features: fs, accel: map[string]Delta{}}
+		for _, fd := range fm.Accel {
+			d, err := c.delta(fd)
+			if err != nil {
+				return nil, fail("model %s: %v", fm.Name, err)
+			}
+			m.accel[fd.Accel] = d
+		}
+		c.Models = append(c.Models, m)
+	}
+	c.index()
+	if len(c.Machines) != len(c.machines) {
+		return nil, fail("machines: a name is repeated")
+	}
+	for _, m := range c.Models {
+		if m.AliasOf != "" && !seen[m.AliasOf] {
+			return nil, fail("model %s: alias_of names unknown model %q", m.Name, m.AliasOf)
+		}
+	}
+	for _, fd := range fc.Defaults {
+		if _, err := c.Machine(fd.Machine); err != nil || fd.Model != "" {
+			return nil, fail("defaults: bad entry for machine %q model %q", fd.Machine, fd.Model)
+		}
+		d, err := c.delta(fd)
+		if err != nil {
+			return nil, fail("defaults for %s: %v", fd.Machine, err)
+		}
+		c.setDefault(fd.Machine, fd.Accel, d)
+	}
+	for _, fd := range fc.Overrides {
+		if _, err := c.Machine(fd.Machine); err != nil {
+			return nil, fail("overrides: %v", err)
+		}
+		if _, err := c.Model(fd.Model); err != nil {
+			return nil, fail("overrides: %v", err)
+		}
+		d, err := c.delta(fd)
+		if err != nil {
+			return nil, fail("override of %s on %s: %v", fd.Model, fd.Machine, err)
+		}
+		c.overrides[resolveKey{fd.Model, fd.Machine, fd.Accel}] = d
+	}
+	return c, nil
+}
+
+func (c *Catalog) delta(fd fileDelta) (Delta, error) {
+	if !c.HasAccel(fd.Accel) {
+		return Delta{}, fmt.Errorf("accelerator %q is not in accels %v", fd.Accel, c.Accels)
+	}
+	on, err := c.reg.Set(fd.On...)
+	if err != nil {
+		return Delta{}, errors.New(oneLine(err))
+	}
+	off, err := c.reg.Set(fd.Off...)
+	if err != nil {
+		return Delta{}, errors.New(oneLine(err))
+	}
+	d := Delta{On: on, Off: off}
+	if fd.Props != nil {
+		d.Props = *fd.Props
+	}
+	return d, nil
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+func position(data []byte, off int64) (line, col int) {
+	off = max(0, min(off, int64(len(data))))
+	before := data[:off]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = int(off) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+// sortedKeys is a helper for deterministic iteration.
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,386 @@
+package qemuimport
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"cpupolicy/core/catalog"
+)
+
+func checkErr(t *testing.T, err error, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one containing %q", want)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error is not one line: %q", msg)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not contain %q", msg, w)
+		}
+	}
+}
+
+func TestCompareMachines(t *testing.T) {
+	// Each list is in order.
+	for _, names := range [][]string{
+		{"pc-i440fx-1.4", "pc-i440fx-1.5", "pc-i440fx-1.7", "pc-i440fx-2.0", "pc-i440fx-2.9", "pc-i440fx-2.10", "pc-i440fx-7.2", "pc-i440fx-10.0"},
+		{"pc-q35-4.0", "pc-q35-4.0.1", "pc-q35-4.1", "pc-q35-10.0"},
+		{"pc-i440fx-10.0", "pc-q35-2.4"},
+		{"pc-q35-10.0", "pc-q35-rhel9.2.0", "pc-q35-rhel9.4.0"},
+		{"pc-q35-7.2", "pc-q35-7.2-hpb"},
+	} {
+		t.Run(strings.Join(names, "<"), func(t *testing.T) {
+			for i := range names {
+				for j := range names {
+					got := CompareMachines(names[i], names[j])
+					want := 0
+					if i < j {
+						want = -1
+					} else if i > j {
+						want = 1
+					}
+					if (got < 0) != (want < 0) || (got > 0) != (want > 0) {
+						t.Errorf("CompareMachines(%q, %q) = %d, want sign %d", names[i], names[j], got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSelectMachines(t *testing.T) {
+	all := []qmpMachine{
+		{Name: "pc-q35-7.2", Alias: "q35"},
+		{Name: "pc-i440fx-7.2", Alias: "pc", IsDefault: true},
+		{Name: "pc-i440fx-2.3"},
+		{Name: "pc-i440fx-1.4", Deprecated: true},
+		{Name: "microvm"},
+		{Name: "isapc"},
+		{Name: "none"},
+	}
+	for _, tc := range []struct {
+		name string
+		want []string
+		got  []string
+		err  string
+	}{
+		{"all", nil, []string{"pc-i440fx-1.4", "pc-i440fx-2.3", "pc-i440fx-7.2", "pc-q35-7.2"}, ""},
+		{"subset sorted", []string{"pc-q35-7.2", "pc-i440fx-2.3"}, []string{"pc-i440fx-2.3", "pc-q35-7.2"}, ""},
+		{"aliases and duplicates", []string{"q35", "pc", "pc-q35-7.2"}, []string{"pc-i440fx-7.2", "pc-q35-7.2"}, ""},
+		{"typo", []string{"pc-q35-7.3"}, nil, `qemu has no machine type "pc-q35-7.3" (did you mean "pc-q35-7.2"?)`},
+		{"family typo", []string{"pc-i44fx-2.3"}, nil, `(did you mean "pc-i440fx-2.3"?)`},
+		{"dropped", []string{"pc-i440fx-2.2"}, nil, `(did you mean "pc-i440fx-2.3"?)`},
+		{"nearest version", []string{"pc-q35-7.1"}, nil, `(did you mean "pc-q35-7.2"?)`},
+		{"far off", []string{"sparc64"}, nil, `qemu has no machine type "sparc64"`},
+		{"not pc", []string{"microvm"}, nil, `machine type "microvm" is not a pc-i440fx-* or pc-q35-* machine type`},
+		{"empty list", []string{}, nil, "no pc-i440fx-* or pc-q35-* machine type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ms, err := selectMachines("qemu", all, tc.want)
+			if tc.err != "" {
+				checkErr(t, err, tc.err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range ms {
+				got = append(got, m.Name)
+			}
+			if !slices.Equal(got, tc.got) {
+				t.Errorf("got %v, want %v", got, tc.got)
+			}
+		})
+	}
+	ms, _ := selectMachines("qemu", all, []string{"pc"})
+	if want := (catalog.RawMachine{Name: "pc-i440fx-7.2", Alias: "pc", IsDefault: true}); ms[0] != want {
+		t.Errorf("pc = %+v, want %+v", ms[0], want)
+	}
+}
+
+func TestAccelerators(t *testing.T) {
+	for _, tc := range []struct {
+		in, want []string
+		err      string
+	}{
+		{[]string{"tcg"}, []string{"tcg"}, ""},
+		{[]string{"tcg", "kvm", "tcg"}, []string{"kvm", "tcg"}, ""},
+		{[]string{"xen"}, nil, `unknown accelerator "xen": want tcg or kvm`},
+		{[]string{}, nil, "no accelerator"},
+	} {
+		t.Run(strings.Join(tc.in, ","), func(t *testing.T) {
+			got, err := accelerators(tc.in)
+			if tc.err != "" {
+				checkErr(t, err, tc.err)
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("accelerators(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+		})
+	}
+	def, err := accelerators(nil)
+	if err != nil || def[0] != "tcg" {
+		t.Errorf("default accelerators = %q, %v", def, err)
+	}
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err == nil {
+		f.Close()
+	}
+	if got, want := slices.Contains(def, "kvm"), err == nil; got != want {
+		t.Errorf("default includes kvm: %v, but /dev/kvm opens read-write: %v", got, want)
+	}
+}
+
+func TestImportFake(t *testing.T) {
+	bin := fakeBinary(t, "ok")
+	var progress [][2]int
+	raw, err := Import(context.Background(), Options{
+		Binary:   bin,
+		Accels:   []string{"tcg", "kvm"},
+		Parallel: 3,
+		Progress: func(done, total int) { progress = append(progress, [2]int{done, total}) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw.QEMUVersion != "7.2.22" || raw.QEMUPackage != "fake 1" {
+		t.Errorf("version %q package %q", raw.QEMUVersion, raw.QEMUPackage)
+	}
+	wantMachines := []catalog.RawMachine{
+		{Name: "pc-i440fx-1.4", Deprecated: true},
+		{Name: "pc-i440fx-7.2", Alias: "pc", IsDefault: true},
+		{Name: "pc-i440fx-10.0"},
+		{Name: "pc-q35-4.0.1"},
+		{Name: "pc-q35-7.2", Alias: "q35"},
+	}
+	if !slices.Equal(raw.Machines, wantMachines) {
+		t.Errorf("machines\n got %+v\nwant %+v", raw.Machines, wantMachines)
+	}
+	wantModels := []catalog.RawModel{
+		{Name: "Old-v1", TypeName: "Old-v1-x86_64-cpu", MigrationSafe: true, Deprecated: true},
+		{Name: "qemu64", TypeName: "qemu64-x86_64-cpu", AliasOf: "qemu64-v1", MigrationSafe: true},
+		{Name: "qemu64-v1", TypeName: "qemu64-v1-x86_64-cpu", MigrationSafe: true},
+	}
+	if !slices.Equal(raw.Models, wantModels) {
+		t.Errorf("models\n got %+v\nwant %+v", raw.Models, wantModels)
+	}
+	if n := len(raw.Machines) * 2; len(progress) != n || progress[n-1] != [2]int{n, n} || progress[0] != [2]int{1, n} {
+		t.Errorf("progress %v, want 1..%d of %d", progress, n, n)
+	}
+	if len(raw.Expansions) != 3*5*2 {
+		t.Fatalf("%d expansions, want 30", len(raw.Expansions))
+	}
+	// Sorted by model, machine order, accel.
+	var keys []string
+	for _, e := range raw.Expansions[:4] {
+		keys = append(keys, e.Model+" "+e.Machine+" "+e.Accel)
+	}
+	if want := []string{"Old-v1 pc-i440fx-1.4 kvm", "Old-v1 pc-i440fx-1.4 tcg", "Old-v1 pc-i440fx-7.2 kvm", "Old-v1 pc-i440fx-7.2 tcg"}; !slices.Equal(keys, want) {
+		t.Errorf("first expansions %q, want %q", keys, want)
+	}
+	want := catalog.RawExpansion{
+		Model: "qemu64", Machine: "pc-i440fx-1.4", Accel: "tcg",
+		Features: []string{"lm", "nx", "sse4.2"},
+		Level:    4, XLevel: 0x8000000a, Family: 6, ModelNum: 6, Stepping: 3,
+		ModelID: "QEMU Virtual CPU qemu64", Vendor: "AuthenticAMD",
+		MinLevel: 4, MinXLevel: 0x8000000a, IntelPTAutoLevel: true,
+	}
+	for _, e := range raw.Expansions {
+		if e.Model == want.Model && e.Machine == want.Machine && e.Accel == want.Accel {
+			if !slices.Equal(e.Features, want.Features) {
+				t.Errorf("features %q, want %q", e.Features, want.Features)
+			}
+			e.Features = want.Features
+			if !equalExpansion(e, want) {
+				t.Errorf("expansion\n got %+v\nwant %+v", e, want)
+			}
+		}
+		if e.Accel == "kvm" && !slices.Contains(e.Features, "kvmclock") {
+			t.Errorf("%s on %s (kvm): no kvmclock in %q", e.Model, e.Machine, e.Features)
+		}
+	}
+	if raw.HostVendor == "" {
+		t.Error("kvm expansions but no host vendor")
+	}
+}
+
+func equalExpansion(a, b catalog.RawExpansion) bool {
+	if !slices.Equal(a.Features, b.Features) {
+		return false
+	}
+	a.Features, b.Features = nil, nil
+	return a.Model == b.Model && a.Machine == b.Machine && a.Accel == b.Accel &&
+		a.Level == b.Level && a.XLevel == b.XLevel && a.XLevel2 == b.XLevel2 &&
+		a.Family == b.Family && a.ModelNum == b.ModelNum && a.Stepping == b.Stepping &&
+		a.ModelID == b.ModelID && a.Vendor == b.Vendor &&
+		a.MinLevel == b.MinLevel && a.MinXLevel == b.MinXLevel && a.MinXLevel2 == b.MinXLevel2 &&
+		a.FullCPUIDAutoLevel == b.FullCPUIDAutoLevel && a.IntelPTAutoLevel == b.IntelPTAutoLevel
+}
+
+func TestImportFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name, mode string
+		opts       Options
+		want       []string
+	}{
+		{"missing binary", "", Options{Binary: "qemu-system-nosuch"}, []string{`exec: "qemu-system-nosuch": executable file not found in $PATH`}},
+		{"missing path", "", Options{Binary: "/nonexistent/qemu-system-x86_64"}, []string{"/nonexistent/qemu-system-x86_64", "no such file or directory"}},
+		{"dies", "dies", Options{}, []string{"qemu-system-x86_64: exited with status 1: qemu-system-x86_64: could not load PC BIOS 'bios-256k.bin'"}},
+		{"machine fails", "dieq35", Options{}, []string{"pc-q35-", "(tcg)", "exited with status 1: qemu-system-x86_64: -machine pc-q35-", ": fake failure"}},
+		{"unknown machine", "ok", Options{Machines: []string{"pc-q35-7.3"}}, []string{`/qemu-system-x86_64 has no machine type "pc-q35-7.3" (did you mean "pc-q35-7.2"?)`}},
+		{"bad prop", "badprop", Options{Machines: []string{"pc"}}, []string{"expand ", " on pc-i440fx-7.2 (tcg): ", `qemu-system-x86_64: property "level" is "thirteen", want an unsigned 32-bit integer`}},
+		{"bad feature", "badfeature", Options{Machines: []string{"pc"}}, []string{" on pc-i440fx-7.2 (tcg): ", `property "avx" names feature "avx" but is 1, want a boolean`}},
+		{"disagree", "disagree", Options{Machines: []string{"pc"}}, []string{`properties "sse4-2" (true) and "sse4_2" (false) both name feature "sse4.2" but disagree`}},
+		{"missing prop", "missing", Options{Machines: []string{"pc"}}, []string{`no property "vendor"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.opts
+			if tc.mode != "" {
+				o.Binary = fakeBinary(t, tc.mode)
+			}
+			o.Accels = []string{"tcg"}
+			raw, err := Import(context.Background(), o)
+			if err == nil {
+				t.Fatalf("Import succeeded with %d expansions", len(raw.Expansions))
+			}
+			checkErr(t, err, tc.want...)
+			if tc.mode != "" && !strings.Contains(err.Error(), o.Binary) {
+				t.Errorf("error %q does not name the binary %s", err, o.Binary)
+			}
+		})
+	}
+}
+
+func TestImportCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	_, err := Import(ctx, Options{
+		Binary:   fakeBinary(t, "ok"),
+		Accels:   []string{"tcg"},
+		Parallel: 1,
+		Progress: func(done, total int) {
+			calls++
+			cancel()
+		},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want Canceled", err)
+	}
+	if calls != 1 {
+		t.Errorf("%d progress calls after cancelling, want 1", calls)
+	}
+}
+
+// TestImportQEMU imports two machine types from the installed QEMU and
+// checks facts read by hand from raw QMP sessions with QEMU 7.2.22
+// (Debian 1:7.2+dfsg-7+deb12u18): the same commands, typed into
+// "qemu-system-x86_64 -machine M -accel A -nodefaults -S -display none
+// -qmp stdio".
+func TestImportQEMU(t *testing.T) {
+	bin, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		t.Skip("qemu-system-x86_64 not installed")
+	}
+	accels := []string{"tcg"}
+	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+		f.Close()
+		accels = append(accels, "kvm")
+	} else {
+		t.Logf("kvm not imported: %v", err)
+	}
+	raw, err := Import(context.Background(), Options{
+		Binary:   bin,
+		Machines: []string{"q35", "pc-i440fx-2.3"},
+		Accels:   accels,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[[3]string]catalog.RawExpansion{}
+	for _, e := range raw.Expansions {
+		byKey[[3]string{e.Model, e.Machine, e.Accel}] = e
+	}
+	if len(byKey) != len(raw.Expansions) || len(raw.Expansions) != len(raw.Models)*2*len(accels) {
+		t.Errorf("%d expansions (%d distinct) of %d models", len(raw.Expansions), len(byKey), len(raw.Models))
+	}
+	if !strings.HasPrefix(raw.QEMUVersion, "7.2.") {
+		t.Skipf("QEMU %s: the facts below are QEMU 7.2's", raw.QEMUVersion)
+	}
+
+	t.Run("machines", func(t *testing.T) {
+		want := []catalog.RawMachine{{Name: "pc-i440fx-2.3"}, {Name: "pc-q35-7.2", Alias: "q35"}}
+		if !slices.Equal(raw.Machines, want) {
+			t.Errorf("machines %+v, want %+v", raw.Machines, want)
+		}
+	})
+	t.Run("models", func(t *testing.T) {
+		if len(raw.Models) != 129 {
+			t.Errorf("%d models, want 129", len(raw.Models))
+		}
+		i := slices.IndexFunc(raw.Models, func(m catalog.RawModel) bool { return m.Name == "Skylake-Client" })
+		if i < 0 || raw.Models[i].AliasOf != "Skylake-Client-v1" || !raw.Models[i].MigrationSafe {
+			t.Errorf("Skylake-Client: %+v", raw.Models[i])
+		}
+		for _, m := range raw.Models {
+			if m.Name == "host" || m.Name == "max" || m.Name == "base" {
+				t.Errorf("model %q imported", m.Name)
+			}
+		}
+	})
+	t.Run("qemu64 on pc-i440fx-2.3", func(t *testing.T) {
+		// The 2.3 machine type keeps QEMU 2.3's qemu64: level 4 and its
+		// model-id; tcg turns on no kvm paravirtual feature.
+		got := byKey[[3]string{"qemu64", "pc-i440fx-2.3", "tcg"}]
+		want := catalog.RawExpansion{
+			Model: "qemu64", Machine: "pc-i440fx-2.3", Accel: "tcg",
+			Features: strings.Fields("abm apic clflush cmov cx16 cx8 de fpu fxsr hypervisor lahf-lm lm mca mce mmx msr mtrr nx pae pat pge pni popcnt pse pse36 sep sse sse2 sse4a svm syscall tsc"),
+			Level:    4, XLevel: 0x8000000a, Family: 6, ModelNum: 6, Stepping: 3,
+			ModelID: "QEMU Virtual CPU version 2.3.0", Vendor: "AuthenticAMD",
+			MinLevel: 4, MinXLevel: 0x8000000a,
+		}
+		if !equalExpansion(got, want) {
+			t.Errorf("\n got %+v\nwant %+v", got, want)
+		}
+	})
+	t.Run("Skylake-Client-v4 on pc-q35-7.2", func(t *testing.T) {
+		tcg := byKey[[3]string{"Skylake-Client-v4", "pc-q35-7.2", "tcg"}]
+		if tcg.Vendor != "GenuineIntel" || tcg.ModelNum != 94 || tcg.Level != 13 || !tcg.FullCPUIDAutoLevel {
+			t.Errorf("tcg: %+v", tcg)
+		}
+		for _, f := range []string{"avx2", "spec-ctrl", "xsaves", "x2apic"} {
+			if !slices.Contains(tcg.Features, f) {
+				t.Errorf("tcg: no %s in %q", f, tcg.Features)
+			}
+		}
+		// TCG's defaults turn vme off; QEMU's kvm defaults turn the
+		// paravirtual features on.
+		for _, f := range []string{"vme", "kvmclock", "hle", "rtm"} {
+			if slices.Contains(tcg.Features, f) {
+				t.Errorf("tcg: %s in %q", f, tcg.Features)
+			}
+		}
+		if !slices.Contains(accels, "kvm") {
+			return
+		}
+		kvm := byKey[[3]string{"Skylake-Client-v4", "pc-q35-7.2", "kvm"}]
+		// Under kvm QEMU gives every model the host's vendor.
+		if kvm.Vendor != raw.HostVendor || raw.HostVendor == "" {
+			t.Errorf("kvm vendor %q, host vendor %q", kvm.Vendor, raw.HostVendor)
+		}
+		for _, f := range []string{"vme", "kvmclock", "kvmclock-stable-bit", "kvm-pv-eoi", "avx2"} {
+			if !slices.Contains(kvm.Features, f) {
+				t.Errorf("kvm: no %s in %q", f, kvm.Features)
+			}
+		}
+	})
+}
