@@ -193,7 +193,11 @@ func runCatalogShow(e *env, args []string) int {
 		buf.Write(data)
 		buf.WriteByte('\n')
 	} else {
-		fmt.Fprintf(&buf, "catalog %s: QEMU %s (%s), accels %s\n", cat.Name, cat.QEMUVersion, cat.QEMUPackage, strings.Join(cat.Accels, ", "))
+		pkg := ""
+		if cat.QEMUPackage != "" {
+			pkg = " (" + cat.QEMUPackage + ")"
+		}
+		fmt.Fprintf(&buf, "catalog %s: QEMU %s%s, accels %s\n", cat.Name, cat.QEMUVersion, pkg, strings.Join(cat.Accels, ", "))
 		for _, fam := range []string{"pc-i440fx", "pc-q35"} {
 			var names []string
 			for _, m := range cat.MachineTypes(fam) {

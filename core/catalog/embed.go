@@ -71,7 +71,7 @@ func Load(nameOrFile string, reg *feature.Registry) (*Catalog, error) {
 	}
 	data, err := os.ReadFile(nameOrFile)
 	if err != nil {
-		if os.IsNotExist(err) && !strings.ContainsAny(nameOrFile, "/.") {
+		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("unknown catalog %q: not an embedded catalog (%s) nor a file", nameOrFile, strings.Join(EmbeddedNames(), ", "))
 		}
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"cpupolicy/core/feature"
@@ -169,7 +168,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 		return fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...))
 	}
 	var head struct {
-		Schema *string `json:"schema"`
+		Schema json.RawMessage `json:"schema"`
 	}
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
 		var se *json.SyntaxError
@@ -179,10 +178,11 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 		}
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrNotCatalog, err)
 	}
-	if head.Schema == nil || *head.Schema != Schema {
+	var schema string
+	if json.Unmarshal(head.Schema, &schema) != nil || schema != Schema {
 		got := "none"
 		if head.Schema != nil {
-			got = strconv.Quote(*head.Schema)
+			got = string(head.Schema)
 		}
 		return nil, fmt.Errorf("%s: %w: schema %s, want %q", name, ErrNotCatalog, got, Schema)
 	}
