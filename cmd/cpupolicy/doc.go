@@ -10,6 +10,11 @@ Commands:
 
 	probe    probe this host (CPUID, XCR0, /proc/cpuinfo, /dev/kvm) or
 	         load a recorded one, and print or save its snapshot
+	models   which CPU models QEMU could run on this host (or --host FILE),
+	         with the layer that lacks each missing bit
+	why      explain one model's (or -cpu spec's) runnability
+	diff     feature difference between two models, specs or hosts
+	baseline what several hosts can all run, and what blocks the next model
 	resolve  what a CPU model (or a -cpu spec) gives a guest on a machine
 	         type under kvm or tcg, exactly as QEMU expands it
 	catalog  import a catalog from a QEMU binary, or show one
@@ -43,6 +48,49 @@ the hardware has but the kernel or KVM will not give a guest. JSON output
 is the snapshot itself ("schema": "cpupolicy/host-snapshot/v1"). -o FILE
 writes the output to FILE atomically (a temporary file, then a rename);
 the format defaults to json with -o and to text otherwise.
+
+# models
+
+	cpupolicy models [--catalog NAME|FILE] [--machine M] [--accel kvm|tcg]
+	                 [--host FILE] [--format text|json]
+
+Like QMP's query-cpu-definitions: for every model of the catalog, the
+features the host cannot give it ("unavailable-features"), judged the way
+the catalog's QEMU release judges them (KVM_GET_SUPPORTED_CPUID and the
+feature MSRs as QEMU adjusts them, or QEMU's TCG masks), plus "why": the
+layer that lacks each one — hw (the CPU lacks it), os (the kernel
+disabled it), kvm (KVM will not pass it), tcg (not emulated). JSON keys:
+"name", "unavailable-features", "alias-of", "static", "migration-safe",
+"deprecated", "why". Exit 0 whenever it could answer.
+
+# why
+
+	cpupolicy why MODEL|--cpu SPEC [--catalog NAME|FILE] [--machine M]
+	              [--accel kvm|tcg] [--host FILE] [--format text|json]
+
+Explains whether MODEL (or the -cpu SPEC) runs on the host: each missing
+bit with its layer and CPUID/MSR location, and the runnable versions of
+the same model. Exit 1 when it is not runnable.
+
+# diff
+
+	cpupolicy diff A B [--catalog NAME|FILE] [--machine M] [--accel kvm|tcg]
+	                   [--format text|json]
+
+The feature difference between two things, each a model ("Haswell-v4",
+"Haswell-v4@pc-i440fx-2.3"), a -cpu spec ("Haswell-v4,-hle"), or a host's
+KVM offer ("host:FILE", or "host:" for this machine).
+
+# baseline
+
+	cpupolicy baseline HOST... [--catalog NAME|FILE] [--machine M]
+	                           [--format text|json]
+
+For host snapshot files (or "host:" for this machine): the features every
+host's KVM offers, the catalog models runnable on all of them and the
+richest of those, and for the next better model, which host blocks it on
+which bits — what libvirt's hypervisor-cpu-baseline and VMware EVC do,
+with reasons.
 
 # resolve
 

@@ -42,6 +42,10 @@ type command struct {
 
 var commands = []command{
 	{"probe", runProbe},
+	{"models", runModels},
+	{"why", runWhy},
+	{"diff", runDiff},
+	{"baseline", runBaseline},
 	{"resolve", runResolve},
 	{"catalog", runCatalog},
 }

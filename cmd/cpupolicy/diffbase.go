@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"cpupolicy/core/catalog"
+	"cpupolicy/core/check"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+)
+
+// operand resolves one side of `diff`: MODEL, MODEL@MACHINE, a -cpu spec
+// (it has a comma), host:FILE or host: (this host's KVM offer).
+func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) {
+	if rest, ok := strings.CutPrefix(arg, "host:"); ok {
+		var s *host.HostSnapshot
+		var err error
+		if rest == "" {
+			s, err = probeLive(e)
+		} else {
+			s, err = loadSnapshot(rest, j.reg)
+		}
+		if err != nil {
+			return "", feature.FeatureSet{}, err
+		}
+		a, err := check.Compute(j.reg, s, j.avail.QEMU, j.accel)
+		if err != nil {
+			return "", feature.FeatureSet{}, fmt.Errorf("%s: %v", arg, err)
+		}
+		return arg, a.Set, nil
+	}
+	machine := j.mt.Name
+	name := arg
+	if m, mach, ok := strings.Cut(arg, "@"); ok && !strings.Contains(arg, ",") {
+		name, machine = m, mach
+	}
+	if strings.Contains(name, ",") {
+		s, err := catalog.ParseCPUSpec(name, j.reg)
+		if err != nil {
+			return "", feature.FeatureSet{}, err
+		}
+		r, err := j.cat.ResolveSpec(s, machine, j.accel, j.vendor)
+		if err != nil {
+			return "", feature.FeatureSet{}, err
+		}
+		return arg, r.Features, nil
+	}
+	r, err := j.cat.Resolve(name, machine, j.accel, j.vendor)
+	if err != nil {
+		return "", feature.FeatureSet{}, err
+	}
+	return arg, r.Features, nil
+}
+
+type diffJSON struct {
+	A      string   `json:"a"`
+	B      string   `json:"b"`
+	Accel  string   `json:"accel"`
+	OnlyA  []string `json:"only_a"`
+	OnlyB  []string `json:"only_b"`
+	Common int      `json:"common"`
+}
+
+func runDiff(e *env, args []string) int {
+	fs := newFlags("diff")
+	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "output `format`: text or json")
+	jf := addJudgeFlags(fs)
+	if rc := parseFlags(e, fs, args); rc >= 0 {
+		return rc
+	}
+	if fs.NArg() != 2 {
+		return usageError(e, "diff", "want two operands: MODEL[@MACHINE], a -cpu SPEC, host:FILE or host:")
+	}
+	// Operands other than hosts need no live probe under tcg; under kvm
+	// the live host gives the vendor.
+	j, rc := newJudge(e, "diff", jf)
+	if rc >= 0 {
+		return rc
+	}
+	an, a, err := j.operand(e, fs.Arg(0))
+	if err != nil {
+		return inputError(e, err)
+	}
+	bn, b, err := j.operand(e, fs.Arg(1))
+	if err != nil {
+		return inputError(e, err)
+	}
+	out := diffJSON{A: an, B: bn, Accel: j.accel, OnlyA: nonNil(j.reg.Names(a.Difference(b))), OnlyB: nonNil(j.reg.Names(b.Difference(a))), Common: a.Intersect(b).Count()}
+	var buf bytes.Buffer
+	if format.value == "json" {
+		data, _ := json.MarshalIndent(out, "", "  ")
+		buf.Write(data)
+		buf.WriteByte('\n')
+	} else {
+		fmt.Fprintf(&buf, "%d features in common (%s)\n", out.Common, j.accel)
+		fmt.Fprintf(&buf, "only in %s (%d): %s\n", an, len(out.OnlyA), strings.Join(out.OnlyA, " "))
+		fmt.Fprintf(&buf, "only in %s (%d): %s\n", bn, len(out.OnlyB), strings.Join(out.OnlyB, " "))
+	}
+	e.stdout.Write(buf.Bytes())
+	return exitOK
+}
+
+type baselineJSON struct {
+	Catalog  string   `json:"catalog"`
+	Machine  string   `json:"machine"`
+	Hosts    []string `json:"hosts"`
+	Features []string `json:"features"`
+	Runnable []string `json:"runnable_models"`
+	Best     string   `json:"best_model"`
+	Next     *struct {
+		Model    string              `json:"model"`
+		Blockers map[string][]string `json:"blocked_by"`
+	} `json:"next_model"`
+}
+
+func runBaseline(e *env, args []string) int {
+	fs := newFlags("baseline")
+	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "output `format`: text or json")
+	catName := fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)")
+	machine := fs.String("machine", "", "machine `type` (default: the catalog's newest pc-q35)")
+	if rc := parseFlags(e, fs, args); rc >= 0 {
+		return rc
+	}
+	if fs.NArg() == 0 {
+		return usageError(e, "baseline", "want one or more host snapshot FILEs (host: for this machine)")
+	}
+	reg := feature.Builtin()
+	cat, err := loadCatalog(*catName, reg)
+	if err != nil {
+		return inputError(e, err)
+	}
+	mt, err := pickMachine(cat, *machine)
+	if err != nil {
+		return inputError(e, err)
+	}
+	if !cat.HasAccel(catalog.KVM) {
+		return inputError(e, fmt.Errorf("catalog %s has no kvm data", cat.Name))
+	}
+	rules := qemuRules(e, cat)
+	type hostAvail struct {
+		name   string
+		vendor string
+		set    feature.FeatureSet
+	}
+	var hosts []hostAvail
+	for _, arg := range fs.Args() {
+		var s *host.HostSnapshot
+		name := strings.TrimPrefix(arg, "host:")
+		if name == "" {
+			name = "this host"
+			s, err = probeLive(e)
+		} else {
+			s, err = loadSnapshot(name, reg)
+		}
+		if err != nil {
+			return inputError(e, err)
+		}
+		a, err := check.Compute(reg, s, rules, catalog.KVM)
+		if err != nil {
+			return inputError(e, fmt.Errorf("%s: %v", name, err))
+		}
+		hosts = append(hosts, hostAvail{name, s.Vendor, a.Set})
+	}
+	common := hosts[0].set
+	for _, h := range hosts[1:] {
+		common = common.Intersect(h.set)
+	}
+	out := baselineJSON{Catalog: cat.Name, Machine: mt.Name, Features: reg.Names(common), Runnable: []string{}}
+	// A model is judged with each host's vendor, as QEMU would start it there.
+	missing := func(model string) (map[string][]string, int, feature.FeatureSet) {
+		blockers := map[string][]string{}
+		total := 0
+		var req feature.FeatureSet
+		for _, h := range hosts {
+			r, err := cat.Resolve(model, mt.Name, catalog.KVM, h.vendor)
+			if err != nil {
+				continue
+			}
+			req = r.Features
+			if m := r.Features.Difference(h.set); !m.IsEmpty() {
+				blockers[h.name] = reg.Names(m)
+				total += m.Count()
+			}
+		}
+		return blockers, total, req
+	}
+	var best feature.FeatureSet
+	for i := range cat.Models {
+		m := &cat.Models[i]
+		if m.AliasOf != "" {
+			continue // judged under its versioned name
+		}
+		b, _, req := missing(m.Name)
+		if len(b) == 0 {
+			out.Runnable = append(out.Runnable, m.Name)
+			if req.Count() > best.Count() {
+				best, out.Best = req, m.Name
+			}
+		}
+	}
+	// The next better model: a blocked model that needs everything the
+	// best one does and more, with the fewest blocking bits.
+	fewest := -1
+	for i := range cat.Models {
+		m := &cat.Models[i]
+		if m.AliasOf != "" {
+			continue
+		}
+		b, n, req := missing(m.Name)
+		if len(b) == 0 || !best.SubsetOf(req) || req == best {
+			continue
+		}
+		if fewest < 0 || n < fewest {
+			fewest = n
+			out.Next = &struct {
+				Model    string              `json:"model"`
+				Blockers map[string][]string `json:"blocked_by"`
+			}{m.Name, b}
+		}
+	}
+	for _, h := range hosts {
+		out.Hosts = append(out.Hosts, h.name)
+	}
+	var buf bytes.Buffer
+	if format.value == "json" {
+		data, _ := json.MarshalIndent(out, "", "  ")
+		buf.Write(data)
+		buf.WriteByte('\n')
+	} else {
+		fmt.Fprintf(&buf, "%d hosts, %s on %s (kvm): %d features in common\n", len(hosts), cat.Name, mt.Name, len(out.Features))
+		fmt.Fprintf(&buf, "runnable on every host (%d): %s\n", len(out.Runnable), strings.Join(out.Runnable, " "))
+		if out.Best != "" {
+			fmt.Fprintf(&buf, "best model: %s\n", out.Best)
+		}
+		if out.Next != nil {
+			fmt.Fprintf(&buf, "next better model: %s, blocked by:\n", out.Next.Model)
+			tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
+			for _, h := range out.Hosts {
+				if b := out.Next.Blockers[h]; len(b) > 0 {
+					fmt.Fprintf(tw, "  %s\t%s\n", h, strings.Join(b, " "))
+				}
+			}
+			tw.Flush()
+		}
+	}
+	e.stdout.Write(buf.Bytes())
+	return exitOK
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"cpupolicy/core/feature"
+	"cpupolicy/core/qmp"
+)
+
+// qemuDefinitions asks a live QEMU on machine under accel for
+// query-cpu-definitions: model → unavailable-features as canonical names
+// (QEMU may repeat a name; the set is what counts).
+func qemuDefinitions(t *testing.T, bin, machine, accel string) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := qmp.Start(ctx, bin, []string{"-machine", machine, "-accel", accel, "-nodefaults", "-S", "-display", "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var defs []struct {
+		Name        string   `json:"name"`
+		Unavailable []string `json:"unavailable-features"`
+	}
+	if err := c.Execute(ctx, "query-cpu-definitions", nil, &defs); err != nil {
+		t.Fatal(err)
+	}
+	reg := feature.Builtin()
+	out := map[string][]string{}
+	for _, d := range defs {
+		if d.Name == "host" || d.Name == "max" {
+			continue // not catalog models: under tcg QEMU says host needs "kvm"
+		}
+		var s feature.FeatureSet
+		for _, n := range d.Unavailable {
+			id, err := reg.Lookup(n)
+			if err != nil {
+				t.Fatalf("QEMU names unavailable %q for %s: %v", n, d.Name, err)
+			}
+			s = s.Add(id)
+		}
+		out[d.Name] = nonNil(reg.Names(s))
+	}
+	return out
+}
+
+// TestModelsMatchQEMU: `cpupolicy models --catalog qemu-7.2 --format json`
+// gives, for every model, the same unavailable-features set as QEMU 7.2's
+// own query-cpu-definitions on this host, under kvm and tcg, on
+// pc-q35-7.2 and pc-i440fx-2.3.
+func TestModelsMatchQEMU(t *testing.T) {
+	bin, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		t.Skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
+	}
+	if v, _ := exec.Command(bin, "--version").Output(); !strings.Contains(string(v), "version 7.2.") {
+		t.Skipf("installed QEMU is not 7.2: %s", v)
+	}
+	accels := []string{"tcg"}
+	if kvmUsable() {
+		accels = append(accels, "kvm")
+	} else {
+		t.Log("/dev/kvm is not usable: checking tcg only")
+	}
+	for _, machine := range []string{"pc-q35-7.2", "pc-i440fx-2.3"} {
+		for _, accel := range accels {
+			t.Run(machine+"/"+accel, func(t *testing.T) {
+				want := qemuDefinitions(t, bin, machine, accel)
+				var stdout, stderr bytes.Buffer
+				code := run([]string{"models", "--catalog", "qemu-7.2", "--machine", machine, "--accel", accel, "--format", "json"}, strings.NewReader(""), &stdout, &stderr)
+				if code != 0 {
+					t.Fatalf("exit %d: %s", code, stderr.String())
+				}
+				var got []modelJSON
+				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+					t.Fatal(err)
+				}
+				if len(got) == 0 {
+					t.Fatal("no models")
+				}
+				runnable := 0
+				for _, m := range got {
+					w, ok := want[m.Name]
+					if !ok {
+						t.Errorf("QEMU does not list %s", m.Name)
+						continue
+					}
+					if !slices.Equal(m.UnavailableFeatures, w) {
+						t.Errorf("%s: cpupolicy %v, QEMU %v", m.Name, m.UnavailableFeatures, w)
+					}
+					if len(w) == 0 {
+						runnable++
+					}
+					for _, f := range m.UnavailableFeatures {
+						if m.Why[f] == "" {
+							t.Errorf("%s: no layer for %s", m.Name, f)
+						}
+					}
+				}
+				t.Logf("%d models agree with QEMU (%d runnable)", len(got), runnable)
+			})
+		}
+	}
+}
+
+// TestWhySaysKVMHides: this host's KVM hides bits its CPU has; `why`
+// must name the kvm layer for them.
+func TestWhySaysKVMHides(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"why", "--catalog", "qemu-7.2", "--host", "../../testdata/hosts/this-machine.json", "--format", "json", "Skylake-Client-v4"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (not runnable): %s", code, stderr.String())
+	}
+	var w whyJSON
+	if err := json.Unmarshal(stdout.Bytes(), &w); err != nil {
+		t.Fatal(err)
+	}
+	layers := map[string]string{}
+	for _, m := range w.Missing {
+		layers[m.Feature] = m.Layer
+	}
+	// The CPU has AVX2 (see the snapshot's hw layer) but KVM hides it;
+	// the kernel hides rdseed; the CPU lacks spec-ctrl (an AMD part).
+	for f, l := range map[string]string{"avx2": "kvm", "rdseed": "os", "spec-ctrl": "hw"} {
+		if layers[f] != l {
+			t.Errorf("%s: layer %q, want %q", f, layers[f], l)
+		}
+	}
+}

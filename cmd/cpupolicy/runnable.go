@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"cpupolicy/core/catalog"
+	"cpupolicy/core/check"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+)
+
+// layerWords explains a layer in a sentence.
+var layerWords = map[string]string{
+	check.LayerHW:   "the CPU lacks it",
+	check.LayerOS:   "the CPU has it, the host kernel disabled it",
+	check.LayerKVM:  "KVM will not give it to guests on this host",
+	check.LayerTCG:  "TCG does not emulate it",
+	check.LayerQEMU: "this QEMU release does not know it",
+}
+
+// qemuRules maps a catalog's QEMU version to the availability rules
+// core/check has ("7.2", "10.0"): its own release, or the nearest older
+// one (releases before 10.0 use 7.2's), with a note.
+func qemuRules(e *env, cat *catalog.Catalog) string {
+	v := cat.QEMUVersion
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) >= 2 {
+		v = parts[0] + "." + parts[1]
+	}
+	switch v {
+	case "7.2", "10.0":
+		return v
+	}
+	rules := "7.2"
+	if _, ver, ok := catalog.ParseMachineName("x-" + v); ok && len(ver) > 0 && ver[0] >= 10 {
+		rules = "10.0"
+	}
+	fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s is QEMU %s; judging availability with QEMU %s's rules\n", cat.Name, cat.QEMUVersion, rules)
+	return rules
+}
+
+// judge is what the runnability commands share: a catalog, a machine
+// type, an accelerator, and what that accelerator offers on the host.
+type judge struct {
+	reg    *feature.Registry
+	cat    *catalog.Catalog
+	mt     *catalog.MachineType
+	accel  string
+	snap   *host.HostSnapshot // nil under tcg without --host
+	avail  *check.Availability
+	vendor string
+}
+
+type judgeFlags struct {
+	catName, machine, accel, hostFile *string
+}
+
+func addJudgeFlags(fs interface {
+	String(name, value, usage string) *string
+}) judgeFlags {
+	return judgeFlags{
+		catName:  fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)"),
+		machine:  fs.String("machine", "", "machine `type` (default: the catalog's newest pc-q35)"),
+		accel:    fs.String("accel", "", "accelerator: kvm or tcg (default: kvm when /dev/kvm works, else tcg)"),
+		hostFile: fs.String("host", "", "judge the recorded snapshot `FILE` instead of this host"),
+	}
+}
+
+// newJudge loads what the flags name; errors are printed and returned
+// as an exit code (or -1 on success).
+func newJudge(e *env, cmd string, f judgeFlags) (*judge, int) {
+	j := &judge{reg: feature.Builtin()}
+	var err error
+	if j.cat, err = loadCatalog(*f.catName, j.reg); err != nil {
+		return nil, inputError(e, err)
+	}
+	if j.mt, err = pickMachine(j.cat, *f.machine); err != nil {
+		return nil, inputError(e, err)
+	}
+	if *f.accel == "" && *f.hostFile != "" && j.cat.HasAccel(catalog.KVM) {
+		*f.accel = catalog.KVM // a recorded host is judged as a KVM host
+	}
+	if j.accel, err = pickAccel(j.cat, *f.accel); err != nil {
+		return nil, usageError(e, cmd, "%v", err)
+	}
+	switch {
+	case *f.hostFile != "":
+		if j.snap, err = loadSnapshot(*f.hostFile, j.reg); err != nil {
+			return nil, inputError(e, err)
+		}
+	case j.accel == catalog.KVM:
+		if j.snap, err = probeLive(e); err != nil {
+			fmt.Fprintf(e.stderr, "cpupolicy %s: %v\n", cmd, err)
+			return nil, exitViolation
+		}
+	}
+	if j.avail, err = check.Compute(j.reg, j.snap, qemuRules(e, j.cat), j.accel); err != nil {
+		name := "this host"
+		if *f.hostFile != "" {
+			name = *f.hostFile
+		}
+		fmt.Fprintf(e.stderr, "cpupolicy %s: %s: %v\n", cmd, name, err)
+		return nil, exitViolation
+	}
+	if j.snap != nil {
+		j.vendor = j.snap.Vendor
+	}
+	return j, -1
+}
+
+// probeLive probes this machine.
+func probeLive(e *env) (*host.HostSnapshot, error) {
+	return host.Probe(host.Live(host.LiveConfig{}), feature.Builtin(), e.now())
+}
+
+// verdict is one model's runnability.
+type verdict struct {
+	res     *catalog.Resolution
+	missing feature.FeatureSet
+}
+
+func (j *judge) judgeModel(name string) (*verdict, error) {
+	r, err := j.cat.Resolve(name, j.mt.Name, j.accel, j.vendor)
+	if err != nil {
+		return nil, err
+	}
+	return &verdict{res: r, missing: r.Features.Difference(j.avail.Set)}, nil
+}
+
+func (j *judge) judgeSpec(spec string) (*verdict, error) {
+	s, err := catalog.ParseCPUSpec(spec, j.reg)
+	if err != nil {
+		return nil, err
+	}
+	r, err := j.cat.ResolveSpec(s, j.mt.Name, j.accel, j.vendor)
+	if err != nil {
+		return nil, err
+	}
+	r.Model = spec
+	return &verdict{res: r, missing: r.Features.Difference(j.avail.Set)}, nil
+}
+
+// why maps each missing feature to its layer.
+func (j *judge) why(missing feature.FeatureSet) map[string]string {
+	out := make(map[string]string, missing.Count())
+	for id := range missing.All() {
+		out[j.reg.Name(id)] = j.avail.Layer(id)
+	}
+	return out
+}
+
+// modelJSON is one element of `models --format json`: QMP's
+// query-cpu-definitions entry plus "why". Its keys are a contract.
+type modelJSON struct {
+	Name                string            `json:"name"`
+	UnavailableFeatures []string          `json:"unavailable-features"`
+	AliasOf             string            `json:"alias-of,omitempty"`
+	Static              bool              `json:"static"`
+	MigrationSafe       bool              `json:"migration-safe"`
+	Deprecated          bool              `json:"deprecated"`
+	Why                 map[string]string `json:"why"`
+}
+
+func runModels(e *env, args []string) int {
+	fs := newFlags("models")
+	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "output `format`: text or json")
+	jf := addJudgeFlags(fs)
+	if rc := parseFlags(e, fs, args); rc >= 0 {
+		return rc
+	}
+	if fs.NArg() > 0 {
+		return usageError(e, "models", "unexpected argument %q", fs.Arg(0))
+	}
+	j, rc := newJudge(e, "models", jf)
+	if rc >= 0 {
+		return rc
+	}
+	out := make([]modelJSON, 0, len(j.cat.Models))
+	for i := range j.cat.Models {
+		m := &j.cat.Models[i]
+		v, err := j.judgeModel(m.Name)
+		if err != nil {
+			return inputError(e, err)
+		}
+		out = append(out, modelJSON{Name: m.Name, UnavailableFeatures: nonNil(j.reg.Names(v.missing)), AliasOf: m.AliasOf,
+			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated, Why: j.why(v.missing)})
+	}
+	var buf bytes.Buffer
+	if format.value == "json" {
+		data, _ := json.MarshalIndent(out, "", "  ")
+		buf.Write(data)
+		buf.WriteByte('\n')
+	} else {
+		color := colorOK(e.stdout)
+		runnable := 0
+		tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "MODEL\tRUNNABLE\tMISSING")
+		for _, m := range out {
+			ok := "yes"
+			if len(m.UnavailableFeatures) > 0 {
+				ok = "no"
+			} else {
+				runnable++
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Name, paint(color, ok), summarizeWhy(m.UnavailableFeatures, m.Why, 6))
+		}
+		tw.Flush()
+		fmt.Fprintf(&buf, "\n%d of %d models runnable on %s with %s (%s, QEMU %s)\n", runnable, len(out), hostName(j), j.mt.Name, j.accel, j.cat.QEMUVersion)
+	}
+	e.stdout.Write(buf.Bytes())
+	return exitOK
+}
+
+func paint(color bool, yesno string) string {
+	if !color {
+		return yesno
+	}
+	if yesno == "yes" {
+		return "\x1b[32myes\x1b[0m"
+	}
+	return "\x1b[31mno\x1b[0m"
+}
+
+func hostName(j *judge) string {
+	if j.snap == nil {
+		return "any host"
+	}
+	if j.snap.Hostname != "" {
+		return j.snap.Hostname
+	}
+	return "the host"
+}
+
+// summarizeWhy prints "avx512f (kvm), hle (hw), … +3 more".
+func summarizeWhy(names []string, why map[string]string, most int) string {
+	var parts []string
+	for i, n := range names {
+		if i == most {
+			parts = append(parts, fmt.Sprintf("… +%d more", len(names)-most))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", n, why[n]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+type whyJSON struct {
+	Model    string        `json:"model"`
+	Machine  string        `json:"machine"`
+	Accel    string        `json:"accel"`
+	QEMU     string        `json:"qemu"`
+	Host     string        `json:"host"`
+	Runnable bool          `json:"runnable"`
+	Missing  []missingJSON `json:"missing"`
+	// Nearest lists the runnable versions of the same model.
+	Nearest []string `json:"runnable_versions"`
+}
+
+type missingJSON struct {
+	Feature  string `json:"feature"`
+	Layer    string `json:"layer"`
+	Location string `json:"location"`
+	Reason   string `json:"reason"`
+}
+
+func runWhy(e *env, args []string) int {
+	fs := newFlags("why")
+	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(format, "format", "output `format`: text or json")
+	spec := fs.String("cpu", "", "explain a QEMU -cpu `SPEC` instead of a model")
+	jf := addJudgeFlags(fs)
+	if rc := parseFlags(e, fs, args); rc >= 0 {
+		return rc
+	}
+	if (*spec == "") == (fs.NArg() != 1) {
+		return usageError(e, "why", "want one MODEL or --cpu SPEC")
+	}
+	j, rc := newJudge(e, "why", jf)
+	if rc >= 0 {
+		return rc
+	}
+	var v *verdict
+	var err error
+	if *spec != "" {
+		v, err = j.judgeSpec(*spec)
+	} else {
+		v, err = j.judgeModel(fs.Arg(0))
+	}
+	if err != nil {
+		return inputError(e, err)
+	}
+	out := whyJSON{Model: v.res.Model, Machine: j.mt.Name, Accel: j.accel, QEMU: j.cat.QEMUVersion, Host: hostName(j),
+		Runnable: v.missing.IsEmpty(), Missing: []missingJSON{}, Nearest: []string{}}
+	for id := range v.missing.All() {
+		l := j.avail.Layer(id)
+		out.Missing = append(out.Missing, missingJSON{Feature: j.reg.Name(id), Layer: l, Location: j.reg.Feature(id).Loc.String(), Reason: layerWords[l]})
+	}
+	rank := map[string]int{check.LayerHW: 0, check.LayerOS: 1, check.LayerKVM: 2, check.LayerTCG: 3, check.LayerQEMU: 4}
+	sort.SliceStable(out.Missing, func(a, b int) bool { return rank[out.Missing[a].Layer] < rank[out.Missing[b].Layer] })
+	if m, err := j.cat.Model(strings.SplitN(v.res.Model, ",", 2)[0]); err == nil {
+		for i := range j.cat.Models {
+			o := &j.cat.Models[i]
+			if o.Base != m.Base || o.Name == m.Name || o.Version == 0 {
+				continue
+			}
+			if ov, err := j.judgeModel(o.Name); err == nil && ov.missing.IsEmpty() {
+				out.Nearest = append(out.Nearest, o.Name)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if format.value == "json" {
+		data, _ := json.MarshalIndent(out, "", "  ")
+		buf.Write(data)
+		buf.WriteByte('\n')
+	} else {
+		writeWhyText(&buf, &out, colorOK(e.stdout))
+	}
+	e.stdout.Write(buf.Bytes())
+	if !out.Runnable {
+		return exitViolation
+	}
+	return exitOK
+}
+
+func writeWhyText(w io.Writer, o *whyJSON, color bool) {
+	verdict := paint(color, "yes")
+	if !o.Runnable {
+		verdict = paint(color, "no")
+	}
+	fmt.Fprintf(w, "%s on %s (%s, QEMU %s), host %s: runnable: %s\n", o.Model, o.Machine, o.Accel, o.QEMU, o.Host, verdict)
+	if !o.Runnable {
+		byLayer := map[string]int{}
+		for _, m := range o.Missing {
+			byLayer[m.Layer]++
+		}
+		var counts []string
+		for _, l := range []string{check.LayerHW, check.LayerOS, check.LayerKVM, check.LayerTCG, check.LayerQEMU} {
+			if byLayer[l] > 0 {
+				counts = append(counts, fmt.Sprintf("%d %s", byLayer[l], l))
+			}
+		}
+		fmt.Fprintf(w, "%d features missing (%s):\n", len(o.Missing), strings.Join(counts, ", "))
+		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "  FEATURE\tLAYER\tLOCATION\tWHY")
+		for _, m := range o.Missing {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.Feature, m.Layer, m.Location, m.Reason)
+		}
+		tw.Flush()
+	}
+	if len(o.Nearest) > 0 {
+		fmt.Fprintf(w, "runnable versions of the same model: %s\n", strings.Join(o.Nearest, ", "))
+	} else if !o.Runnable {
+		fmt.Fprintln(w, "no version of the same model is runnable here")
+	}
+}
