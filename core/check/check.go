@@ -89,6 +89,12 @@ type Availability struct {
 	xcr0 uint64
 }
 
+// notInHostModel are bits kvm_arch_get_supported_cpuid always offers
+// but QEMU's "host" model never turns on by itself (they are not
+// auto-enabled: x86_cpu_expand_features skips them), so an expansion of
+// "host" lacks them although every model may have them.
+var notInHostModel = []string{"topoext", "kvm-hint-dedicated"}
+
 // Errors of [Compute].
 var (
 	ErrVersion = errors.New("unsupported QEMU version")
@@ -112,7 +118,7 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) (*
 			// A snapshot made from QEMU's expansion of "host" already is
 			// what QEMU and KVM together offer: QEMU's adjustments are in
 			// it, made by the QEMU that answered.
-			set, err := reg.Set(s.Features.KVM...)
+			set, err := reg.Set(append(s.Features.KVM, notInHostModel...)...)
 			if err != nil {
 				return nil, err
 			}
