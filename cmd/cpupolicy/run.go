@@ -127,7 +127,7 @@ func newFlags(cmd string) *flag.FlagSet {
 // parseFlags parses args; on -h it prints help and returns exitOK, on an
 // error it prints one line and returns exitUsage, otherwise -1.
 func parseFlags(e *env, fs *flag.FlagSet, args []string) int {
-	err := fs.Parse(args)
+	err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(e.stdout, helpText(fs.Name()))
 		fmt.Fprintln(e.stdout, "\nFlags:")
@@ -140,6 +140,29 @@ func parseFlags(e *env, fs *flag.FlagSet, args []string) int {
 		return exitUsage
 	}
 	return -1
+}
+
+// parseInterspersed parses flags wherever they stand among the
+// positional arguments ("why EPYC --accel tcg"), as users of QEMU and
+// libvirt tools expect; "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 // usageError prints a one-line usage error and returns exitUsage.
