@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"cpupolicy/core/feature"
 )
@@ -51,6 +52,8 @@ type Catalog struct {
 	models   map[string]int
 	machines map[string]int
 	reg      *feature.Registry
+	// tables[machine][0 kvm, 1 tcg] caches resolutions (Catalog.table).
+	tables [][2]atomic.Pointer[[]resolved]
 }
 
 type resolveKey struct{ model, machine, accel string }
@@ -420,4 +423,5 @@ func (c *Catalog) index() {
 	for i := range c.Machines {
 		c.machines[c.Machines[i].Name] = i
 	}
+	c.tables = make([][2]atomic.Pointer[[]resolved], len(c.Machines))
 }

@@ -274,3 +274,56 @@ func FuzzParseCatalog(f *testing.F) {
 		}
 	})
 }
+
+// TestEmbeddedBinaryUpToDate: each embedded .bin is exactly the binary
+// form of its .json (regenerate both with go generate ./core/catalog/),
+// and decodes to the same catalog.
+func TestEmbeddedBinaryUpToDate(t *testing.T) {
+	reg := feature.Builtin()
+	for _, n := range EmbeddedNames() {
+		js, _ := embedded.ReadFile("data/" + n + ".json")
+		bin, err := embedded.ReadFile("data/" + n + ".bin")
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		c, err := Parse(n, js, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := c.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(want) != string(bin) {
+			t.Fatalf("data/%s.bin is stale: run go generate ./core/catalog/ (or go run ./core/catalog/internal/mkbin core/catalog/data/*.json)", n)
+		}
+		fromBin, err := parseBinary(bin, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := c.Marshal()
+		b, _ := fromBin.Marshal()
+		if string(a) != string(b) {
+			t.Errorf("%s: the binary form decodes to a different catalog", n)
+		}
+		for i := len(bin) - 1; i > len(bin)-50; i-- {
+			if _, err := parseBinary(bin[:i], reg); err == nil {
+				t.Errorf("%s: a binary truncated to %d bytes decoded", n, i)
+			}
+		}
+	}
+}
+
+func BenchmarkParseEmbeddedBinary(b *testing.B) {
+	data, err := embedded.ReadFile("data/qemu-10.0.bin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := parseBinary(data, feature.Builtin()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

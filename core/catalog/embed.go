@@ -15,8 +15,13 @@ import (
 // `cpupolicy catalog import qemu`. Regenerate them with `go generate
 // ./core/catalog/` (see gen.sh: it needs both QEMUs installed).
 //
+// Each is stored twice: data/NAME.json, the source of truth, and
+// data/NAME.bin, the same catalog in the binary form that loads in
+// microseconds (binary.go); gen.sh writes both and a test holds them
+// equal.
+//
 //go:generate bash gen.sh
-//go:embed data/*.json
+//go:embed data/*.json data/*.bin
 var embedded embed.FS
 
 var embeddedCache sync.Map // name → func() (*Catalog, error)
@@ -27,7 +32,9 @@ func EmbeddedNames() []string {
 	ents, _ := embedded.ReadDir("data")
 	var names []string
 	for _, e := range ents {
-		names = append(names, strings.TrimSuffix(e.Name(), ".json"))
+		if n, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			names = append(names, n)
+		}
 	}
 	sort.Slice(names, func(i, j int) bool {
 		_, a, _ := ParseMachineName(names[i])
@@ -47,6 +54,13 @@ func DefaultName() string {
 // parsed once.
 func Embedded(name string) (*Catalog, error) {
 	f, _ := embeddedCache.LoadOrStore(name, sync.OnceValues(func() (*Catalog, error) {
+		if bin, err := embedded.ReadFile("data/" + name + ".bin"); err == nil {
+			if c, err := parseBinary(bin, feature.Builtin()); err == nil {
+				return c, nil
+			}
+			// A stale binary (another registry) falls back to JSON;
+			// TestEmbeddedBinaryUpToDate keeps that from shipping.
+		}
 		data, err := embedded.ReadFile("data/" + name + ".json")
 		if err != nil {
 			return nil, fmt.Errorf("no embedded catalog %q (have %s)", name, strings.Join(EmbeddedNames(), ", "))

@@ -233,7 +233,6 @@ var featureDependencies = [...]featureDep{
 	{from: []string{"lkgs"}, to: feats("fred"), since: qemu100},
 	{from: []string{"wrmsrns"}, to: feats("fred"), since: qemu100},
 	// CPUID_7_0_EBX_SGX → CPUID_7_0_ECX_SGX_LC and the three SGX words, ~0
-	{from: []string{"sgx"}, to: feats("sgxlc"), since: qemu100},
 	{from: []string{"sgx"}, to: whole(featSGX120EAX), since: qemu100},
 	{from: []string{"sgx"}, to: whole(featSGX120EBX), since: qemu100},
 	{from: []string{"sgx"}, to: whole(featSGX121EAX), since: qemu100},
@@ -313,6 +312,9 @@ type LevelInput struct {
 	// SEV: the machine has an AMD SEV confidential-guest-support object
 	// (sev_enabled()).
 	SEV bool
+	// ForceFeatures is "x-force-features": features QEMU marks
+	// unavailable stay set. Only the intel-pt rule reads it.
+	ForceFeatures bool
 	// Level, XLevel, XLevel2 and LevelFunc7 are "level", "xlevel",
 	// "xlevel2" and "level-func7" when the user set them; nil leaves them
 	// automatic (QEMU's UINT32_MAX default).
@@ -344,16 +346,30 @@ func applyDependencies(reg *feature.Registry, s feature.FeatureSet, qemu string)
 // with feature set s (after applyDependencies) for QEMU version qemu. See
 // levelsOf for the rules.
 func autoLevels(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (level, xlevel, xlevel2 uint32) {
-	l := levelsOf(reg, s, qemu, in)
+	_, l := levelsOf(reg, s, qemu, in)
 	return l.level, l.xlevel, l.xlevel2
 }
 
 // autoLevelFunc7 returns "level-func7", the highest subleaf of leaf 7
 // (CPUID[7,0].EAX), which QEMU computes alongside the levels.
 func autoLevelFunc7(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) uint32 {
-	return levelsOf(reg, s, qemu, in).func7
+	_, l := levelsOf(reg, s, qemu, in)
+	return l.func7
 }
 
+// expandCPU is everything this file mirrors, in QEMU's order: the
+// dependencies, then the levels. It also returns the feature set the
+// level step leaves, which differs from applyDependencies' in one case:
+// with full-cpuid-auto-level on and x-intel-pt-auto-level off (machine
+// types 2.8 to 3.1, or the user), intel-pt is removed when the level is
+// below 0x14 at that point (unless x-force-features). s is the set after
+// the model and the user's properties are applied.
+func expandCPU(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (feature.FeatureSet, cpuidLevels) {
+	return levelsOf(reg, applyDependencies(reg, s, qemu), qemu, in)
+}
+
+// cpuidLevels are the "level", "xlevel", "xlevel2" and "level-func7"
+// properties after expansion.
 type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 
 // levelsOf mirrors x86_cpu_expand_features from the
@@ -368,9 +384,11 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 //     of its range to its leaf (0x0… → level, 0x8… → xlevel, 0xC… →
 //     xlevel2) and, for leaf 7, min-func7 to its subleaf
 //     (x86_cpu_adjust_feat_level);
-//     b. intel-pt → level ≥ 0x14, only when x-intel-pt-auto-level is on
-//     (otherwise QEMU marks intel-pt unavailable if the level is below
-//     0x14, which filters it at realize but leaves it in an expansion);
+//     b. intel-pt → level ≥ 0x14 when x-intel-pt-auto-level is on;
+//     when it is off and the level so far is below 0x14, QEMU marks
+//     intel-pt unavailable (mark_unavailable_features), which clears it
+//     unless x-force-features is on — after the dependencies have run,
+//     so the leaf 0x14 word (intel-pt-lip) stays;
 //     c. extended topology and (Intel or not x-vendor-cpuid-only) →
 //     level ≥ 0x1F;
 //     d. 10.0: avx10 → level ≥ 0x24;
@@ -384,10 +402,13 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 //     value is lower.
 //
 // Every raise is "min = max(min, value)" (x86_cpu_adjust_level), so the
-// order of the rules does not matter. A word counts as non-empty when any
-// of its named bits is set; models set no unnamed bits in the words
-// listed.
-func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) cpuidLevels {
+// order of the raises does not matter; the order matters only for 3b,
+// which reads the level raised by 2 and 3a but not by 3c-3h. A word
+// counts as non-empty when any of its named bits is set; models set no
+// unnamed bits in the words listed.
+//
+// levelsOf returns s, less intel-pt if 3b removed it, and the levels.
+func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (feature.FeatureSet, cpuidLevels) {
 	r := rulesFor(reg, mustRelease(qemu))
 	l := cpuidLevels{level: in.MinLevel, xlevel: in.MinXLevel, xlevel2: in.MinXLevel2}
 	adjust := func(w compiledWord) {
@@ -411,8 +432,12 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in Level
 		for _, w := range r.words {
 			adjust(w)
 		}
-		if s.Has(r.intelPT) && in.IntelPTAutoLevel {
-			l.level = max(l.level, 0x14)
+		if s.Has(r.intelPT) {
+			if in.IntelPTAutoLevel {
+				l.level = max(l.level, 0x14)
+			} else if l.level < 0x14 && !in.ForceFeatures {
+				s = s.Remove(r.intelPT)
+			}
 		}
 		if in.ExtendedTopology && (in.Vendor == "GenuineIntel" || !in.VendorCPUIDOnly) {
 			l.level = max(l.level, 0x1f)
@@ -439,7 +464,7 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in Level
 		}
 		return auto
 	}
-	return cpuidLevels{
+	return s, cpuidLevels{
 		level:   pick(in.Level, l.level),
 		xlevel:  pick(in.XLevel, l.xlevel),
 		xlevel2: pick(in.XLevel2, l.xlevel2),

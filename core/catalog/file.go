@@ -170,7 +170,11 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 	var head struct {
 		Schema json.RawMessage `json:"schema"`
 	}
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
+	// Catalogs written by Marshal open with the schema: read just that
+	// much instead of decoding the whole document twice.
+	if prefix := []byte(`{"schema":"` + Schema + `",`); bytes.HasPrefix(data, prefix) {
+		head.Schema = json.RawMessage(`"` + Schema + `"`)
+	} else if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			line, col := position(data, se.Offset-1)

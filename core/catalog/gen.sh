@@ -21,3 +21,4 @@ if [ ! -x "$qemu10" ]; then
 fi
 ( cd "$root" && go run ./cmd/cpupolicy catalog import qemu --binary "$qemu72" --name qemu-7.2 -o core/catalog/data/qemu-7.2.json )
 ( cd "$root" && go run ./cmd/cpupolicy catalog import qemu --binary "$qemu10" --name qemu-10.0 -o core/catalog/data/qemu-10.0.json )
+( cd "$root" && go run ./core/catalog/internal/mkbin core/catalog/data/qemu-7.2.json core/catalog/data/qemu-10.0.json )

@@ -34,7 +34,15 @@ type RawMachine struct {
 
 // RawModel is one query-cpu-definitions entry.
 type RawModel struct {
-	Name          string `json:"name"`
+	Name string `json:"name"`
+	// AliasOf is the versioned model an unversioned name stands for, as
+	// QEMU reports it under "-machine none" (tcg; kvm reports the same).
+	// It depends on the machine type: types 4.0.1 and older report no
+	// alias-of at all (their unversioned models are legacy classes), and
+	// machine compat properties aimed at the unversioned class make it
+	// expand differently from its target on types up to 6.0 (Broadwell
+	// vs Broadwell-v1 on pc-i440fx-2.4; qemu64 vs qemu64-v1 on
+	// pc-q35-6.0). Resolve an unversioned name by its own expansion.
 	AliasOf       string `json:"alias_of,omitempty"`
 	Static        bool   `json:"static,omitempty"`
 	MigrationSafe bool   `json:"migration_safe,omitempty"`

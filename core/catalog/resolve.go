@@ -32,11 +32,29 @@ func (c *Catalog) Resolve(model, machine, accel, hostVendor string) (*Resolution
 		return nil, fmt.Errorf("catalog %s has no data for accelerator %q (it has %v)", c.Name, accel, c.Accels)
 	}
 	r := &Resolution{Model: m.Name, Machine: mt.Name, Accel: accel}
-	r.Features, r.Props = c.resolve(m, mt.Name, accel)
+	t := c.table(c.machines[mt.Name], accel)
+	e := &t[c.models[m.Name]]
+	r.Features, r.Props = e.f, e.p
 	if accel == KVM && c.KVMVendorFromHost && hostVendor != "" {
 		r.Vendor = hostVendor
 	}
 	return r, nil
+}
+
+// Features is Resolve's feature set alone, without allocating: the hot
+// path of runnability verdicts (features do not depend on the host's
+// vendor).
+func (c *Catalog) Features(model, machine, accel string) (feature.FeatureSet, error) {
+	mi, ok := c.models[model]
+	mt, ok2 := c.machines[machine]
+	if !ok || !ok2 || !c.HasAccel(accel) {
+		r, err := c.Resolve(model, machine, accel, "")
+		if err != nil {
+			return feature.FeatureSet{}, err
+		}
+		return r.Features, nil
+	}
+	return c.table(mt, accel)[mi].f, nil
 }
 
 // resolve applies the layers: the model's base, its accelerator delta,
@@ -65,4 +83,31 @@ func (c *Catalog) Implicit(model, machine, accel string) (added, removed feature
 	}
 	m, _ := c.Model(model)
 	return r.Features.Difference(m.Features), m.Features.Difference(r.Features), nil
+}
+
+// resolved is one cached resolution.
+type resolved struct {
+	f feature.FeatureSet
+	p Props
+}
+
+// table returns every model resolved on machine (an index into
+// Machines) under accel, in model order, computing it on first use: a
+// command that judges all models on one machine type pays the layer walk
+// once per model, and a repeated Resolve is two map lookups and a copy.
+func (c *Catalog) table(machine int, accel string) []resolved {
+	slot := &c.tables[machine][0]
+	if accel == TCG {
+		slot = &c.tables[machine][1]
+	}
+	if t := slot.Load(); t != nil {
+		return *t
+	}
+	t := make([]resolved, len(c.Models))
+	name := c.Machines[machine].Name
+	for i := range c.Models {
+		t[i].f, t[i].p = c.resolve(&c.Models[i], name, accel)
+	}
+	slot.CompareAndSwap(nil, &t)
+	return *slot.Load()
 }

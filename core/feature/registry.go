@@ -431,3 +431,19 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Fingerprint identifies the registry's numbering: an FNV-1a hash of every
+// feature name in ID order. Sets encoded as words (FeatureSet.Words) are
+// valid only with a registry of the same fingerprint.
+func (r *Registry) Fingerprint() uint64 {
+	h := uint64(14695981039346656037)
+	for _, f := range r.features {
+		for i := 0; i < len(f.Name); i++ {
+			h ^= uint64(f.Name[i])
+			h *= 1099511628211
+		}
+		h ^= 0xff
+		h *= 1099511628211
+	}
+	return h
+}

@@ -145,3 +145,16 @@ func SetOf(ids ...ID) FeatureSet {
 	}
 	return s
 }
+
+// Words returns the set's bits as 64-bit words, lowest IDs first: for
+// compact binary encodings. The result is only meaningful with the same
+// registry (see [Registry.Fingerprint]).
+func (s FeatureSet) Words() [setWords]uint64 { return s.w }
+
+// SetFromWords is the inverse of Words; words past the set's size are
+// ignored.
+func SetFromWords(w []uint64) FeatureSet {
+	var s FeatureSet
+	copy(s.w[:], w)
+	return s
+}

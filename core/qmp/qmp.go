@@ -17,6 +17,7 @@ package qmp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -172,12 +173,13 @@ func (c *Client) Greeting() Greeting { return c.greeting }
 // Binary returns the binary the client started, as given to Start.
 func (c *Client) Binary() string { return c.binary }
 
-// Execute sends {"execute": cmd, "arguments": args} and decodes the reply's
-// "return" into reply (unless reply is nil; a *json.RawMessage receives
-// the return undecoded, already checked to be valid JSON). args may be nil, for a command
-// without arguments. A QMP error reply is returned as an error wrapping
-// *Error. QMP cannot cancel a command in progress, so when ctx is done
-// before the reply arrives Execute kills QEMU and the client is dead.
+// Execute sends {"execute": cmd, "arguments": args} and decodes the
+// reply's "return" into reply. args may be nil, for a command without
+// arguments; reply may be nil to ignore the return, or a *json.RawMessage
+// to receive it undecoded (already checked to be valid JSON). A QMP error
+// reply is returned as an error wrapping *Error. QMP cannot cancel a
+// command in progress, so when ctx is done before the reply arrives
+// Execute kills QEMU and the client is dead.
 func (c *Client) Execute(ctx context.Context, cmd string, args any, reply any) error {
 	c.mu.Lock()
 	if c.closed {
@@ -220,28 +222,35 @@ func (c *Client) Execute(ctx context.Context, cmd string, args any, reply any) e
 			return fmt.Errorf("%s: %s: write: %v", c.binary, cmd, err)
 		}
 	}
+	var r result
 	select {
-	case r := <-ch:
-		if r.err != nil {
-			return fmt.Errorf("%s: %s: %w", c.binary, cmd, r.err)
-		}
-		switch r2 := reply.(type) {
-		case nil:
-			return nil
-		case *json.RawMessage:
-			// Already validated by the reader: no need to scan it again.
-			*r2 = r.ret
-			return nil
-		}
-		if err := json.Unmarshal(r.ret, reply); err != nil {
-			return fmt.Errorf("%s: %s: decode reply: %v", c.binary, cmd, oneLine(err.Error()))
-		}
-		return nil
+	case r = <-ch:
 	case <-c.dead:
-		return fmt.Errorf("%s: %s: %w", c.binary, cmd, c.err)
+		// The reader delivers a reply before it can fail, so one that
+		// arrived just before QEMU died is here.
+		select {
+		case r = <-ch:
+		default:
+			return fmt.Errorf("%s: %s: %w", c.binary, cmd, c.err)
+		}
 	case <-ctx.Done():
 		return fmt.Errorf("%s: %s: %w", c.binary, cmd, context.Cause(ctx))
 	}
+	if r.err != nil {
+		return fmt.Errorf("%s: %s: %w", c.binary, cmd, r.err)
+	}
+	switch r2 := reply.(type) {
+	case nil:
+		return nil
+	case *json.RawMessage:
+		// Already validated by the reader: no need to scan it again.
+		*r2 = r.ret
+		return nil
+	}
+	if err := json.Unmarshal(r.ret, reply); err != nil {
+		return fmt.Errorf("%s: %s: decode reply: %v", c.binary, cmd, oneLine(err.Error()))
+	}
+	return nil
 }
 
 // Close sends "quit", waits up to Grace for QEMU to exit and kills it
@@ -282,7 +291,7 @@ func (c *Client) Close() error {
 		return err
 	}
 	if c.waitErr != nil && c.cmd.ProcessState != nil && !c.cmd.ProcessState.Success() {
-		return c.exitError()
+		return fmt.Errorf("%s: quit: %w", c.binary, c.exitError())
 	}
 	return nil
 }
@@ -327,7 +336,7 @@ func (c *Client) read(r io.ReadCloser) {
 			c.fail(c.closedError())
 			return
 		}
-		if len(strings.TrimSpace(string(line))) == 0 {
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		m, err := decodeMessage(line)
@@ -353,15 +362,25 @@ func (c *Client) read(r io.ReadCloser) {
 				// QEMU could not parse a command well enough to find
 				// its id. We only send what json.Marshal made, so this
 				// is a protocol failure, not a command's error.
-				c.fail(c.garbage(line, errors.New("a reply without an id")))
+				if m.err != nil {
+					c.kill()
+					c.fail(fmt.Errorf("QEMU could not read a command: %v", m.err))
+				} else {
+					c.fail(c.garbage(line, errors.New("a reply without an id")))
+				}
 				return
 			}
 			c.mu.Lock()
 			ch := c.pending[m.id]
 			c.mu.Unlock()
 			// No one waiting: the reply to a call whose context ended.
+			// A full channel: a second reply with the same id, which
+			// QEMU never sends; dropped rather than block the reader.
 			if ch != nil {
-				ch <- result{m.ret, m.err}
+				select {
+				case ch <- result{m.ret, m.err}:
+				default:
+				}
 			}
 		}
 		first = false

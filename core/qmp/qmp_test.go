@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 //	die       greets, then exits 3 on the first command after capabilities
 //	hang      greets, then never answers after capabilities
 //	noquit    like ok, but ignores quit and never exits by itself
+//	noid      answers with an error without an id (QEMU's answer to
+//	          a command it cannot parse)
+//	dupid     answers every command twice
 //	nogreet   answers {"return": {}} before any greeting
 func fakeQEMU(mode string) int {
 	out := bufio.NewWriter(os.Stdout)
@@ -82,6 +85,13 @@ func fakeQEMU(mode string) int {
 			fmt.Fprintln(os.Stderr, "fake: assertion failed: cpu != NULL")
 			return 3
 		case "hang":
+			continue
+		case "noid":
+			send(`{"error": {"class": "GenericError", "desc": "JSON parse error, invalid keyword 'garbage'"}}`)
+			continue
+		case "dupid":
+			send(`{"return": {"first": 1}, "id": ` + id + `}`)
+			send(`{"return": {"second": 2}, "id": ` + id + `}`)
 			continue
 		}
 		send(`{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "SOMETHING", "data": {}}`)
@@ -210,6 +220,7 @@ func TestFakeFailures(t *testing.T) {
 		{mode: "nogreet", startErr: []string{`bad QMP output "{\"return\": {}}": no greeting`}},
 		{mode: "garbage", execErr: []string{`: echo: bad QMP output "Hello, I am not QMP": invalid character 'H'`, "fake: about to misbehave"}},
 		{mode: "die", execErr: []string{": echo: exited with status 3: fake: assertion failed: cpu != NULL"}},
+		{mode: "noid", execErr: []string{": echo: QEMU could not read a command: GenericError: JSON parse error, invalid keyword 'garbage'"}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			t.Parallel()
@@ -236,6 +247,25 @@ func TestFakeFailures(t *testing.T) {
 				t.Errorf("Close after failure: %v", err)
 			}
 		})
+	}
+}
+
+// TestDuplicateReplies: a second reply with an id already answered is
+// dropped, and the connection carries on.
+func TestDuplicateReplies(t *testing.T) {
+	c, err := startFake(t, context.Background(), "dupid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 3 {
+		var got map[string]int
+		if err := c.Execute(context.Background(), "anything", nil, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got["first"] != 1 {
+			t.Errorf("call %d got %v, want the first reply", i, got)
+		}
 	}
 }
 

@@ -112,6 +112,7 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 	results := make([][]catalog.RawExpansion, len(jobs))
 	names := &featureNames{reg: feature.Builtin(), ids: map[string]lookup{}}
 
+	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -149,11 +150,13 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 		})
 	}
 	wg.Wait()
+	// The caller's cancellation is the explanation, not the killed
+	// processes it caused.
+	if err := parent.Err(); err != nil {
+		return nil, context.Cause(parent)
+	}
 	if firstErr != nil {
 		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
 	}
 
 	raw.Expansions = make([]catalog.RawExpansion, 0, len(jobs)*len(models))
@@ -242,10 +245,11 @@ type qmpCPUDefinition struct {
 }
 
 // survey asks one QEMU process for its version, machine types and CPU
-// models. It runs "-machine none": the answers do not need a real
-// machine, and query-cpu-definitions' alias-of on "none" is the one every
-// current machine type gives (machine types 4.0.1 and older report the
-// unversioned names as models of their own, without alias-of).
+// models. It runs "-machine none", which needs no firmware or devices.
+// The model list is the same on every machine type and accelerator;
+// alias-of is not: "none" gives the answer of machine types 4.1 and
+// newer, while 4.0.1 and older report unversioned names without alias-of
+// (see catalog.RawModel.AliasOf).
 func survey(ctx context.Context, bin string) (*catalog.Raw, []qmpMachine, error) {
 	c, err := qmp.Start(ctx, bin, qemuArgs("none", "tcg"))
 	if err != nil {
@@ -264,9 +268,7 @@ func survey(ctx context.Context, bin string) (*catalog.Raw, []qmpMachine, error)
 	if err := c.Execute(ctx, "query-cpu-definitions", nil, &defs); err != nil {
 		return nil, nil, err
 	}
-	if err := c.Close(); err != nil {
-		return nil, nil, err
-	}
+	c.Close() // as in expandAll: the answers are in
 	raw := &catalog.Raw{
 		QEMUVersion: v.String(),
 		QEMUPackage: v.Package,
@@ -310,10 +312,10 @@ func importedModel(d qmpCPUDefinition) bool {
 // qemuArgs is the command line (less "-qmp stdio") for one process.
 // -nodefaults leaves out the default devices (NIC, VGA, serial, …) that
 // would only slow start-up; -S keeps the vCPUs stopped, so no guest code
-// runs; -display none opens no window. (-nographic is not used: it
-// redirects the serial port and monitor to stdio, which -qmp stdio needs
-// for itself, and adds nothing once -display none and -nodefaults are
-// given.)
+// runs; -display none opens no window. (-nographic is left out: 7.2 and
+// 10.0 accept it beside -qmp stdio, but all it adds to -display none is
+// putting the serial port and monitor on stdio, and -nodefaults has
+// removed both.)
 func qemuArgs(machine, accel string) []string {
 	return []string{"-machine", machine, "-accel", accel, "-nodefaults", "-S", "-display", "none"}
 }
@@ -337,6 +339,9 @@ func selectMachines(bin string, all []qmpMachine, want []string) ([]catalog.RawM
 		if m.Alias != "" {
 			alias[m.Alias] = m.Name
 		}
+	}
+	if want != nil && len(want) == 0 {
+		return nil, errors.New("no machine type to import")
 	}
 	var pick []string
 	if want == nil {
@@ -548,9 +553,10 @@ func expandAll(ctx context.Context, bin, machine, accel string, models []string,
 			return nil, err
 		}
 	}
-	if err := c.Close(); err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
+	// Every answer is in; how QEMU goes (a slow kvm teardown on a loaded
+	// host can outlast Close's grace period and be killed) changes none
+	// of them.
+	c.Close()
 	return out, nil
 }
 

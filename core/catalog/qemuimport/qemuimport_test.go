@@ -81,7 +81,7 @@ func TestSelectMachines(t *testing.T) {
 		{"nearest version", []string{"pc-q35-7.1"}, nil, `(did you mean "pc-q35-7.2"?)`},
 		{"far off", []string{"sparc64"}, nil, `qemu has no machine type "sparc64"`},
 		{"not pc", []string{"microvm"}, nil, `machine type "microvm" is not a pc-i440fx-* or pc-q35-* machine type`},
-		{"empty list", []string{}, nil, "no pc-i440fx-* or pc-q35-* machine type"},
+		{"empty list", []string{}, nil, "no machine type to import"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ms, err := selectMachines("qemu", all, tc.want)
@@ -101,6 +101,8 @@ func TestSelectMachines(t *testing.T) {
 			}
 		})
 	}
+	_, err := selectMachines("qemu", all[4:], nil)
+	checkErr(t, err, "qemu has no pc-i440fx-* or pc-q35-* machine type")
 	ms, _ := selectMachines("qemu", all, []string{"pc"})
 	if want := (catalog.RawMachine{Name: "pc-i440fx-7.2", Alias: "pc", IsDefault: true}); ms[0] != want {
 		t.Errorf("pc = %+v, want %+v", ms[0], want)

@@ -1,0 +1,45 @@
+package catalog
+
+import (
+	"testing"
+
+	"cpupolicy/core/feature"
+)
+
+var benchFeatures feature.FeatureSet
+
+// BenchmarkResolveAllModels resolves every model of qemu-7.2 on one
+// machine type under kvm.
+func BenchmarkResolveAllModels(b *testing.B) {
+	c, err := Embedded("qemu-7.2")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ReportMetric(float64(len(c.Models)), "models")
+	for b.Loop() {
+		for i := range c.Models {
+			r, err := c.Resolve(c.Models[i].Name, "pc-i440fx-2.3", KVM, "GenuineIntel")
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchFeatures = r.Features
+		}
+	}
+}
+
+// BenchmarkParseEmbedded is the start-up cost of a command that loads
+// the default catalog.
+func BenchmarkParseEmbedded(b *testing.B) {
+	data, err := embedded.ReadFile("data/qemu-10.0.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse("qemu-10.0", data, feature.Builtin()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package check_test
+
+import (
+	"os"
+	"testing"
+
+	"cpupolicy/core/catalog"
+	"cpupolicy/core/check"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+)
+
+var sink int
+
+// BenchmarkAllModelsRunnable judges every qemu-7.2 model against one
+// recorded host: resolve each model on a machine type under kvm, then
+// required − available. The availability is computed once per host.
+func BenchmarkAllModelsRunnable(b *testing.B) {
+	data, err := os.ReadFile("../../testdata/hosts/this-machine.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := feature.Builtin()
+	s, err := host.Parse("this-machine.json", data, reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := catalog.Embedded("qemu-7.2")
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := check.Compute(reg, s, "7.2", check.KVM)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ReportMetric(float64(len(c.Models)), "models")
+	for b.Loop() {
+		runnable := 0
+		for i := range c.Models {
+			req, err := c.Features(c.Models[i].Name, "pc-q35-7.2", check.KVM)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if req.SubsetOf(a.Set) {
+				runnable++
+			}
+		}
+		sink = runnable
+	}
+}
