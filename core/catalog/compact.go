@@ -82,7 +82,9 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 	if accels[KVM] {
 		c.KVMVendorFromHost = true
 		for k, a := range ans {
-			if k.accel == KVM && a.p.Vendor != raw.HostVendor {
+			// "base" has no vendor of its own, and QEMU gives it none.
+			own := ans[resolveKey{k.model, k.machine, baseAccel}].p.Vendor
+			if k.accel == KVM && a.p.Vendor != raw.HostVendor && !(own == "" && a.p.Vendor == "") {
 				c.KVMVendorFromHost = false
 			}
 		}

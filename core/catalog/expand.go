@@ -57,9 +57,9 @@ func (r qemuRelease) String() string {
 }
 
 // parseRelease maps a QEMU version ("7.2", "7.2.22", "10.0.2") to its
-// release. Only 7.2 and 10.0 are known: the rules changed in between
-// (8.x and 9.x each added dependencies), and a guess would be silently
-// wrong.
+// release. Only 7.2 and 10.0 are known: the dependency table grew by
+// twelve entries between them, and a guess for a release in between
+// would be silently wrong.
 func parseRelease(version string) (qemuRelease, bool) {
 	parts := strings.SplitN(version, ".", 3)
 	if len(parts) < 2 {
@@ -233,6 +233,7 @@ var featureDependencies = [...]featureDep{
 	{from: []string{"lkgs"}, to: feats("fred"), since: qemu100},
 	{from: []string{"wrmsrns"}, to: feats("fred"), since: qemu100},
 	// CPUID_7_0_EBX_SGX → CPUID_7_0_ECX_SGX_LC and the three SGX words, ~0
+	{from: []string{"sgx"}, to: feats("sgxlc"), since: qemu100},
 	{from: []string{"sgx"}, to: whole(featSGX120EAX), since: qemu100},
 	{from: []string{"sgx"}, to: whole(featSGX120EBX), since: qemu100},
 	{from: []string{"sgx"}, to: whole(featSGX121EAX), since: qemu100},
@@ -302,15 +303,17 @@ type LevelInput struct {
 	// reads it.
 	Vendor string
 	// ExtendedTopology: the machine has a topology level CPUID 0xB cannot
-	// describe (7.2: -smp dies>1; 10.0: dies>1 or modules>1). Set by the
-	// machine when it plugs the CPU, so never in query-cpu-model-expansion.
+	// describe (7.2: -smp dies>1, env->nr_dies; 10.0: dies>1 or
+	// modules>1, x86_has_extended_topo). The machine sets it when it
+	// plugs the CPU (x86_cpu_pre_plug), so it is never on in
+	// query-cpu-model-expansion and this rule is untested against QEMU.
 	ExtendedTopology bool
 	// VendorCPUIDOnly is "x-vendor-cpuid-only": on by default, off on
-	// machine types 6.1 and older (pc_compat_6_1). Read only together
+	// machine types 6.0 and older (pc_compat_6_0). Read only together
 	// with ExtendedTopology.
 	VendorCPUIDOnly bool
 	// SEV: the machine has an AMD SEV confidential-guest-support object
-	// (sev_enabled()).
+	// (sev_enabled()); untested against QEMU, like ExtendedTopology.
 	SEV bool
 	// ForceFeatures is "x-force-features": features QEMU marks
 	// unavailable stay set. Only the intel-pt rule reads it.
@@ -404,8 +407,9 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 // Every raise is "min = max(min, value)" (x86_cpu_adjust_level), so the
 // order of the raises does not matter; the order matters only for 3b,
 // which reads the level raised by 2 and 3a but not by 3c-3h. A word
-// counts as non-empty when any of its named bits is set; models set no
-// unnamed bits in the words listed.
+// counts as non-empty when any of its named bits is set: QEMU looks at
+// the whole word, but no model of either release sets an unnamed bit in
+// the words listed (the validation would show it as a level mismatch).
 //
 // levelsOf returns s, less intel-pt if 3b removed it, and the levels.
 func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (feature.FeatureSet, cpuidLevels) {

@@ -35,7 +35,7 @@ func (c *Catalog) Resolve(model, machine, accel, hostVendor string) (*Resolution
 	t := c.table(c.machines[mt.Name], accel)
 	e := &t[c.models[m.Name]]
 	r.Features, r.Props = e.f, e.p
-	if accel == KVM && c.KVMVendorFromHost && hostVendor != "" {
+	if accel == KVM && c.KVMVendorFromHost && hostVendor != "" && r.Vendor != "" {
 		r.Vendor = hostVendor
 	}
 	return r, nil

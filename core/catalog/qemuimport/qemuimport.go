@@ -296,14 +296,15 @@ func survey(ctx context.Context, bin string) (*catalog.Raw, []qmpMachine, error)
 }
 
 // importedModel says whether a CPU model is part of the catalog. "host"
-// and "max" depend on the host and the accelerator by design, and "base"
-// is the empty model static expansions are expressed against; none is a
-// model a VM definition can pin. query-cpu-definitions never lists
+// and "max" depend on the host and the accelerator by design, so neither
+// is a model a VM definition can pin; "base", the empty static model
+// static expansions are expressed against, is kept: QEMU lists it and a
+// VM can use it. query-cpu-definitions never lists
 // abstract types, but a typename QEMU does not mark as an x86 CPU class
 // would be something new and is left out rather than guessed at.
 func importedModel(d qmpCPUDefinition) bool {
 	switch d.Name {
-	case "host", "max", "base":
+	case "host", "max":
 		return false
 	}
 	return d.TypeName == "" || strings.HasSuffix(d.TypeName, "-cpu")

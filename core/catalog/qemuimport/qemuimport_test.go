@@ -170,6 +170,7 @@ func TestImportFake(t *testing.T) {
 	}
 	wantModels := []catalog.RawModel{
 		{Name: "Old-v1", TypeName: "Old-v1-x86_64-cpu", MigrationSafe: true, Deprecated: true},
+		{Name: "base", TypeName: "base-x86_64-cpu", Static: true, MigrationSafe: true},
 		{Name: "qemu64", TypeName: "qemu64-x86_64-cpu", AliasOf: "qemu64-v1", MigrationSafe: true},
 		{Name: "qemu64-v1", TypeName: "qemu64-v1-x86_64-cpu", MigrationSafe: true},
 	}
@@ -179,8 +180,8 @@ func TestImportFake(t *testing.T) {
 	if n := len(raw.Machines) * 2; len(progress) != n || progress[n-1] != [2]int{n, n} || progress[0] != [2]int{1, n} {
 		t.Errorf("progress %v, want 1..%d of %d", progress, n, n)
 	}
-	if len(raw.Expansions) != 3*5*2 {
-		t.Fatalf("%d expansions, want 30", len(raw.Expansions))
+	if len(raw.Expansions) != 4*5*2 {
+		t.Fatalf("%d expansions, want 40", len(raw.Expansions))
 	}
 	// Sorted by model, machine order, accel.
 	var keys []string
@@ -326,15 +327,15 @@ func TestImportQEMU(t *testing.T) {
 		}
 	})
 	t.Run("models", func(t *testing.T) {
-		if len(raw.Models) != 129 {
-			t.Errorf("%d models, want 129", len(raw.Models))
+		if len(raw.Models) != 130 {
+			t.Errorf("%d models, want 130 (every model but host and max)", len(raw.Models))
 		}
 		i := slices.IndexFunc(raw.Models, func(m catalog.RawModel) bool { return m.Name == "Skylake-Client" })
 		if i < 0 || raw.Models[i].AliasOf != "Skylake-Client-v1" || !raw.Models[i].MigrationSafe {
 			t.Errorf("Skylake-Client: %+v", raw.Models[i])
 		}
 		for _, m := range raw.Models {
-			if m.Name == "host" || m.Name == "max" || m.Name == "base" {
+			if m.Name == "host" || m.Name == "max" {
 				t.Errorf("model %q imported", m.Name)
 			}
 		}
