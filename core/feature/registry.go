@@ -240,7 +240,7 @@ func (r *Registry) Extend(source string, fs ...Feature) (*Registry, error) {
 }
 
 func (r *Registry) buildDecode() {
-	idx := map[Location]int{}
+	idx := make(map[Location]int, 64)
 	for _, f := range r.features {
 		if len(f.Also) > 0 {
 			r.multi = append(r.multi, f.ID)
@@ -261,7 +261,11 @@ func (r *Registry) addDecode(idx map[Location]int, id ID, loc Location) {
 	view := viewPlain
 	if wl.IsMSR() {
 		list = &r.msrW
-		view = msrViewOf(wl.MSR)
+		if i, ok := idx[wl]; ok {
+			view = r.msrW[i].view // looked up once per MSR, not per bit
+		} else {
+			view = msrViewOf(wl.MSR)
+		}
 		if view != viewPlain {
 			bit -= 32
 		}
