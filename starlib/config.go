@@ -1,0 +1,278 @@
+package starlib
+
+import (
+	"fmt"
+	"strconv"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"cpupolicy/core/catalog"
+	"cpupolicy/core/check"
+	"cpupolicy/core/feature"
+)
+
+// Config is the Starlark value of a site configuration: a CPU in QEMU's
+// -cpu syntax on a machine type under an accelerator, resolved.
+//
+//	cfg.cpu                     the -cpu spec as written
+//	cfg.model                   model
+//	cfg.machine                 machine_type
+//	cfg.accel                   "kvm" or "tcg"
+//	cfg.explicit                feature_set the spec turns on by name
+//	                            (+feat, feat=on)
+//	cfg.explicit_off            feature_set the spec turns off by name
+//	cfg.resolved                feature_set the guest gets
+//	cfg.implicit                feature_set the accelerator and machine type
+//	                            add on their own, unasked: in resolved, not
+//	                            in the model's definition, not explicit.
+//	                            The definition is QEMU's expansion on the
+//	                            newest machine type under tcg (model.definition),
+//	                            so under kvm this holds KVM's paravirtual bits
+//	                            and also vme, which TCG cannot emulate
+//	cfg.implicit_off            feature_set they take away unasked
+//	cfg.resolution              resolution (the CPUID properties too)
+//
+// Configs are equal when they have the same spec text, machine type,
+// accelerator and catalog. Its type is "config".
+type Config struct {
+	cat   *Catalog
+	spec  *catalog.CPUSpec
+	model *Model
+	mt    *MachineType
+	accel string
+	res   *Resolution
+
+	explicit, explicitOff, implicit, implicitOff feature.FeatureSet
+}
+
+var (
+	_ starlark.HasAttrs   = (*Config)(nil)
+	_ starlark.Comparable = (*Config)(nil)
+)
+
+// NewConfig resolves the -cpu spec cpu on machine ("" for the newest
+// pc-q35) under accel ("" for kvm) with catalog c.
+func NewConfig(c *Catalog, cpu, machine, accel string) (*Config, error) {
+	var m starlark.Value = starlark.None
+	if machine != "" {
+		m = starlark.String(machine)
+	}
+	if accel == "" {
+		accel = check.KVM
+	}
+	return c.newConfig("config", DefaultMaxLen, cpu, m, accel)
+}
+
+func (c *Catalog) newConfig(fn string, maxLen int, cpu string, machine starlark.Value, accel string) (*Config, error) {
+	if len(cpu) > maxLen {
+		return nil, fmt.Errorf("%s: cpu spec length %d exceeds the limit of %d: %w", fn, len(cpu), maxLen, ErrLimit)
+	}
+	spec, err := catalog.ParseCPUSpec(cpu, c.reg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", fn, err)
+	}
+	m, err := c.modelArg(fn, starlark.String(spec.Model))
+	if err != nil {
+		return nil, err
+	}
+	mt, err := c.machineArg(fn, machine)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.accelArg(fn, accel); err != nil {
+		return nil, err
+	}
+	res, err := c.c.ResolveSpec(spec, mt.mt.Name, accel, "")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", fn, err)
+	}
+	res.Model = spec.Text
+	added, removed, err := c.c.Implicit(m.m.Name, mt.mt.Name, accel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", fn, err)
+	}
+	on, off := spec.Explicit()
+	f := res.Features
+	return &Config{cat: c, spec: spec, model: m, mt: mt, accel: accel,
+		res:      &Resolution{res: res, features: FeatureSet{c.reg, f}},
+		explicit: on, explicitOff: off,
+		implicit:    added.Intersect(f).Difference(on),
+		implicitOff: removed.Difference(f).Difference(off),
+	}, nil
+}
+
+// Resolved returns the features the guest gets.
+func (c *Config) Resolved() feature.FeatureSet { return c.res.features.set }
+
+func (c *Config) String() string {
+	return fmt.Sprintf("config(cpu=%s, machine=%s, accel=%s)", strconv.Quote(c.spec.Text), strconv.Quote(c.mt.mt.Name), strconv.Quote(c.accel))
+}
+func (c *Config) Type() string          { return "config" }
+func (c *Config) Freeze()               {} // immutable
+func (c *Config) Truth() starlark.Bool  { return true }
+func (c *Config) Hash() (uint32, error) { return starlark.String(c.spec.Text).Hash() }
+
+func (c *Config) CompareSameType(op syntax.Token, y starlark.Value, depth int) (bool, error) {
+	d := y.(*Config)
+	eq := c.cat.c == d.cat.c && c.spec.Text == d.spec.Text && c.mt.mt.Name == d.mt.mt.Name && c.accel == d.accel
+	switch op {
+	case syntax.EQL:
+		return eq, nil
+	case syntax.NEQ:
+		return !eq, nil
+	}
+	return false, fmt.Errorf("%s %s %s not implemented", c.Type(), op, d.Type())
+}
+
+var configAttrs = []string{"accel", "cpu", "explicit", "explicit_off", "implicit", "implicit_off", "machine", "model", "resolution", "resolved"}
+
+func (c *Config) AttrNames() []string { return configAttrs }
+
+func (c *Config) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "cpu":
+		return starlark.String(c.spec.Text), nil
+	case "model":
+		return c.model, nil
+	case "machine":
+		return c.mt, nil
+	case "accel":
+		return starlark.String(c.accel), nil
+	case "explicit":
+		return FeatureSet{c.cat.reg, c.explicit}, nil
+	case "explicit_off":
+		return FeatureSet{c.cat.reg, c.explicitOff}, nil
+	case "resolved":
+		return c.res.features, nil
+	case "implicit":
+		return FeatureSet{c.cat.reg, c.implicit}, nil
+	case "implicit_off":
+		return FeatureSet{c.cat.reg, c.implicitOff}, nil
+	case "resolution":
+		return c.res, nil
+	}
+	return nil, nil
+}
+
+// config(cpu, machine=None, accel="kvm", catalog=None)
+func makeConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	r, err := state(thread, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	var (
+		cpu     starlark.Value
+		machine starlark.Value = starlark.None
+		accel                  = check.KVM
+		cat     *Catalog
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "cpu", &cpu, "machine?", &machine, "accel?", &accel, "catalog??", &cat); err != nil {
+		return nil, err
+	}
+	if m, ok := cpu.(*Model); ok {
+		cpu = starlark.String(m.m.Name)
+		if cat == nil {
+			cat = m.cat
+		}
+	}
+	text, ok := starlark.AsString(cpu)
+	if !ok {
+		return nil, fmt.Errorf("%s: cpu: got %s, want string or model", b.Name(), cpu.Type())
+	}
+	if cat == nil {
+		if cat, err = r.catalogValue(b.Name()); err != nil {
+			return nil, err
+		}
+	}
+	return cat.newConfig(b.Name(), r.maxLen, text, machine, accel)
+}
+
+// judge reads the (config_or_model, host, machine=None, accel=None)
+// arguments of runnable and why: what the guest would get, and what the
+// host offers.
+func judge(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (*Catalog, feature.FeatureSet, *check.Availability, error) {
+	var none feature.FeatureSet
+	r, err := state(thread, b.Name())
+	if err != nil {
+		return nil, none, nil, err
+	}
+	var (
+		x, hv, machine, accelV starlark.Value = nil, nil, starlark.None, starlark.None
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "config", &x, "host", &hv, "machine?", &machine, "accel?", &accelV); err != nil {
+		return nil, none, nil, err
+	}
+	accel := check.KVM
+	if accelV != starlark.None {
+		s, ok := starlark.AsString(accelV)
+		if !ok {
+			return nil, none, nil, fmt.Errorf("%s: accel: got %s, want string", b.Name(), accelV.Type())
+		}
+		accel = s
+	}
+	var cfg *Config
+	switch v := x.(type) {
+	case *Config:
+		if machine != starlark.None || accelV != starlark.None {
+			return nil, none, nil, fmt.Errorf("%s: a config has its own machine type and accelerator; pass them to config() instead", b.Name())
+		}
+		cfg = v
+	case *Model:
+		if cfg, err = v.cat.newConfig(b.Name(), r.maxLen, v.m.Name, machine, accel); err != nil {
+			return nil, none, nil, err
+		}
+	case starlark.String:
+		cat, err := r.catalogValue(b.Name())
+		if err != nil {
+			return nil, none, nil, err
+		}
+		if cfg, err = cat.newConfig(b.Name(), r.maxLen, string(v), machine, accel); err != nil {
+			return nil, none, nil, err
+		}
+	default:
+		return nil, none, nil, fmt.Errorf("%s: config: got %s, want config, model or string", b.Name(), x.Type())
+	}
+	var a *check.Availability
+	switch h := hv.(type) {
+	case *Host:
+		a, err = h.availability(cfg.cat, cfg.accel)
+	case starlark.NoneType:
+		if cfg.accel != check.TCG {
+			return nil, none, nil, fmt.Errorf("%s: host: None is only allowed under tcg", b.Name())
+		}
+		a, err = check.Compute(cfg.cat.reg, nil, cfg.cat.rules, check.TCG)
+	default:
+		return nil, none, nil, fmt.Errorf("%s: host: got %s, want host", b.Name(), hv.Type())
+	}
+	if err != nil {
+		return nil, none, nil, fmt.Errorf("%s: %v", b.Name(), err)
+	}
+	return cfg.cat, cfg.Resolved(), a, nil
+}
+
+// runnable(config_or_model, host, machine=None, accel=None) → (bool, missing)
+func runnable(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	cat, want, a, err := judge(thread, b, args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	missing := want.Difference(a.Set)
+	return starlark.Tuple{starlark.Bool(missing.IsEmpty()), FeatureSet{cat.reg, missing}}, nil
+}
+
+// why(config_or_model, host, machine=None, accel=None) → {feature: layer}
+func why(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	cat, want, a, err := judge(thread, b, args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	missing := want.Difference(a.Set)
+	d := starlark.NewDict(missing.Count())
+	for id := range missing.All() { // canonical order, so the dict's order is too
+		if err := d.SetKey(starlark.String(cat.reg.Name(id)), starlark.String(a.Layer(id))); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}

@@ -1,0 +1,180 @@
+package starlib
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"go.starlark.net/starlark"
+
+	"cpupolicy/core/check"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+)
+
+// Host is the Starlark value of a host snapshot, by layer:
+//
+//	host.name                     the name it is reported under
+//	host.hw, host.os, host.kvm    feature_set: what the CPU has, what the
+//	                              kernel enabled, what KVM reports
+//	host.vendor, host.brand       CPUID vendor string and brand string
+//	host.family, host.model, host.stepping
+//	host.kernel                   kernel release ("" when unknown)
+//	host.source                   "live", "cpuid-dump" or "qemu-expansion"
+//	host.kvm_caps                 dict KVM_CAP_* number → value, None without KVM data
+//	host.kvm_error                why KVM data is missing, or ""
+//	host.available(accel="kvm", catalog=None)
+//	                              feature_set a guest can get here, as the
+//	                              catalog's QEMU release decides
+//
+// Its type is "host". A Host is immutable and safe to share between
+// threads; what available() computes is cached.
+type Host struct {
+	name        string
+	snap        *host.HostSnapshot
+	reg         *feature.Registry
+	hw, os, kvm FeatureSet
+	caps        starlark.Value
+	availableFn *starlark.Builtin
+
+	mu    sync.Mutex
+	avail map[[2]string]availResult // (QEMU rules, accel) → result
+}
+
+type availResult struct {
+	a   *check.Availability
+	err error
+}
+
+var _ starlark.HasAttrs = (*Host)(nil)
+
+// NewHost returns the Starlark value of snapshot s, named name (the
+// snapshot's hostname when name is ""), over registry reg (nil:
+// feature.Builtin()).
+func NewHost(name string, s *host.HostSnapshot, reg *feature.Registry) (*Host, error) {
+	if reg == nil {
+		reg = feature.Builtin()
+	}
+	if name == "" {
+		name = s.Hostname
+	}
+	hw, os, kvm, err := s.Sets(reg)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %v", name, err)
+	}
+	h := &Host{name: name, snap: s, reg: reg,
+		hw: FeatureSet{reg, hw}, os: FeatureSet{reg, os}, kvm: FeatureSet{reg, kvm},
+		caps: starlark.None, avail: map[[2]string]availResult{}}
+	h.availableFn = starlark.NewBuiltin("available", h.available).BindReceiver(h)
+	if s.KVM != nil {
+		caps := make([]int, 0, len(s.KVM.Capabilities))
+		for c := range s.KVM.Capabilities {
+			caps = append(caps, c)
+		}
+		slices.Sort(caps) // a dict iterates in insertion order: keep it numeric
+		d := starlark.NewDict(len(caps))
+		for _, c := range caps {
+			_ = d.SetKey(starlark.MakeInt(c), starlark.MakeInt64(s.KVM.Capabilities[c]))
+		}
+		d.Freeze()
+		h.caps = d
+	}
+	return h, nil
+}
+
+// Name returns the name the host is reported under.
+func (h *Host) Name() string { return h.name }
+
+// Snapshot returns the snapshot it wraps.
+func (h *Host) Snapshot() *host.HostSnapshot { return h.snap }
+
+func (h *Host) String() string        { return fmt.Sprintf("<host %q>", h.name) }
+func (h *Host) Type() string          { return "host" }
+func (h *Host) Freeze()               {} // immutable
+func (h *Host) Truth() starlark.Bool  { return true }
+func (h *Host) Hash() (uint32, error) { return starlark.String(h.name).Hash() }
+
+var hostAttrs = []string{"available", "brand", "family", "hw", "kernel", "kvm", "kvm_caps", "kvm_error", "model", "name", "os", "source", "stepping", "vendor"}
+
+func (h *Host) AttrNames() []string { return hostAttrs }
+
+func (h *Host) Attr(name string) (starlark.Value, error) {
+	s := h.snap
+	switch name {
+	case "name":
+		return starlark.String(h.name), nil
+	case "hw":
+		return h.hw, nil
+	case "os":
+		return h.os, nil
+	case "kvm":
+		return h.kvm, nil
+	case "vendor":
+		return starlark.String(s.Vendor), nil
+	case "brand":
+		return starlark.String(s.Brand), nil
+	case "family":
+		return starlark.MakeInt(s.Family), nil
+	case "model":
+		return starlark.MakeInt(s.Model), nil
+	case "stepping":
+		return starlark.MakeInt(s.Stepping), nil
+	case "kernel":
+		return starlark.String(s.Kernel), nil
+	case "source":
+		return starlark.String(s.Source), nil
+	case "kvm_caps":
+		return h.caps, nil
+	case "kvm_error":
+		return starlark.String(s.KVMError), nil
+	case "available":
+		return h.availableFn, nil
+	}
+	return nil, nil
+}
+
+// available(accel="kvm", catalog=None)
+func (h *Host) available(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	r, err := state(thread, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	accel := check.KVM
+	var cat *Catalog
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "accel?", &accel, "catalog?", &cat); err != nil {
+		return nil, err
+	}
+	if cat == nil {
+		if cat, err = r.catalogValue(b.Name()); err != nil {
+			return nil, err
+		}
+	}
+	a, err := h.availability(cat, accel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+	}
+	return FeatureSet{h.reg, a.Set}, nil
+}
+
+// availability returns what cat's QEMU release lets a guest have on h
+// under accel, computed once per (release, accelerator).
+func (h *Host) availability(cat *Catalog, accel string) (*check.Availability, error) {
+	if cat.reg != h.reg {
+		return nil, fmt.Errorf("host %s and catalog %s are over different feature registries", h.name, cat.c.Name)
+	}
+	if accel != check.KVM && accel != check.TCG {
+		return nil, fmt.Errorf("accel: got %q, want \"kvm\" or \"tcg\"", accel)
+	}
+	key := [2]string{cat.rules, accel}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	res, ok := h.avail[key]
+	if !ok {
+		res.a, res.err = check.Compute(h.reg, h.snap, cat.rules, accel)
+		if res.err != nil {
+			res.err = fmt.Errorf("host %s: %v", h.name, res.err)
+		}
+		h.avail[key] = res
+	}
+	return res.a, res.err
+}

@@ -1,0 +1,48 @@
+package starlib
+
+import (
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// Module cpupolicy is the Starlark library of CPU feature policies. Its
+// members are also predeclared globals of every script.
+//
+//	features(*names) - Returns the feature_set of the named features
+//	                   (canonical names or any alias: "sse4_1", "pni").
+//	                   An unknown name is an error that suggests the nearest.
+//
+//	config(cpu, machine=None, accel="kvm", catalog=None) - Returns the config
+//	                   of a -cpu spec ("Haswell-v4,+pcid,-hle", or a model)
+//	                   on a machine type (default: the newest pc-q35) under
+//	                   an accelerator, resolved with the catalog being
+//	                   checked (or the one given).
+//
+//	runnable(config, host, machine=None, accel=None) - Returns (ok, missing):
+//	                   whether the config (or model, or -cpu spec string)
+//	                   runs on host, and the feature_set host lacks, judged
+//	                   with the rules of the catalog's QEMU release.
+//	                   machine and accel apply to a model or string (default
+//	                   the newest pc-q35, kvm); a config has its own.
+//
+//	why(config, host, machine=None, accel=None) - Returns a dict from each
+//	                   missing feature (canonical order) to the layer that
+//	                   lacks it: "hw" (the CPU), "os" (the host kernel),
+//	                   "kvm", "tcg", or "qemu" (the release does not know it).
+//
+//	struct(**fields) - Returns an immutable struct (starlarkstruct.Make).
+//
+// The values are documented on their Go types: FeatureSet
+// ("feature_set"), Host ("host"), Catalog ("catalog"), Model ("model"),
+// MachineType ("machine_type"), Resolution ("resolution"), Config
+// ("config") and Context ("context", a policy's ctx).
+var Module = &starlarkstruct.Module{
+	Name: "cpupolicy",
+	Members: starlark.StringDict{
+		"features": starlark.NewBuiltin("features", makeFeatures),
+		"config":   starlark.NewBuiltin("config", makeConfig),
+		"runnable": starlark.NewBuiltin("runnable", runnable),
+		"why":      starlark.NewBuiltin("why", why),
+		"struct":   starlark.NewBuiltin("struct", starlarkstruct.Make),
+	},
+}

@@ -1,0 +1,442 @@
+package starlib
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"path"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"cpupolicy/core/feature"
+)
+
+// Defaults of Options. Each says why it is what it is.
+const (
+	// DefaultMaxSteps is the step budget of one run (loading a policy, or
+	// one call of check). A step is about one bytecode; Starlark runs some
+	// 50–100 M a second, so a runaway loop is stopped in one or two
+	// seconds, while the heaviest built-in rule over a whole embedded
+	// catalog (every model × machine type × accelerator) takes well under
+	// 1 M.
+	DefaultMaxSteps = 100_000_000
+	// DefaultTimeout is the wall-clock limit of one run. Steps do not
+	// measure time spent inside builtins (a plugin call, a resolve), so the
+	// deadline is the bound that always holds; 10 s is far above what a
+	// policy over a fleet needs (milliseconds) and short enough for a CI
+	// gate or a prompt.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxLen caps every string (in bytes) and list (in elements) a
+	// builtin accepts from a script or builds for it: a -cpu spec, a
+	// violation's message and extra values. The largest real values are a
+	// few KB (every feature name of the registry as one string is ~5 KB),
+	// so 1 Mi is generous, and it stops a loop that feeds a builtin its
+	// own output long before memory runs out.
+	DefaultMaxLen = 1 << 20
+	// DefaultMaxViolations caps the violations one check may report: a
+	// whole fleet's real findings are thousands (every offer × host ×
+	// missing bit), and a policy past 100 000 is looping, not reporting.
+	DefaultMaxViolations = 100_000
+)
+
+// maxSourceSize bounds a policy or library file: Starlark sources are
+// kilobytes, and reading a multi-megabyte file by mistake should fail
+// before the parser spends time on it.
+const maxSourceSize = 4 << 20
+
+// Errors a run stops with, for errors.Is on an *Error.
+var (
+	// ErrTimeout: the run exceeded Options.Timeout.
+	ErrTimeout = errors.New("time limit exceeded")
+	// ErrMaxSteps: the run exceeded Options.MaxSteps.
+	ErrMaxSteps = errors.New("step budget exceeded")
+	// ErrLimit: a builtin was asked to accept or build a value larger than
+	// Options.MaxLen, or to report more than Options.MaxViolations.
+	ErrLimit = errors.New("size limit exceeded")
+)
+
+// LibraryPrefix starts the module names that load() takes from
+// Options.Library rather than from the policy's own directory:
+// load("@cpupolicy/sets.star", "f").
+const LibraryPrefix = "@cpupolicy/"
+
+// Options configure the sandbox a script runs in. The zero value is
+// ready to use: the built-in registry, the default limits, no library
+// modules, print discarded.
+type Options struct {
+	// Registry names the features of features() and of every set. Nil
+	// means feature.Builtin(). A catalog given in Input must be over the
+	// same registry.
+	Registry *feature.Registry
+	// MaxSteps is the step budget of each run: 0 means DefaultMaxSteps,
+	// math.MaxUint64 no budget.
+	MaxSteps uint64
+	// Timeout is the wall-clock limit of each run: 0 means
+	// DefaultTimeout, a negative value none (an interactive caller that
+	// cancels the context instead).
+	Timeout time.Duration
+	// MaxLen caps the strings and lists builtins accept and build; 0
+	// means DefaultMaxLen.
+	MaxLen int
+	// MaxViolations caps the violations of one check; 0 means
+	// DefaultMaxViolations.
+	MaxViolations int
+	// Library holds the modules load() finds under LibraryPrefix (the
+	// built-in policies' shared helpers, say). Nil means none.
+	Library fs.FS
+	// Predeclared adds globals to what every script sees (the test
+	// command's assert module, the REPL's host and catalog). They must not
+	// give access to files, the network, the clock or the environment.
+	Predeclared starlark.StringDict
+	// Print receives print() output, prefixed with the file and line.
+	// Nil discards it: a policy's output is its violations.
+	Print func(msg string)
+}
+
+func (o Options) registry() *feature.Registry {
+	if o.Registry != nil {
+		return o.Registry
+	}
+	return feature.Builtin()
+}
+
+func (o Options) maxSteps() uint64 {
+	if o.MaxSteps == 0 {
+		return DefaultMaxSteps
+	}
+	return o.MaxSteps
+}
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout == 0 {
+		return DefaultTimeout
+	}
+	return o.Timeout
+}
+
+func (o Options) maxLen() int {
+	if o.MaxLen <= 0 {
+		return DefaultMaxLen
+	}
+	return o.MaxLen
+}
+
+func (o Options) maxViolations() int {
+	if o.MaxViolations <= 0 {
+		return DefaultMaxViolations
+	}
+	return o.MaxViolations
+}
+
+// FileOptions returns the Starlark dialect of policies. Recursion and while
+// loops stay off (Starlark's defaults): every loop then iterates a finite
+// value, and deep recursion, which could exhaust the Go stack, cannot be
+// written. Top-level if/for are allowed (tables are often built with
+// them), as is the set type (deterministic: insertion order).
+func FileOptions() *syntax.FileOptions {
+	return &syntax.FileOptions{Set: true, TopLevelControl: true}
+}
+
+// localKey is the thread-local key of a run's state.
+const localKey = "cpupolicy/starlib.run"
+
+// run is the state builtins find on their thread: what they work over
+// and the limits they respect.
+type run struct {
+	ctx           context.Context
+	maxSteps      uint64
+	reg           *feature.Registry
+	cat           *Catalog // the input's catalog; nil while a policy loads
+	maxLen        int
+	maxViolations int
+}
+
+// state returns the thread's run, or an error naming fn when the thread
+// was not prepared by this package (a caller's own thread).
+func state(thread *starlark.Thread, fn string) (*run, error) {
+	r, ok := thread.Local(localKey).(*run)
+	if !ok {
+		return nil, fmt.Errorf("%s: thread has no cpupolicy state (use starlib.NewThread)", fn)
+	}
+	return r, nil
+}
+
+// interrupted returns the reason the run must stop (time limit, the
+// caller's cancellation), or nil. Builtins that loop call it every so
+// often, because the interpreter only notices thread.Cancel between
+// steps.
+func (r *run) interrupted() error {
+	if r.ctx.Err() != nil {
+		return context.Cause(r.ctx)
+	}
+	return nil
+}
+
+// poll returns interrupted() every 1024th call of a loop (i is the
+// iteration): often enough to stop within microseconds, rarely enough to
+// cost nothing.
+func (r *run) poll(i int) error {
+	if i&1023 != 0 {
+		return nil
+	}
+	return r.interrupted()
+}
+
+// checkLen reports an ErrLimit error when n exceeds the run's MaxLen.
+func (r *run) checkLen(fn, what string, n int) error {
+	if n > r.maxLen {
+		return fmt.Errorf("%s: %s of %d exceeds the limit of %d: %w", fn, what, n, r.maxLen, ErrLimit)
+	}
+	return nil
+}
+
+// Interrupted returns why the run on thread must stop — its time limit
+// passed or its context was cancelled — or nil. A Go builtin that may run
+// long (a loop over many values, a plugin call) calls it between pieces
+// of work and returns the error, because the interpreter notices
+// cancellation only between Starlark steps. It returns nil on a thread
+// not made by NewThread.
+func Interrupted(thread *starlark.Thread) error {
+	if r, ok := thread.Local(localKey).(*run); ok {
+		return r.interrupted()
+	}
+	return nil
+}
+
+// ThreadContext returns the context of the run on thread, which is done when
+// the run's time limit passes or its caller cancels it: a builtin that
+// calls out (a wasm plugin) passes it on. It returns
+// context.Background() on a thread not made by NewThread.
+func ThreadContext(thread *starlark.Thread) context.Context {
+	if r, ok := thread.Local(localKey).(*run); ok {
+		return r.ctx
+	}
+	return context.Background()
+}
+
+// NewThread returns a thread for running starlib code under opts: its
+// step budget and time limit (counted from now, and also ended by ctx),
+// print routed to opts.Print, and the catalog cat (which may be nil) as
+// the default of config() and host.available(). load() is refused; a
+// policy's thread gets a loader confined to its directory. The returned
+// function releases the timer and must be called when the run ends.
+//
+// Run several NewThread threads at once if you like, but each on one
+// goroutine: a Starlark thread is not safe for concurrent use.
+func NewThread(ctx context.Context, name string, cat *Catalog, opts Options) (*starlark.Thread, context.CancelFunc) {
+	cancel := context.CancelFunc(func() {})
+	if timeout := opts.timeout(); timeout > 0 {
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrTimeout, timeout))
+	}
+	thread := &starlark.Thread{
+		Name: name,
+		Print: func(thread *starlark.Thread, msg string) {
+			if opts.Print == nil {
+				return
+			}
+			if thread.CallStackDepth() > 1 { // frame 0 is print itself
+				msg = fmt.Sprintf("%s: %s", thread.CallFrame(1).Pos, msg)
+			}
+			opts.Print(msg)
+		},
+		Load: func(*starlark.Thread, string) (starlark.StringDict, error) {
+			return nil, errors.New("load is not available here")
+		},
+	}
+	steps := opts.maxSteps()
+	thread.SetMaxExecutionSteps(steps)
+	thread.OnMaxSteps = func(thread *starlark.Thread) {
+		thread.Cancel(fmt.Sprintf("%v (%d steps)", ErrMaxSteps, steps))
+	}
+	thread.SetLocal(localKey, &run{
+		ctx: ctx, maxSteps: steps, reg: opts.registry(), cat: cat,
+		maxLen: opts.maxLen(), maxViolations: opts.maxViolations(),
+	})
+	// Cancel is the only way into a running interpreter: when ctx is done
+	// (time limit, or the caller gave up) the thread stops at its next
+	// step, and builtins notice through Interrupted.
+	stop := context.AfterFunc(ctx, func() {
+		thread.Cancel(context.Cause(ctx).Error())
+	})
+	return thread, func() { stop(); cancel() }
+}
+
+// stopCause classifies why a run on thread ended in error: ErrMaxSteps,
+// ErrTimeout, the caller's context error, or nil for an ordinary failure.
+func stopCause(thread *starlark.Thread) error {
+	r, ok := thread.Local(localKey).(*run)
+	if !ok {
+		return nil
+	}
+	if r.maxSteps != math.MaxUint64 && thread.ExecutionSteps() >= r.maxSteps {
+		return ErrMaxSteps
+	}
+	if r.ctx.Err() == nil {
+		return nil
+	}
+	if cause := context.Cause(r.ctx); !errors.Is(cause, ErrTimeout) {
+		return cause // the caller's own cancellation
+	}
+	return ErrTimeout
+}
+
+// loader implements load() for one script: paths relative to the loading
+// file, confined to fsys (the policy's directory tree), plus the library
+// under LibraryPrefix. Each module is executed once per loader, on the
+// loading thread, so it shares the run's budget and deadline.
+type loader struct {
+	fsys    fs.FS
+	prefix  string // prepended to fsys paths to name files in messages
+	opts    Options
+	files   map[string]module // display name → module, to resolve loads relative to it
+	modules map[module]*loadResult
+}
+
+// module is a file of the policy's tree or, when lib is set, of the
+// library. The two namespaces never mix: a tree cannot shadow a library
+// module, and a library module loads only library modules.
+type module struct {
+	lib  bool
+	path string // in its file system
+}
+
+type loadResult struct {
+	globals starlark.StringDict
+	err     error
+	done    bool
+}
+
+func newLoader(fsys fs.FS, prefix string, opts Options) *loader {
+	return &loader{fsys: fsys, prefix: prefix, opts: opts, files: map[string]module{}, modules: map[module]*loadResult{}}
+}
+
+// display names a module in messages and backtraces.
+func (l *loader) display(m module) string {
+	switch {
+	case m.lib:
+		return LibraryPrefix + m.path
+	case l.prefix == "":
+		return m.path
+	}
+	return l.prefix + "/" + m.path
+}
+
+// load is the thread's Load function.
+func (l *loader) load(thread *starlark.Thread, name string) (starlark.StringDict, error) {
+	m, err := l.locate(thread.CallFrame(0).Pos.Filename(), name)
+	if err != nil {
+		return nil, err
+	}
+	if res, ok := l.modules[m]; ok {
+		if !res.done {
+			return nil, fmt.Errorf("cycle in load graph: %s is still loading", l.display(m))
+		}
+		return res.globals, res.err
+	}
+	res := &loadResult{}
+	l.modules[m] = res
+	res.globals, res.err = l.exec(thread, m)
+	res.done = true
+	return res.globals, res.err
+}
+
+// locate resolves name, as written in a load statement of the file
+// from (a display name), to a module.
+func (l *loader) locate(from, name string) (module, error) {
+	if strings.HasPrefix(name, "/") || strings.HasPrefix(name, `\`) || strings.Contains(name, ":") {
+		return module{}, fmt.Errorf("absolute paths are not allowed: load() reads only the policy's directory tree and %s…", LibraryPrefix)
+	}
+	if !strings.HasSuffix(name, ".star") {
+		return module{}, errors.New("want a .star file")
+	}
+	if strings.Contains(name, `\`) {
+		return module{}, errors.New(`want "/" as the path separator`)
+	}
+	if rel, ok := strings.CutPrefix(name, LibraryPrefix); ok {
+		if l.opts.Library == nil || !fs.ValidPath(rel) {
+			return module{}, errors.New("no such module in the built-in library")
+		}
+		return module{lib: true, path: rel}, nil
+	}
+	src := l.files[from] // the loading file; every loader is one
+	p := path.Join(path.Dir(src.path), name)
+	if !fs.ValidPath(p) {
+		if src.lib {
+			return module{}, errors.New("path escapes the built-in library")
+		}
+		return module{}, errors.New("path escapes the policy's directory")
+	}
+	return module{lib: src.lib, path: p}, nil
+}
+
+// exec reads, compiles and runs one module on thread.
+func (l *loader) exec(thread *starlark.Thread, m module) (starlark.StringDict, error) {
+	fsys := l.fsys
+	if m.lib {
+		fsys = l.opts.Library
+	}
+	src, err := readSource(fsys, m.path)
+	if err != nil {
+		return nil, err
+	}
+	display := l.display(m)
+	l.files[display] = m
+	_, prog, err := compile(display, src, l.opts)
+	if err != nil {
+		return nil, err
+	}
+	g, err := prog.Init(thread, Predeclared(l.opts))
+	g.Freeze()
+	return g, err
+}
+
+// readSource reads a script, refusing what is not a regular file (a
+// device, a FIFO) and what is too large to be one.
+func readSource(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, pe.Err // the caller names the file
+		}
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	if info.Size() > maxSourceSize {
+		return nil, fmt.Errorf("%d bytes is too large for a script (limit %d)", info.Size(), maxSourceSize)
+	}
+	// The limit holds even if the file grows after Stat.
+	return io.ReadAll(io.LimitReader(f, maxSourceSize))
+}
+
+// compile parses and resolves a script against the predeclared names.
+func compile(name string, src []byte, opts Options) (*syntax.File, *starlark.Program, error) {
+	f, err := FileOptions().Parse(name, src, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	pre := Predeclared(opts)
+	prog, err := starlark.FileProgram(f, pre.Has)
+	return f, prog, err
+}
+
+// catalogValue returns the run's catalog, or an error naming fn.
+func (r *run) catalogValue(fn string) (*Catalog, error) {
+	if r.cat == nil {
+		return nil, fmt.Errorf("%s: no catalog here (call it from check(ctx), or pass catalog=)", fn)
+	}
+	return r.cat, nil
+}

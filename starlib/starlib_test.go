@@ -1,0 +1,116 @@
+package starlib_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarktest"
+
+	"cpupolicy/core/catalog"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+	"cpupolicy/starlib"
+)
+
+// hostsDir holds the recorded snapshots the tests use as fixtures.
+const hostsDir = "../testdata/hosts"
+
+var fixtures struct {
+	once     sync.Once
+	cat72    *starlib.Catalog
+	cat100   *starlib.Catalog
+	hosts    map[string]*starlib.Host // by file name without .json
+	hostDict *starlark.Dict
+	err      error
+}
+
+// loadFixtures loads the embedded catalogs and every recorded host once.
+func loadFixtures(t testing.TB) {
+	t.Helper()
+	f := &fixtures
+	f.once.Do(func() {
+		c72, err := catalog.Embedded("qemu-7.2")
+		if err != nil {
+			f.err = err
+			return
+		}
+		c100, err := catalog.Embedded("qemu-10.0")
+		if err != nil {
+			f.err = err
+			return
+		}
+		f.cat72, f.cat100 = starlib.NewCatalog(c72), starlib.NewCatalog(c100)
+		files, _ := filepath.Glob(filepath.Join(hostsDir, "*.json"))
+		f.hosts = map[string]*starlib.Host{}
+		f.hostDict = starlark.NewDict(len(files))
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.err = err
+				return
+			}
+			snap, err := host.Parse(file, data, feature.Builtin())
+			if err != nil {
+				f.err = err
+				return
+			}
+			name := strings.TrimSuffix(filepath.Base(file), ".json")
+			h, err := starlib.NewHost(name, snap, nil)
+			if err != nil {
+				f.err = err
+				return
+			}
+			f.hosts[name] = h
+			_ = f.hostDict.SetKey(starlark.String(name), h)
+		}
+		f.hostDict.Freeze()
+	})
+	if f.err != nil {
+		t.Fatal(f.err)
+	}
+}
+
+// TestStarlark runs testdata/*.star, each with the assert module, the
+// qemu-7.2 catalog as the thread's catalog and the globals catalog,
+// catalog10 and hosts (every recorded snapshot, by file name).
+func TestStarlark(t *testing.T) {
+	loadFixtures(t)
+	files, err := filepath.Glob("testdata/*.star")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/*.star (%v)", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			thread, done := starlib.NewThread(context.Background(), file, fixtures.cat72, starlib.Options{})
+			defer done()
+			thread.Load = func(_ *starlark.Thread, module string) (starlark.StringDict, error) {
+				if module == "assert.star" {
+					return starlarktest.LoadAssertModule()
+				}
+				return nil, fmt.Errorf("load not implemented")
+			}
+			thread.Print = func(_ *starlark.Thread, msg string) { t.Log(msg) }
+			starlarktest.SetReporter(thread, t)
+			predeclared := starlark.StringDict{
+				"catalog":   fixtures.cat72,
+				"catalog10": fixtures.cat100,
+				"hosts":     fixtures.hostDict,
+			}
+			for k, v := range starlib.Module.Members {
+				predeclared[k] = v
+			}
+			if _, err := starlark.ExecFileOptions(starlib.FileOptions(), thread, file, nil, predeclared); err != nil {
+				if err, ok := err.(*starlark.EvalError); ok {
+					t.Fatal(err.Backtrace())
+				}
+				t.Fatal(err)
+			}
+		})
+	}
+}
