@@ -12,6 +12,7 @@ import (
 // not indexed by subleaf are looked up at subleaf 0, as `cpuid -r` and KVM
 // record them.
 func (r *Registry) Decode(leaves cpuid.Leaves) FeatureSet {
+	r.decoded()
 	var s FeatureSet
 	for i := range r.cpuidW {
 		d := &r.cpuidW[i]
@@ -45,6 +46,7 @@ func (r *Registry) Decode(leaves cpuid.Leaves) FeatureSet {
 // MSR values (index → value), read the way QEMU reads each MSR: for the VMX
 // control MSRs, a control is a feature when it may be 1 but need not be.
 func (r *Registry) DecodeMSRs(msrs map[uint32]uint64) FeatureSet {
+	r.decoded()
 	var s FeatureSet
 	for i := range r.msrW {
 		d := &r.msrW[i]
@@ -94,6 +96,7 @@ func (d *decodeWord) set(s FeatureSet, v uint64) FeatureSet {
 // the MSR's own layout: a VMX control is encoded as "may be 1"). It is the
 // inverse of Decode and DecodeMSRs.
 func (r *Registry) Encode(s FeatureSet) (cpuid.Leaves, map[uint32]uint64) {
+	r.decoded()
 	var ls cpuid.Leaves
 	for i := range r.cpuidW {
 		d := &r.cpuidW[i]
@@ -135,6 +138,7 @@ func (d *decodeWord) mask(s FeatureSet) uint64 {
 // CPUIDLeaves returns the (leaf, subleaf) pairs the registry has named bits
 // in, sorted.
 func (r *Registry) CPUIDLeaves() [][2]uint32 {
+	r.decoded()
 	var out [][2]uint32
 	for _, d := range r.cpuidW {
 		k := [2]uint32{d.loc.Leaf, d.loc.Subleaf}
@@ -148,6 +152,7 @@ func (r *Registry) CPUIDLeaves() [][2]uint32 {
 // MSRs returns the feature MSR indexes the registry has named bits in,
 // sorted.
 func (r *Registry) MSRs() []uint32 {
+	r.decoded()
 	out := make([]uint32, 0, len(r.msrW))
 	for _, d := range r.msrW {
 		out = append(out, d.loc.MSR)

@@ -84,9 +84,18 @@ type Feature struct {
 type Registry struct {
 	features []Feature
 	byName   map[string]ID // normalised canonical names and aliases
-	cpuidW   []decodeWord  // CPUID registers with named bits
-	msrW     []decodeWord  // feature MSRs with named bits
-	multi    []ID          // features with more than one bit (Feature.Also)
+	// The decode tables are built on first use (decoded): commands that
+	// only look names up never pay for them.
+	decodeOnce sync.Once
+	cpuidW     []decodeWord // CPUID registers with named bits
+	msrW       []decodeWord // feature MSRs with named bits
+	multi      []ID         // features with more than one bit (Feature.Also)
+}
+
+// decoded builds the decode tables once and returns r.
+func (r *Registry) decoded() *Registry {
+	r.decodeOnce.Do(r.buildDecode)
+	return r
 }
 
 // decodeWord maps the named bits of one CPUID register or MSR to IDs.
@@ -207,7 +216,6 @@ func (r *Registry) extend(fs []Feature, source string) (*Registry, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	n.buildDecode()
 	return n, nil
 }
 
