@@ -18,6 +18,10 @@ Commands:
 	resolve  what a CPU model (or a -cpu spec) gives a guest on a machine
 	         type under kvm or tcg, exactly as QEMU expands it
 	catalog  import a catalog from a QEMU binary, or show one
+	check    run the built-in and site policies over a site's offers and
+	         hosts; report violations as text, JSON, SARIF or JUnit XML
+	test     run the test_* functions of *_test.star policy tests
+	repl     an interactive Starlark prompt with host and catalog bound
 
 Run "cpupolicy COMMAND -h" for a command's flags. Every flag may be
 written with one dash or two.
@@ -126,5 +130,133 @@ A progress bar shows on a terminal.
 
 show prints what a catalog holds: its QEMU version, machine types and
 models.
+
+# check
+
+	cpupolicy check [--policy NAME]... [FILE.star...] [--site FILE]
+	                [--host FILE]... [--cpu SPEC [--machine M]]
+	                [--catalog NAME|FILE] [--accel kvm|tcg] [--waivers FILE]
+	                [--param KEY=VALUE]... [--max-steps N] [--timeout D]
+	                [--format text|json|sarif|junit]
+
+Runs policies and reports their violations. Built-in policies are named
+with --policy (no-new-host-deps, explicit-kvm-bits, runnable,
+migration-safe); site policies are given as FILE.star arguments; with
+neither, every built-in runs. Each policy's check(ctx) sees the catalog,
+the site's offers and pools (ctx.site), the host under check (ctx.host)
+and the --param values (ctx.params).
+
+--site FILE is a Starlark file that declares the site:
+
+	offer("web", cpu = "Skylake-Server-v4,-hle", machine = "pc-q35-7.2", pool = "intel")
+	pool("intel", hosts = ["hosts/xeon-1.json", "hosts/xeon-2.json"])
+
+offer(name, cpu, machine=None, pool=None, accel=None) and pool(name,
+hosts) with host snapshot files (cpupolicy probe --format json) relative
+to the site file, each host named by its file name. The file runs in the
+policy sandbox (it names files; cpupolicy reads them). With --site, one
+--host FILE may name the host under check. Without --site, --cpu SPEC
+(with --machine M, default the newest pc-q35) is one offer on the pool
+"hosts" of the --host files, or of this machine probed live when none is
+given (under kvm; under tcg no host is needed); with one host, it is also
+ctx.host. The accelerator of offers that name none is --accel, default
+kvm, so that a gate run where /dev/kvm is missing does not pass for want
+of KVM.
+
+--waivers FILE (JSON, or Starlark calling waiver(...)) lists accepted
+violations:
+
+	{"waivers": [{"policy": "no-new-host-deps", "model": "Haswell",
+	              "machine": "pc-i440fx-2.3", "features": ["f16c", "rdrand"],
+	              "reason": "QEMU 2.3 added them on purpose", "expires": "2027-06-30"}]}
+
+A waiver matches a violation of its policy whose model and machine equal
+its own ("*" for any) and whose features are all among its features.
+Every key but expires is required. Waived violations are reported as
+waived and do not fail the run. A waiver past its expires date (it holds
+through that day) waives nothing and fails the run, reported.
+
+Each policy runs with a step budget (--max-steps, default 100000000) and
+a wall-clock limit (--timeout, default 10s; 0 means none for either). A
+policy that fails, or is stopped by a limit, is reported on standard
+error with its file and the Starlark backtrace of where it stopped.
+
+--format text groups the violations by policy (coloured on a terminal
+unless NO_COLOR is set); json is {"violations": [...], "waived":
+[{"violation", "waiver"}], "expired_waivers": [...], "errors": [...],
+"summary": {...}}, each violation with "policy", "message", "model",
+"machine", "features" and the policy's own keys; sarif is a SARIF 2.1.0
+log (a rule per policy, a result per violation, waived ones suppressed);
+junit is JUnit XML (a test case per policy).
+
+Exit 0 when nothing is violated, 1 on violations or an expired waiver, 2
+when a policy failed to load or run, or on a usage or input error.
+
+# test
+
+	cpupolicy test [DIR|FILE_test.star...] [--run REGEX] [-v]
+	               [--catalog NAME|FILE] [--hosts DIR]
+	               [--max-steps N] [--timeout D] [--format text|json]
+
+Runs policy tests as `opa test` does: every test_* function of every
+*_test.star file under the directories (default "."; hidden and testdata
+directories are skipped unless named). todo_test_* functions are
+skipped. Each test runs on a thread of its own with the limits of a
+policy run. A test file loads the policy it tests
+(load("runnable.star", "check")) and sees, besides the policy builtins:
+
+	assert        assert.eq(got, want), ne, true(cond, msg), lt, contains,
+	              fails(f, regex), fail(msg); a failed assertion is
+	              reported and the test goes on
+	catalog       the catalog (--catalog, default qemu-7.2: pinned, so a
+	              test keeps its meaning when a newer one is embedded)
+	catalogs      dict name → catalog: every embedded one
+	hosts         dict name → host: the snapshots of --hosts DIR, else of
+	              the nearest testdata/hosts at or above the test file
+	offer(name, cpu, machine=None, pool=None, accel=None)
+	pool(name, hosts)
+	run_check(check, offers=[], pools=[], host=None, params={}, catalog=None)
+	              runs a check over that site and returns its violations,
+	              each a dict shaped as in check --format json
+
+-v lists every test, not only those that failed. --format json is
+{"tests": [{"file", "name", "status", "failures", "error",
+"duration_ms"}], "load_errors": [...], "summary": {...}}.
+
+Exit 0 when every test passes, 1 when one fails, 2 when a test file fails
+to load, or on a usage or input error.
+
+# repl
+
+	cpupolicy repl [--host FILE] [--catalog NAME|FILE]
+
+A Starlark prompt with what a policy sees: the builtins of the policy
+library (features, config, runnable, why, struct), host (the --host
+snapshot, else this machine probed live: None, with a note, when probing
+fails; a host without KVM data has an empty host.kvm) and catalog
+(--catalog, default the newest embedded). The sandbox is a policy's: no
+load(), files, clock or environment. Plugins are not supported yet.
+
+On a terminal (standard input and output both), lines are edited with
+readline. Tab completes names and attributes (`host.k`) and, inside a
+string, feature names (`features("avx5`), model names
+(`catalog.model("Sky`), the -cpu spec of config(), resolve(), runnable()
+and why() (a model, then features after each comma) and machine types
+(`machine="pc-q`); completion looks names up and never runs code.
+def/for/if blocks continue at a "... " prompt until a blank line. The
+value of an expression is printed (its repr) unless None, and kept in _;
+an error prints as a Starlark backtrace and the session goes on. Ctrl-C
+stops a running evaluation (which has no step budget and no time limit:
+Ctrl-C is the limit) or drops the line being typed; Ctrl-D at an empty
+prompt exits with status 0. History is kept in
+$XDG_STATE_HOME/cpupolicy/repl_history (by default
+~/.local/state/cpupolicy/repl_history).
+
+Otherwise standard input is read whole and run as one script, with no
+prompts and only print() writing output, so that
+`echo 'print(len(catalog.models()))' | cpupolicy repl` works. A piped
+script has a policy's limits (100 M steps, 10 s). Exit 0 when it ran, 1
+when it failed to parse or run (the backtrace, with file:line:col, goes
+to standard error), 2 on a usage or input error.
 */
 package main

@@ -48,6 +48,9 @@ var commands = []command{
 	{"baseline", runBaseline},
 	{"resolve", runResolve},
 	{"catalog", runCatalog},
+	{"check", runCheck},
+	{"test", runTest},
+	{"repl", runRepl},
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -17,7 +17,7 @@ import (
 // fingerprint and a mismatch falls back to the JSON form. The JSON file
 // stays the source of truth; a test holds the two equal.
 
-const binaryMagic = "cpupolicy-catalog-bin/1\n"
+const binaryMagic = "cpupolicy-catalog-bin/2\n"
 
 // MarshalBinary encodes c for a registry with c's fingerprint.
 func (c *Catalog) MarshalBinary() ([]byte, error) {
@@ -28,6 +28,7 @@ func (c *Catalog) MarshalBinary() ([]byte, error) {
 	w.str(c.QEMUPackage)
 	w.bool(c.KVMVendorFromHost)
 	w.str(c.ImportHostVendor)
+	w.bool(c.Definitions)
 	w.uv(uint64(len(c.Accels)))
 	for _, a := range c.Accels {
 		w.str(a)
@@ -48,6 +49,7 @@ func (c *Catalog) MarshalBinary() ([]byte, error) {
 		w.bool(m.Deprecated)
 		w.props(m.Props)
 		w.set(m.Features)
+		w.set(m.Latent)
 		accels := make([]string, 0, len(m.accel))
 		for a := range m.accel {
 			accels = append(accels, a)
@@ -122,6 +124,7 @@ func parseBinary(data []byte, reg *feature.Registry) (c *Catalog, err error) {
 	c = &Catalog{defaults: map[string]map[string]Delta{}, overrides: map[resolveKey]Delta{}, reg: reg}
 	c.Name, c.QEMUVersion, c.QEMUPackage = r.str(), r.str(), r.str()
 	c.KVMVendorFromHost, c.ImportHostVendor = r.bool(), r.str()
+	c.Definitions = r.bool()
 	c.Accels = make([]string, r.count())
 	for i := range c.Accels {
 		c.Accels[i] = r.str()
@@ -140,6 +143,7 @@ func parseBinary(data []byte, reg *feature.Registry) (c *Catalog, err error) {
 		m.Static, m.MigrationSafe, m.Deprecated = r.bool(), r.bool(), r.bool()
 		m.Props = r.props()
 		m.Features = r.set()
+		m.Latent = r.set()
 		n := r.count()
 		m.accel = make(map[string]Delta, n)
 		for j := 0; j < n; j++ {
@@ -183,14 +187,22 @@ func (w *binWriter) props(p Props) {
 	w.str(p.Vendor)
 	w.str(p.ModelID)
 	for _, v := range []uint64{uint64(p.Family), uint64(p.Model), uint64(p.Stepping), uint64(p.Level), uint64(p.XLevel),
-		uint64(p.XLevel2), uint64(p.MinLevel), uint64(p.MinXLevel), uint64(p.MinXLevel2)} {
+		uint64(p.XLevel2), uint64(p.MinLevel), uint64(p.MinXLevel), uint64(p.MinXLevel2),
+		uint64(p.DefMinLevel), uint64(p.DefMinXLevel), uint64(p.DefMinXLevel2)} {
 		w.uv(v)
 	}
 	w.bool(p.FullCPUIDAutoLevel)
 	w.bool(p.IntelPTAutoLevel)
+	w.bool(p.LevelExplicit)
+	w.bool(p.XLevelExplicit)
+	w.bool(p.XLevel2Explicit)
 }
 
-// delta writes the sets, then the patch as a presence mask and values.
+// latentBit is the bit of a delta's mask that says latent sets follow.
+const latentBit = 1 << 19
+
+// delta writes the sets, then the patch as a presence mask and values,
+// then the latent sets if the mask says so.
 func (w *binWriter) delta(d Delta) {
 	w.set(d.On)
 	w.set(d.Off)
@@ -198,11 +210,17 @@ func (w *binWriter) delta(d Delta) {
 	var mask uint64
 	ptrs := []bool{pp.Vendor != nil, pp.Family != nil, pp.Model != nil, pp.Stepping != nil, pp.ModelID != nil,
 		pp.Level != nil, pp.XLevel != nil, pp.XLevel2 != nil, pp.MinLevel != nil, pp.MinXLevel != nil,
-		pp.MinXLevel2 != nil, pp.FullCPUIDAutoLevel != nil, pp.IntelPTAutoLevel != nil}
+		pp.MinXLevel2 != nil, pp.FullCPUIDAutoLevel != nil, pp.IntelPTAutoLevel != nil,
+		pp.DefMinLevel != nil, pp.DefMinXLevel != nil, pp.DefMinXLevel2 != nil,
+		pp.LevelExplicit != nil, pp.XLevelExplicit != nil, pp.XLevel2Explicit != nil}
 	for i, set := range ptrs {
 		if set {
 			mask |= 1 << i
 		}
+	}
+	latent := !d.LatentOn.IsEmpty() || !d.LatentOff.IsEmpty()
+	if latent {
+		mask |= latentBit
 	}
 	w.uv(mask)
 	if pp.Vendor != nil {
@@ -225,6 +243,20 @@ func (w *binWriter) delta(d Delta) {
 		if p != nil {
 			w.bool(*p)
 		}
+	}
+	for _, p := range []*uint32{pp.DefMinLevel, pp.DefMinXLevel, pp.DefMinXLevel2} {
+		if p != nil {
+			w.uv(uint64(*p))
+		}
+	}
+	for _, p := range []*bool{pp.LevelExplicit, pp.XLevelExplicit, pp.XLevel2Explicit} {
+		if p != nil {
+			w.bool(*p)
+		}
+	}
+	if latent {
+		w.set(d.LatentOn)
+		w.set(d.LatentOff)
 	}
 }
 
@@ -294,7 +326,9 @@ func (r *binReader) props() Props {
 	p.Family, p.Model, p.Stepping = r.i(), r.i(), r.i()
 	p.Level, p.XLevel, p.XLevel2 = r.u32(), r.u32(), r.u32()
 	p.MinLevel, p.MinXLevel, p.MinXLevel2 = r.u32(), r.u32(), r.u32()
+	p.DefMinLevel, p.DefMinXLevel, p.DefMinXLevel2 = r.u32(), r.u32(), r.u32()
 	p.FullCPUIDAutoLevel, p.IntelPTAutoLevel = r.bool(), r.bool()
+	p.LevelExplicit, p.XLevelExplicit, p.XLevel2Explicit = r.bool(), r.bool(), r.bool()
 	return p
 }
 
@@ -328,6 +362,21 @@ func (r *binReader) delta() Delta {
 			v := r.bool()
 			*p = &v
 		}
+	}
+	for i, p := range []**uint32{&pp.DefMinLevel, &pp.DefMinXLevel, &pp.DefMinXLevel2} {
+		if has(13 + i) {
+			v := r.u32()
+			*p = &v
+		}
+	}
+	for i, p := range []**bool{&pp.LevelExplicit, &pp.XLevelExplicit, &pp.XLevel2Explicit} {
+		if has(16 + i) {
+			v := r.bool()
+			*p = &v
+		}
+	}
+	if mask&latentBit != 0 {
+		d.LatentOn, d.LatentOff = r.set(), r.set()
 	}
 	return d
 }

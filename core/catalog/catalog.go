@@ -6,7 +6,11 @@
 // query-cpu-model-expansion (type "full") answers — the catalog is derived
 // from those answers by [Compact] and checked against them before it is
 // written. [ParseCPUSpec] reads QEMU's -cpu syntax so that a site's
-// configuration resolves the same way.
+// configuration resolves the same way: [Catalog.ResolveSpec] applies it
+// to each model's definition on the machine type (what QEMU builds
+// before expanding: the features its dependencies hide in the
+// expansion, and its own minimum and explicit CPUID levels, which the
+// catalog also records) and expands the result as QEMU does (expand.go).
 //
 // Two catalogs imported from real QEMU releases are embedded ([Embedded]):
 // "qemu-7.2" and "qemu-10.0".
@@ -40,9 +44,14 @@ type Catalog struct {
 	KVMVendorFromHost bool
 	// ImportHostVendor is the vendor of the host the kvm data came from.
 	ImportHostVendor string
-	Accels           []string
-	Machines         []MachineType // by family, then version
-	Models           []Model       // by name
+	// Definitions says the catalog knows each model's definition on every
+	// machine type and accelerator (Props' Def* fields and the latent
+	// features), not only its expansion: what ResolveSpec needs to
+	// apply -cpu options the way QEMU does.
+	Definitions bool
+	Accels      []string
+	Machines    []MachineType // by family, then version
+	Models      []Model       // by name
 
 	// defaults[machine][accel] is what the machine type and accelerator
 	// change for every model (on top of each model's own accel delta).
@@ -131,6 +140,16 @@ type Props struct {
 	MinXLevel2         uint32 `json:"min_xlevel2"`
 	FullCPUIDAutoLevel bool   `json:"full_cpuid_auto_level"`
 	IntelPTAutoLevel   bool   `json:"intel_pt_auto_level"`
+	// The definition's levels, before expansion (catalog.RawExpansion
+	// says more): its own minimum levels, and whether it sets level,
+	// xlevel or xlevel2 explicitly (to Level, XLevel, XLevel2). Zero in
+	// a catalog without definitions.
+	DefMinLevel     uint32 `json:"def_min_level,omitempty"`
+	DefMinXLevel    uint32 `json:"def_min_xlevel,omitempty"`
+	DefMinXLevel2   uint32 `json:"def_min_xlevel2,omitempty"`
+	LevelExplicit   bool   `json:"level_explicit,omitempty"`
+	XLevelExplicit  bool   `json:"xlevel_explicit,omitempty"`
+	XLevel2Explicit bool   `json:"xlevel2_explicit,omitempty"`
 }
 
 // Model is one CPU model as QEMU defines it, resolved on the newest
@@ -148,26 +167,36 @@ type Model struct {
 	Deprecated    bool
 	Features      feature.FeatureSet
 	Props         Props
+	// Latent are the features of the model's definition that its
+	// expansion lacks (catalog.RawExpansion.Latent): QEMU's feature
+	// dependencies hid them.
+	Latent feature.FeatureSet
 	// accel[a] is what accelerator a changes for this model on the
 	// newest machine type.
 	accel map[string]Delta
 }
 
 // Delta is a change to a resolved model: features switched on, then off,
-// and properties replaced.
+// and properties replaced; and the same for its latent features.
 type Delta struct {
-	On, Off feature.FeatureSet
-	Props   PropsPatch
+	On, Off             feature.FeatureSet
+	Props               PropsPatch
+	LatentOn, LatentOff feature.FeatureSet
 }
 
 // IsZero reports whether d changes nothing.
 func (d *Delta) IsZero() bool {
-	return d.On.IsEmpty() && d.Off.IsEmpty() && d.Props == (PropsPatch{})
+	return d.On.IsEmpty() && d.Off.IsEmpty() && d.Props == (PropsPatch{}) &&
+		d.LatentOn.IsEmpty() && d.LatentOff.IsEmpty()
 }
 
 func (d *Delta) apply(f feature.FeatureSet, p *Props) feature.FeatureSet {
 	d.Props.apply(p)
 	return f.Union(d.On).Difference(d.Off)
+}
+
+func (d *Delta) applyLatent(lat feature.FeatureSet) feature.FeatureSet {
+	return lat.Union(d.LatentOn).Difference(d.LatentOff)
 }
 
 // PropsPatch replaces the properties that are set (non-nil).
@@ -185,6 +214,12 @@ type PropsPatch struct {
 	MinXLevel2         *uint32 `json:"min_xlevel2,omitempty"`
 	FullCPUIDAutoLevel *bool   `json:"full_cpuid_auto_level,omitempty"`
 	IntelPTAutoLevel   *bool   `json:"intel_pt_auto_level,omitempty"`
+	DefMinLevel        *uint32 `json:"def_min_level,omitempty"`
+	DefMinXLevel       *uint32 `json:"def_min_xlevel,omitempty"`
+	DefMinXLevel2      *uint32 `json:"def_min_xlevel2,omitempty"`
+	LevelExplicit      *bool   `json:"level_explicit,omitempty"`
+	XLevelExplicit     *bool   `json:"xlevel_explicit,omitempty"`
+	XLevel2Explicit    *bool   `json:"xlevel2_explicit,omitempty"`
 }
 
 func (pp *PropsPatch) apply(p *Props) {
@@ -221,6 +256,12 @@ func (pp *PropsPatch) apply(p *Props) {
 	set(&p.MinXLevel2, pp.MinXLevel2)
 	set(&p.FullCPUIDAutoLevel, pp.FullCPUIDAutoLevel)
 	set(&p.IntelPTAutoLevel, pp.IntelPTAutoLevel)
+	set(&p.DefMinLevel, pp.DefMinLevel)
+	set(&p.DefMinXLevel, pp.DefMinXLevel)
+	set(&p.DefMinXLevel2, pp.DefMinXLevel2)
+	set(&p.LevelExplicit, pp.LevelExplicit)
+	set(&p.XLevelExplicit, pp.XLevelExplicit)
+	set(&p.XLevel2Explicit, pp.XLevel2Explicit)
 }
 
 // diffProps returns the patch that turns a into b.
@@ -264,6 +305,24 @@ func diffProps(a, b Props) PropsPatch {
 	}
 	if a.IntelPTAutoLevel != b.IntelPTAutoLevel {
 		pp.IntelPTAutoLevel = &b.IntelPTAutoLevel
+	}
+	if a.DefMinLevel != b.DefMinLevel {
+		pp.DefMinLevel = &b.DefMinLevel
+	}
+	if a.DefMinXLevel != b.DefMinXLevel {
+		pp.DefMinXLevel = &b.DefMinXLevel
+	}
+	if a.DefMinXLevel2 != b.DefMinXLevel2 {
+		pp.DefMinXLevel2 = &b.DefMinXLevel2
+	}
+	if a.LevelExplicit != b.LevelExplicit {
+		pp.LevelExplicit = &b.LevelExplicit
+	}
+	if a.XLevelExplicit != b.XLevelExplicit {
+		pp.XLevelExplicit = &b.XLevelExplicit
+	}
+	if a.XLevel2Explicit != b.XLevel2Explicit {
+		pp.XLevel2Explicit = &b.XLevel2Explicit
 	}
 	return pp
 }
@@ -424,4 +483,20 @@ func (c *Catalog) index() {
 		c.machines[c.Machines[i].Name] = i
 	}
 	c.tables = make([][2]atomic.Pointer[[]resolved], len(c.Machines))
+}
+
+// latent returns model's latent features on machine under accel: the
+// layers of resolve, applied to the latent sets.
+func (c *Catalog) latent(m *Model, machine, accel string) feature.FeatureSet {
+	lat := m.Latent
+	if d, ok := m.accel[accel]; ok {
+		lat = d.applyLatent(lat)
+	}
+	if d, ok := c.defaults[machine][accel]; ok {
+		lat = d.applyLatent(lat)
+	}
+	if d, ok := c.overrides[resolveKey{m.Name, machine, accel}]; ok {
+		lat = d.applyLatent(lat)
+	}
+	return lat
 }

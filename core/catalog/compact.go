@@ -21,12 +21,18 @@ import (
 // for that accelerator, the rest is the model's own accelerator delta;
 // each older machine type's compat properties are again a default for all
 // models plus, sparsely, per-model overrides.
+//
+// When raw records definitions (Raw.Definitions), each model's latent
+// features are layered the same way, beside its features, and the
+// definition's levels are properties like the others; Verify then also
+// checks that every definition expands (expand.go) to QEMU's answer.
 func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 	c := &Catalog{
 		Name:             name,
 		QEMUVersion:      raw.QEMUVersion,
 		QEMUPackage:      raw.QEMUPackage,
 		ImportHostVendor: raw.HostVendor,
+		Definitions:      raw.Definitions,
 		defaults:         map[string]map[string]Delta{},
 		overrides:        map[resolveKey]Delta{},
 		reg:              reg,
@@ -64,11 +70,19 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 		if err != nil {
 			return nil, fmt.Errorf("expansion of %s on %s (%s): %v", e.Model, e.Machine, e.Accel, err)
 		}
+		lat, err := reg.Set(e.Latent...)
+		if err != nil {
+			return nil, fmt.Errorf("definition of %s on %s (%s): %v", e.Model, e.Machine, e.Accel, err)
+		}
+		if !raw.Definitions && (!lat.IsEmpty() || e.DefMinLevel != 0 || e.DefMinXLevel != 0 || e.DefMinXLevel2 != 0 ||
+			e.LevelExplicit || e.XLevelExplicit || e.XLevel2Explicit) {
+			return nil, fmt.Errorf("expansion of %s on %s (%s) records a definition, but the raw says it has none", e.Model, e.Machine, e.Accel)
+		}
 		k := resolveKey{e.Model, e.Machine, e.Accel}
 		if _, dup := ans[k]; dup {
 			return nil, fmt.Errorf("expansion of %s on %s (%s) given twice", e.Model, e.Machine, e.Accel)
 		}
-		ans[k] = answer{fs, propsOf(e)}
+		ans[k] = answer{fs, lat, propsOf(e)}
 		accels[e.Accel] = true
 	}
 	for a := range accels {
@@ -106,12 +120,12 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 		if !ok {
 			return nil, fmt.Errorf("no expansion of %s on %s (%s): the base of the catalog", m.Name, newest.Name, baseAccel)
 		}
-		m.Features, m.Props = a.f, a.p
+		m.Features, m.Latent, m.Props = a.f, a.lat, a.p
 	}
 	// Stage 1: each accelerator on the newest machine type: the common
 	// part becomes that machine's default, the rest the model's delta.
 	for _, acc := range c.Accels {
-		d := c.factor(newest.Name, acc, get, func(m *Model) (feature.FeatureSet, Props) { return m.Features, m.Props })
+		d := c.factor(newest.Name, acc, get, func(m *Model) answer { return answer{m.Features, m.Latent, m.Props} })
 		c.setDefault(newest.Name, acc, d)
 		for i := range c.Models {
 			m := &c.Models[i]
@@ -119,8 +133,7 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 			if !ok {
 				continue
 			}
-			f, p := d.applyBoth(m.Features, m.Props)
-			if rest := diff(f, p, a.f, a.p); !rest.IsZero() {
+			if rest := diff(d.applyAll(answer{m.Features, m.Latent, m.Props}), a); !rest.IsZero() {
 				m.accel[acc] = rest
 			}
 		}
@@ -131,12 +144,12 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 			continue
 		}
 		for _, acc := range c.Accels {
-			stage := func(m *Model) (feature.FeatureSet, Props) {
-				f, p := m.Features, m.Props
+			stage := func(m *Model) answer {
+				s := answer{m.Features, m.Latent, m.Props}
 				if d, ok := m.accel[acc]; ok {
-					f = d.apply(f, &p)
+					s = d.applyAll(s)
 				}
-				return f, p
+				return s
 			}
 			d := c.factor(mt.Name, acc, get, stage)
 			c.setDefault(mt.Name, acc, d)
@@ -146,9 +159,7 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 				if !ok {
 					continue
 				}
-				f, p := stage(m)
-				f = d.apply(f, &p)
-				if rest := diff(f, p, a.f, a.p); !rest.IsZero() {
+				if rest := diff(d.applyAll(stage(m)), a); !rest.IsZero() {
 					c.overrides[resolveKey{m.Name, mt.Name, acc}] = rest
 				}
 			}
@@ -160,21 +171,25 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 	return c, nil
 }
 
-// answer is what QEMU said for one (model, machine, accel).
+// answer is what QEMU said for one (model, machine, accel): the
+// expansion's features and properties, and the definition's latent
+// features.
 type answer struct {
-	f feature.FeatureSet
-	p Props
+	f, lat feature.FeatureSet
+	p      Props
 }
 
-// applyBoth is apply on copies, returning both.
-func (d Delta) applyBoth(f feature.FeatureSet, p Props) (feature.FeatureSet, Props) {
-	f = d.apply(f, &p)
-	return f, p
+// applyAll applies d to a copy of a.
+func (d Delta) applyAll(a answer) answer {
+	a.f = d.apply(a.f, &a.p)
+	a.lat = d.applyLatent(a.lat)
+	return a
 }
 
-// diff returns the delta from (f, p) to (g, q).
-func diff(f feature.FeatureSet, p Props, g feature.FeatureSet, q Props) Delta {
-	return Delta{On: g.Difference(f), Off: f.Difference(g), Props: diffProps(p, q)}
+// diff returns the delta from a to b.
+func diff(a, b answer) Delta {
+	return Delta{On: b.f.Difference(a.f), Off: a.f.Difference(b.f), Props: diffProps(a.p, b.p),
+		LatentOn: b.lat.Difference(a.lat), LatentOff: a.lat.Difference(b.lat)}
 }
 
 func (c *Catalog) setDefault(machine, accel string, d Delta) {
@@ -191,8 +206,9 @@ func (c *Catalog) setDefault(machine, accel string, d Delta) {
 // on in every answer that some model's previous stage lacks, features off
 // in every answer that some previous stage has. Properties are per model
 // and stay in the residual.
-func (c *Catalog) factor(machine, accel string, get func(resolveKey) (answer, bool), stage func(*Model) (feature.FeatureSet, Props)) Delta {
-	var allOn, anyOn, stageAll, stageAny feature.FeatureSet
+func (c *Catalog) factor(machine, accel string, get func(resolveKey) (answer, bool), stage func(*Model) answer) Delta {
+	// [0] the features, [1] the latent features.
+	var allOn, anyOn, stageAll, stageAny [2]feature.FeatureSet
 	var answers, stages []Props
 	first := true
 	for i := range c.Models {
@@ -201,25 +217,29 @@ func (c *Catalog) factor(machine, accel string, get func(resolveKey) (answer, bo
 		if !ok {
 			continue
 		}
-		f, p := stage(m)
+		s := stage(m)
 		answers = append(answers, a.p)
-		stages = append(stages, p)
-		if first {
-			allOn, stageAll = a.f, f
-			first = false
+		stages = append(stages, s.p)
+		for j, pair := range [2][2]feature.FeatureSet{{a.f, s.f}, {a.lat, s.lat}} {
+			if first {
+				allOn[j], stageAll[j] = pair[0], pair[1]
+			}
+			allOn[j] = allOn[j].Intersect(pair[0])
+			anyOn[j] = anyOn[j].Union(pair[0])
+			stageAll[j] = stageAll[j].Intersect(pair[1])
+			stageAny[j] = stageAny[j].Union(pair[1])
 		}
-		allOn = allOn.Intersect(a.f)
-		anyOn = anyOn.Union(a.f)
-		stageAll = stageAll.Intersect(f)
-		stageAny = stageAny.Union(f)
+		first = false
 	}
 	if first {
 		return Delta{}
 	}
 	return Delta{
-		On:    allOn.Difference(stageAll),
-		Off:   stageAny.Difference(anyOn),
-		Props: commonPatch(answers, stages),
+		On:        allOn[0].Difference(stageAll[0]),
+		Off:       stageAny[0].Difference(anyOn[0]),
+		Props:     commonPatch(answers, stages),
+		LatentOn:  allOn[1].Difference(stageAll[1]),
+		LatentOff: stageAny[1].Difference(anyOn[1]),
 	}
 }
 
@@ -258,7 +278,16 @@ func propsOf(e RawExpansion) Props {
 		Level: e.Level, XLevel: e.XLevel, XLevel2: e.XLevel2,
 		MinLevel: e.MinLevel, MinXLevel: e.MinXLevel, MinXLevel2: e.MinXLevel2,
 		FullCPUIDAutoLevel: e.FullCPUIDAutoLevel, IntelPTAutoLevel: e.IntelPTAutoLevel,
+		DefMinLevel: e.DefMinLevel, DefMinXLevel: e.DefMinXLevel, DefMinXLevel2: e.DefMinXLevel2,
+		LevelExplicit: e.LevelExplicit, XLevelExplicit: e.XLevelExplicit, XLevel2Explicit: e.XLevel2Explicit,
 	}
+}
+
+// withoutDefinition returns p with the definition's properties zeroed.
+func withoutDefinition(p Props) Props {
+	p.DefMinLevel, p.DefMinXLevel, p.DefMinXLevel2 = 0, 0, 0
+	p.LevelExplicit, p.XLevelExplicit, p.XLevel2Explicit = false, false, false
+	return p
 }
 
 // MismatchError lists where a catalog resolves differently from QEMU.
@@ -273,8 +302,17 @@ func (e *MismatchError) Error() string {
 }
 
 // Verify resolves every expansion of raw and compares it with QEMU's
-// answer: features, and every property.
+// answer: features, and every property; when raw records definitions,
+// the latent features and the definition's levels too. When the catalog
+// has definitions, Verify also expands each definition it resolves
+// (expand.go) and requires QEMU's answer: the features, level, xlevel,
+// xlevel2 and the min levels QEMU reports after raising them.
 func (c *Catalog) Verify(raw *Raw) error {
+	if c.Definitions {
+		if _, ok := parseRelease(c.QEMUVersion); !ok {
+			return fmt.Errorf("catalog %s has definitions, but no expansion rules are known for QEMU %s", c.Name, c.QEMUVersion)
+		}
+	}
 	var bad []string
 	n := 0
 	for _, e := range raw.Expansions {
@@ -286,22 +324,50 @@ func (c *Catalog) Verify(raw *Raw) error {
 		if err != nil {
 			return err
 		}
-		wp := propsOf(e)
-		if r.Features == want && r.Props == wp {
-			continue
+		wantLat, err := c.reg.Set(e.Latent...)
+		if err != nil {
+			return err
 		}
-		n++
-		if len(bad) < 5 {
-			msg := fmt.Sprintf("%s on %s (%s):", e.Model, e.Machine, e.Accel)
+		m, _ := c.Model(e.Model)
+		lat := c.latent(m, r.Machine, e.Accel)
+		wp, gp := propsOf(e), r.Props
+		if !raw.Definitions {
+			wp, gp, wantLat = withoutDefinition(wp), withoutDefinition(gp), lat
+		}
+		var msg string
+		if r.Features != want || gp != wp || lat != wantLat {
+			msg = fmt.Sprintf("%s on %s (%s):", e.Model, e.Machine, e.Accel)
 			if extra := r.Features.Difference(want); !extra.IsEmpty() {
 				msg += fmt.Sprintf(" extra %v", c.reg.Names(extra))
 			}
 			if miss := want.Difference(r.Features); !miss.IsEmpty() {
 				msg += fmt.Sprintf(" missing %v", c.reg.Names(miss))
 			}
-			if r.Props != wp {
-				msg += fmt.Sprintf(" props %+v, QEMU %+v", r.Props, wp)
+			if extra := lat.Difference(wantLat); !extra.IsEmpty() {
+				msg += fmt.Sprintf(" extra latent %v", c.reg.Names(extra))
 			}
+			if miss := wantLat.Difference(lat); !miss.IsEmpty() {
+				msg += fmt.Sprintf(" missing latent %v", c.reg.Names(miss))
+			}
+			if gp != wp {
+				msg += fmt.Sprintf(" props %+v, QEMU %+v", gp, wp)
+			}
+		} else if c.Definitions {
+			// The definition must expand to the expansion.
+			f, l, auto := c.expandDefinition(r.Features.Union(lat), definitionInput(r.Props, true), e.Accel)
+			if f != r.Features || l.level != r.Level || l.xlevel != r.XLevel || l.xlevel2 != r.XLevel2 ||
+				auto.level != r.MinLevel || auto.xlevel != r.MinXLevel || auto.xlevel2 != r.MinXLevel2 {
+				msg = fmt.Sprintf("definition of %s on %s (%s) expands to %v more, %v fewer features, levels %#x, min levels %#x; QEMU's levels %#x, min levels %#x",
+					e.Model, e.Machine, e.Accel, c.reg.Names(f.Difference(r.Features)), c.reg.Names(r.Features.Difference(f)),
+					[3]uint32{l.level, l.xlevel, l.xlevel2}, [3]uint32{auto.level, auto.xlevel, auto.xlevel2},
+					[3]uint32{r.Level, r.XLevel, r.XLevel2}, [3]uint32{r.MinLevel, r.MinXLevel, r.MinXLevel2})
+			}
+		}
+		if msg == "" {
+			continue
+		}
+		n++
+		if len(bad) < 5 {
 			bad = append(bad, msg)
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
+	"cpupolicy/core/cpuid"
 	"cpupolicy/core/feature"
 )
 
@@ -145,10 +147,24 @@ func (s *CPUSpec) Explicit() (on, off feature.FeatureSet) {
 	return on, off
 }
 
-// ResolveSpec resolves a -cpu spec the way QEMU builds the CPU: the model
-// on machine under accel (Resolve), then the spec's feat=on|off settings
-// in order, then +feat, then -feat; then QEMU's feature dependencies and
-// automatic CPUID levels (expand.go); then explicit properties.
+// ResolveSpec resolves a -cpu spec the way QEMU builds the CPU. It starts
+// from the model's definition on machine under accel — the CPU before
+// x86_cpu_expand_features: the expansion (Resolve) plus the features
+// QEMU's dependencies hid there, with the definition's own minimum and
+// explicit levels — and applies the spec in QEMU's order: the
+// feat=on|off settings in order, then every +feat, then every -feat, then
+// the level, xlevel and xlevel2 options as explicit levels. Then it
+// expands as QEMU does (expand.go): without kvm the KVM word is cleared,
+// the feature dependencies run, and the CPUID levels are raised for the
+// features. family, model, stepping, model-id and vendor replace the
+// definition's; under kvm the vendor is otherwise the host's, as for
+// Resolve. The result is what query-cpu-model-expansion (type "full")
+// answers for the model with the spec's options as props.
+//
+// A catalog without definitions (Catalog.Definitions false) starts from
+// the expansion itself, with its (already raised) minimum levels: an
+// approximation that misses hidden features (vmx=on adds no VMX
+// capability) and never lowers a level.
 func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*Resolution, error) {
 	r, err := c.Resolve(s.Model, machine, accel, hostVendor)
 	if err != nil {
@@ -157,7 +173,19 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*R
 	if len(s.Settings) == 0 && s.Plus.IsEmpty() && s.Minus.IsEmpty() && len(s.Props) == 0 {
 		return r, nil
 	}
+	if _, ok := parseRelease(c.QEMUVersion); !ok {
+		return nil, fmt.Errorf("cpu spec %q: catalog %s is of QEMU %s: -cpu options are resolved for QEMU 7.2 and 10.0 only",
+			s.Text, c.Name, c.QEMUVersion)
+	}
 	f := r.Features
+	if c.Definitions {
+		m, _ := c.Model(r.Model)
+		f = f.Union(c.latent(m, r.Machine, accel))
+	}
+	in := definitionInput(r.Props, c.Definitions)
+	// x86_cpu_parse_featurestr makes feat=on|off global properties, set
+	// in order when the CPU is created; x86_cpu_expand_features applies
+	// plus_features, then minus_features.
 	for _, st := range s.Settings {
 		if st.On {
 			f = f.Add(st.ID)
@@ -166,8 +194,6 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*R
 		}
 	}
 	f = f.Union(s.Plus).Difference(s.Minus)
-	f = applyDependencies(c.reg, f, c.QEMUVersion)
-	r.Features = f
 	num := func(k string) (uint32, bool) {
 		v, ok := s.Props[k]
 		if !ok {
@@ -176,20 +202,15 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*R
 		n, _ := strconv.ParseUint(v, 0, 32)
 		return uint32(n), true
 	}
-	in := LevelInput{
-		MinLevel: r.MinLevel, MinXLevel: r.MinXLevel, MinXLevel2: r.MinXLevel2,
-		FullCPUIDAutoLevel: r.FullCPUIDAutoLevel, IntelPTAutoLevel: r.IntelPTAutoLevel, Vendor: r.Vendor,
-	}
 	if v, ok := num("level"); ok {
-		in.Level = &v
+		in.Level, r.LevelExplicit = &v, true
 	}
 	if v, ok := num("xlevel"); ok {
-		in.XLevel = &v
+		in.XLevel, r.XLevelExplicit = &v, true
 	}
 	if v, ok := num("xlevel2"); ok {
-		in.XLevel2 = &v
+		in.XLevel2, r.XLevel2Explicit = &v, true
 	}
-	r.Level, r.XLevel, r.XLevel2 = autoLevels(c.reg, f, c.QEMUVersion, in)
 	if v, ok := num("family"); ok {
 		r.Family = int(v)
 	}
@@ -205,5 +226,65 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*R
 	if v, ok := s.Props["vendor"]; ok {
 		r.Vendor = v
 	}
+	in.Vendor = r.Vendor
+	var l, auto cpuidLevels
+	r.Features, l, auto = c.expandDefinition(f, in, accel)
+	r.Level, r.XLevel, r.XLevel2 = l.level, l.xlevel, l.xlevel2
+	r.MinLevel, r.MinXLevel, r.MinXLevel2 = auto.level, auto.xlevel, auto.xlevel2
 	return r, nil
+}
+
+// definitionInput is the LevelInput of a resolved model's definition:
+// its own minimum levels and its explicit levels, or, without
+// definitions, the expansion's minimum levels (already raised).
+func definitionInput(p Props, definitions bool) LevelInput {
+	in := LevelInput{
+		MinLevel: p.MinLevel, MinXLevel: p.MinXLevel, MinXLevel2: p.MinXLevel2,
+		FullCPUIDAutoLevel: p.FullCPUIDAutoLevel, IntelPTAutoLevel: p.IntelPTAutoLevel,
+		Vendor: p.Vendor, VendorCPUIDOnly: true,
+	}
+	if !definitions {
+		return in
+	}
+	in.MinLevel, in.MinXLevel, in.MinXLevel2 = p.DefMinLevel, p.DefMinXLevel, p.DefMinXLevel2
+	explicit := func(set bool, v uint32) *uint32 {
+		if !set {
+			return nil
+		}
+		return &v
+	}
+	in.Level = explicit(p.LevelExplicit, p.Level)
+	in.XLevel = explicit(p.XLevelExplicit, p.XLevel)
+	in.XLevel2 = explicit(p.XLevel2Explicit, p.XLevel2)
+	return in
+}
+
+// expandDefinition is x86_cpu_expand_features on a definition s (with the
+// user's features applied) for the catalog's QEMU: without kvm the KVM
+// word is cleared (QEMU: "if (!kvm_enabled() || !cpu->expose_kvm)
+// env->features[FEAT_KVM] = 0"), then expandCPU. It returns the features,
+// the levels, and the automatic levels — what QEMU reports as min-level,
+// min-xlevel and min-xlevel2 after raising them, explicit levels or not.
+func (c *Catalog) expandDefinition(s feature.FeatureSet, in LevelInput, accel string) (feature.FeatureSet, cpuidLevels, cpuidLevels) {
+	if accel != KVM {
+		s = s.Difference(kvmWord(c.reg))
+	}
+	d := applyDependencies(c.reg, s, c.QEMUVersion)
+	f, l := levelsOf(c.reg, d, c.QEMUVersion, in)
+	in.Level, in.XLevel, in.XLevel2 = nil, nil, nil
+	_, auto := levelsOf(c.reg, d, c.QEMUVersion, in)
+	return f, l, auto
+}
+
+var kvmWords sync.Map // *feature.Registry → feature.FeatureSet
+
+// kvmWord returns the features of QEMU's FEAT_KVM word, CPUID
+// 0x40000001 EAX (kvmclock, kvm-nopiodelay, …, kvm-pv-eoi, …).
+func kvmWord(reg *feature.Registry) feature.FeatureSet {
+	if s, ok := kvmWords.Load(reg); ok {
+		return s.(feature.FeatureSet)
+	}
+	s := wordSet(reg, cpuidWord("FEAT_KVM", 0x40000001, 0, cpuid.EAX), 0, 63)
+	kvmWords.Store(reg, s)
+	return s
 }

@@ -23,6 +23,7 @@ type fileCatalog struct {
 	QEMUPackage       string        `json:"qemu_package"`
 	KVMVendorFromHost bool          `json:"kvm_vendor_from_host"`
 	ImportHostVendor  string        `json:"import_host_vendor"`
+	Definitions       bool          `json:"definitions,omitempty"`
 	Accels            []string      `json:"accels"`
 	Machines          []fileMachine `json:"machines"`
 	Models            []fileModel   `json:"models"`
@@ -44,6 +45,7 @@ type fileModel struct {
 	Deprecated    bool        `json:"deprecated,omitempty"`
 	Props         Props       `json:"props"`
 	Features      []string    `json:"features"`
+	Latent        []string    `json:"latent,omitempty"`
 	Accel         []fileDelta `json:"accel,omitempty"`
 }
 
@@ -54,6 +56,9 @@ type fileDelta struct {
 	On      []string    `json:"on,omitempty"`
 	Off     []string    `json:"off,omitempty"`
 	Props   *PropsPatch `json:"props,omitempty"`
+	// The latent features switched on and off.
+	LatentOn  []string `json:"latent_on,omitempty"`
+	LatentOff []string `json:"latent_off,omitempty"`
 }
 
 func (c *Catalog) fileDelta(model, machine, accel string, d Delta) fileDelta {
@@ -68,6 +73,12 @@ func (c *Catalog) fileDelta(model, machine, accel string, d Delta) fileDelta {
 		p := d.Props
 		fd.Props = &p
 	}
+	if !d.LatentOn.IsEmpty() {
+		fd.LatentOn = c.reg.Names(d.LatentOn)
+	}
+	if !d.LatentOff.IsEmpty() {
+		fd.LatentOff = c.reg.Names(d.LatentOff)
+	}
 	return fd
 }
 
@@ -76,8 +87,8 @@ func (c *Catalog) fileDelta(model, machine, accel string, d Delta) fileDelta {
 func (c *Catalog) Marshal() ([]byte, error) {
 	fc := fileCatalog{
 		Schema: Schema, Name: c.Name, QEMUVersion: c.QEMUVersion, QEMUPackage: c.QEMUPackage,
-		KVMVendorFromHost: c.KVMVendorFromHost, ImportHostVendor: c.ImportHostVendor, Accels: c.Accels,
-		Defaults: []fileDelta{}, Overrides: []fileDelta{},
+		KVMVendorFromHost: c.KVMVendorFromHost, ImportHostVendor: c.ImportHostVendor, Definitions: c.Definitions,
+		Accels: c.Accels, Defaults: []fileDelta{}, Overrides: []fileDelta{},
 	}
 	for _, m := range c.Machines {
 		fc.Machines = append(fc.Machines, fileMachine{m.Name, m.Alias, m.Deprecated})
@@ -86,6 +97,9 @@ func (c *Catalog) Marshal() ([]byte, error) {
 		m := &c.Models[i]
 		fm := fileModel{Name: m.Name, AliasOf: m.AliasOf, Static: m.Static, MigrationSafe: m.MigrationSafe,
 			Deprecated: m.Deprecated, Props: m.Props, Features: c.reg.Names(m.Features)}
+		if !m.Latent.IsEmpty() {
+			fm.Latent = c.reg.Names(m.Latent)
+		}
 		for _, a := range c.Accels {
 			if d, ok := m.accel[a]; ok {
 				fm.Accel = append(fm.Accel, c.fileDelta("", "", a, d))
@@ -118,8 +132,9 @@ func (c *Catalog) Marshal() ([]byte, error) {
 		QEMUPackage       string   `json:"qemu_package"`
 		KVMVendorFromHost bool     `json:"kvm_vendor_from_host"`
 		ImportHostVendor  string   `json:"import_host_vendor"`
+		Definitions       bool     `json:"definitions,omitempty"`
 		Accels            []string `json:"accels"`
-	}{fc.Schema, fc.Name, fc.QEMUVersion, fc.QEMUPackage, fc.KVMVendorFromHost, fc.ImportHostVendor, fc.Accels})
+	}{fc.Schema, fc.Name, fc.QEMUVersion, fc.QEMUPackage, fc.KVMVendorFromHost, fc.ImportHostVendor, fc.Definitions, fc.Accels})
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +228,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 	c := &Catalog{
 		Name: fc.Name, QEMUVersion: fc.QEMUVersion, QEMUPackage: fc.QEMUPackage,
 		KVMVendorFromHost: fc.KVMVendorFromHost, ImportHostVendor: fc.ImportHostVendor, Accels: fc.Accels,
-		defaults: map[string]map[string]Delta{}, overrides: map[resolveKey]Delta{}, reg: reg,
+		Definitions: fc.Definitions, defaults: map[string]map[string]Delta{}, overrides: map[resolveKey]Delta{}, reg: reg,
 	}
 	if c.Name == "" {
 		c.Name = name
@@ -243,9 +258,14 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 		if err != nil {
 			return nil, fail("model %s: %s", fm.Name, oneLine(err))
 		}
+		lat, err := reg.Set(fm.Latent...)
+		if err != nil {
+			return nil, fail("model %s: latent: %s", fm.Name, oneLine(err))
+		}
 		base, v := splitVersion(fm.Name)
 		m := Model{Name: fm.Name, Base: base, Version: v, AliasOf: fm.AliasOf, Static: fm.Static,
-			MigrationSafe: fm.MigrationSafe, Deprecated: fm.Deprecated, Props: fm.Props, Features: fs, accel: map[string]Delta{}}
+			MigrationSafe: fm.MigrationSafe, Deprecated: fm.Deprecated, Props: fm.Props, Features: fs, Latent: lat,
+			accel: map[string]Delta{}}
 		for _, fd := range fm.Accel {
 			d, err := c.delta(fd)
 			if err != nil {
@@ -302,7 +322,15 @@ func (c *Catalog) delta(fd fileDelta) (Delta, error) {
 	if err != nil {
 		return Delta{}, errors.New(oneLine(err))
 	}
-	d := Delta{On: on, Off: off}
+	lon, err := c.reg.Set(fd.LatentOn...)
+	if err != nil {
+		return Delta{}, errors.New(oneLine(err))
+	}
+	loff, err := c.reg.Set(fd.LatentOff...)
+	if err != nil {
+		return Delta{}, errors.New(oneLine(err))
+	}
+	d := Delta{On: on, Off: off, LatentOn: lon, LatentOff: loff}
 	if fd.Props != nil {
 		d.Props = *fd.Props
 	}

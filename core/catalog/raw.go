@@ -1,5 +1,11 @@
 package catalog
 
+import (
+	"fmt"
+
+	"cpupolicy/core/feature"
+)
+
 // Raw is what a QEMU binary said about its CPU models, before compaction:
 // the answers of query-version, query-machines, query-cpu-definitions and
 // query-cpu-model-expansion (type "full") for every model on every machine
@@ -22,6 +28,11 @@ type Raw struct {
 	Models []RawModel `json:"models"`
 	// Expansions holds one entry per (model, machine, accel) imported.
 	Expansions []RawExpansion `json:"expansions"`
+	// Definitions says that every expansion also records the model's
+	// definition (RawExpansion.Latent and the Def* fields). Raws taken
+	// before definitions were recorded, or from a QEMU release whose
+	// expansion rules expand.go does not know, have none.
+	Definitions bool `json:"definitions,omitempty"`
 }
 
 // RawMachine is one query-machines entry.
@@ -75,4 +86,59 @@ type RawExpansion struct {
 	MinXLevel2         uint32 `json:"min_xlevel2"`
 	FullCPUIDAutoLevel bool   `json:"full_cpuid_auto_level"`
 	IntelPTAutoLevel   bool   `json:"intel_pt_auto_level"`
+
+	// The model's definition on this machine type under this
+	// accelerator: the CPU as QEMU has built it before
+	// x86_cpu_expand_features, which is what the props of a
+	// query-cpu-model-expansion request and the options of -cpu are
+	// applied to. It is the expansion's own properties (family, model-id,
+	// full-cpuid-auto-level, …) and features, plus what follows; set only
+	// when Raw.Definitions is.
+	//
+	// Latent are the features the definition has and the expansion
+	// lacks, canonical names, sorted: QEMU's feature dependencies cleared
+	// them (Intel models define VMX capabilities but not vmx; kvm turns
+	// svm off, hiding AMD models' SVM features) or, on machine types 2.8
+	// to 3.1, the intel-pt level rule did.
+	Latent []string `json:"latent,omitempty"`
+	// DefMinLevel, DefMinXLevel and DefMinXLevel2 are min-level,
+	// min-xlevel and min-xlevel2 before QEMU raises them for the
+	// features: the model's own levels, or a machine type's compat
+	// property (min-level 4 for qemu64 on 2.3 and older).
+	DefMinLevel   uint32 `json:"def_min_level,omitempty"`
+	DefMinXLevel  uint32 `json:"def_min_xlevel,omitempty"`
+	DefMinXLevel2 uint32 `json:"def_min_xlevel2,omitempty"`
+	// LevelExplicit (XLevelExplicit, XLevel2Explicit) says the
+	// definition sets level (xlevel, xlevel2) itself, to the value Level
+	// (XLevel, XLevel2) reports, so that no feature raises it: machine
+	// compat properties set EPYC's xlevel on 2.12 and older.
+	LevelExplicit   bool `json:"level_explicit,omitempty"`
+	XLevelExplicit  bool `json:"xlevel_explicit,omitempty"`
+	XLevel2Explicit bool `json:"xlevel2_explicit,omitempty"`
+}
+
+// FeatureDependency is one entry of QEMU's feature_dependencies[]: when
+// the set has none of From, x86_cpu_expand_features clears To.
+type FeatureDependency struct {
+	From, To feature.FeatureSet
+}
+
+// FeatureDependencies returns the feature dependencies of QEMU version
+// qemu ("7.2.22") in QEMU's order, compiled for reg: what an importer
+// needs to tell which features of a definition its expansion hides. It
+// fails for a release whose rules expand.go does not know.
+func FeatureDependencies(reg *feature.Registry, qemu string) ([]FeatureDependency, error) {
+	rel, ok := parseRelease(qemu)
+	if !ok {
+		return nil, fmt.Errorf("QEMU %s: feature dependencies are known for QEMU 7.2 and 10.0 only", qemu)
+	}
+	r, err := compileRules(reg, rel)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FeatureDependency, len(r.deps))
+	for i, d := range r.deps {
+		out[i] = FeatureDependency{From: d.from, To: d.to}
+	}
+	return out, nil
 }

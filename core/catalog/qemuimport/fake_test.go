@@ -61,8 +61,12 @@ const fakeDefinitions = `[
 
 // fakeProps is a full expansion's props as QEMU shapes them, with
 // distractions: configuration booleans, a uint64 beyond int64, a string
-// hv- property, legacy spellings of features.
-func fakeProps(mode, machine, accel, model string) string {
+// hv- property, legacy spellings of features. The request's props are
+// applied as QEMU would, in miniature: Old-v1 defines two VMX features,
+// which the expansion drops without vmx, and min-level 11, which
+// xsaveopt raises to 13 unless full-cpuid-auto-level is off; qemu64-v1
+// sets xlevel explicitly on pc-i440fx-1.4.
+func fakeProps(mode, machine, accel, model string, props map[string]any) string {
 	level := 13
 	if machine == "pc-i440fx-1.4" {
 		level = 4
@@ -79,6 +83,25 @@ func fakeProps(mode, machine, accel, model string) string {
 		"avx": model == "Old-v1", "kvmclock": accel == "kvm",
 		"pmu": true, "check": true, "kvm": true, "lbr-fmt": uint64(18446744073709551552),
 		"hv-no-nonarch-coresharing": "off", "memory": "/machine/unattached/system[0]", "phys-bits": 0,
+	}
+	if model == "Old-v1" {
+		p["vmx-activity-hlt"], p["vmx-hlt-exit"], p["xsaveopt"] = true, true, true
+	}
+	for k, v := range props {
+		p[k] = v
+	}
+	if p["vmx"] != true {
+		for k := range p {
+			if strings.HasPrefix(k, "vmx-") {
+				p[k] = false
+			}
+		}
+	}
+	if model == "Old-v1" && p["full-cpuid-auto-level"] == false && level == 13 {
+		p["level"], p["min-level"] = 11, 11
+	}
+	if model == "qemu64-v1" && machine == "pc-i440fx-1.4" {
+		p["xlevel"] = 2147483652
 	}
 	switch mode {
 	case "badprop":
@@ -134,7 +157,8 @@ func fakeQEMU(mode string, args []string) int {
 			Execute   string `json:"execute"`
 			Arguments struct {
 				Model struct {
-					Name string `json:"name"`
+					Name  string         `json:"name"`
+					Props map[string]any `json:"props"`
 				} `json:"model"`
 			} `json:"arguments"`
 			ID json.RawMessage `json:"id"`
@@ -152,7 +176,7 @@ func fakeQEMU(mode string, args []string) int {
 		case "query-cpu-definitions":
 			ret = fakeDefinitions
 		case "query-cpu-model-expansion":
-			ret = fakeProps(mode, machine, accel, req.Arguments.Model.Name)
+			ret = fakeProps(mode, machine, accel, req.Arguments.Model.Name, req.Arguments.Model.Props)
 		case "quit":
 			send(`{"return": {}, "id": ` + string(req.ID) + `}`)
 			return 0

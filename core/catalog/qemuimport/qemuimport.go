@@ -19,6 +19,14 @@
 // pipelined (several commands in flight, replies matched by id), since
 // QEMU answers one in well under a millisecond and a round trip per
 // command would cost about as much again.
+//
+// The same processes also record each model's definition — what QEMU
+// applies -cpu options and expansion props to, before its feature
+// dependencies hide features and its automatic levels raise the
+// minimum ones — with a few small probe expansions: in full on the
+// newest pc-q35 machine type, and, with one probe per model, on each
+// machine type whose expansions differ from the next newer one's
+// (definitions.go).
 package qemuimport
 
 import (
@@ -96,21 +104,13 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 		return nil, err
 	}
 
-	type job struct {
-		machine, accel string
-	}
-	var jobs []job
-	for _, m := range raw.Machines {
-		for _, a := range accels {
-			jobs = append(jobs, job{m.Name, a})
-		}
-	}
 	models := make([]string, len(raw.Models))
 	for i, m := range raw.Models {
 		models[i] = m.Name
 	}
-	results := make([][]catalog.RawExpansion, len(jobs))
 	names := &featureNames{reg: feature.Builtin(), ids: map[string]lookup{}}
+	def := newDefiner(names.reg, raw.QEMUVersion)
+	jobs := planJobs(raw.Machines, accels)
 
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -129,7 +129,7 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 				if i >= len(jobs) || ctx.Err() != nil {
 					return
 				}
-				exps, err := expandAll(ctx, bin, jobs[i].machine, jobs[i].accel, models, names)
+				err := jobs[i].run(ctx, bin, models, names, def)
 				mu.Lock()
 				if err != nil {
 					// The first failure explains; the others are
@@ -139,7 +139,6 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 						cancel(err)
 					}
 				} else if firstErr == nil {
-					results[i] = exps
 					done++
 					if o.Progress != nil {
 						o.Progress(done, len(jobs))
@@ -159,9 +158,22 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 		return nil, firstErr
 	}
 
+	raw.Definitions = def != nil
 	raw.Expansions = make([]catalog.RawExpansion, 0, len(jobs)*len(models))
-	for _, r := range results {
-		raw.Expansions = append(raw.Expansions, r...)
+	// Jobs come after the job they compare with (planJobs), so a
+	// definition copied from it is there.
+	for _, j := range jobs {
+		if def != nil && j.defs == nil {
+			j.defs = j.pred.defs
+		}
+		for i, a := range j.exps {
+			e := a.e
+			e.Model, e.Machine, e.Accel = models[i], j.machine, j.accel
+			if def != nil {
+				def.fill(&e, j.defs[i])
+			}
+			raw.Expansions = append(raw.Expansions, e)
+		}
 	}
 	order := map[string]int{}
 	for i, m := range raw.Machines {
@@ -180,6 +192,138 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 		}
 	}
 	return raw, nil
+}
+
+// job is one (machine type, accelerator): one QEMU process.
+type job struct {
+	machine, accel string
+	order          int // planJobs' start order
+	// ref is the reference job of the accelerator (nil for the reference
+	// itself), where every model is probed in full; pred the job this one
+	// is compared with (nil for the reference): the next newer machine
+	// type of the same family, or the reference.
+	ref, pred *job
+
+	exps  []answer      // every model's expansion, in model order
+	eDone chan struct{} // closed once exps is set
+	// defs are the models' definitions; nil when they are pred's.
+	defs  []definition
+	gs    []feature.FeatureSet // the reference's revealing features
+	gDone chan struct{}        // closed once the reference's defs and gs are set
+}
+
+// planJobs returns the jobs in the order they are started: each
+// accelerator's reference first (the newest pc-q35 machine type, or else
+// the newest), then the others from the newest to the oldest of each
+// family, so that every job starts after the jobs it waits for (pred and
+// ref): with any number of workers, none waits for a job not yet
+// started.
+func planJobs(machines []catalog.RawMachine, accels []string) []*job {
+	// machines are sorted by family, then version: each one's next newer
+	// of its family, if any, follows it.
+	family := func(i int) string { f, _ := splitMachine(machines[i].Name); return f }
+	newer := func(i int) int {
+		if i+1 < len(machines) && family(i+1) == family(i) {
+			return i + 1
+		}
+		return -1
+	}
+	ref := len(machines) - 1
+	for i := range machines {
+		if family(i) == "pc-q35" {
+			ref = i
+		}
+	}
+	// rank is how many newer machine types the family has.
+	rank := make([]int, len(machines))
+	for i := len(machines) - 1; i >= 0; i-- {
+		if n := newer(i); n >= 0 {
+			rank[i] = rank[n] + 1
+		}
+	}
+	var jobs []*job
+	for _, a := range accels {
+		byIndex := make([]*job, len(machines))
+		for i, m := range machines {
+			byIndex[i] = &job{machine: m.Name, accel: a, order: rank[i], eDone: make(chan struct{})}
+		}
+		r := byIndex[ref]
+		r.order, r.gDone = -1, make(chan struct{})
+		for i, j := range byIndex {
+			if j == r {
+				continue
+			}
+			j.ref, j.pred = r, r
+			if n := newer(i); n >= 0 {
+				j.pred = byIndex[n]
+			}
+		}
+		jobs = append(jobs, byIndex...)
+	}
+	slices.SortStableFunc(jobs, func(a, b *job) int { return cmp.Compare(a.order, b.order) })
+	return jobs
+}
+
+// run starts QEMU for the job, expands every model, and, when def is not
+// nil, probes the definitions this job must (see definitions.go).
+func (j *job) run(ctx context.Context, bin string, models []string, names *featureNames, def *definer) error {
+	where := fmt.Sprintf("%s (%s)", j.machine, j.accel)
+	c, err := qmp.Start(ctx, bin, qemuArgs(j.machine, j.accel))
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	defer c.Close()
+	r := &runner{c: c, bin: bin, where: where, models: models, names: names}
+	reqs := make([]request, len(models))
+	for i := range models {
+		reqs[i] = request{model: i}
+	}
+	if j.exps, err = r.run(ctx, reqs); err != nil {
+		return err
+	}
+	close(j.eDone)
+	if def != nil {
+		if err := j.define(ctx, r, def); err != nil {
+			return err
+		}
+	}
+	// Every answer is in; how QEMU goes (a slow kvm teardown on a loaded
+	// host can outlast Close's grace period and be killed) changes none
+	// of them.
+	c.Close()
+	return nil
+}
+
+func (j *job) define(ctx context.Context, r *runner, def *definer) error {
+	wait := func(ch chan struct{}) error {
+		select {
+		case <-ch:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	if j.pred == nil {
+		var err error
+		j.defs, j.gs, err = def.reference(ctx, r, j.exps)
+		if err != nil {
+			return err
+		}
+		close(j.gDone)
+		return nil
+	}
+	if err := wait(j.pred.eDone); err != nil {
+		return err
+	}
+	if sameAnswers(j.exps, j.pred.exps) {
+		return nil // the same definitions as pred
+	}
+	if err := wait(j.ref.gDone); err != nil {
+		return err
+	}
+	var err error
+	j.defs, err = def.probe(ctx, r, j.exps, j.ref.exps, j.ref.gs)
+	return err
 }
 
 // accelerators validates Options.Accels, or picks the default.
@@ -508,59 +652,6 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// expandAll starts QEMU for one (machine, accel) and expands every model,
-// keeping up to inFlight expansions in flight.
-func expandAll(ctx context.Context, bin, machine, accel string, models []string, names *featureNames) ([]catalog.RawExpansion, error) {
-	where := fmt.Sprintf("%s (%s)", machine, accel)
-	c, err := qmp.Start(ctx, bin, qemuArgs(machine, accel))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	defer c.Close()
-	out := make([]catalog.RawExpansion, len(models))
-	errs := make([]error, len(models))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(inFlight, len(models)) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(models) {
-					return
-				}
-				var reply json.RawMessage
-				args := map[string]any{"type": "full", "model": map[string]string{"name": models[i]}}
-				if err := c.Execute(ctx, "query-cpu-model-expansion", args, &reply); err != nil {
-					errs[i] = fmt.Errorf("expand %s on %s: %w", models[i], where, err)
-					return
-				}
-				e, err := convert(names, reply)
-				if err != nil {
-					// Shaped like the QMP errors above: context, then
-					// the binary and what it said.
-					errs[i] = fmt.Errorf("expand %s on %s: %s: %w", models[i], where, bin, err)
-					return
-				}
-				e.Model, e.Machine, e.Accel = models[i], machine, accel
-				out[i] = e
-			}
-		})
-	}
-	wg.Wait()
-	// The first in model order: the rest usually repeat it (QEMU died)
-	// and would make the message several lines.
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	// Every answer is in; how QEMU goes (a slow kvm teardown on a loaded
-	// host can outlast Close's grace period and be killed) changes none
-	// of them.
-	c.Close()
-	return out, nil
-}
-
 // convert turns a query-cpu-model-expansion return into a RawExpansion
 // (without its key). Features are the true boolean properties whose names
 // the registry knows. The properties RawExpansion has fields for (level,
@@ -569,22 +660,18 @@ func expandAll(ctx context.Context, bin, machine, accel string, models []string,
 // ignored. A property the catalog needs, or one that names a
 // feature, with an unexpected type is an error: it means a QEMU this code
 // has not seen.
-func convert(names *featureNames, data json.RawMessage) (catalog.RawExpansion, error) {
+func convert(names *featureNames, data json.RawMessage) (catalog.RawExpansion, feature.FeatureSet, error) {
 	var e catalog.RawExpansion
-	// The raw values of the numeric and string properties, by name.
-	known := map[string][]byte{}
-	type seen struct {
-		prop string
-		on   bool
-	}
-	byID := map[feature.ID]seen{}
-	var set feature.FeatureSet
-	var conflicts []string
+	// The raw values of the numeric and string properties, by their
+	// index in convertFields.
+	var known [len(convertFields)][]byte
+	// Features are read without a map (an expansion names ~500): seen
+	// are those named so far, set those on; a feature named twice with
+	// different values is explained after a second scan.
+	var seen, set, conflicting feature.FeatureSet
 	err := scanExpansion(data, func(name, v []byte) error {
-		switch string(name) {
-		case "level", "xlevel", "xlevel2", "family", "model", "stepping", "model-id", "vendor",
-			"min-level", "min-xlevel", "min-xlevel2", "full-cpuid-auto-level", "x-intel-pt-auto-level":
-			known[string(name)] = v
+		if i := convertField(name); i >= 0 {
+			known[i] = v
 			return nil
 		}
 		id, ok := names.lookup(name)
@@ -599,54 +686,98 @@ func convert(names *featureNames, data json.RawMessage) (catalog.RawExpansion, e
 		default:
 			return fmt.Errorf("property %q names feature %q but is %s, want a boolean", name, names.reg.Name(id), quote(v))
 		}
-		if prev, ok := byID[id]; ok {
-			if prev.on != on {
-				a, b := fmt.Sprintf("%q (%v)", prev.prop, prev.on), fmt.Sprintf("%q (%v)", name, on)
-				conflicts = append(conflicts, fmt.Sprintf("properties %s and %s both name feature %q but disagree", min(a, b), max(a, b), names.reg.Name(id)))
+		if seen.Has(id) {
+			if set.Has(id) != on {
+				conflicting = conflicting.Add(id)
 			}
 			return nil
 		}
-		byID[id] = seen{string(name), on}
+		seen = seen.Add(id)
 		if on {
 			set = set.Add(id)
 		}
 		return nil
 	})
 	if err != nil {
-		return e, err
+		return e, set, err
 	}
-	if len(conflicts) > 0 {
-		// The least, so the message does not depend on QEMU's order.
-		return e, errors.New(slices.Min(conflicts))
+	if !conflicting.IsEmpty() {
+		return e, set, conflictError(names, data, conflicting)
 	}
 	var errs []string
-	field := func(name string, dst any, want string) {
-		v, ok := known[name]
-		if !ok {
-			errs = append(errs, fmt.Sprintf("no property %q", name))
-		} else if err := strict(v, dst); err != nil {
-			errs = append(errs, fmt.Sprintf("property %q is %s, want %s", name, quote(v), want))
+	for i, f := range convertFields {
+		v := known[i]
+		if v == nil {
+			errs = append(errs, fmt.Sprintf("no property %q", f.name))
+		} else if err := strict(v, f.dst(&e)); err != nil {
+			errs = append(errs, fmt.Sprintf("property %q is %s, want %s", f.name, quote(v), f.want))
 		}
 	}
-	field("level", &e.Level, "an unsigned 32-bit integer")
-	field("xlevel", &e.XLevel, "an unsigned 32-bit integer")
-	field("xlevel2", &e.XLevel2, "an unsigned 32-bit integer")
-	field("family", &e.Family, "an integer")
-	field("model", &e.ModelNum, "an integer")
-	field("stepping", &e.Stepping, "an integer")
-	field("model-id", &e.ModelID, "a string")
-	field("vendor", &e.Vendor, "a string")
-	field("min-level", &e.MinLevel, "an unsigned 32-bit integer")
-	field("min-xlevel", &e.MinXLevel, "an unsigned 32-bit integer")
-	field("min-xlevel2", &e.MinXLevel2, "an unsigned 32-bit integer")
-	field("full-cpuid-auto-level", &e.FullCPUIDAutoLevel, "a boolean")
-	field("x-intel-pt-auto-level", &e.IntelPTAutoLevel, "a boolean")
 	if len(errs) > 0 {
-		return e, errors.New(strings.Join(errs, "; "))
+		return e, set, errors.New(strings.Join(errs, "; "))
 	}
 	// Names are in canonical order, which is sorted order.
 	e.Features = names.reg.Names(set)
-	return e, nil
+	return e, set, nil
+}
+
+// convertFields are the properties convert reads into RawExpansion
+// fields.
+var convertFields = [...]struct {
+	name, want string
+	dst        func(*catalog.RawExpansion) any
+}{
+	{"level", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.Level }},
+	{"xlevel", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.XLevel }},
+	{"xlevel2", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.XLevel2 }},
+	{"family", "an integer", func(e *catalog.RawExpansion) any { return &e.Family }},
+	{"model", "an integer", func(e *catalog.RawExpansion) any { return &e.ModelNum }},
+	{"stepping", "an integer", func(e *catalog.RawExpansion) any { return &e.Stepping }},
+	{"model-id", "a string", func(e *catalog.RawExpansion) any { return &e.ModelID }},
+	{"vendor", "a string", func(e *catalog.RawExpansion) any { return &e.Vendor }},
+	{"min-level", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.MinLevel }},
+	{"min-xlevel", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.MinXLevel }},
+	{"min-xlevel2", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.MinXLevel2 }},
+	{"full-cpuid-auto-level", "a boolean", func(e *catalog.RawExpansion) any { return &e.FullCPUIDAutoLevel }},
+	{"x-intel-pt-auto-level", "a boolean", func(e *catalog.RawExpansion) any { return &e.IntelPTAutoLevel }},
+}
+
+// convertField returns the index of name in convertFields, or -1.
+func convertField(name []byte) int {
+	for i := range convertFields {
+		if string(name) == convertFields[i].name {
+			return i
+		}
+	}
+	return -1
+}
+
+// conflictError explains the features of conflicting, each named by two
+// properties that disagree, with a second scan of the reply: the least
+// message, so that it does not depend on QEMU's order.
+func conflictError(names *featureNames, data json.RawMessage, conflicting feature.FeatureSet) error {
+	type first struct {
+		prop string
+		on   bool
+	}
+	firsts := map[feature.ID]first{}
+	var msgs []string
+	scanExpansion(data, func(name, v []byte) error {
+		id, ok := names.lookup(name)
+		if !ok || !conflicting.Has(id) {
+			return nil
+		}
+		on := string(v) == "true"
+		prev, ok := firsts[id]
+		if !ok {
+			firsts[id] = first{string(name), on}
+		} else if prev.on != on {
+			a, b := fmt.Sprintf("%q (%v)", prev.prop, prev.on), fmt.Sprintf("%q (%v)", name, on)
+			msgs = append(msgs, fmt.Sprintf("properties %s and %s both name feature %q but disagree", min(a, b), max(a, b), names.reg.Name(id)))
+		}
+		return nil
+	})
+	return errors.New(slices.Min(msgs))
 }
 
 // featureNames memoises Registry.Lookup over property names. Every

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"cpupolicy/core/catalog"
+	"cpupolicy/core/feature"
 )
 
 func checkErr(t *testing.T, err error, want ...string) {
@@ -191,29 +192,81 @@ func TestImportFake(t *testing.T) {
 	if want := []string{"Old-v1 pc-i440fx-1.4 kvm", "Old-v1 pc-i440fx-1.4 tcg", "Old-v1 pc-i440fx-7.2 kvm", "Old-v1 pc-i440fx-7.2 tcg"}; !slices.Equal(keys, want) {
 		t.Errorf("first expansions %q, want %q", keys, want)
 	}
-	want := catalog.RawExpansion{
+	if !raw.Definitions {
+		t.Error("no definitions recorded")
+	}
+	wants := []catalog.RawExpansion{{
 		Model: "qemu64", Machine: "pc-i440fx-1.4", Accel: "tcg",
 		Features: []string{"lm", "nx", "sse4.2"},
 		Level:    4, XLevel: 0x8000000a, Family: 6, ModelNum: 6, Stepping: 3,
 		ModelID: "QEMU Virtual CPU qemu64", Vendor: "AuthenticAMD",
 		MinLevel: 4, MinXLevel: 0x8000000a, IntelPTAutoLevel: true,
-	}
+		DefMinLevel: 4, DefMinXLevel: 0x8000000a,
+	}, {
+		// Probed (pc-i440fx-1.4 expands differently from 7.2): the
+		// latent VMX features, and an explicit xlevel.
+		Model: "qemu64-v1", Machine: "pc-i440fx-1.4", Accel: "kvm",
+		Features: []string{"kvmclock", "lm", "nx", "sse4.2"},
+		Level:    4, XLevel: 0x80000004, Family: 6, ModelNum: 6, Stepping: 3,
+		ModelID: "QEMU Virtual CPU qemu64-v1", Vendor: "HostVendor!",
+		MinLevel: 4, MinXLevel: 0x8000000a, IntelPTAutoLevel: true,
+		DefMinLevel: 4, DefMinXLevel: 0x8000000a, XLevelExplicit: true,
+	}, {
+		// The reference: probed in full.
+		Model: "Old-v1", Machine: "pc-q35-7.2", Accel: "tcg",
+		Features: []string{"avx", "lm", "nx", "sse4.2", "xsaveopt"}, Latent: []string{"vmx-activity-hlt", "vmx-hlt-exit"},
+		Level: 13, XLevel: 0x8000000a, Family: 6, ModelNum: 6, Stepping: 3,
+		ModelID: "QEMU Virtual CPU Old-v1", Vendor: "AuthenticAMD",
+		MinLevel: 13, MinXLevel: 0x8000000a, FullCPUIDAutoLevel: true, IntelPTAutoLevel: true,
+		DefMinLevel: 11, DefMinXLevel: 0x8000000a,
+	}, {
+		// Copied from pc-i440fx-7.2, which is the reference's.
+		Model: "Old-v1", Machine: "pc-q35-4.0.1", Accel: "kvm",
+		Features: []string{"avx", "kvmclock", "lm", "nx", "sse4.2", "xsaveopt"}, Latent: []string{"vmx-activity-hlt", "vmx-hlt-exit"},
+		Level: 13, XLevel: 0x8000000a, Family: 6, ModelNum: 6, Stepping: 3,
+		ModelID: "QEMU Virtual CPU Old-v1", Vendor: "HostVendor!",
+		MinLevel: 13, MinXLevel: 0x8000000a, FullCPUIDAutoLevel: true, IntelPTAutoLevel: true,
+		DefMinLevel: 11, DefMinXLevel: 0x8000000a,
+	}, {
+		Model: "Old-v1", Machine: "pc-i440fx-1.4", Accel: "tcg",
+		Features: []string{"avx", "lm", "nx", "sse4.2", "xsaveopt"}, Latent: []string{"vmx-activity-hlt", "vmx-hlt-exit"},
+		Level: 4, XLevel: 0x8000000a, Family: 6, ModelNum: 6, Stepping: 3,
+		ModelID: "QEMU Virtual CPU Old-v1", Vendor: "AuthenticAMD",
+		MinLevel: 4, MinXLevel: 0x8000000a, IntelPTAutoLevel: true,
+		DefMinLevel: 4, DefMinXLevel: 0x8000000a,
+	}}
+	found := 0
 	for _, e := range raw.Expansions {
-		if e.Model == want.Model && e.Machine == want.Machine && e.Accel == want.Accel {
-			if !slices.Equal(e.Features, want.Features) {
-				t.Errorf("features %q, want %q", e.Features, want.Features)
-			}
-			e.Features = want.Features
-			if !equalExpansion(e, want) {
-				t.Errorf("expansion\n got %+v\nwant %+v", e, want)
+		for _, want := range wants {
+			if e.Model == want.Model && e.Machine == want.Machine && e.Accel == want.Accel {
+				found++
+				if !slices.Equal(e.Features, want.Features) {
+					t.Errorf("%s on %s (%s): features %q, want %q", e.Model, e.Machine, e.Accel, e.Features, want.Features)
+				}
+				if !slices.Equal(e.Latent, want.Latent) {
+					t.Errorf("%s on %s (%s): latent %q, want %q", e.Model, e.Machine, e.Accel, e.Latent, want.Latent)
+				}
+				e.Features, e.Latent = want.Features, want.Latent
+				if !equalExpansion(e, want) {
+					t.Errorf("expansion\n got %+v\nwant %+v", e, want)
+				}
 			}
 		}
 		if e.Accel == "kvm" && !slices.Contains(e.Features, "kvmclock") {
 			t.Errorf("%s on %s (kvm): no kvmclock in %q", e.Model, e.Machine, e.Features)
 		}
 	}
+	if found != len(wants) {
+		t.Errorf("%d of the %d expansions checked found", found, len(wants))
+	}
 	if raw.HostVendor == "" {
 		t.Error("kvm expansions but no host vendor")
+	}
+	// The catalog made of it verifies: every definition expands to
+	// QEMU's answer.
+	raw.HostVendor = "HostVendor!"
+	if _, err := catalog.Compact(raw, feature.Builtin(), "fake"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -227,7 +280,10 @@ func equalExpansion(a, b catalog.RawExpansion) bool {
 		a.Family == b.Family && a.ModelNum == b.ModelNum && a.Stepping == b.Stepping &&
 		a.ModelID == b.ModelID && a.Vendor == b.Vendor &&
 		a.MinLevel == b.MinLevel && a.MinXLevel == b.MinXLevel && a.MinXLevel2 == b.MinXLevel2 &&
-		a.FullCPUIDAutoLevel == b.FullCPUIDAutoLevel && a.IntelPTAutoLevel == b.IntelPTAutoLevel
+		a.FullCPUIDAutoLevel == b.FullCPUIDAutoLevel && a.IntelPTAutoLevel == b.IntelPTAutoLevel &&
+		slices.Equal(a.Latent, b.Latent) && a.DefMinLevel == b.DefMinLevel && a.DefMinXLevel == b.DefMinXLevel &&
+		a.DefMinXLevel2 == b.DefMinXLevel2 && a.LevelExplicit == b.LevelExplicit &&
+		a.XLevelExplicit == b.XLevelExplicit && a.XLevel2Explicit == b.XLevel2Explicit
 }
 
 func TestImportFailures(t *testing.T) {
@@ -350,6 +406,8 @@ func TestImportQEMU(t *testing.T) {
 			Level:    4, XLevel: 0x8000000a, Family: 6, ModelNum: 6, Stepping: 3,
 			ModelID: "QEMU Virtual CPU version 2.3.0", Vendor: "AuthenticAMD",
 			MinLevel: 4, MinXLevel: 0x8000000a,
+			// Nothing hidden; the levels are compat properties.
+			DefMinLevel: 4, DefMinXLevel: 0x8000000a,
 		}
 		if !equalExpansion(got, want) {
 			t.Errorf("\n got %+v\nwant %+v", got, want)
@@ -364,6 +422,12 @@ func TestImportQEMU(t *testing.T) {
 			if !slices.Contains(tcg.Features, f) {
 				t.Errorf("tcg: no %s in %q", f, tcg.Features)
 			}
+		}
+		// Skylake defines 70 VMX capabilities but not vmx; its level
+		// is its own.
+		if len(tcg.Latent) != 70 || !slices.Contains(tcg.Latent, "vmx-ept") || slices.Contains(tcg.Latent, "vmx") ||
+			tcg.DefMinLevel != 13 || tcg.LevelExplicit || tcg.XLevelExplicit {
+			t.Errorf("tcg definition: latent %q, %+v", tcg.Latent, tcg)
 		}
 		// TCG's defaults turn vme off; QEMU's kvm defaults turn the
 		// paravirtual features on.
@@ -384,6 +448,27 @@ func TestImportQEMU(t *testing.T) {
 			if !slices.Contains(kvm.Features, f) {
 				t.Errorf("kvm: no %s in %q", f, kvm.Features)
 			}
+		}
+	})
+	t.Run("definitions", func(t *testing.T) {
+		if !raw.Definitions {
+			t.Fatal("no definitions recorded")
+		}
+		// pc_compat_2_12 sets EPYC's xlevel (not EPYC-v1's): explicit,
+		// below the model's own min-xlevel.
+		e := byKey[[3]string{"EPYC", "pc-i440fx-2.3", "tcg"}]
+		if !e.XLevelExplicit || e.XLevel != 0x8000000a || e.DefMinXLevel != 0x8000001e || e.LevelExplicit {
+			t.Errorf("EPYC on pc-i440fx-2.3: %+v", e)
+		}
+		if e := byKey[[3]string{"EPYC-v1", "pc-i440fx-2.3", "tcg"}]; e.XLevelExplicit || e.XLevel != 0x8000001e {
+			t.Errorf("EPYC-v1 on pc-i440fx-2.3: %+v", e)
+		}
+		// kvm turns svm off, which hides the SVM features EPYC defines.
+		if !slices.Contains(accels, "kvm") {
+			return
+		}
+		if e := byKey[[3]string{"EPYC-v3", "pc-q35-7.2", "kvm"}]; !slices.Equal(e.Latent, []string{"npt", "nrip-save"}) {
+			t.Errorf("EPYC-v3 on pc-q35-7.2 (kvm): latent %q", e.Latent)
 		}
 	})
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"cpupolicy/core/catalog"
+	"cpupolicy/core/feature"
+	"cpupolicy/starlib"
+)
+
+// siteConfig is what the check command's flags say about the site.
+type siteConfig struct {
+	siteFile  string
+	hostFiles []string
+	cpu       string
+	machine   string
+	accel     string // resolved: kvm or tcg
+}
+
+// cliPool names the pool of the --host files (or the live host).
+const cliPool = "hosts"
+
+// build returns the site to check and the host under check (ctx.host):
+//
+//   - --site FILE: the file's offers and pools; offers that name no
+//     accelerator get --accel. At most one --host, the host under check
+//     (for offers without a pool); the live host is not probed, because
+//     the site names its hosts.
+//   - otherwise: the --host files (or, under kvm, the live host, probed)
+//     form the pool "hosts", and --cpu SPEC [--machine M] one offer on it,
+//     named by its spec. With one host, it is also the host under check.
+//
+// Errors are printed; the code is -1 on success.
+func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (*starlib.Site, *starlib.Host, int) {
+	if sc.siteFile != "" {
+		if sc.cpu != "" || sc.machine != "" {
+			return nil, nil, usageError(e, "check", "--site excludes --cpu and --machine: the site file declares the offers")
+		}
+		if len(sc.hostFiles) > 1 {
+			return nil, nil, usageError(e, "check", "with --site, --host names the one host under check; pools belong in the site file")
+		}
+		site, err := starlib.LoadSiteFile(sc.siteFile, cat, opts)
+		if err != nil {
+			return nil, nil, scriptError(e, "check", err)
+		}
+		for i := range site.Offers {
+			if site.Offers[i].Accel == "" {
+				site.Offers[i].Accel = sc.accel
+			}
+		}
+		var h *starlib.Host
+		if len(sc.hostFiles) == 1 {
+			if h, err = loadHost(sc.hostFiles[0]); err != nil {
+				return nil, nil, inputError(e, err)
+			}
+		}
+		return site, h, -1
+	}
+	if sc.machine != "" && sc.cpu == "" {
+		return nil, nil, usageError(e, "check", "--machine needs --cpu")
+	}
+	site := &starlib.Site{}
+	var hosts []*starlib.Host
+	for _, f := range sc.hostFiles {
+		h, err := loadHost(f)
+		if err != nil {
+			return nil, nil, inputError(e, err)
+		}
+		for _, other := range hosts {
+			if other.Name() == h.Name() {
+				return nil, nil, usageError(e, "check", "two --host files named %s", h.Name())
+			}
+		}
+		hosts = append(hosts, h)
+	}
+	if len(hosts) == 0 && sc.accel == catalog.KVM {
+		snap, err := probeLive(e)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "cpupolicy check: probing this host: %v\n", err)
+			return nil, nil, exitUsage
+		}
+		name := snap.Hostname
+		if name == "" {
+			name = "this-host"
+		}
+		h, err := starlib.NewHost(name, snap, nil)
+		if err != nil {
+			return nil, nil, inputError(e, err)
+		}
+		hosts = append(hosts, h)
+	}
+	if len(hosts) > 0 {
+		site.Pools = []starlib.Pool{{Name: cliPool, Hosts: hosts}}
+	}
+	if sc.cpu != "" {
+		if _, err := starlib.NewConfig(cat, sc.cpu, sc.machine, sc.accel); err != nil {
+			return nil, nil, inputError(e, fmt.Errorf("--cpu %s: %v", sc.cpu, strings.TrimPrefix(err.Error(), "config: ")))
+		}
+		o := starlib.Offer{Name: sc.cpu, CPU: sc.cpu, Machine: sc.machine, Accel: sc.accel}
+		if len(hosts) > 0 {
+			o.Pool = cliPool
+		}
+		site.Offers = []starlib.Offer{o}
+	}
+	var h *starlib.Host
+	if len(hosts) == 1 {
+		h = hosts[0]
+	}
+	return site, h, -1
+}
+
+// loadHost reads a snapshot file as a host named by the file's name
+// without ".json", as site files name theirs.
+func loadHost(path string) (*starlib.Host, error) {
+	snap, err := loadSnapshot(path, feature.Builtin())
+	if err != nil {
+		return nil, err
+	}
+	return starlib.NewHost(strings.TrimSuffix(filepath.Base(path), ".json"), snap, nil)
+}

@@ -1,0 +1,23 @@
+// Package plugins loads and runs cpupolicy's WebAssembly vendor plugins.
+//
+// A plugin is a .wasm file built with plugins/sdk that teaches cpupolicy a
+// CPU family: feature names it lacks (with their CPUID locations), a
+// decoder for vendor CPUID leaves, CPU model definitions, and named
+// checks. [Load] compiles and starts one and returns a [*Plugin]:
+//
+//	p, err := plugins.Load(ctx, "zhaoxin.wasm", plugins.Config{})
+//	reg, err = reg.Extend(p.Describe().Name, p.Features()...)
+//	names, err := p.Decode(ctx, leaves)    // feature names the CPUID shows
+//	models, err := p.Models(ctx)           // []ModelDef, see ModelDef.Expand
+//	result, err := p.Check(ctx, "padlock", input) // JSON in, JSON out
+//
+// Plugins run under wazero with nothing granted: no files, no environment,
+// no arguments, a fake clock, no network, a memory cap and a deadline on
+// every call ([Config]). A plugin that traps, panics, loops, exhausts its
+// memory or answers nonsense fails with an [*Error] naming its file and
+// what it did; its instance is thrown away and the host, and every other
+// plugin, go on.
+//
+// The ABI between host and plugin is specified in plugins/ABI.md;
+// plugins/RATIONALE.md says why it is the way it is.
+package plugins

@@ -1,0 +1,114 @@
+// Package wasmtest builds Go plugin packages to WebAssembly for tests,
+// each once per test binary.
+//
+// Building a plugin runs `go build` for GOOS=wasip1 GOARCH=wasm
+// -buildmode=c-shared, exactly as plugins/vendors/gen.go does; Go's build
+// cache makes a rebuild of an unchanged package cost about a second. The
+// expensive step is wazero compiling the module (about half a second,
+// over five seconds under -race), which tests avoid repeating by sharing
+// loaded plugins and a compilation cache directory (CacheDir).
+package wasmtest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var (
+	builds sync.Map // package path → *build
+	// slots bounds concurrent go builds to the number of CPUs.
+	slots = make(chan struct{}, runtime.NumCPU())
+
+	tmp = sync.OnceValues(func() (string, error) {
+		return os.MkdirTemp("", "cpupolicy-wasmtest-")
+	})
+)
+
+// Dir returns this test binary's scratch directory (created once; remove
+// it with Cleanup from TestMain).
+func Dir(t testing.TB) string {
+	t.Helper()
+	dir, err := tmp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// CacheDir returns a compilation cache directory shared by this test
+// binary's tests.
+func CacheDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(Dir(t), "wazero-cache")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// Cleanup removes the scratch directory. Call it from TestMain after
+// m.Run.
+func Cleanup() {
+	if dir, err := tmp(); err == nil {
+		os.RemoveAll(dir)
+	}
+}
+
+// Command returns the command that builds the Go main package pkg to the
+// .wasm file out, as a vendor builds a plugin.
+func Command(pkg, out string) *exec.Cmd {
+	cmd := exec.Command(goTool(), "build", "-buildmode=c-shared", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOFLAGS=")
+	return cmd
+}
+
+func goTool() string {
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+		return p
+	}
+	return "go"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// Build builds the Go main package pkg (an import path, such as
+// "cpupolicy/plugins/vendors/zhaoxin") to WebAssembly, once per test
+// binary, and returns the .wasm file's path.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a WebAssembly plugin (skipped in -short mode)")
+	}
+	dir := Dir(t)
+	v, _ := builds.LoadOrStore(pkg, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+		name := strings.ReplaceAll(strings.TrimPrefix(pkg, "cpupolicy/"), "/", "_") + ".wasm"
+		b.path = filepath.Join(dir, name)
+		out, err := Command(pkg, b.path).CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("building %s: %v\n%s", pkg, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}

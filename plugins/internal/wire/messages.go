@@ -1,0 +1,268 @@
+package wire
+
+// Leaf is one CPUID result: 24 bytes on the wire, six u32s in this order.
+type Leaf struct {
+	Leaf, Subleaf      uint32
+	EAX, EBX, ECX, EDX uint32
+}
+
+// LeafSize is the encoded size of a Leaf.
+const LeafSize = 24
+
+// EncodeLeaves appends the decode request: a count and the leaves.
+func EncodeLeaves(e *Encoder, ls []Leaf) {
+	e.U32(uint32(len(ls)))
+	for _, l := range ls {
+		e.U32(l.Leaf)
+		e.U32(l.Subleaf)
+		e.U32(l.EAX)
+		e.U32(l.EBX)
+		e.U32(l.ECX)
+		e.U32(l.EDX)
+	}
+}
+
+// DecodeLeaves reads a decode request into dst (reusing its storage).
+func DecodeLeaves(d *Decoder, dst []Leaf) []Leaf {
+	n := d.Count(LeafSize)
+	dst = dst[:0]
+	for i := 0; i < n; i++ {
+		dst = append(dst, Leaf{d.U32(), d.U32(), d.U32(), d.U32(), d.U32(), d.U32()})
+	}
+	return dst
+}
+
+// LeafRange is an inclusive range of CPUID leaves.
+type LeafRange struct {
+	First, Last uint32
+}
+
+// Feature locations.
+const (
+	KindCPUID = 0
+	KindMSR   = 1
+)
+
+// Feature is one feature a plugin defines.
+type Feature struct {
+	Name string
+	Kind uint8 // KindCPUID or KindMSR
+	// Leaf, Subleaf and Reg (0 EAX, 1 EBX, 2 ECX, 3 EDX) for a CPUID
+	// bit; MSR for an MSR bit.
+	Leaf, Subleaf uint32
+	Reg           uint8
+	MSR           uint32
+	Bit           uint8
+	// Linux is the /proc/cpuinfo flag, Libvirt the cpu_map name, Aliases
+	// further QEMU-style spellings.
+	Linux, Libvirt string
+	Aliases        []string
+	Description    string
+}
+
+func (f *Feature) encode(e *Encoder) {
+	e.Str(f.Name)
+	e.U8(f.Kind)
+	e.U32(f.Leaf)
+	e.U32(f.Subleaf)
+	e.U8(f.Reg)
+	e.U32(f.MSR)
+	e.U8(f.Bit)
+	e.Str(f.Linux)
+	e.Str(f.Libvirt)
+	e.Strs(f.Aliases)
+	e.Str(f.Description)
+}
+
+func (f *Feature) decode(d *Decoder) {
+	f.Name = d.Str()
+	f.Kind = d.U8()
+	f.Leaf = d.U32()
+	f.Subleaf = d.U32()
+	f.Reg = d.U8()
+	f.MSR = d.U32()
+	f.Bit = d.U8()
+	f.Linux = d.Str()
+	f.Libvirt = d.Str()
+	f.Aliases = d.Strs()
+	f.Description = d.Str()
+}
+
+// Check names a check a plugin provides.
+type Check struct {
+	Name, Description string
+}
+
+// Manifest is describe's result.
+type Manifest struct {
+	// ABI comes first on the wire.
+	ABI         uint32
+	Name        string
+	Version     string
+	Description string
+	Vendors     []string
+	Leaves      []LeafRange
+	Features    []Feature
+	Checks      []Check
+}
+
+// EncodeManifest appends m.
+func EncodeManifest(e *Encoder, m *Manifest) {
+	e.U32(m.ABI)
+	e.Str(m.Name)
+	e.Str(m.Version)
+	e.Str(m.Description)
+	e.Strs(m.Vendors)
+	e.U32(uint32(len(m.Leaves)))
+	for _, r := range m.Leaves {
+		e.U32(r.First)
+		e.U32(r.Last)
+	}
+	e.U32(uint32(len(m.Features)))
+	for i := range m.Features {
+		m.Features[i].encode(e)
+	}
+	e.U32(uint32(len(m.Checks)))
+	for _, c := range m.Checks {
+		e.Str(c.Name)
+		e.Str(c.Description)
+	}
+}
+
+// DecodeManifest reads a manifest. It stops after the ABI version if that
+// is not ABI, so that a newer plugin's manifest is reported as the wrong
+// version rather than as garbage.
+func DecodeManifest(d *Decoder) *Manifest {
+	m := &Manifest{ABI: d.U32()}
+	if d.Err() != nil || m.ABI != ABI {
+		return m
+	}
+	m.Name = d.Str()
+	m.Version = d.Str()
+	m.Description = d.Str()
+	m.Vendors = d.Strs()
+	if n := d.Count(8); n > 0 {
+		m.Leaves = make([]LeafRange, n)
+		for i := range m.Leaves {
+			m.Leaves[i] = LeafRange{d.U32(), d.U32()}
+		}
+	}
+	if n := d.Count(40); n > 0 {
+		m.Features = make([]Feature, n)
+		for i := range m.Features {
+			m.Features[i].decode(d)
+		}
+	}
+	if n := d.Count(8); n > 0 {
+		m.Checks = make([]Check, n)
+		for i := range m.Checks {
+			m.Checks[i] = Check{d.Str(), d.Str()}
+		}
+	}
+	return m
+}
+
+// Prop is one property a model version sets, as QEMU's PropValue:
+// a feature name with "on" or "off", or a property such as "model-id".
+type Prop struct {
+	Name, Value string
+}
+
+// Version is one version of a model, as QEMU's X86CPUVersionDefinition.
+type Version struct {
+	Version uint32
+	Alias   string
+	Note    string
+	Props   []Prop
+}
+
+// Model is one model definition, as QEMU's X86CPUDefinition.
+type Model struct {
+	Name                    string
+	Vendor                  string
+	Family, Model, Stepping uint32
+	Level, XLevel, XLevel2  uint32
+	ModelID                 string
+	Note                    string
+	Features                []string
+	Versions                []Version
+}
+
+// EncodeModels appends a model list, models' result.
+func EncodeModels(e *Encoder, ms []Model) {
+	e.U32(uint32(len(ms)))
+	for i := range ms {
+		m := &ms[i]
+		e.Str(m.Name)
+		e.Str(m.Vendor)
+		e.U32(m.Family)
+		e.U32(m.Model)
+		e.U32(m.Stepping)
+		e.U32(m.Level)
+		e.U32(m.XLevel)
+		e.U32(m.XLevel2)
+		e.Str(m.ModelID)
+		e.Str(m.Note)
+		e.Strs(m.Features)
+		e.U32(uint32(len(m.Versions)))
+		for _, v := range m.Versions {
+			e.U32(v.Version)
+			e.Str(v.Alias)
+			e.Str(v.Note)
+			e.U32(uint32(len(v.Props)))
+			for _, p := range v.Props {
+				e.Str(p.Name)
+				e.Str(p.Value)
+			}
+		}
+	}
+}
+
+// DecodeModels reads a model list.
+func DecodeModels(d *Decoder) []Model {
+	n := d.Count(48)
+	if n == 0 {
+		return nil
+	}
+	ms := make([]Model, n)
+	for i := range ms {
+		m := &ms[i]
+		m.Name = d.Str()
+		m.Vendor = d.Str()
+		m.Family = d.U32()
+		m.Model = d.U32()
+		m.Stepping = d.U32()
+		m.Level = d.U32()
+		m.XLevel = d.U32()
+		m.XLevel2 = d.U32()
+		m.ModelID = d.Str()
+		m.Note = d.Str()
+		m.Features = d.Strs()
+		if nv := d.Count(16); nv > 0 {
+			m.Versions = make([]Version, nv)
+			for j := range m.Versions {
+				v := &m.Versions[j]
+				v.Version = d.U32()
+				v.Alias = d.Str()
+				v.Note = d.Str()
+				if np := d.Count(8); np > 0 {
+					v.Props = make([]Prop, np)
+					for k := range v.Props {
+						v.Props[k] = Prop{d.Str(), d.Str()}
+					}
+				}
+			}
+		}
+		if d.Err() != nil {
+			return nil
+		}
+	}
+	return ms
+}
+
+// EncodeCheckRequest appends check's request: the check's name and its
+// input (a JSON document).
+func EncodeCheckRequest(e *Encoder, name string, input []byte) {
+	e.Str(name)
+	e.Bytes(input)
+}

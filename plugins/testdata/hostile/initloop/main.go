@@ -1,0 +1,16 @@
+// Command initloop is a hostile plugin: an init function never returns,
+// so _initialize does not either.
+package main
+
+import "cpupolicy/plugins/sdk"
+
+var spins int
+
+func init() {
+	sdk.Register(&sdk.Plugin{Name: "initloop"})
+	for {
+		spins++
+	}
+}
+
+func main() {}

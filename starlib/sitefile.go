@@ -1,0 +1,308 @@
+package starlib
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"cpupolicy/core/host"
+)
+
+// LoadSiteFile evaluates the site file at path (site.star) in the
+// sandbox of opts and returns the site it declares. A site file calls
+//
+//	offer(name, cpu, machine=None, pool=None, accel=None)
+//	pool(name, hosts)
+//
+// once per offer and pool: cpu is a -cpu spec, machine a machine type
+// (None: the newest pc-q35), accel "kvm" or "tcg" (None: the caller's
+// default, kvm), and hosts a list of host snapshot files (cpupolicy probe
+// --format json), relative to the site file. The script cannot read
+// files: it names them, and LoadSiteFile reads and validates them after
+// the script has run. A host is named by its file name without ".json".
+//
+// When cat is not nil every offer is resolved with it, so that a wrong
+// model, spec or machine type is reported at the offer's line. Every
+// problem is reported, sorted by position.
+func LoadSiteFile(path string, cat *Catalog, opts Options) (*Site, error) {
+	d := &siteDecls{}
+	opts.Predeclared = addGlobal(opts.Predeclared, "offer", starlark.NewBuiltin("offer", d.offer))
+	opts.Predeclared = addGlobal(opts.Predeclared, "pool", starlark.NewBuiltin("pool", d.pool))
+	if _, err := LoadScriptFile(path, opts); err != nil {
+		return nil, err
+	}
+	return d.site(path, cat, opts)
+}
+
+// siteDecls collects the declarations of a site file as it runs.
+type siteDecls struct {
+	offers    []Offer
+	offerPos  []string
+	pools     []poolDecl
+	offerSeen map[string]string // name → position
+	poolSeen  map[string]string
+	errs      []scriptPosError // reported together once the file has run
+}
+
+type poolDecl struct {
+	name  string
+	hosts []string
+	pos   string
+}
+
+// builtinCallerPos is the position of the call of the running builtin.
+func builtinCallerPos(thread *starlark.Thread) string {
+	return thread.CallFrame(1).Pos.String()
+}
+
+// offer(name, cpu, machine=None, pool=None, accel=None)
+func (d *siteDecls) offer(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	r, err := state(thread, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	var name, cpu string
+	var machine, pool, accel starlark.Value = starlark.None, starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "cpu", &cpu, "machine?", &machine, "pool?", &pool, "accel?", &accel); err != nil {
+		return nil, err
+	}
+	o := Offer{Name: name, CPU: cpu}
+	for _, f := range []struct {
+		param string
+		v     starlark.Value
+		dst   *string
+	}{{"machine", machine, &o.Machine}, {"pool", pool, &o.Pool}, {"accel", accel, &o.Accel}} {
+		switch v := f.v.(type) {
+		case starlark.NoneType:
+		case starlark.String:
+			*f.dst = string(v)
+		default:
+			return nil, fmt.Errorf("%s: %s: got %s, want string or None", b.Name(), f.param, f.v.Type())
+		}
+	}
+	pos := builtinCallerPos(thread)
+	bad := func(format string, args ...any) (starlark.Value, error) {
+		d.errs = append(d.errs, scriptPosError{pos, fmt.Errorf(format, args...)})
+		return starlark.None, nil
+	}
+	if len(cpu) > r.maxLen {
+		return nil, fmt.Errorf("%s: cpu spec length %d exceeds the limit of %d: %w", b.Name(), len(cpu), r.maxLen, ErrLimit)
+	}
+	if len(d.offers)+len(d.errs) >= r.maxViolations {
+		return nil, fmt.Errorf("%s: more than %d offers: %w", b.Name(), r.maxViolations, ErrLimit)
+	}
+	switch {
+	case name == "":
+		return bad("offer: name is empty")
+	case cpu == "":
+		return bad("offer %s: cpu is empty", name)
+	case o.Accel != "" && o.Accel != "kvm" && o.Accel != "tcg":
+		return bad("offer %s: accel: got %q, want \"kvm\" or \"tcg\"", name, o.Accel)
+	}
+	if d.offerSeen == nil {
+		d.offerSeen = map[string]string{}
+	}
+	if at, ok := d.offerSeen[name]; ok {
+		return bad("offer %s: already declared at %s", name, at)
+	}
+	d.offerSeen[name] = pos
+	d.offers = append(d.offers, o)
+	d.offerPos = append(d.offerPos, pos)
+	return starlark.None, nil
+}
+
+// pool(name, hosts)
+func (d *siteDecls) pool(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	r, err := state(thread, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	var name string
+	var hosts starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "hosts", &hosts); err != nil {
+		return nil, err
+	}
+	list, ok := hosts.(starlark.Indexable)
+	if _, isStr := hosts.(starlark.String); !ok || isStr {
+		return nil, fmt.Errorf("%s: hosts: got %s, want a list of snapshot files", b.Name(), hosts.Type())
+	}
+	if err := r.checkLen(b.Name(), "hosts", list.Len()); err != nil {
+		return nil, err
+	}
+	if len(d.pools)+len(d.errs) >= r.maxViolations {
+		return nil, fmt.Errorf("%s: more than %d pools: %w", b.Name(), r.maxViolations, ErrLimit)
+	}
+	p := poolDecl{name: name, pos: builtinCallerPos(thread)}
+	for i := range list.Len() {
+		s, ok := starlark.AsString(list.Index(i))
+		if !ok || s == "" {
+			return nil, fmt.Errorf("%s: hosts[%d]: got %s, want a snapshot file name", b.Name(), i, list.Index(i).String())
+		}
+		p.hosts = append(p.hosts, s)
+	}
+	bad := func(format string, args ...any) (starlark.Value, error) {
+		d.errs = append(d.errs, scriptPosError{p.pos, fmt.Errorf(format, args...)})
+		return starlark.None, nil
+	}
+	switch {
+	case name == "":
+		return bad("pool: name is empty")
+	case len(p.hosts) == 0:
+		return bad("pool %s: no hosts", name)
+	}
+	if d.poolSeen == nil {
+		d.poolSeen = map[string]string{}
+	}
+	if at, ok := d.poolSeen[name]; ok {
+		return bad("pool %s: already declared at %s", name, at)
+	}
+	d.poolSeen[name] = p.pos
+	d.pools = append(d.pools, p)
+	return starlark.None, nil
+}
+
+// site reads the hosts and checks the offers.
+func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*Site, error) {
+	errs := d.errs
+	reg := opts.registry()
+	s := &Site{Offers: d.offers}
+	byFile := map[string]*Host{}
+	byName := map[string]string{} // host name → file
+	for _, p := range d.pools {
+		pool := Pool{Name: p.name}
+		for _, f := range p.hosts {
+			file := f
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(filepath.Dir(path), file)
+			}
+			file = filepath.Clean(file)
+			h, ok := byFile[file]
+			if !ok {
+				name := strings.TrimSuffix(filepath.Base(file), ".json")
+				if other, dup := byName[name]; dup {
+					errs = append(errs, scriptPosError{p.pos, fmt.Errorf("pool %s: hosts %s and %s have the same name %q", p.name, other, file, name)})
+					continue
+				}
+				var err error
+				if h, err = loadSiteHost(file, name, opts); err != nil {
+					errs = append(errs, scriptPosError{p.pos, fmt.Errorf("pool %s: %v", p.name, err)})
+					continue
+				}
+				byFile[file], byName[name] = h, file
+			}
+			pool.Hosts = append(pool.Hosts, h)
+		}
+		s.Pools = append(s.Pools, pool)
+	}
+	for i, o := range d.offers {
+		if _, ok := d.poolSeen[o.Pool]; o.Pool != "" && !ok {
+			errs = append(errs, scriptPosError{d.offerPos[i], fmt.Errorf("offer %s: no pool %q%s", o.Name, o.Pool, nearestName(o.Pool, sitePoolNames(d.pools)))})
+		}
+		if cat == nil {
+			continue
+		}
+		if cat.reg != reg {
+			return nil, fmt.Errorf("%s: catalog %s is over a different feature registry than Options.Registry", path, cat.c.Name)
+		}
+		if _, err := NewConfig(cat, o.CPU, o.Machine, o.Accel); err != nil {
+			errs = append(errs, scriptPosError{d.offerPos[i], fmt.Errorf("offer %s: %v", o.Name, strings.TrimPrefix(err.Error(), "config: "))})
+		}
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].less(errs[j]) })
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			out[i] = e
+		}
+		return nil, errors.Join(out...)
+	}
+	return s, nil
+}
+
+// loadSiteHost reads a host snapshot file as the Host named name.
+func loadSiteHost(file, name string, opts Options) (*Host, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := host.Parse(file, data, opts.registry())
+	if err != nil {
+		return nil, err
+	}
+	return NewHost(name, snap, opts.registry())
+}
+
+func sitePoolNames(ps []poolDecl) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.name
+	}
+	return out
+}
+
+// nearestName returns ` (did you mean "x"?)` for the candidate nearest to
+// name, or "".
+func nearestName(name string, candidates []string) string {
+	best, bestD := "", len(name)/2+2
+	for _, c := range candidates {
+		if d := nameDistance(name, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// nameDistance is the Levenshtein distance of a and b.
+func nameDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// scriptPosError is a problem at a position "file:line:col" of a script.
+type scriptPosError struct {
+	pos string
+	err error
+}
+
+func (e scriptPosError) Error() string { return e.pos + ": " + e.err.Error() }
+
+// less orders by file, then line and column numerically.
+func (e scriptPosError) less(f scriptPosError) bool {
+	a, b := strings.Split(e.pos, ":"), strings.Split(f.pos, ":")
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] == b[i] {
+			continue
+		}
+		var x, y int
+		if _, err := fmt.Sscan(a[i], &x); err == nil {
+			if _, err := fmt.Sscan(b[i], &y); err == nil {
+				return x < y
+			}
+		}
+		return a[i] < b[i]
+	}
+	return len(a) < len(b)
+}

@@ -1,0 +1,162 @@
+package starlib_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"cpupolicy/starlib"
+)
+
+// writeTree writes files (path → content) under a new directory and
+// returns it; "HOSTS" in a content is the recorded hosts' directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	hosts, err := filepath.Abs(hostsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(strings.ReplaceAll(data, "HOSTS", hosts)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestLoadSiteFile(t *testing.T) {
+	loadFixtures(t)
+	dir := writeTree(t, map[string]string{
+		"site/site.star": `"""A site."""
+load("pools.star", "INTEL")
+
+offer("web", cpu = "Skylake-Server-v4", machine = "pc-q35-7.2", pool = "intel")
+offer("db", cpu = "EPYC-v3,kvmclock=on", pool = "mixed")
+offer("batch", cpu = "qemu64", accel = "tcg")
+pool("intel", hosts = INTEL)
+pool("mixed", hosts = ["HOSTS/xeon-gold-6130.json", "../hosts/epyc-7502-32-core.json"])
+`,
+		"site/pools.star":              `INTEL = ["HOSTS/xeon-gold-6130.json", "HOSTS/core-i7-8550u.json"]` + "\n",
+		"hosts/epyc-7502-32-core.json": mustRead(t, filepath.Join(hostsDir, "epyc-7502-32-core.json")),
+	})
+	site, err := starlib.LoadSiteFile(filepath.Join(dir, "site", "site.star"), fixtures.cat72, starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []starlib.Offer{
+		{Name: "web", CPU: "Skylake-Server-v4", Machine: "pc-q35-7.2", Pool: "intel"},
+		{Name: "db", CPU: "EPYC-v3,kvmclock=on", Pool: "mixed"},
+		{Name: "batch", CPU: "qemu64", Accel: "tcg"},
+	}
+	if len(site.Offers) != len(want) {
+		t.Fatalf("offers %+v", site.Offers)
+	}
+	for i := range want {
+		if site.Offers[i] != want[i] {
+			t.Errorf("offer %d: got %+v, want %+v", i, site.Offers[i], want[i])
+		}
+	}
+	var pools []string
+	for _, p := range site.Pools {
+		var names []string
+		for _, h := range p.Hosts {
+			names = append(names, h.Name())
+		}
+		pools = append(pools, p.Name+": "+strings.Join(names, " "))
+	}
+	if got := strings.Join(pools, "; "); got != "intel: xeon-gold-6130 core-i7-8550u; mixed: xeon-gold-6130 epyc-7502-32-core" {
+		t.Errorf("pools %s", got)
+	}
+	// A host named twice is one value: the same host in both pools.
+	if site.Pools[0].Hosts[0] != site.Pools[1].Hosts[0] {
+		t.Error("xeon-gold-6130 loaded twice")
+	}
+	// The site checks.
+	p, err := starlib.LoadPolicyFile("testdata/policies/runnable.star", starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := p.Check(context.Background(), starlib.Input{Catalog: fixtures.cat72, Site: site})
+	if err != nil || len(vs) != 2 {
+		t.Errorf("runnable over the site: %d violations, %v", len(vs), err)
+	}
+}
+
+func TestLoadSiteFileErrors(t *testing.T) {
+	loadFixtures(t)
+	tests := []struct {
+		name, src string
+		want      []string // the lines of the error, in order
+	}{
+		{"every mistake, sorted", `offer("b", cpu = "Haswel-v4", pool = "p2")
+pool("p1", hosts = ["nothere.json"])
+offer("a", cpu = "qemu64", machine = "pc-q35-99")
+offer("b", cpu = "qemu64")
+offer("", cpu = "qemu64")
+offer("c", cpu = "")
+offer("d", cpu = "qemu64", accel = "hvf")
+pool("p1", hosts = ["HOSTS/xeon-gold-6130.json"])
+pool("p3", hosts = [])
+`, []string{
+			`site.star:1:6: offer b: no pool "p2" (did you mean "p1"?)`,
+			`site.star:1:6: offer b: unknown CPU model "Haswel-v4" in catalog qemu-7.2 (did you mean "Haswell-v4"?)`,
+			`site.star:2:5: pool p1: open nothere.json: no such file or directory`,
+			`site.star:3:6: offer a: unknown machine type "pc-q35-99" in catalog qemu-7.2 (did you mean "pc-q35-2.9"?)`,
+			`site.star:4:6: offer b: already declared at site.star:1:6`,
+			`site.star:5:6: offer: name is empty`,
+			`site.star:6:6: offer c: cpu is empty`,
+			`site.star:7:6: offer d: accel: got "hvf", want "kvm" or "tcg"`,
+			`site.star:8:5: pool p1: already declared at site.star:2:5`,
+			`site.star:9:5: pool p3: no hosts`,
+		}},
+		{"two hosts of one name", `pool("p", hosts = ["HOSTS/xeon-gold-6130.json", "a/xeon-gold-6130.json"])`,
+			[]string{`site.star:1:5: pool p: hosts HOSTS/xeon-gold-6130.json and a/xeon-gold-6130.json have the same name "xeon-gold-6130"`}},
+		{"not a snapshot", `pool("p", hosts = ["site.star"])`, []string{`site.star:1:5: pool p: site.star:1:1: not a cpupolicy host snapshot`}},
+		{"a type error is a Starlark error", `offer("a", cpu = 1)`, []string{`policy site.star: offer: for parameter "cpu": got int, want string`}},
+		{"hosts a string", `pool("p", hosts = "a.json")`, []string{`pool: hosts: got string, want a list of snapshot files`}},
+		{"no file access", `load("/etc/passwd", "x")`, []string{`cannot load /etc/passwd: absolute paths are not allowed`}},
+	}
+	hosts, _ := filepath.Abs(hostsDir)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeTree(t, map[string]string{"site.star": tt.src, "a/xeon-gold-6130.json": mustRead(t, filepath.Join(hostsDir, "xeon-gold-6130.json"))})
+			file := filepath.Join(dir, "site.star")
+			_, err := starlib.LoadSiteFile(file, fixtures.cat72, starlib.Options{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			got := strings.ReplaceAll(strings.ReplaceAll(err.Error(), dir+"/", ""), hosts, "HOSTS")
+			lines := strings.Split(got, "\n")
+			if len(tt.want) > 1 {
+				if len(lines) != len(tt.want) {
+					t.Fatalf("got\n%s\nwant\n%s", got, strings.Join(tt.want, "\n"))
+				}
+				for i := range lines {
+					if lines[i] != tt.want[i] {
+						t.Errorf("line %d: got\n%s\nwant\n%s", i+1, lines[i], tt.want[i])
+					}
+				}
+				return
+			}
+			if !strings.Contains(got, tt.want[0]) {
+				t.Errorf("got\n%s\nwant it to contain\n%s", got, tt.want[0])
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, file string) string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}

@@ -1,0 +1,379 @@
+package starlib
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"cpupolicy/core/feature"
+)
+
+// A Waiver accepts violations that a site has decided to live with, as
+// conftest exceptions do: each violation it matches is reported as waived
+// and does not fail a run. A waiver past its expiry date waives nothing
+// and fails the run itself, so that accepted risks are reviewed.
+//
+// A waiver matches a violation when the policies are equal, the model and
+// the machine type are equal (or the waiver's is "*"), and every feature
+// of the violation is among the waiver's.
+type Waiver struct {
+	Policy  string
+	Model   string // a model name or -cpu spec, or "*"
+	Machine string // a machine type name, or "*"
+	// Features are canonical names in canonical order.
+	Features []string
+	// Reason says why the violation is accepted; it is required.
+	Reason string
+	// Expires is the last day the waiver holds (YYYY-MM-DD), or "".
+	Expires string
+	// Source is where the waiver was declared: "file:line" (JSON) or
+	// "file:line:col" (Starlark).
+	Source string
+}
+
+// WaiveAny is the model or machine of a waiver that matches every one.
+const WaiveAny = "*"
+
+// Matches reports whether w waives v (expiry aside).
+func (w *Waiver) Matches(v Violation) bool {
+	if w.Policy != v.Policy {
+		return false
+	}
+	if w.Model != WaiveAny && w.Model != v.Model {
+		return false
+	}
+	if w.Machine != WaiveAny && w.Machine != v.Machine {
+		return false
+	}
+	for _, f := range v.Features {
+		if !slices.Contains(w.Features, f) {
+			return false
+		}
+	}
+	return true
+}
+
+// Expired reports whether w no longer holds on the day of now (in now's
+// location): it holds through its Expires day.
+func (w *Waiver) Expired(now time.Time) bool {
+	return w.Expires != "" && now.Format(time.DateOnly) > w.Expires
+}
+
+// Waived is a violation and the waiver that accepted it.
+type Waived struct {
+	Violation Violation
+	Waiver    *Waiver
+}
+
+// Waivers is the outcome of applying waivers to violations.
+type Waivers struct {
+	// Violations are those no valid waiver matches, in their order.
+	Violations []Violation
+	// Waived are those a valid waiver matches (the first that does).
+	Waived []Waived
+	// Expired are the waivers past their date, in declaration order,
+	// whether or not they match anything: each fails a run.
+	Expired []*Waiver
+	// Unused are the valid waivers that matched nothing.
+	Unused []*Waiver
+}
+
+// ApplyWaivers sorts vs into violations and waived ones by ws on the day
+// of now.
+func ApplyWaivers(vs []Violation, ws []Waiver, now time.Time) Waivers {
+	var out Waivers
+	valid := make([]*Waiver, 0, len(ws))
+	for i := range ws {
+		if ws[i].Expired(now) {
+			out.Expired = append(out.Expired, &ws[i])
+		} else {
+			valid = append(valid, &ws[i])
+		}
+	}
+	used := make(map[*Waiver]bool, len(valid))
+	for _, v := range vs {
+		i := slices.IndexFunc(valid, func(w *Waiver) bool { return w.Matches(v) })
+		if i < 0 {
+			out.Violations = append(out.Violations, v)
+			continue
+		}
+		used[valid[i]] = true
+		out.Waived = append(out.Waived, Waived{Violation: v, Waiver: valid[i]})
+	}
+	for _, w := range valid {
+		if !used[w] {
+			out.Unused = append(out.Unused, w)
+		}
+	}
+	return out
+}
+
+// maxWaiverFile bounds a waivers file: real ones are kilobytes.
+const maxWaiverFile = 16 << 20
+
+// LoadWaiversFile reads the waivers of path: JSON when it ends in
+// ".json", else Starlark (see WaiverBuiltin), run in the sandbox of opts.
+func LoadWaiversFile(path string, opts Options) ([]Waiver, error) {
+	if strings.HasSuffix(path, ".json") {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		data, err := io.ReadAll(io.LimitReader(f, maxWaiverFile+1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		if len(data) > maxWaiverFile {
+			return nil, fmt.Errorf("%s: larger than %d bytes", path, maxWaiverFile)
+		}
+		return ParseWaivers(path, data, opts.registry())
+	}
+	var ws []Waiver
+	opts.Predeclared = addGlobal(opts.Predeclared, "waiver", WaiverBuiltin(&ws, opts.registry()))
+	if _, err := LoadScriptFile(path, opts); err != nil {
+		return nil, err
+	}
+	return ws, nil
+}
+
+// addGlobal returns d plus name = v, without changing d.
+func addGlobal(d starlark.StringDict, name string, v starlark.Value) starlark.StringDict {
+	out := make(starlark.StringDict, len(d)+1)
+	for k, x := range d {
+		out[k] = x
+	}
+	out[name] = v
+	return out
+}
+
+// waiverJSON is one waiver of a JSON waivers file. Every key but expires
+// is required ("*" for any model or machine, [] for no features), so that
+// a missing key is a mistake, not a wildcard.
+type waiverJSON struct {
+	Policy   *string   `json:"policy"`
+	Model    *string   `json:"model"`
+	Machine  *string   `json:"machine"`
+	Features *[]string `json:"features"`
+	Reason   *string   `json:"reason"`
+	Expires  string    `json:"expires"`
+}
+
+// ParseWaivers parses a JSON waivers file:
+//
+//	{"waivers": [{"policy": "no-new-host-deps", "model": "Haswell",
+//	              "machine": "pc-i440fx-2.3", "features": ["f16c", "rdrand"],
+//	              "reason": "QEMU 2.3 fixed the model", "expires": "2027-01-31"}]}
+//
+// name is the file as messages name it. Every problem is reported, one a
+// line, as "name:LINE: waiver N: …".
+func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, error) {
+	if reg == nil {
+		reg = feature.Builtin()
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	// Syntax first: Unmarshal's error offsets are absolute (a streaming
+	// Decoder's are not), so the position reported is right.
+	var whole any
+	if err := json.Unmarshal(data, &whole); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			if se.Offset >= int64(len(data)) && strings.Contains(se.Error(), "end of JSON input") {
+				return nil, fmt.Errorf("%s: unexpected end of file", name)
+			}
+			line, col := jsonLineCol(data, se.Offset-1)
+			return nil, fmt.Errorf("%s:%d:%d: %v", name, line, col, err)
+		}
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	syntax := func(err error) error { return fmt.Errorf("%s: %v", name, err) } // cannot happen after Unmarshal
+	expect := func(want json.Delim) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return syntax(err)
+		}
+		if tok != want {
+			line, col := jsonLineCol(data, dec.InputOffset())
+			return fmt.Errorf("%s:%d:%d: got %v, want %q (a waivers file is {\"waivers\": [...]})", name, line, col, tok, want)
+		}
+		return nil
+	}
+	if err := expect('{'); err != nil {
+		return nil, err
+	}
+	var ws []Waiver
+	var errs []error
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntax(err)
+		}
+		if tok != "waivers" || seen {
+			line, _ := jsonLineCol(data, dec.InputOffset())
+			return nil, fmt.Errorf("%s:%d: unexpected key %v: a waivers file is {\"waivers\": [...]}", name, line, tok)
+		}
+		seen = true
+		if err := expect('['); err != nil {
+			return nil, err
+		}
+		for n := 1; dec.More(); n++ {
+			start := dec.InputOffset()
+			var wj waiverJSON
+			if err := dec.Decode(&wj); err != nil {
+				var te *json.UnmarshalTypeError
+				if errors.As(err, &te) {
+					line, _ := jsonLineCol(data, te.Offset)
+					return nil, fmt.Errorf("%s:%d: waiver %d: %s: got JSON %s, want %v", name, line, n, te.Field, te.Value, te.Type)
+				}
+				if strings.HasPrefix(err.Error(), "json: unknown field") {
+					line, _ := jsonLineCol(data, start)
+					return nil, fmt.Errorf("%s:%d: waiver %d: %s", name, line, n, strings.TrimPrefix(err.Error(), "json: "))
+				}
+				return nil, syntax(err)
+			}
+			line, _ := jsonLineCol(data, jsonSkipSpace(data, start))
+			w, err := newWaiver(reg, wj)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s:%d: waiver %d: %v", name, line, n, err))
+				continue
+			}
+			w.Source = fmt.Sprintf("%s:%d", name, line)
+			ws = append(ws, w)
+		}
+		if err := expect(']'); err != nil {
+			return nil, err
+		}
+	}
+	if err := expect('}'); err != nil {
+		return nil, err
+	}
+	if !seen {
+		return nil, fmt.Errorf("%s: no \"waivers\" key", name)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return ws, nil
+}
+
+// newWaiver checks a JSON waiver and canonicalizes its features.
+func newWaiver(reg *feature.Registry, wj waiverJSON) (Waiver, error) {
+	var missing []string
+	for _, f := range []struct {
+		key string
+		ok  bool
+	}{{"policy", wj.Policy != nil}, {"model", wj.Model != nil}, {"machine", wj.Machine != nil},
+		{"features", wj.Features != nil}, {"reason", wj.Reason != nil}} {
+		if !f.ok {
+			missing = append(missing, f.key)
+		}
+	}
+	if len(missing) > 0 {
+		return Waiver{}, fmt.Errorf("no %s (every key but expires is required; \"*\" is any model or machine)", strings.Join(missing, ", "))
+	}
+	return makeWaiver(reg, *wj.Policy, *wj.Model, *wj.Machine, *wj.Features, *wj.Reason, wj.Expires)
+}
+
+// makeWaiver checks the fields of a waiver.
+func makeWaiver(reg *feature.Registry, policy, model, machine string, features []string, reason, expires string) (Waiver, error) {
+	switch {
+	case policy == "":
+		return Waiver{}, errors.New("policy is empty")
+	case model == "":
+		return Waiver{}, errors.New(`model is empty (use "*" for any)`)
+	case machine == "":
+		return Waiver{}, errors.New(`machine is empty (use "*" for any)`)
+	case strings.TrimSpace(reason) == "":
+		return Waiver{}, errors.New("reason is empty: say why the violation is accepted")
+	}
+	if expires != "" {
+		if _, err := time.Parse(time.DateOnly, expires); err != nil {
+			return Waiver{}, fmt.Errorf("expires: got %q, want a date YYYY-MM-DD", expires)
+		}
+	}
+	set, err := reg.Set(features...)
+	if err != nil {
+		return Waiver{}, fmt.Errorf("features: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return Waiver{Policy: policy, Model: model, Machine: machine, Features: reg.Names(set), Reason: reason, Expires: expires}, nil
+}
+
+// WaiverBuiltin returns the builtin a Starlark waivers file calls, once
+// per waiver; each call appends to *ws:
+//
+//	waiver(policy, model, machine, features, reason, expires=None)
+//
+// model and machine are names or "*", features a list of names or a
+// feature_set, expires a "YYYY-MM-DD" string.
+func WaiverBuiltin(ws *[]Waiver, reg *feature.Registry) *starlark.Builtin {
+	return starlark.NewBuiltin("waiver", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		r, err := state(thread, b.Name())
+		if err != nil {
+			return nil, err
+		}
+		var policy, model, machine, reason string
+		var feats starlark.Value
+		var expires starlark.Value = starlark.None
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "policy", &policy, "model", &model, "machine", &machine,
+			"features", &feats, "reason", &reason, "expires?", &expires); err != nil {
+			return nil, err
+		}
+		set, err := unpackFeatures(r, b.Name(), "features", reg, feats)
+		if err != nil {
+			return nil, err
+		}
+		exp := ""
+		switch e := expires.(type) {
+		case starlark.NoneType:
+		case starlark.String:
+			exp = string(e)
+		default:
+			return nil, fmt.Errorf("%s: expires: got %s, want string or None", b.Name(), expires.Type())
+		}
+		w, err := makeWaiver(reg, policy, model, machine, reg.Names(set), reason, exp)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		}
+		if len(*ws) >= r.maxViolations {
+			return nil, fmt.Errorf("%s: more than %d waivers: %w", b.Name(), r.maxViolations, ErrLimit)
+		}
+		w.Source = thread.CallFrame(1).Pos.String()
+		*ws = append(*ws, w)
+		return starlark.None, nil
+	})
+}
+
+// jsonLineCol returns the 1-based line and column of byte offset off.
+func jsonLineCol(data []byte, off int64) (line, col int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
+
+// jsonSkipSpace returns the offset of the first non-space byte at or after
+// off (a decoder's InputOffset points before the separator and blanks).
+func jsonSkipSpace(data []byte, off int64) int64 {
+	for off < int64(len(data)) {
+		switch data[off] {
+		case ' ', '\t', '\n', '\r', ',':
+			off++
+			continue
+		}
+		break
+	}
+	return off
+}

@@ -1,0 +1,194 @@
+package starlib_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"cpupolicy/core/feature"
+	"cpupolicy/starlib"
+)
+
+func TestWaiverMatches(t *testing.T) {
+	v := starlib.Violation{Policy: "no-new-host-deps", Model: "Haswell", Machine: "pc-i440fx-2.3", Features: []string{"f16c", "rdrand"}}
+	tests := []struct {
+		name string
+		w    starlib.Waiver
+		want bool
+	}{
+		{"exact", starlib.Waiver{Policy: "no-new-host-deps", Model: "Haswell", Machine: "pc-i440fx-2.3", Features: []string{"f16c", "rdrand"}}, true},
+		{"superset of features", starlib.Waiver{Policy: "no-new-host-deps", Model: "Haswell", Machine: "pc-i440fx-2.3", Features: []string{"f16c", "rdrand", "vme"}}, true},
+		{"any model and machine", starlib.Waiver{Policy: "no-new-host-deps", Model: "*", Machine: "*", Features: []string{"f16c", "rdrand"}}, true},
+		{"a feature short", starlib.Waiver{Policy: "no-new-host-deps", Model: "*", Machine: "*", Features: []string{"f16c"}}, false},
+		{"other policy", starlib.Waiver{Policy: "runnable", Model: "*", Machine: "*", Features: []string{"f16c", "rdrand"}}, false},
+		{"other model", starlib.Waiver{Policy: "no-new-host-deps", Model: "Haswell-v1", Machine: "*", Features: []string{"f16c", "rdrand"}}, false},
+		{"other machine", starlib.Waiver{Policy: "no-new-host-deps", Model: "*", Machine: "pc-q35-2.3", Features: []string{"f16c", "rdrand"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.w.Matches(v); got != tt.want {
+				t.Errorf("Matches = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// A violation without features is matched by a waiver without.
+	if w := (starlib.Waiver{Policy: "p", Model: "*", Machine: "*"}); !w.Matches(starlib.Violation{Policy: "p", Message: "m"}) {
+		t.Error("a featureless waiver does not match a featureless violation")
+	}
+}
+
+func TestWaiverExpired(t *testing.T) {
+	w := starlib.Waiver{Expires: "2026-03-31"}
+	for _, tt := range []struct {
+		now  time.Time
+		want bool
+	}{
+		{time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC), false},
+		{time.Date(2026, 3, 31, 23, 59, 59, 0, time.UTC), false}, // holds through its day
+		{time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), true},
+	} {
+		if got := w.Expired(tt.now); got != tt.want {
+			t.Errorf("Expired(%v) = %v, want %v", tt.now, got, tt.want)
+		}
+	}
+	if (&starlib.Waiver{}).Expired(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Error("a waiver without a date expired")
+	}
+}
+
+func TestApplyWaivers(t *testing.T) {
+	vs := []starlib.Violation{
+		{Policy: "p", Model: "A", Machine: "m", Features: []string{"x"}},
+		{Policy: "p", Model: "B", Machine: "m", Features: []string{"x"}},
+		{Policy: "q", Model: "A", Machine: "m"},
+	}
+	ws := []starlib.Waiver{
+		{Policy: "p", Model: "A", Machine: "*", Features: []string{"x"}, Reason: "a", Source: "w:1"},
+		{Policy: "p", Model: "*", Machine: "*", Features: []string{"x"}, Reason: "old", Expires: "2020-01-01", Source: "w:2"},
+		{Policy: "r", Model: "*", Machine: "*", Reason: "unused", Source: "w:3"},
+	}
+	got := starlib.ApplyWaivers(vs, ws, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if len(got.Violations) != 2 || got.Violations[0].Model != "B" || got.Violations[1].Policy != "q" {
+		t.Errorf("violations %+v, want B of p and A of q", got.Violations)
+	}
+	if len(got.Waived) != 1 || got.Waived[0].Violation.Model != "A" || got.Waived[0].Waiver.Source != "w:1" {
+		t.Errorf("waived %+v", got.Waived)
+	}
+	if len(got.Expired) != 1 || got.Expired[0].Source != "w:2" {
+		t.Errorf("expired %+v, want w:2", got.Expired)
+	}
+	if len(got.Unused) != 1 || got.Unused[0].Source != "w:3" {
+		t.Errorf("unused %+v, want w:3", got.Unused)
+	}
+}
+
+func TestParseWaivers(t *testing.T) {
+	good := `{"waivers": [
+  {"policy": "no-new-host-deps", "model": "*", "machine": "pc-i440fx-2.0", "features": ["x2apic"], "reason": "QEMU 2.0"},
+  {"policy": "runnable", "model": "Haswell-v4", "machine": "*", "features": ["sse4_1", "pni"], "reason": "r", "expires": "2027-01-31"}
+]}`
+	ws, err := starlib.ParseWaivers("w.json", []byte(good), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 2 || ws[0].Source != "w.json:2" || ws[1].Source != "w.json:3" {
+		t.Fatalf("got %+v", ws)
+	}
+	// Aliases become canonical names in canonical order.
+	if !slices.Equal(ws[1].Features, []string{"pni", "sse4.1"}) || ws[1].Expires != "2027-01-31" {
+		t.Errorf("features %q, expires %q", ws[1].Features, ws[1].Expires)
+	}
+	for _, tt := range []struct{ name, doc, want string }{
+		{"not an object", `[]`, `w.json:1:2: got [, want "{"`},
+		{"no waivers key", `{}`, `w.json: no "waivers" key`},
+		{"other key", `{"exceptions": []}`, `w.json:1: unexpected key exceptions`},
+		{"syntax", "{\"waivers\": [\n{\"policy\": }]}", `w.json:2:12: invalid character '}'`},
+		{"truncated", `{"waivers": [`, `w.json: unexpected end of file`},
+		{"trailing data", `{"waivers": []} {}`, `w.json:1:17: invalid character '{' after top-level value`},
+		{"wrong type", `{"waivers": [{"policy": 1}]}`, `w.json:1: waiver 1: policy: got JSON number, want string`},
+		{"missing keys", `{"waivers": [{"policy": "p"}]}`, `w.json:1: waiver 1: no model, machine, features, reason`},
+		{"empty reason", `{"waivers": [{"policy": "p", "model": "*", "machine": "*", "features": [], "reason": " "}]}`, `reason is empty`},
+		{"empty model", `{"waivers": [{"policy": "p", "model": "", "machine": "*", "features": [], "reason": "r"}]}`, `model is empty (use "*" for any)`},
+		{"bad date", `{"waivers": [{"policy": "p", "model": "*", "machine": "*", "features": [], "reason": "r", "expires": "31/12/2026"}]}`, `expires: got "31/12/2026", want a date YYYY-MM-DD`},
+		{"unknown feature", `{"waivers": [{"policy": "p", "model": "*", "machine": "*", "features": ["avx512"], "reason": "r"}]}`, `features: unknown feature "avx512" (did you mean "avx512f"?)`},
+		{"unknown key", `{"waivers": [{"policy": "p", "model": "*", "machine": "*", "features": [], "reason": "r", "until": "x"}]}`, `waiver 1: unknown field "until"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := starlib.ParseWaivers("w.json", []byte(tt.doc), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	// Every problem is reported, one a line.
+	two := `{"waivers": [
+  {"policy": "p"},
+  {"policy": "p", "model": "*", "machine": "*", "features": ["nope"], "reason": "r"}
+]}`
+	_, err = starlib.ParseWaivers("w.json", []byte(two), nil)
+	if err == nil || strings.Count(err.Error(), "\n") != 1 || !strings.HasPrefix(err.Error(), "w.json:2: waiver 1:") {
+		t.Errorf("got %v, want two lines", err)
+	}
+}
+
+func TestLoadWaiversFileStarlark(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("kvm.star", `KVM = features("kvmclock", "kvm-pv-eoi")`+"\n")
+	p := write("w.star", `load("kvm.star", "KVM")
+
+waiver(policy = "explicit-kvm-bits", model = "*", machine = "*", features = KVM, reason = "fine")
+waiver(policy = "runnable", model = "EPYC-v3", machine = "pc-q35-7.2", features = ["sse4_1"], reason = "r", expires = "2030-01-01")
+`)
+	ws, err := starlib.LoadWaiversFile(p, starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 2 || ws[0].Source != p+":3:7" || !slices.Equal(ws[0].Features, []string{"kvm-pv-eoi", "kvmclock"}) || ws[1].Expires != "2030-01-01" {
+		t.Errorf("got %+v", ws)
+	}
+	bad := write("bad.star", `waiver(policy = "p", model = "*", machine = "*", features = [], reason = "r", expires = 2030)`+"\n")
+	if _, err := starlib.LoadWaiversFile(bad, starlib.Options{}); err == nil || !strings.Contains(err.Error(), "expires: got int, want string or None") {
+		t.Errorf("got %v", err)
+	}
+	// JSON by extension.
+	j := write("w.json", `{"waivers": []}`)
+	if ws, err := starlib.LoadWaiversFile(j, starlib.Options{}); err != nil || len(ws) != 0 {
+		t.Errorf("got %v, %v", ws, err)
+	}
+}
+
+// FuzzParseWaivers: no input panics, and every waiver of an accepted file
+// is complete, with canonical features.
+func FuzzParseWaivers(f *testing.F) {
+	f.Add([]byte(`{"waivers": [{"policy": "p", "model": "*", "machine": "*", "features": ["pni"], "reason": "r", "expires": "2027-01-01"}]}`))
+	f.Add([]byte(`{"waivers": []}`))
+	f.Add([]byte(`{"waivers": [{"policy": "p"}, {}]}`))
+	f.Add([]byte("{\"waivers\": [\n"))
+	f.Add([]byte{0xff, '{'})
+	reg := feature.Builtin()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ws, err := starlib.ParseWaivers("f.json", data, reg)
+		if err != nil {
+			return
+		}
+		for _, w := range ws {
+			if w.Policy == "" || w.Model == "" || w.Machine == "" || strings.TrimSpace(w.Reason) == "" || w.Source == "" {
+				t.Fatalf("incomplete waiver %+v", w)
+			}
+			set, err := reg.Set(w.Features...)
+			if err != nil || !slices.Equal(reg.Names(set), w.Features) {
+				t.Fatalf("features %q not canonical (%v)", w.Features, err)
+			}
+		}
+	})
+}
