@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"errors"
+	"time"
 
 	"cpupolicy/plugins/internal/sandbox"
 )
@@ -50,9 +51,13 @@ type Error struct {
 	Kind error
 	// Detail says what the plugin did.
 	Detail string
-	// Stderr is the tail of the plugin's stderr when it crashed (Go
-	// prints its panic and goroutine traces there), for verbose output.
+	// Stderr is the start and the end of the plugin's stderr when it
+	// crashed (Go prints its panic and goroutine traces there), for
+	// verbose output.
 	Stderr string
+	// Elapsed is how long the failing call or instantiation ran (0 when
+	// the plugin never ran: a bad file, say).
+	Elapsed time.Duration
 }
 
 func (e *Error) Error() string {
@@ -76,7 +81,7 @@ func wrap(file, op string, err error) error {
 	out := &Error{File: file, Op: op, Kind: ErrModule, Detail: err.Error()}
 	var f *sandbox.Failure
 	if errors.As(err, &f) {
-		out.Kind, out.Detail, out.Stderr = f.Kind, f.Detail, f.Stderr
+		out.Kind, out.Detail, out.Stderr, out.Elapsed = f.Kind, f.Detail, f.Stderr, f.Elapsed
 	}
 	return out
 }

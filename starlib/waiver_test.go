@@ -1,6 +1,7 @@
 package starlib_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -191,4 +192,37 @@ func FuzzParseWaivers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Waivers accept known violations; an expired one accepts nothing and is
+// reported itself.
+func ExampleApplyWaivers() {
+	waivers, err := starlib.ParseWaivers("waivers.json", []byte(`{"waivers": [
+  {"policy": "no-new-host-deps", "model": "Haswell", "machine": "pc-i440fx-2.3",
+   "features": ["f16c", "rdrand", "vme"], "reason": "QEMU 2.3 added them to the model"},
+  {"policy": "no-new-host-deps", "model": "*", "machine": "pc-i440fx-2.0",
+   "features": ["x2apic"], "reason": "reviewed in 2020", "expires": "2020-12-31"}
+]}`), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	violations := []starlib.Violation{
+		{Policy: "no-new-host-deps", Model: "Haswell", Machine: "pc-i440fx-2.3", Features: []string{"f16c", "rdrand"}},
+		{Policy: "no-new-host-deps", Model: "qemu64", Machine: "pc-i440fx-2.0", Features: []string{"x2apic"}},
+	}
+	w := starlib.ApplyWaivers(violations, waivers, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	for _, v := range w.Violations {
+		fmt.Println("violation:", v.Model, v.Features)
+	}
+	for _, wv := range w.Waived {
+		fmt.Println("waived:", wv.Violation.Model, "by", wv.Waiver.Source)
+	}
+	for _, x := range w.Expired {
+		fmt.Println("expired:", x.Source, x.Expires)
+	}
+	// Output:
+	// violation: qemu64 [x2apic]
+	// waived: Haswell by waivers.json:2
+	// expired: waivers.json:4 2020-12-31
 }

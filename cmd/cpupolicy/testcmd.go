@@ -75,8 +75,9 @@ func runTest(e *env, args []string) int {
 		if err != nil {
 			return inputError(e, err)
 		}
-		if def = cats[c.Name]; def == nil {
+		if def = cats[*catName]; def == nil { // a file: it joins catalogs under its name
 			def = starlib.NewCatalog(c)
+			cats[c.Name] = def
 		}
 	}
 	if def == nil {

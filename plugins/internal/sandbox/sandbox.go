@@ -44,9 +44,11 @@ var (
 type Failure struct {
 	Kind   error
 	Detail string
-	// Stderr is the tail of what the instance wrote to stderr (Go's
-	// runtime prints panics and fatal errors there).
+	// Stderr is the start and the end of what the instance wrote to
+	// stderr (Go's runtime prints panics and fatal errors there).
 	Stderr string
+	// Elapsed is how long the failing call (or instantiation) ran.
+	Elapsed time.Duration
 }
 
 func (f *Failure) Error() string { return f.Detail }
@@ -89,8 +91,10 @@ const (
 	maxLogTotal   = 1 << 20
 )
 
-// stderrTail is how much of an instance's stderr is kept for messages.
-const stderrTail = 4 << 10
+// stderrKeep is how much of an instance's stderr is kept for messages:
+// this much of its start (where Go prints "panic: …" or "fatal error: …")
+// and as much of its end.
+const stderrKeep = 2 << 10
 
 // Module is a compiled plugin and its idle instances.
 type Module struct {
@@ -291,26 +295,38 @@ type Instance struct {
 	buf, bufCap uint32
 }
 
-// tail keeps the last stderrTail bytes written to it.
+// tail keeps the first and the last stderrKeep bytes written to it.
 type tail struct {
-	mu sync.Mutex
-	b  []byte
+	mu         sync.Mutex
+	head, tail []byte
+	cut        bool // bytes were dropped between head and tail
 }
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > stderrTail {
-		t.b = append(t.b[:0], t.b[len(t.b)-stderrTail:]...)
+	n := len(p)
+	if room := stderrKeep - len(t.head); room > 0 {
+		k := min(room, len(p))
+		t.head = append(t.head, p[:k]...)
+		p = p[k:]
 	}
-	return len(p), nil
+	t.tail = append(t.tail, p...)
+	if len(t.tail) > stderrKeep {
+		t.tail = append(t.tail[:0], t.tail[len(t.tail)-stderrKeep:]...)
+		t.cut = true
+	}
+	return n, nil
 }
 
 func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(bytes.TrimSpace(t.b))
+	s := string(t.head)
+	if t.cut {
+		s += "\n…\n"
+	}
+	return string(bytes.TrimSpace([]byte(s + string(t.tail))))
 }
 
 // Instantiate starts a new instance, running _initialize under the
@@ -354,7 +370,9 @@ func (m *Module) Instantiate(ctx context.Context) (*Instance, time.Duration, err
 		if mod != nil {
 			mod.Close(ctx)
 		}
-		return nil, took, m.classify(ctx, cctx, err, inst, "_initialize")
+		f := m.classify(ctx, cctx, err, inst, "_initialize")
+		f.Elapsed = took
+		return nil, took, f
 	}
 	inst.mod = mod
 	inst.fns = map[string]api.Function{}
@@ -407,8 +425,12 @@ func (m *Module) Call(ctx context.Context, export string, req []byte, hasReq boo
 	if err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	payload, err := m.call(ctx, inst, export, req, hasReq)
 	var f *Failure
+	if errors.As(err, &f) {
+		f.Elapsed = time.Since(t0)
+	}
 	if err == nil || errors.As(err, &f) && f.Kind == ErrPlugin {
 		m.Put(inst)
 	} else {
@@ -490,7 +512,7 @@ func (m *Module) call(ctx context.Context, inst *Instance, export string, req []
 
 // classify turns an error from wazero into a Failure. outer is the
 // caller's context and inner the one with the deadline.
-func (m *Module) classify(outer, inner context.Context, err error, inst *Instance, what string) error {
+func (m *Module) classify(outer, inner context.Context, err error, inst *Instance, what string) *Failure {
 	stderr := inst.stderr.String()
 	var exit *sys.ExitError
 	var f *Failure
@@ -500,14 +522,19 @@ func (m *Module) classify(outer, inner context.Context, err error, inst *Instanc
 		f = fail(ErrTimeout, "%s did not return within %v", what, m.opts.Timeout)
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled, outer.Err() != nil:
 		f = fail(ErrTimeout, "%s canceled: %v", what, context.Cause(outer))
-	case strings.Contains(stderr, "out of memory"):
-		f = fail(ErrMemory, "%s ran out of memory (limit %s): %s", what, Size(m.opts.MemoryLimit), lastLine(stderr))
+	case strings.Contains(stderr, "fatal error: out of memory"):
+		f = fail(ErrMemory, "%s ran out of memory (limit %s)", what, Size(m.opts.MemoryLimit))
 	case errors.As(err, &exit):
 		msg := fmt.Sprintf("%s exited with code %d", what, exit.ExitCode())
 		if s := panicLine(stderr); s != "" {
 			msg += ": " + s
+		} else if s := lastLine(stderr); s != "" {
+			msg += ": " + s
 		}
 		f = fail(ErrTrap, "%s", msg)
+	case panicLine(stderr) != "":
+		// Go's runtime prints why it gave up, then traps (unreachable).
+		f = fail(ErrTrap, "%s crashed: %s", what, panicLine(stderr))
 	default:
 		f = fail(ErrTrap, "%s trapped: %s", what, strings.TrimPrefix(firstLine(err.Error()), "wasm error: "))
 	}
@@ -515,15 +542,16 @@ func (m *Module) classify(outer, inner context.Context, err error, inst *Instanc
 	return f
 }
 
-// panicLine picks the line of Go's crash output that says what happened.
+// panicLine picks the line of Go's crash output that says what happened,
+// or "".
 func panicLine(stderr string) string {
 	for _, l := range strings.Split(stderr, "\n") {
 		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") || strings.HasPrefix(l, "runtime:") {
+		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") {
 			return l
 		}
 	}
-	return lastLine(stderr)
+	return ""
 }
 
 func firstLine(s string) string {

@@ -36,8 +36,6 @@ func escape(sdk.CPUID) ([]string, error) {
 		f.Close()
 	}
 	try("create /tmp/cpupolicy-escape", err, "created")
-	wd, err := os.Getwd()
-	try("getwd", err, wd)
 	c, err := net.DialTimeout("tcp", "127.0.0.1:22", time.Second)
 	if c != nil {
 		c.Close()
