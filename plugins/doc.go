@@ -11,6 +11,9 @@
 //	models, err := p.Models(ctx)           // []ModelDef, see ModelDef.Expand
 //	result, err := p.Check(ctx, "padlock", input) // JSON in, JSON out
 //
+// [LoadAll] loads several at once, concurrently. A Plugin serves
+// concurrent callers, each in an instance of its own.
+//
 // Plugins run under wazero with nothing granted: no files, no environment,
 // no arguments, a fake clock, no network, a memory cap and a deadline on
 // every call ([Config]). A plugin that traps, panics, loops, exhausts its

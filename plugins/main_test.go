@@ -7,19 +7,19 @@ import (
 	"testing"
 
 	"cpupolicy/plugins"
-	"cpupolicy/plugins/internal/wasmtest"
+	"cpupolicy/plugins/plugintest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	wasmtest.Cleanup()
+	plugintest.Cleanup()
 	os.Exit(code)
 }
 
 // testConfig is the configuration tests load plugins with: the defaults,
 // with the compilation cache in the test binary's scratch directory.
 func testConfig(t testing.TB) plugins.Config {
-	return plugins.Config{}.WithCacheDir(wasmtest.CacheDir(t))
+	return plugins.Config{}.WithCacheDir(plugintest.CacheDir(t))
 }
 
 type loaded struct {
@@ -35,7 +35,7 @@ var shared sync.Map // package path → *loaded
 // that wazero compiles each module once.
 func sharedPlugin(t testing.TB, pkg string) *plugins.Plugin {
 	t.Helper()
-	path := wasmtest.Build(t, pkg)
+	path := plugintest.Build(t, pkg)
 	v, _ := shared.LoadOrStore(pkg, &loaded{})
 	l := v.(*loaded)
 	l.once.Do(func() { l.p, l.err = plugins.Load(context.Background(), path, testConfig(t)) })

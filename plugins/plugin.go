@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -70,14 +72,52 @@ func Load(ctx context.Context, path string, cfg Config) (*Plugin, error) {
 		return nil, &Error{File: path, Op: "load", Kind: ErrModule, Detail: err.Error()}
 	}
 	defer f.Close()
-	bin, err := io.ReadAll(io.LimitReader(f, maxModuleSize+1))
+	st, err := f.Stat()
 	if err != nil {
 		return nil, &Error{File: path, Op: "load", Kind: ErrModule, Detail: err.Error()}
 	}
-	if len(bin) > maxModuleSize {
-		return nil, &Error{File: path, Op: "load", Kind: ErrModule, Detail: fmt.Sprintf("larger than %s", sandbox.Size(maxModuleSize))}
+	if st.Size() > maxModuleSize || !st.Mode().IsRegular() {
+		return nil, &Error{File: path, Op: "load", Kind: ErrModule, Detail: fmt.Sprintf("not a regular file of at most %s", sandbox.Size(maxModuleSize))}
+	}
+	bin := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, bin); err != nil {
+		return nil, &Error{File: path, Op: "load", Kind: ErrModule, Detail: err.Error()}
 	}
 	return load(ctx, path, bin, cfg)
+}
+
+// LoadAll loads the plugins at paths concurrently (a warm load is mostly
+// single-threaded work inside wazero, so n plugins on n cores load in
+// about the time of one). It returns them in the order of paths, with nil
+// for each that failed, and every failure joined (each an *Error naming
+// its file), sorted by path.
+func LoadAll(ctx context.Context, paths []string, cfg Config) ([]*Plugin, error) {
+	ps := make([]*Plugin, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, path := range paths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ps[i], errs[i] = Load(ctx, path, cfg)
+		}()
+	}
+	wg.Wait()
+	var failed []error
+	idx := make([]int, len(paths))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return paths[idx[a]] < paths[idx[b]] })
+	for _, i := range idx {
+		if errs[i] != nil {
+			failed = append(failed, errs[i])
+		}
+	}
+	return ps, errors.Join(failed...)
 }
 
 func load(ctx context.Context, path string, bin []byte, cfg Config) (*Plugin, error) {
@@ -130,14 +170,15 @@ func load(ctx context.Context, path string, bin []byte, cfg Config) (*Plugin, er
 	}
 	mod.Put(inst)
 	t0 := time.Now()
-	payload, err := mod.Call(ctx, "describe", nil, false)
+	err = mod.Call(ctx, "describe", nil, false, p.readManifest)
 	p.info.Describe = time.Since(t0)
-	if err == nil {
-		err = p.readManifest(payload)
-	}
 	if err != nil {
 		mod.Close(ctx)
-		return nil, wrap(path, "describe", err)
+		err = wrap(path, "describe", err)
+		if e := err.(*Error); e.Elapsed == 0 {
+			e.Elapsed = p.info.Describe
+		}
+		return nil, err
 	}
 	p.info.Manifest, p.info.ABI = p.manifest, p.manifest.ABI
 	return p, nil
@@ -238,30 +279,36 @@ func (p *Plugin) Close(ctx context.Context) error { return p.mod.Close(ctx) }
 // its own features' canonical names and any built-in names it reports.
 func (p *Plugin) Decode(ctx context.Context, leaves cpuid.Leaves) ([]string, error) {
 	const op = "decode"
-	e := wire.Encoder{B: make([]byte, 0, 4+wire.LeafSize*len(leaves))}
-	e.U32(0) // count, patched below
-	n := uint32(0)
+	n := 0
 	for _, l := range leaves {
-		if l.Leaf > 1 && !p.wants(l.Leaf) {
-			continue
+		if l.Leaf <= 1 || p.wants(l.Leaf) {
+			n++
 		}
-		e.U32(l.Leaf)
-		e.U32(l.Subleaf)
-		e.U32(l.EAX)
-		e.U32(l.EBX)
-		e.U32(l.ECX)
-		e.U32(l.EDX)
-		n++
 	}
-	e.B[0], e.B[1], e.B[2], e.B[3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
-	payload, err := p.mod.Call(ctx, op, e.B, true)
+	e := wire.Encoder{B: make([]byte, 0, 4+wire.LeafSize*n)}
+	e.U32(uint32(n))
+	for _, l := range leaves {
+		if l.Leaf <= 1 || p.wants(l.Leaf) {
+			e.U32(l.Leaf)
+			e.U32(l.Subleaf)
+			e.U32(l.EAX)
+			e.U32(l.EBX)
+			e.U32(l.ECX)
+			e.U32(l.EDX)
+		}
+	}
+	var names []string
+	err := p.mod.Call(ctx, op, e.B, true, func(payload []byte) error {
+		var d wire.Decoder
+		d.Reset(payload)
+		names = d.Strs()
+		if err := d.End(); err != nil {
+			return &Error{File: p.file, Op: op, Kind: ErrABI, Detail: "malformed reply: " + err.Error()}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, wrap(p.file, op, err)
-	}
-	d := wire.NewDecoder(payload)
-	names := d.Strs()
-	if err := d.End(); err != nil {
-		return nil, &Error{File: p.file, Op: op, Kind: ErrABI, Detail: "malformed reply: " + err.Error()}
 	}
 	sort.Strings(names)
 	out := names[:0]
@@ -292,14 +339,17 @@ func (p *Plugin) wants(leaf uint32) bool {
 // Models returns the plugin's model definitions.
 func (p *Plugin) Models(ctx context.Context) ([]ModelDef, error) {
 	const op = "models"
-	payload, err := p.mod.Call(ctx, op, nil, false)
+	var ws []wire.Model
+	err := p.mod.Call(ctx, op, nil, false, func(payload []byte) error {
+		d := wire.NewDecoder(payload)
+		ws = wire.DecodeModels(d)
+		if err := d.End(); err != nil {
+			return &Error{File: p.file, Op: op, Kind: ErrABI, Detail: "malformed reply: " + err.Error()}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, wrap(p.file, op, err)
-	}
-	d := wire.NewDecoder(payload)
-	ws := wire.DecodeModels(d)
-	if err := d.End(); err != nil {
-		return nil, &Error{File: p.file, Op: op, Kind: ErrABI, Detail: "malformed reply: " + err.Error()}
 	}
 	ms, err := modelsFrom(ws)
 	if err != nil {
@@ -330,14 +380,17 @@ func (p *Plugin) Check(ctx context.Context, name string, input []byte) ([]byte, 
 	}
 	e := wire.Encoder{}
 	wire.EncodeCheckRequest(&e, name, input)
-	payload, err := p.mod.Call(ctx, "check", e.B, true)
+	var result []byte
+	err := p.mod.Call(ctx, "check", e.B, true, func(payload []byte) error {
+		d := wire.NewDecoder(payload)
+		result = bytes.Clone(d.Bytes())
+		if err := d.End(); err != nil {
+			return &Error{File: p.file, Op: op, Kind: ErrABI, Detail: "malformed reply: " + err.Error()}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, wrap(p.file, op, err)
-	}
-	d := wire.NewDecoder(payload)
-	result := bytes.Clone(d.Bytes())
-	if err := d.End(); err != nil {
-		return nil, &Error{File: p.file, Op: op, Kind: ErrABI, Detail: "malformed reply: " + err.Error()}
 	}
 	if !json.Valid(result) {
 		return nil, &Error{File: p.file, Op: op, Kind: ErrBadReply, Detail: "the result is not a JSON document"}

@@ -56,8 +56,10 @@ type Plugin struct {
 	// error there.
 	Features []Feature
 	// Decode returns the names of the features that leaves show: the
-	// plugin's own and any built-in names it wants to report. Nil means
-	// DecodeFeatures(cpu, p.Features) for a CPU of one of p.Vendors.
+	// plugin's own and any built-in names it wants to report. The SDK
+	// copies the names into its reply before Decode is called again, so
+	// Decode may return a slice it reuses. Nil means the bits of
+	// p.Features (decoded with a Table) for a CPU of one of p.Vendors.
 	Decode func(cpu CPUID) ([]string, error)
 	// Models are CPU model definitions, in the shape of QEMU's
 	// X86CPUDefinition.
@@ -212,6 +214,22 @@ func (c CPUID) Vendor() string {
 	return string(b)
 }
 
+// VendorIs reports whether leaf 0's vendor string is v (without building
+// the string, so decoders stay allocation-free).
+func (c CPUID) VendorIs(v string) bool {
+	l, ok := c.Get(0, 0)
+	if !ok || len(v) != 12 {
+		return false
+	}
+	for i, r := range [3]uint32{l.EBX, l.EDX, l.ECX} {
+		s := v[4*i:]
+		if r != uint32(s[0])|uint32(s[1])<<8|uint32(s[2])<<16|uint32(s[3])<<24 {
+			return false
+		}
+	}
+	return true
+}
+
 // MaxLeaf returns the highest leaf of the range that base starts
 // (EAX of leaf base: 0, 0x80000000, 0xC0000000, …), or 0 when the range is
 // absent.
@@ -249,18 +267,6 @@ func (c CPUID) Model() int {
 // feature: decode sees no MSRs).
 func (c CPUID) Has(f *Feature) bool {
 	return f.MSR == 0 && c.Bit(f.Leaf, f.Subleaf, f.Reg, f.Bit)
-}
-
-// DecodeFeatures returns the names of the CPUID features of fs whose bits
-// are set.
-func DecodeFeatures(c CPUID, fs []Feature) []string {
-	var names []string
-	for i := range fs {
-		if c.Has(&fs[i]) {
-			names = append(names, fs[i].Name)
-		}
-	}
-	return names
 }
 
 // Error is an error message, for Decode and Check.Run (the SDK avoids fmt
@@ -320,25 +326,35 @@ func (p *Plugin) models() []wire.Model {
 	return ms
 }
 
+// defaultTable and defaultNames serve the default decoder.
+var (
+	defaultTable *Table
+	defaultNames []string
+)
+
 // decode runs the plugin's decoder (or the default one) on c.
 func (p *Plugin) decode(c CPUID) ([]string, error) {
 	if p.Decode != nil {
 		return p.Decode(c)
 	}
-	if !p.ForVendor(c.Vendor()) {
+	if !p.ForCPU(c) {
 		return nil, nil
 	}
-	return DecodeFeatures(c, p.Features), nil
+	if defaultTable == nil {
+		defaultTable = NewTable(p.Features)
+	}
+	defaultNames = defaultTable.Decode(c, defaultNames[:0], nil)
+	return defaultNames, nil
 }
 
-// ForVendor reports whether vendor is one of p.Vendors (or p.Vendors is
+// ForCPU reports whether c's vendor is one of p.Vendors (or p.Vendors is
 // empty).
-func (p *Plugin) ForVendor(vendor string) bool {
+func (p *Plugin) ForCPU(c CPUID) bool {
 	if len(p.Vendors) == 0 {
 		return true
 	}
 	for _, v := range p.Vendors {
-		if v == vendor {
+		if c.VendorIs(v) {
 			return true
 		}
 	}

@@ -187,7 +187,10 @@ func (m *Module) newRuntime(ctx context.Context, dir *cache.Dir) error {
 		// memory.grow beyond the cap fails inside the guest (Go's
 		// runtime then dies with "out of memory"); a module that asks
 		// for more than the cap up front does not compile.
-		WithMemoryLimitPages(uint32(pages))
+		WithMemoryLimitPages(uint32(pages)).
+		// No DWARF-based wasm stack traces: a Go guest prints its own
+		// trace to stderr, and the offset maps cost load time.
+		WithDebugInfoEnabled(false)
 	if dir != nil {
 		cc, err := wazero.NewCompilationCacheWithDir(dir.Path())
 		if err != nil {
@@ -417,13 +420,15 @@ func (m *Module) Put(inst *Instance) {
 }
 
 // Call calls export on an instance of its own: with the framed request
-// req when hasReq, else with no argument. It returns the reply's payload
-// after a StatusOK. A StatusError reply is a *Failure of kind ErrPlugin
-// and keeps the instance; every other failure discards it.
-func (m *Module) Call(ctx context.Context, export string, req []byte, hasReq bool) ([]byte, error) {
+// req when hasReq, else with no argument. After a StatusOK reply it
+// passes the reply's payload to read, a view of the instance's memory
+// valid only during read, and returns read's error. A StatusError reply
+// is a *Failure of kind ErrPlugin and keeps the instance; every other
+// failure, read's included, discards it.
+func (m *Module) Call(ctx context.Context, export string, req []byte, hasReq bool, read func(payload []byte) error) error {
 	inst, err := m.get(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	t0 := time.Now()
 	payload, err := m.call(ctx, inst, export, req, hasReq)
@@ -431,12 +436,18 @@ func (m *Module) Call(ctx context.Context, export string, req []byte, hasReq boo
 	if errors.As(err, &f) {
 		f.Elapsed = time.Since(t0)
 	}
-	if err == nil || errors.As(err, &f) && f.Kind == ErrPlugin {
+	if err == nil {
+		err = read(payload)
+		if err == nil {
+			m.Put(inst)
+			return nil
+		}
+	} else if errors.As(err, &f) && f.Kind == ErrPlugin {
 		m.Put(inst)
-	} else {
-		inst.mod.Close(context.Background())
+		return err
 	}
-	return payload, err
+	inst.mod.Close(context.Background())
+	return err
 }
 
 func (m *Module) call(ctx context.Context, inst *Instance, export string, req []byte, hasReq bool) ([]byte, error) {
@@ -492,7 +503,7 @@ func (m *Module) call(ctx context.Context, inst *Instance, export string, req []
 	if !ok {
 		return nil, fail(ErrBadReply, "reply of %d bytes at %#x runs past its %d-byte memory", n, p+4, mem.Size())
 	}
-	status, payload := b[0], bytes.Clone(b[1:])
+	status, payload := b[0], b[1:]
 	switch status {
 	case wire.StatusOK:
 		return payload, nil

@@ -98,8 +98,8 @@ func (r *reader) byte() (byte, error) {
 func (r *reader) uleb(bits uint) (uint64, error) {
 	start := r.off
 	var v uint64
-	for shift := uint(0); ; shift += 7 {
-		if shift >= bits+7 {
+	for n, shift := 0, uint(0); ; n, shift = n+1, shift+7 {
+		if n == int(bits+6)/7 {
 			r.off = start
 			return 0, r.fail("integer too long")
 		}

@@ -85,6 +85,9 @@ type Decoder struct {
 // NewDecoder returns a decoder of b.
 func NewDecoder(b []byte) *Decoder { return &Decoder{b: b} }
 
+// Reset makes d a decoder of b (a Decoder on the stack allocates nothing).
+func (d *Decoder) Reset(b []byte) { *d = Decoder{b: b} }
+
 // Error is a malformed message: what was wrong and the byte offset in the
 // payload where decoding stopped.
 type Error struct {
@@ -156,6 +159,21 @@ func (d *Decoder) U32() uint32 {
 	b := d.b[d.off:]
 	d.off += 4
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// Next returns the next n bytes (aliasing the input), or nil after an
+// error.
+func (d *Decoder) Next(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(d.b)-d.off {
+		d.fail("unexpected end of message")
+		return nil
+	}
+	b := d.b[d.off : d.off+n]
+	d.off += n
+	return b
 }
 
 // Bytes reads a length-prefixed byte string. The result aliases the

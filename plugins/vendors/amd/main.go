@@ -56,13 +56,19 @@ func init() {
 	})
 }
 
+var (
+	table = sdk.NewTable(features)
+	names []string // decode's result, reused: the SDK copies it out
+)
+
 // decode reports the plugin's bits of an AMD CPU whose extended leaves
 // reach 0x8000_0021.
 func decode(c sdk.CPUID) ([]string, error) {
-	if c.Vendor() != amd || c.MaxLeaf(leafExtMax) < leaf21 {
+	if !c.VendorIs(amd) || c.MaxLeaf(leafExtMax) < leaf21 {
 		return nil, nil
 	}
-	return sdk.DecodeFeatures(c, features), nil
+	names = table.Decode(c, names[:0], nil)
+	return names, nil
 }
 
 func main() {}

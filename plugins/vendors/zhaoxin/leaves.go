@@ -13,23 +13,24 @@ const (
 type edx struct {
 	bit  uint8
 	name string
-	// zhaoxin marks bits whose meaning is Zhaoxin's only: on VIA's C3
-	// the same bits were the alternate instruction set (0, 1), the
-	// LongHaul MSR (4) and FEMMS (5), so decode reports them only for a
-	// Zhaoxin CPU (vendor "  Shanghai  ", or family 7 and later).
-	zhaoxin bool
 }
 
 // builtinBits are the bits QEMU already names (FEAT_C000_0001_EDX; Linux
 // word 5): decode reports them under QEMU's names, which the host's
 // registry knows.
 var builtinBits = []edx{
-	{2, "xstore", false}, {3, "xstore-en", false},
-	{6, "xcrypt", false}, {7, "xcrypt-en", false},
-	{8, "ace2", false}, {9, "ace2-en", false},
-	{10, "phe", false}, {11, "phe-en", false},
-	{12, "pmm", false}, {13, "pmm-en", false},
+	{2, "xstore"}, {3, "xstore-en"},
+	{6, "xcrypt"}, {7, "xcrypt-en"},
+	{8, "ace2"}, {9, "ace2-en"},
+	{10, "phe"}, {11, "phe-en"},
+	{12, "pmm"}, {13, "pmm-en"},
 }
+
+// zhaoxinBits are bits whose meaning is Zhaoxin's only: on VIA's C3 the
+// same bits were the alternate instruction set (0, 1), the LongHaul MSR
+// (4) and FEMMS (5), so decode reports them only for a Zhaoxin CPU
+// (vendor "  Shanghai  ", or family 7 and later).
+var zhaoxinBits = []uint8{0, 1, 4, 5}
 
 // features are the bits QEMU does not name, defined by this plugin.
 var features = []sdk.Feature{
@@ -51,16 +52,12 @@ func bit(b uint8, name, linux, desc string) sdk.Feature {
 	return sdk.Feature{Name: name, Leaf: leafFeatures, Reg: sdk.EDX, Bit: b, Linux: linux, Description: desc}
 }
 
-// zhaoxinOnly are the plugin's bits that decode reports for Zhaoxin CPUs
-// only (see edx.zhaoxin).
-var zhaoxinOnly = map[string]bool{"ccs-sm2": true, "ccs-sm2-en": true, "ccs-sm3-sm4": true, "ccs-sm3-sm4-en": true}
-
 // decode reports the named bits of 0xC000_0001 EDX: QEMU's and the
 // plugin's. It reads the leaf only when 0xC000_0000 says it exists, as
 // Linux does (init_centaur, early_init_zhaoxin).
 func decode(c sdk.CPUID) ([]string, error) {
-	v := c.Vendor()
-	if v != centaur && v != shanghai {
+	isShanghai := c.VendorIs(shanghai)
+	if !isShanghai && !c.VendorIs(centaur) {
 		return nil, nil
 	}
 	if c.MaxLeaf(leafMax) < leafFeatures {
@@ -70,20 +67,42 @@ func decode(c sdk.CPUID) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	isZhaoxin := v == shanghai || c.Family() >= 7
-	var names []string
-	for _, b := range builtinBits {
-		if l.EDX>>b.bit&1 == 1 && (isZhaoxin || !b.zhaoxin) {
-			names = append(names, b.name)
-		}
+	set := l.EDX & named
+	if !isShanghai && c.Family() < 7 {
+		set &^= zhaoxinOnly
 	}
-	for i := range features {
-		f := &features[i]
-		if l.EDX>>f.Bit&1 == 1 && (isZhaoxin || !zhaoxinOnly[f.Name]) {
-			names = append(names, f.Name)
+	names = names[:0]
+	for bit := 0; set != 0; bit++ {
+		if set&1 != 0 {
+			names = append(names, edxNames[bit])
 		}
+		set >>= 1
 	}
 	return names, nil
+}
+
+// edxNames names each bit of 0xC000_0001 EDX that has a name (QEMU's or
+// the plugin's); named is their mask, zhaoxinOnly the mask of the bits
+// decoded for Zhaoxin CPUs only; names is decode's result, reused (the
+// SDK copies it out).
+var (
+	edxNames           [32]string
+	named, zhaoxinOnly uint32
+	names              []string
+)
+
+func init() {
+	for _, b := range builtinBits {
+		edxNames[b.bit] = b.name
+		named |= 1 << b.bit
+	}
+	for _, f := range features {
+		edxNames[f.Bit] = f.Name
+		named |= 1 << f.Bit
+	}
+	for _, b := range zhaoxinBits {
+		zhaoxinOnly |= 1 << b
+	}
 }
 
 // units pairs each PadLock/CCS unit with its enable bit.

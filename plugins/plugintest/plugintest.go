@@ -1,4 +1,4 @@
-// Package wasmtest builds Go plugin packages to WebAssembly for tests,
+// Package plugintest builds Go plugin packages to WebAssembly for tests,
 // each once per test binary.
 //
 // Building a plugin runs `go build` for GOOS=wasip1 GOARCH=wasm
@@ -7,7 +7,19 @@
 // expensive step is wazero compiling the module (about half a second,
 // over five seconds under -race), which tests avoid repeating by sharing
 // loaded plugins and a compilation cache directory (CacheDir).
-package wasmtest
+//
+// It is public so that tests elsewhere (the CLI's, say) can build the
+// vendor plugins the same way:
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		plugintest.Cleanup()
+//		os.Exit(code)
+//	}
+//
+//	wasm := plugintest.Build(t, "cpupolicy/plugins/vendors/zhaoxin")
+//	p, err := plugins.Load(ctx, wasm, plugins.Config{}.WithCacheDir(plugintest.CacheDir(t)))
+package plugintest
 
 import (
 	"fmt"
@@ -32,7 +44,7 @@ var (
 	slots = make(chan struct{}, runtime.NumCPU())
 
 	tmp = sync.OnceValues(func() (string, error) {
-		return os.MkdirTemp("", "cpupolicy-wasmtest-")
+		return os.MkdirTemp("", "cpupolicy-plugintest-")
 	})
 )
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Benchmarks of the WebAssembly plugins (issue 6): the size of each vendor
+# plugin, its cold load (wazero compiles it), its warm load (from the
+# compilation cache) with the first call, the per-call cost of decode on a
+# full CPUID dump, the interpreter for one-shot use, a plugin without a
+# language runtime for comparison, and the JSON-vs-compact encoding
+# measurement behind the ABI. Prints Markdown for bench/RESULTS.md.
+#
+# Usage: bash bench/plugins.sh [decode-benchtime]   (default 2s)
+# Needs: go; hyperfine for the whole-process timings (skipped without it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+benchtime=${1:-2s}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "## Plugins (issue 6: wasm vendor plugins)"
+echo
+echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores,"
+echo "kernel $(uname -r), $(go version | cut -d' ' -f3-), wazero $(go list -m -f '{{.Version}}' github.com/tetratelabs/wazero)."
+echo "Date: $(date -u +%Y-%m-%d); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+
+echo "### Sizes — GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared"
+echo
+echo "| plugin | .wasm bytes |"
+echo "| --- | ---: |"
+for v in amd intel zhaoxin; do
+  GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$tmp/$v.wasm" "./plugins/vendors/$v"
+  echo "| $v | $(stat -c %s "$tmp/$v.wasm") |"
+done
+GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$tmp/acme.wasm" ./examples/vendor-plugin
+echo "| examples/vendor-plugin | $(stat -c %s "$tmp/acme.wasm") |"
+echo
+
+echo "### In process — go test -run '^\$' -bench … ./plugins/"
+echo
+echo '```'
+go test -run '^$' -bench 'LoadCold' -benchtime 5x ./plugins/ | grep -E '^Benchmark'
+go test -run '^$' -bench 'LoadWarm|LoadInterpreter|LoadAllWarm' -benchtime 50x ./plugins/ | grep -E '^Benchmark'
+go test -run '^$' -bench 'Decode|Tiny' -benchmem -benchtime "$benchtime" ./plugins/ | grep -E '^Benchmark'
+echo '```'
+echo
+
+echo "### Encoding — go test -run '^\$' -bench . ./plugins/internal/abibench/"
+echo
+echo '```'
+go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./plugins/internal/abibench/ | grep -E '^Benchmark'
+echo '```'
+echo
+
+go build -o "$tmp/plugtime" ./plugins/internal/plugtime
+echo "### Whole process — plugtime: start, load from a warm cache, decode this host's dump, exit"
+echo
+echo '```'
+for v in amd intel zhaoxin; do
+  "$tmp/plugtime" -q -cache "$tmp/cache" "$tmp/$v.wasm"   # fill the cache
+  for i in 1 2 3; do echo "$v: $("$tmp/plugtime" -cache "$tmp/cache" "$tmp/$v.wasm")"; done
+done
+echo '```'
+echo
+if ! command -v hyperfine >/dev/null; then
+  echo "hyperfine not installed: whole-process timings skipped (apt-get install hyperfine)"
+  exit 0
+fi
+cmds=()
+for v in amd intel zhaoxin; do
+  cmds+=(-n "$v: warm cache" "$tmp/plugtime -q -cache $tmp/cache $tmp/$v.wasm")
+done
+cmds+=(-n "zhaoxin: warm cache, GOGC=off" "env GOGC=off $tmp/plugtime -q -cache $tmp/cache $tmp/zhaoxin.wasm")
+cmds+=(-n "zhaoxin: interpreter, no cache" "$tmp/plugtime -q -interpreter $tmp/zhaoxin.wasm")
+cmds+=(-n "zhaoxin: compiler, no cache (cold)" "$tmp/plugtime -q $tmp/zhaoxin.wasm")
+echo "### Whole process — hyperfine -N -w 3 -r 20"
+echo
+hyperfine -N -w 3 -r 20 --export-markdown "$tmp/h.md" "${cmds[@]}" >/dev/null
+cat "$tmp/h.md"

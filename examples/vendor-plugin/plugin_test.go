@@ -1,0 +1,79 @@
+package main_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"testing"
+
+	"cpupolicy/core/cpuid"
+	"cpupolicy/core/feature"
+	"cpupolicy/plugins"
+)
+
+// TestPlugin builds the example exactly as the guide says and loads it.
+func TestPlugin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a WebAssembly plugin")
+	}
+	dir := t.TempDir()
+	wasm := filepath.Join(dir, "acme.wasm")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", wasm, ".")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	ctx := context.Background()
+	p, err := plugins.Load(ctx, wasm, plugins.Config{}.WithCacheDir(filepath.Join(dir, "cache")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+
+	m := p.Describe()
+	if m.Name != "acme" || len(m.Features) != 2 || len(m.Checks) != 1 {
+		t.Errorf("manifest %+v", m)
+	}
+	reg, err := feature.Builtin().Extend(m.Name, p.Features()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	le := func(s string) uint32 { return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24 }
+	leaves := cpuid.Leaves{
+		{Leaf: 0, EAX: 0xd, EBX: le("Acme"), EDX: le("Acme"), ECX: le("Acme")},
+		{Leaf: 0x40000100, EAX: 0x40000101},
+		{Leaf: 0x40000101, EDX: 0b11},
+	}
+	names, err := p.Decode(ctx, leaves)
+	if err != nil || !reflect.DeepEqual(names, []string{"acme-crypt", "acme-turbo"}) {
+		t.Errorf("decode: %v, %v", names, err)
+	}
+	// The registry, extended, decodes the same bits by location (plugin
+	// features are numbered in load order).
+	if got := reg.Names(reg.Decode(leaves)); !reflect.DeepEqual(got, []string{"acme-turbo", "acme-crypt"}) {
+		t.Errorf("registry decode: %v", got)
+	}
+
+	ms, err := p.Models(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, err := ms[0].Expand(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crypt, _ := reg.Lookup("acme-crypt")
+	if len(defs) != 3 || defs[0].AliasOf != "Acme-Roadrunner-v1" || defs[1].Features.Has(crypt) || !defs[2].Features.Has(crypt) {
+		t.Errorf("models: %+v", defs)
+	}
+
+	out, err := p.Check(ctx, "turbo-safe", []byte(`["acme-turbo"]`))
+	if err != nil || string(out) != `{"ok":false,"why":"acme-turbo makes live migration unsafe"}` {
+		t.Errorf("check: %s, %v", out, err)
+	}
+}
