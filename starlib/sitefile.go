@@ -1,6 +1,7 @@
 package starlib
 
 import (
+	"cpupolicy/core/suggest"
 	"errors"
 	"fmt"
 	"os"
@@ -248,37 +249,10 @@ func sitePoolNames(ps []poolDecl) []string {
 // nearestName returns ` (did you mean "x"?)` for the candidate nearest to
 // name, or "".
 func nearestName(name string, candidates []string) string {
-	best, bestD := "", len(name)/2+2
-	for _, c := range candidates {
-		if d := nameDistance(name, c); d < bestD {
-			best, bestD = c, d
-		}
+	if best := suggest.Nearest(name, candidates); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// nameDistance is the Levenshtein distance of a and b.
-func nameDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // scriptPosError is a problem at a position "file:line:col" of a script.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"cpupolicy/core/suggest"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,36 +300,10 @@ func scriptError(e *env, cmd string, err error) int {
 // nearestOf returns ` (did you mean "x"?)` for the name of list nearest
 // to s, or "".
 func nearestOf(s string, list []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, c := range list {
-		if d := levenshtein(s, c); d < bestD {
-			best, bestD = c, d
-		}
+	if best := suggest.Nearest(s, list); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // stopOf names why a failed run was stopped: "time limit", "step

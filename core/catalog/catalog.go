@@ -17,6 +17,7 @@
 package catalog
 
 import (
+	"cpupolicy/core/suggest"
 	"fmt"
 	"sort"
 	"strconv"
@@ -417,7 +418,7 @@ func nearest(name string, candidates []string) string {
 		if lc == lname {
 			return c
 		}
-		d := editDistance(lname, lc)
+		d := suggest.Distance(lname, lc)
 		if strings.HasPrefix(lc, lname) && d > 0 {
 			d = min(d, 2) // "Skylake-Client" → "Skylake-Client-v1"
 		}
@@ -436,26 +437,6 @@ func commonPrefix(a, b string) int {
 		n++
 	}
 	return n
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // splitVersion splits "EPYC-v3" into ("EPYC", 3); other names get 0.

@@ -15,6 +15,7 @@
 package feature
 
 import (
+	"cpupolicy/core/suggest"
 	"errors"
 	"fmt"
 	"sort"
@@ -402,7 +403,7 @@ func (r *Registry) nearest(name string) string {
 	q := normalize(name)
 	best, bestD := "", len(q)/2+2
 	consider := func(cand string) {
-		d := editDistance(q, normalize(cand))
+		d := suggest.Distance(q, normalize(cand))
 		if d < bestD {
 			best, bestD = cand, d
 		}
@@ -421,27 +422,6 @@ func (r *Registry) nearest(name string) string {
 	// Suggest the canonical spelling even when an alias was closest.
 	id := r.byName[normalize(best)]
 	return r.features[id].Name
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // Fingerprint identifies the registry's numbering: an FNV-1a hash of every

@@ -32,6 +32,7 @@ package qemuimport
 import (
 	"cmp"
 	"context"
+	"cpupolicy/core/suggest"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -602,7 +603,7 @@ func chunk(s string) (string, string) {
 func nearest(w string, names []string) string {
 	best, bestD := "", len(w)/2+2
 	for _, n := range names {
-		d := editDistance(w, n)
+		d := suggest.Distance(w, n)
 		if d < bestD || (d == bestD && best != "" && versionGap(w, n) < versionGap(w, best)) {
 			best, bestD = n, d
 		}
@@ -629,27 +630,6 @@ func versionNumber(v string) int {
 	ma, _ := strconv.Atoi(major)
 	mi, _ := strconv.Atoi(minor)
 	return ma*1000 + mi
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // convert turns a query-cpu-model-expansion return into a RawExpansion
