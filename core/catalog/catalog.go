@@ -172,6 +172,9 @@ type Model struct {
 	// expansion lacks (catalog.RawExpansion.Latent): QEMU's feature
 	// dependencies hid them.
 	Latent feature.FeatureSet
+	// Source is "" for the catalog's own models, else what added the
+	// model (a plugin's name, Catalog.WithModels).
+	Source string
 	// accel[a] is what accelerator a changes for this model on the
 	// newest machine type.
 	accel map[string]Delta

@@ -1,0 +1,319 @@
+package catalog
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"cpupolicy/core/feature"
+)
+
+// ModelDefinition is a CPU model from outside the catalog's QEMU (a
+// vendor plugin's): QEMU's X86CPUDefinition with one version's props
+// applied, before QEMU builds a CPU from it.
+type ModelDefinition struct {
+	// Name is the name it is known by ("EPYC-Turin-v1", "EPYC-Turin" for
+	// the unversioned alias); AliasOf the versioned name an alias stands
+	// for.
+	Name, AliasOf string
+	// Features are the definition's features (QEMU's .features[]).
+	Features feature.FeatureSet
+	Vendor   string
+	Family   int
+	Model    int
+	Stepping int
+	ModelID  string
+	// Level, XLevel and XLevel2 are the definition's levels. QEMU makes
+	// them the CPU's minimum levels (x86_cpu_load_model sets min-level
+	// from def->level), raised by the features; a version prop that sets
+	// one makes it explicit (LevelExplicit …), kept as given.
+	Level, XLevel, XLevel2                          uint32
+	LevelExplicit, XLevelExplicit, XLevel2Explicit bool
+	// Source names where the definition comes from (a plugin's name).
+	Source string
+}
+
+// accelDefaultProps are the properties QEMU sets on every named CPU model
+// for an accelerator before machine compat properties and user options:
+// kvm_default_props (target/i386/kvm/kvm-cpu.c) and tcg_default_props
+// (target/i386/tcg/tcg-cpu.c), identical in QEMU 7.2 and 10.0.
+// TestDefinitionsReproduceCatalog holds them to every built-in model's
+// answers.
+var accelDefaultProps = map[string][]struct {
+	name string
+	on   bool
+}{
+	KVM: {
+		{"kvmclock", true}, {"kvm-nopiodelay", true}, {"kvm-asyncpf", true},
+		{"kvm-steal-time", true}, {"kvm-pv-eoi", true}, {"kvmclock-stable-bit", true},
+		{"x2apic", true}, {"acpi", false}, {"monitor", false}, {"svm", false},
+	},
+	TCG: {{"vme", false}},
+}
+
+// build returns what QEMU answers for a CPU built from d on the machine
+// type with index mi under accel: the definition, the accelerator's
+// default props, the machine type's compat properties (the catalog's
+// per-machine defaults, which are what the machine type changes for
+// every model alike), then QEMU's expansion (dependencies, automatic
+// levels). Under kvm the vendor stays the definition's, as in a catalog's
+// stored answers (Resolve substitutes the host's).
+func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error) {
+	mt := &c.Machines[mi]
+	f := d.Features
+	for _, p := range accelDefaultProps[accel] {
+		if accel == KVM && kvmDefaultDropped(p.name, mt) {
+			continue
+		}
+		id, err := c.reg.Lookup(p.name)
+		if err != nil {
+			return answer{}, err
+		}
+		if p.on {
+			f = f.Add(id)
+		} else {
+			f = f.Remove(id)
+		}
+	}
+	p := Props{
+		Vendor: d.Vendor, Family: d.Family, Model: d.Model, Stepping: d.Stepping, ModelID: d.ModelID,
+		FullCPUIDAutoLevel: true, IntelPTAutoLevel: true,
+	}
+	if c.Definitions {
+		p.LevelExplicit, p.XLevelExplicit, p.XLevel2Explicit = d.LevelExplicit, d.XLevelExplicit, d.XLevel2Explicit
+		if !d.LevelExplicit {
+			p.DefMinLevel = d.Level
+		}
+		if !d.XLevelExplicit {
+			p.DefMinXLevel = d.XLevel
+		}
+		if !d.XLevel2Explicit {
+			p.DefMinXLevel2 = d.XLevel2
+		}
+	}
+	// The machine type's compat properties, as the catalog's default for
+	// every model: its switches of the automatic levels go into the
+	// expansion; its feature changes apply to the expansion, as they do
+	// for the catalog's own models.
+	var md Delta
+	if newest, _ := c.Newest("pc-q35"); mt.Name != newest.Name {
+		md = c.defaults[mt.Name][accel]
+		if v := md.Props.FullCPUIDAutoLevel; v != nil {
+			p.FullCPUIDAutoLevel = *v
+		}
+		if v := md.Props.IntelPTAutoLevel; v != nil {
+			p.IntelPTAutoLevel = *v
+		}
+	}
+	explicit := func(set bool, v uint32) *uint32 {
+		if !set {
+			return nil
+		}
+		return &v
+	}
+	in := LevelInput{
+		MinLevel: p.DefMinLevel, MinXLevel: p.DefMinXLevel, MinXLevel2: p.DefMinXLevel2,
+		FullCPUIDAutoLevel: p.FullCPUIDAutoLevel, IntelPTAutoLevel: p.IntelPTAutoLevel,
+		Vendor: d.Vendor, VendorCPUIDOnly: true,
+		Level:   explicit(d.LevelExplicit, d.Level),
+		XLevel:  explicit(d.XLevelExplicit, d.XLevel),
+		XLevel2: explicit(d.XLevel2Explicit, d.XLevel2),
+	}
+	if !c.Definitions {
+		in.MinLevel, in.MinXLevel, in.MinXLevel2 = d.Level, d.XLevel, d.XLevel2
+	}
+	exp, l, auto := c.expandDefinition(f, in, accel)
+	p.Level, p.XLevel, p.XLevel2 = l.level, l.xlevel, l.xlevel2
+	p.MinLevel, p.MinXLevel, p.MinXLevel2 = auto.level, auto.xlevel, auto.xlevel2
+	a := answer{f: exp.Union(md.On).Difference(md.Off), p: p}
+	if c.Definitions {
+		if accel != KVM {
+			f = f.Difference(kvmWord(c.reg))
+		}
+		a.lat = md.applyLatent(f.Difference(exp))
+	}
+	return a, nil
+}
+
+// kvmDefaultDropped reports whether machine type mt takes prop out of
+// kvm_default_props (x86_cpu_change_kvm_default(prop, NULL) in its compat
+// function): x2apic before 2.0 (pc_compat_1_7), svm before 2.2
+// (pc_compat_2_1, when KVM still enabled SVM for models that have it).
+func kvmDefaultDropped(prop string, mt *MachineType) bool {
+	var before []int
+	switch prop {
+	case "x2apic":
+		before = []int{2, 0}
+	case "svm":
+		before = []int{2, 2}
+	default:
+		return false
+	}
+	return compareVersions(mt.Version, before) < 0
+}
+
+// WithModels returns a catalog that also holds defs, each resolved on
+// every machine type under every accelerator of c as QEMU would resolve
+// a model it defined (see build), over reg, which must be c's registry or
+// one extended from it (feature.Registry.Extend) that names the
+// definitions' features. A definition whose name c already has is
+// skipped when it resolves exactly as c's model does everywhere (a
+// notice says so), and is an error naming both otherwise. c is not
+// changed.
+func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Catalog, []string, error) {
+	if err := extends(reg, c.reg); err != nil {
+		return nil, nil, err
+	}
+	newest, ok := c.Newest("pc-q35")
+	if !ok {
+		return nil, nil, fmt.Errorf("catalog %s has no pc-q35 machine type to base models on", c.Name)
+	}
+	n := *c
+	n.reg = reg
+	n.Models = append([]Model(nil), c.Models...)
+	n.overrides = make(map[resolveKey]Delta, len(c.overrides))
+	for k, v := range c.overrides {
+		n.overrides[k] = v
+	}
+	baseAccel := TCG
+	if !c.HasAccel(TCG) {
+		baseAccel = KVM
+	}
+	var notices []string
+	var errs []error
+	seen := map[string]string{}
+	for i := range defs {
+		d := &defs[i]
+		if prev, dup := seen[d.Name]; dup {
+			errs = append(errs, fmt.Errorf("model %s is defined by both %s and %s", d.Name, prev, d.Source))
+			continue
+		}
+		seen[d.Name] = d.Source
+		answers := make(map[resolveKey]answer, len(c.Machines)*len(c.Accels))
+		for mi := range c.Machines {
+			for _, acc := range c.Accels {
+				a, err := n.build(d, mi, acc)
+				if err != nil {
+					return nil, nil, fmt.Errorf("model %s of %s: %v", d.Name, d.Source, err)
+				}
+				answers[resolveKey{d.Name, c.Machines[mi].Name, acc}] = a
+			}
+		}
+		if old, err := c.Model(d.Name); err == nil {
+			if where := c.differs(old, answers); where != "" {
+				src := old.Source
+				if src == "" {
+					src = "catalog " + c.Name
+				}
+				errs = append(errs, fmt.Errorf("model %s of %s differs from %s's model %s (%s)", d.Name, d.Source, src, old.Name, where))
+			} else {
+				notices = append(notices, fmt.Sprintf("model %s of %s is already in catalog %s with the same definition; using the catalog's", d.Name, d.Source, c.Name))
+			}
+			continue
+		}
+		base, v := splitVersion(d.Name)
+		if d.AliasOf != "" {
+			v = 0
+		}
+		m := Model{Name: d.Name, Base: base, Version: v, AliasOf: d.AliasOf, Static: false,
+			MigrationSafe: true, Source: d.Source, accel: map[string]Delta{}}
+		// Layer it as Compact layers QEMU's answers: base, accelerator
+		// delta on the newest pc-q35, sparse per-machine overrides.
+		b := answers[resolveKey{d.Name, newest.Name, baseAccel}]
+		m.Features, m.Latent, m.Props = b.f, b.lat, b.p
+		stageOf := func(acc string) answer {
+			s := answer{m.Features, m.Latent, m.Props}
+			if dd, ok := m.accel[acc]; ok {
+				s = dd.applyAll(s)
+			}
+			return s
+		}
+		for _, acc := range c.Accels {
+			s := answer{m.Features, m.Latent, m.Props}
+			if dd, ok := c.defaults[newest.Name][acc]; ok {
+				s = dd.applyAll(s)
+			}
+			if rest := diff(s, answers[resolveKey{d.Name, newest.Name, acc}]); !rest.IsZero() {
+				m.accel[acc] = rest
+			}
+		}
+		for _, mt := range c.Machines {
+			if mt.Name == newest.Name {
+				continue
+			}
+			for _, acc := range c.Accels {
+				s := stageOf(acc)
+				if dd, ok := c.defaults[mt.Name][acc]; ok {
+					s = dd.applyAll(s)
+				}
+				if rest := diff(s, answers[resolveKey{d.Name, mt.Name, acc}]); !rest.IsZero() {
+					n.overrides[resolveKey{d.Name, mt.Name, acc}] = rest
+				}
+			}
+		}
+		n.Models = append(n.Models, m)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	n.tables = nil
+	n.index()
+	return &n, notices, nil
+}
+
+// differs says where c's model m resolves differently from answers (""
+// when nowhere): the first (machine, accel) that differs.
+func (c *Catalog) differs(m *Model, answers map[resolveKey]answer) string {
+	keys := make([]resolveKey, 0, len(answers))
+	for k := range answers {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].machine != keys[j].machine {
+			return keys[i].machine < keys[j].machine
+		}
+		return keys[i].accel < keys[j].accel
+	})
+	for _, k := range keys {
+		a := answers[k]
+		f, p := c.resolve(m, k.machine, k.accel)
+		if f != a.f {
+			return fmt.Sprintf("on %s under %s: %s", k.machine, k.accel, describeDiff(c.reg, a.f, f))
+		}
+		if p != a.p {
+			return fmt.Sprintf("on %s under %s: properties %+v vs %+v", k.machine, k.accel, a.p, p)
+		}
+	}
+	return ""
+}
+
+func describeDiff(reg *feature.Registry, a, b feature.FeatureSet) string {
+	s := ""
+	if x := a.Difference(b); !x.IsEmpty() {
+		s += fmt.Sprintf("has %v", reg.Names(x))
+	}
+	if x := b.Difference(a); !x.IsEmpty() {
+		if s != "" {
+			s += ", "
+		}
+		s += fmt.Sprintf("lacks %v", reg.Names(x))
+	}
+	return s
+}
+
+// extends checks that reg is base or an extension of it: the same
+// features under the same IDs, possibly more after them.
+func extends(reg, base *feature.Registry) error {
+	if reg == base {
+		return nil
+	}
+	if reg.Len() < base.Len() {
+		return errors.New("registry does not extend the catalog's: it has fewer features")
+	}
+	for i := 0; i < base.Len(); i++ {
+		if reg.Name(feature.ID(i)) != base.Name(feature.ID(i)) {
+			return fmt.Errorf("registry does not extend the catalog's: feature %d is %s, not %s", i, reg.Name(feature.ID(i)), base.Name(feature.ID(i)))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package catalog
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"cpupolicy/core/feature"
+)
+
+// definitionOf reconstructs m's QEMU definition from c's answers on the
+// newest pc-q35: the tcg answer with its latent features, plus vme,
+// which only tcg's default props remove.
+func definitionOf(t *testing.T, c *Catalog, m *Model) ModelDefinition {
+	t.Helper()
+	newest, _ := c.Newest("pc-q35")
+	tf, tp := c.resolve(m, newest.Name, TCG)
+	tf = tf.Union(c.latent(m, newest.Name, TCG))
+	kf, _ := c.resolve(m, newest.Name, KVM)
+	kf = kf.Union(c.latent(m, newest.Name, KVM))
+	vme, _ := c.reg.Lookup("vme")
+	if kf.Has(vme) {
+		tf = tf.Add(vme)
+	}
+	d := ModelDefinition{Name: m.Name + "-def", Features: tf, Vendor: tp.Vendor, Family: tp.Family, Model: tp.Model,
+		Stepping: tp.Stepping, ModelID: tp.ModelID,
+		Level: tp.DefMinLevel, XLevel: tp.DefMinXLevel, XLevel2: tp.DefMinXLevel2,
+		LevelExplicit: tp.LevelExplicit, XLevelExplicit: tp.XLevelExplicit, XLevel2Explicit: tp.XLevel2Explicit, Source: "test"}
+	if d.LevelExplicit {
+		d.Level = tp.Level
+	}
+	if d.XLevelExplicit {
+		d.XLevel = tp.XLevel
+	}
+	if d.XLevel2Explicit {
+		d.XLevel2 = tp.XLevel2
+	}
+	return d
+}
+
+// TestDefinitionsReproduceCatalog rebuilds every model of both embedded
+// catalogs from its definition the way WithModels builds a plugin's
+// model, and compares with the catalog's own answers (QEMU's) on every
+// machine type under kvm and tcg: the accelerator default props and the
+// use of machine defaults are right when they agree except where QEMU
+// has compat properties naming the model itself.
+func TestDefinitionsReproduceCatalog(t *testing.T) {
+	for _, name := range EmbeddedNames() {
+		t.Run(name, func(t *testing.T) {
+			c, err := Embedded(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total, bad := 0, 0
+			byModel := map[string]int{}
+			var first []string
+			for i := range c.Models {
+				m := &c.Models[i]
+				if m.AliasOf != "" || m.Name == "base" {
+					continue
+				}
+				d := definitionOf(t, c, m)
+				for mi, mt := range c.Machines {
+					for _, acc := range c.Accels {
+						a, err := c.build(&d, mi, acc)
+						if err != nil {
+							t.Fatal(err)
+						}
+						f, p := c.resolve(m, mt.Name, acc)
+						total++
+						if f != a.f || p != a.p || (c.Definitions && c.latent(m, mt.Name, acc) != a.lat) {
+							bad++
+							byModel[m.Name]++
+							if len(first) < 10 {
+								first = append(first, fmt.Sprintf("%s on %s (%s): features %s; latent %s; props equal %v",
+									m.Name, mt.Name, acc, describeDiff(c.reg, a.f, f), describeDiff(c.reg, a.lat, c.latent(m, mt.Name, acc)), p == a.p))
+							}
+						}
+					}
+				}
+			}
+			var models []string
+			for m, n := range byModel {
+				models = append(models, fmt.Sprintf("%s:%d", m, n))
+			}
+			sort.Strings(models)
+			t.Logf("%s: %d of %d answers differ; by model %v", name, bad, total, models)
+			for _, f := range first {
+				t.Error(f)
+			}
+		})
+	}
+}
+
+// TestWithModels adds models by definition: a new name resolves as its
+// definition says on every machine type, the same definition under a
+// name the catalog has is skipped with a notice, and a different one is
+// an error naming both.
+func TestWithModels(t *testing.T) {
+	c, err := Embedded("qemu-10.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := c.Model("EPYC-Genoa-v1")
+	same := definitionOf(t, c, src)
+	same.Name, same.Source = "EPYC-Genoa-v1", "plugin amd"
+	renamed := same
+	renamed.Name = "EPYC-Genoa-Copy-v1"
+	changed := same
+	avx, _ := c.reg.Lookup("avx512-fp16")
+	changed.Features = changed.Features.Add(avx)
+
+	n, notices, err := c.WithModels(c.reg, []ModelDefinition{same, renamed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notices) != 1 || !strings.Contains(notices[0], "EPYC-Genoa-v1 of plugin amd is already in catalog qemu-10.0") {
+		t.Errorf("notices = %q", notices)
+	}
+	if len(n.Models) != len(c.Models)+1 || len(c.Models) != 152 {
+		t.Errorf("%d models, want %d (and the original unchanged: %d)", len(n.Models), len(c.Models)+1, len(c.Models))
+	}
+	m, err := n.Model("EPYC-Genoa-Copy-v1")
+	if err != nil || m.Source != "plugin amd" || m.Base != "EPYC-Genoa-Copy" || m.Version != 1 {
+		t.Fatalf("added model: %+v, %v", m, err)
+	}
+	for _, mt := range n.Machines {
+		for _, acc := range n.Accels {
+			want, _ := c.Resolve("EPYC-Genoa-v1", mt.Name, acc, "AuthenticAMD")
+			got, err := n.Resolve("EPYC-Genoa-Copy-v1", mt.Name, acc, "AuthenticAMD")
+			if err != nil || got.Features != want.Features || got.Props != want.Props {
+				t.Errorf("%s (%s): copy resolves to %s", mt.Name, acc, describeDiff(c.reg, got.Features, want.Features))
+			}
+		}
+	}
+
+	_, _, err = c.WithModels(c.reg, []ModelDefinition{changed})
+	if err == nil || !strings.Contains(err.Error(), "model EPYC-Genoa-v1 of plugin amd differs from catalog qemu-10.0's model EPYC-Genoa-v1") ||
+		!strings.Contains(err.Error(), "avx512-fp16") {
+		t.Errorf("changed definition: err = %v", err)
+	}
+	_, _, err = c.WithModels(c.reg, []ModelDefinition{renamed, {Name: renamed.Name, Source: "plugin other"}})
+	if err == nil || !strings.Contains(err.Error(), "defined by both plugin amd and plugin other") {
+		t.Errorf("two definitions of one name: err = %v", err)
+	}
+	other, _ := feature.Builtin().Extend("plugin x", feature.Feature{Name: "x-only", Loc: feature.Location{Leaf: 0xc0000001, Reg: 3, Bit: 30}})
+	if _, _, err := c.WithModels(other, nil); err != nil {
+		t.Errorf("extended registry refused: %v", err)
+	}
+}
