@@ -27,7 +27,7 @@ type ModelDefinition struct {
 	// them the CPU's minimum levels (x86_cpu_load_model sets min-level
 	// from def->level), raised by the features; a version prop that sets
 	// one makes it explicit (LevelExplicit …), kept as given.
-	Level, XLevel, XLevel2                          uint32
+	Level, XLevel, XLevel2                         uint32
 	LevelExplicit, XLevelExplicit, XLevel2Explicit bool
 	// Source names where the definition comes from (a plugin's name).
 	Source string
