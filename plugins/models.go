@@ -58,8 +58,12 @@ type Definition struct {
 	Vendor                  string
 	Family, Model, Stepping int
 	Level, XLevel, XLevel2  uint32
-	ModelID                 string
-	Features                feature.FeatureSet
+	// LevelExplicit … say a version prop set the level: QEMU keeps it as
+	// given, where the definition's own levels are minimums its features
+	// may raise.
+	LevelExplicit, XLevelExplicit, XLevel2Explicit bool
+	ModelID                                        string
+	Features                                       feature.FeatureSet
 	// Props are the version props that are neither features nor the
 	// fields above ("x-force-cpuid-0x1f", say), by name.
 	Props map[string]string
@@ -159,10 +163,13 @@ func (def *Definition) apply(reg *feature.Registry, p Prop) error {
 	case "stepping":
 		return num(&def.Stepping)
 	case "level":
+		def.LevelExplicit = true
 		return level(&def.Level)
 	case "xlevel":
+		def.XLevelExplicit = true
 		return level(&def.XLevel)
 	case "xlevel2":
+		def.XLevel2Explicit = true
 		return level(&def.XLevel2)
 	}
 	on, boolean := onOff(p.Value)

@@ -160,7 +160,7 @@ func runCatalogShow(e *env, args []string) int {
 	if fs.NArg() > 0 {
 		return usageError(e, "catalog show", "unexpected argument %q", fs.Arg(0))
 	}
-	cat, err := loadCatalog(*catName, feature.Builtin())
+	cat, err := e.loadCatalog(*catName)
 	if err != nil {
 		return inputError(e, err)
 	}

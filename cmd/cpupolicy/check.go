@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
 	"cpupolicy/policies"
 	"cpupolicy/starlib"
 )
@@ -149,8 +148,7 @@ func runCheck(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, msg)
 	}
 
-	reg := feature.Builtin()
-	cat, err := loadCatalog(*catName, reg)
+	cat, err := e.loadCatalog(*catName)
 	if err != nil {
 		return inputError(e, err)
 	}

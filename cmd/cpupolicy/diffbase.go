@@ -20,9 +20,9 @@ func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) 
 		var s *host.HostSnapshot
 		var err error
 		if rest == "" {
-			s, err = probeLive(e)
+			s, err = e.probeLive()
 		} else {
-			s, err = loadSnapshot(rest, j.reg)
+			s, err = e.loadSnapshot(rest)
 		}
 		if err != nil {
 			return "", feature.FeatureSet{}, err
@@ -130,11 +130,11 @@ func runBaseline(e *env, args []string) int {
 	if fs.NArg() == 0 {
 		return usageError(e, "baseline", "want one or more host snapshot FILEs (host: for this machine)")
 	}
-	reg := feature.Builtin()
-	cat, err := loadCatalog(*catName, reg)
+	cat, err := e.loadCatalog(*catName)
 	if err != nil {
 		return inputError(e, err)
 	}
+	reg := cat.Registry()
 	mt, err := pickMachine(cat, *machine)
 	if err != nil {
 		return inputError(e, err)
@@ -154,9 +154,9 @@ func runBaseline(e *env, args []string) int {
 		name := strings.TrimPrefix(arg, "host:")
 		if name == "" {
 			name = "this host"
-			s, err = probeLive(e)
+			s, err = e.probeLive()
 		} else {
-			s, err = loadSnapshot(name, reg)
+			s, err = e.loadSnapshot(name)
 		}
 		if err != nil {
 			return inputError(e, err)

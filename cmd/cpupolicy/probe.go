@@ -42,12 +42,14 @@ func runProbe(e *env, args []string) int {
 		}
 	}
 
-	reg := feature.Builtin()
+	reg, err := e.registry()
+	if err != nil {
+		return inputError(e, err)
+	}
 	var snap *host.HostSnapshot
-	var err error
 	switch {
 	case *hostFile != "":
-		snap, err = loadSnapshot(*hostFile, reg)
+		snap, err = e.loadSnapshot(*hostFile)
 	case *dump != "":
 		snap, err = fromFile(*dump, func(name string, r io.Reader) (*host.HostSnapshot, error) {
 			return host.FromCPUIDDump(name, r, reg, e.now())
@@ -87,15 +89,6 @@ func runProbe(e *env, args []string) int {
 	}
 	e.stdout.Write(buf.Bytes())
 	return exitOK
-}
-
-// loadSnapshot reads and validates a snapshot file.
-func loadSnapshot(path string, reg *feature.Registry) (*host.HostSnapshot, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return host.Parse(path, data, reg)
 }
 
 func fromFile(path string, build func(string, io.Reader) (*host.HostSnapshot, error)) (*host.HostSnapshot, error) {

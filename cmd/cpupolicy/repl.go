@@ -46,11 +46,11 @@ func runRepl(e *env, args []string) int {
 	if fs.NArg() > 0 {
 		return usageError(e, "repl", "unexpected argument %q (a script comes on standard input)", fs.Arg(0))
 	}
-	reg := feature.Builtin()
-	cat, err := loadCatalog(*catName, reg)
+	cat, err := e.loadCatalog(*catName)
 	if err != nil {
 		return inputError(e, err)
 	}
+	reg := cat.Registry()
 	h, note, err := replHost(e, *hostFile, reg)
 	if err != nil {
 		return inputError(e, err)
@@ -86,7 +86,7 @@ func terminal(f any) bool {
 // and one without KVM data leaves host.kvm empty; note says so.
 func replHost(e *env, file string, reg *feature.Registry) (v starlark.Value, note string, err error) {
 	if file != "" {
-		s, err := loadSnapshot(file, reg)
+		s, err := e.loadSnapshot(file)
 		if err != nil {
 			return nil, "", err
 		}
@@ -100,7 +100,7 @@ func replHost(e *env, file string, reg *feature.Registry) (v starlark.Value, not
 		}
 		return h, "", nil
 	}
-	s, err := probeLive(e)
+	s, err := e.probeLive()
 	if err != nil {
 		return starlark.None, fmt.Sprintf("cannot probe this host (%v); host is None", err), nil
 	}

@@ -35,7 +35,7 @@ func TestReplExitCodes(t *testing.T) {
 		{"undefined", "a + b", nil, 1, "", "<stdin>:1:5: undefined: b"},
 		{"stray argument", ``, []string{"x.star"}, 2, "", `cpupolicy repl: unexpected argument "x.star" (a script comes on standard input); run 'cpupolicy repl -h' for usage`},
 		{"bad catalog", ``, []string{"--catalog", "qemu-1.0"}, 2, "", `cpupolicy: unknown catalog "qemu-1.0": not an embedded catalog (qemu-7.2, qemu-10.0) nor a file`},
-		{"plugins come later", ``, []string{"--plugin", "p.wasm"}, 2, "", `cpupolicy repl: flag provided but not defined: -plugin; run 'cpupolicy repl -h' for usage`},
+		{"missing plugin", ``, []string{"--plugin", "p.wasm"}, 2, "", `cpupolicy: p.wasm: load: open p.wasm: no such file or directory`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"repl", "--catalog", "qemu-7.2", "--host", replTestHost}, c.args...)
@@ -78,12 +78,13 @@ func TestReplHistoryPath(t *testing.T) {
 // recorded host.
 func testRepl(t *testing.T) *repl {
 	t.Helper()
+	e := &env{plugins: &pluginState{}}
 	reg := feature.Builtin()
-	cat, err := loadCatalog("qemu-7.2", reg)
+	cat, err := e.loadCatalog("qemu-7.2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := loadSnapshot(replTestHost, reg)
+	snap, err := e.loadSnapshot(replTestHost)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"cpupolicy/core/catalog"
 	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
 )
 
 // resolvedJSON is one element of `resolve --format json`. Its keys are a
@@ -40,11 +39,11 @@ func runResolve(e *env, args []string) int {
 	if rc := parseFlags(e, fs, args); rc >= 0 {
 		return rc
 	}
-	reg := feature.Builtin()
-	cat, err := loadCatalog(*catName, reg)
+	cat, err := e.loadCatalog(*catName)
 	if err != nil {
 		return inputError(e, err)
 	}
+	reg := cat.Registry()
 	mt, err := pickMachine(cat, *machine)
 	if err != nil {
 		return inputError(e, err)
@@ -53,7 +52,7 @@ func runResolve(e *env, args []string) int {
 	if err != nil {
 		return usageError(e, "resolve", "%v", err)
 	}
-	vendor, err := kvmVendor(*hostFile, reg)
+	vendor, err := kvmVendor(e, *hostFile)
 	if err != nil {
 		return inputError(e, err)
 	}
@@ -124,14 +123,6 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// loadCatalog loads --catalog (default: the newest embedded catalog).
-func loadCatalog(name string, reg *feature.Registry) (*catalog.Catalog, error) {
-	if name == "" {
-		name = catalog.DefaultName()
-	}
-	return catalog.Load(name, reg)
-}
-
 // pickMachine returns --machine, or the catalog's newest pc-q35.
 func pickMachine(cat *catalog.Catalog, name string) (*catalog.MachineType, error) {
 	if name != "" {
@@ -172,9 +163,9 @@ func kvmUsable() bool {
 
 // kvmVendor is the CPU vendor QEMU would give kvm guests: the --host
 // snapshot's, else this machine's ("" when neither is known).
-func kvmVendor(hostFile string, reg *feature.Registry) (string, error) {
+func kvmVendor(e *env, hostFile string) (string, error) {
 	if hostFile != "" {
-		s, err := loadSnapshot(hostFile, reg)
+		s, err := e.loadSnapshot(hostFile)
 		if err != nil {
 			return "", err
 		}

@@ -31,6 +31,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	now            func() time.Time
+	// plugins are the vendor plugins of the global flags and
+	// CPUPOLICY_PLUGINS, loaded on first use.
+	plugins *pluginState
 }
 
 // command is one subcommand. Its help is the section of doc.go headed by
@@ -51,6 +54,7 @@ var commands = []command{
 	{"check", runCheck},
 	{"test", runTest},
 	{"repl", runRepl},
+	{"plugin", runPlugin},
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -73,7 +77,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands {
 		if c.name == name {
-			return c.run(e, args[1:])
+			rest, st, err := takePluginFlags(args[1:], os.Getenv)
+			if err != nil {
+				return usageError(e, name, "%v", err)
+			}
+			e.plugins = st
+			defer st.close()
+			return c.run(e, rest)
 		}
 	}
 	fmt.Fprintf(stderr, "cpupolicy: unknown command %q%s; run 'cpupolicy -h' for usage\n", name, suggestCommand(name))

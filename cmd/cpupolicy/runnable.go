@@ -75,11 +75,12 @@ func addJudgeFlags(fs interface {
 // newJudge loads what the flags name; errors are printed and returned
 // as an exit code (or -1 on success).
 func newJudge(e *env, cmd string, f judgeFlags) (*judge, int) {
-	j := &judge{reg: feature.Builtin()}
+	j := &judge{}
 	var err error
-	if j.cat, err = loadCatalog(*f.catName, j.reg); err != nil {
+	if j.cat, err = e.loadCatalog(*f.catName); err != nil {
 		return nil, inputError(e, err)
 	}
+	j.reg = j.cat.Registry()
 	if j.mt, err = pickMachine(j.cat, *f.machine); err != nil {
 		return nil, inputError(e, err)
 	}
@@ -91,11 +92,11 @@ func newJudge(e *env, cmd string, f judgeFlags) (*judge, int) {
 	}
 	switch {
 	case *f.hostFile != "":
-		if j.snap, err = loadSnapshot(*f.hostFile, j.reg); err != nil {
+		if j.snap, err = e.loadSnapshot(*f.hostFile); err != nil {
 			return nil, inputError(e, err)
 		}
 	case j.accel == catalog.KVM:
-		if j.snap, err = probeLive(e); err != nil {
+		if j.snap, err = e.probeLive(); err != nil {
 			fmt.Fprintf(e.stderr, "cpupolicy %s: %v\n", cmd, err)
 			return nil, exitViolation
 		}
@@ -112,11 +113,6 @@ func newJudge(e *env, cmd string, f judgeFlags) (*judge, int) {
 		j.vendor = j.snap.Vendor
 	}
 	return j, -1
-}
-
-// probeLive probes this machine.
-func probeLive(e *env) (*host.HostSnapshot, error) {
-	return host.Probe(host.Live(host.LiveConfig{}), feature.Builtin(), e.now())
 }
 
 // verdict is one model's runnability.

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
 	"cpupolicy/starlib"
 )
 
@@ -52,7 +51,7 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 		}
 		var h *starlib.Host
 		if len(sc.hostFiles) == 1 {
-			if h, err = loadHost(sc.hostFiles[0]); err != nil {
+			if h, err = loadHost(e, sc.hostFiles[0]); err != nil {
 				return nil, nil, inputError(e, err)
 			}
 		}
@@ -64,7 +63,7 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 	site := &starlib.Site{}
 	var hosts []*starlib.Host
 	for _, f := range sc.hostFiles {
-		h, err := loadHost(f)
+		h, err := loadHost(e, f)
 		if err != nil {
 			return nil, nil, inputError(e, err)
 		}
@@ -76,7 +75,7 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 		hosts = append(hosts, h)
 	}
 	if len(hosts) == 0 && sc.accel == catalog.KVM {
-		snap, err := probeLive(e)
+		snap, err := e.probeLive()
 		if err != nil {
 			fmt.Fprintf(e.stderr, "cpupolicy check: probing this host: %v\n", err)
 			return nil, nil, exitUsage
@@ -85,7 +84,8 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 		if name == "" {
 			name = "this-host"
 		}
-		h, err := starlib.NewHost(name, snap, nil)
+		reg, _ := e.registry() // loaded by probeLive
+		h, err := starlib.NewHost(name, snap, reg)
 		if err != nil {
 			return nil, nil, inputError(e, err)
 		}
@@ -113,10 +113,11 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 
 // loadHost reads a snapshot file as a host named by the file's name
 // without ".json", as site files name theirs.
-func loadHost(path string) (*starlib.Host, error) {
-	snap, err := loadSnapshot(path, feature.Builtin())
+func loadHost(e *env, path string) (*starlib.Host, error) {
+	snap, err := e.loadSnapshot(path)
 	if err != nil {
 		return nil, err
 	}
-	return starlib.NewHost(strings.TrimSuffix(filepath.Base(path), ".json"), snap, nil)
+	reg, _ := e.registry() // loaded by loadSnapshot
+	return starlib.NewHost(strings.TrimSuffix(filepath.Base(path), ".json"), snap, reg)
 }

@@ -60,10 +60,13 @@ func runTest(e *env, args []string) int {
 		return exitUsage
 	}
 
-	reg := feature.Builtin()
+	reg, err := e.registry()
+	if err != nil {
+		return inputError(e, err)
+	}
 	cats := map[string]*starlib.Catalog{}
 	for _, n := range catalog.EmbeddedNames() {
-		c, err := catalog.Embedded(n)
+		c, err := e.loadCatalog(n)
 		if err != nil {
 			return inputError(e, err)
 		}
@@ -71,7 +74,7 @@ func runTest(e *env, args []string) int {
 	}
 	def := cats[testCatalog]
 	if *catName != "" {
-		c, err := loadCatalog(*catName, reg)
+		c, err := e.loadCatalog(*catName)
 		if err != nil {
 			return inputError(e, err)
 		}
@@ -95,7 +98,7 @@ func runTest(e *env, args []string) int {
 		}
 		hosts, ok := hostSets[dir]
 		if !ok {
-			if hosts, err = loadHostsDir(dir, *hostsDir != ""); err != nil {
+			if hosts, err = loadHostsDir(dir, *hostsDir != "", reg); err != nil {
 				return inputError(e, err)
 			}
 			hostSets[dir] = hosts
@@ -198,7 +201,7 @@ func findHostsDir(file string) string {
 // loadHostsDir reads every *.json snapshot of dir as a host named by its
 // file name. Under a found (not named) directory, files that are not
 // snapshots are skipped.
-func loadHostsDir(dir string, named bool) (map[string]*starlib.Host, error) {
+func loadHostsDir(dir string, named bool, reg *feature.Registry) (map[string]*starlib.Host, error) {
 	hosts := map[string]*starlib.Host{}
 	if dir == "" {
 		return hosts, nil
@@ -217,7 +220,7 @@ func loadHostsDir(dir string, named bool) (map[string]*starlib.Host, error) {
 		if err != nil {
 			return nil, err
 		}
-		snap, err := host.Parse(f, data, feature.Builtin())
+		snap, err := host.Parse(f, data, reg)
 		if err != nil {
 			if named {
 				return nil, err
@@ -225,7 +228,7 @@ func loadHostsDir(dir string, named bool) (map[string]*starlib.Host, error) {
 			continue
 		}
 		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		if hosts[name], err = starlib.NewHost(name, snap, nil); err != nil {
+		if hosts[name], err = starlib.NewHost(name, snap, reg); err != nil {
 			return nil, err
 		}
 	}

@@ -52,7 +52,8 @@ var accelDefaultProps = map[string][]struct {
 }
 
 // build returns what QEMU answers for a CPU built from d on the machine
-// type with index mi under accel: the definition, the accelerator's
+// type with index mi under accel: the definition with hypervisor set (as
+// x86_cpu_load_model sets it on every model), the accelerator's
 // default props, the machine type's compat properties (the catalog's
 // per-machine defaults, which are what the machine type changes for
 // every model alike), then QEMU's expansion (dependencies, automatic
@@ -60,7 +61,12 @@ var accelDefaultProps = map[string][]struct {
 // stored answers (Resolve substitutes the host's).
 func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error) {
 	mt := &c.Machines[mi]
-	f := d.Features
+	// x86_cpu_load_model sets hypervisor on every model it loads.
+	hv, err := c.reg.Lookup("hypervisor")
+	if err != nil {
+		return answer{}, err
+	}
+	f := d.Features.Add(hv)
 	for _, p := range accelDefaultProps[accel] {
 		if accel == KVM && kvmDefaultDropped(p.name, mt) {
 			continue

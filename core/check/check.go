@@ -133,11 +133,16 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) (*
 			return nil, fmt.Errorf("%w (%s)", ErrNoKVM, why)
 		}
 		a.Set, a.xcr0 = kvmSupported(reg, s, v)
-		hw, os, _, err := s.Sets(reg)
+		hw, os, kvm, err := s.Sets(reg)
 		if err != nil {
 			return nil, err
 		}
 		a.hw, a.os, a.hasHW = hw, os, len(s.CPUID) > 0
+		// A plugin's features are what its decoder found in KVM's
+		// answer (the snapshot's kvm layer), not the registry's reading
+		// of their bits: the decoder knows its vendor's leaves.
+		plug := pluginFeatures(reg)
+		a.Set = a.Set.Difference(plug).Union(kvm.Intersect(plug))
 	case TCG:
 		a.Set, a.xcr0 = tcgSupported(reg, v)
 	default:
@@ -263,16 +268,30 @@ func msrGate(msr uint32) (string, bool) {
 	return "", false
 }
 
-// known returns the features release v names: the built-in ones (not a
-// plugin's) minus those v lacks.
+// known returns the features release v names: the built-in ones minus
+// those v lacks, and every plugin's.
+//
+// A plugin's features count as known: a plugin stands for the QEMU that
+// defines its models (EPYC-Turin is QEMU 10.1's), so its features are
+// judged by the host's layers like any other. Under tcg they are never
+// available (TCG emulates no vendor plugin's feature).
 func known(reg *feature.Registry, v *version) feature.FeatureSet {
 	var s feature.FeatureSet
 	for _, f := range reg.Features() {
-		if f.Source == "" {
+		s = s.Add(f.ID)
+	}
+	return s.Difference(mustSet(reg, v.absent...))
+}
+
+// pluginFeatures returns the features of reg that plugins added.
+func pluginFeatures(reg *feature.Registry) feature.FeatureSet {
+	var s feature.FeatureSet
+	for _, f := range reg.Features()[feature.Builtin().Len():] {
+		if f.Source != "" {
 			s = s.Add(f.ID)
 		}
 	}
-	return s.Difference(mustSet(reg, v.absent...))
+	return s
 }
 
 // mustSet returns the set of the named built-in features. Names the

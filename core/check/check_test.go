@@ -317,8 +317,9 @@ func TestRules(t *testing.T) {
 	}
 }
 
-// TestPlugin: a plugin's vendor feature is never available; its layer is
-// "qemu", whatever the accelerator.
+// TestPlugin: a plugin's vendor feature is judged by the host's layers
+// as its decoder filled them (the registry's own reading of its bit does
+// not count), and TCG never offers it.
 func TestPlugin(t *testing.T) {
 	reg, err := feature.Builtin().Extend("acme", feature.Feature{
 		Name: "acme-widget", Loc: feature.Location{Leaf: 0x40000100, Reg: cpuid.EAX, Bit: 0},
@@ -327,16 +328,31 @@ func TestPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _ := reg.Lookup("acme-widget")
-	s := loadMachine(t)
-	editEntry(&s.KVM.SupportedCPUID, 0x40000100, 0, func(e *host.CPUIDEntry) { e.EAX = 1 })
-	for _, accel := range []string{KVM, TCG} {
+	layer := func(s *host.HostSnapshot, accel string) string {
+		t.Helper()
 		a, err := Compute(reg, s, "10.0", accel)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if l := a.Layer(id); l != LayerQEMU {
-			t.Errorf("%s: layer %q, want %q", accel, l, LayerQEMU)
-		}
+		return a.Layer(id)
+	}
+	s := loadMachine(t)
+	// The bit is set in KVM's answer, but no decoder said so.
+	editEntry(&s.KVM.SupportedCPUID, 0x40000100, 0, func(e *host.CPUIDEntry) { e.EAX = 1 })
+	if l := layer(s, KVM); l != LayerHW {
+		t.Errorf("undecoded: layer %q, want %q", l, LayerHW)
+	}
+	s.Features.HW = append(s.Features.HW, "acme-widget")
+	s.Features.OS = append(s.Features.OS, "acme-widget")
+	if l := layer(s, KVM); l != LayerKVM {
+		t.Errorf("in hw and os, not kvm: layer %q, want %q", l, LayerKVM)
+	}
+	s.Features.KVM = append(s.Features.KVM, "acme-widget")
+	if l := layer(s, KVM); l != "" {
+		t.Errorf("decoded in every layer: layer %q, want available", l)
+	}
+	if l := layer(s, TCG); l != LayerTCG {
+		t.Errorf("tcg: layer %q, want %q", l, LayerTCG)
 	}
 }
 

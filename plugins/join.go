@@ -1,0 +1,172 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"cpupolicy/core/catalog"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+)
+
+// This file joins loaded plugins to the core: their features to a
+// registry, their models to a catalog, their decoders to host snapshots.
+// The order is always: Registry first (the other two need its names).
+
+// Registry returns reg extended with the features of every plugin in ps,
+// in order. A feature name (or alias, or CPUID location) that clashes with
+// a built-in feature or another plugin's is an error naming both.
+func Registry(reg *feature.Registry, ps []*Plugin) (*feature.Registry, error) {
+	for _, p := range ps {
+		fs := p.Features()
+		if len(fs) == 0 {
+			continue
+		}
+		n, err := reg.Extend("plugin "+p.manifest.Name, fs...)
+		if err != nil {
+			return nil, &Error{File: p.file, Op: "join", Kind: ErrPlugin, Detail: err.Error()}
+		}
+		reg = n
+	}
+	return reg, nil
+}
+
+// Definitions returns the models of every plugin in ps as catalog model
+// definitions over reg (which Registry extended with their features),
+// each with Source "plugin NAME". Every name of a model is a definition:
+// the unversioned name, each -vN and each version alias.
+func Definitions(ctx context.Context, reg *feature.Registry, ps []*Plugin) ([]catalog.ModelDefinition, error) {
+	var out []catalog.ModelDefinition
+	for _, p := range ps {
+		ms, err := p.Models(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ms {
+			defs, err := ms[i].Expand(reg)
+			if err != nil {
+				return nil, &Error{File: p.file, Op: "models", Kind: ErrPlugin, Detail: oneLine(err)}
+			}
+			for _, d := range defs {
+				out = append(out, catalog.ModelDefinition{
+					Name: d.Name, AliasOf: d.AliasOf, Features: d.Features,
+					Vendor: d.Vendor, Family: d.Family, Model: d.Model, Stepping: d.Stepping, ModelID: d.ModelID,
+					Level: d.Level, XLevel: d.XLevel, XLevel2: d.XLevel2,
+					LevelExplicit: d.LevelExplicit, XLevelExplicit: d.XLevelExplicit, XLevel2Explicit: d.XLevel2Explicit,
+					Source: "plugin " + p.manifest.Name,
+				})
+			}
+		}
+	}
+	return out, nil
+}
+
+// Catalog returns cat with the models of ps added (catalog.WithModels),
+// and the notices WithModels gives for models cat already has. reg is
+// Registry's result.
+func Catalog(ctx context.Context, cat *catalog.Catalog, reg *feature.Registry, ps []*Plugin) (*catalog.Catalog, []string, error) {
+	defs, err := Definitions(ctx, reg, ps)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(defs) == 0 && reg == cat.Registry() {
+		return cat, nil, nil
+	}
+	return cat.WithModels(reg, defs)
+}
+
+// DecodeSnapshot adds to s what each plugin's decoder finds: in the hw
+// layer the features the raw CPUID shows, in the os layer those of them
+// the kernel did not hide (a feature whose Linux flag /proc/cpuinfo
+// would show must be there; others cannot be told apart and count as
+// kept), and in the kvm layer what KVM_GET_SUPPORTED_CPUID shows. A
+// plugin is asked only about hosts of its vendors (all hosts when it
+// names none). Names must be in reg. s is changed in place; its layers
+// stay sorted.
+func DecodeSnapshot(ctx context.Context, reg *feature.Registry, ps []*Plugin, s *host.HostSnapshot) error {
+	if len(s.CPUID) == 0 && s.KVM == nil {
+		return nil
+	}
+	cpuinfo := map[string]bool{}
+	for _, f := range s.CPUInfoFlags {
+		cpuinfo[f] = true
+	}
+	var hw, os, kvm feature.FeatureSet
+	for _, p := range ps {
+		if !p.handles(s.Vendor) {
+			continue
+		}
+		if len(s.CPUID) > 0 {
+			names, err := p.Decode(ctx, s.Leaves())
+			if err != nil {
+				return err
+			}
+			for _, n := range names {
+				id, err := reg.Lookup(n)
+				if err != nil {
+					return &Error{File: p.file, Op: "decode", Kind: ErrABI, Detail: fmt.Sprintf("reply names %s", oneLine(err))}
+				}
+				hw = hw.Add(id)
+				f := reg.Feature(id)
+				if s.CPUInfoFlags == nil || f.Linux == "" || cpuinfo[f.Linux] {
+					os = os.Add(id)
+				}
+			}
+		}
+		if s.KVM != nil {
+			names, err := p.Decode(ctx, s.SupportedLeaves())
+			if err != nil {
+				return err
+			}
+			for _, n := range names {
+				id, err := reg.Lookup(n)
+				if err != nil {
+					return &Error{File: p.file, Op: "decode", Kind: ErrABI, Detail: fmt.Sprintf("reply names %s", oneLine(err))}
+				}
+				kvm = kvm.Add(id)
+			}
+		}
+	}
+	var err error
+	if s.Features.HW, err = addNames(reg, s.Features.HW, hw); err != nil {
+		return err
+	}
+	if s.Features.OS, err = addNames(reg, s.Features.OS, os); err != nil {
+		return err
+	}
+	if s.KVM != nil {
+		if s.Features.KVM, err = addNames(reg, s.Features.KVM, kvm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handles reports whether the plugin decodes hosts of vendor.
+func (p *Plugin) handles(vendor string) bool {
+	if len(p.manifest.Vendors) == 0 {
+		return true
+	}
+	for _, v := range p.manifest.Vendors {
+		if v == vendor {
+			return true
+		}
+	}
+	return false
+}
+
+// addNames returns the names of layer with the features of add, in the
+// registry's canonical order (a snapshot's layers are).
+func addNames(reg *feature.Registry, layer []string, add feature.FeatureSet) ([]string, error) {
+	if add.IsEmpty() {
+		return layer, nil
+	}
+	set, err := reg.Set(layer...)
+	if err != nil {
+		return nil, err
+	}
+	return reg.Names(set.Union(add)), nil
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
