@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"cpupolicy/core/catalog"
@@ -18,12 +19,18 @@ import (
 // in order. A feature name (or alias, or CPUID location) that clashes with
 // a built-in feature or another plugin's is an error naming both.
 func Registry(reg *feature.Registry, ps []*Plugin) (*feature.Registry, error) {
+	files := map[string]string{}
 	for _, p := range ps {
+		if prev, dup := files[p.manifest.Name]; dup {
+			return nil, &Error{File: p.file, Op: "join", Kind: ErrPlugin,
+				Detail: fmt.Sprintf("plugin %s is already loaded from %s", p.manifest.Name, prev)}
+		}
+		files[p.manifest.Name] = p.file
 		fs := p.Features()
 		if len(fs) == 0 {
 			continue
 		}
-		n, err := reg.Extend("plugin "+p.manifest.Name, fs...)
+		n, err := reg.Extend(p.manifest.Name, fs...)
 		if err != nil {
 			return nil, &Error{File: p.file, Op: "join", Kind: ErrPlugin, Detail: err.Error()}
 		}
@@ -170,3 +177,34 @@ func addNames(reg *feature.Registry, layer []string, add feature.FeatureSet) ([]
 }
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+// Checks are the checks of loaded plugins, called by "<plugin>.<check>"
+// name: what Starlark's plugins.call reaches (it satisfies
+// starlib.Plugins).
+type Checks []*Plugin
+
+// Checks returns every "<plugin>.<check>" name, sorted.
+func (cs Checks) Checks() []string {
+	var out []string
+	for _, p := range cs {
+		for _, c := range p.manifest.Checks {
+			out = append(out, p.manifest.Name+"."+c.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Call runs the check name ("<plugin>.<check>") with a JSON input.
+func (cs Checks) Call(ctx context.Context, name string, input []byte) ([]byte, error) {
+	plugin, check, ok := strings.Cut(name, ".")
+	if !ok {
+		return nil, fmt.Errorf("check name %q: want PLUGIN.CHECK", name)
+	}
+	for _, p := range cs {
+		if p.manifest.Name == plugin {
+			return p.Check(ctx, check, input)
+		}
+	}
+	return nil, fmt.Errorf("no plugin %q is loaded", plugin)
+}

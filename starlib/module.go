@@ -32,6 +32,15 @@ import (
 //
 //	struct(**fields) - Returns an immutable struct (starlarkstruct.Make).
 //
+//	plugins.call(name, input) - Runs the check name ("<plugin>.<check>",
+//	                   e.g. "zhaoxin.padlock") of a vendor plugin loaded
+//	                   with --plugin, on input (any value json.encode
+//	                   takes; a feature_set is its list of names), and
+//	                   returns its result decoded from JSON. A failing
+//	                   plugin is an error naming its file; the check runs
+//	                   under the plugin's own deadline and the script's.
+//	plugins.checks() - Returns the sorted names plugins.call accepts.
+//
 // The values are documented on their Go types: FeatureSet
 // ("feature_set"), Host ("host"), Catalog ("catalog"), Model ("model"),
 // MachineType ("machine_type"), Resolution ("resolution"), Config
@@ -44,5 +53,6 @@ var Module = &starlarkstruct.Module{
 		"runnable": starlark.NewBuiltin("runnable", runnable),
 		"why":      starlark.NewBuiltin("why", why),
 		"struct":   starlark.NewBuiltin("struct", starlarkstruct.Make),
+		"plugins":  pluginsModule,
 	},
 }

@@ -97,6 +97,9 @@ type Options struct {
 	// Print receives print() output, prefixed with the file and line.
 	// Nil discards it: a policy's output is its violations.
 	Print func(msg string)
+	// Plugins are the vendor plugin checks plugins.call reaches. Nil
+	// means none: plugins.call then fails with a message saying so.
+	Plugins Plugins
 }
 
 func (o Options) registry() *feature.Registry {
@@ -155,6 +158,7 @@ type run struct {
 	cat           *Catalog // the input's catalog; nil while a policy loads
 	maxLen        int
 	maxViolations int
+	plugins       Plugins // nil: no plugin loaded
 }
 
 // state returns the thread's run, or an error naming fn when the thread
@@ -256,7 +260,7 @@ func NewThread(ctx context.Context, name string, cat *Catalog, opts Options) (*s
 	}
 	thread.SetLocal(localKey, &run{
 		ctx: ctx, maxSteps: steps, reg: opts.registry(), cat: cat,
-		maxLen: opts.maxLen(), maxViolations: opts.maxViolations(),
+		maxLen: opts.maxLen(), maxViolations: opts.maxViolations(), plugins: opts.Plugins,
 	})
 	// Cancel is the only way into a running interpreter: when ctx is done
 	// (time limit, or the caller gave up) the thread stops at its next

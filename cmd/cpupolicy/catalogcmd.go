@@ -146,6 +146,7 @@ type catalogShowJSON struct {
 		Deprecated    bool   `json:"deprecated"`
 		Vendor        string `json:"vendor"`
 		Features      int    `json:"features"`
+		Source        string `json:"source,omitempty"`
 	} `json:"models"`
 }
 
@@ -185,7 +186,8 @@ func runCatalogShow(e *env, args []string) int {
 			Deprecated    bool   `json:"deprecated"`
 			Vendor        string `json:"vendor"`
 			Features      int    `json:"features"`
-		}{m.Name, m.AliasOf, m.Version, m.Static, m.MigrationSafe, m.Deprecated, m.Props.Vendor, m.Features.Count()})
+			Source        string `json:"source,omitempty"`
+		}{m.Name, m.AliasOf, m.Version, m.Static, m.MigrationSafe, m.Deprecated, m.Props.Vendor, m.Features.Count(), m.Source})
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
@@ -220,6 +222,9 @@ func runCatalogShow(e *env, args []string) int {
 			}
 			if m.Deprecated {
 				flags = append(flags, "deprecated")
+			}
+			if m.Source != "" {
+				flags = append(flags, "from "+m.Source)
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", m.Name, dash(m.AliasOf), m.Vendor, m.Features, strings.Join(flags, ","))
 		}

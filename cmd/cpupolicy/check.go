@@ -18,6 +18,7 @@ import (
 
 	"cpupolicy/core/catalog"
 	"cpupolicy/policies"
+	"cpupolicy/plugins"
 	"cpupolicy/starlib"
 )
 
@@ -43,9 +44,12 @@ func addSandboxFlags(fs interface {
 	}
 }
 
-// options returns the sandbox the flags ask for.
-func (f sandboxFlags) options() starlib.Options {
+// options returns the sandbox the flags ask for, over the command's
+// registry and with its plugins' checks.
+func (f sandboxFlags) options(e *env) starlib.Options {
 	opts := starlib.Options{MaxSteps: *f.maxSteps, Timeout: *f.timeout}
+	ps, reg, _ := e.plugins.load() // an error is reported by whoever loads the catalog
+	opts.Registry, opts.Plugins = reg, plugins.Checks(ps)
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = math.MaxUint64
 	}
@@ -140,7 +144,7 @@ func runCheck(e *env, args []string) int {
 			return usageError(e, "check", "unexpected argument %q: policies are FILE.star", f)
 		}
 	}
-	opts := sf.options()
+	opts := sf.options(e)
 	var printMu sync.Mutex
 	opts.Print = func(msg string) {
 		printMu.Lock()

@@ -22,9 +22,31 @@ Commands:
 	         hosts; report violations as text, JSON, SARIF or JUnit XML
 	test     run the test_* functions of *_test.star policy tests
 	repl     an interactive Starlark prompt with host and catalog bound
+	plugin   inspect a WebAssembly vendor plugin, or call one of its exports
 
 Run "cpupolicy COMMAND -h" for a command's flags. Every flag may be
 written with one dash or two.
+
+Vendor plugins (every command):
+
+	--plugin FILE.wasm        load a vendor plugin (repeatable)
+	--plugin-memory SIZE      memory cap of each plugin instance (default 64MiB)
+	--plugin-timeout DURATION deadline of every plugin call (default 2s)
+
+and every *.wasm of the directory $CPUPOLICY_PLUGINS. A plugin (see
+plugins/ABI.md) adds feature names with their CPUID locations to the
+registry (a clash with a built-in or another plugin's name is an error
+naming both), CPU models to the catalog (marked "source": "plugin NAME";
+they resolve on every machine type under kvm and tcg the way QEMU builds a
+model it defines: the accelerator's default properties, the machine
+type's compat properties, then QEMU's dependencies and automatic levels),
+a decoder whose features join each snapshot's hw, os and kvm layers, and
+checks that Starlark calls as plugins.call("PLUGIN.CHECK", input). A model
+the catalog already has is skipped with a note when the plugin defines it
+identically, and is an error naming both otherwise. A plugin feature is
+judged by the host's layers like any other: the plugin stands for the QEMU
+release that defines its models. A plugin that fails (a trap, a deadline,
+a bad reply) fails the command with one line naming its file, exit 2.
 
 Exit status: 0 success, 1 violations or not runnable, 2 usage or input
 error.
@@ -235,7 +257,8 @@ library (features, config, runnable, why, struct), host (the --host
 snapshot, else this machine probed live: None, with a note, when probing
 fails; a host without KVM data has an empty host.kvm) and catalog
 (--catalog, default the newest embedded). The sandbox is a policy's: no
-load(), files, clock or environment. Plugins are not supported yet.
+load(), files, clock or environment. With --plugin, plugins.call reaches
+the plugins' checks.
 
 On a terminal (standard input and output both), lines are edited with
 readline. Tab completes names and attributes (`host.k`) and, inside a
@@ -258,5 +281,26 @@ prompts and only print() writing output, so that
 script has a policy's limits (100 M steps, 10 s). Exit 0 when it ran, 1
 when it failed to parse or run (the backtrace, with file:line:col, goes
 to standard error), 2 on a usage or input error.
+
+# plugin
+
+	cpupolicy plugin inspect FILE.wasm... [--format text|json]
+	cpupolicy plugin run FILE.wasm decode|models|check NAME
+	                     [--host FILE] [--input JSON|@FILE] [--format text|json]
+
+inspect loads each plugin and shows its manifest (name, version, ABI
+version, vendors, CPUID leaf ranges, the features it defines with their
+locations, its checks), the file's size, the module's imports and
+exports, its initial memory, and how long compiling (or loading from the
+compilation cache, under the user cache directory, cpupolicy/wazero),
+instantiating and the describe call took. --format json gives the same
+as a list of objects.
+
+run calls one export, for debugging a plugin: decode with the raw CPUID
+of --host FILE (a snapshot with raw CPUID) or of this machine, printing
+the feature names it reports; models, printing each definition (every
+name: unversioned, -vN, aliases) with its feature count (json: the full
+definitions); check NAME with --input (a JSON document, or @FILE), by
+default the JSON list of the host's hw features with the plugin's own.
 */
 package main

@@ -14,12 +14,22 @@ import (
 	"cpupolicy/core/cpuid"
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
+	"cpupolicy/plugins/plugintest"
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupAfter{m}, map[string]func(){
 		"cpupolicy": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
+}
+
+// cleanupAfter removes the plugin builds' scratch directory after the
+// tests (testscript.Main exits with m.Run's code).
+type cleanupAfter struct{ m *testing.M }
+
+func (c cleanupAfter) Run() int {
+	defer plugintest.Cleanup()
+	return c.m.Run()
 }
 
 // TestScripts runs the end-to-end scripts in testdata/script. $TESTDATA is

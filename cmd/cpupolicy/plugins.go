@@ -134,10 +134,17 @@ func (st *pluginState) load() ([]*plugins.Plugin, *feature.Registry, error) {
 			return
 		}
 		st.ps, st.err = plugins.LoadAll(context.Background(), st.paths, st.cfg)
-		if st.err != nil {
-			return
+		if st.err == nil {
+			var reg *feature.Registry
+			if reg, st.err = plugins.Registry(st.reg, st.ps); st.err == nil {
+				st.reg = reg
+			}
 		}
-		st.reg, st.err = plugins.Registry(st.reg, st.ps)
+		if st.err != nil {
+			// The command fails; none of the plugins is used.
+			st.close()
+			st.ps = nil
+		}
 	})
 	return st.ps, st.reg, st.err
 }

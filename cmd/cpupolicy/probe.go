@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
+	"cpupolicy/plugins"
 )
 
 func runProbe(e *env, args []string) int {
@@ -59,11 +61,15 @@ func runProbe(e *env, args []string) int {
 			return host.FromQEMUExpansion(name, r, reg, e.now())
 		})
 	default:
-		snap, err = host.Probe(host.Live(host.LiveConfig{}), reg, e.now())
+		snap, err = e.probeLive()
 		if err != nil {
 			fmt.Fprintf(e.stderr, "cpupolicy probe: %v\n", err)
 			return exitViolation
 		}
+	}
+	if err == nil && (*dump != "" || *qmp != "") {
+		ps, _, _ := e.plugins.load()
+		err = plugins.DecodeSnapshot(context.Background(), reg, ps, snap)
 	}
 	if err != nil {
 		return inputError(e, err)

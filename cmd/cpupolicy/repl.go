@@ -21,6 +21,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"cpupolicy/core/feature"
+	"cpupolicy/plugins"
 	"cpupolicy/starlib"
 )
 
@@ -132,9 +133,11 @@ type repl struct {
 
 func newRepl(e *env, cat *starlib.Catalog, h starlark.Value) *repl {
 	r := &repl{e: e, cat: cat}
+	ps, _, _ := e.plugins.load() // loaded with the catalog
 	r.opts = starlib.Options{
 		Registry:    cat.Catalog().Registry(),
 		Predeclared: starlark.StringDict{"host": h, "catalog": cat},
+		Plugins:     plugins.Checks(ps),
 	}
 	r.globals = starlib.Predeclared(r.opts)
 	return r

@@ -161,6 +161,9 @@ type modelJSON struct {
 	MigrationSafe       bool              `json:"migration-safe"`
 	Deprecated          bool              `json:"deprecated"`
 	Why                 map[string]string `json:"why"`
+	// Source names the plugin that added the model ("plugin amd"); the
+	// catalog's own models have none.
+	Source string `json:"source,omitempty"`
 }
 
 func runModels(e *env, args []string) int {
@@ -186,7 +189,7 @@ func runModels(e *env, args []string) int {
 			return inputError(e, err)
 		}
 		out = append(out, modelJSON{Name: m.Name, UnavailableFeatures: nonNil(j.reg.Names(v.missing)), AliasOf: m.AliasOf,
-			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated, Why: j.why(v.missing)})
+			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated, Why: j.why(v.missing), Source: m.Source})
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
@@ -203,7 +206,11 @@ func runModels(e *env, args []string) int {
 			} else {
 				runnable++
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Name, paint(color, ok), summarizeWhy(m.UnavailableFeatures, m.Why, 6))
+			name := m.Name
+			if m.Source != "" {
+				name += " [" + m.Source + "]"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, paint(color, ok), summarizeWhy(m.UnavailableFeatures, m.Why, 6))
 		}
 		tw.Flush()
 		fmt.Fprintf(&buf, "\n%d of %d models runnable on %s with %s (%s, QEMU %s)\n", runnable, len(out), hostName(j), j.mt.Name, j.accel, j.cat.QEMUVersion)
@@ -397,7 +404,12 @@ func writeModelsJSON(b *bytes.Buffer, models []modelJSON) {
 		if len(m.UnavailableFeatures) > 0 {
 			b.WriteString("\n    ")
 		}
-		b.WriteString("}\n  }")
+		b.WriteString("}")
+		if m.Source != "" {
+			b.WriteString(",\n    \"source\": ")
+			appendJSONString(b, m.Source)
+		}
+		b.WriteString("\n  }")
 	}
 	if len(models) > 0 {
 		b.WriteString("\n")

@@ -87,7 +87,7 @@ func runTest(e *env, args []string) int {
 		return inputError(e, fmt.Errorf("no embedded catalog %s: name one with --catalog", testCatalog))
 	}
 
-	base := sf.options()
+	base := sf.options(e)
 	base.Print = func(msg string) { fmt.Fprintln(e.stderr, msg) }
 	hostSets := map[string]map[string]*starlib.Host{} // by directory
 	rep := &testReport{}
