@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"cpupolicy/core/catalog"
-	"cpupolicy/policies"
 	"cpupolicy/plugins"
+	"cpupolicy/policies"
 	"cpupolicy/starlib"
 )
 
