@@ -49,7 +49,10 @@ func addSandboxFlags(fs interface {
 func (f sandboxFlags) options(e *env) starlib.Options {
 	opts := starlib.Options{MaxSteps: *f.maxSteps, Timeout: *f.timeout}
 	ps, reg, _ := e.plugins.load() // an error is reported by whoever loads the catalog
-	opts.Registry, opts.Plugins = reg, plugins.Checks(ps)
+	opts.Registry = reg
+	if len(ps) > 0 {
+		opts.Plugins = plugins.Checks(ps)
+	}
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = math.MaxUint64
 	}

@@ -137,7 +137,9 @@ func newRepl(e *env, cat *starlib.Catalog, h starlark.Value) *repl {
 	r.opts = starlib.Options{
 		Registry:    cat.Catalog().Registry(),
 		Predeclared: starlark.StringDict{"host": h, "catalog": cat},
-		Plugins:     plugins.Checks(ps),
+	}
+	if len(ps) > 0 {
+		r.opts.Plugins = plugins.Checks(ps)
 	}
 	r.globals = starlib.Predeclared(r.opts)
 	return r
