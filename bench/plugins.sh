@@ -70,6 +70,16 @@ done
 cmds+=(-n "zhaoxin: warm cache, GOGC=off" "env GOGC=off $tmp/plugtime -q -cache $tmp/cache $tmp/zhaoxin.wasm")
 cmds+=(-n "zhaoxin: interpreter, no cache" "$tmp/plugtime -q -interpreter $tmp/zhaoxin.wasm")
 cmds+=(-n "zhaoxin: compiler, no cache (cold)" "$tmp/plugtime -q $tmp/zhaoxin.wasm")
+# The CLI with plugins: models on a recorded host without plugins, with
+# one, and with all three (each warm from the compilation cache under
+# XDG_CACHE_HOME).
+go build -o "$tmp/cpupolicy" ./cmd/cpupolicy
+export XDG_CACHE_HOME="$tmp/xdg"
+h=testdata/hosts/this-machine.json
+"$tmp/cpupolicy" models --host $h --plugin "$tmp/amd.wasm" --plugin "$tmp/intel.wasm" --plugin "$tmp/zhaoxin.wasm" >/dev/null 2>&1
+cmds+=(-n "cpupolicy models --host F" "$tmp/cpupolicy models --host $h")
+cmds+=(-n "cpupolicy models --host F --plugin amd.wasm" "$tmp/cpupolicy models --host $h --plugin $tmp/amd.wasm")
+cmds+=(-n "cpupolicy models --host F, 3 plugins" "$tmp/cpupolicy models --host $h --plugin $tmp/amd.wasm --plugin $tmp/intel.wasm --plugin $tmp/zhaoxin.wasm")
 echo "### Whole process — hyperfine -N -w 3 -r 20"
 echo
 hyperfine -N -w 3 -r 20 --export-markdown "$tmp/h.md" "${cmds[@]}" >/dev/null
