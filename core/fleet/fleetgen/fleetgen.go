@@ -30,7 +30,8 @@ type Base struct {
 	Name string
 	Snap *host.HostSnapshot
 	// maskable[layer] are the features a guest gets on Snap that masking
-	// at that layer really takes away (checked with check.Compute).
+	// at that layer really takes away, so that check.Compute then names
+	// that layer as the one lacking it.
 	maskable [numLayers][]feature.ID
 }
 
@@ -74,9 +75,12 @@ func NewBase(name string, s *host.HostSnapshot, reg *feature.Registry, rules str
 	b := &Base{Name: name, Snap: s}
 	for id := range a.Set.All() {
 		for l := range numLayers {
+			// Masked where check.Compute would blame: the paravirtual
+			// bits and the feature-MSR bits cannot be hidden by a BIOS,
+			// and a snapshot from QEMU's expansion has no hw layer.
 			m := mask(s, reg, []feature.ID{id}, []int{l})
-			got, err := check.Available(reg, m, rules, check.KVM)
-			if err == nil && !got.Has(id) && got.SubsetOf(a.Set) {
+			got, err := check.Compute(reg, m, rules, check.KVM)
+			if err == nil && !got.Set.Has(id) && got.Set.SubsetOf(a.Set) && got.Layer(id) == layerNames[l] {
 				b.maskable[l] = append(b.maskable[l], id)
 			}
 		}
