@@ -150,6 +150,8 @@ func runFleet(e *env, args []string) int {
 				r.f.Join(p.Name, i)
 			}
 		}
+		// The fleet keeps what verdicts need; let the snapshots go.
+		site.Pools = nil
 	} else {
 		site = &starlib.Site{}
 	}

@@ -348,3 +348,33 @@ func countCells(img image.Image, y int) (green, red int) {
 	}
 	return green, red
 }
+
+// TestFleetHTMLGroupsSameHosts: hosts of a pool that offer the same and
+// have the same vendor share one matrix row, which names them all.
+func TestFleetHTMLGroupsSameHosts(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile("../../testdata/hosts/xeon-gold-6130.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		os.WriteFile(filepath.Join(dir, n+".json"), data, 0o644)
+	}
+	laptop, _ := os.ReadFile("../../testdata/hosts/core-i7-8550u.json")
+	os.WriteFile(filepath.Join(dir, "d.json"), laptop, 0o644)
+	code, out, stderr := runCLI("fleet", dir, "--format", "html")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows := regexp.MustCompile(`<tr data-host="([^"]+)"( data-same="(\d+)")?>`).FindAllStringSubmatch(out, -1)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[1]+"+"+r[3])
+	}
+	if want := []string{"a+2", "d+"}; !slices.Equal(got, want) {
+		t.Fatalf("rows %v, want %v", got, want)
+	}
+	if !strings.Contains(out, `title="the same as a: b c"`) {
+		t.Error("the grouped row does not name its other hosts")
+	}
+}

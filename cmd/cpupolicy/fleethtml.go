@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"sort"
 	"strings"
+
+	"cpupolicy/core/feature"
 )
 
 // fleetTemplate is the HTML report: one self-contained page (its CSS and
@@ -15,7 +18,33 @@ import (
 //go:embed templates/fleet.html
 var fleetTemplate string
 
-var fleetHTML = template.Must(template.New("fleet").Parse(fleetTemplate))
+var fleetHTML = template.Must(template.New("fleet").Funcs(template.FuncMap{"blockers": htmlBlockers}).Parse(fleetTemplate))
+
+// htmlBlocker is one line of a pool card's list of blocking hosts.
+type htmlBlocker struct {
+	Host, Bits string
+	More       int // set on the last line instead: this many hosts not shown
+}
+
+// htmlBlockers lists at most ten hosts of by, in name order, and how many
+// more there are: a pool card stays readable on a big pool, and the
+// matrix shows every host.
+func htmlBlockers(by map[string][]string) []htmlBlocker {
+	hosts := make([]string, 0, len(by))
+	for h := range by {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	var out []htmlBlocker
+	for i, h := range hosts {
+		if i == 10 {
+			out = append(out, htmlBlocker{More: len(hosts) - 10})
+			break
+		}
+		out = append(out, htmlBlocker{Host: h, Bits: strings.Join(by[h], " ")})
+	}
+	return out
+}
 
 // htmlReport is what the template renders: the JSON report and, per
 // machine type, the hosts × models matrix grouped by pool.
@@ -36,10 +65,16 @@ type htmlGroup struct {
 	Rows         []htmlRow
 }
 
+// htmlRow is a host, or several of one pool that offer the same and have
+// the same vendor: a fleet has far fewer configurations than hosts, and
+// a row per host would make a page of hundreds of megabytes at 10,000.
 type htmlRow struct {
 	Host, Vendor string
 	Runs         int
 	Cells        []htmlCell
+	// Same counts the other hosts of the row, named in Others.
+	Same   int
+	Others string
 }
 
 // htmlCell is one verdict; Missing is "" when the model runs.
@@ -61,8 +96,25 @@ func writeFleetHTML(w io.Writer, r *fleetRun) error {
 			if pm.NextModel != nil {
 				g.Next = pm.NextModel.Model
 			}
+			type key struct {
+				avail  feature.FeatureSet
+				vendor string
+			}
+			rowOf := map[key]int{}
 			for _, h := range p.Hosts {
 				hi := int(h)
+				k := key{r.f.Avail(hi), r.f.Vendor(hi)}
+				if j, ok := rowOf[k]; ok {
+					row := &g.Rows[j]
+					row.Same++
+					if row.Same <= 50 {
+						row.Others += " " + r.f.Name(hi)
+					} else if row.Same == 51 {
+						row.Others += " …"
+					}
+					continue
+				}
+				rowOf[k] = len(g.Rows)
 				row := htmlRow{Host: r.f.Name(hi), Vendor: r.f.Vendor(hi)}
 				for i, model := range r.models {
 					c := htmlCell{OK: r.matrix.Runs(hi, mi*nm+i)}

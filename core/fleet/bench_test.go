@@ -27,7 +27,7 @@ func genHosts(b *testing.B, reg *feature.Registry, n int) []fleetgen.Host {
 		}
 		bases = append(bases, base)
 	}
-	hosts, err := fleetgen.Generate(bases, n, fleetgen.Realistic(n, 1), reg)
+	hosts, err := fleetgen.Generate(bases, n, fleetgen.Realistic(n, 1, reg), reg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestMemoryPerHost(t *testing.T) {
 		}
 		bases = append(bases, base)
 	}
-	hosts, err := fleetgen.Generate(bases, 1000, fleetgen.Realistic(1000, 2), reg)
+	hosts, err := fleetgen.Generate(bases, 1000, fleetgen.Realistic(1000, 2, reg), reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -288,3 +288,31 @@ func TestAddErrors(t *testing.T) {
 		t.Fatalf("pool p: %v %v, want one host", p, ok)
 	}
 }
+
+// TestRequirementsIgnoreVendor pins what lets one required set serve
+// hosts of every vendor: under kvm QEMU gives a model the host's vendor,
+// and that changes no feature bit, on any model or machine type.
+func TestRequirementsIgnoreVendor(t *testing.T) {
+	for _, name := range []string{"qemu-7.2", "qemu-10.0"} {
+		cat, err := catalog.Embedded(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cat.KVMVendorFromHost {
+			t.Fatalf("%s: KVMVendorFromHost is false: the vendor question does not arise", name)
+		}
+		for _, mt := range cat.Machines {
+			for i := range cat.Models {
+				m := cat.Models[i].Name
+				amd, err := cat.Resolve(m, mt.Name, catalog.KVM, "AuthenticAMD")
+				if err != nil {
+					t.Fatal(err)
+				}
+				intel, _ := cat.Resolve(m, mt.Name, catalog.KVM, "GenuineIntel")
+				if amd.Features != intel.Features || amd.Vendor != "AuthenticAMD" || intel.Vendor != "GenuineIntel" {
+					t.Fatalf("%s %s on %s: the host's vendor changes the features or is not given to the guest", name, m, mt.Name)
+				}
+			}
+		}
+	}
+}

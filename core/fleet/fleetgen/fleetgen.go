@@ -117,11 +117,26 @@ type Config struct {
 	Relevant feature.FeatureSet
 }
 
+// Toggled are the features that do differ between hosts of the same
+// CPU model in real fleets: TSX (hle, rtm) switched off by microcode or
+// the kernel, MPX dropped by newer kernels and KVM, AVX-512, SGX, VMX/SVM
+// and 5-level paging as BIOS options, the speculation-control bits that
+// come with microcode and kernel updates, and the KVM paravirtual
+// features newer KVMs added.
+var Toggled = []string{
+	"hle", "rtm", "mpx", "pku", "la57", "vmx", "svm", "sgx", "avx512f",
+	"spec-ctrl", "ssbd", "md-clear", "stibp", "invpcid", "pcid", "xsaves",
+	"umip", "rdseed", "waitpkg", "tsc-adjust",
+	"kvm-pv-ipi", "kvm-poll-control", "kvm-pv-sched-yield", "kvm-asyncpf-int",
+}
+
 // Realistic is a configuration close to a real site's: pools of 100
 // hosts (for n hosts), one host in a hundred from another pool's
-// hardware, and a third of the hosts with up to three masked bits.
-func Realistic(n int, seed uint64) Config {
-	return Config{Seed: seed, Pools: max(1, n/100), Strays: 0.01, MaskedHosts: 0.33, MaxMasked: 3}
+// hardware, and a third of the hosts with up to three of the [Toggled]
+// features masked.
+func Realistic(n int, seed uint64, reg *feature.Registry) Config {
+	toggled, _ := reg.Set(Toggled...) // built-in names
+	return Config{Seed: seed, Pools: max(1, n/100), Strays: 0.01, MaskedHosts: 0.33, MaxMasked: 3, Relevant: toggled}
 }
 
 // Generate returns n hosts made from bases, named BASE-POOL-NNNNNN.

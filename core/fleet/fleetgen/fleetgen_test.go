@@ -36,7 +36,7 @@ func loadBases(t testing.TB, reg *feature.Registry) []*fleetgen.Base {
 func TestGenerate(t *testing.T) {
 	reg := feature.Builtin()
 	bases := loadBases(t, reg)
-	cfg := fleetgen.Realistic(400, 7)
+	cfg := fleetgen.Realistic(400, 7, reg)
 	cfg.Strays = 0.05
 	hosts, err := fleetgen.Generate(bases, 400, cfg, reg)
 	if err != nil {
