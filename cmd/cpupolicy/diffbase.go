@@ -10,6 +10,7 @@ import (
 	"cpupolicy/core/catalog"
 	"cpupolicy/core/check"
 	"cpupolicy/core/feature"
+	"cpupolicy/core/fleet"
 	"cpupolicy/core/host"
 )
 
@@ -172,57 +173,44 @@ func runBaseline(e *env, args []string) int {
 		common = common.Intersect(h.set)
 	}
 	out := baselineJSON{Catalog: cat.Name, Machine: mt.Name, Features: reg.Names(common), Runnable: []string{}}
-	// A model is judged with each host's vendor, as QEMU would start it there.
-	missing := func(model string) (map[string][]string, int, feature.FeatureSet) {
-		blockers := map[string][]string{}
-		total := 0
-		var req feature.FeatureSet
-		for _, h := range hosts {
-			r, err := cat.Resolve(model, mt.Name, catalog.KVM, h.vendor)
-			if err != nil {
-				continue
-			}
-			req = r.Features
-			if m := r.Features.Difference(h.set); !m.IsEmpty() {
-				blockers[h.name] = reg.Names(m)
-				total += m.Count()
-			}
-		}
-		return blockers, total, req
-	}
-	var best feature.FeatureSet
+	// Features do not depend on the vendor QEMU gives a kvm guest
+	// (catalog.Features), so one required set serves every host.
+	var names []string
+	var reqs, sets []feature.FeatureSet
 	for i := range cat.Models {
 		m := &cat.Models[i]
 		if m.AliasOf != "" {
 			continue // judged under its versioned name
 		}
-		b, _, req := missing(m.Name)
-		if len(b) == 0 {
-			out.Runnable = append(out.Runnable, m.Name)
-			if req.Count() > best.Count() {
-				best, out.Best = req, m.Name
-			}
+		f, err := cat.Features(m.Name, mt.Name, catalog.KVM)
+		if err != nil {
+			return inputError(e, err)
+		}
+		names, reqs = append(names, m.Name), append(reqs, f)
+	}
+	for _, h := range hosts {
+		sets = append(sets, h.set)
+	}
+	for i, r := range reqs {
+		if r.SubsetOf(common) {
+			out.Runnable = append(out.Runnable, names[i])
 		}
 	}
-	// The next better model: a blocked model that needs everything the
-	// best one does and more, with the fewest blocking bits.
-	fewest := -1
-	for i := range cat.Models {
-		m := &cat.Models[i]
-		if m.AliasOf != "" {
-			continue
+	best, next := fleet.Baseline(reqs, sets)
+	if best >= 0 {
+		out.Best = names[best]
+	}
+	if next >= 0 {
+		blockers := map[string][]string{}
+		for _, h := range hosts {
+			if m := reqs[next].Difference(h.set); !m.IsEmpty() {
+				blockers[h.name] = reg.Names(m)
+			}
 		}
-		b, n, req := missing(m.Name)
-		if len(b) == 0 || !best.SubsetOf(req) || req == best {
-			continue
-		}
-		if fewest < 0 || n < fewest {
-			fewest = n
-			out.Next = &struct {
-				Model    string              `json:"model"`
-				Blockers map[string][]string `json:"blocked_by"`
-			}{m.Name, b}
-		}
+		out.Next = &struct {
+			Model    string              `json:"model"`
+			Blockers map[string][]string `json:"blocked_by"`
+		}{names[next], blockers}
 	}
 	for _, h := range hosts {
 		out.Hosts = append(out.Hosts, h.name)

@@ -15,6 +15,8 @@ Commands:
 	why      explain one model's (or -cpu spec's) runnability
 	diff     feature difference between two models, specs or hosts
 	baseline what several hosts can all run, and what blocks the next model
+	fleet    judge every model and offer on every host of a fleet, by pool;
+	         text, JSON or a self-contained HTML report
 	resolve  what a CPU model (or a -cpu spec) gives a guest on a machine
 	         type under kvm or tcg, exactly as QEMU expands it
 	catalog  import a catalog from a QEMU binary, or show one
@@ -117,6 +119,56 @@ host's KVM offers, the catalog models runnable on all of them and the
 richest of those, and for the next better model, which host blocks it on
 which bits — what libvirt's hypervisor-cpu-baseline and VMware EVC do,
 with reasons.
+
+# fleet
+
+	cpupolicy fleet [--site FILE] [--catalog NAME|FILE] [--machine M]...
+	                [--format text|json|html] [-o FILE] [HOSTS...]
+
+Judges every catalog model and every offer of the site on every host, under
+kvm, and reports by pool: the features every host of the pool offers a
+guest; per machine type (--machine, repeatable; default the newest
+pc-q35) the models that run on all of them and the newest of those; the
+hosts that block the next better model, and on which bits; and the offers
+that are not migration-safe.
+
+HOSTS are host snapshot files (cpupolicy probe --format json),
+directories (every *.json in them) and globs. Hosts are named by their
+file name without ".json", as site files name them. A file named outright
+must have KVM data; one found in a directory or by a glob that has none
+(a snapshot of a cpuid dump) is skipped and listed as skipped. --site
+FILE declares offers and pools as for check; the hosts on the command
+line that no pool lists form the pool "default".
+
+The newest model is the one `baseline` picks: of the models every host of
+the pool runs, the one that needs the most features (each new version or
+generation of a model adds some). The next better model needs all of its
+features and more, and of those the hosts miss the fewest bits. Aliases
+are judged under their versioned names.
+
+An offer is runnable when every host of its pool gives the guest all the
+features its -cpu spec resolves to (the runnable policy), and
+migration-safe when, further, every host shows the guest the same vendor
+(under kvm QEMU gives a named model the host's vendor) and QEMU marks
+the model migration-safe: the migration-safe policy's meaning. Offers
+without a pool are judged on every host and do not decide the exit
+status.
+
+--format text prints a section per pool; json is {"catalog", "qemu",
+"accel", "machines", "hosts", "pools": [{"name", "hosts", "vendors",
+"common_features", "machines": [{"machine", "runnable_models",
+"newest_model", "next_model": {"model", "blocked_by": {HOST:
+[features]}}, "models"}], "offers": [...], "unsafe_offers"}],
+"unpooled_offers", "skipped": [{"file", "reason"}], "status"}, each offer
+{"name", "cpu", "machine", "accel", "pool", "runnable", "migration_safe",
+"blocked_by", "guest_vendors": {VENDOR: [hosts]}, "problems"}; html is
+one self-contained page (no external fetches): per machine type a hosts
+× models matrix, green where the model runs and red where it does not
+(hovering a cell names the missing bits), and a summary per pool. -o
+FILE writes the report atomically.
+
+Exit 0 when every offer runs and is migration-safe on its pool, 1 when
+one is not, 2 on a usage or input error (one line naming the file).
 
 # resolve
 

@@ -49,6 +49,7 @@ var commands = []command{
 	{"why", runWhy},
 	{"diff", runDiff},
 	{"baseline", runBaseline},
+	{"fleet", runFleet},
 	{"resolve", runResolve},
 	{"catalog", runCatalog},
 	{"check", runCheck},

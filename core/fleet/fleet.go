@@ -1,0 +1,253 @@
+// Package fleet holds many hosts compactly and judges CPU models on all of
+// them at once: what `cpupolicy fleet` runs before a QEMU upgrade or a
+// hardware purchase.
+//
+// A [Fleet] keeps, for each host, only what a verdict needs: its name, its
+// CPUID vendor (interned) and the [feature.FeatureSet] a guest can get
+// there under KVM, as [check.Compute] decides for the fleet's QEMU
+// release. The snapshot itself is not kept, so a loaded host costs a few
+// hundred bytes whatever the size of its snapshot. Hosts belong to named
+// [Pool]s (a host may be in several).
+//
+// A verdict is a subset test of two 640-bit sets: a model on a machine
+// type is runnable on a host when the features it resolves to are all in
+// what the host offers. [Fleet.Judge] computes the whole hosts ×
+// requirements [Matrix]. The required set of a (model, machine type)
+// comes from [catalog.Catalog.Features]: under kvm QEMU gives a named
+// model the host's vendor, but that changes only the vendor string the
+// guest sees, never the feature bits, so one required set serves hosts
+// of every vendor. The vendor matters to migration instead (a guest
+// cannot move between hosts that show it different vendors), which is
+// why hosts keep theirs.
+//
+// [Baseline] picks, from requirements, the richest one every host runs
+// and the next better one: the choice `cpupolicy baseline` and
+// `cpupolicy fleet` report.
+package fleet
+
+import (
+	"fmt"
+
+	"cpupolicy/core/check"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
+)
+
+// Fleet is a set of hosts judged with one QEMU release's rules under KVM.
+// The zero value is not usable; call [New].
+type Fleet struct {
+	reg   *feature.Registry
+	rules string
+
+	// Per host, by index (columns, so that the verdict loop reads only
+	// the sets).
+	avail  []feature.FeatureSet
+	names  []string
+	vendor []uint16 // index into vendors
+
+	vendors  []string
+	vendorIx map[string]uint16
+	byName   map[string]int32
+	pools    []Pool
+	poolIx   map[string]int
+}
+
+// Pool is a named group of hosts, by index into the fleet.
+type Pool struct {
+	Name  string
+	Hosts []int32
+}
+
+// New returns an empty fleet whose hosts are judged with QEMU release
+// rules ("7.2" or "10.0", see [check.Compute]) and registry reg.
+func New(reg *feature.Registry, rules string) (*Fleet, error) {
+	// Fail now, not on the first host.
+	if _, err := check.Compute(reg, nil, rules, check.TCG); err != nil {
+		return nil, err
+	}
+	return &Fleet{reg: reg, rules: rules, vendorIx: map[string]uint16{}, byName: map[string]int32{}, poolIx: map[string]int{}}, nil
+}
+
+// Rules returns the QEMU release whose rules judge the hosts.
+func (f *Fleet) Rules() string { return f.rules }
+
+// Add computes what snapshot s offers a KVM guest and adds it as the host
+// named name, returning its index. Nothing of s is kept but its vendor.
+// Names are unique.
+func (f *Fleet) Add(name string, s *host.HostSnapshot) (int, error) {
+	if _, dup := f.byName[name]; dup {
+		return 0, fmt.Errorf("host %s: added twice", name)
+	}
+	a, err := check.Compute(f.reg, s, f.rules, check.KVM)
+	if err != nil {
+		return 0, fmt.Errorf("host %s: %w", name, err)
+	}
+	return f.AddSet(name, s.Vendor, a.Set)
+}
+
+// AddSet adds a host by what it offers a KVM guest, avail, and its CPUID
+// vendor, returning its index.
+func (f *Fleet) AddSet(name, vendor string, avail feature.FeatureSet) (int, error) {
+	if _, dup := f.byName[name]; dup {
+		return 0, fmt.Errorf("host %s: added twice", name)
+	}
+	v, ok := f.vendorIx[vendor]
+	if !ok {
+		if len(f.vendors) == 1<<16 {
+			return 0, fmt.Errorf("host %s: more than %d vendors", name, 1<<16)
+		}
+		v = uint16(len(f.vendors))
+		f.vendors = append(f.vendors, vendor)
+		f.vendorIx[vendor] = v
+	}
+	i := len(f.names)
+	f.avail = append(f.avail, avail)
+	f.names = append(f.names, name)
+	f.vendor = append(f.vendor, v)
+	f.byName[name] = int32(i)
+	return i, nil
+}
+
+// Join puts host i in the pool named pool, creating the pool; a host
+// joins a pool once.
+func (f *Fleet) Join(pool string, i int) {
+	p, ok := f.poolIx[pool]
+	if !ok {
+		p = len(f.pools)
+		f.pools = append(f.pools, Pool{Name: pool})
+		f.poolIx[pool] = p
+	}
+	for _, h := range f.pools[p].Hosts {
+		if int(h) == i {
+			return
+		}
+	}
+	f.pools[p].Hosts = append(f.pools[p].Hosts, int32(i))
+}
+
+// Len returns the number of hosts.
+func (f *Fleet) Len() int { return len(f.names) }
+
+// Name returns host i's name.
+func (f *Fleet) Name(i int) string { return f.names[i] }
+
+// Vendor returns host i's CPUID vendor string.
+func (f *Fleet) Vendor(i int) string { return f.vendors[f.vendor[i]] }
+
+// Avail returns what host i offers a KVM guest.
+func (f *Fleet) Avail(i int) feature.FeatureSet { return f.avail[i] }
+
+// Lookup returns the index of the host named name.
+func (f *Fleet) Lookup(name string) (int, bool) {
+	i, ok := f.byName[name]
+	return int(i), ok
+}
+
+// Pools returns the pools in the order they were first joined. The
+// slice is the fleet's own: do not modify it.
+func (f *Fleet) Pools() []Pool { return f.pools }
+
+// Pool returns the pool named name.
+func (f *Fleet) Pool(name string) (Pool, bool) {
+	p, ok := f.poolIx[name]
+	if !ok {
+		return Pool{}, false
+	}
+	return f.pools[p], true
+}
+
+// Common returns the features every one of hosts offers: the
+// intersection of their sets (the empty set for no hosts). A requirement
+// runs on every one of them exactly when it is a subset of it.
+func (f *Fleet) Common(hosts []int32) feature.FeatureSet {
+	if len(hosts) == 0 {
+		return feature.FeatureSet{}
+	}
+	c := f.avail[hosts[0]]
+	for _, h := range hosts[1:] {
+		c = c.Intersect(f.avail[h])
+	}
+	return c
+}
+
+// Vendors returns the distinct vendors of hosts, in order of first
+// appearance.
+func (f *Fleet) Vendors(hosts []int32) []string {
+	var seen []uint16
+	var out []string
+	for _, h := range hosts {
+		v := f.vendor[h]
+		known := false
+		for _, s := range seen {
+			known = known || s == v
+		}
+		if !known {
+			seen = append(seen, v)
+			out = append(out, f.vendors[v])
+		}
+	}
+	return out
+}
+
+// Blocker is a host that lacks some of a requirement's features.
+type Blocker struct {
+	Host    int
+	Missing feature.FeatureSet
+}
+
+// Blockers returns the hosts among hosts that do not offer all of req,
+// with what each lacks, in the order of hosts.
+func (f *Fleet) Blockers(req feature.FeatureSet, hosts []int32) []Blocker {
+	var out []Blocker
+	for _, h := range hosts {
+		if m := req.Difference(f.avail[h]); !m.IsEmpty() {
+			out = append(out, Blocker{int(h), m})
+		}
+	}
+	return out
+}
+
+// Baseline picks among reqs (requirements in the caller's preference
+// order, e.g. a catalog's models) for hosts (what each offers):
+//
+//   - best, the requirement every host runs that asks the most of them
+//     (the largest set; the first of equals): the richest CPU model the
+//     hosts can all give a guest, and so the newest of its family, since
+//     each new model version or generation adds features;
+//   - next, the requirement that would be better: one that needs all of
+//     best's features and more, which some host blocks, and of those the
+//     one the hosts miss the fewest bits of in total (the first of
+//     equals) — the cheapest upgrade.
+//
+// Each is -1 when there is none. With no hosts, every requirement runs.
+func Baseline(reqs, hosts []feature.FeatureSet) (best, next int) {
+	best, next = -1, -1
+	var bestSet feature.FeatureSet
+	runs := func(r feature.FeatureSet) bool {
+		for _, h := range hosts {
+			if !r.SubsetOf(h) {
+				return false
+			}
+		}
+		return true
+	}
+	for i, r := range reqs {
+		if runs(r) && (best < 0 || r.Count() > bestSet.Count()) {
+			best, bestSet = i, r
+		}
+	}
+	fewest := -1
+	for i, r := range reqs {
+		if r == bestSet || !bestSet.SubsetOf(r) || runs(r) {
+			continue
+		}
+		n := 0
+		for _, h := range hosts {
+			n += r.Difference(h).Count()
+		}
+		if fewest < 0 || n < fewest {
+			fewest, next = n, i
+		}
+	}
+	return best, next
+}

@@ -1,0 +1,134 @@
+// Command writefleet writes a generated fleet as snapshot files, for
+// timing `cpupolicy fleet` end to end (bench/fleet.sh):
+//
+//	go run ./core/fleet/fleetgen/internal/writefleet -n 10000 -o DIR [-seed 1] [BASE.json...]
+//
+// The bases default to the recorded hosts with KVM data in
+// testdata/hosts. Each host is written as DIR/NAME.json, and DIR/site.star
+// declares the pools and, on each, an offer of the newest model the
+// pool's hardware runs unmasked (which masked hosts and strays from other
+// pools may then fail).
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"cpupolicy/core/catalog"
+	"cpupolicy/core/check"
+	"cpupolicy/core/feature"
+	"cpupolicy/core/fleet"
+	"cpupolicy/core/fleet/fleetgen"
+)
+
+func main() {
+	n := flag.Int("n", 1000, "number of hosts")
+	seed := flag.Uint64("seed", 1, "random seed")
+	out := flag.String("o", "", "output directory (created)")
+	flag.Parse()
+	if *out == "" {
+		fmt.Fprintln(os.Stderr, "writefleet: -o DIR is required")
+		os.Exit(2)
+	}
+	paths := flag.Args()
+	if len(paths) == 0 {
+		for _, h := range []string{"xeon-gold-6130", "core-i7-8550u", "epyc-7502-32-core", "this-machine"} {
+			paths = append(paths, filepath.Join("testdata", "hosts", h+".json"))
+		}
+	}
+	reg := feature.Builtin()
+	var bases []*fleetgen.Base
+	for _, p := range paths {
+		b, err := fleetgen.LoadBase(p, reg, "10.0")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "writefleet: %v\n", err)
+			os.Exit(2)
+		}
+		bases = append(bases, b)
+	}
+	hosts, err := fleetgen.Generate(bases, *n, fleetgen.Realistic(*n, *seed, reg), reg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "writefleet: %v\n", err)
+		os.Exit(2)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "writefleet: %v\n", err)
+		os.Exit(2)
+	}
+	site, err := siteFile(hosts, reg)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*out, "site.star"), site, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "writefleet: %v\n", err)
+		os.Exit(1)
+	}
+	for _, h := range hosts {
+		data, err := h.Snap.Marshal()
+		if err == nil {
+			err = os.WriteFile(filepath.Join(*out, h.Name+".json"), data, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "writefleet: %s: %v\n", h.Name, err)
+			os.Exit(1)
+		}
+	}
+}
+
+// siteFile declares the hosts' pools and an offer on each.
+func siteFile(hosts []fleetgen.Host, reg *feature.Registry) ([]byte, error) {
+	cat, err := catalog.Embedded("qemu-10.0")
+	if err != nil {
+		return nil, err
+	}
+	mt, _ := cat.Newest("pc-q35")
+	var names []string
+	var reqs []feature.FeatureSet
+	for i := range cat.Models {
+		if cat.Models[i].AliasOf != "" {
+			continue
+		}
+		f, err := cat.Features(cat.Models[i].Name, mt.Name, catalog.KVM)
+		if err != nil {
+			return nil, err
+		}
+		names, reqs = append(names, cat.Models[i].Name), append(reqs, f)
+	}
+	var order []string
+	members := map[string][]string{}
+	count := map[string]map[*fleetgen.Base]int{}
+	for _, h := range hosts {
+		if members[h.Pool] == nil {
+			order = append(order, h.Pool)
+			count[h.Pool] = map[*fleetgen.Base]int{}
+		}
+		members[h.Pool] = append(members[h.Pool], h.Name+".json")
+		count[h.Pool][h.Base]++
+	}
+	var b bytes.Buffer
+	b.WriteString("\"\"\"A generated fleet (core/fleet/fleetgen).\"\"\"\n\n")
+	for _, p := range order {
+		var base *fleetgen.Base
+		for bb, n := range count[p] {
+			if base == nil || n > count[p][base] || n == count[p][base] && bb.Name < base.Name {
+				base = bb
+			}
+		}
+		avail, err := check.Available(reg, base.Snap, "10.0", check.KVM)
+		if err != nil {
+			return nil, err
+		}
+		if best, _ := fleet.Baseline(reqs, []feature.FeatureSet{avail}); best >= 0 {
+			fmt.Fprintf(&b, "offer(%q, cpu = %q, pool = %q)\n", "std-"+p, names[best], p)
+		}
+		fmt.Fprintf(&b, "pool(%q, hosts = [\n", p)
+		for _, m := range members[p] {
+			fmt.Fprintf(&b, "    %q,\n", m)
+		}
+		b.WriteString("])\n")
+	}
+	return b.Bytes(), nil
+}
