@@ -108,11 +108,11 @@ func runFleet(e *env, args []string) int {
 	if fs.NArg() == 0 && *siteFile == "" {
 		return usageError(e, "fleet", "want host snapshot FILEs, directories or globs, or a --site with pools")
 	}
-	reg := feature.Builtin()
-	cat, err := loadCatalog(*catName, reg)
+	cat, err := e.loadCatalog(*catName)
 	if err != nil {
 		return inputError(e, err)
 	}
+	reg := cat.Registry()
 	if !cat.HasAccel(catalog.KVM) {
 		return inputError(e, fmt.Errorf("catalog %s has no kvm data", cat.Name))
 	}
@@ -136,7 +136,7 @@ func runFleet(e *env, args []string) int {
 	scat := starlib.NewCatalog(cat)
 	var site *starlib.Site
 	if *siteFile != "" {
-		if site, err = starlib.LoadSiteFile(*siteFile, scat, sf.options()); err != nil {
+		if site, err = starlib.LoadSiteFile(*siteFile, scat, sf.options(e)); err != nil {
 			return scriptError(e, "fleet", err)
 		}
 		for _, p := range site.Pools {
@@ -257,7 +257,7 @@ func (r *fleetRun) addHostArgs(e *env, args []string) int {
 			return inputError(e, fmt.Errorf("%s: host name %s is also %s's (hosts are named by file name)", fl.path, name, prev))
 		}
 		byName[name] = fl.path
-		s, err := loadSnapshot(fl.path, r.reg)
+		s, err := e.loadSnapshot(fl.path)
 		if err != nil {
 			return inputError(e, err)
 		}

@@ -195,7 +195,7 @@ func TestFleetHTMLInChromium(t *testing.T) {
 	}
 	var rows []row // in the order of the site's pools
 	for _, h := range []string{"xeon-gold-6130", "core-i7-8550u", "epyc-7502-32-core", "this-machine", "epyc-7502-32-core", "xeon-gold-6130"} {
-		s, err := loadSnapshot(filepath.Join(dir, h+".json"), reg)
+		s, err := (&env{}).loadSnapshot(filepath.Join(dir, h+".json"))
 		if err != nil {
 			t.Fatal(err)
 		}
