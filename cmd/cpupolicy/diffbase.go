@@ -14,7 +14,9 @@ import (
 )
 
 // operand resolves one side of `diff`: MODEL, MODEL@MACHINE, a -cpu spec
-// (it has a comma), host:FILE or host: (this host's KVM offer).
+// (it has a comma), host:FILE or host: (this host's KVM offer), or
+// CATALOG:X — X (a model, MODEL@MACHINE or spec) on another catalog, an
+// embedded one's name or a file (libvirt's definitions beside QEMU's).
 func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) {
 	if rest, ok := strings.CutPrefix(arg, "host:"); ok {
 		var s *host.HostSnapshot
@@ -33,9 +35,16 @@ func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) 
 		}
 		return arg, a.Set, nil
 	}
+	cat, name := j.cat, arg
+	if cn, rest, ok := catalogOperand(arg); ok {
+		c, err := loadCatalog(cn, j.reg)
+		if err != nil {
+			return "", feature.FeatureSet{}, fmt.Errorf("%s: %v", arg, err)
+		}
+		cat, name = c, rest
+	}
 	machine := j.mt.Name
-	name := arg
-	if m, mach, ok := strings.Cut(arg, "@"); ok && !strings.Contains(arg, ",") {
+	if m, mach, ok := strings.Cut(name, "@"); ok && !strings.Contains(name, ",") {
 		name, machine = m, mach
 	}
 	if strings.Contains(name, ",") {
@@ -43,13 +52,13 @@ func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) 
 		if err != nil {
 			return "", feature.FeatureSet{}, err
 		}
-		r, err := j.cat.ResolveSpec(s, machine, j.accel, j.vendor)
+		r, err := cat.ResolveSpec(s, machine, j.accel, j.vendor)
 		if err != nil {
 			return "", feature.FeatureSet{}, err
 		}
 		return arg, r.Features, nil
 	}
-	r, err := j.cat.Resolve(name, machine, j.accel, j.vendor)
+	r, err := cat.Resolve(name, machine, j.accel, j.vendor)
 	if err != nil {
 		return "", feature.FeatureSet{}, err
 	}
@@ -74,7 +83,7 @@ func runDiff(e *env, args []string) int {
 		return rc
 	}
 	if fs.NArg() != 2 {
-		return usageError(e, "diff", "want two operands: MODEL[@MACHINE], a -cpu SPEC, host:FILE or host:")
+		return usageError(e, "diff", "want two operands: [CATALOG:]MODEL[@MACHINE], [CATALOG:]SPEC, host:FILE or host:")
 	}
 	// Operands other than hosts need no live probe under tcg; under kvm
 	// the live host gives the vendor.

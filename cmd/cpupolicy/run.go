@@ -46,6 +46,7 @@ var commands = []command{
 	{"why", runWhy},
 	{"diff", runDiff},
 	{"baseline", runBaseline},
+	{"labels", runLabels},
 	{"resolve", runResolve},
 	{"catalog", runCatalog},
 	{"check", runCheck},
