@@ -35,15 +35,23 @@ func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) 
 		}
 		return arg, a.Set, nil
 	}
-	cat, name := j.cat, arg
+	cat, name, machine := j.cat, arg, j.mt.Name
 	if cn, rest, ok := catalogOperand(arg); ok {
 		c, err := loadCatalog(cn, j.reg)
 		if err != nil {
 			return "", feature.FeatureSet{}, fmt.Errorf("%s: %v", arg, err)
 		}
 		cat, name = c, rest
+		// The judge's machine type, where that catalog has it; else
+		// its own default.
+		if _, err := c.Machine(machine); err != nil {
+			mt, err := pickMachine(c, "")
+			if err != nil {
+				return "", feature.FeatureSet{}, fmt.Errorf("%s: %v", arg, err)
+			}
+			machine = mt.Name
+		}
 	}
-	machine := j.mt.Name
 	if m, mach, ok := strings.Cut(name, "@"); ok && !strings.Contains(name, ",") {
 		name, machine = m, mach
 	}
