@@ -43,9 +43,9 @@ func qemuRules(e *env, cat *catalog.Catalog) string {
 	}
 	if cat.QEMUVersion == "" {
 		// Definitions of no QEMU release (libvirt's CPU map) run on
-		// whichever QEMU the site has: judge them as the default
-		// catalog's QEMU would.
-		rules = "10.0"
+		// whichever QEMU the site has: judge them with the oldest rules
+		// known, as starlib.QEMURules does for policies (Debian 12
+		// pairs its libvirt 9.0 with QEMU 7.2).
 		fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s names no QEMU release; judging availability with QEMU %s's rules\n", cat.Name, rules)
 		return rules
 	}
@@ -298,7 +298,7 @@ func runWhy(e *env, args []string) int {
 		return rc
 	}
 	if (*spec == "" && *xmlFile == "") == (fs.NArg() != 1) {
-		return usageError(e, "why", "want one MODEL, --cpu SPEC or --cpu-xml FILE")
+		return usageError(e, "why", "want one MODEL or --cpu SPEC (or --cpu-xml FILE)")
 	}
 	s, forbid, rc := specFlags(e, "why", *spec, *xmlFile)
 	if rc >= 0 {
