@@ -43,6 +43,9 @@ func runCatalogImport(e *env, args []string) int {
 	name := fs.String("name", "", "the catalog's `NAME` (default: qemu-MAJOR.MINOR)")
 	// The source comes first ("catalog import qemu --binary …"); flags may
 	// also precede it.
+	if len(args) > 0 && args[0] == "libvirt" {
+		return runCatalogImportLibvirt(e, args[1:])
+	}
 	source := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		source, args = args[0], args[1:]
@@ -56,7 +59,7 @@ func runCatalogImport(e *env, args []string) int {
 		return usageError(e, "catalog import", "unexpected argument %q", fs.Arg(0))
 	}
 	if source != "qemu" {
-		return usageError(e, "catalog import", "unknown source %q: want 'catalog import qemu [flags]'", source)
+		return usageError(e, "catalog import", "unknown source %q: want 'catalog import qemu [flags]' or 'catalog import libvirt [DIR]'", source)
 	}
 	opts := qemuimport.Options{Binary: *binary}
 	if *machines != "all" {
@@ -199,7 +202,7 @@ func runCatalogShow(e *env, args []string) int {
 		if cat.QEMUPackage != "" {
 			pkg = " (" + cat.QEMUPackage + ")"
 		}
-		fmt.Fprintf(&buf, "catalog %s: QEMU %s%s, accels %s\n", cat.Name, cat.QEMUVersion, pkg, strings.Join(cat.Accels, ", "))
+		fmt.Fprintf(&buf, "catalog %s: %s%s, accels %s\n", cat.Name, qemuText(cat.QEMUVersion), pkg, strings.Join(cat.Accels, ", "))
 		for _, fam := range []string{"pc-i440fx", "pc-q35"} {
 			var names []string
 			for _, m := range cat.MachineTypes(fam) {

@@ -124,6 +124,7 @@ func runCheck(e *env, args []string) int {
 	siteFile := fs.String("site", "", "the site `FILE` (site.star) declaring offers and pools")
 	fs.Var(&hostFiles, "host", "host snapshot `FILE` (repeatable): the pool of the --cpu offer; one is also ctx.host")
 	cpu := fs.String("cpu", "", "check the offer of the -cpu `SPEC` (without --site)")
+	xmlFile := cpuXMLFlag(fs)
 	machine := fs.String("machine", "", "the --cpu offer's machine `type` (default: the catalog's newest pc-q35)")
 	catName := fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)")
 	accel := fs.String("accel", "", "accelerator of offers that name none: kvm or tcg (default: kvm)")
@@ -132,6 +133,19 @@ func runCheck(e *env, args []string) int {
 	sf := addSandboxFlags(fs)
 	if rc := parseFlags(e, fs, args); rc >= 0 {
 		return rc
+	}
+	spec, forbid, rc := specFlags(e, "check", *cpu, *xmlFile)
+	if rc >= 0 {
+		return rc
+	}
+	*cpu = spec
+	if !forbid.IsEmpty() {
+		reg, _ := e.registry() // loaded by specFlags
+		// Policies judge what the guest gets; "the host must not have
+		// it" is a start-time check of libvirt's that `why --cpu-xml`
+		// makes.
+		fmt.Fprintf(e.stderr, "cpupolicy check: note: %s forbids %s; policies do not see forbid (run why --cpu-xml for it)\n",
+			*xmlFile, strings.Join(reg.Names(forbid), " "))
 	}
 	in := starlib.Input{Params: map[string]string{}}
 	for _, p := range params {

@@ -15,7 +15,9 @@ import (
 )
 
 // operand resolves one side of `diff`: MODEL, MODEL@MACHINE, a -cpu spec
-// (it has a comma), host:FILE or host: (this host's KVM offer).
+// (it has a comma), host:FILE or host: (this host's KVM offer), or
+// CATALOG:X — X (a model, MODEL@MACHINE or spec) on another catalog, an
+// embedded one's name or a file (libvirt's definitions beside QEMU's).
 func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) {
 	if rest, ok := strings.CutPrefix(arg, "host:"); ok {
 		var s *host.HostSnapshot
@@ -34,9 +36,24 @@ func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) 
 		}
 		return arg, a.Set, nil
 	}
-	machine := j.mt.Name
-	name := arg
-	if m, mach, ok := strings.Cut(arg, "@"); ok && !strings.Contains(arg, ",") {
+	cat, name, machine := j.cat, arg, j.mt.Name
+	if cn, rest, ok := catalogOperand(arg); ok {
+		c, err := e.loadCatalog(cn)
+		if err != nil {
+			return "", feature.FeatureSet{}, fmt.Errorf("%s: %v", arg, err)
+		}
+		cat, name = c, rest
+		// The judge's machine type, where that catalog has it; else
+		// its own default.
+		if _, err := c.Machine(machine); err != nil {
+			mt, err := pickMachine(c, "")
+			if err != nil {
+				return "", feature.FeatureSet{}, fmt.Errorf("%s: %v", arg, err)
+			}
+			machine = mt.Name
+		}
+	}
+	if m, mach, ok := strings.Cut(name, "@"); ok && !strings.Contains(name, ",") {
 		name, machine = m, mach
 	}
 	if strings.Contains(name, ",") {
@@ -44,13 +61,13 @@ func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) 
 		if err != nil {
 			return "", feature.FeatureSet{}, err
 		}
-		r, err := j.cat.ResolveSpec(s, machine, j.accel, j.vendor)
+		r, err := cat.ResolveSpec(s, machine, j.accel, j.vendor)
 		if err != nil {
 			return "", feature.FeatureSet{}, err
 		}
 		return arg, r.Features, nil
 	}
-	r, err := j.cat.Resolve(name, machine, j.accel, j.vendor)
+	r, err := cat.Resolve(name, machine, j.accel, j.vendor)
 	if err != nil {
 		return "", feature.FeatureSet{}, err
 	}
@@ -75,7 +92,7 @@ func runDiff(e *env, args []string) int {
 		return rc
 	}
 	if fs.NArg() != 2 {
-		return usageError(e, "diff", "want two operands: MODEL[@MACHINE], a -cpu SPEC, host:FILE or host:")
+		return usageError(e, "diff", "want two operands: [CATALOG:]MODEL[@MACHINE], [CATALOG:]SPEC, host:FILE or host:")
 	}
 	// Operands other than hosts need no live probe under tcg; under kvm
 	// the live host gives the vendor.

@@ -17,9 +17,12 @@ Commands:
 	baseline what several hosts can all run, and what blocks the next model
 	fleet    judge every model and offer on every host of a fleet, by pool;
 	         text, JSON or a self-contained HTML report
+	labels   Kubernetes node labels (an NFD features.d file) naming the
+	         models and offers this host (or --host FILE) runs
 	resolve  what a CPU model (or a -cpu spec) gives a guest on a machine
 	         type under kvm or tcg, exactly as QEMU expands it
-	catalog  import a catalog from a QEMU binary, or show one
+	catalog  import a catalog from a QEMU binary or libvirt's CPU map, or
+	         show one
 	check    run the built-in and site policies over a site's offers and
 	         hosts; report violations as text, JSON, SARIF or JUnit XML
 	test     run the test_* functions of *_test.star policy tests
@@ -93,12 +96,24 @@ disabled it), kvm (KVM will not pass it), tcg (not emulated). JSON keys:
 
 # why
 
-	cpupolicy why MODEL|--cpu SPEC [--catalog NAME|FILE] [--machine M]
-	              [--accel kvm|tcg] [--host FILE] [--format text|json]
+	cpupolicy why MODEL|--cpu SPEC|--cpu-xml FILE [--catalog NAME|FILE]
+	              [--machine M] [--accel kvm|tcg] [--host FILE]
+	              [--format text|json]
 
 Explains whether MODEL (or the -cpu SPEC) runs on the host: each missing
 bit with its layer and CPUID/MSR location, and the runnable versions of
 the same model. Exit 1 when it is not runnable.
+
+--cpu-xml FILE reads a libvirt domain XML (or just its <cpu> element):
+its <cpu mode='custom'> with <model> and <feature policy=... name=...>
+becomes the -cpu spec libvirt gives QEMU — libvirt's feature names
+become QEMU's, require and force become +feat, disable and forbid -feat
+(a feature without a policy is required). forbid also says the host must
+not have the feature: one the host offers makes the domain not runnable
+("forbidden_present" in JSON), as libvirt refuses to start it. resolve
+and check take --cpu-xml too (check notes forbid but its policies do not
+judge it). Other modes (host-model, host-passthrough), match='minimum'
+and policy 'optional' name no fixed CPU and are refused.
 
 # diff
 
@@ -108,6 +123,15 @@ the same model. Exit 1 when it is not runnable.
 The feature difference between two things, each a model ("Haswell-v4",
 "Haswell-v4@pc-i440fx-2.3"), a -cpu spec ("Haswell-v4,-hle"), or a host's
 KVM offer ("host:FILE", or "host:" for this machine).
+
+A model or spec may come from another catalog, named before a colon:
+"qemu-7.2:Haswell-v4", "libvirt.json:Haswell-noTSX-IBRS@pc-q35-7.2". Without
+@MACHINE it resolves on --machine where that catalog has it, else on that
+catalog's newest pc-q35. So libvirt's definition of a model shows beside
+QEMU's:
+
+	cpupolicy catalog import libvirt -o libvirt.json
+	cpupolicy diff libvirt.json:Haswell-noTSX-IBRS Haswell-noTSX-IBRS
 
 # baseline
 
@@ -173,7 +197,8 @@ one is not, 2 on a usage or input error (one line naming the file).
 # resolve
 
 	cpupolicy resolve [--catalog NAME|FILE] [--machine M] [--accel kvm|tcg]
-	                  [--cpu SPEC] [--host FILE] [--format text|json] [MODEL...]
+	                  [--cpu SPEC|--cpu-xml FILE] [--host FILE]
+	                  [--format text|json] [MODEL...]
 
 Resolves each MODEL (every model of the catalog when none is named), or
 the -cpu SPEC ("Model,+feat,-feat,feat=on|off,level=N,…", QEMU's syntax),
@@ -192,6 +217,8 @@ of objects with "name", "machine", "accel", "features", "level", "xlevel",
 
 	cpupolicy catalog import qemu [--binary PATH] [--machines all|LIST]
 	                              [--accels kvm,tcg] [--name NAME] [-o FILE]
+	cpupolicy catalog import libvirt [DIR] [--name NAME]
+	                              [--machines-from NAME|FILE] [-o FILE]
 	cpupolicy catalog show [--catalog NAME|FILE] [--format text|json]
 
 import starts the QEMU binary once per pc-i440fx and pc-q35 machine type
@@ -202,13 +229,54 @@ catalog (model bases, per-accelerator and per-machine deltas) and checks
 that it re-expands to exactly what QEMU said before writing it atomically.
 A progress bar shows on a terminal.
 
+import libvirt reads libvirt's CPU map (DIR, default
+/usr/share/libvirt/cpu_map from Debian's libvirt0): index.xml and the
+files it includes, the x86 vendors, features and models, with model
+inheritance (<model name='Y'/> inside a model: based on Y). libvirt's
+feature names map to cpupolicy's by CPUID or MSR bit; features marked
+removed='yes' are not part of a model. The catalog holds libvirt's
+definitions, which depend on no machine type or accelerator: every model
+is the same on each machine type of --machines-from (default the newest
+embedded catalog) under kvm and tcg, its vendor and first signature as
+properties; it names no QEMU release, and commands judge it with QEMU
+7.2's availability rules (the oldest known; Debian 12 pairs libvirt 9.0
+with QEMU 7.2). Malformed XML or an unknown feature
+name is one line FILE:LINE and exit 2.
+
 show prints what a catalog holds: its QEMU version, machine types and
 models.
+
+# labels
+
+	cpupolicy labels [--host FILE] [--catalog NAME|FILE] [--machine M]
+	                 [--accel kvm|tcg] [--site FILE] [--expiry DURATION]
+	                 [--format text|json] [-o FILE]
+
+Writes Kubernetes node labels in the format of Node Feature Discovery's
+local feature files (/etc/kubernetes/node-feature-discovery/features.d/):
+one "name=value" line per label, sorted, under the cpupolicy.io/ prefix:
+
+	cpupolicy.io/catalog=qemu-10.0          the catalog judged with
+	cpupolicy.io/machine=pc-q35-10.0        the machine type judged on
+	cpupolicy.io/model.Haswell-v4=true      each runnable catalog model
+	cpupolicy.io/offer.web=true             each runnable offer of --site
+	cpupolicy.io/baseline=Skylake-Server-v1 the richest runnable model
+
+A model is judged as `models` judges it (this host, or --host FILE; kvm
+unless --accel says otherwise); an offer on its own machine type and
+accelerator. A name or value that is not a valid label (longer than 63
+characters, or characters other than letters, digits, '-', '_', '.') is
+cut, its other characters made '_', and ended by '-' and 8 hex digits of
+its SHA-256; a comment line says what it stands for. --expiry adds NFD's
+"# +expiry-time=" directive, so that labels a stopped refresh left behind
+vanish. -o writes atomically (a dot-named temporary file, which NFD
+ignores, then a rename). JSON output is {"host", "catalog", "machine",
+"accel", "expiry_time", "labels": {...}, "shortened": {...}}.
 
 # check
 
 	cpupolicy check [--policy NAME]... [FILE.star...] [--site FILE]
-	                [--host FILE]... [--cpu SPEC [--machine M]]
+	                [--host FILE]... [--cpu SPEC|--cpu-xml FILE [--machine M]]
 	                [--catalog NAME|FILE] [--accel kvm|tcg] [--waivers FILE]
 	                [--param KEY=VALUE]... [--max-steps N] [--timeout D]
 	                [--format text|json|sarif|junit]

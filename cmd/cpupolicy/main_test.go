@@ -14,6 +14,7 @@ import (
 	"cpupolicy/core/cpuid"
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
+	"cpupolicy/core/libvirt"
 	"cpupolicy/plugins/plugintest"
 )
 
@@ -44,11 +45,17 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TESTDATA", td)
+			// A few real files of libvirt 9.0's CPU map, always present.
+			e.Setenv("CPUMAP", filepath.Join(td, "..", "core", "libvirt", "testdata", "cpu_map"))
 			e.Setenv("NO_COLOR", "1")
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
+			case "cpumap":
+				// Debian's libvirt0 installs libvirt's CPU map.
+				_, err := os.Stat(libvirt.DefaultMapDir + "/index.xml")
+				return err == nil, nil
 			case "kvm":
 				f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 				if err != nil {

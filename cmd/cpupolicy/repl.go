@@ -232,7 +232,7 @@ func (r *repl) interactive(hostDesc string) int {
 	defer rl.Close()
 
 	c := r.cat.Catalog()
-	fmt.Fprintf(r.e.stdout, "cpupolicy repl: catalog %s (QEMU %s, %d models), host %s.\n", c.Name, c.QEMUVersion, len(c.Models), hostDesc)
+	fmt.Fprintf(r.e.stdout, "cpupolicy repl: catalog %s (%s, %d models), host %s.\n", c.Name, qemuText(c.QEMUVersion), len(c.Models), hostDesc)
 	fmt.Fprintln(r.e.stdout, "Tab completes, Ctrl-C interrupts, Ctrl-D exits.")
 
 	// While an evaluation runs the terminal is in cooked mode, so Ctrl-C

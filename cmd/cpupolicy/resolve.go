@@ -35,10 +35,16 @@ func runResolve(e *env, args []string) int {
 	machine := fs.String("machine", "", "machine `type` (default: the catalog's newest pc-q35)")
 	accel := fs.String("accel", "", "accelerator: kvm or tcg (default: kvm when /dev/kvm works, else tcg)")
 	spec := fs.String("cpu", "", "a QEMU -cpu `SPEC` (Model,+feat,-feat,feat=on|off,prop=value) to resolve instead of named models")
+	xmlFile := cpuXMLFlag(fs)
 	hostFile := fs.String("host", "", "snapshot `FILE` whose vendor QEMU would give kvm guests (default: this host's)")
 	if rc := parseFlags(e, fs, args); rc >= 0 {
 		return rc
 	}
+	s, _, rc := specFlags(e, "resolve", *spec, *xmlFile)
+	if rc >= 0 {
+		return rc
+	}
+	*spec = s
 	cat, err := e.loadCatalog(*catName)
 	if err != nil {
 		return inputError(e, err)
@@ -61,7 +67,7 @@ func runResolve(e *env, args []string) int {
 	switch {
 	case *spec != "":
 		if fs.NArg() > 0 {
-			return usageError(e, "resolve", "--cpu and model names exclude each other")
+			return usageError(e, "resolve", "--cpu (or --cpu-xml) and model names exclude each other")
 		}
 		s, err := catalog.ParseCPUSpec(*spec, reg)
 		if err != nil {

@@ -50,6 +50,7 @@ var commands = []command{
 	{"diff", runDiff},
 	{"baseline", runBaseline},
 	{"fleet", runFleet},
+	{"labels", runLabels},
 	{"resolve", runResolve},
 	{"catalog", runCatalog},
 	{"check", runCheck},

@@ -41,8 +41,24 @@ func qemuRules(e *env, cat *catalog.Catalog) string {
 	if _, ver, ok := catalog.ParseMachineName("x-" + v); ok && len(ver) > 0 && ver[0] >= 10 {
 		rules = "10.0"
 	}
+	if cat.QEMUVersion == "" {
+		// Definitions of no QEMU release (libvirt's CPU map) run on
+		// whichever QEMU the site has: judge them with the oldest rules
+		// known, as starlib.QEMURules does for policies (Debian 12
+		// pairs its libvirt 9.0 with QEMU 7.2).
+		fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s names no QEMU release; judging availability with QEMU %s's rules\n", cat.Name, rules)
+		return rules
+	}
 	fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s is QEMU %s; judging availability with QEMU %s's rules\n", cat.Name, cat.QEMUVersion, rules)
 	return rules
+}
+
+// qemuText names a catalog's QEMU release in text output.
+func qemuText(version string) string {
+	if version == "" {
+		return "no QEMU release"
+	}
+	return "QEMU " + version
 }
 
 // judge is what the runnability commands share: a catalog, a machine
@@ -213,7 +229,7 @@ func runModels(e *env, args []string) int {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, paint(color, ok), summarizeWhy(m.UnavailableFeatures, m.Why, 6))
 		}
 		tw.Flush()
-		fmt.Fprintf(&buf, "\n%d of %d models runnable on %s with %s (%s, QEMU %s)\n", runnable, len(out), hostName(j), j.mt.Name, j.accel, j.cat.QEMUVersion)
+		fmt.Fprintf(&buf, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(out), hostName(j), j.mt.Name, j.accel, qemuText(j.cat.QEMUVersion))
 	}
 	e.stdout.Write(buf.Bytes())
 	return exitOK
@@ -262,6 +278,9 @@ type whyJSON struct {
 	Missing  []missingJSON `json:"missing"`
 	// Nearest lists the runnable versions of the same model.
 	Nearest []string `json:"runnable_versions"`
+	// Forbidden (with --cpu-xml only) lists the features the domain's
+	// <cpu> forbids and the host offers: libvirt will not start it.
+	Forbidden []string `json:"forbidden_present,omitempty"`
 }
 
 type missingJSON struct {
@@ -276,13 +295,19 @@ func runWhy(e *env, args []string) int {
 	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output `format`: text or json")
 	spec := fs.String("cpu", "", "explain a QEMU -cpu `SPEC` instead of a model")
+	xmlFile := cpuXMLFlag(fs)
 	jf := addJudgeFlags(fs)
 	if rc := parseFlags(e, fs, args); rc >= 0 {
 		return rc
 	}
-	if (*spec == "") == (fs.NArg() != 1) {
-		return usageError(e, "why", "want one MODEL or --cpu SPEC")
+	if (*spec == "" && *xmlFile == "") == (fs.NArg() != 1) {
+		return usageError(e, "why", "want one MODEL or --cpu SPEC (or --cpu-xml FILE)")
 	}
+	s, forbid, rc := specFlags(e, "why", *spec, *xmlFile)
+	if rc >= 0 {
+		return rc
+	}
+	*spec = s
 	j, rc := newJudge(e, "why", jf)
 	if rc >= 0 {
 		return rc
@@ -297,8 +322,14 @@ func runWhy(e *env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
+	// libvirt refuses to start a domain whose <cpu> forbids a feature
+	// the host has: here, one the accelerator offers.
+	present := forbid.Intersect(j.avail.Set)
 	out := whyJSON{Model: v.res.Model, Machine: j.mt.Name, Accel: j.accel, QEMU: j.cat.QEMUVersion, Host: hostName(j),
-		Runnable: v.missing.IsEmpty(), Missing: []missingJSON{}, Nearest: []string{}}
+		Runnable: v.missing.IsEmpty() && present.IsEmpty(), Missing: []missingJSON{}, Nearest: []string{}}
+	if *xmlFile != "" {
+		out.Forbidden = nonNil(j.reg.Names(present))
+	}
 	for id := range v.missing.All() {
 		l := j.avail.Layer(id)
 		out.Missing = append(out.Missing, missingJSON{Feature: j.reg.Name(id), Layer: l, Location: j.reg.Feature(id).Loc.String(), Reason: layerWords[l]})
@@ -336,8 +367,8 @@ func writeWhyText(w io.Writer, o *whyJSON, color bool) {
 	if !o.Runnable {
 		verdict = paint(color, "no")
 	}
-	fmt.Fprintf(w, "%s on %s (%s, QEMU %s), host %s: runnable: %s\n", o.Model, o.Machine, o.Accel, o.QEMU, o.Host, verdict)
-	if !o.Runnable {
+	fmt.Fprintf(w, "%s on %s (%s, %s), host %s: runnable: %s\n", o.Model, o.Machine, o.Accel, qemuText(o.QEMU), o.Host, verdict)
+	if len(o.Missing) > 0 {
 		byLayer := map[string]int{}
 		for _, m := range o.Missing {
 			byLayer[m.Layer]++
@@ -355,6 +386,9 @@ func writeWhyText(w io.Writer, o *whyJSON, color bool) {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.Feature, m.Layer, m.Location, m.Reason)
 		}
 		tw.Flush()
+	}
+	if len(o.Forbidden) > 0 {
+		fmt.Fprintf(w, "forbidden by the libvirt <cpu> but offered by the host (libvirt will not start the domain): %s\n", strings.Join(o.Forbidden, " "))
 	}
 	if len(o.Nearest) > 0 {
 		fmt.Fprintf(w, "runnable versions of the same model: %s\n", strings.Join(o.Nearest, ", "))

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/labels")
+
+// TestLabelsGolden writes the NFD labels of every recorded host (with the
+// offers of testdata/labels/site.star) and compares them with
+// testdata/labels/HOST.labels; -update rewrites those.
+func TestLabelsGolden(t *testing.T) {
+	hosts, err := filepath.Glob("../../testdata/hosts/*.json")
+	if err != nil || len(hosts) == 0 {
+		t.Fatalf("no recorded hosts: %v", err)
+	}
+	for _, h := range hosts {
+		name := strings.TrimSuffix(filepath.Base(h), ".json")
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			rc := run([]string{"labels", "--host", h, "--catalog", "qemu-10.0", "--site", "testdata/labels/site.star"}, nil, &stdout, &stderr)
+			if strings.HasSuffix(name, ".from-dump") {
+				// A snapshot from a cpuid dump knows no KVM: nothing to label.
+				if rc != 1 || !strings.Contains(stderr.String(), "no KVM data") || stdout.Len() > 0 {
+					t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 for a snapshot without KVM data", rc, stdout.String(), stderr.String())
+				}
+				return
+			}
+			if rc != 0 {
+				t.Fatalf("exit %d: %s", rc, stderr.String())
+			}
+			golden := filepath.Join("testdata", "labels", name+".labels")
+			if *updateGolden {
+				if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got := stdout.String(); got != string(want) {
+				t.Errorf("labels of %s differ from %s (run with -update if the change is right):\n%s", name, golden, got)
+			}
+			checkFeatureFile(t, stdout.String())
+		})
+	}
+}
+
+// checkFeatureFile holds a labels file to NFD's format and Kubernetes'
+// label syntax: comments, or name=value with a cpupolicy.io/ name and a
+// value that are valid labels, sorted, no name twice.
+func checkFeatureFile(t *testing.T, text string) {
+	t.Helper()
+	prev := ""
+	for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		name, hasPrefix := strings.CutPrefix(k, labelPrefix)
+		if !ok || !hasPrefix || !validLabel(name) || !validLabel(v) {
+			t.Errorf("line %d: %q is not cpupolicy.io/NAME=VALUE with valid label syntax", i+1, line)
+		}
+		if k <= prev {
+			t.Errorf("line %d: %s is not after %s", i+1, k, prev)
+		}
+		prev = k
+	}
+}
+
+func TestLabelPart(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"model.Skylake-Client-v4", "model.Skylake-Client-v4"},
+		{"model.Opteron_G5", "model.Opteron_G5"},
+		{"offer.tcg only", "offer.tcg_only-0c1d5785"},
+		{strings.Repeat("a", 63), strings.Repeat("a", 63)},
+	} {
+		if got := labelPart(tc.in); got != tc.want {
+			t.Errorf("labelPart(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// Everything comes out valid, and distinct inputs stay distinct.
+	seen := map[string]string{}
+	for _, in := range []string{"", "-", ".a.", strings.Repeat("é", 40), strings.Repeat("a", 64), strings.Repeat("a", 65),
+		"offer.a b", "offer.a_b", "offer.a/b", "model." + strings.Repeat("Z", 80)} {
+		got := labelPart(in)
+		if !validLabel(got) {
+			t.Errorf("labelPart(%q) = %q: not a valid label", in, got)
+		}
+		if other, dup := seen[got]; dup {
+			t.Errorf("labelPart(%q) = labelPart(%q) = %q", in, other, got)
+		}
+		seen[got] = in
+	}
+}

@@ -1,0 +1,33 @@
+package libvirt
+
+import (
+	"os"
+	"testing"
+
+	"cpupolicy/core/feature"
+)
+
+// BenchmarkLoadMap loads Debian's whole CPU map (83 files, 58 x86
+// models): what `catalog import libvirt` spends before writing.
+func BenchmarkLoadMap(b *testing.B) {
+	if _, err := os.Stat(DefaultMapDir + "/index.xml"); err != nil {
+		b.Skipf("no libvirt CPU map: %v", err)
+	}
+	reg := feature.Builtin()
+	for b.Loop() {
+		if _, err := LoadMap(DefaultMapDir, reg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseCPU parses a domain with a <cpu> of five features.
+func BenchmarkParseCPU(b *testing.B) {
+	reg := feature.Builtin()
+	data := []byte(domainXML)
+	for b.Loop() {
+		if _, err := ParseCPU("web1.xml", data, reg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

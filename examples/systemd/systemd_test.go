@@ -1,0 +1,143 @@
+// Package systemd holds the example systemd units that refresh a host's
+// snapshot and Kubernetes labels; its test checks that they are valid
+// units whose commands are valid cpupolicy invocations.
+package systemd
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const installed = "/usr/local/bin/cpupolicy"
+
+var units = []string{"cpupolicy-probe.service", "cpupolicy-probe.timer"}
+
+// buildCLI builds cpupolicy into a temporary directory.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cpupolicy")
+	out, err := exec.Command("go", "build", "-o", bin, "cpupolicy/cmd/cpupolicy").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// execLines returns the service's ExecStartPre and ExecStart command
+// lines, in order.
+func execLines(t *testing.T) (pre, start [][]string) {
+	t.Helper()
+	f, err := os.Open("cpupolicy-probe.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok || strings.HasPrefix(k, "#") {
+			continue
+		}
+		switch k {
+		case "ExecStartPre":
+			pre = append(pre, strings.Fields(v))
+		case "ExecStart":
+			start = append(start, strings.Fields(v))
+		}
+	}
+	if len(start) != 2 {
+		t.Fatalf("%d ExecStart lines, want probe and labels", len(start))
+	}
+	return pre, start
+}
+
+// rewrite copies the units into dir with the binary path replaced, and
+// returns their paths.
+func rewrite(t *testing.T, dir string, repl *strings.Replacer) []string {
+	t.Helper()
+	var paths []string
+	for _, u := range units {
+		data, err := os.ReadFile(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, u)
+		if err := os.WriteFile(p, []byte(repl.Replace(string(data))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// TestUnitsVerify runs systemd-analyze verify on the units, with the
+// binary path pointing at a freshly built cpupolicy (verify checks that
+// ExecStart commands are executable).
+func TestUnitsVerify(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("no systemd-analyze: install Debian's systemd to verify the units")
+	}
+	bin := buildCLI(t)
+	paths := rewrite(t, t.TempDir(), strings.NewReplacer(installed, bin))
+	out, err := exec.Command(analyze, append([]string{"verify"}, paths...)...).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestExecStartInvocations: every ExecStart is cpupolicy with flags it
+// accepts (run with -h last, so that each flag before it is parsed).
+func TestExecStartInvocations(t *testing.T) {
+	bin := buildCLI(t)
+	_, start := execLines(t)
+	for _, argv := range start {
+		if argv[0] != installed {
+			t.Errorf("ExecStart runs %s, want %s", argv[0], installed)
+			continue
+		}
+		cmd := exec.Command(bin, append(argv[1:], "-h")...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s -h: %v\n%s", strings.Join(argv, " "), err, out)
+		}
+	}
+}
+
+// TestServiceRuns runs the service's commands for real, with its paths
+// moved into a temporary directory, where /dev/kvm works.
+func TestServiceRuns(t *testing.T) {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("the service needs /dev/kvm read-write (its ConditionPathExists): %v", err)
+	}
+	f.Close()
+	bin := buildCLI(t)
+	root := t.TempDir()
+	state := filepath.Join(root, "var/lib/cpupolicy")
+	if err := os.MkdirAll(state, 0o755); err != nil { // systemd's StateDirectory=
+		t.Fatal(err)
+	}
+	repl := strings.NewReplacer(installed, bin, "/var/lib/", root+"/var/lib/", "/etc/kubernetes/", root+"/etc/kubernetes/")
+	pre, start := execLines(t)
+	for _, argv := range append(pre, start...) {
+		for i := range argv {
+			argv[i] = repl.Replace(argv[i])
+		}
+		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+		}
+	}
+	labels, err := os.ReadFile(filepath.Join(root, "etc/kubernetes/node-feature-discovery/features.d/cpupolicy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# +expiry-time=", "\ncpupolicy.io/catalog=", "\ncpupolicy.io/machine="} {
+		if !strings.Contains(string(labels), want) {
+			t.Errorf("labels lack %q:\n%s", want, labels)
+		}
+	}
+}
