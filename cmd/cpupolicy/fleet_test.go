@@ -22,7 +22,9 @@ import (
 	"cpupolicy/core/feature"
 )
 
-var update = flag.Bool("update", false, "regenerate docs/fleet-report.png from the HTML report test")
+// update (-update) rewrites the generated files tests compare with:
+// docs/fleet-report.png and the golden files in testdata/labels.
+var update = flag.Bool("update", false, "rewrite docs/fleet-report.png and testdata/labels golden files")
 
 // fleetSite writes a site over the recorded hosts into dir: pools by
 // vendor and one mixing them, and offers that pass and fail.

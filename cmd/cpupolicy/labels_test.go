@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/labels")
 
 // TestLabelsGolden writes the NFD labels of every recorded host (with the
 // offers of testdata/labels/site.star) and compares them with
@@ -35,7 +33,7 @@ func TestLabelsGolden(t *testing.T) {
 				t.Fatalf("exit %d: %s", rc, stderr.String())
 			}
 			golden := filepath.Join("testdata", "labels", name+".labels")
-			if *updateGolden {
+			if *update {
 				if err := os.WriteFile(golden, stdout.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}
