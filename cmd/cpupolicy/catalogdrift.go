@@ -274,17 +274,21 @@ func writeVerifyText(w io.Writer, path string, lf *drift.LockFile, cat *catalog.
 	}
 	var parts []string
 	for _, k := range []struct {
-		kind drift.Kind
-		what string
+		kind      drift.Kind
+		one, many string
 	}{
-		{drift.ModelGone, "models gone"},
-		{drift.MachineGone, "machine types gone"},
-		{drift.AccelGone, "accelerators gone"},
-		{drift.Requirements, "triples require more features"},
-		{drift.Definition, "triples changed definition without a new version name"},
+		{drift.ModelGone, "model gone", "models gone"},
+		{drift.MachineGone, "machine type gone", "machine types gone"},
+		{drift.AccelGone, "accelerator gone", "accelerators gone"},
+		{drift.Requirements, "triple requires more features", "triples require more features"},
+		{drift.Definition, "triple changed definition without a new version name", "triples changed definition without a new version name"},
 	} {
-		if count[k.kind] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", count[k.kind], k.what))
+		switch n := count[k.kind]; n {
+		case 0:
+		case 1:
+			parts = append(parts, "1 "+k.one)
+		default:
+			parts = append(parts, fmt.Sprintf("%d %s", n, k.many))
 		}
 	}
 	fmt.Fprintf(w, "%s: %s\n", paint(ansiRed, "FAIL"), strings.Join(parts, ", "))
