@@ -106,17 +106,24 @@ func Diff(a, b *catalog.Catalog) *DiffResult {
 // commonModels returns the models both catalogs have, by name, and
 // appends to added and removed those only b and only a have.
 func commonModels(a, b *catalog.Catalog, added, removed *[]string) []string {
+	inA, inB := map[string]bool{}, map[string]bool{}
+	for i := range a.Models {
+		inA[a.Models[i].Name] = true
+	}
+	for i := range b.Models {
+		inB[b.Models[i].Name] = true
+	}
 	var common []string
 	for i := range a.Models {
-		if _, err := b.Model(a.Models[i].Name); err == nil {
-			common = append(common, a.Models[i].Name)
+		if n := a.Models[i].Name; inB[n] {
+			common = append(common, n)
 		} else {
-			*removed = append(*removed, a.Models[i].Name)
+			*removed = append(*removed, n)
 		}
 	}
 	for i := range b.Models {
-		if _, err := a.Model(b.Models[i].Name); err != nil {
-			*added = append(*added, b.Models[i].Name)
+		if n := b.Models[i].Name; !inA[n] {
+			*added = append(*added, n)
 		}
 	}
 	slices.Sort(common)
@@ -129,42 +136,36 @@ func commonModels(a, b *catalog.Catalog, added, removed *[]string) []string {
 // alias such as "q35" moves from release to release and is not
 // compared), in family-then-version order.
 func commonMachines(a, b *catalog.Catalog, added, removed *[]string) []string {
-	var common []string
-	has := func(c *catalog.Catalog, name string) bool {
-		for i := range c.Machines {
-			if c.Machines[i].Name == name {
-				return true
-			}
-		}
-		return false
-	}
-	var bOnly []*catalog.MachineType
-	var aOnly, both []*catalog.MachineType
+	inA, inB := map[string]bool{}, map[string]bool{}
 	for i := range a.Machines {
-		if has(b, a.Machines[i].Name) {
+		inA[a.Machines[i].Name] = true
+	}
+	for i := range b.Machines {
+		inB[b.Machines[i].Name] = true
+	}
+	var aOnly, bOnly, both []*catalog.MachineType
+	for i := range a.Machines {
+		if inB[a.Machines[i].Name] {
 			both = append(both, &a.Machines[i])
 		} else {
 			aOnly = append(aOnly, &a.Machines[i])
 		}
 	}
 	for i := range b.Machines {
-		if !has(a, b.Machines[i].Name) {
+		if !inA[b.Machines[i].Name] {
 			bOnly = append(bOnly, &b.Machines[i])
 		}
 	}
-	for _, l := range []*[]*catalog.MachineType{&both, &aOnly, &bOnly} {
-		slices.SortFunc(*l, compareMachines)
+	names := func(mts []*catalog.MachineType) []string {
+		slices.SortFunc(mts, compareMachines)
+		out := []string{}
+		for _, m := range mts {
+			out = append(out, m.Name)
+		}
+		return out
 	}
-	for _, m := range both {
-		common = append(common, m.Name)
-	}
-	for _, m := range aOnly {
-		*removed = append(*removed, m.Name)
-	}
-	for _, m := range bOnly {
-		*added = append(*added, m.Name)
-	}
-	return common
+	*removed, *added = names(aOnly), names(bOnly)
+	return names(both)
 }
 
 // compareMachines orders machine types by family, then version.

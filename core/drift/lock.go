@@ -185,15 +185,25 @@ func definitionOf(cat *catalog.Catalog, model, machine, accel string) (feature.F
 // struct, so that a field added to Props later does not change every
 // lock's hashes; a new field that matters gets a new schema.
 func definitionHash(reg *feature.Registry, r *catalog.Resolution, latent feature.FeatureSet) string {
-	var b strings.Builder
+	var arr [4096]byte
+	b := arr[:0]
+	names := func(label string, s feature.FeatureSet) {
+		b = append(b, label...)
+		for id := range s.All() { // canonical order, as Registry.Names
+			b = append(b, ' ')
+			b = append(b, reg.Name(id)...)
+		}
+		b = append(b, '\n')
+	}
+	names("features", r.Features)
+	names("latent", latent)
 	p := &r.Props
-	fmt.Fprintf(&b, "features %s\nlatent %s\n", strings.Join(reg.Names(r.Features), " "), strings.Join(reg.Names(latent), " "))
-	fmt.Fprintf(&b, "vendor %q family %d model %d stepping %d model-id %q\n", p.Vendor, p.Family, p.Model, p.Stepping, p.ModelID)
-	fmt.Fprintf(&b, "level %#x xlevel %#x xlevel2 %#x min %#x %#x %#x def-min %#x %#x %#x\n",
+	b = fmt.Appendf(b, "vendor %q family %d model %d stepping %d model-id %q\n", p.Vendor, p.Family, p.Model, p.Stepping, p.ModelID)
+	b = fmt.Appendf(b, "level %#x xlevel %#x xlevel2 %#x min %#x %#x %#x def-min %#x %#x %#x\n",
 		p.Level, p.XLevel, p.XLevel2, p.MinLevel, p.MinXLevel, p.MinXLevel2, p.DefMinLevel, p.DefMinXLevel, p.DefMinXLevel2)
-	fmt.Fprintf(&b, "full-cpuid-auto-level %t intel-pt-auto-level %t explicit %t %t %t\n",
+	b = fmt.Appendf(b, "full-cpuid-auto-level %t intel-pt-auto-level %t explicit %t %t %t\n",
 		p.FullCPUIDAutoLevel, p.IntelPTAutoLevel, p.LevelExplicit, p.XLevelExplicit, p.XLevel2Explicit)
-	sum := sha256.Sum256([]byte(b.String()))
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
 
