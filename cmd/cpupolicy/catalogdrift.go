@@ -198,14 +198,17 @@ func splitList(s string) []string {
 
 // verifyJSON is `catalog verify --format json`.
 type verifyJSON struct {
-	Lock        string          `json:"lock"`
-	LockCatalog string          `json:"lock_catalog"`
-	Catalog     string          `json:"catalog"`
-	QEMUVersion string          `json:"qemu_version"`
-	OK          bool            `json:"ok"`
-	Locked      int             `json:"locked"`
-	Checked     int             `json:"checked"`
-	Findings    []drift.Finding `json:"findings"`
+	Lock        string `json:"lock"`
+	LockCatalog string `json:"lock_catalog"`
+	Catalog     string `json:"catalog"`
+	QEMUVersion string `json:"qemu_version"`
+	OK          bool   `json:"ok"`
+	Locked      int    `json:"locked"`
+	Checked     int    `json:"checked"`
+	// DefinitionsUnchecked: the lock or the catalog has no model
+	// definitions, so only expansions were compared.
+	DefinitionsUnchecked bool            `json:"definitions_unchecked"`
+	Findings             []drift.Finding `json:"findings"`
 }
 
 func runCatalogVerify(e *env, args []string) int {
@@ -239,7 +242,8 @@ func runCatalogVerify(e *env, args []string) int {
 	var buf bytes.Buffer
 	if format.value == "json" {
 		data, _ := json.MarshalIndent(verifyJSON{Lock: *lockPath, LockCatalog: lf.Catalog, Catalog: cat.Name,
-			QEMUVersion: cat.QEMUVersion, OK: rep.OK(), Locked: rep.Locked, Checked: rep.Checked, Findings: rep.Findings}, "", "  ")
+			QEMUVersion: cat.QEMUVersion, OK: rep.OK(), Locked: rep.Locked, Checked: rep.Checked,
+			DefinitionsUnchecked: rep.DefinitionsUnchecked, Findings: rep.Findings}, "", "  ")
 		buf.Write(data)
 		buf.WriteByte('\n')
 	} else {
@@ -262,6 +266,9 @@ func writeVerifyText(w io.Writer, path string, lf *drift.LockFile, cat *catalog.
 	}
 	fmt.Fprintf(w, "lock %s: catalog %s (QEMU %s), %d triples\n", path, lf.Catalog, lf.QEMUVersion, rep.Locked)
 	fmt.Fprintf(w, "catalog %s (QEMU %s): %d of them checked\n", cat.Name, cat.QEMUVersion, rep.Checked)
+	if rep.DefinitionsUnchecked {
+		fmt.Fprintln(w, "note: the lock or the catalog has no model definitions: expansions compared, definitions not")
+	}
 	count := map[drift.Kind]int{}
 	for i := range rep.Findings {
 		f := &rep.Findings[i]

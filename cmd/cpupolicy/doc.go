@@ -154,9 +154,10 @@ diff is a report and exits 0 whatever it finds; verify is the gate.
 
 lock records, for the catalog a site runs (--catalog, default the newest
 embedded), every (model, machine type, accel) with the features it
-requires and a hash of its whole definition (features, the definition's
-hidden features, every CPUID property), each model's fingerprint over
-those, the catalog's name and QEMU version, and a SHA-256 digest of the
+requires, a hash of what the guest sees (features, every CPUID
+property) and one of the rest of its definition (the features QEMU's
+dependencies hide, its own levels: what -cpu options apply to), each
+model's fingerprint over those, the catalog's name and QEMU version, and a SHA-256 digest of the
 rest (schema cpupolicy/lock/v1). --models, --machines and --accels lock
 only what the site uses. The file is sorted JSON, one entry per line
 (machine types that resolve a model alike share one), the same bytes for
@@ -168,7 +169,9 @@ a lock and exits 1, naming each triple and bit, when a locked triple
 requires more features, when a locked model, machine type or accelerator
 is gone (a VM on pc-i440fx-2.3 cannot start on a QEMU that dropped it),
 or when a triple's definition changed without a new version name (lost
-features, other CPUID properties): QEMU's rule since 2015, that a
+features, other CPUID properties, hidden features; the last only when
+both the lock and the catalog know definitions, as imported catalogs of
+releases other than 7.2 and 10.0 do not): QEMU's rule since 2015, that a
 released model never changes, applied across releases. It exits 0 when
 every locked triple is as locked. A lock of another schema, a digest
 that does not match, or malformed JSON is one line naming the file and

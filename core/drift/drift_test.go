@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -131,7 +132,7 @@ func TestDiffAndVerify(t *testing.T) {
 			findExpansion(t, raw, "qemu64", "pc-q35-7.2", "tcg").ModelID = "QEMU Virtual CPU version 10.0"
 		},
 		diff:     `{"models_added":[],"models_removed":[],"machines_added":[],"machines_removed":[],"changed":[]}`,
-		findings: []string{"qemu64 pc-q35-7.2 tcg: definition changed without a new version name: CPUID properties or hidden definition features differ"},
+		findings: []string{"qemu64 pc-q35-7.2 tcg: definition changed without a new version name: CPUID properties differ"},
 	}, {
 		name: "a model and a machine type are dropped, a model is added",
 		alter: func(t *testing.T, raw *catalog.Raw) {
@@ -241,5 +242,77 @@ func TestDiffEmbeddedSelf(t *testing.T) {
 		if strings.Contains(string(data), "null") {
 			t.Errorf("%s: %s", name, data)
 		}
+	}
+}
+
+// TestVerifyDefinitions: a change to what -cpu options apply to, and
+// nothing else, fails a lock; a catalog without definitions (the sample,
+// QEMU 7.2's own answers) verifies a lock that has them on expansions
+// alone, and says so.
+func TestVerifyDefinitions(t *testing.T) {
+	data, err := os.ReadFile("../catalog/data/qemu-7.2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := catalog.Embedded("qemu-7.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := Scope{Models: []string{"Skylake-Client-v4", "Nehalem"}, Machines: []string{"pc-q35-7.2", "pc-i440fx-2.4"}}
+	lf, err := Lock(c, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lf.Definitions {
+		t.Fatal("the qemu-7.2 lock has no definitions")
+	}
+
+	// Skylake-Client-v4 defines VMX capabilities its expansion hides
+	// (no vmx); one more hidden one changes nothing a guest sees today.
+	line := []byte(`{"name":"Skylake-Client-v4",`)
+	i := bytes.Index(data, line)
+	j := i + bytes.IndexByte(data[i:], '\n')
+	if i < 0 || !bytes.Contains(data[i:j], []byte(`"latent":["`)) {
+		t.Fatal("no latent features in Skylake-Client-v4's line")
+	}
+	altered := slices.Concat(data[:i], bytes.Replace(data[i:j], []byte(`"latent":["`), []byte(`"latent":["vmx-posted-intr","`), 1), data[j:])
+	if bytes.Contains(data[i:j], []byte(`"vmx-posted-intr"`)) {
+		t.Fatal("Skylake-Client-v4 already has vmx-posted-intr")
+	}
+	alt, err := catalog.Parse("altered.json", altered, feature.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(c, alt); len(d.Changed) != 0 {
+		t.Errorf("Diff sees the hidden change: %v", d.Changed)
+	}
+	rep := Verify(lf, alt)
+	var got []string
+	for i := range rep.Findings {
+		got = append(got, rep.Findings[i].String())
+	}
+	const msg = ": definition changed without a new version name: its hidden features or own levels differ (what -cpu options apply to)"
+	want := []string{
+		"Skylake-Client-v4 pc-i440fx-2.4 kvm" + msg, "Skylake-Client-v4 pc-i440fx-2.4 tcg" + msg,
+		"Skylake-Client-v4 pc-q35-7.2 kvm" + msg, "Skylake-Client-v4 pc-q35-7.2 tcg" + msg,
+	}
+	if !slices.Equal(got, want) || rep.DefinitionsUnchecked {
+		t.Errorf("Verify (unchecked %v):\n got %q\nwant %q", rep.DefinitionsUnchecked, got, want)
+	}
+
+	sample := compact(t, loadRaw(t), "sample")
+	if sample.Definitions {
+		t.Fatal("the sample has definitions")
+	}
+	if rep := Verify(lf, sample); !rep.OK() || !rep.DefinitionsUnchecked || rep.Checked != 8 {
+		t.Errorf("qemu-7.2 lock on QEMU 7.2's own sample: checked %d, unchecked definitions %v, findings %v", rep.Checked, rep.DefinitionsUnchecked, rep.Findings)
+	}
+	// And the other way round: a lock without definitions.
+	lf2, err := Lock(sample, Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := Verify(lf2, c); !rep.OK() || !rep.DefinitionsUnchecked || rep.Checked != 140 {
+		t.Errorf("sample lock on qemu-7.2: checked %d, unchecked definitions %v, findings %v", rep.Checked, rep.DefinitionsUnchecked, rep.Findings)
 	}
 }

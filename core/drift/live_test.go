@@ -76,9 +76,9 @@ func behaviourClasses(a, b *catalog.Catalog, common []string) []string {
 	same := func(c *catalog.Catalog, m1, m2 string) bool {
 		for i := range c.Models {
 			for _, acc := range c.Accels {
-				_, d1, _ := definitionOf(c, c.Models[i].Name, m1, acc)
-				_, d2, _ := definitionOf(c, c.Models[i].Name, m2, acc)
-				if d1 != d2 {
+				h1, _ := hashTriple(c, c.Models[i].Name, m1, acc)
+				h2, _ := hashTriple(c, c.Models[i].Name, m2, acc)
+				if h1 != h2 {
 					return false
 				}
 			}

@@ -25,9 +25,13 @@ const Schema = "cpupolicy/lock/v1"
 // with one entry per line, so that two locks diff line by line, and ends
 // with a digest over the rest.
 type LockFile struct {
-	Schema      string   `json:"schema"`
-	Catalog     string   `json:"catalog"`
-	QEMUVersion string   `json:"qemu_version"`
+	Schema      string `json:"schema"`
+	Catalog     string `json:"catalog"`
+	QEMUVersion string `json:"qemu_version"`
+	// Definitions says the catalog knew each model's definition, not
+	// only its expansion (catalog.Catalog.Definitions), so that every
+	// Requirement's Definition is set.
+	Definitions bool     `json:"definitions"`
 	Accels      []string `json:"accels"`
 	// Machines are the locked machine types, by family, then version.
 	Machines []string `json:"machines"`
@@ -45,15 +49,16 @@ type LockFile struct {
 // LockedModel is one locked model.
 type LockedModel struct {
 	Name string `json:"name"`
-	// Fingerprint hashes the model's definition on every locked machine
-	// type and accel (the Definition of each of its requirements): it
-	// changes exactly when some locked triple's does, so a diff of two
-	// locks shows, one line per model, which definitions moved.
+	// Fingerprint hashes the model's expansion and definition on every
+	// locked machine type and accel (the Expansion and Definition of each
+	// of its requirements): it changes exactly when some locked triple's
+	// do, so a diff of two locks shows, one line per model, which models
+	// moved.
 	Fingerprint string `json:"fingerprint"`
 }
 
 // Requirement is a model under one accel on a set of machine types, all
-// of which give it the same features and definition.
+// of which resolve it alike.
 type Requirement struct {
 	Model    string   `json:"model"`
 	Accel    string   `json:"accel"`
@@ -61,9 +66,13 @@ type Requirement struct {
 	// Requires are the features QEMU gives the guest (what a host must
 	// offer), canonical names, sorted.
 	Requires []string `json:"requires"`
-	// Definition hashes the features, the definition's latent features
-	// and every CPUID property (vendor, family, model, stepping,
-	// model-id, levels and what steers them): see definitionHash.
+	// Expansion hashes what the guest sees: the features and every CPUID
+	// property of the expansion (vendor, family, model, stepping,
+	// model-id, levels and what steers them).
+	Expansion string `json:"expansion"`
+	// Definition hashes what -cpu options are applied to beyond that:
+	// the definition's latent features and its own levels. Empty when
+	// the catalog has no definitions.
 	Definition string `json:"definition"`
 }
 
@@ -75,7 +84,7 @@ type Scope struct {
 
 // Lock records cat's triples within scope.
 func Lock(cat *catalog.Catalog, scope Scope) (*LockFile, error) {
-	lf := &LockFile{Schema: Schema, Catalog: cat.Name, QEMUVersion: cat.QEMUVersion}
+	lf := &LockFile{Schema: Schema, Catalog: cat.Name, QEMUVersion: cat.QEMUVersion, Definitions: cat.Definitions}
 	var err error
 	if lf.Accels, err = scopeAccels(cat, scope.Accels); err != nil {
 		return nil, err
@@ -89,26 +98,27 @@ func Lock(cat *catalog.Catalog, scope Scope) (*LockFile, error) {
 	}
 	reg := cat.Registry()
 	for _, model := range models {
-		var defs []string // "machine accel definition" lines: the fingerprint's input
+		var lines []string // the fingerprint's input
 		for _, accel := range lf.Accels {
 			// Machine types with equal resolutions share an entry.
-			byHash := map[string]int{}
+			byHash := map[[2]string]int{}
 			for _, machine := range lf.Machines {
-				feats, def, err := definitionOf(cat, model, machine, accel)
+				h, err := hashTriple(cat, model, machine, accel)
 				if err != nil {
 					return nil, err
 				}
-				defs = append(defs, machine+" "+accel+" "+def)
-				if i, ok := byHash[def]; ok {
+				lines = append(lines, fingerprintLine(machine, accel, h.expansion, h.definition))
+				k := [2]string{h.expansion, h.definition}
+				if i, ok := byHash[k]; ok {
 					lf.Requirements[i].Machines = append(lf.Requirements[i].Machines, machine)
 					continue
 				}
-				byHash[def] = len(lf.Requirements)
+				byHash[k] = len(lf.Requirements)
 				lf.Requirements = append(lf.Requirements, Requirement{Model: model, Accel: accel,
-					Machines: []string{machine}, Requires: reg.Names(feats), Definition: def})
+					Machines: []string{machine}, Requires: reg.Names(h.features), Expansion: h.expansion, Definition: h.definition})
 			}
 		}
-		lf.Models = append(lf.Models, LockedModel{Name: model, Fingerprint: fingerprint(defs)})
+		lf.Models = append(lf.Models, LockedModel{Name: model, Fingerprint: fingerprint(lines)})
 	}
 	lf.Digest = lf.digest()
 	return lf, nil
@@ -164,53 +174,80 @@ func scopeModels(cat *catalog.Catalog, want []string) ([]string, error) {
 	return slices.Compact(slices.Sorted(slices.Values(out))), nil
 }
 
-// definitionOf returns model's features on machine under accel and the
-// hash of its definition there.
-func definitionOf(cat *catalog.Catalog, model, machine, accel string) (feature.FeatureSet, string, error) {
-	r, err := cat.Resolve(model, machine, accel, "")
-	if err != nil {
-		return feature.FeatureSet{}, "", err
-	}
-	lat, err := cat.Latent(model, machine, accel)
-	if err != nil {
-		return feature.FeatureSet{}, "", err
-	}
-	return r.Features, definitionHash(cat.Registry(), r, lat), nil
+// triple is one resolution, hashed.
+type triple struct {
+	features              feature.FeatureSet
+	expansion, definition string // definition is "" without definitions
 }
 
-// definitionHash hashes everything QEMU builds a model from on one
-// machine type and accel: the expansion's features, the definition's
-// latent features (catalog.Catalog.Latent) and every CPUID property.
-// The properties are spelled out here rather than hashed from the Props
-// struct, so that a field added to Props later does not change every
-// lock's hashes; a new field that matters gets a new schema.
-func definitionHash(reg *feature.Registry, r *catalog.Resolution, latent feature.FeatureSet) string {
-	var arr [4096]byte
-	b := arr[:0]
-	names := func(label string, s feature.FeatureSet) {
-		b = append(b, label...)
-		for id := range s.All() { // canonical order, as Registry.Names
-			b = append(b, ' ')
-			b = append(b, reg.Name(id)...)
-		}
-		b = append(b, '\n')
+// hashTriple resolves model on machine under accel, with the model's own
+// vendor, and hashes it.
+func hashTriple(cat *catalog.Catalog, model, machine, accel string) (triple, error) {
+	r, err := cat.Resolve(model, machine, accel, "")
+	if err != nil {
+		return triple{}, err
 	}
-	names("features", r.Features)
-	names("latent", latent)
+	t := triple{features: r.Features, expansion: expansionHash(cat.Registry(), r)}
+	if cat.Definitions {
+		lat, err := cat.Latent(model, machine, accel)
+		if err != nil {
+			return triple{}, err
+		}
+		t.definition = definitionHash(cat.Registry(), &r.Props, lat)
+	}
+	return t, nil
+}
+
+// The hashes spell their input out rather than hashing the Props
+// struct, so that a field added to Props later does not change every
+// lock's hashes; a new field that matters gets a new schema. Feature
+// names go in canonical order, as Registry.Names gives them.
+
+// expansionHash hashes what QEMU's expansion gives the guest.
+func expansionHash(reg *feature.Registry, r *catalog.Resolution) string {
+	var arr [4096]byte
+	b := appendNames(arr[:0], reg, "features", r.Features)
 	p := &r.Props
 	b = fmt.Appendf(b, "vendor %q family %d model %d stepping %d model-id %q\n", p.Vendor, p.Family, p.Model, p.Stepping, p.ModelID)
-	b = fmt.Appendf(b, "level %#x xlevel %#x xlevel2 %#x min %#x %#x %#x def-min %#x %#x %#x\n",
-		p.Level, p.XLevel, p.XLevel2, p.MinLevel, p.MinXLevel, p.MinXLevel2, p.DefMinLevel, p.DefMinXLevel, p.DefMinXLevel2)
-	b = fmt.Appendf(b, "full-cpuid-auto-level %t intel-pt-auto-level %t explicit %t %t %t\n",
-		p.FullCPUIDAutoLevel, p.IntelPTAutoLevel, p.LevelExplicit, p.XLevelExplicit, p.XLevel2Explicit)
+	b = fmt.Appendf(b, "level %#x xlevel %#x xlevel2 %#x min %#x %#x %#x\n",
+		p.Level, p.XLevel, p.XLevel2, p.MinLevel, p.MinXLevel, p.MinXLevel2)
+	b = fmt.Appendf(b, "full-cpuid-auto-level %t intel-pt-auto-level %t\n", p.FullCPUIDAutoLevel, p.IntelPTAutoLevel)
+	return shortHash(b)
+}
+
+// definitionHash hashes the rest of the definition: the features QEMU's
+// dependencies hide in the expansion and the definition's own levels.
+func definitionHash(reg *feature.Registry, p *catalog.Props, latent feature.FeatureSet) string {
+	var arr [2048]byte
+	b := appendNames(arr[:0], reg, "latent", latent)
+	b = fmt.Appendf(b, "def-min %#x %#x %#x explicit %t %t %t\n",
+		p.DefMinLevel, p.DefMinXLevel, p.DefMinXLevel2, p.LevelExplicit, p.XLevelExplicit, p.XLevel2Explicit)
+	return shortHash(b)
+}
+
+func appendNames(b []byte, reg *feature.Registry, label string, s feature.FeatureSet) []byte {
+	b = append(b, label...)
+	for id := range s.All() {
+		b = append(b, ' ')
+		b = append(b, reg.Name(id)...)
+	}
+	return append(b, '\n')
+}
+
+// shortHash is 64 bits of SHA-256, in hex: enough to tell a change (the
+// digest guards against edits).
+func shortHash(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }
 
-// fingerprint hashes a model's "machine accel definition" lines.
-func fingerprint(defs []string) string {
-	sum := sha256.Sum256([]byte(strings.Join(defs, "\n")))
-	return hex.EncodeToString(sum[:8])
+func fingerprintLine(machine, accel, expansion, definition string) string {
+	return machine + " " + accel + " " + expansion + " " + definition
+}
+
+// fingerprint hashes a model's fingerprint lines.
+func fingerprint(lines []string) string {
+	return shortHash([]byte(strings.Join(lines, "\n")))
 }
 
 // Marshal returns the lock's file form: the same lock, the same bytes.
@@ -218,7 +255,7 @@ func (lf *LockFile) Marshal() []byte {
 	var b bytes.Buffer
 	str := func(s string) string { data, _ := json.Marshal(s); return string(data) }
 	line := func(v any) { data, _ := json.Marshal(v); b.Write(data) }
-	fmt.Fprintf(&b, `{"schema":%s,"catalog":%s,"qemu_version":%s,"accels":`, str(lf.Schema), str(lf.Catalog), str(lf.QEMUVersion))
+	fmt.Fprintf(&b, `{"schema":%s,"catalog":%s,"qemu_version":%s,"definitions":%t,"accels":`, str(lf.Schema), str(lf.Catalog), str(lf.QEMUVersion), lf.Definitions)
 	line(nonNil(lf.Accels))
 	b.WriteString(",\n\"machines\":[")
 	for i, m := range lf.Machines {
@@ -362,16 +399,16 @@ func (lf *LockFile) check(reg *feature.Registry) error {
 	for i, a := range lf.Accels {
 		accel[a] = i
 	}
-	// covered[model][accel] marks the machine types seen; defs[model]
+	// covered[model][accel] marks the machine types seen; lines[model]
 	// rebuilds each fingerprint's input in Lock's order.
 	covered := make([][][]bool, len(lf.Models))
-	defs := make([][][]string, len(lf.Models))
+	lines := make([][][]string, len(lf.Models))
 	for i := range covered {
 		covered[i] = make([][]bool, len(lf.Accels))
-		defs[i] = make([][]string, len(lf.Accels))
+		lines[i] = make([][]string, len(lf.Accels))
 		for j := range covered[i] {
 			covered[i][j] = make([]bool, len(lf.Machines))
-			defs[i][j] = make([]string, len(lf.Machines))
+			lines[i][j] = make([]string, len(lf.Machines))
 		}
 	}
 	for i, r := range lf.Requirements {
@@ -408,7 +445,7 @@ func (lf *LockFile) check(reg *feature.Registry) error {
 				return fmt.Errorf("%s: %s on %s under %s is locked twice", where, r.Model, m, r.Accel)
 			}
 			covered[mi][ai][k], last = true, k
-			defs[mi][ai][k] = r.Definition
+			lines[mi][ai][k] = fingerprintLine(m, r.Accel, r.Expansion, r.Definition)
 		}
 		if _, err := reg.Set(r.Requires...); err != nil {
 			return fmt.Errorf("%s: %v", where, oneLine(err))
@@ -416,21 +453,24 @@ func (lf *LockFile) check(reg *feature.Registry) error {
 		if !slices.IsSorted(r.Requires) || len(slices.Compact(slices.Clone(r.Requires))) != len(r.Requires) {
 			return fmt.Errorf("%s: requires is not sorted or has repeats", where)
 		}
-		if !isHex(r.Definition, 16) {
-			return fmt.Errorf("%s: definition %q is not 16 hex digits", where, r.Definition)
+		if !isHex(r.Expansion, 16) {
+			return fmt.Errorf("%s: expansion %q is not 16 hex digits", where, r.Expansion)
+		}
+		if lf.Definitions && !isHex(r.Definition, 16) || !lf.Definitions && r.Definition != "" {
+			return fmt.Errorf("%s: definition %q is not 16 hex digits (or empty, without definitions)", where, r.Definition)
 		}
 	}
 	for mi, m := range lf.Models {
-		var lines []string
+		var input []string
 		for ai, a := range lf.Accels {
 			for k, mt := range lf.Machines {
 				if !covered[mi][ai][k] {
 					return fmt.Errorf("model %s on %s under %s is not locked (every model × machine type × accel must be)", m.Name, mt, a)
 				}
-				lines = append(lines, mt+" "+a+" "+defs[mi][ai][k])
+				input = append(input, lines[mi][ai][k])
 			}
 		}
-		if want := fingerprint(lines); m.Fingerprint != want {
+		if want := fingerprint(input); m.Fingerprint != want {
 			return fmt.Errorf("model %s: fingerprint %q does not match its definitions (%s)", m.Name, m.Fingerprint, want)
 		}
 	}

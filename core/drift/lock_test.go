@@ -155,6 +155,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad machine", resealed(t, good, func(lf *LockFile) { lf.Machines[0] = "pc" }), `machines: "pc" is not FAMILY-VERSION`},
 		{"bad accel", resealed(t, good, func(lf *LockFile) { lf.Accels[0] = "hvf" }), `accels: unknown accelerator "hvf"`},
 		{"bad definition", resealed(t, good, func(lf *LockFile) { lf.Requirements[0].Definition = "xyz" }), `definition "xyz" is not 16 hex digits`},
+		{"no definition", resealed(t, good, func(lf *LockFile) { lf.Requirements[0].Definition = "" }), `definition "" is not 16 hex digits`},
+		{"definition without definitions", resealed(t, good, func(lf *LockFile) { lf.Definitions = false }), `(or empty, without definitions)`},
+		{"bad expansion", resealed(t, good, func(lf *LockFile) { lf.Requirements[0].Expansion = "0123456789ABCDEF" }), `expansion "0123456789ABCDEF" is not 16 hex digits`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse("small.lock", c.data, feature.Builtin())

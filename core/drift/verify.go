@@ -28,9 +28,9 @@ const (
 	// a host must now offer them.
 	Requirements Kind = "requirements"
 	// Definition: the triple's definition changed without a new version
-	// name (features removed, or CPUID properties or hidden definition
-	// features changed), which breaks live migration between the two
-	// releases.
+	// name (features removed, CPUID properties changed, or what -cpu
+	// options apply to: the definition's hidden features and levels),
+	// which breaks live migration between the two releases.
 	Definition Kind = "definition"
 )
 
@@ -45,6 +45,9 @@ type Finding struct {
 	// Added and Removed are the features the triple gained and lost.
 	Added   []string `json:"added,omitempty"`
 	Removed []string `json:"removed,omitempty"`
+	// Hidden says only the definition beyond the expansion changed: its
+	// hidden (latent) features or its own levels.
+	Hidden bool `json:"hidden,omitempty"`
 	// Triples is how many locked triples a gone model, machine type or
 	// accel takes with it.
 	Triples int `json:"triples,omitempty"`
@@ -72,8 +75,11 @@ func (f *Finding) String() string {
 	for _, n := range f.Removed {
 		b.WriteString(" -" + n)
 	}
-	if len(f.Added)+len(f.Removed) == 0 {
-		b.WriteString(" CPUID properties or hidden definition features differ")
+	switch {
+	case f.Hidden:
+		b.WriteString(" its hidden features or own levels differ (what -cpu options apply to)")
+	case len(f.Added)+len(f.Removed) == 0:
+		b.WriteString(" CPUID properties differ")
 	}
 	return b.String()
 }
@@ -83,8 +89,11 @@ type Report struct {
 	// Checked is how many locked triples the catalog still has.
 	Checked int `json:"checked"`
 	// Locked is how many triples the lock holds.
-	Locked   int       `json:"locked"`
-	Findings []Finding `json:"findings"`
+	Locked int `json:"locked"`
+	// DefinitionsUnchecked says the lock or the catalog has no model
+	// definitions, so only expansions were compared.
+	DefinitionsUnchecked bool      `json:"definitions_unchecked"`
+	Findings             []Finding `json:"findings"`
 }
 
 // OK reports whether the catalog keeps every locked triple exactly as it
@@ -97,7 +106,7 @@ func (r *Report) OK() bool { return len(r.Findings) == 0 }
 // to the same definition; a triple that gains features is reported as
 // new requirements, any other change as a definition change.
 func Verify(lf *LockFile, cat *catalog.Catalog) *Report {
-	rep := &Report{Findings: []Finding{}}
+	rep := &Report{Findings: []Finding{}, DefinitionsUnchecked: !lf.Definitions || !cat.Definitions}
 	n := len(lf.Machines) * len(lf.Accels)
 	var models, machines, accels []string
 	for _, m := range lf.Models {
@@ -136,15 +145,23 @@ func Verify(lf *LockFile, cat *catalog.Catalog) *Report {
 				continue
 			}
 			rep.Checked++
-			feats, def, err := definitionOf(cat, r.Model, machine, r.Accel)
-			if err != nil || def == r.Definition {
-				continue // err: unreachable, all three were found above
+			h, err := hashTriple(cat, r.Model, machine, r.Accel)
+			if err != nil {
+				continue // unreachable: all three were found above
 			}
-			f := Finding{Kind: Definition, Model: r.Model, Machine: machine, Accel: r.Accel,
-				Added: reg.Names(feats.Difference(req)), Removed: append(reg.Names(req.Difference(feats)), unknown...)}
-			slices.Sort(f.Removed)
-			if len(f.Added) > 0 {
-				f.Kind = Requirements
+			f := Finding{Kind: Definition, Model: r.Model, Machine: machine, Accel: r.Accel}
+			switch {
+			case h.expansion != r.Expansion:
+				f.Added = reg.Names(h.features.Difference(req))
+				f.Removed = append(reg.Names(req.Difference(h.features)), unknown...)
+				slices.Sort(f.Removed)
+				if len(f.Added) > 0 {
+					f.Kind = Requirements
+				}
+			case !rep.DefinitionsUnchecked && h.definition != r.Definition:
+				f.Hidden = true
+			default:
+				continue
 			}
 			rep.Findings = append(rep.Findings, f)
 		}
