@@ -42,7 +42,7 @@ type LockFile struct {
 	// same under one accel: by model, accel, then first machine type.
 	Requirements []Requirement `json:"requirements"`
 	// Digest is "sha256:" and the hex SHA-256 of the file form with
-	// Digest empty: a lock edited by hand no longer verifies.
+	// Digest empty: a lock edited by hand no longer loads.
 	Digest string `json:"digest"`
 }
 
