@@ -30,8 +30,14 @@ func runCatalog(e *env, args []string) int {
 		return runCatalogImport(e, args[1:])
 	case "show":
 		return runCatalogShow(e, args[1:])
+	case "diff":
+		return runCatalogDiff(e, args[1:])
+	case "lock":
+		return runCatalogLock(e, args[1:])
+	case "verify":
+		return runCatalogVerify(e, args[1:])
 	}
-	return usageError(e, "catalog", "unknown subcommand %q (want import or show)", args[0])
+	return usageError(e, "catalog", "unknown subcommand %q (want import, show, diff, lock or verify)", args[0])
 }
 
 func runCatalogImport(e *env, args []string) int {

@@ -21,8 +21,9 @@ Commands:
 	         models and offers this host (or --host FILE) runs
 	resolve  what a CPU model (or a -cpu spec) gives a guest on a machine
 	         type under kvm or tcg, exactly as QEMU expands it
-	catalog  import a catalog from a QEMU binary or libvirt's CPU map, or
-	         show one
+	catalog  import a catalog from a QEMU binary or libvirt's CPU map, show
+	         one, diff two, or lock what a site runs and verify a new
+	         release against it
 	check    run the built-in and site policies over a site's offers and
 	         hosts; report violations as text, JSON, SARIF or JUnit XML
 	test     run the test_* functions of *_test.star policy tests
@@ -220,6 +221,11 @@ of objects with "name", "machine", "accel", "features", "level", "xlevel",
 	cpupolicy catalog import libvirt [DIR] [--name NAME]
 	                              [--machines-from NAME|FILE] [-o FILE]
 	cpupolicy catalog show [--catalog NAME|FILE] [--format text|json]
+	cpupolicy catalog diff A B [--format text|json]
+	cpupolicy catalog lock [--catalog NAME|FILE] [-o FILE|-] [--models LIST]
+	                       [--machines LIST] [--accels kvm,tcg]
+	cpupolicy catalog verify --lock FILE [--catalog NAME|FILE]
+	                         [--format text|json]
 
 import starts the QEMU binary once per pc-i440fx and pc-q35 machine type
 and accelerator (tcg, and kvm where /dev/kvm works; no guest runs), asks
@@ -245,6 +251,46 @@ name is one line FILE:LINE and exit 2.
 
 show prints what a catalog holds: its QEMU version, machine types and
 models.
+
+diff compares catalog A (what a site runs) with B (what it moves to);
+each is an embedded name (qemu-7.2, qemu-10.0) or a catalog file. It
+lists the models and machine types B adds and removes, and, for every
+(model, machine type, accel) both have, the features B adds or removes.
+A feature added there is a new host requirement for VMs that already
+run that exact model and machine type. Models resolve with their own
+vendor, never a host's (features do not depend on it). The JSON form is
+a contract, every list sorted and never null:
+
+	{"models_added": [], "models_removed": [], "machines_added": [],
+	 "machines_removed": [], "changed": [{"model": "", "machine": "",
+	 "accel": "", "added": [], "removed": []}]}
+
+diff is a report and exits 0 whatever it finds; verify is the gate.
+
+lock records, for the catalog a site runs (--catalog, default the newest
+embedded), every (model, machine type, accel) with the features it
+requires, a hash of what the guest sees (features, every CPUID
+property) and one of the rest of its definition (the features QEMU's
+dependencies hide, its own levels: what -cpu options apply to), each
+model's fingerprint over those, the catalog's name and QEMU version, and a SHA-256 digest of the
+rest (schema cpupolicy/lock/v1). --models, --machines and --accels lock
+only what the site uses. The file is sorted JSON, one entry per line
+(machine types that resolve a model alike share one), the same bytes for
+the same input, written atomically to cpupolicy.lock in the current
+directory unless -o names another file (- for standard output).
+
+verify checks a catalog (--catalog, default the newest embedded) against
+a lock and exits 1, naming each triple and bit, when a locked triple
+requires more features, when a locked model, machine type or accelerator
+is gone (a VM on pc-i440fx-2.3 cannot start on a QEMU that dropped it),
+or when a triple's definition changed without a new version name (lost
+features, other CPUID properties, hidden features; the last only when
+both the lock and the catalog know definitions, as imported catalogs of
+releases other than 7.2 and 10.0 do not): QEMU's rule since 2015, that a
+released model never changes, applied across releases. It exits 0 when
+every locked triple is as locked. A lock of another schema, a digest
+that does not match, or malformed JSON is one line naming the file and
+exits 2.
 
 # labels
 

@@ -120,6 +120,10 @@ func helpText(cmd string) string {
 			}
 		}
 		if text == "" {
+			// "catalog lock" is documented in the catalog section.
+			if parent, _, ok := strings.Cut(cmd, " "); ok {
+				return helpText(parent)
+			}
 			return ""
 		}
 	}
