@@ -8,7 +8,6 @@ import (
 	"testing"
 )
 
-
 // TestLabelsGolden writes the NFD labels of every recorded host (with the
 // offers of testdata/labels/site.star) and compares them with
 // testdata/labels/HOST.labels; -update rewrites those.
