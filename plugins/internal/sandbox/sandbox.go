@@ -118,6 +118,9 @@ type Module struct {
 	closed bool
 }
 
+// newCacheMu serialises wazero.NewCompilationCacheWithDir (see newRuntime).
+var newCacheMu sync.Mutex
+
 // Compile compiles the module in wasm under opts.
 func Compile(ctx context.Context, wasm []byte, opts Options) (*Module, error) {
 	m := &Module{opts: opts}
@@ -192,7 +195,12 @@ func (m *Module) newRuntime(ctx context.Context, dir *cache.Dir) error {
 		// trace to stderr, and the offset maps cost load time.
 		WithDebugInfoEnabled(false)
 	if dir != nil {
+		// wazero caches its version string without synchronisation on
+		// the first NewCompilationCacheWithDir: plugins loaded
+		// concurrently (LoadAll) would race there.
+		newCacheMu.Lock()
 		cc, err := wazero.NewCompilationCacheWithDir(dir.Path())
+		newCacheMu.Unlock()
 		if err != nil {
 			m.CacheNote = "compilation cache not used: " + err.Error()
 		} else {
