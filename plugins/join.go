@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"cpupolicy/core/catalog"
+	"cpupolicy/core/cpuid"
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
 )
@@ -105,16 +106,12 @@ func DecodeSnapshot(ctx context.Context, reg *feature.Registry, ps []*Plugin, s 
 			continue
 		}
 		if len(s.CPUID) > 0 {
-			names, err := p.Decode(ctx, s.Leaves())
+			found, err := p.decodeSet(ctx, reg, s.Leaves())
 			if err != nil {
 				return err
 			}
-			for _, n := range names {
-				id, err := reg.Lookup(n)
-				if err != nil {
-					return &Error{File: p.file, Op: "decode", Kind: ErrABI, Detail: fmt.Sprintf("reply names %s", oneLine(err))}
-				}
-				hw = hw.Add(id)
+			hw = hw.Union(found)
+			for id := range found.All() {
 				f := reg.Feature(id)
 				if s.CPUInfoFlags == nil || f.Linux == "" || cpuinfo[f.Linux] {
 					os = os.Add(id)
@@ -122,17 +119,11 @@ func DecodeSnapshot(ctx context.Context, reg *feature.Registry, ps []*Plugin, s 
 			}
 		}
 		if s.KVM != nil {
-			names, err := p.Decode(ctx, s.SupportedLeaves())
+			found, err := p.decodeSet(ctx, reg, s.SupportedLeaves())
 			if err != nil {
 				return err
 			}
-			for _, n := range names {
-				id, err := reg.Lookup(n)
-				if err != nil {
-					return &Error{File: p.file, Op: "decode", Kind: ErrABI, Detail: fmt.Sprintf("reply names %s", oneLine(err))}
-				}
-				kvm = kvm.Add(id)
-			}
+			kvm = kvm.Union(found)
 		}
 	}
 	var err error
@@ -148,6 +139,24 @@ func DecodeSnapshot(ctx context.Context, reg *feature.Registry, ps []*Plugin, s 
 		}
 	}
 	return nil
+}
+
+// decodeSet is Decode's answer as a set of reg's features; a name reg
+// does not know is the plugin's fault.
+func (p *Plugin) decodeSet(ctx context.Context, reg *feature.Registry, leaves cpuid.Leaves) (feature.FeatureSet, error) {
+	var set feature.FeatureSet
+	names, err := p.Decode(ctx, leaves)
+	if err != nil {
+		return set, err
+	}
+	for _, n := range names {
+		id, err := reg.Lookup(n)
+		if err != nil {
+			return set, &Error{File: p.file, Op: "decode", Kind: ErrABI, Detail: "reply names " + oneLine(err)}
+		}
+		set = set.Add(id)
+	}
+	return set, nil
 }
 
 // handles reports whether the plugin decodes hosts of vendor.
