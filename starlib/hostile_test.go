@@ -50,6 +50,7 @@ func TestHostile(t *testing.T) {
 		file          string
 		maxSteps      uint64
 		maxViolations int
+		maxMemory     int64
 		want          []string // substrings of the error
 		stop          error    // errors.Is target, or nil
 	}{
@@ -77,6 +78,8 @@ func TestHostile(t *testing.T) {
 			want: []string{"policy testdata/hostile/slow_builtin.star: Starlark computation cancelled: time limit exceeded after 300ms", "testdata/hostile/slow_builtin.star:", "in check"}}, // stopped in the loop or in the call: either line
 		{file: "spin.star", stop: starlib.ErrTimeout,
 			want: []string{"policy testdata/hostile/spin.star: spin: time limit exceeded after 300ms", "testdata/hostile/spin.star:4:9: in check", "Error in spin"}},
+		{file: "doubling.star", maxSteps: math.MaxUint64, maxMemory: 32 << 20, stop: starlib.ErrMemory,
+			want: []string{"policy testdata/hostile/doubling.star: Starlark computation cancelled: memory limit exceeded: the heap grew by", "(limit 32 MiB)", "testdata/hostile/doubling.star:6:15: in check"}},
 		{file: "block.star", stop: starlib.ErrTimeout,
 			want: []string{"policy testdata/hostile/block.star: block: time limit exceeded after 300ms", "testdata/hostile/block.star:4:10: in check"}},
 	}
@@ -84,7 +87,7 @@ func TestHostile(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			// Not parallel: the limit is wall-clock time, and the
 			// runs would compete for the machine's cores.
-			opts := starlib.Options{Timeout: shortTimeout, MaxSteps: tt.maxSteps, MaxViolations: tt.maxViolations,
+			opts := starlib.Options{Timeout: shortTimeout, MaxSteps: tt.maxSteps, MaxViolations: tt.maxViolations, MaxMemory: tt.maxMemory,
 				Predeclared: starlark.StringDict{"spin": starlark.NewBuiltin("spin", spin), "block": starlark.NewBuiltin("block", block)}}
 			start := time.Now()
 			p, err := starlib.LoadPolicyFile(filepath.Join("testdata/hostile", tt.file), opts)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"path"
+	"runtime/metrics"
 	"strings"
 	"time"
 
@@ -43,6 +44,14 @@ const (
 	// whole fleet's real findings are thousands (every offer × host ×
 	// missing bit), and a policy past 100 000 is looping, not reporting.
 	DefaultMaxViolations = 100_000
+	// DefaultMaxMemory caps how far the heap may grow while a run is
+	// going: Starlark's own operators (s + s, a list repeated) allocate
+	// without a size check, and a loop doubling a string reaches gigabytes
+	// within the step budget and the deadline. A real policy over a whole
+	// fleet allocates a few megabytes, so 256 MiB only stops a script that
+	// is exhausting memory, before the machine does. The check runs
+	// between steps, so one last operation may still double what it holds.
+	DefaultMaxMemory = 256 << 20
 )
 
 // maxSourceSize bounds a policy or library file: Starlark sources are
@@ -56,6 +65,8 @@ var (
 	ErrTimeout = errors.New("time limit exceeded")
 	// ErrMaxSteps: the run exceeded Options.MaxSteps.
 	ErrMaxSteps = errors.New("step budget exceeded")
+	// ErrMemory: the heap grew more than Options.MaxMemory during the run.
+	ErrMemory = errors.New("memory limit exceeded")
 	// ErrLimit: a builtin was asked to accept or build a value larger than
 	// Options.MaxLen, or to report more than Options.MaxViolations.
 	ErrLimit = errors.New("size limit exceeded")
@@ -87,6 +98,11 @@ type Options struct {
 	// MaxViolations caps the violations of one check; 0 means
 	// DefaultMaxViolations.
 	MaxViolations int
+	// MaxMemory caps, in bytes, how much the process's heap may grow
+	// while a run is going; 0 means DefaultMaxMemory, a negative value
+	// none. The heap is the process's: runs going on at the same time
+	// share it.
+	MaxMemory int64
 	// Library holds the modules load() finds under LibraryPrefix (the
 	// built-in policies' shared helpers, say). Nil means none.
 	Library fs.FS
@@ -128,6 +144,13 @@ func (o Options) maxLen() int {
 		return DefaultMaxLen
 	}
 	return o.MaxLen
+}
+
+func (o Options) maxMemory() int64 {
+	if o.MaxMemory == 0 {
+		return DefaultMaxMemory
+	}
+	return o.MaxMemory
 }
 
 func (o Options) maxViolations() int {
@@ -237,6 +260,13 @@ func NewThread(ctx context.Context, name string, cat *Catalog, opts Options) (*s
 	cancel := context.CancelFunc(func() {})
 	if timeout := opts.timeout(); timeout > 0 {
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrTimeout, timeout))
+	}
+	if limit := opts.maxMemory(); limit > 0 {
+		var stopMem context.CancelCauseFunc
+		ctx, stopMem = context.WithCancelCause(ctx)
+		go watchMemory(ctx, limit, stopMem)
+		prev := cancel
+		cancel = func() { stopMem(nil); prev() }
 	}
 	thread := &starlark.Thread{
 		Name: name,
@@ -443,4 +473,40 @@ func (r *run) catalogValue(fn string) (*Catalog, error) {
 		return nil, fmt.Errorf("%s: no catalog here (call it from check(ctx), or pass catalog=)", fn)
 	}
 	return r.cat, nil
+}
+
+// heapMetric is the runtime's count of bytes in heap objects (live, or
+// dead and not yet swept): what a runaway allocation inflates at once.
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// memoryPoll is how often a run's heap is looked at. Reading the metric
+// costs about a microsecond; a doubling string needs tens of milliseconds
+// per step once it is large, so 5 ms stops it within a step or two.
+const memoryPoll = 5 * time.Millisecond
+
+// watchMemory ends ctx with ErrMemory when the heap grows more than limit
+// bytes past what it was when the run started, and returns when ctx ends.
+func watchMemory(ctx context.Context, limit int64, stop context.CancelCauseFunc) {
+	sample := []metrics.Sample{{Name: heapMetric}}
+	read := func() int64 {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return int64(sample[0].Value.Uint64())
+	}
+	base := read()
+	t := time.NewTicker(memoryPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if grown := read() - base; grown > limit {
+				stop(fmt.Errorf("%w: the heap grew by %d MiB during the run (limit %d MiB)", ErrMemory, grown>>20, limit>>20))
+				return
+			}
+		}
+	}
 }

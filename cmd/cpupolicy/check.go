@@ -6,12 +6,14 @@ import (
 	"cpupolicy/core/suggest"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,26 +30,46 @@ type repeatFlag []string
 func (f *repeatFlag) String() string     { return strings.Join(*f, ",") }
 func (f *repeatFlag) Set(s string) error { *f = append(*f, s); return nil }
 
-// sandboxFlags are --max-steps and --timeout, shared by check and test.
+// sandboxFlags are --max-steps, --timeout and --max-memory, shared by
+// check, test and fleet.
 type sandboxFlags struct {
-	maxSteps *uint64
-	timeout  *time.Duration
+	maxSteps  *uint64
+	timeout   *time.Duration
+	maxMemory *sizeFlag
 }
 
-func addSandboxFlags(fs interface {
-	Uint64(name string, value uint64, usage string) *uint64
-	Duration(name string, value time.Duration, usage string) *time.Duration
-}) sandboxFlags {
-	return sandboxFlags{
-		maxSteps: fs.Uint64("max-steps", starlib.DefaultMaxSteps, "step budget of each policy run (0: none)"),
-		timeout:  fs.Duration("timeout", starlib.DefaultTimeout, "wall-clock limit of each policy run (0: none)"),
+// sizeFlag is a byte count flag ("256MiB"); 0 is allowed (none).
+type sizeFlag uint64
+
+func (f *sizeFlag) String() string { return strconv.FormatUint(uint64(*f), 10) }
+func (f *sizeFlag) Set(s string) error {
+	if s == "0" {
+		*f = 0
+		return nil
 	}
+	n, err := parseSize(s)
+	*f = sizeFlag(n)
+	return err
+}
+
+func addSandboxFlags(fs *flag.FlagSet) sandboxFlags {
+	f := sandboxFlags{
+		maxSteps:  fs.Uint64("max-steps", starlib.DefaultMaxSteps, "step budget of each policy run (0: none)"),
+		timeout:   fs.Duration("timeout", starlib.DefaultTimeout, "wall-clock limit of each policy run (0: none)"),
+		maxMemory: new(sizeFlag),
+	}
+	*f.maxMemory = starlib.DefaultMaxMemory
+	fs.Var(f.maxMemory, "max-memory", "how much the heap may grow during each policy run, e.g. `256MiB` (0: no limit)")
+	return f
 }
 
 // options returns the sandbox the flags ask for, over the command's
 // registry and with its plugins' checks.
 func (f sandboxFlags) options(e *env) starlib.Options {
-	opts := starlib.Options{MaxSteps: *f.maxSteps, Timeout: *f.timeout}
+	opts := starlib.Options{MaxSteps: *f.maxSteps, Timeout: *f.timeout, MaxMemory: int64(*f.maxMemory)}
+	if opts.MaxMemory == 0 {
+		opts.MaxMemory = -1
+	}
 	ps, reg, _ := e.plugins.load() // an error is reported by whoever loads the catalog
 	opts.Registry = reg
 	if len(ps) > 0 {
@@ -335,6 +357,8 @@ func stopOf(err error) string {
 		return "step budget"
 	case errors.Is(err, starlib.ErrLimit):
 		return "size limit"
+	case errors.Is(err, starlib.ErrMemory):
+		return "memory limit"
 	}
 	return ""
 }

@@ -324,7 +324,7 @@ ignores, then a rename). JSON output is {"host", "catalog", "machine",
 	cpupolicy check [--policy NAME]... [FILE.star...] [--site FILE]
 	                [--host FILE]... [--cpu SPEC|--cpu-xml FILE [--machine M]]
 	                [--catalog NAME|FILE] [--accel kvm|tcg] [--waivers FILE]
-	                [--param KEY=VALUE]... [--max-steps N] [--timeout D]
+	                [--param KEY=VALUE]... [--max-steps N] [--timeout D] [--max-memory SIZE]
 	                [--format text|json|sarif|junit]
 
 Runs policies and reports their violations. Built-in policies are named
@@ -364,8 +364,11 @@ Every key but expires is required. Waived violations are reported as
 waived and do not fail the run. A waiver past its expires date (it holds
 through that day) waives nothing and fails the run, reported.
 
-Each policy runs with a step budget (--max-steps, default 100000000) and
-a wall-clock limit (--timeout, default 10s; 0 means none for either). A
+Each policy runs with a step budget (--max-steps, default 100000000), a
+wall-clock limit (--timeout, default 10s) and a cap on how much the heap
+may grow while it runs (--max-memory, default 256MiB: Starlark's own
+operators, such as s + s, allocate without a size check); 0 means none
+for each. A
 policy that fails, or is stopped by a limit, is reported on standard
 error with its file and the Starlark backtrace of where it stopped.
 
@@ -384,7 +387,7 @@ when a policy failed to load or run, or on a usage or input error.
 
 	cpupolicy test [DIR|FILE_test.star...] [--run REGEX] [-v]
 	               [--catalog NAME|FILE] [--hosts DIR]
-	               [--max-steps N] [--timeout D] [--format text|json]
+	               [--max-steps N] [--timeout D] [--max-memory SIZE] [--format text|json]
 
 Runs policy tests as `opa test` does: every test_* function of every
 *_test.star file under the directories (default "."; hidden and testdata
@@ -436,7 +439,7 @@ def/for/if blocks continue at a "... " prompt until a blank line. The
 value of an expression is printed (its repr) unless None, and kept in _;
 an error prints as a Starlark backtrace and the session goes on. Ctrl-C
 stops a running evaluation (which has no step budget and no time limit:
-Ctrl-C is the limit) or drops the line being typed; Ctrl-D at an empty
+Ctrl-C is the limit; the 256 MiB heap cap still holds) or drops the line being typed; Ctrl-D at an empty
 prompt exits with status 0. History is kept in
 $XDG_STATE_HOME/cpupolicy/repl_history (by default
 ~/.local/state/cpupolicy/repl_history).
@@ -444,7 +447,7 @@ $XDG_STATE_HOME/cpupolicy/repl_history (by default
 Otherwise standard input is read whole and run as one script, with no
 prompts and only print() writing output, so that
 `echo 'print(len(catalog.models()))' | cpupolicy repl` works. A piped
-script has a policy's limits (100 M steps, 10 s). Exit 0 when it ran, 1
+script has a policy's limits (100 M steps, 10 s, 256 MiB). Exit 0 when it ran, 1
 when it failed to parse or run (the backtrace, with file:line:col, goes
 to standard error), 2 on a usage or input error.
 

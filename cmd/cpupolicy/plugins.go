@@ -83,6 +83,9 @@ func takePluginFlags(args []string, getenv func(string) string) ([]string, *plug
 			st.paths = append(st.paths, value)
 		case "plugin-memory":
 			n, err := parseSize(value)
+			if err == nil && n < 1<<16 {
+				err = errors.New("smaller than one 64 KiB WebAssembly page")
+			}
 			if err != nil {
 				return nil, nil, fmt.Errorf("invalid value %q for flag --plugin-memory: %v", value, err)
 			}
@@ -114,9 +117,6 @@ func parseSize(s string) (uint64, error) {
 	}
 	if n > (1<<40)>>sh {
 		return 0, errors.New("too large")
-	}
-	if n<<sh < 1<<16 {
-		return 0, errors.New("smaller than one 64 KiB WebAssembly page")
 	}
 	return n << sh, nil
 }
