@@ -170,6 +170,14 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 	if err := extends(reg, c.reg); err != nil {
 		return nil, nil, err
 	}
+	if _, ok := parseRelease(c.QEMUVersion); !ok && len(defs) > 0 {
+		release := "names no QEMU release"
+		if c.QEMUVersion != "" {
+			release = "is of QEMU " + c.QEMUVersion
+		}
+		return nil, nil, fmt.Errorf("catalog %s %s: models of %s are built with QEMU 7.2's or 10.0's rules, so they join only those catalogs",
+			c.Name, release, defs[0].Source)
+	}
 	newest, ok := c.Newest("pc-q35")
 	if !ok {
 		return nil, nil, fmt.Errorf("catalog %s has no pc-q35 machine type to base models on", c.Name)

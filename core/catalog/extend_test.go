@@ -144,6 +144,17 @@ func TestWithModels(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "defined by both plugin amd and plugin other") {
 		t.Errorf("two definitions of one name: err = %v", err)
 	}
+	// A catalog of a release without expansion rules takes no models
+	// (and does not panic), but still takes a plugin's features.
+	old := *c
+	old.QEMUVersion = "8.2.2"
+	if _, _, err := old.WithModels(c.reg, []ModelDefinition{renamed}); err == nil ||
+		!strings.Contains(err.Error(), "catalog qemu-10.0 is of QEMU 8.2.2: models of plugin amd are built with QEMU 7.2's or 10.0's rules") {
+		t.Errorf("QEMU 8.2 catalog: err = %v", err)
+	}
+	if _, _, err := old.WithModels(c.reg, nil); err != nil {
+		t.Errorf("QEMU 8.2 catalog, no models: %v", err)
+	}
 	other, _ := feature.Builtin().Extend("plugin x", feature.Feature{Name: "x-only", Loc: feature.Location{Leaf: 0xc0000001, Reg: 3, Bit: 30}})
 	if _, _, err := c.WithModels(other, nil); err != nil {
 		t.Errorf("extended registry refused: %v", err)
