@@ -89,7 +89,7 @@ func LoadTestHosts(dir string, strict bool, reg *feature.Registry) (map[string]*
 			}
 			continue
 		}
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		name := HostName(f)
 		if hosts[name], err = NewHost(name, snap, reg); err != nil {
 			return nil, err
 		}
