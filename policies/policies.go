@@ -19,9 +19,11 @@
 // # Tests
 //
 // The tests of a policy load it (load("runnable.star", "check")) and run
-// its check over fixtures. They see, besides starlib's builtins:
+// its check over fixtures. They run as `cpupolicy test` runs any policy's
+// tests (starlib.TestGlobals and Script.RunTests), and see, besides
+// starlib's builtins:
 //
-//	assert                    go.starlark.net/starlarktest's assert module
+//	assert                    starlib.AssertModule (starlarktest's names)
 //	catalog                   the embedded qemu-7.2 catalog (also the default
 //	                          catalog of config() and resolve())
 //	catalogs                  dict name → every embedded catalog
@@ -35,7 +37,7 @@
 //	                          returns its violations, each a dict shaped as
 //	                          in `cpupolicy check --format json`
 //
-// policies_test.go is the harness that runs them.
+// policies_test.go runs them under go test, one subtest each.
 package policies
 
 import (

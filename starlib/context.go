@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"go.starlark.net/starlark"
@@ -49,6 +50,15 @@ type Offer struct {
 	Pool string
 	// Accel is "kvm" or "tcg"; "" means kvm.
 	Accel string
+}
+
+// Check reports why o does not resolve with catalog c (a wrong model,
+// spec or machine type), or nil; the error does not name the offer.
+func (o Offer) Check(c *Catalog) error {
+	if _, err := NewConfig(c, o.CPU, o.Machine, o.Accel); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "config: "))
+	}
+	return nil
 }
 
 // Pool is a named set of hosts.

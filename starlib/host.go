@@ -2,7 +2,9 @@ package starlib
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"go.starlark.net/starlark"
@@ -11,6 +13,13 @@ import (
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
 )
+
+// HostName is the name of the host whose snapshot is the file path: the
+// file's name without ".json". Site files, test directories and the
+// commands that take snapshot files all name hosts so.
+func HostName(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), ".json")
+}
 
 // Host is the Starlark value of a host snapshot, by layer:
 //

@@ -184,7 +184,7 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*Site, error)
 			file = filepath.Clean(file)
 			h, ok := byFile[file]
 			if !ok {
-				name := strings.TrimSuffix(filepath.Base(file), ".json")
+				name := HostName(file)
 				if other, dup := byName[name]; dup {
 					errs = append(errs, scriptPosError{p.pos, fmt.Errorf("pool %s: hosts %s and %s have the same name %q", p.name, other, file, name)})
 					continue
@@ -210,8 +210,8 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*Site, error)
 		if cat.reg != reg {
 			return nil, fmt.Errorf("%s: catalog %s is over a different feature registry than Options.Registry", path, cat.c.Name)
 		}
-		if _, err := NewConfig(cat, o.CPU, o.Machine, o.Accel); err != nil {
-			errs = append(errs, scriptPosError{d.offerPos[i], fmt.Errorf("offer %s: %v", o.Name, strings.TrimPrefix(err.Error(), "config: "))})
+		if err := o.Check(cat); err != nil {
+			errs = append(errs, scriptPosError{d.offerPos[i], fmt.Errorf("offer %s: %v", o.Name, err)})
 		}
 	}
 	if len(errs) > 0 {

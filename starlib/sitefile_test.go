@@ -160,3 +160,38 @@ func mustRead(t *testing.T, file string) string {
 	}
 	return string(data)
 }
+
+// TestOfferCheck: an offer resolves with the catalog or says why not,
+// without naming itself (callers do, as "offer NAME" or "--cpu SPEC").
+func TestOfferCheck(t *testing.T) {
+	loadFixtures(t)
+	for _, tc := range []struct {
+		o    starlib.Offer
+		want string // "" for none
+	}{
+		{starlib.Offer{Name: "a", CPU: "Haswell-v4,+pcid"}, ""},
+		{starlib.Offer{Name: "a", CPU: "qemu64", Machine: "pc-i440fx-2.0", Accel: "tcg"}, ""},
+		{starlib.Offer{Name: "a", CPU: "Haswel"}, `unknown CPU model "Haswel" in catalog qemu-7.2 (did you mean "Haswell"?)`},
+		{starlib.Offer{Name: "a", CPU: "Haswell", Machine: "pc-q35-99.0"}, `pc-q35-99.0`},
+		{starlib.Offer{Name: "a", CPU: "Haswell,+nosuchbit"}, `nosuchbit`},
+	} {
+		err := tc.o.Check(fixtures.cat72)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%+v: %v", tc.o, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.HasPrefix(err.Error(), "config:")):
+			t.Errorf("%+v: got %v, want an error with %q and no config: prefix", tc.o, err, tc.want)
+		}
+	}
+}
+
+// TestHostName: a host is named by its snapshot's file name, whatever
+// the directory; only one ".json" goes.
+func TestHostName(t *testing.T) {
+	for _, c := range [][2]string{{"hosts/xeon-gold-6130.json", "xeon-gold-6130"}, {"/abs/a.b.json", "a.b"},
+		{"plain", "plain"}, {"dir/x.json.json", "x.json"}} {
+		if got := starlib.HostName(c[0]); got != c[1] {
+			t.Errorf("HostName(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+}

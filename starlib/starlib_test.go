@@ -3,9 +3,9 @@ package starlib_test
 import (
 	"context"
 	"fmt"
-	"os"
+	"maps"
 	"path/filepath"
-	"strings"
+	"slices"
 	"sync"
 	"testing"
 
@@ -13,8 +13,6 @@ import (
 	"go.starlark.net/starlarktest"
 
 	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
 	"cpupolicy/starlib"
 )
 
@@ -46,28 +44,12 @@ func loadFixtures(t testing.TB) {
 			return
 		}
 		f.cat72, f.cat100 = starlib.NewCatalog(c72), starlib.NewCatalog(c100)
-		files, _ := filepath.Glob(filepath.Join(hostsDir, "*.json"))
-		f.hosts = map[string]*starlib.Host{}
-		f.hostDict = starlark.NewDict(len(files))
-		for _, file := range files {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				f.err = err
-				return
-			}
-			snap, err := host.Parse(file, data, feature.Builtin())
-			if err != nil {
-				f.err = err
-				return
-			}
-			name := strings.TrimSuffix(filepath.Base(file), ".json")
-			h, err := starlib.NewHost(name, snap, nil)
-			if err != nil {
-				f.err = err
-				return
-			}
-			f.hosts[name] = h
-			_ = f.hostDict.SetKey(starlark.String(name), h)
+		if f.hosts, f.err = starlib.LoadTestHosts(hostsDir, true, nil); f.err != nil {
+			return
+		}
+		f.hostDict = starlark.NewDict(len(f.hosts))
+		for _, name := range slices.Sorted(maps.Keys(f.hosts)) {
+			_ = f.hostDict.SetKey(starlark.String(name), f.hosts[name])
 		}
 		f.hostDict.Freeze()
 	})

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -14,6 +16,9 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
+
+	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
 )
 
 // Policies are tested the way OPA's are (`opa test`): a file NAME_test.star
@@ -48,6 +53,48 @@ type TestFixtures struct {
 	Catalogs map[string]*Catalog
 	// Hosts are `hosts`, by name.
 	Hosts map[string]*Host
+}
+
+// LoadTestHosts reads every *.json snapshot of dir as a host named by its
+// file name without .json: the Hosts of TestFixtures. With strict, a file
+// that is not a snapshot is an error and so is a missing dir; without
+// (a directory found, not named), such files are skipped. An empty dir
+// has no hosts.
+func LoadTestHosts(dir string, strict bool, reg *feature.Registry) (map[string]*Host, error) {
+	hosts := map[string]*Host{}
+	if dir == "" {
+		return hosts, nil
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	if strict && len(files) == 0 {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, err
+		}
+	}
+	if reg == nil {
+		reg = feature.Builtin()
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		snap, err := host.Parse(f, data, reg)
+		if err != nil {
+			if strict {
+				return nil, err
+			}
+			continue
+		}
+		name := HostName(f)
+		if hosts[name], err = NewHost(name, snap, reg); err != nil {
+			return nil, err
+		}
+	}
+	return hosts, nil
 }
 
 // TestGlobals returns the globals of test files over f, to be added to

@@ -2,6 +2,9 @@ package starlib_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -159,5 +162,36 @@ func TestAssertOutsideTest(t *testing.T) {
 	_, err = starlib.LoadScriptFile(filepath.Join(dir, "bad_test.star"), starlib.Options{Predeclared: g})
 	if err == nil || !strings.Contains(err.Error(), "assert.eq: got 1, want 2 (outside a test function)") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestLoadTestHosts: every recorded snapshot of a directory is a host
+// named by its file; a file that is not a snapshot is an error when the
+// directory was named and skipped when it was found.
+func TestLoadTestHosts(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(hostsDir, "xeon-gold-6130.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeTree(t, map[string]string{"gold.json": string(data), "notes.json": `{"not": "a snapshot"}`, "README.md": "x"})
+	hosts, err := starlib.LoadTestHosts(dir, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts) != 1 || hosts["gold"] == nil || hosts["gold"].Name() != "gold" || hosts["gold"].Snapshot().Vendor != "GenuineIntel" {
+		t.Errorf("found dir: got %v, want gold only", hosts)
+	}
+	if _, err := starlib.LoadTestHosts(dir, true, nil); err == nil || !strings.Contains(err.Error(), "notes.json") {
+		t.Errorf("named dir with a bad file: got %v, want an error naming notes.json", err)
+	}
+	missing := filepath.Join(dir, "nope")
+	if hosts, err := starlib.LoadTestHosts(missing, false, nil); err != nil || len(hosts) != 0 {
+		t.Errorf("found dir missing: got %v %v, want no hosts", hosts, err)
+	}
+	if _, err := starlib.LoadTestHosts(missing, true, nil); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("named dir missing: got %v, want not exist", err)
+	}
+	if hosts, err := starlib.LoadTestHosts("", true, nil); err != nil || len(hosts) != 0 {
+		t.Errorf("no dir: got %v %v, want no hosts", hosts, err)
 	}
 }

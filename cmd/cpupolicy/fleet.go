@@ -249,7 +249,7 @@ func (r *fleetRun) addHostArgs(e *env, args []string) int {
 	}
 	byName := map[string]string{} // host name → file, for this command line
 	for _, fl := range files {
-		name := strings.TrimSuffix(filepath.Base(fl.path), ".json")
+		name := starlib.HostName(fl.path)
 		if prev, ok := byName[name]; ok {
 			if filepath.Clean(prev) == filepath.Clean(fl.path) {
 				continue

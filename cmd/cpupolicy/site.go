@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"cpupolicy/core/catalog"
 	"cpupolicy/starlib"
@@ -95,10 +93,10 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 		site.Pools = []starlib.Pool{{Name: cliPool, Hosts: hosts}}
 	}
 	if sc.cpu != "" {
-		if _, err := starlib.NewConfig(cat, sc.cpu, sc.machine, sc.accel); err != nil {
-			return nil, nil, inputError(e, fmt.Errorf("--cpu %s: %v", sc.cpu, strings.TrimPrefix(err.Error(), "config: ")))
-		}
 		o := starlib.Offer{Name: sc.cpu, CPU: sc.cpu, Machine: sc.machine, Accel: sc.accel}
+		if err := o.Check(cat); err != nil {
+			return nil, nil, inputError(e, fmt.Errorf("--cpu %s: %v", sc.cpu, err))
+		}
 		if len(hosts) > 0 {
 			o.Pool = cliPool
 		}
@@ -119,5 +117,5 @@ func loadHost(e *env, path string) (*starlib.Host, error) {
 		return nil, err
 	}
 	reg, _ := e.registry() // loaded by loadSnapshot
-	return starlib.NewHost(strings.TrimSuffix(filepath.Base(path), ".json"), snap, reg)
+	return starlib.NewHost(starlib.HostName(path), snap, reg)
 }

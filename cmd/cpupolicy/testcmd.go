@@ -14,8 +14,6 @@ import (
 	"strings"
 
 	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
 	"cpupolicy/starlib"
 )
 
@@ -98,7 +96,7 @@ func runTest(e *env, args []string) int {
 		}
 		hosts, ok := hostSets[dir]
 		if !ok {
-			if hosts, err = loadHostsDir(dir, *hostsDir != "", reg); err != nil {
+			if hosts, err = starlib.LoadTestHosts(dir, *hostsDir != "", reg); err != nil {
 				return inputError(e, err)
 			}
 			hostSets[dir] = hosts
@@ -196,43 +194,6 @@ func findHostsDir(file string) string {
 		}
 		dir = parent
 	}
-}
-
-// loadHostsDir reads every *.json snapshot of dir as a host named by its
-// file name. Under a found (not named) directory, files that are not
-// snapshots are skipped.
-func loadHostsDir(dir string, named bool, reg *feature.Registry) (map[string]*starlib.Host, error) {
-	hosts := map[string]*starlib.Host{}
-	if dir == "" {
-		return hosts, nil
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	if named && len(files) == 0 {
-		if _, err := os.Stat(dir); err != nil {
-			return nil, err
-		}
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		snap, err := host.Parse(f, data, reg)
-		if err != nil {
-			if named {
-				return nil, err
-			}
-			continue
-		}
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		if hosts[name], err = starlib.NewHost(name, snap, reg); err != nil {
-			return nil, err
-		}
-	}
-	return hosts, nil
 }
 
 // testReport is the outcome of a test run.
