@@ -53,7 +53,7 @@ var loadFixtureSet = sync.OnceValues(func() (*fixtureSet, error) {
 		return nil, errors.New("no embedded catalog " + testCatalog)
 	}
 	var err error
-	if f.hosts, err = starlib.LoadTestHosts(hostsDir, true, feature.Builtin()); err != nil {
+	if f.hosts, err = starlib.LoadTestHosts(hostsDir, true, starlib.Options{}); err != nil {
 		return nil, err
 	}
 	if len(f.hosts) == 0 {

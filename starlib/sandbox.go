@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"os"
 	"path"
 	"runtime/metrics"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"cpupolicy/core/feature"
+	"cpupolicy/core/host"
 )
 
 // Defaults of Options. Each says why it is what it is.
@@ -116,6 +118,33 @@ type Options struct {
 	// Plugins are the vendor plugin checks plugins.call reaches. Nil
 	// means none: plugins.call then fails with a message saying so.
 	Plugins Plugins
+	// DecodeSnapshot, when set, completes every host snapshot starlib
+	// reads itself (a site file's pools, test fixtures) after parsing:
+	// the cpupolicy command adds the vendor plugins' features to the
+	// layers, as it does for the snapshots it reads.
+	DecodeSnapshot func(*host.HostSnapshot) error
+}
+
+// readSnapshot reads and parses the snapshot file, and completes it with
+// DecodeSnapshot.
+func (o Options) readSnapshot(file string) (*host.HostSnapshot, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := host.Parse(file, data, o.registry())
+	if err != nil {
+		return nil, err
+	}
+	return snap, o.decode(snap)
+}
+
+// decode applies DecodeSnapshot, if set, to snap.
+func (o Options) decode(snap *host.HostSnapshot) error {
+	if o.DecodeSnapshot == nil {
+		return nil
+	}
+	return o.DecodeSnapshot(snap)
 }
 
 func (o Options) registry() *feature.Registry {

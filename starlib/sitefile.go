@@ -4,14 +4,11 @@ import (
 	"cpupolicy/core/suggest"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"go.starlark.net/starlark"
-
-	"cpupolicy/core/host"
 )
 
 // LoadSiteFile evaluates the site file at path (site.star) in the
@@ -227,11 +224,7 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*Site, error)
 
 // loadSiteHost reads a host snapshot file as the Host named name.
 func loadSiteHost(file, name string, opts Options) (*Host, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := host.Parse(file, data, opts.registry())
+	snap, err := opts.readSnapshot(file)
 	if err != nil {
 		return nil, err
 	}

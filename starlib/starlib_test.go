@@ -44,7 +44,7 @@ func loadFixtures(t testing.TB) {
 			return
 		}
 		f.cat72, f.cat100 = starlib.NewCatalog(c72), starlib.NewCatalog(c100)
-		if f.hosts, f.err = starlib.LoadTestHosts(hostsDir, true, nil); f.err != nil {
+		if f.hosts, f.err = starlib.LoadTestHosts(hostsDir, true, starlib.Options{}); f.err != nil {
 			return
 		}
 		f.hostDict = starlark.NewDict(len(f.hosts))

@@ -17,7 +17,6 @@ import (
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
-	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
 )
 
@@ -56,11 +55,11 @@ type TestFixtures struct {
 }
 
 // LoadTestHosts reads every *.json snapshot of dir as a host named by its
-// file name without .json: the Hosts of TestFixtures. With strict, a file
-// that is not a snapshot is an error and so is a missing dir; without
-// (a directory found, not named), such files are skipped. An empty dir
-// has no hosts.
-func LoadTestHosts(dir string, strict bool, reg *feature.Registry) (map[string]*Host, error) {
+// file name without .json: the Hosts of TestFixtures, over opts' registry
+// and completed by its DecodeSnapshot. With strict, a file that is not a
+// snapshot is an error and so is a missing dir; without (a directory
+// found, not named), such files are skipped. An empty dir has no hosts.
+func LoadTestHosts(dir string, strict bool, opts Options) (map[string]*Host, error) {
 	hosts := map[string]*Host{}
 	if dir == "" {
 		return hosts, nil
@@ -74,23 +73,23 @@ func LoadTestHosts(dir string, strict bool, reg *feature.Registry) (map[string]*
 			return nil, err
 		}
 	}
-	if reg == nil {
-		reg = feature.Builtin()
-	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
-		snap, err := host.Parse(f, data, reg)
+		snap, err := host.Parse(f, data, opts.registry())
 		if err != nil {
 			if strict {
 				return nil, err
 			}
 			continue
 		}
+		if err := opts.decode(snap); err != nil {
+			return nil, err
+		}
 		name := HostName(f)
-		if hosts[name], err = NewHost(name, snap, reg); err != nil {
+		if hosts[name], err = NewHost(name, snap, opts.registry()); err != nil {
 			return nil, err
 		}
 	}

@@ -174,24 +174,24 @@ func TestLoadTestHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := writeTree(t, map[string]string{"gold.json": string(data), "notes.json": `{"not": "a snapshot"}`, "README.md": "x"})
-	hosts, err := starlib.LoadTestHosts(dir, false, nil)
+	hosts, err := starlib.LoadTestHosts(dir, false, starlib.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(hosts) != 1 || hosts["gold"] == nil || hosts["gold"].Name() != "gold" || hosts["gold"].Snapshot().Vendor != "GenuineIntel" {
 		t.Errorf("found dir: got %v, want gold only", hosts)
 	}
-	if _, err := starlib.LoadTestHosts(dir, true, nil); err == nil || !strings.Contains(err.Error(), "notes.json") {
+	if _, err := starlib.LoadTestHosts(dir, true, starlib.Options{}); err == nil || !strings.Contains(err.Error(), "notes.json") {
 		t.Errorf("named dir with a bad file: got %v, want an error naming notes.json", err)
 	}
 	missing := filepath.Join(dir, "nope")
-	if hosts, err := starlib.LoadTestHosts(missing, false, nil); err != nil || len(hosts) != 0 {
+	if hosts, err := starlib.LoadTestHosts(missing, false, starlib.Options{}); err != nil || len(hosts) != 0 {
 		t.Errorf("found dir missing: got %v %v, want no hosts", hosts, err)
 	}
-	if _, err := starlib.LoadTestHosts(missing, true, nil); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := starlib.LoadTestHosts(missing, true, starlib.Options{}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("named dir missing: got %v, want not exist", err)
 	}
-	if hosts, err := starlib.LoadTestHosts("", true, nil); err != nil || len(hosts) != 0 {
+	if hosts, err := starlib.LoadTestHosts("", true, starlib.Options{}); err != nil || len(hosts) != 0 {
 		t.Errorf("no dir: got %v %v, want no hosts", hosts, err)
 	}
 }

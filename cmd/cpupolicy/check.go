@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"cpupolicy/core/suggest"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"cpupolicy/core/catalog"
+	"cpupolicy/core/host"
+	"cpupolicy/core/suggest"
 	"cpupolicy/plugins"
 	"cpupolicy/policies"
 	"cpupolicy/starlib"
@@ -74,6 +75,9 @@ func (f sandboxFlags) options(e *env) starlib.Options {
 	opts.Registry = reg
 	if len(ps) > 0 {
 		opts.Plugins = plugins.Checks(ps)
+		opts.DecodeSnapshot = func(s *host.HostSnapshot) error {
+			return plugins.DecodeSnapshot(context.Background(), reg, ps, s)
+		}
 	}
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = math.MaxUint64

@@ -58,8 +58,7 @@ func runTest(e *env, args []string) int {
 		return exitUsage
 	}
 
-	reg, err := e.registry()
-	if err != nil {
+	if _, err := e.registry(); err != nil { // plugin errors first, once
 		return inputError(e, err)
 	}
 	cats := map[string]*starlib.Catalog{}
@@ -96,7 +95,7 @@ func runTest(e *env, args []string) int {
 		}
 		hosts, ok := hostSets[dir]
 		if !ok {
-			if hosts, err = starlib.LoadTestHosts(dir, *hostsDir != "", reg); err != nil {
+			if hosts, err = starlib.LoadTestHosts(dir, *hostsDir != "", base); err != nil {
 				return inputError(e, err)
 			}
 			hostSets[dir] = hosts
