@@ -9,7 +9,7 @@ import (
 	"math"
 	"os"
 	"path"
-	"runtime/metrics"
+	"runtime"
 	"strings"
 	"time"
 
@@ -504,25 +504,22 @@ func (r *run) catalogValue(fn string) (*Catalog, error) {
 	return r.cat, nil
 }
 
-// heapMetric is the runtime's count of bytes in heap objects (live, or
-// dead and not yet swept): what a runaway allocation inflates at once.
-const heapMetric = "/memory/classes/heap/objects:bytes"
-
-// memoryPoll is how often a run's heap is looked at. Reading the metric
-// costs about a microsecond; a doubling string needs tens of milliseconds
-// per step once it is large, so 5 ms stops it within a step or two.
+// memoryPoll is how often a run's heap is looked at. ReadMemStats costs
+// tens of microseconds; a doubling string needs tens of milliseconds per
+// step once it is large, so 5 ms stops it within a step or two.
+// (runtime/metrics would be cheaper per read, but its package init alone
+// costs every cpupolicy process 0.07 ms, most of a poll's worth of runs.)
 const memoryPoll = 5 * time.Millisecond
 
 // watchMemory ends ctx with ErrMemory when the heap grows more than limit
 // bytes past what it was when the run started, and returns when ctx ends.
 func watchMemory(ctx context.Context, limit int64, stop context.CancelCauseFunc) {
-	sample := []metrics.Sample{{Name: heapMetric}}
+	// HeapAlloc counts heap objects, live or dead and not yet swept:
+	// what a runaway allocation inflates at once.
+	var ms runtime.MemStats
 	read := func() int64 {
-		metrics.Read(sample)
-		if sample[0].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return int64(sample[0].Value.Uint64())
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
 	}
 	base := read()
 	t := time.NewTicker(memoryPoll)
