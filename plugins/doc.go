@@ -14,6 +14,13 @@
 // [LoadAll] loads several at once, concurrently. A Plugin serves
 // concurrent callers, each in an instance of its own.
 //
+// The joins put loaded plugins to work in the core: [Registry] extends a
+// feature registry with their features (a clash names both sides),
+// [Catalog] adds their models to a catalog (resolved on every machine type
+// as QEMU builds a model it defines, see catalog.Catalog.WithModels),
+// [DecodeSnapshot] adds what their decoders find to a host snapshot's
+// layers, and [Checks] is what Starlark's plugins.call reaches.
+//
 // Plugins run under wazero with nothing granted: no files, no environment,
 // no arguments, a fake clock, no network, a memory cap and a deadline on
 // every call ([Config]). A plugin that traps, panics, loops, exhausts its
