@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"testing"
 
+	"cpupolicy/core/catalog"
 	"cpupolicy/core/cpuid"
 	"cpupolicy/core/feature"
 	"cpupolicy/plugins"
@@ -70,6 +71,29 @@ func TestPlugin(t *testing.T) {
 	crypt, _ := reg.Lookup("acme-crypt")
 	if len(defs) != 3 || defs[0].AliasOf != "Acme-Roadrunner-v1" || defs[1].Features.Has(crypt) || !defs[2].Features.Has(crypt) {
 		t.Errorf("models: %+v", defs)
+	}
+
+	// What `cpupolicy models --plugin acme.wasm` does: the models join the
+	// catalog, marked with their source, and resolve on every machine
+	// type (kvm adds its paravirtual bits, tcg does not; -v1, which the
+	// unversioned name stands for, lacks acme-crypt).
+	cat, err := catalog.Embedded("qemu-10.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined, _, err := plugins.Catalog(ctx, cat, reg, []*plugins.Plugin{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := joined.Model("Acme-Roadrunner-v2"); err != nil || m.Source != "plugin acme" {
+		t.Errorf("joined model: %+v, %v", m, err)
+	}
+	kvmclock, _ := reg.Lookup("kvmclock")
+	for _, accel := range []string{catalog.KVM, catalog.TCG} {
+		r, err := joined.Resolve("Acme-Roadrunner", "pc-q35-10.0", accel, "")
+		if err != nil || r.Features.Has(crypt) || r.Features.Has(kvmclock) != (accel == catalog.KVM) {
+			t.Errorf("%s: Acme-Roadrunner resolves to %v (%v)", accel, reg.Names(r.Features), err)
+		}
 	}
 
 	out, err := p.Check(ctx, "turbo-safe", []byte(`["acme-turbo"]`))
