@@ -2,6 +2,7 @@ package feature
 
 import (
 	"math/bits"
+	"slices"
 	"sort"
 
 	"cpupolicy/core/cpuid"
@@ -22,24 +23,10 @@ func (r *Registry) Decode(leaves cpuid.Leaves) FeatureSet {
 		}
 		s = d.set(s, uint64(l.Reg(d.loc.Reg)))
 	}
-	// A name on several bits is on only when all its bits are (QEMU's
-	// property covers them all).
-	for _, id := range r.multi {
-		if !s.Has(id) {
-			continue
-		}
-		f := &r.features[id]
-		for i := -1; i < len(f.Also); i++ {
-			loc := f.Loc
-			if i >= 0 {
-				loc = f.Also[i]
-			}
-			if l, ok := leaves.Find(loc.Leaf, loc.Subleaf); !ok || l.Reg(loc.Reg)>>loc.Bit&1 == 0 {
-				s = s.Remove(id)
-			}
-		}
-	}
-	return s
+	return r.dropPartial(s, func(loc Location) bool {
+		l, ok := leaves.Find(loc.Leaf, loc.Subleaf)
+		return ok && l.Reg(loc.Reg)>>loc.Bit&1 != 0
+	})
 }
 
 // DecodeMSRs returns the features whose bits are set in the given feature
@@ -59,23 +46,27 @@ func (r *Registry) DecodeMSRs(msrs map[uint32]uint64) FeatureSet {
 		}
 		s = d.set(s, v)
 	}
+	return r.dropPartial(s, func(loc Location) bool {
+		v := msrs[loc.MSR]
+		if msrViewOf(loc.MSR) == viewCanBeOne {
+			v = (v >> 32 &^ v) << 32 // "may be 1 but need not be", at the allowed-1 bit
+		}
+		return v>>loc.Bit&1 != 0
+	})
+}
+
+// dropPartial removes from s each feature named on several bits
+// (Feature.Also) of which isSet finds one clear: QEMU's property covers
+// them all, so the name is on only when all its bits are. Decode and
+// DecodeMSRs differ only in how they read a bit.
+func (r *Registry) dropPartial(s FeatureSet, isSet func(Location) bool) FeatureSet {
 	for _, id := range r.multi {
 		if !s.Has(id) {
 			continue
 		}
 		f := &r.features[id]
-		for i := -1; i < len(f.Also); i++ {
-			loc := f.Loc
-			if i >= 0 {
-				loc = f.Also[i]
-			}
-			v := msrs[loc.MSR]
-			if msrViewOf(loc.MSR) == viewCanBeOne {
-				v = (v >> 32 &^ v) << 32 // "may be 1 but need not be", at the allowed-1 bit
-			}
-			if v>>loc.Bit&1 == 0 {
-				s = s.Remove(id)
-			}
+		if !isSet(f.Loc) || slices.ContainsFunc(f.Also, func(loc Location) bool { return !isSet(loc) }) {
+			s = s.Remove(id)
 		}
 	}
 	return s
