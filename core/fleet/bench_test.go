@@ -196,3 +196,28 @@ func TestMemoryPerHost(t *testing.T) {
 		t.Errorf("%.0f bytes per loaded host, want at most 2048", per)
 	}
 }
+
+// BenchmarkBaseline picks the baseline of every model of qemu-10.0 on
+// one machine type for 10,000 generated hosts: what `cpupolicy fleet`
+// does per pool and machine type.
+func BenchmarkBaseline(b *testing.B) {
+	reg := feature.Builtin()
+	hosts := genHosts(b, reg, 10000)
+	f := newFleet(b, reg, "10.0")
+	sets := make([]feature.FeatureSet, len(hosts))
+	for i, h := range hosts {
+		j, err := f.Add(h.Name, h.Snap)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sets[i] = f.Avail(j)
+	}
+	cat, err := catalog.Embedded("qemu-10.0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, reqs := modelReqs(b, cat, benchMachines[0], true)
+	for b.Loop() {
+		fleet.Baseline(reqs, sets)
+	}
+}

@@ -223,14 +223,17 @@ func (f *Fleet) Blockers(req feature.FeatureSet, hosts []int32) []Blocker {
 func Baseline(reqs, hosts []feature.FeatureSet) (best, next int) {
 	best, next = -1, -1
 	var bestSet feature.FeatureSet
-	runs := func(r feature.FeatureSet) bool {
-		for _, h := range hosts {
-			if !r.SubsetOf(h) {
-				return false
-			}
+	// A requirement runs on every host exactly when it is a subset of
+	// what they all offer: one pass over the hosts, then one subset test
+	// per requirement instead of one per host.
+	var common feature.FeatureSet
+	for i, h := range hosts {
+		if i == 0 {
+			common = h
 		}
-		return true
+		common = common.Intersect(h)
 	}
+	runs := func(r feature.FeatureSet) bool { return len(hosts) == 0 || r.SubsetOf(common) }
 	for i, r := range reqs {
 		if runs(r) && (best < 0 || r.Count() > bestSet.Count()) {
 			best, bestSet = i, r

@@ -263,6 +263,26 @@ func TestBaseline(t *testing.T) {
 				t.Fatalf("next %v is not a blocked superset of best %v", r, bestSet)
 			}
 		}
+		// next is the candidate the hosts miss the fewest bits of, the
+		// first of equals; -1 only when there is no candidate.
+		missed := func(r feature.FeatureSet) int {
+			n := 0
+			for _, h := range hosts {
+				n += r.Difference(h).Count()
+			}
+			return n
+		}
+		for i, r := range reqs {
+			if runs(r) || !bestSet.SubsetOf(r) || r == bestSet {
+				continue
+			}
+			if next < 0 {
+				t.Fatalf("req %d %v is a blocked superset of best %v, but next is none", i, r, bestSet)
+			}
+			if m, mn := missed(r), missed(reqs[next]); m < mn || m == mn && i < next {
+				t.Fatalf("req %d %v (hosts miss %d bits) beats next %d (%d bits)", i, r, m, next, mn)
+			}
+		}
 	}
 }
 
