@@ -395,33 +395,28 @@ func (r *Registry) Names(s FeatureSet) []string {
 
 // nearest returns the known name (canonical or alias) closest to name by
 // edit distance, preferring canonical names on ties; "" when nothing is
-// close enough to be a plausible typo.
+// close enough to be a plausible typo (suggest.Nearest's rule, on
+// normalised names).
 func (r *Registry) nearest(name string) string {
-	if len(name) > 64 {
-		return "" // no feature name is that long; don't spend O(n²) on it
+	if len(name) > suggest.MaxLen {
+		return "" // before normalising a hostile name
 	}
-	q := normalize(name)
-	best, bestD := "", len(q)/2+2
-	consider := func(cand string) {
-		d := suggest.Distance(q, normalize(cand))
-		if d < bestD {
-			best, bestD = cand, d
-		}
-	}
+	// Canonical names first: Nearest keeps the first of equals.
+	cands := make([]string, 0, len(r.byName))
 	for _, f := range r.features {
-		consider(f.Name)
+		cands = append(cands, normalize(f.Name))
 	}
 	for _, f := range r.features {
 		for _, a := range f.Aliases {
-			consider(a.Name)
+			cands = append(cands, normalize(a.Name))
 		}
 	}
+	best := suggest.Nearest(normalize(name), cands)
 	if best == "" {
 		return ""
 	}
 	// Suggest the canonical spelling even when an alias was closest.
-	id := r.byName[normalize(best)]
-	return r.features[id].Name
+	return r.features[r.byName[best]].Name
 }
 
 // Fingerprint identifies the registry's numbering: an FNV-1a hash of every
