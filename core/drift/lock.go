@@ -302,8 +302,10 @@ func (lf *LockFile) digest() string {
 var ErrNotLock = errors.New("not a cpupolicy lock file")
 
 // Parse reads a lock file written by Marshal, over reg (which must know
-// every feature it names). name is used in errors: "name:LINE:COL: …"
-// for malformed JSON, "name: …" otherwise; every error is one line.
+// every feature it names). name is used in errors: "name:LINE:COL: …",
+// the position of the bad JSON, key or entry ("name: …" for a file that
+// is no lock, a digest that does not match, and an escaped key not in the
+// schema); every error is one line.
 func Parse(name string, data []byte, reg *feature.Registry) (*LockFile, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...))
@@ -321,6 +323,23 @@ func Parse(name string, data []byte, reg *feature.Registry) (*LockFile, error) {
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 			line, col := position(data, int64(len(data)))
 			return fmt.Errorf("%s:%d:%d: malformed JSON: unexpected end of file", name, line, col)
+		}
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			if off, ok := keyOffset(data, field); ok {
+				line, col := position(data, off)
+				return fmt.Errorf("%s:%d:%d: %s", name, line, col, oneLine(err))
+			}
+		}
+		return fail("%s", oneLine(err))
+	}
+	// at places an error of check or the digest at the entry it is about.
+	at := func(err error) error {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			if off, ok := valueOffset(data, fe.key, fe.index); ok {
+				line, col := position(data, off)
+				return fmt.Errorf("%s:%d:%d: %s", name, line, col, oneLine(err))
+			}
 		}
 		return fail("%s", oneLine(err))
 	}
@@ -349,9 +368,10 @@ func Parse(name string, data []byte, reg *feature.Registry) (*LockFile, error) {
 		return nil, fmt.Errorf("%s:%d:%d: data after the lock", name, line, col)
 	}
 	if err := lf.check(reg); err != nil {
-		return nil, fail("%s", oneLine(err))
+		return nil, at(err)
 	}
 	if want := lf.digest(); lf.Digest != want {
+		// The digest covers the whole file: no position to give.
 		return nil, fail("digest %q does not match the content (%s): the lock was edited or damaged; write a new one with 'cpupolicy catalog lock'", lf.Digest, want)
 	}
 	return &lf, nil
@@ -362,17 +382,22 @@ func Parse(name string, data []byte, reg *feature.Registry) (*LockFile, error) {
 // every fingerprint matching its definitions.
 func (lf *LockFile) check(reg *feature.Registry) error {
 	if lf.Catalog == "" {
-		return errors.New(`"catalog" is empty`)
+		return errAt("catalog", -1, `"catalog" is empty`)
 	}
-	if len(lf.Accels) == 0 || len(lf.Machines) == 0 || len(lf.Models) == 0 {
-		return errors.New("accels, machines and models must not be empty")
+	for _, l := range []struct {
+		key string
+		n   int
+	}{{"accels", len(lf.Accels)}, {"machines", len(lf.Machines)}, {"models", len(lf.Models)}} {
+		if l.n == 0 {
+			return errAt(l.key, -1, "accels, machines and models must not be empty")
+		}
 	}
 	for i, a := range lf.Accels {
 		if a != catalog.KVM && a != catalog.TCG {
-			return fmt.Errorf("accels: unknown accelerator %q (want kvm or tcg)", a)
+			return errAt("accels", i, "accels: unknown accelerator %q (want kvm or tcg)", a)
 		}
 		if i > 0 && lf.Accels[i-1] >= a {
-			return fmt.Errorf("accels: not sorted or repeated at %q", a)
+			return errAt("accels", i, "accels: not sorted or repeated at %q", a)
 		}
 	}
 	machine := map[string]int{}
@@ -380,18 +405,18 @@ func (lf *LockFile) check(reg *feature.Registry) error {
 	for i, m := range lf.Machines {
 		fam, ver, ok := catalog.ParseMachineName(m)
 		if !ok {
-			return fmt.Errorf("machines: %q is not FAMILY-VERSION", m)
+			return errAt("machines", i, "machines: %q is not FAMILY-VERSION", m)
 		}
 		mt := &catalog.MachineType{Name: m, Family: fam, Version: ver}
 		if prev != nil && compareMachines(prev, mt) >= 0 {
-			return fmt.Errorf("machines: not in family, version order or repeated at %q", m)
+			return errAt("machines", i, "machines: not in family, version order or repeated at %q", m)
 		}
 		prev, machine[m] = mt, i
 	}
 	model := map[string]int{}
 	for i, m := range lf.Models {
 		if m.Name == "" || i > 0 && lf.Models[i-1].Name >= m.Name {
-			return fmt.Errorf("models: empty, unsorted or repeated name %q", m.Name)
+			return errAt("models", i, "models: empty, unsorted or repeated name %q", m.Name)
 		}
 		model[m.Name] = i
 	}
@@ -415,49 +440,49 @@ func (lf *LockFile) check(reg *feature.Registry) error {
 		where := fmt.Sprintf("requirements[%d] (%s, %s)", i, r.Model, r.Accel)
 		mi, ok := model[r.Model]
 		if !ok {
-			return fmt.Errorf("%s: model %q is not in models", where, r.Model)
+			return errAt("requirements", i, "%s: model %q is not in models", where, r.Model)
 		}
 		ai, ok := accel[r.Accel]
 		if !ok {
-			return fmt.Errorf("%s: accel %q is not in accels", where, r.Accel)
+			return errAt("requirements", i, "%s: accel %q is not in accels", where, r.Accel)
 		}
 		if len(r.Machines) == 0 {
-			return fmt.Errorf("%s: no machines", where)
+			return errAt("requirements", i, "%s: no machines", where)
 		}
 		if i > 0 {
 			p := lf.Requirements[i-1]
 			c := cmp.Or(strings.Compare(p.Model, r.Model), cmp.Compare(accel[p.Accel], ai),
 				cmp.Compare(machine[p.Machines[0]], machine[r.Machines[0]]))
 			if c >= 0 {
-				return fmt.Errorf("%s: not sorted by model, accel, then first machine type", where)
+				return errAt("requirements", i, "%s: not sorted by model, accel, then first machine type", where)
 			}
 		}
 		last := -1
 		for _, m := range r.Machines {
 			k, ok := machine[m]
 			if !ok {
-				return fmt.Errorf("%s: machine type %q is not in machines", where, m)
+				return errAt("requirements", i, "%s: machine type %q is not in machines", where, m)
 			}
 			if k <= last {
-				return fmt.Errorf("%s: machines not in order or repeated at %q", where, m)
+				return errAt("requirements", i, "%s: machines not in order or repeated at %q", where, m)
 			}
 			if covered[mi][ai][k] {
-				return fmt.Errorf("%s: %s on %s under %s is locked twice", where, r.Model, m, r.Accel)
+				return errAt("requirements", i, "%s: %s on %s under %s is locked twice", where, r.Model, m, r.Accel)
 			}
 			covered[mi][ai][k], last = true, k
 			lines[mi][ai][k] = fingerprintLine(m, r.Accel, r.Expansion, r.Definition)
 		}
 		if _, err := reg.Set(r.Requires...); err != nil {
-			return fmt.Errorf("%s: %v", where, oneLine(err))
+			return errAt("requirements", i, "%s: %v", where, oneLine(err))
 		}
 		if !slices.IsSorted(r.Requires) || len(slices.Compact(slices.Clone(r.Requires))) != len(r.Requires) {
-			return fmt.Errorf("%s: requires is not sorted or has repeats", where)
+			return errAt("requirements", i, "%s: requires is not sorted or has repeats", where)
 		}
 		if !isHex(r.Expansion, 16) {
-			return fmt.Errorf("%s: expansion %q is not 16 hex digits", where, r.Expansion)
+			return errAt("requirements", i, "%s: expansion %q is not 16 hex digits", where, r.Expansion)
 		}
 		if lf.Definitions && !isHex(r.Definition, 16) || !lf.Definitions && r.Definition != "" {
-			return fmt.Errorf("%s: definition %q is not 16 hex digits (or empty, without definitions)", where, r.Definition)
+			return errAt("requirements", i, "%s: definition %q is not 16 hex digits (or empty, without definitions)", where, r.Definition)
 		}
 	}
 	for mi, m := range lf.Models {
@@ -465,16 +490,95 @@ func (lf *LockFile) check(reg *feature.Registry) error {
 		for ai, a := range lf.Accels {
 			for k, mt := range lf.Machines {
 				if !covered[mi][ai][k] {
-					return fmt.Errorf("model %s on %s under %s is not locked (every model × machine type × accel must be)", m.Name, mt, a)
+					return errAt("models", mi, "model %s on %s under %s is not locked (every model × machine type × accel must be)", m.Name, mt, a)
 				}
 				input = append(input, lines[mi][ai][k])
 			}
 		}
 		if want := fingerprint(input); m.Fingerprint != want {
-			return fmt.Errorf("model %s: fingerprint %q does not match its definitions (%s)", m.Name, m.Fingerprint, want)
+			return errAt("models", mi, "model %s: fingerprint %q does not match its definitions (%s)", m.Name, m.Fingerprint, want)
 		}
 	}
 	return nil
+}
+
+// fieldError is an error about the value of a top-level key of the lock
+// or, with index ≥ 0, about an element of that array: Parse turns it into
+// a line and column.
+type fieldError struct {
+	key   string
+	index int
+	msg   string
+}
+
+func (e *fieldError) Error() string { return e.msg }
+
+func errAt(key string, index int, format string, args ...any) error {
+	return &fieldError{key, index, fmt.Sprintf(format, args...)}
+}
+
+// valueOffset returns where the value of key starts in data, a JSON
+// object already decoded without error, or with index ≥ 0 where that
+// array's element index starts.
+func valueOffset(data []byte, key string, index int) (int64, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0, false
+	}
+	var skip json.RawMessage
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return 0, false
+		}
+		if k != key {
+			if dec.Decode(&skip) != nil {
+				return 0, false
+			}
+			continue
+		}
+		if index < 0 {
+			return skipSpace(data, dec.InputOffset()), true
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			return 0, false
+		}
+		for i := 0; dec.More(); i++ {
+			if i == index {
+				return skipSpace(data, dec.InputOffset()), true
+			}
+			if dec.Decode(&skip) != nil {
+				return 0, false
+			}
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
+// skipSpace returns the offset of the first byte at or after off that
+// is not white space or the separator before a value.
+func skipSpace(data []byte, off int64) int64 {
+	for off < int64(len(data)) && strings.IndexByte(" \t\r\n:,", data[off]) >= 0 {
+		off++
+	}
+	return off
+}
+
+// keyOffset returns where quoted (a JSON string, as json's "unknown
+// field" error quotes it) first appears in data as an object key.
+func keyOffset(data []byte, quoted string) (int64, bool) {
+	for from := 0; ; {
+		i := bytes.Index(data[from:], []byte(quoted))
+		if i < 0 {
+			return 0, false
+		}
+		from += i + len(quoted)
+		rest := bytes.TrimLeft(data[from:], " \t\r\n")
+		if len(rest) > 0 && rest[0] == ':' {
+			return int64(from - len(quoted)), true
+		}
+	}
 }
 
 func isHex(s string, n int) bool {

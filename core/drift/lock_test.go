@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -113,8 +114,9 @@ func resealed(t *testing.T, lock []byte, edit func(*LockFile)) []byte {
 	return lf.Marshal()
 }
 
-// TestParseErrors: every bad lock is one line naming the file (and the
-// line and column of malformed JSON).
+// TestParseErrors: every bad lock is one line naming the file and, unless
+// it is not a lock at all or its digest (over the whole file) does not
+// match, the line and column of the bad JSON, key or entry.
 func TestParseErrors(t *testing.T) {
 	good := smallLock(t)
 	catalogFile, err := os.ReadFile("../catalog/data/qemu-7.2.json")
@@ -133,10 +135,10 @@ func TestParseErrors(t *testing.T) {
 		{"truncated", good[:len(good)/2], `small.lock:`},
 		{"syntax", bytes.Replace(good, []byte(`"models":[`), []byte(`"models":[,`), 1), `small.lock:6:11: malformed JSON: invalid character ','`},
 		{"wrong type", bytes.Replace(good, []byte(`"accels":["kvm","tcg"]`), []byte(`"accels":"kvm"`), 1), `small.lock:1:`},
-		{"unknown field", bytes.Replace(good, []byte(`"catalog":`), []byte(`"extra":1,"catalog":`), 1), `small.lock: json: unknown field "extra"`},
+		{"unknown field", bytes.Replace(good, []byte(`"catalog":`), []byte(`"extra":1,"catalog":`), 1), `small.lock:1:31: json: unknown field "extra"`},
 		{"trailing data", append(bytes.Clone(good), "{}"...), `small.lock:`},
 		{"tampered", bytes.Replace(good, []byte(`"sse2",`), []byte(``), 1), `small.lock: digest "sha256:`},
-		{"unknown feature", resealed(t, good, func(lf *LockFile) { lf.Requirements[0].Requires[0] = "avx513f" }), `small.lock: requirements[0] (Opteron_G2, kvm): unknown feature "avx513f" (did you mean`},
+		{"unknown feature", resealed(t, good, func(lf *LockFile) { lf.Requirements[0].Requires[0] = "avx513f" }), `small.lock:11:1: requirements[0] (Opteron_G2, kvm): unknown feature "avx513f" (did you mean`},
 		{"missing triple", resealed(t, good, func(lf *LockFile) { lf.Requirements = lf.Requirements[1:] }), `is not locked (every model × machine type × accel must be)`},
 		{"locked twice", resealed(t, good, func(lf *LockFile) {
 			// Two entries of one model and accel: the first takes the
@@ -150,11 +152,11 @@ func TestParseErrors(t *testing.T) {
 			}
 			t.Fatal("no model resolves differently on pc-i440fx-2.3 and pc-q35-7.2")
 		}), `is locked twice`},
-		{"fingerprint", resealed(t, good, func(lf *LockFile) { lf.Models[1].Fingerprint = "0000000000000000" }), `small.lock: model Skylake-Client-v4: fingerprint "0000000000000000" does not match`},
-		{"unsorted models", resealed(t, good, func(lf *LockFile) { lf.Models[0], lf.Models[1] = lf.Models[1], lf.Models[0] }), `models: empty, unsorted or repeated`},
-		{"bad machine", resealed(t, good, func(lf *LockFile) { lf.Machines[0] = "pc" }), `machines: "pc" is not FAMILY-VERSION`},
+		{"fingerprint", resealed(t, good, func(lf *LockFile) { lf.Models[1].Fingerprint = "0000000000000000" }), `small.lock:8:1: model Skylake-Client-v4: fingerprint "0000000000000000" does not match`},
+		{"unsorted models", resealed(t, good, func(lf *LockFile) { lf.Models[0], lf.Models[1] = lf.Models[1], lf.Models[0] }), `small.lock:8:1: models: empty, unsorted or repeated name "Opteron_G2"`},
+		{"bad machine", resealed(t, good, func(lf *LockFile) { lf.Machines[0] = "pc" }), `small.lock:3:1: machines: "pc" is not FAMILY-VERSION`},
 		{"bad accel", resealed(t, good, func(lf *LockFile) { lf.Accels[0] = "hvf" }), `accels: unknown accelerator "hvf"`},
-		{"bad definition", resealed(t, good, func(lf *LockFile) { lf.Requirements[0].Definition = "xyz" }), `definition "xyz" is not 16 hex digits`},
+		{"bad definition", resealed(t, good, func(lf *LockFile) { lf.Requirements[0].Definition = "xyz" }), `small.lock:11:1: requirements[0] (Opteron_G2, kvm): definition "xyz" is not 16 hex digits`},
 		{"no definition", resealed(t, good, func(lf *LockFile) { lf.Requirements[0].Definition = "" }), `definition "" is not 16 hex digits`},
 		{"definition without definitions", resealed(t, good, func(lf *LockFile) { lf.Definitions = false }), `(or empty, without definitions)`},
 		{"bad expansion", resealed(t, good, func(lf *LockFile) { lf.Requirements[0].Expansion = "0123456789ABCDEF" }), `expansion "0123456789ABCDEF" is not 16 hex digits`},
@@ -168,8 +170,12 @@ func TestParseErrors(t *testing.T) {
 			if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "small.lock") || !strings.Contains(msg, c.want) {
 				t.Errorf("got  %s\nwant %s", msg, c.want)
 			}
-			if strings.Contains(c.want, "schema") && !errors.Is(err, ErrNotLock) {
-				t.Errorf("%v is not ErrNotLock", err)
+			if strings.Contains(c.want, "schema") {
+				if !errors.Is(err, ErrNotLock) {
+					t.Errorf("%v is not ErrNotLock", err)
+				}
+			} else if c.name != "tampered" && !regexp.MustCompile(`^small\.lock:\d+:\d+: `).MatchString(msg) {
+				t.Errorf("%s: no line and column", msg)
 			}
 		})
 	}
