@@ -5,10 +5,12 @@ package systemd
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -16,15 +18,39 @@ const installed = "/usr/local/bin/cpupolicy"
 
 var units = []string{"cpupolicy-probe.service", "cpupolicy-probe.timer"}
 
-// buildCLI builds cpupolicy into a temporary directory.
+// cli is the cpupolicy binary the tests run, built once per test binary
+// into a directory TestMain removes.
+var cli struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if cli.dir != "" {
+		os.RemoveAll(cli.dir)
+	}
+	os.Exit(code)
+}
+
+// buildCLI builds cpupolicy once and returns its path.
 func buildCLI(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cpupolicy")
-	out, err := exec.Command("go", "build", "-o", bin, "cpupolicy/cmd/cpupolicy").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	cli.once.Do(func() {
+		if cli.dir, cli.err = os.MkdirTemp("", "cpupolicy-systemd-"); cli.err != nil {
+			return
+		}
+		cli.bin = filepath.Join(cli.dir, "cpupolicy")
+		if out, err := exec.Command("go", "build", "-o", cli.bin, "cpupolicy/cmd/cpupolicy").CombinedOutput(); err != nil {
+			cli.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if cli.err != nil {
+		t.Fatal(cli.err)
 	}
-	return bin
+	return cli.bin
 }
 
 // execLines returns the service's ExecStartPre and ExecStart command
