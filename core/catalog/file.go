@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"cpupolicy/core/feature"
@@ -17,18 +16,25 @@ const Schema = "cpupolicy/catalog/v1"
 // The file form. Feature sets are sorted canonical names; deltas appear
 // only where they change something.
 type fileCatalog struct {
-	Schema            string        `json:"schema"`
-	Name              string        `json:"name"`
-	QEMUVersion       string        `json:"qemu_version"`
-	QEMUPackage       string        `json:"qemu_package"`
-	KVMVendorFromHost bool          `json:"kvm_vendor_from_host"`
-	ImportHostVendor  string        `json:"import_host_vendor"`
-	Definitions       bool          `json:"definitions,omitempty"`
-	Accels            []string      `json:"accels"`
-	Machines          []fileMachine `json:"machines"`
-	Models            []fileModel   `json:"models"`
-	Defaults          []fileDelta   `json:"defaults"`
-	Overrides         []fileDelta   `json:"overrides"`
+	fileHead
+	Machines  []fileMachine `json:"machines"`
+	Models    []fileModel   `json:"models"`
+	Defaults  []fileDelta   `json:"defaults"`
+	Overrides []fileDelta   `json:"overrides"`
+}
+
+// fileHead is the catalog file's scalar keys, which Marshal writes on
+// the first line (encoding/json flattens the embedded struct, so it is
+// the same document either way).
+type fileHead struct {
+	Schema            string   `json:"schema"`
+	Name              string   `json:"name"`
+	QEMUVersion       string   `json:"qemu_version"`
+	QEMUPackage       string   `json:"qemu_package"`
+	KVMVendorFromHost bool     `json:"kvm_vendor_from_host"`
+	ImportHostVendor  string   `json:"import_host_vendor"`
+	Definitions       bool     `json:"definitions,omitempty"`
+	Accels            []string `json:"accels"`
 }
 
 type fileMachine struct {
@@ -86,9 +92,12 @@ func (c *Catalog) fileDelta(model, machine, accel string, d Delta) fileDelta {
 // bytes), one model or delta per line.
 func (c *Catalog) Marshal() ([]byte, error) {
 	fc := fileCatalog{
-		Schema: Schema, Name: c.Name, QEMUVersion: c.QEMUVersion, QEMUPackage: c.QEMUPackage,
-		KVMVendorFromHost: c.KVMVendorFromHost, ImportHostVendor: c.ImportHostVendor, Definitions: c.Definitions,
-		Accels: c.Accels, Defaults: []fileDelta{}, Overrides: []fileDelta{},
+		fileHead: fileHead{
+			Schema: Schema, Name: c.Name, QEMUVersion: c.QEMUVersion, QEMUPackage: c.QEMUPackage,
+			KVMVendorFromHost: c.KVMVendorFromHost, ImportHostVendor: c.ImportHostVendor, Definitions: c.Definitions,
+			Accels: c.Accels,
+		},
+		Defaults: []fileDelta{}, Overrides: []fileDelta{},
 	}
 	for _, m := range c.Machines {
 		fc.Machines = append(fc.Machines, fileMachine{m.Name, m.Alias, m.Deprecated})
@@ -125,16 +134,7 @@ func (c *Catalog) Marshal() ([]byte, error) {
 	}
 	// One array element per line: readable diffs between catalogs.
 	var b bytes.Buffer
-	head, err := json.Marshal(struct {
-		Schema            string   `json:"schema"`
-		Name              string   `json:"name"`
-		QEMUVersion       string   `json:"qemu_version"`
-		QEMUPackage       string   `json:"qemu_package"`
-		KVMVendorFromHost bool     `json:"kvm_vendor_from_host"`
-		ImportHostVendor  string   `json:"import_host_vendor"`
-		Definitions       bool     `json:"definitions,omitempty"`
-		Accels            []string `json:"accels"`
-	}{fc.Schema, fc.Name, fc.QEMUVersion, fc.QEMUPackage, fc.KVMVendorFromHost, fc.ImportHostVendor, fc.Definitions, fc.Accels})
+	head, err := json.Marshal(fc.fileHead)
 	if err != nil {
 		return nil, err
 	}
@@ -345,14 +345,4 @@ func position(data []byte, off int64) (line, col int) {
 	line = 1 + bytes.Count(before, []byte("\n"))
 	col = int(off) - bytes.LastIndexByte(before, '\n')
 	return line, col
-}
-
-// sortedKeys is a helper for deterministic iteration.
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
