@@ -345,29 +345,15 @@ func applyDependencies(reg *feature.Registry, s feature.FeatureSet, qemu string)
 	return s
 }
 
-// autoLevels returns the CPUID level, xlevel and xlevel2 QEMU gives a CPU
-// with feature set s (after applyDependencies) for QEMU version qemu. See
-// levelsOf for the rules.
-func autoLevels(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (level, xlevel, xlevel2 uint32) {
-	_, l := levelsOf(reg, s, qemu, in)
-	return l.level, l.xlevel, l.xlevel2
-}
-
-// autoLevelFunc7 returns "level-func7", the highest subleaf of leaf 7
-// (CPUID[7,0].EAX), which QEMU computes alongside the levels.
-func autoLevelFunc7(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) uint32 {
-	_, l := levelsOf(reg, s, qemu, in)
-	return l.func7
-}
-
 // expandCPU is everything this file mirrors, in QEMU's order: the
 // dependencies, then the levels. It also returns the feature set the
 // level step leaves, which differs from applyDependencies' in one case:
 // with full-cpuid-auto-level on and x-intel-pt-auto-level off (machine
 // types 2.8 to 3.1, or the user), intel-pt is removed when the level is
 // below 0x14 at that point (unless x-force-features). s is the set after
-// the model and the user's properties are applied.
-func expandCPU(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (feature.FeatureSet, cpuidLevels) {
+// the model and the user's properties are applied. See levelsOf for the
+// two sets of levels.
+func expandCPU(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (f feature.FeatureSet, levels, auto cpuidLevels) {
 	return levelsOf(reg, applyDependencies(reg, s, qemu), qemu, in)
 }
 
@@ -411,8 +397,10 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 // the whole word, but no model of either release sets an unnamed bit in
 // the words listed (the validation would show it as a level mismatch).
 //
-// levelsOf returns s, less intel-pt if 3b removed it, and the levels.
-func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (feature.FeatureSet, cpuidLevels) {
+// levelsOf returns s, less intel-pt if 3b removed it, the levels (step
+// 4), and the automatic levels before step 4 — what QEMU reports as
+// min-level, min-xlevel and min-xlevel2, explicit levels or not.
+func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (f feature.FeatureSet, levels, auto cpuidLevels) {
 	r := rulesFor(reg, mustRelease(qemu))
 	l := cpuidLevels{level: in.MinLevel, xlevel: in.MinXLevel, xlevel2: in.MinXLevel2}
 	adjust := func(w compiledWord) {
@@ -473,7 +461,7 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in Level
 		xlevel:  pick(in.XLevel, l.xlevel),
 		xlevel2: pick(in.XLevel2, l.xlevel2),
 		func7:   pick(in.LevelFunc7, l.func7),
-	}
+	}, l
 }
 
 // expandRules is the rules of one release compiled against one registry.

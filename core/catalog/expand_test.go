@@ -241,9 +241,8 @@ func TestAutoLevels(t *testing.T) {
 	}
 	for _, c := range cases {
 		s := mustSet(t, reg, c.feats)
-		l, x, x2 := autoLevels(reg, s, c.qemu, c.in)
-		f7 := autoLevelFunc7(reg, s, c.qemu, c.in)
-		if got := [4]uint32{l, x, x2, f7}; got != c.want {
+		_, l, _ := levelsOf(reg, s, c.qemu, c.in)
+		if got := [4]uint32{l.level, l.xlevel, l.xlevel2, l.func7}; got != c.want {
 			t.Errorf("QEMU %s: levels of {%s} = %#x, want %#x", c.qemu, c.feats, got, c.want)
 		}
 	}
@@ -756,7 +755,8 @@ func expected(reg *feature.Registry, qemu string, px *propIndex, def feature.Fea
 			panic("unhandled prop " + k)
 		}
 	}
-	return expandCPU(reg, s, qemu, in)
+	f, l, _ := expandCPU(reg, s, qemu, in)
+	return f, l
 }
 
 func levelsOfExpansion(e expansion) cpuidLevels {
@@ -774,7 +774,7 @@ type comboResult struct {
 }
 
 // TestExpandMatchesQEMU holds expandCPU (applyDependencies, then the
-// levels of autoLevels and autoLevelFunc7 with the intel-pt rule) to
+// levels and the intel-pt rule of levelsOf) to
 // QEMU's own query-cpu-model-expansion, for every named
 // model, on the release's newest q35 machine and its oldest i440fx one
 // (full-cpuid-auto-level and x-intel-pt-auto-level off), under tcg and,
@@ -1182,7 +1182,7 @@ func checkKnockouts(t *testing.T, q *qmpConn, reg *feature.Registry, px *propInd
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, l := expandCPU(reg, all.Difference(g), qemu, in)
+		s, l, _ := expandCPU(reg, all.Difference(g), qemu, in)
 		compare(t, reg, errorf, fmt.Sprintf("base + all - knock-out group %d (%d features)", i, g.Count()), s, l, got)
 	}
 	return len(groups)
