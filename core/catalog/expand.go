@@ -338,8 +338,8 @@ type LevelInput struct {
 func applyDependencies(reg *feature.Registry, s feature.FeatureSet, qemu string) feature.FeatureSet {
 	r := rulesFor(reg, mustRelease(qemu))
 	for _, d := range r.deps {
-		if s.Intersect(d.from).IsEmpty() {
-			s = s.Difference(d.to)
+		if s.Intersect(d.From).IsEmpty() {
+			s = s.Difference(d.To)
 		}
 	}
 	return s
@@ -467,15 +467,13 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in Level
 // expandRules is the rules of one release compiled against one registry.
 type expandRules struct {
 	rel    qemuRelease
-	deps   []compiledDep
+	deps   []FeatureDependency
 	always compiledWord
 	words  []compiledWord
 	// Features the special level rules test.
 	intelPT, svm, sgx, avx10 feature.ID
 	w80000021                feature.FeatureSet
 }
-
-type compiledDep struct{ from, to feature.FeatureSet }
 
 type compiledWord struct {
 	set           feature.FeatureSet
@@ -537,7 +535,7 @@ func compileRules(reg *feature.Registry, rel qemuRelease) (*expandRules, error) 
 		for _, n := range d.from {
 			from = from.Add(lookup(n))
 		}
-		r.deps = append(r.deps, compiledDep{from: from, to: sel(d.to)})
+		r.deps = append(r.deps, FeatureDependency{From: from, To: sel(d.to)})
 	}
 	word := func(w featWord) compiledWord {
 		return compiledWord{set: sel(whole(w)), leaf: w.leaf, subleaf: w.subleaf}
