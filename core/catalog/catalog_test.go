@@ -223,6 +223,55 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// TestParseRejectsAt: an entry that decodes but makes no sense is
+// reported at its line and column, whichever array holds it.
+func TestParseRejectsAt(t *testing.T) {
+	reg := feature.Builtin()
+	doc := func(accels, machines, models, defaults, overrides string) []byte {
+		return []byte(`{"schema":"cpupolicy/catalog/v1","name":"t",
+"accels": ` + accels + `,
+"machines": [
+{"name":"pc-q35-9.0"},
+` + machines + `],
+"models": [
+{"name":"a","props":{},"features":["avx"]},
+  ` + models + `],
+"defaults": [
+` + defaults + `],
+"overrides": [
+` + overrides + `]
+}`)
+	}
+	const m1 = `{"name":"pc-i440fx-9.0"}`
+	const a1 = `{"name":"b","props":{},"features":[]}`
+	if _, err := Parse("cat.json", doc(`["kvm","tcg"]`, m1, a1, "", ""), reg); err != nil {
+		t.Fatalf("the base document: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"accel", doc(`["kvm", "hvf"]`, m1, a1, "", ""), `cat.json:2:19: accels: unknown accelerator "hvf"`},
+		{"no accels", doc(`[]`, m1, a1, "", ""), `cat.json:2:11: accels: empty`},
+		{"machine name", doc(`["kvm"]`, `{"name":"pc"}`, a1, "", ""), `cat.json:5:1: machines: "pc" is not FAMILY-VERSION`},
+		{"machine repeated", doc(`["kvm"]`, `{"name":"pc-q35-9.0"}`, a1, "", ""), `cat.json:5:1: machines: "pc-q35-9.0" is repeated`},
+		{"model repeated", doc(`["kvm"]`, m1, `{"name":"a","props":{},"features":[]}`, "", ""), `cat.json:8:3: models: empty or repeated name "a"`},
+		{"model feature", doc(`["kvm"]`, m1, `{"name":"b","props":{},"features":["avx512"]}`, "", ""), `cat.json:8:3: model b: unknown feature "avx512"`},
+		{"model accel", doc(`["kvm"]`, m1, `{"name":"b","props":{},"features":[],"accel":[{"accel":"tcg"}]}`, "", ""), `cat.json:8:3: model b: accelerator "tcg" is not in accels`},
+		{"alias", doc(`["kvm"]`, m1, `{"name":"b","alias_of":"c","props":{},"features":[]}`, "", ""), `cat.json:8:3: model b: alias_of names unknown model "c"`},
+		{"default", doc(`["kvm"]`, m1, a1, `{"machine":"pc-q35-1.0","accel":"kvm"}`, ""), `cat.json:10:1: defaults: bad entry for machine "pc-q35-1.0"`},
+		{"default delta", doc(`["kvm"]`, m1, a1, `{"machine":"pc-q35-9.0","accel":"kvm"},{"machine":"pc-q35-9.0","accel":"kvm","on":["nosuch"]}`, ""), `cat.json:10:40: defaults for pc-q35-9.0: unknown feature "nosuch"`},
+		{"override model", doc(`["kvm"]`, m1, a1, "", `{"model":"c","machine":"pc-q35-9.0","accel":"kvm"}`), `cat.json:12:1: overrides: `},
+		{"override delta", doc(`["kvm"]`, m1, a1, "", `{"model":"a","machine":"pc-q35-9.0","accel":"tcg"}`), `cat.json:12:1: override of a on pc-q35-9.0: accelerator "tcg" is not in accels`},
+	} {
+		_, err := Parse("cat.json", tc.data, reg)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want %q…", tc.name, err, tc.want)
+		}
+	}
+}
+
 func FuzzParseCPUSpec(f *testing.F) {
 	for _, s := range []string{"Skylake-Client-v4,+avx512f,-hle", "EPYC,svm=off,level=13", "qemu64,model-id=a,,b", ",,,", "x,+,-,=", "Haswell,vendor=GenuineIntel"} {
 		f.Add(s)

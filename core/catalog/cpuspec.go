@@ -269,11 +269,7 @@ func (c *Catalog) expandDefinition(s feature.FeatureSet, in LevelInput, accel st
 	if accel != KVM {
 		s = s.Difference(kvmWord(c.reg))
 	}
-	d := applyDependencies(c.reg, s, c.QEMUVersion)
-	f, l := levelsOf(c.reg, d, c.QEMUVersion, in)
-	in.Level, in.XLevel, in.XLevel2 = nil, nil, nil
-	_, auto := levelsOf(c.reg, d, c.QEMUVersion, in)
-	return f, l, auto
+	return expandCPU(c.reg, s, c.QEMUVersion, in)
 }
 
 var kvmWords sync.Map // *feature.Registry → feature.FeatureSet

@@ -338,26 +338,11 @@ type LevelInput struct {
 func applyDependencies(reg *feature.Registry, s feature.FeatureSet, qemu string) feature.FeatureSet {
 	r := rulesFor(reg, mustRelease(qemu))
 	for _, d := range r.deps {
-		if s.Intersect(d.from).IsEmpty() {
-			s = s.Difference(d.to)
+		if s.Intersect(d.From).IsEmpty() {
+			s = s.Difference(d.To)
 		}
 	}
 	return s
-}
-
-// autoLevels returns the CPUID level, xlevel and xlevel2 QEMU gives a CPU
-// with feature set s (after applyDependencies) for QEMU version qemu. See
-// levelsOf for the rules.
-func autoLevels(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (level, xlevel, xlevel2 uint32) {
-	_, l := levelsOf(reg, s, qemu, in)
-	return l.level, l.xlevel, l.xlevel2
-}
-
-// autoLevelFunc7 returns "level-func7", the highest subleaf of leaf 7
-// (CPUID[7,0].EAX), which QEMU computes alongside the levels.
-func autoLevelFunc7(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) uint32 {
-	_, l := levelsOf(reg, s, qemu, in)
-	return l.func7
 }
 
 // expandCPU is everything this file mirrors, in QEMU's order: the
@@ -366,8 +351,9 @@ func autoLevelFunc7(reg *feature.Registry, s feature.FeatureSet, qemu string, in
 // with full-cpuid-auto-level on and x-intel-pt-auto-level off (machine
 // types 2.8 to 3.1, or the user), intel-pt is removed when the level is
 // below 0x14 at that point (unless x-force-features). s is the set after
-// the model and the user's properties are applied.
-func expandCPU(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (feature.FeatureSet, cpuidLevels) {
+// the model and the user's properties are applied. See levelsOf for the
+// two sets of levels.
+func expandCPU(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (f feature.FeatureSet, levels, auto cpuidLevels) {
 	return levelsOf(reg, applyDependencies(reg, s, qemu), qemu, in)
 }
 
@@ -411,8 +397,10 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 // the whole word, but no model of either release sets an unnamed bit in
 // the words listed (the validation would show it as a level mismatch).
 //
-// levelsOf returns s, less intel-pt if 3b removed it, and the levels.
-func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (feature.FeatureSet, cpuidLevels) {
+// levelsOf returns s, less intel-pt if 3b removed it, the levels (step
+// 4), and the automatic levels before step 4 — what QEMU reports as
+// min-level, min-xlevel and min-xlevel2, explicit levels or not.
+func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (f feature.FeatureSet, levels, auto cpuidLevels) {
 	r := rulesFor(reg, mustRelease(qemu))
 	l := cpuidLevels{level: in.MinLevel, xlevel: in.MinXLevel, xlevel2: in.MinXLevel2}
 	adjust := func(w compiledWord) {
@@ -473,21 +461,19 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in Level
 		xlevel:  pick(in.XLevel, l.xlevel),
 		xlevel2: pick(in.XLevel2, l.xlevel2),
 		func7:   pick(in.LevelFunc7, l.func7),
-	}
+	}, l
 }
 
 // expandRules is the rules of one release compiled against one registry.
 type expandRules struct {
 	rel    qemuRelease
-	deps   []compiledDep
+	deps   []FeatureDependency
 	always compiledWord
 	words  []compiledWord
 	// Features the special level rules test.
 	intelPT, svm, sgx, avx10 feature.ID
 	w80000021                feature.FeatureSet
 }
-
-type compiledDep struct{ from, to feature.FeatureSet }
 
 type compiledWord struct {
 	set           feature.FeatureSet
@@ -549,7 +535,7 @@ func compileRules(reg *feature.Registry, rel qemuRelease) (*expandRules, error) 
 		for _, n := range d.from {
 			from = from.Add(lookup(n))
 		}
-		r.deps = append(r.deps, compiledDep{from: from, to: sel(d.to)})
+		r.deps = append(r.deps, FeatureDependency{From: from, To: sel(d.to)})
 	}
 	word := func(w featWord) compiledWord {
 		return compiledWord{set: sel(whole(w)), leaf: w.leaf, subleaf: w.subleaf}

@@ -106,7 +106,7 @@ func TestExpandRulesNameQEMUBits(t *testing.T) {
 			t.Errorf("QEMU %s: %d dependencies, feature_dependencies[] has %d", rel, len(r.deps), want)
 		}
 		for i, d := range r.deps {
-			if d.from.IsEmpty() || d.to.IsEmpty() {
+			if d.From.IsEmpty() || d.To.IsEmpty() {
 				t.Errorf("QEMU %s: dependency %d selects nothing", rel, i)
 			}
 		}
@@ -201,6 +201,48 @@ func TestApplyDependencies(t *testing.T) {
 	}
 }
 
+// TestProbeGroups: the groups partition the absent features, and no
+// group holds a dependency's dependent together with all its from
+// features (vmx-secondary-ctls clears vmx-ept, so they are probed apart).
+func TestProbeGroups(t *testing.T) {
+	reg := feature.Builtin()
+	for _, qemu := range []string{"7.2.0", "10.0.0"} {
+		deps, err := FeatureDependencies(reg, qemu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var absent feature.FeatureSet
+		for _, d := range deps {
+			absent = absent.Union(d.From)
+		}
+		groups := ProbeGroups(deps, absent)
+		var union feature.FeatureSet
+		for i, g := range groups {
+			if !union.Intersect(g).IsEmpty() {
+				t.Errorf("QEMU %s: group %d %v overlaps an earlier one", qemu, i, reg.Names(g))
+			}
+			union = union.Union(g)
+			for _, d := range deps {
+				if !d.To.Intersect(g).IsEmpty() && d.From.SubsetOf(g) {
+					t.Errorf("QEMU %s: group %d %v holds %v and what it clears", qemu, i, reg.Names(g), reg.Names(d.From))
+				}
+			}
+		}
+		if union != absent {
+			t.Errorf("QEMU %s: groups cover %v, want %v", qemu, reg.Names(union), reg.Names(absent))
+		}
+		if len(groups) < 2 || len(groups) >= absent.Count() {
+			t.Errorf("QEMU %s: %d groups for %d features", qemu, len(groups), absent.Count())
+		}
+		sec, ept := mustSet(t, reg, "vmx-secondary-ctls"), mustSet(t, reg, "vmx-ept")
+		for _, g := range groups {
+			if !g.Intersect(sec).IsEmpty() && !g.Intersect(ept).IsEmpty() {
+				t.Errorf("QEMU %s: vmx-secondary-ctls and vmx-ept in one group %v", qemu, reg.Names(g))
+			}
+		}
+	}
+}
+
 func TestAutoLevels(t *testing.T) {
 	reg := feature.Builtin()
 	u := func(v uint32) *uint32 { return &v }
@@ -241,9 +283,8 @@ func TestAutoLevels(t *testing.T) {
 	}
 	for _, c := range cases {
 		s := mustSet(t, reg, c.feats)
-		l, x, x2 := autoLevels(reg, s, c.qemu, c.in)
-		f7 := autoLevelFunc7(reg, s, c.qemu, c.in)
-		if got := [4]uint32{l, x, x2, f7}; got != c.want {
+		_, l, _ := levelsOf(reg, s, c.qemu, c.in)
+		if got := [4]uint32{l.level, l.xlevel, l.xlevel2, l.func7}; got != c.want {
 			t.Errorf("QEMU %s: levels of {%s} = %#x, want %#x", c.qemu, c.feats, got, c.want)
 		}
 	}
@@ -756,7 +797,8 @@ func expected(reg *feature.Registry, qemu string, px *propIndex, def feature.Fea
 			panic("unhandled prop " + k)
 		}
 	}
-	return expandCPU(reg, s, qemu, in)
+	f, l, _ := expandCPU(reg, s, qemu, in)
+	return f, l
 }
 
 func levelsOfExpansion(e expansion) cpuidLevels {
@@ -774,7 +816,7 @@ type comboResult struct {
 }
 
 // TestExpandMatchesQEMU holds expandCPU (applyDependencies, then the
-// levels of autoLevels and autoLevelFunc7 with the intel-pt rule) to
+// levels and the intel-pt rule of levelsOf) to
 // QEMU's own query-cpu-model-expansion, for every named
 // model, on the release's newest q35 machine and its oldest i440fx one
 // (full-cpuid-auto-level and x-intel-pt-auto-level off), under tcg and,
@@ -794,7 +836,7 @@ type comboResult struct {
 //     for the from features that are also dependents (vmx-secondary-ctls,
 //     vmx-ept, vmx-vpid, vmx-vmfunc, avx10, avx10-128/256/512) and absent
 //     from E, if it survives in a probe with the other from features on
-//     (probeGroups);
+//     (ProbeGroups);
 //   - explicit levels: P also sets the min levels to a sentinel; a level
 //     that does not follow was set explicitly (machine compat properties
 //     set EPYC's xlevel on 2.12 and older);
@@ -931,8 +973,8 @@ func checkAgainstQEMU(t *testing.T, b qemuBinary, machine, accel string, knockou
 	// The dependencies' from features, and those that are also dependents.
 	var fromAll, toAll feature.FeatureSet
 	for _, d := range rules.deps {
-		fromAll = fromAll.Union(d.from)
-		toAll = toAll.Union(d.to)
+		fromAll = fromAll.Union(d.From)
+		toAll = toAll.Union(d.To)
 	}
 	if !fromAll.SubsetOf(px.known) {
 		t.Fatalf("QEMU %s lacks from features %v", qemu, reg.Names(fromAll.Difference(px.known)))
@@ -1018,7 +1060,7 @@ func checkAgainstQEMU(t *testing.T, b qemuBinary, machine, accel string, knockou
 		d.firstReq = len(reqs)
 		d.zProps = propsOf(d.p.features.Intersect(levelFeatures), false)
 		reqs = append(reqs, expansionReq(d.model, d.zProps))
-		d.groups = probeGroups(rules, chained.Difference(d.e.features))
+		d.groups = ProbeGroups(rules.deps, chained.Difference(d.e.features))
 		for _, g := range d.groups {
 			reqs = append(reqs, expansionReq(d.model, propsOf(fromAll.Difference(d.e.features).Difference(g), true)))
 		}
@@ -1082,34 +1124,6 @@ func checkAgainstQEMU(t *testing.T, b qemuBinary, machine, accel string, knockou
 		res.knockouts = checkKnockouts(t, q, reg, px, qemu, errorf)
 	}
 	return res
-}
-
-// probeGroups splits the chained from features a model's full expansion
-// lacks into groups that one probe can settle: with every from feature
-// outside the group on, no dependency that clears a member has all its
-// from features inside the group, so a member survives exactly when the
-// definition has it.
-func probeGroups(r *expandRules, absent feature.FeatureSet) []feature.FeatureSet {
-	safe := func(g feature.FeatureSet) bool {
-		for _, d := range r.deps {
-			if !d.to.Intersect(g).IsEmpty() && d.from.SubsetOf(g) {
-				return false
-			}
-		}
-		return true
-	}
-	var groups []feature.FeatureSet
-next:
-	for id := range absent.All() {
-		for i, g := range groups {
-			if safe(g.Add(id)) {
-				groups[i] = g.Add(id)
-				continue next
-			}
-		}
-		groups = append(groups, feature.SetOf(id))
-	}
-	return groups
 }
 
 func compare(t *testing.T, reg *feature.Registry, errorf func(string, ...any), what string, s feature.FeatureSet, l cpuidLevels, got expansion) {
@@ -1182,7 +1196,7 @@ func checkKnockouts(t *testing.T, q *qmpConn, reg *feature.Registry, px *propInd
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, l := expandCPU(reg, all.Difference(g), qemu, in)
+		s, l, _ := expandCPU(reg, all.Difference(g), qemu, in)
 		compare(t, reg, errorf, fmt.Sprintf("base + all - knock-out group %d (%d features)", i, g.Count()), s, l, got)
 	}
 	return len(groups)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"cpupolicy/core/feature"
@@ -17,18 +16,25 @@ const Schema = "cpupolicy/catalog/v1"
 // The file form. Feature sets are sorted canonical names; deltas appear
 // only where they change something.
 type fileCatalog struct {
-	Schema            string        `json:"schema"`
-	Name              string        `json:"name"`
-	QEMUVersion       string        `json:"qemu_version"`
-	QEMUPackage       string        `json:"qemu_package"`
-	KVMVendorFromHost bool          `json:"kvm_vendor_from_host"`
-	ImportHostVendor  string        `json:"import_host_vendor"`
-	Definitions       bool          `json:"definitions,omitempty"`
-	Accels            []string      `json:"accels"`
-	Machines          []fileMachine `json:"machines"`
-	Models            []fileModel   `json:"models"`
-	Defaults          []fileDelta   `json:"defaults"`
-	Overrides         []fileDelta   `json:"overrides"`
+	fileHead
+	Machines  []fileMachine `json:"machines"`
+	Models    []fileModel   `json:"models"`
+	Defaults  []fileDelta   `json:"defaults"`
+	Overrides []fileDelta   `json:"overrides"`
+}
+
+// fileHead is the catalog file's scalar keys, which Marshal writes on
+// the first line (encoding/json flattens the embedded struct, so it is
+// the same document either way).
+type fileHead struct {
+	Schema            string   `json:"schema"`
+	Name              string   `json:"name"`
+	QEMUVersion       string   `json:"qemu_version"`
+	QEMUPackage       string   `json:"qemu_package"`
+	KVMVendorFromHost bool     `json:"kvm_vendor_from_host"`
+	ImportHostVendor  string   `json:"import_host_vendor"`
+	Definitions       bool     `json:"definitions,omitempty"`
+	Accels            []string `json:"accels"`
 }
 
 type fileMachine struct {
@@ -86,9 +92,12 @@ func (c *Catalog) fileDelta(model, machine, accel string, d Delta) fileDelta {
 // bytes), one model or delta per line.
 func (c *Catalog) Marshal() ([]byte, error) {
 	fc := fileCatalog{
-		Schema: Schema, Name: c.Name, QEMUVersion: c.QEMUVersion, QEMUPackage: c.QEMUPackage,
-		KVMVendorFromHost: c.KVMVendorFromHost, ImportHostVendor: c.ImportHostVendor, Definitions: c.Definitions,
-		Accels: c.Accels, Defaults: []fileDelta{}, Overrides: []fileDelta{},
+		fileHead: fileHead{
+			Schema: Schema, Name: c.Name, QEMUVersion: c.QEMUVersion, QEMUPackage: c.QEMUPackage,
+			KVMVendorFromHost: c.KVMVendorFromHost, ImportHostVendor: c.ImportHostVendor, Definitions: c.Definitions,
+			Accels: c.Accels,
+		},
+		Defaults: []fileDelta{}, Overrides: []fileDelta{},
 	}
 	for _, m := range c.Machines {
 		fc.Machines = append(fc.Machines, fileMachine{m.Name, m.Alias, m.Deprecated})
@@ -125,16 +134,7 @@ func (c *Catalog) Marshal() ([]byte, error) {
 	}
 	// One array element per line: readable diffs between catalogs.
 	var b bytes.Buffer
-	head, err := json.Marshal(struct {
-		Schema            string   `json:"schema"`
-		Name              string   `json:"name"`
-		QEMUVersion       string   `json:"qemu_version"`
-		QEMUPackage       string   `json:"qemu_package"`
-		KVMVendorFromHost bool     `json:"kvm_vendor_from_host"`
-		ImportHostVendor  string   `json:"import_host_vendor"`
-		Definitions       bool     `json:"definitions,omitempty"`
-		Accels            []string `json:"accels"`
-	}{fc.Schema, fc.Name, fc.QEMUVersion, fc.QEMUPackage, fc.KVMVendorFromHost, fc.ImportHostVendor, fc.Definitions, fc.Accels})
+	head, err := json.Marshal(fc.fileHead)
 	if err != nil {
 		return nil, err
 	}
@@ -175,12 +175,21 @@ func (c *Catalog) Marshal() ([]byte, error) {
 // cpupolicy catalog.
 var ErrNotCatalog = errors.New("not a cpupolicy catalog")
 
-// Parse reads a catalog file. name is used in errors ("name: …",
-// "name:LINE:COL: …") and, when the file names none, as the catalog's
-// name.
+// Parse reads a catalog file. name is used in errors ("name:LINE:COL: …",
+// or "name: …" when no position applies) and, when the file names none,
+// as the catalog's name.
 func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...))
+	}
+	// failAt places the error at element i of the array under key (at
+	// the array itself when i < 0). Finding it means decoding again, so
+	// only a file already known to be bad pays for it.
+	failAt := func(key string, i int, format string, args ...any) error {
+		if line, col, ok := elementPosition(data, key, i); ok {
+			return fmt.Errorf("%s:%d:%d: %s", name, line, col, fmt.Sprintf(format, args...))
+		}
+		return fail(format, args...)
 	}
 	var head struct {
 		Schema json.RawMessage `json:"schema"`
@@ -233,34 +242,39 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 	if c.Name == "" {
 		c.Name = name
 	}
-	for _, a := range c.Accels {
+	for i, a := range c.Accels {
 		if a != KVM && a != TCG {
-			return nil, fail("accels: unknown accelerator %q (want kvm or tcg)", a)
+			return nil, failAt("accels", i, "accels: unknown accelerator %q (want kvm or tcg)", a)
 		}
 	}
 	if len(c.Accels) == 0 {
-		return nil, fail("accels: empty")
+		return nil, failAt("accels", -1, "accels: empty")
 	}
-	for _, fm := range fc.Machines {
+	machines := map[string]bool{}
+	for i, fm := range fc.Machines {
 		fam, ver, ok := ParseMachineName(fm.Name)
 		if !ok {
-			return nil, fail("machines: %q is not FAMILY-VERSION", fm.Name)
+			return nil, failAt("machines", i, "machines: %q is not FAMILY-VERSION", fm.Name)
 		}
+		if machines[fm.Name] {
+			return nil, failAt("machines", i, "machines: %q is repeated", fm.Name)
+		}
+		machines[fm.Name] = true
 		c.Machines = append(c.Machines, MachineType{Name: fm.Name, Family: fam, Version: ver, Alias: fm.Alias, Deprecated: fm.Deprecated})
 	}
 	seen := map[string]bool{}
-	for _, fm := range fc.Models {
+	for i, fm := range fc.Models {
 		if fm.Name == "" || seen[fm.Name] {
-			return nil, fail("models: empty or repeated name %q", fm.Name)
+			return nil, failAt("models", i, "models: empty or repeated name %q", fm.Name)
 		}
 		seen[fm.Name] = true
 		fs, err := reg.Set(fm.Features...)
 		if err != nil {
-			return nil, fail("model %s: %s", fm.Name, oneLine(err))
+			return nil, failAt("models", i, "model %s: %s", fm.Name, oneLine(err))
 		}
 		lat, err := reg.Set(fm.Latent...)
 		if err != nil {
-			return nil, fail("model %s: latent: %s", fm.Name, oneLine(err))
+			return nil, failAt("models", i, "model %s: latent: %s", fm.Name, oneLine(err))
 		}
 		base, v := splitVersion(fm.Name)
 		m := Model{Name: fm.Name, Base: base, Version: v, AliasOf: fm.AliasOf, Static: fm.Static,
@@ -269,41 +283,38 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 		for _, fd := range fm.Accel {
 			d, err := c.delta(fd)
 			if err != nil {
-				return nil, fail("model %s: %v", fm.Name, err)
+				return nil, failAt("models", i, "model %s: %v", fm.Name, err)
 			}
 			m.accel[fd.Accel] = d
 		}
 		c.Models = append(c.Models, m)
 	}
-	c.index()
-	if len(c.Machines) != len(c.machines) {
-		return nil, fail("machines: a name is repeated")
-	}
-	for _, m := range c.Models {
-		if m.AliasOf != "" && !seen[m.AliasOf] {
-			return nil, fail("model %s: alias_of names unknown model %q", m.Name, m.AliasOf)
+	for i, fm := range fc.Models {
+		if fm.AliasOf != "" && !seen[fm.AliasOf] {
+			return nil, failAt("models", i, "model %s: alias_of names unknown model %q", fm.Name, fm.AliasOf)
 		}
 	}
-	for _, fd := range fc.Defaults {
+	c.index()
+	for i, fd := range fc.Defaults {
 		if _, err := c.Machine(fd.Machine); err != nil || fd.Model != "" {
-			return nil, fail("defaults: bad entry for machine %q model %q", fd.Machine, fd.Model)
+			return nil, failAt("defaults", i, "defaults: bad entry for machine %q model %q", fd.Machine, fd.Model)
 		}
 		d, err := c.delta(fd)
 		if err != nil {
-			return nil, fail("defaults for %s: %v", fd.Machine, err)
+			return nil, failAt("defaults", i, "defaults for %s: %v", fd.Machine, err)
 		}
 		c.setDefault(fd.Machine, fd.Accel, d)
 	}
-	for _, fd := range fc.Overrides {
+	for i, fd := range fc.Overrides {
 		if _, err := c.Machine(fd.Machine); err != nil {
-			return nil, fail("overrides: %v", err)
+			return nil, failAt("overrides", i, "overrides: %v", err)
 		}
 		if _, err := c.Model(fd.Model); err != nil {
-			return nil, fail("overrides: %v", err)
+			return nil, failAt("overrides", i, "overrides: %v", err)
 		}
 		d, err := c.delta(fd)
 		if err != nil {
-			return nil, fail("override of %s on %s: %v", fd.Model, fd.Machine, err)
+			return nil, failAt("overrides", i, "override of %s on %s: %v", fd.Model, fd.Machine, err)
 		}
 		c.overrides[resolveKey{fd.Model, fd.Machine, fd.Accel}] = d
 	}
@@ -337,6 +348,54 @@ func (c *Catalog) delta(fd fileDelta) (Delta, error) {
 	return d, nil
 }
 
+// elementPosition returns the line and column of element i of the array
+// that is the value of data's top-level key (of the array itself when
+// i < 0), or ok false when there is none.
+func elementPosition(data []byte, key string, i int) (line, col int, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	at := func() (int, int, bool) {
+		off := int(dec.InputOffset())
+		for off < len(data) && strings.IndexByte(" \t\r\n,:", data[off]) >= 0 {
+			off++
+		}
+		line, col := position(data, int64(off))
+		return line, col, true
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0, 0, false
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return 0, 0, false
+		}
+		if k != key {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return 0, 0, false
+			}
+			continue
+		}
+		if i < 0 {
+			return at()
+		}
+		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+			return 0, 0, false
+		}
+		for j := 0; dec.More(); j++ {
+			if j == i {
+				return at()
+			}
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return 0, 0, false
+			}
+		}
+		return 0, 0, false
+	}
+	return 0, 0, false
+}
+
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 func position(data []byte, off int64) (line, col int) {
@@ -345,14 +404,4 @@ func position(data []byte, off int64) (line, col int) {
 	line = 1 + bytes.Count(before, []byte("\n"))
 	col = int(off) - bytes.LastIndexByte(before, '\n')
 	return line, col
-}
-
-// sortedKeys is a helper for deterministic iteration.
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -136,9 +136,35 @@ func FeatureDependencies(reg *feature.Registry, qemu string) ([]FeatureDependenc
 	if err != nil {
 		return nil, err
 	}
-	out := make([]FeatureDependency, len(r.deps))
-	for i, d := range r.deps {
-		out[i] = FeatureDependency{From: d.from, To: d.to}
+	return r.deps, nil // compiled for this call: the caller's to keep
+}
+
+// ProbeGroups splits absent, from features a definition may have and its
+// full expansion lacks, into groups that one probe expansion each can
+// settle: with every from feature outside the group on, no dependency
+// that clears a member has all its from features inside the group, so a
+// member survives the probe exactly when the definition has it. The
+// importer and the check of the dependency rules against QEMU recover
+// definitions with these probes.
+func ProbeGroups(deps []FeatureDependency, absent feature.FeatureSet) []feature.FeatureSet {
+	safe := func(g feature.FeatureSet) bool {
+		for _, d := range deps {
+			if !d.To.Intersect(g).IsEmpty() && d.From.SubsetOf(g) {
+				return false
+			}
+		}
+		return true
 	}
-	return out, nil
+	var groups []feature.FeatureSet
+next:
+	for id := range absent.All() {
+		for i, g := range groups {
+			if safe(g.Add(id)) {
+				groups[i] = g.Add(id)
+				continue next
+			}
+		}
+		groups = append(groups, feature.SetOf(id))
+	}
+	return groups
 }

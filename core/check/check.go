@@ -162,17 +162,6 @@ func Available(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) 
 	return a.Set, nil
 }
 
-// MissingLayer returns the layer that lacks feature id ([Availability.Layer]),
-// or "" when id is available or Compute fails for these arguments. Callers
-// asking about many features should Compute once and call Layer.
-func MissingLayer(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string, id feature.ID) string {
-	a, err := Compute(reg, s, qemu, accel)
-	if err != nil {
-		return ""
-	}
-	return a.Layer(id)
-}
-
 // Layer returns "" when id is in a.Set, and otherwise the layer that
 // lacks it:
 //

@@ -309,9 +309,6 @@ func TestRules(t *testing.T) {
 				} else if layer != "" && l != layer {
 					t.Errorf("%s: layer %q, want %q", n, l, layer)
 				}
-				if ml := MissingLayer(reg, s, c.qemu, KVM, id); ml != l {
-					t.Errorf("%s: MissingLayer %q, Layer %q", n, ml, l)
-				}
 			}
 		})
 	}
@@ -356,14 +353,12 @@ func TestPlugin(t *testing.T) {
 	}
 }
 
-// TestErrors covers the arguments Compute refuses, and MissingLayer's ""
-// for them.
+// TestErrors covers the arguments Compute refuses.
 func TestErrors(t *testing.T) {
 	reg := feature.Builtin()
 	s := loadMachine(t)
 	noKVM := *s
 	noKVM.KVM, noKVM.KVMError = nil, "open /dev/kvm: no such file or directory"
-	avx, _ := reg.Lookup("avx")
 	cases := []struct {
 		name        string
 		s           *host.HostSnapshot
@@ -378,12 +373,12 @@ func TestErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Available(reg, c.s, c.qemu, c.accel)
+			a, err := Compute(reg, c.s, c.qemu, c.accel)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}
-			if l := MissingLayer(reg, c.s, c.qemu, c.accel, avx); l != "" {
-				t.Errorf("MissingLayer = %q, want \"\"", l)
+			if a != nil {
+				t.Errorf("Compute returned %+v with its error", a)
 			}
 		})
 	}

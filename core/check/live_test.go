@@ -80,10 +80,10 @@ func liveSnapshot(t *testing.T, reg *feature.Registry) *host.HostSnapshot {
 //
 //  1. For every model of query-cpu-definitions, unavailable-features (as
 //     a set) is exactly the model's features (the true feature properties
-//     of its full expansion) minus Available; the names QEMU lists that
+//     of its full expansion) minus Compute's Set; the names QEMU lists that
 //     are not features, and the names it lists more than once, are
 //     exactly the expected ones.
-//  2. The expansion of "host" (KVM) or "max" (TCG) differs from Available
+//  2. The expansion of "host" (KVM) or "max" (TCG) differs from the Set
 //     exactly by the differences predictExpansion explains.
 func TestLiveQEMU(t *testing.T) {
 	reg := feature.Builtin()
@@ -225,7 +225,7 @@ func checkHostModel(t *testing.T, reg *feature.Registry, spell map[string]featur
 		}
 		lines = append(lines, fmt.Sprintf("%-28s %-28s %s", reg.Name(id), side, r))
 	}
-	t.Logf("%s vs Available: %d differences\n%s", model, len(lines), strings.Join(lines, "\n"))
+	t.Logf("%s vs Compute: %d differences\n%s", model, len(lines), strings.Join(lines, "\n"))
 	if got != predicted {
 		t.Errorf("%s: QEMU's expansion minus predicted: %v; predicted minus QEMU's: %v",
 			model, reg.Names(got.Difference(predicted)), reg.Names(predicted.Difference(got)))

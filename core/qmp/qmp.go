@@ -279,11 +279,7 @@ func (c *Client) Close() error {
 	// error or the timeout is worth reporting.
 	err := c.Execute(ctx, "quit", nil, nil)
 	c.stdin.Close()
-	select {
-	case <-c.exited:
-	case <-time.After(Grace):
-		c.kill()
-		<-c.exited
+	if c.waitExit() {
 		return fmt.Errorf("%s: did not exit after quit; killed", c.binary)
 	}
 	var qe *Error
@@ -303,14 +299,22 @@ func (c *Client) kill() {
 	}
 }
 
-// reap waits for the process, killing it when it outstays Grace.
+// reap closes QEMU's standard input and waits for the process.
 func (c *Client) reap() {
 	c.stdin.Close()
+	c.waitExit()
+}
+
+// waitExit waits for the process to be reaped, killing it when it
+// outstays Grace, and reports whether it had to.
+func (c *Client) waitExit() (killed bool) {
 	select {
 	case <-c.exited:
+		return false
 	case <-time.After(Grace):
 		c.kill()
 		<-c.exited
+		return true
 	}
 }
 
@@ -401,12 +405,7 @@ func (c *Client) fail(err error) {
 // closedError explains why QEMU closed its standard output: normally
 // because it exited, with its exit status and its last words on stderr.
 func (c *Client) closedError() error {
-	select {
-	case <-c.exited:
-	case <-time.After(Grace):
-		c.kill()
-		<-c.exited
-	}
+	c.waitExit()
 	return c.exitError()
 }
 

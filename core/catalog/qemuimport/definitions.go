@@ -40,7 +40,7 @@ import (
 //     features that a definition can have and its expansion lack (those
 //     that are dependents themselves, and intel-pt, which the intel-pt
 //     level rule removes) are settled by probes with all of A on but a
-//     group of them (probeGroups).
+//     group of them (catalog.ProbeGroups).
 //   - Q, the probe every definition's levels are read from, turns on
 //     only the from features that reveal what the reference definition's
 //     dependencies hide (usually just vmx, or svm under kvm), and turns
@@ -145,34 +145,6 @@ func autoOff(e answer) map[string]any {
 	return map[string]any{"full-cpuid-auto-level": false}
 }
 
-// probeGroups splits the uncertain from features an expansion lacks into
-// groups one probe settles each: with every from feature outside the
-// group on, no dependency that clears a member has all its from features
-// inside the group, so a member survives exactly when the definition has
-// it.
-func (d *definer) probeGroups(absent feature.FeatureSet) []feature.FeatureSet {
-	safe := func(g feature.FeatureSet) bool {
-		for _, dep := range d.deps {
-			if !dep.To.Intersect(g).IsEmpty() && dep.From.SubsetOf(g) {
-				return false
-			}
-		}
-		return true
-	}
-	var groups []feature.FeatureSet
-next:
-	for id := range absent.All() {
-		for i, g := range groups {
-			if safe(g.Add(id)) {
-				groups[i] = g.Add(id)
-				continue next
-			}
-		}
-		groups = append(groups, feature.SetOf(id))
-	}
-	return groups
-}
-
 // revealing returns the from features to turn on so that no dependency
 // clears a feature of def, nor one of those it turns on: for each
 // dependency whose from features def (with those chosen so far) lacks
@@ -212,7 +184,7 @@ func (d *definer) reference(ctx context.Context, r *runner, exps []answer) ([]de
 		}
 		p.first = len(reqs)
 		reqs = append(reqs, request{i, d.props(autoOff(e), p.absent, true)})
-		p.groups = d.probeGroups(p.absent.Intersect(d.uncertain))
+		p.groups = catalog.ProbeGroups(d.deps, p.absent.Intersect(d.uncertain))
 		for _, g := range p.groups {
 			reqs = append(reqs, request{i, d.props(autoOff(e), p.absent.Difference(g), true)})
 		}
