@@ -13,6 +13,7 @@ import (
 	"cpupolicy/core/check"
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
+	"cpupolicy/starlib"
 )
 
 // layerWords explains a layer in a sentence.
@@ -24,28 +25,18 @@ var layerWords = map[string]string{
 	check.LayerQEMU: "this QEMU release does not know it",
 }
 
-// qemuRules maps a catalog's QEMU version to the availability rules
-// core/check has ("7.2", "10.0"): its own release, or the nearest older
-// one (releases before 10.0 use 7.2's), with a note.
+// qemuRules is the QEMU release whose availability rules judge hosts for
+// cat: the one policies use (starlib.QEMURules), with a note on stderr
+// when it is not the catalog's own release.
 func qemuRules(e *env, cat *catalog.Catalog) string {
-	v := cat.QEMUVersion
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) >= 2 {
-		v = parts[0] + "." + parts[1]
-	}
-	switch v {
-	case "7.2", "10.0":
-		return v
-	}
-	rules := "7.2"
-	if _, ver, ok := catalog.ParseMachineName("x-" + v); ok && len(ver) > 0 && ver[0] >= 10 {
-		rules = "10.0"
+	rules := starlib.QEMURules(cat.QEMUVersion)
+	if v := cat.QEMUVersion; v == rules || strings.HasPrefix(v, rules+".") {
+		return rules
 	}
 	if cat.QEMUVersion == "" {
 		// Definitions of no QEMU release (libvirt's CPU map) run on
 		// whichever QEMU the site has: judge them with the oldest rules
-		// known, as starlib.QEMURules does for policies (Debian 12
-		// pairs its libvirt 9.0 with QEMU 7.2).
+		// known (Debian 12 pairs its libvirt 9.0 with QEMU 7.2).
 		fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s names no QEMU release; judging availability with QEMU %s's rules\n", cat.Name, rules)
 		return rules
 	}
