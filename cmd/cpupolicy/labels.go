@@ -82,18 +82,18 @@ func runLabels(e *env, args []string) int {
 	bestName := ""
 	for i := range j.cat.Models {
 		m := &j.cat.Models[i]
-		v, err := j.judgeModel(m.Name)
+		features, missing, err := j.missing(m.Name)
 		if err != nil {
 			return inputError(e, err)
 		}
-		if !v.missing.IsEmpty() {
+		if !missing.IsEmpty() {
 			continue
 		}
 		put("model."+m.Name, "true")
 		// The baseline is the richest runnable model under its own
 		// (versioned) name, as `baseline` picks it for a pool.
-		if m.AliasOf == "" && v.res.Features.Count() > best.Count() {
-			best, bestName = v.res.Features, m.Name
+		if m.AliasOf == "" && features.Count() > best.Count() {
+			best, bestName = features, m.Name
 		}
 	}
 	if bestName != "" {
