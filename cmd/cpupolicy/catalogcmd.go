@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -108,13 +107,8 @@ func runCatalogImport(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "cpupolicy catalog import: %v\n", err)
 		return exitUsage
 	}
-	if *out == "" {
-		e.stdout.Write(data)
-		return exitOK
-	}
-	if err := writeAtomic(*out, data); err != nil {
-		fmt.Fprintf(e.stderr, "cpupolicy catalog import: %v\n", err)
-		return exitUsage
+	if rc := writeOutput(e, "catalog import", *out, data); rc != exitOK || *out == "" {
+		return rc
 	}
 	fmt.Fprintf(e.stderr, "%s: QEMU %s, %d models, %d machine types, accels %s, %d bytes\n",
 		*out, cat.QEMUVersion, len(cat.Models), len(cat.Machines), strings.Join(cat.Accels, ","), len(data))
@@ -200,9 +194,7 @@ func runCatalogShow(e *env, args []string) int {
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(js, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, js)
 	} else {
 		pkg := ""
 		if cat.QEMUPackage != "" {

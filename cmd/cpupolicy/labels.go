@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -116,21 +115,11 @@ func runLabels(e *env, args []string) int {
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(res, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, res)
 	} else {
 		writeFeatureFile(&buf, &res)
 	}
-	if *out == "" {
-		e.stdout.Write(buf.Bytes())
-		return exitOK
-	}
-	if err := writeAtomic(*out, buf.Bytes()); err != nil {
-		fmt.Fprintf(e.stderr, "cpupolicy labels: %v\n", err)
-		return exitUsage
-	}
-	return exitOK
+	return writeOutput(e, "labels", *out, buf.Bytes())
 }
 
 // offerRunnable judges a site offer on the judge's host: its -cpu spec on

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -344,9 +343,7 @@ func runWhy(e *env, args []string) int {
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(out, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, out)
 	} else {
 		writeWhyText(&buf, &out, colorOK(e.stdout))
 	}
