@@ -195,9 +195,12 @@ func usageError(e *env, cmd, format string, args ...any) int {
 // inputError prints err (which names the file and position) and returns
 // exitUsage.
 func inputError(e *env, err error) int {
-	fmt.Fprintf(e.stderr, "cpupolicy: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	fmt.Fprintf(e.stderr, "cpupolicy: %s\n", oneLine(err))
 	return exitUsage
 }
+
+// oneLine is err's message on one line, as errors.Join lists are not.
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 // formatFlag registers --format with the given allowed values.
 type formatFlag struct {
