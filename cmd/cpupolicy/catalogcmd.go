@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -108,20 +107,13 @@ func runCatalogImport(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "cpupolicy catalog import: %v\n", err)
 		return exitUsage
 	}
-	if *out == "" {
-		e.stdout.Write(data)
-		return exitOK
-	}
-	if err := writeAtomic(*out, data); err != nil {
-		fmt.Fprintf(e.stderr, "cpupolicy catalog import: %v\n", err)
-		return exitUsage
+	if rc := writeOutput(e, "catalog import", *out, data); rc != exitOK || *out == "" {
+		return rc
 	}
 	fmt.Fprintf(e.stderr, "%s: QEMU %s, %d models, %d machine types, accels %s, %d bytes\n",
 		*out, cat.QEMUVersion, len(cat.Models), len(cat.Machines), strings.Join(cat.Accels, ","), len(data))
 	return exitOK
 }
-
-func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 // isTerminal reports whether w is a terminal (colour aside: a progress bar
 // is not colour, so NO_COLOR does not turn it off).
@@ -135,28 +127,32 @@ func isTerminal(w io.Writer) bool {
 }
 
 type catalogShowJSON struct {
-	Name        string   `json:"name"`
-	QEMUVersion string   `json:"qemu_version"`
-	QEMUPackage string   `json:"qemu_package"`
-	Accels      []string `json:"accels"`
-	Machines    []struct {
-		Name       string `json:"name"`
-		Family     string `json:"family"`
-		Version    string `json:"version"`
-		Alias      string `json:"alias,omitempty"`
-		Deprecated bool   `json:"deprecated"`
-	} `json:"machines"`
-	Models []struct {
-		Name          string `json:"name"`
-		AliasOf       string `json:"alias-of,omitempty"`
-		Version       int    `json:"version,omitempty"`
-		Static        bool   `json:"static"`
-		MigrationSafe bool   `json:"migration-safe"`
-		Deprecated    bool   `json:"deprecated"`
-		Vendor        string `json:"vendor"`
-		Features      int    `json:"features"`
-		Source        string `json:"source,omitempty"`
-	} `json:"models"`
+	Name        string               `json:"name"`
+	QEMUVersion string               `json:"qemu_version"`
+	QEMUPackage string               `json:"qemu_package"`
+	Accels      []string             `json:"accels"`
+	Machines    []catalogShowMachine `json:"machines"`
+	Models      []catalogShowModel   `json:"models"`
+}
+
+type catalogShowMachine struct {
+	Name       string `json:"name"`
+	Family     string `json:"family"`
+	Version    string `json:"version"`
+	Alias      string `json:"alias,omitempty"`
+	Deprecated bool   `json:"deprecated"`
+}
+
+type catalogShowModel struct {
+	Name          string `json:"name"`
+	AliasOf       string `json:"alias-of,omitempty"`
+	Version       int    `json:"version,omitempty"`
+	Static        bool   `json:"static"`
+	MigrationSafe bool   `json:"migration-safe"`
+	Deprecated    bool   `json:"deprecated"`
+	Vendor        string `json:"vendor"`
+	Features      int    `json:"features"`
+	Source        string `json:"source,omitempty"`
 }
 
 func runCatalogShow(e *env, args []string) int {
@@ -177,32 +173,14 @@ func runCatalogShow(e *env, args []string) int {
 	var js catalogShowJSON
 	js.Name, js.QEMUVersion, js.QEMUPackage, js.Accels = cat.Name, cat.QEMUVersion, cat.QEMUPackage, cat.Accels
 	for _, m := range cat.Machines {
-		js.Machines = append(js.Machines, struct {
-			Name       string `json:"name"`
-			Family     string `json:"family"`
-			Version    string `json:"version"`
-			Alias      string `json:"alias,omitempty"`
-			Deprecated bool   `json:"deprecated"`
-		}{m.Name, m.Family, m.VersionString(), m.Alias, m.Deprecated})
+		js.Machines = append(js.Machines, catalogShowMachine{m.Name, m.Family, m.VersionString(), m.Alias, m.Deprecated})
 	}
 	for _, m := range cat.Models {
-		js.Models = append(js.Models, struct {
-			Name          string `json:"name"`
-			AliasOf       string `json:"alias-of,omitempty"`
-			Version       int    `json:"version,omitempty"`
-			Static        bool   `json:"static"`
-			MigrationSafe bool   `json:"migration-safe"`
-			Deprecated    bool   `json:"deprecated"`
-			Vendor        string `json:"vendor"`
-			Features      int    `json:"features"`
-			Source        string `json:"source,omitempty"`
-		}{m.Name, m.AliasOf, m.Version, m.Static, m.MigrationSafe, m.Deprecated, m.Props.Vendor, m.Features.Count(), m.Source})
+		js.Models = append(js.Models, catalogShowModel{m.Name, m.AliasOf, m.Version, m.Static, m.MigrationSafe, m.Deprecated, m.Props.Vendor, m.Features.Count(), m.Source})
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(js, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, js)
 	} else {
 		pkg := ""
 		if cat.QEMUPackage != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -39,9 +38,7 @@ func runCatalogDiff(e *env, args []string) int {
 	d := drift.Diff(a, b)
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(d, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, d)
 	} else {
 		writeDiffText(&buf, d)
 	}
@@ -175,12 +172,10 @@ func runCatalogLock(e *env, args []string) int {
 	}
 	data := lf.Marshal()
 	if *out == "-" {
-		e.stdout.Write(data)
-		return exitOK
+		*out = "" // standard output
 	}
-	if err := writeAtomic(*out, data); err != nil {
-		fmt.Fprintf(e.stderr, "cpupolicy catalog lock: %v\n", err)
-		return exitUsage
+	if rc := writeOutput(e, "catalog lock", *out, data); rc != exitOK || *out == "" {
+		return rc
 	}
 	fmt.Fprintf(e.stderr, "%s: catalog %s (QEMU %s), %d models x %d machine types x %s = %d triples, %d bytes\n",
 		*out, lf.Catalog, lf.QEMUVersion, len(lf.Models), len(lf.Machines), strings.Join(lf.Accels, ","),
@@ -244,11 +239,9 @@ func runCatalogVerify(e *env, args []string) int {
 	rep := drift.Verify(lf, cat)
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(verifyJSON{Lock: *lockPath, LockCatalog: lf.Catalog, Catalog: cat.Name,
+		writeJSON(&buf, verifyJSON{Lock: *lockPath, LockCatalog: lf.Catalog, Catalog: cat.Name,
 			QEMUVersion: cat.QEMUVersion, OK: rep.OK(), Locked: rep.Locked, Checked: rep.Checked,
-			DefinitionsUnchecked: rep.DefinitionsUnchecked, Findings: rep.Findings}, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+			DefinitionsUnchecked: rep.DefinitionsUnchecked, Findings: rep.Findings})
 	} else {
 		writeVerifyText(&buf, *lockPath, lf, cat, rep, colorOK(e.stdout))
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -111,9 +110,7 @@ func runDiff(e *env, args []string) int {
 	out := diffJSON{A: an, B: bn, Accel: j.accel, OnlyA: nonNil(j.reg.Names(a.Difference(b))), OnlyB: nonNil(j.reg.Names(b.Difference(a))), Common: a.Intersect(b).Count()}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(out, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, out)
 	} else {
 		fmt.Fprintf(&buf, "%d features in common (%s)\n", out.Common, j.accel)
 		fmt.Fprintf(&buf, "only in %s (%d): %s\n", an, len(out.OnlyA), strings.Join(out.OnlyA, " "))
@@ -234,9 +231,7 @@ func runBaseline(e *env, args []string) int {
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(out, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, out)
 	} else {
 		fmt.Fprintf(&buf, "%d hosts, %s on %s (kvm): %d features in common\n", len(hosts), cat.Name, mt.Name, len(out.Features))
 		fmt.Fprintf(&buf, "runnable on every host (%d): %s\n", len(out.Runnable), strings.Join(out.Runnable, " "))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -183,9 +182,7 @@ func runFleet(e *env, args []string) int {
 	var buf bytes.Buffer
 	switch format.value {
 	case "json":
-		data, _ := json.MarshalIndent(r.out, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, r.out)
 	case "html":
 		if err := writeFleetHTML(&buf, r); err != nil {
 			fmt.Fprintf(e.stderr, "cpupolicy fleet: writing the report: %v\n", err)
@@ -194,12 +191,8 @@ func runFleet(e *env, args []string) int {
 	default:
 		writeFleetText(&buf, r, *outFile == "" && colorOK(e.stdout))
 	}
-	if *outFile != "" {
-		if err := writeAtomic(*outFile, buf.Bytes()); err != nil {
-			return inputError(e, err)
-		}
-	} else {
-		e.stdout.Write(buf.Bytes())
+	if rc := writeOutput(e, "fleet", *outFile, buf.Bytes()); rc != exitOK {
+		return rc
 	}
 	if r.out.Status == "fail" {
 		return exitViolation

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -82,18 +81,18 @@ func runLabels(e *env, args []string) int {
 	bestName := ""
 	for i := range j.cat.Models {
 		m := &j.cat.Models[i]
-		v, err := j.judgeModel(m.Name)
+		features, missing, err := j.missing(m.Name)
 		if err != nil {
 			return inputError(e, err)
 		}
-		if !v.missing.IsEmpty() {
+		if !missing.IsEmpty() {
 			continue
 		}
 		put("model."+m.Name, "true")
 		// The baseline is the richest runnable model under its own
 		// (versioned) name, as `baseline` picks it for a pool.
-		if m.AliasOf == "" && v.res.Features.Count() > best.Count() {
-			best, bestName = v.res.Features, m.Name
+		if m.AliasOf == "" && features.Count() > best.Count() {
+			best, bestName = features, m.Name
 		}
 	}
 	if bestName != "" {
@@ -116,21 +115,11 @@ func runLabels(e *env, args []string) int {
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(res, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, res)
 	} else {
 		writeFeatureFile(&buf, &res)
 	}
-	if *out == "" {
-		e.stdout.Write(buf.Bytes())
-		return exitOK
-	}
-	if err := writeAtomic(*out, buf.Bytes()); err != nil {
-		fmt.Fprintf(e.stderr, "cpupolicy labels: %v\n", err)
-		return exitUsage
-	}
-	return exitOK
+	return writeOutput(e, "labels", *out, buf.Bytes())
 }
 
 // offerRunnable judges a site offer on the judge's host: its -cpu spec on

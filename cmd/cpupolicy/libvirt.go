@@ -45,13 +45,8 @@ func runCatalogImportLibvirt(e *env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
-	if *out == "" {
-		e.stdout.Write(data)
-		return exitOK
-	}
-	if err := writeAtomic(*out, data); err != nil {
-		fmt.Fprintf(e.stderr, "cpupolicy catalog import: %v\n", err)
-		return exitUsage
+	if rc := writeOutput(e, "catalog import", *out, data); rc != exitOK || *out == "" {
+		return rc
 	}
 	fmt.Fprintf(e.stderr, "%s: libvirt CPU map %s, %d models on the %d machine types of %s, %d bytes\n",
 		*out, dir, len(cat.Models), len(cat.Machines), ref.Name, len(data))

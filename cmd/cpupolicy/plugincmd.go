@@ -131,9 +131,7 @@ func runPluginInspect(e *env, args []string) int {
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(out, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, out)
 	} else {
 		for i, in := range out {
 			if i > 0 {
@@ -307,8 +305,9 @@ func runPluginRun(e *env, args []string) int {
 		out = defs
 	}
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(out, "", "  ")
-		fmt.Fprintf(e.stdout, "%s\n", data)
+		var buf bytes.Buffer
+		writeJSON(&buf, out)
+		e.stdout.Write(buf.Bytes())
 		return exitOK
 	}
 	for _, l := range text {

@@ -86,15 +86,7 @@ func runProbe(e *env, args []string) int {
 	} else {
 		writeProbeText(&buf, snap, reg, *out == "" && colorOK(e.stdout))
 	}
-	if *out != "" {
-		if err := writeAtomic(*out, buf.Bytes()); err != nil {
-			fmt.Fprintf(e.stderr, "cpupolicy probe: %v\n", err)
-			return exitUsage
-		}
-		return exitOK
-	}
-	e.stdout.Write(buf.Bytes())
-	return exitOK
+	return writeOutput(e, "probe", *out, buf.Bytes())
 }
 
 func fromFile(path string, build func(string, io.Reader) (*host.HostSnapshot, error)) (*host.HostSnapshot, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -103,9 +102,7 @@ func runResolve(e *env, args []string) int {
 				Level: r.Level, XLevel: r.XLevel, Family: r.Family, Model: r.Props.Model, Stepping: r.Stepping,
 				ModelID: r.ModelID, Vendor: r.Vendor}
 		}
-		data, _ := json.MarshalIndent(js, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, js)
 	} else {
 		tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "MODEL\tMACHINE\tACCEL\tFEATURES\tLEVEL\tXLEVEL\tFAMILY\tMODEL\tSTEPPING\tVENDOR\tMODEL-ID")

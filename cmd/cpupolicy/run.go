@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -193,9 +195,12 @@ func usageError(e *env, cmd, format string, args ...any) int {
 // inputError prints err (which names the file and position) and returns
 // exitUsage.
 func inputError(e *env, err error) int {
-	fmt.Fprintf(e.stderr, "cpupolicy: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	fmt.Fprintf(e.stderr, "cpupolicy: %s\n", oneLine(err))
 	return exitUsage
 }
+
+// oneLine is err's message on one line, as errors.Join lists are not.
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 // formatFlag registers --format with the given allowed values.
 type formatFlag struct {
@@ -222,6 +227,30 @@ func colorOK(w io.Writer) bool {
 		return false
 	}
 	return isatty.IsTerminal(f.Fd())
+}
+
+// writeJSON appends v as every --format json writes it: indented by two
+// spaces, with a final newline. The values are the commands' own structs
+// of strings, numbers, slices and maps, which always encode.
+func writeJSON(b *bytes.Buffer, v any) {
+	enc := json.NewEncoder(b)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// writeOutput writes a command's output to standard output (path "") or
+// atomically to path. A failure is one line naming path; the code is
+// exitOK or exitUsage.
+func writeOutput(e *env, cmd, path string, data []byte) int {
+	if path == "" {
+		e.stdout.Write(data)
+		return exitOK
+	}
+	if err := writeAtomic(path, data); err != nil {
+		fmt.Fprintf(e.stderr, "cpupolicy %s: writing %s: %v\n", cmd, path, err)
+		return exitUsage
+	}
+	return exitOK
 }
 
 // writeAtomic writes data to path through a temporary file in the same

@@ -2,17 +2,19 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"cpupolicy/core/catalog"
 	"cpupolicy/core/check"
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
+	"cpupolicy/starlib"
 )
 
 // layerWords explains a layer in a sentence.
@@ -24,28 +26,18 @@ var layerWords = map[string]string{
 	check.LayerQEMU: "this QEMU release does not know it",
 }
 
-// qemuRules maps a catalog's QEMU version to the availability rules
-// core/check has ("7.2", "10.0"): its own release, or the nearest older
-// one (releases before 10.0 use 7.2's), with a note.
+// qemuRules is the QEMU release whose availability rules judge hosts for
+// cat: the one policies use (starlib.QEMURules), with a note on stderr
+// when it is not the catalog's own release.
 func qemuRules(e *env, cat *catalog.Catalog) string {
-	v := cat.QEMUVersion
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) >= 2 {
-		v = parts[0] + "." + parts[1]
-	}
-	switch v {
-	case "7.2", "10.0":
-		return v
-	}
-	rules := "7.2"
-	if _, ver, ok := catalog.ParseMachineName("x-" + v); ok && len(ver) > 0 && ver[0] >= 10 {
-		rules = "10.0"
+	rules := starlib.QEMURules(cat.QEMUVersion)
+	if v := cat.QEMUVersion; v == rules || strings.HasPrefix(v, rules+".") {
+		return rules
 	}
 	if cat.QEMUVersion == "" {
 		// Definitions of no QEMU release (libvirt's CPU map) run on
 		// whichever QEMU the site has: judge them with the oldest rules
-		// known, as starlib.QEMURules does for policies (Debian 12
-		// pairs its libvirt 9.0 with QEMU 7.2).
+		// known (Debian 12 pairs its libvirt 9.0 with QEMU 7.2).
 		fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s names no QEMU release; judging availability with QEMU %s's rules\n", cat.Name, rules)
 		return rules
 	}
@@ -145,6 +137,17 @@ func (j *judge) judgeModel(name string) (*verdict, error) {
 	return &verdict{res: r, missing: r.Features.Difference(j.avail.Set)}, nil
 }
 
+// missing is model's features on the judge's machine type and accelerator,
+// and those the accelerator cannot offer, without allocating: the hot
+// path of the commands that judge every model (features do not depend on
+// the vendor, so catalog.Features serves).
+func (j *judge) missing(model string) (features, missing feature.FeatureSet, err error) {
+	if features, err = j.cat.Features(model, j.mt.Name, j.accel); err != nil {
+		return
+	}
+	return features, features.Difference(j.avail.Set), nil
+}
+
 func (j *judge) judgeSpec(spec string) (*verdict, error) {
 	s, err := catalog.ParseCPUSpec(spec, j.reg)
 	if err != nil {
@@ -158,17 +161,9 @@ func (j *judge) judgeSpec(spec string) (*verdict, error) {
 	return &verdict{res: r, missing: r.Features.Difference(j.avail.Set)}, nil
 }
 
-// why maps each missing feature to its layer.
-func (j *judge) why(missing feature.FeatureSet) map[string]string {
-	out := make(map[string]string, missing.Count())
-	for id := range missing.All() {
-		out[j.reg.Name(id)] = j.avail.Layer(id)
-	}
-	return out
-}
-
 // modelJSON is one element of `models --format json`: QMP's
-// query-cpu-definitions entry plus "why". Its keys are a contract.
+// query-cpu-definitions entry plus "why". Its keys are a contract;
+// writeModelsJSON writes it by hand from a modelRow.
 type modelJSON struct {
 	Name                string            `json:"name"`
 	UnavailableFeatures []string          `json:"unavailable-features"`
@@ -197,39 +192,38 @@ func runModels(e *env, args []string) int {
 	if rc >= 0 {
 		return rc
 	}
-	out := make([]modelJSON, 0, len(j.cat.Models))
+	rows := make([]modelRow, len(j.cat.Models))
 	for i := range j.cat.Models {
 		m := &j.cat.Models[i]
-		v, err := j.judgeModel(m.Name)
+		_, missing, err := j.missing(m.Name)
 		if err != nil {
 			return inputError(e, err)
 		}
-		out = append(out, modelJSON{Name: m.Name, UnavailableFeatures: nonNil(j.reg.Names(v.missing)), AliasOf: m.AliasOf,
-			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated, Why: j.why(v.missing), Source: m.Source})
+		rows[i] = modelRow{m, missing}
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		writeModelsJSON(&buf, out)
+		j.writeModelsJSON(&buf, rows)
 	} else {
 		color := colorOK(e.stdout)
 		runnable := 0
 		tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "MODEL\tRUNNABLE\tMISSING")
-		for _, m := range out {
+		for _, r := range rows {
 			ok := "yes"
-			if len(m.UnavailableFeatures) > 0 {
+			if !r.missing.IsEmpty() {
 				ok = "no"
 			} else {
 				runnable++
 			}
-			name := m.Name
-			if m.Source != "" {
-				name += " [" + m.Source + "]"
+			name := r.m.Name
+			if r.m.Source != "" {
+				name += " [" + r.m.Source + "]"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, paint(color, ok), summarizeWhy(m.UnavailableFeatures, m.Why, 6))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, paint(color, ok), j.summarizeWhy(r.missing, 6))
 		}
 		tw.Flush()
-		fmt.Fprintf(&buf, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(out), hostName(j), j.mt.Name, j.accel, qemuText(j.cat.QEMUVersion))
+		fmt.Fprintf(&buf, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(rows), hostName(j), j.mt.Name, j.accel, qemuText(j.cat.QEMUVersion))
 	}
 	e.stdout.Write(buf.Bytes())
 	return exitOK
@@ -256,14 +250,14 @@ func hostName(j *judge) string {
 }
 
 // summarizeWhy prints "avx512f (kvm), hle (hw), … +3 more".
-func summarizeWhy(names []string, why map[string]string, most int) string {
+func (j *judge) summarizeWhy(missing feature.FeatureSet, most int) string {
 	var parts []string
-	for i, n := range names {
-		if i == most {
-			parts = append(parts, fmt.Sprintf("… +%d more", len(names)-most))
+	for id := range missing.All() {
+		if len(parts) == most {
+			parts = append(parts, fmt.Sprintf("… +%d more", missing.Count()-most))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", n, why[n]))
+		parts = append(parts, fmt.Sprintf("%s (%s)", j.reg.Name(id), j.avail.Layer(id)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -342,16 +336,14 @@ func runWhy(e *env, args []string) int {
 			if o.Base != m.Base || o.Name == m.Name || o.Version == 0 {
 				continue
 			}
-			if ov, err := j.judgeModel(o.Name); err == nil && ov.missing.IsEmpty() {
+			if _, missing, err := j.missing(o.Name); err == nil && missing.IsEmpty() {
 				out.Nearest = append(out.Nearest, o.Name)
 			}
 		}
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		data, _ := json.MarshalIndent(out, "", "  ")
-		buf.Write(data)
-		buf.WriteByte('\n')
+		writeJSON(&buf, out)
 	} else {
 		writeWhyText(&buf, &out, colorOK(e.stdout))
 	}
@@ -397,26 +389,42 @@ func writeWhyText(w io.Writer, o *whyJSON, color bool) {
 	}
 }
 
-// writeModelsJSON writes what json.MarshalIndent(models, "", "  ") would,
-// by hand: encoding/json's reflection was a third of the command's run
-// time, and this listing is the one tools call in loops.
-func writeModelsJSON(b *bytes.Buffer, models []modelJSON) {
+// modelRow is one model's verdict in `models`.
+type modelRow struct {
+	m       *catalog.Model
+	missing feature.FeatureSet
+}
+
+// writeModelsJSON writes the rows as the []modelJSON that
+// json.MarshalIndent(models, "", "  ") would, by hand and straight from
+// the sets: encoding/json's reflection, and the names and "why" maps it
+// needs, were most of the command's run time, and this listing is the
+// one tools call in loops. "why" lists the features in canonical order,
+// as "unavailable-features" does: encoding/json would sort the keys,
+// which differs only for features a plugin added.
+func (j *judge) writeModelsJSON(b *bytes.Buffer, rows []modelRow) {
+	// About 200 bytes a model and 40 a missing feature: one allocation.
+	size := 8
+	for _, r := range rows {
+		size += 200 + 40*r.missing.Count()
+	}
+	b.Grow(size)
 	b.WriteString("[")
-	for i, m := range models {
+	for i, r := range rows {
+		m := r.m
 		if i > 0 {
 			b.WriteString(",")
 		}
 		b.WriteString("\n  {\n    \"name\": ")
 		appendJSONString(b, m.Name)
 		b.WriteString(",\n    \"unavailable-features\": [")
-		for j, f := range m.UnavailableFeatures {
-			if j > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("\n      ")
-			appendJSONString(b, f)
+		sep := "\n      "
+		for id := range r.missing.All() {
+			b.WriteString(sep)
+			appendJSONString(b, j.reg.Name(id))
+			sep = ",\n      "
 		}
-		if len(m.UnavailableFeatures) > 0 {
+		if !r.missing.IsEmpty() {
 			b.WriteString("\n    ")
 		}
 		b.WriteString("],\n")
@@ -425,17 +433,22 @@ func writeModelsJSON(b *bytes.Buffer, models []modelJSON) {
 			appendJSONString(b, m.AliasOf)
 			b.WriteString(",\n")
 		}
-		fmt.Fprintf(b, "    \"static\": %t,\n    \"migration-safe\": %t,\n    \"deprecated\": %t,\n    \"why\": {", m.Static, m.MigrationSafe, m.Deprecated)
-		for j, f := range m.UnavailableFeatures { // sorted, as MarshalIndent sorts map keys
-			if j > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("\n      ")
-			appendJSONString(b, f)
+		b.WriteString("    \"static\": ")
+		b.WriteString(strconv.FormatBool(m.Static))
+		b.WriteString(",\n    \"migration-safe\": ")
+		b.WriteString(strconv.FormatBool(m.MigrationSafe))
+		b.WriteString(",\n    \"deprecated\": ")
+		b.WriteString(strconv.FormatBool(m.Deprecated))
+		b.WriteString(",\n    \"why\": {")
+		sep = "\n      "
+		for id := range r.missing.All() {
+			b.WriteString(sep)
+			appendJSONString(b, j.reg.Name(id))
 			b.WriteString(": ")
-			appendJSONString(b, m.Why[f])
+			appendJSONString(b, j.avail.Layer(id))
+			sep = ",\n      "
 		}
-		if len(m.UnavailableFeatures) > 0 {
+		if !r.missing.IsEmpty() {
 			b.WriteString("\n    ")
 		}
 		b.WriteString("}")
@@ -445,26 +458,61 @@ func writeModelsJSON(b *bytes.Buffer, models []modelJSON) {
 		}
 		b.WriteString("\n  }")
 	}
-	if len(models) > 0 {
+	if len(rows) > 0 {
 		b.WriteString("\n")
 	}
 	b.WriteString("]\n")
 }
 
-// appendJSONString writes s as a JSON string.
+// appendJSONString writes s as encoding/json would (HTML-escaped): the
+// runs that need no escape, which are all of a feature or model name, in
+// one write each.
 func appendJSONString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
+		if c >= utf8.RuneSelf {
+			// encoding/json replaces invalid UTF-8 and escapes the
+			// line and paragraph separators JavaScript cannot hold.
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if (r != utf8.RuneError || size != 1) && r != '\u2028' && r != '\u2029' {
+				i += size - 1
+				continue
+			}
+			b.WriteString(s[start:i])
+			if r == utf8.RuneError {
+				b.WriteString(`\ufffd`)
+			} else {
+				fmt.Fprintf(b, `\u%04x`, r)
+			}
+			i += size - 1
+			start = i + 1
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			continue
+		}
+		b.WriteString(s[start:i])
+		start = i + 1
+		switch c {
+		case '"', '\\':
 			b.WriteByte('\\')
 			b.WriteByte(c)
-		case c < 0x20 || c == '<' || c == '>' || c == '&':
-			fmt.Fprintf(b, "\\u%04x", c)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
 		default:
-			b.WriteByte(c)
+			fmt.Fprintf(b, `\u%04x`, c)
 		}
 	}
+	b.WriteString(s[start:])
 	b.WriteByte('"')
 }
