@@ -196,7 +196,7 @@ type Error struct {
 	// backtrace), a *syntax.Error, or a protocol or file error.
 	Err error
 	// Stop is why the run was stopped rather than failed: ErrTimeout,
-	// ErrMaxSteps, the caller's context error, or nil.
+	// ErrMaxSteps, ErrMemory, the caller's context error, or nil.
 	Stop error
 }
 

@@ -291,11 +291,14 @@ func NewThread(ctx context.Context, name string, cat *Catalog, opts Options) (*s
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrTimeout, timeout))
 	}
 	if limit := opts.maxMemory(); limit > 0 {
-		var stopMem context.CancelCauseFunc
-		ctx, stopMem = context.WithCancelCause(ctx)
-		go watchMemory(ctx, limit, stopMem)
+		memCtx, stopMem := context.WithCancelCause(ctx)
+		// The watch starts only once the run has lasted one poll: most
+		// runs (a policy over a site, one test) end well before, and then
+		// cost a timer instead of a goroutine and a stop-the-world read.
+		watch := time.AfterFunc(memoryPoll, func() { watchMemory(memCtx, limit, stopMem) })
+		ctx = memCtx
 		prev := cancel
-		cancel = func() { stopMem(nil); prev() }
+		cancel = func() { watch.Stop(); stopMem(nil); prev() }
 	}
 	thread := &starlark.Thread{
 		Name: name,
@@ -331,7 +334,8 @@ func NewThread(ctx context.Context, name string, cat *Catalog, opts Options) (*s
 }
 
 // stopCause classifies why a run on thread ended in error: ErrMaxSteps,
-// ErrTimeout, the caller's context error, or nil for an ordinary failure.
+// ErrTimeout, ErrMemory, the caller's context error, or nil for an
+// ordinary failure.
 func stopCause(thread *starlark.Thread) error {
 	r, ok := thread.Local(localKey).(*run)
 	if !ok {
@@ -344,7 +348,7 @@ func stopCause(thread *starlark.Thread) error {
 		return nil
 	}
 	if cause := context.Cause(r.ctx); !errors.Is(cause, ErrTimeout) {
-		return cause // the caller's own cancellation
+		return cause // ErrMemory, or the caller's own cancellation
 	}
 	return ErrTimeout
 }
@@ -504,15 +508,18 @@ func (r *run) catalogValue(fn string) (*Catalog, error) {
 	return r.cat, nil
 }
 
-// memoryPoll is how often a run's heap is looked at. ReadMemStats costs
-// tens of microseconds; a doubling string needs tens of milliseconds per
-// step once it is large, so 5 ms stops it within a step or two.
-// (runtime/metrics would be cheaper per read, but its package init alone
-// costs every cpupolicy process 0.07 ms, most of a poll's worth of runs.)
+// memoryPoll is how often a run's heap is looked at, and how long a run
+// goes unwatched at its start. ReadMemStats stops the world for tens of
+// microseconds, as long as a whole short run; a doubling string needs
+// tens of milliseconds per step once it is large, so 5 ms stops it within
+// a step or two. (runtime/metrics would be cheaper per read, but its
+// package init alone costs every cpupolicy process 0.07 ms.)
 const memoryPoll = 5 * time.Millisecond
 
 // watchMemory ends ctx with ErrMemory when the heap grows more than limit
-// bytes past what it was when the run started, and returns when ctx ends.
+// bytes past what it was at the first look (one poll into the run: what
+// the run allocated before then, a few MiB at most, counts in the base),
+// and returns when ctx ends.
 func watchMemory(ctx context.Context, limit int64, stop context.CancelCauseFunc) {
 	// HeapAlloc counts heap objects, live or dead and not yet swept:
 	// what a runaway allocation inflates at once.
