@@ -65,7 +65,7 @@ func loadScript(fsys fs.FS, prefix, name string, opts Options) (*Script, error) 
 	if err != nil {
 		return nil, &Error{File: display, Err: err}
 	}
-	f, prog, err := compile(display, src, opts)
+	f, prog, err := compile(display, src, l.pre)
 	if err != nil {
 		return nil, &Error{File: display, Err: err}
 	}
@@ -74,7 +74,7 @@ func loadScript(fsys fs.FS, prefix, name string, opts Options) (*Script, error) 
 	thread, done := NewThread(context.Background(), display, nil, opts)
 	defer done()
 	thread.Load = l.load
-	g, err := prog.Init(thread, Predeclared(opts))
+	g, err := prog.Init(thread, l.pre)
 	g.Freeze()
 	if err != nil {
 		return nil, newError(display, thread, err)

@@ -361,7 +361,8 @@ type loader struct {
 	fsys    fs.FS
 	prefix  string // prepended to fsys paths to name files in messages
 	opts    Options
-	files   map[string]module // display name → module, to resolve loads relative to it
+	pre     starlark.StringDict // Predeclared(opts), built once for every module
+	files   map[string]module   // display name → module, to resolve loads relative to it
 	modules map[module]*loadResult
 }
 
@@ -380,7 +381,7 @@ type loadResult struct {
 }
 
 func newLoader(fsys fs.FS, prefix string, opts Options) *loader {
-	return &loader{fsys: fsys, prefix: prefix, opts: opts, files: map[string]module{}, modules: map[module]*loadResult{}}
+	return &loader{fsys: fsys, prefix: prefix, opts: opts, pre: Predeclared(opts), files: map[string]module{}, modules: map[module]*loadResult{}}
 }
 
 // display names a module in messages and backtraces.
@@ -454,11 +455,11 @@ func (l *loader) exec(thread *starlark.Thread, m module) (starlark.StringDict, e
 	}
 	display := l.display(m)
 	l.files[display] = m
-	_, prog, err := compile(display, src, l.opts)
+	_, prog, err := compile(display, src, l.pre)
 	if err != nil {
 		return nil, err
 	}
-	g, err := prog.Init(thread, Predeclared(l.opts))
+	g, err := prog.Init(thread, l.pre)
 	g.Freeze()
 	return g, err
 }
@@ -489,13 +490,12 @@ func readSource(fsys fs.FS, name string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, maxSourceSize))
 }
 
-// compile parses and resolves a script against the predeclared names.
-func compile(name string, src []byte, opts Options) (*syntax.File, *starlark.Program, error) {
+// compile parses and resolves a script against the predeclared names pre.
+func compile(name string, src []byte, pre starlark.StringDict) (*syntax.File, *starlark.Program, error) {
 	f, err := FileOptions().Parse(name, src, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	pre := Predeclared(opts)
 	prog, err := starlark.FileProgram(f, pre.Has)
 	return f, prog, err
 }

@@ -357,7 +357,7 @@ func WaiverBuiltin(ws *[]Waiver, reg *feature.Registry) *starlark.Builtin {
 		if len(*ws) >= r.maxViolations {
 			return nil, fmt.Errorf("%s: more than %d waivers: %w", b.Name(), r.maxViolations, ErrLimit)
 		}
-		w.Source = thread.CallFrame(1).Pos.String()
+		w.Source = builtinCallerPos(thread)
 		*ws = append(*ws, w)
 		return starlark.None, nil
 	})
