@@ -51,8 +51,9 @@ const (
 	// without a size check, and a loop doubling a string reaches gigabytes
 	// within the step budget and the deadline. A real policy over a whole
 	// fleet allocates a few megabytes, so 256 MiB only stops a script that
-	// is exhausting memory, before the machine does. The check runs
-	// between steps, so one last operation may still double what it holds.
+	// is exhausting memory, before the machine does. The heap is looked
+	// at every memoryPoll, so one last operation may still double what it
+	// holds.
 	DefaultMaxMemory = 256 << 20
 )
 
