@@ -18,8 +18,14 @@ import (
 
 // shortTimeout is the time limit of the hostile tests: long enough for a
 // loaded -race machine to start a run, short enough to keep the suite
-// fast. Each test allows twice as much before calling the limit broken.
+// fast.
 const shortTimeout = 300 * time.Millisecond
+
+// stopMargin is how long past its time limit a hostile run may take to
+// stop before the limit counts as broken: the sandbox's contract is "ends
+// within the deadline", and the margin absorbs a loaded 2-core machine
+// under -race (scheduling, GC of what the run built), not a speed goal.
+const stopMargin = time.Second
 
 // spin is a builtin that works until its run is interrupted, as a long
 // plugin call would: it shows Interrupted reaching inside a builtin.
@@ -43,7 +49,7 @@ func block(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 
 // TestHostile runs policies that try to run away, exhaust memory or
 // leave the sandbox. Each must end in an *Error naming the policy, with
-// the reason, within twice the time limit.
+// the reason, within the time limit plus stopMargin.
 func TestHostile(t *testing.T) {
 	loadFixtures(t)
 	tests := []struct {
@@ -98,8 +104,8 @@ func TestHostile(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if elapsed > 2*shortTimeout {
-				t.Errorf("stopped after %v, want ≤ %v", elapsed, 2*shortTimeout)
+			if limit := shortTimeout + stopMargin; elapsed > limit {
+				t.Errorf("stopped after %v, want ≤ %v (the time limit plus a margin)", elapsed, limit)
 			}
 			var perr *starlib.Error
 			if !errors.As(err, &perr) {

@@ -65,7 +65,7 @@ func loadScript(fsys fs.FS, prefix, name string, opts Options) (*Script, error) 
 	if err != nil {
 		return nil, &Error{File: display, Err: err}
 	}
-	f, prog, err := compile(display, src, opts)
+	f, prog, err := compile(display, src, l.pre)
 	if err != nil {
 		return nil, &Error{File: display, Err: err}
 	}
@@ -74,7 +74,7 @@ func loadScript(fsys fs.FS, prefix, name string, opts Options) (*Script, error) 
 	thread, done := NewThread(context.Background(), display, nil, opts)
 	defer done()
 	thread.Load = l.load
-	g, err := prog.Init(thread, Predeclared(opts))
+	g, err := prog.Init(thread, l.pre)
 	g.Freeze()
 	if err != nil {
 		return nil, newError(display, thread, err)
@@ -196,7 +196,7 @@ type Error struct {
 	// backtrace), a *syntax.Error, or a protocol or file error.
 	Err error
 	// Stop is why the run was stopped rather than failed: ErrTimeout,
-	// ErrMaxSteps, the caller's context error, or nil.
+	// ErrMaxSteps, ErrMemory, the caller's context error, or nil.
 	Stop error
 }
 

@@ -51,8 +51,9 @@ const (
 	// without a size check, and a loop doubling a string reaches gigabytes
 	// within the step budget and the deadline. A real policy over a whole
 	// fleet allocates a few megabytes, so 256 MiB only stops a script that
-	// is exhausting memory, before the machine does. The check runs
-	// between steps, so one last operation may still double what it holds.
+	// is exhausting memory, before the machine does. The heap is looked
+	// at every memoryPoll, so one last operation may still double what it
+	// holds.
 	DefaultMaxMemory = 256 << 20
 )
 
@@ -291,11 +292,14 @@ func NewThread(ctx context.Context, name string, cat *Catalog, opts Options) (*s
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %v", ErrTimeout, timeout))
 	}
 	if limit := opts.maxMemory(); limit > 0 {
-		var stopMem context.CancelCauseFunc
-		ctx, stopMem = context.WithCancelCause(ctx)
-		go watchMemory(ctx, limit, stopMem)
+		memCtx, stopMem := context.WithCancelCause(ctx)
+		// The watch starts only once the run has lasted one poll: most
+		// runs (a policy over a site, one test) end well before, and then
+		// cost a timer instead of a goroutine and a stop-the-world read.
+		watch := time.AfterFunc(memoryPoll, func() { watchMemory(memCtx, limit, stopMem) })
+		ctx = memCtx
 		prev := cancel
-		cancel = func() { stopMem(nil); prev() }
+		cancel = func() { watch.Stop(); stopMem(nil); prev() }
 	}
 	thread := &starlark.Thread{
 		Name: name,
@@ -331,7 +335,8 @@ func NewThread(ctx context.Context, name string, cat *Catalog, opts Options) (*s
 }
 
 // stopCause classifies why a run on thread ended in error: ErrMaxSteps,
-// ErrTimeout, the caller's context error, or nil for an ordinary failure.
+// ErrTimeout, ErrMemory, the caller's context error, or nil for an
+// ordinary failure.
 func stopCause(thread *starlark.Thread) error {
 	r, ok := thread.Local(localKey).(*run)
 	if !ok {
@@ -344,7 +349,7 @@ func stopCause(thread *starlark.Thread) error {
 		return nil
 	}
 	if cause := context.Cause(r.ctx); !errors.Is(cause, ErrTimeout) {
-		return cause // the caller's own cancellation
+		return cause // ErrMemory, or the caller's own cancellation
 	}
 	return ErrTimeout
 }
@@ -357,7 +362,8 @@ type loader struct {
 	fsys    fs.FS
 	prefix  string // prepended to fsys paths to name files in messages
 	opts    Options
-	files   map[string]module // display name → module, to resolve loads relative to it
+	pre     starlark.StringDict // Predeclared(opts), built once for every module
+	files   map[string]module   // display name → module, to resolve loads relative to it
 	modules map[module]*loadResult
 }
 
@@ -376,7 +382,7 @@ type loadResult struct {
 }
 
 func newLoader(fsys fs.FS, prefix string, opts Options) *loader {
-	return &loader{fsys: fsys, prefix: prefix, opts: opts, files: map[string]module{}, modules: map[module]*loadResult{}}
+	return &loader{fsys: fsys, prefix: prefix, opts: opts, pre: Predeclared(opts), files: map[string]module{}, modules: map[module]*loadResult{}}
 }
 
 // display names a module in messages and backtraces.
@@ -450,11 +456,11 @@ func (l *loader) exec(thread *starlark.Thread, m module) (starlark.StringDict, e
 	}
 	display := l.display(m)
 	l.files[display] = m
-	_, prog, err := compile(display, src, l.opts)
+	_, prog, err := compile(display, src, l.pre)
 	if err != nil {
 		return nil, err
 	}
-	g, err := prog.Init(thread, Predeclared(l.opts))
+	g, err := prog.Init(thread, l.pre)
 	g.Freeze()
 	return g, err
 }
@@ -485,13 +491,12 @@ func readSource(fsys fs.FS, name string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, maxSourceSize))
 }
 
-// compile parses and resolves a script against the predeclared names.
-func compile(name string, src []byte, opts Options) (*syntax.File, *starlark.Program, error) {
+// compile parses and resolves a script against the predeclared names pre.
+func compile(name string, src []byte, pre starlark.StringDict) (*syntax.File, *starlark.Program, error) {
 	f, err := FileOptions().Parse(name, src, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	pre := Predeclared(opts)
 	prog, err := starlark.FileProgram(f, pre.Has)
 	return f, prog, err
 }
@@ -504,15 +509,18 @@ func (r *run) catalogValue(fn string) (*Catalog, error) {
 	return r.cat, nil
 }
 
-// memoryPoll is how often a run's heap is looked at. ReadMemStats costs
-// tens of microseconds; a doubling string needs tens of milliseconds per
-// step once it is large, so 5 ms stops it within a step or two.
-// (runtime/metrics would be cheaper per read, but its package init alone
-// costs every cpupolicy process 0.07 ms, most of a poll's worth of runs.)
+// memoryPoll is how often a run's heap is looked at, and how long a run
+// goes unwatched at its start. ReadMemStats stops the world for tens of
+// microseconds, as long as a whole short run; a doubling string needs
+// tens of milliseconds per step once it is large, so 5 ms stops it within
+// a step or two. (runtime/metrics would be cheaper per read, but its
+// package init alone costs every cpupolicy process 0.07 ms.)
 const memoryPoll = 5 * time.Millisecond
 
 // watchMemory ends ctx with ErrMemory when the heap grows more than limit
-// bytes past what it was when the run started, and returns when ctx ends.
+// bytes past what it was at the first look (one poll into the run: what
+// the run allocated before then, a few MiB at most, counts in the base),
+// and returns when ctx ends.
 func watchMemory(ctx context.Context, limit int64, stop context.CancelCauseFunc) {
 	// HeapAlloc counts heap objects, live or dead and not yet swept:
 	// what a runaway allocation inflates at once.

@@ -64,25 +64,11 @@ func (d *siteDecls) offer(thread *starlark.Thread, b *starlark.Builtin, args sta
 	if err != nil {
 		return nil, err
 	}
-	var name, cpu string
-	var machine, pool, accel starlark.Value = starlark.None, starlark.None, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "cpu", &cpu, "machine?", &machine, "pool?", &pool, "accel?", &accel); err != nil {
+	o, err := unpackOffer(b, args, kwargs)
+	if err != nil {
 		return nil, err
 	}
-	o := Offer{Name: name, CPU: cpu}
-	for _, f := range []struct {
-		param string
-		v     starlark.Value
-		dst   *string
-	}{{"machine", machine, &o.Machine}, {"pool", pool, &o.Pool}, {"accel", accel, &o.Accel}} {
-		switch v := f.v.(type) {
-		case starlark.NoneType:
-		case starlark.String:
-			*f.dst = string(v)
-		default:
-			return nil, fmt.Errorf("%s: %s: got %s, want string or None", b.Name(), f.param, f.v.Type())
-		}
-	}
+	name, cpu := o.Name, o.CPU
 	pos := builtinCallerPos(thread)
 	bad := func(format string, args ...any) (starlark.Value, error) {
 		d.errs = append(d.errs, scriptPosError{pos, fmt.Errorf(format, args...)})
@@ -112,6 +98,30 @@ func (d *siteDecls) offer(thread *starlark.Thread, b *starlark.Builtin, args sta
 	d.offers = append(d.offers, o)
 	d.offerPos = append(d.offerPos, pos)
 	return starlark.None, nil
+}
+
+// unpackOffer unpacks the arguments of offer(name, cpu, machine=None,
+// pool=None, accel=None), of site files and of test files alike; None is "".
+func unpackOffer(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (Offer, error) {
+	var o Offer
+	var machine, pool, accel starlark.Value = starlark.None, starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &o.Name, "cpu", &o.CPU, "machine?", &machine, "pool?", &pool, "accel?", &accel); err != nil {
+		return Offer{}, err
+	}
+	for _, f := range []struct {
+		param string
+		v     starlark.Value
+		dst   *string
+	}{{"machine", machine, &o.Machine}, {"pool", pool, &o.Pool}, {"accel", accel, &o.Accel}} {
+		switch v := f.v.(type) {
+		case starlark.NoneType:
+		case starlark.String:
+			*f.dst = string(v)
+		default:
+			return Offer{}, fmt.Errorf("%s: %s: got %s, want string or None", b.Name(), f.param, f.v.Type())
+		}
+	}
+	return o, nil
 }
 
 // pool(name, hosts)

@@ -142,23 +142,18 @@ func TestGlobals(f TestFixtures, opts Options) (starlark.StringDict, error) {
 
 // offer(name, cpu, machine=None, pool=None, accel=None)
 func testOffer(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var name, cpu string
-	var machine, pool, accel starlark.Value = starlark.None, starlark.None, starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "cpu", &cpu, "machine?", &machine, "pool?", &pool, "accel?", &accel); err != nil {
+	o, err := unpackOffer(b, args, kwargs)
+	if err != nil {
 		return nil, err
 	}
-	for _, f := range []struct {
-		param string
-		v     starlark.Value
-	}{{"machine", machine}, {"pool", pool}, {"accel", accel}} {
-		switch f.v.(type) {
-		case starlark.NoneType, starlark.String:
-		default:
-			return nil, fmt.Errorf("%s: %s: got %s, want string or None", b.Name(), f.param, f.v.Type())
+	orNone := func(s string) starlark.Value {
+		if s == "" {
+			return starlark.None
 		}
+		return starlark.String(s)
 	}
 	return starlarkstruct.FromStringDict(starlark.String("offer"), starlark.StringDict{
-		"name": starlark.String(name), "cpu": starlark.String(cpu), "machine": machine, "pool": pool, "accel": accel,
+		"name": starlark.String(o.Name), "cpu": starlark.String(o.CPU), "machine": orNone(o.Machine), "pool": orNone(o.Pool), "accel": orNone(o.Accel),
 	}), nil
 }
 

@@ -227,21 +227,31 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 			return nil, err
 		}
 		for n := 1; dec.More(); n++ {
-			start := dec.InputOffset()
+			// The waiver starts at the first byte past the separator; its
+			// own decoder's offsets are relative to that byte.
+			at := jsonSkipSpace(data, dec.InputOffset())
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, syntax(err)
+			}
+			line, _ := jsonLineCol(data, at)
+			wdec := json.NewDecoder(bytes.NewReader(raw))
+			wdec.DisallowUnknownFields()
 			var wj waiverJSON
-			if err := dec.Decode(&wj); err != nil {
+			if err := wdec.Decode(&wj); err != nil {
 				var te *json.UnmarshalTypeError
 				if errors.As(err, &te) {
-					line, _ := jsonLineCol(data, te.Offset)
+					line, _ := jsonLineCol(data, at+te.Offset)
+					if te.Field == "" { // the waiver itself is not an object
+						return nil, fmt.Errorf("%s:%d: waiver %d: got JSON %s, want an object", name, line, n, te.Value)
+					}
 					return nil, fmt.Errorf("%s:%d: waiver %d: %s: got JSON %s, want %v", name, line, n, te.Field, te.Value, te.Type)
 				}
 				if strings.HasPrefix(err.Error(), "json: unknown field") {
-					line, _ := jsonLineCol(data, start)
 					return nil, fmt.Errorf("%s:%d: waiver %d: %s", name, line, n, strings.TrimPrefix(err.Error(), "json: "))
 				}
 				return nil, syntax(err)
 			}
-			line, _ := jsonLineCol(data, jsonSkipSpace(data, start))
 			w, err := newWaiver(reg, wj)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s:%d: waiver %d: %v", name, line, n, err))
@@ -347,7 +357,7 @@ func WaiverBuiltin(ws *[]Waiver, reg *feature.Registry) *starlark.Builtin {
 		if len(*ws) >= r.maxViolations {
 			return nil, fmt.Errorf("%s: more than %d waivers: %w", b.Name(), r.maxViolations, ErrLimit)
 		}
-		w.Source = thread.CallFrame(1).Pos.String()
+		w.Source = builtinCallerPos(thread)
 		*ws = append(*ws, w)
 		return starlark.None, nil
 	})
@@ -355,9 +365,7 @@ func WaiverBuiltin(ws *[]Waiver, reg *feature.Registry) *starlark.Builtin {
 
 // jsonLineCol returns the 1-based line and column of byte offset off.
 func jsonLineCol(data []byte, off int64) (line, col int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
+	off = max(0, min(off, int64(len(data))))
 	before := data[:off]
 	line = bytes.Count(before, []byte("\n")) + 1
 	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
