@@ -18,9 +18,7 @@ import (
 	"time"
 
 	"cpupolicy/core/catalog"
-	"cpupolicy/core/host"
 	"cpupolicy/core/suggest"
-	"cpupolicy/plugins"
 	"cpupolicy/policies"
 	"cpupolicy/starlib"
 )
@@ -67,17 +65,10 @@ func addSandboxFlags(fs *flag.FlagSet) sandboxFlags {
 // options returns the sandbox the flags ask for, over the command's
 // registry and with its plugins' checks.
 func (f sandboxFlags) options(e *env) starlib.Options {
-	opts := starlib.Options{MaxSteps: *f.maxSteps, Timeout: *f.timeout, MaxMemory: int64(*f.maxMemory)}
+	opts := e.starlibOptions()
+	opts.MaxSteps, opts.Timeout, opts.MaxMemory = *f.maxSteps, *f.timeout, int64(*f.maxMemory)
 	if opts.MaxMemory == 0 {
 		opts.MaxMemory = -1
-	}
-	ps, reg, _ := e.plugins.load() // an error is reported by whoever loads the catalog
-	opts.Registry = reg
-	if len(ps) > 0 {
-		opts.Plugins = plugins.Checks(ps)
-		opts.DecodeSnapshot = func(s *host.HostSnapshot) error {
-			return plugins.DecodeSnapshot(context.Background(), reg, ps, s)
-		}
 	}
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = math.MaxUint64

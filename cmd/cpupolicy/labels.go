@@ -99,7 +99,7 @@ func runLabels(e *env, args []string) int {
 		put("baseline", bestName)
 	}
 	if *siteFile != "" {
-		site, err := starlib.LoadSiteFile(*siteFile, starlib.NewCatalog(j.cat), starlib.Options{})
+		site, err := starlib.LoadSiteFile(*siteFile, starlib.NewCatalog(j.cat), e.starlibOptions())
 		if err != nil {
 			return scriptError(e, "labels", err)
 		}

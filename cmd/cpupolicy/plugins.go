@@ -16,6 +16,7 @@ import (
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
 	"cpupolicy/plugins"
+	"cpupolicy/starlib"
 )
 
 // pluginEnv is the environment variable naming a directory of plugins
@@ -229,4 +230,20 @@ func (e *env) pluginConfig() plugins.Config {
 		return plugins.Config{}
 	}
 	return e.plugins.cfg
+}
+
+// starlibOptions are the Starlark sandbox's options for the command, with
+// the default limits: its registry, its plugins' checks for plugins.call,
+// and their decoders for the snapshots starlib reads (site files, test
+// fixtures). A plugin load error is reported by whoever loads the catalog.
+func (e *env) starlibOptions() starlib.Options {
+	ps, reg, _ := e.plugins.load()
+	opts := starlib.Options{Registry: reg}
+	if len(ps) > 0 {
+		opts.Plugins = plugins.Checks(ps)
+		opts.DecodeSnapshot = func(s *host.HostSnapshot) error {
+			return plugins.DecodeSnapshot(context.Background(), reg, ps, s)
+		}
+	}
+	return opts
 }

@@ -21,7 +21,6 @@ import (
 	"go.starlark.net/syntax"
 
 	"cpupolicy/core/feature"
-	"cpupolicy/plugins"
 	"cpupolicy/starlib"
 )
 
@@ -133,14 +132,8 @@ type repl struct {
 
 func newRepl(e *env, cat *starlib.Catalog, h starlark.Value) *repl {
 	r := &repl{e: e, cat: cat}
-	ps, _, _ := e.plugins.load() // loaded with the catalog
-	r.opts = starlib.Options{
-		Registry:    cat.Catalog().Registry(),
-		Predeclared: starlark.StringDict{"host": h, "catalog": cat},
-	}
-	if len(ps) > 0 {
-		r.opts.Plugins = plugins.Checks(ps)
-	}
+	r.opts = e.starlibOptions()
+	r.opts.Predeclared = starlark.StringDict{"host": h, "catalog": cat}
 	r.globals = starlib.Predeclared(r.opts)
 	return r
 }
