@@ -8,16 +8,13 @@
 // u32 count and that many items. Messages are structs of these in a fixed
 // order (see the Encode/Decode functions of each type).
 //
-// The package imports only the standard library packages errors and
-// unicode/utf8, so that a plugin built with it stays small: a guest that
-// imports fmt, reflect or encoding/json grows by hundreds of kilobytes,
-// which every load pays for (see ABI.md, "Why a compact encoding?").
+// The package imports only the standard library package unicode/utf8, so
+// that a plugin built with it stays small: a guest that imports fmt,
+// reflect or encoding/json grows by hundreds of kilobytes, which every
+// load pays for (see ABI.md, "Why a compact encoding?").
 package wire
 
-import (
-	"errors"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // ABI is the version of the plugin ABI this package speaks. A manifest
 // starts with it, so that a host can reject a plugin of another version
@@ -121,9 +118,6 @@ func (d *Decoder) fail(msg string) {
 
 // Err returns the first error, or nil.
 func (d *Decoder) Err() error { return d.err }
-
-// Rest returns the number of unread bytes.
-func (d *Decoder) Rest() int { return len(d.b) - d.off }
 
 // End reports an error if bytes are left over.
 func (d *Decoder) End() error {
@@ -263,6 +257,3 @@ func Frame(dst, payload []byte) []byte {
 	dst = append(dst, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
 	return append(dst, payload...)
 }
-
-// ErrStatus is returned by ReadStatus for an unknown status byte.
-var ErrStatus = errors.New("unknown reply status")
