@@ -178,7 +178,7 @@ func (d *Decoder) Bytes() []byte {
 		return nil
 	}
 	if uint64(n) > uint64(len(d.b)-d.off) {
-		d.fail("length " + itoa(int(n)) + " runs past the end of the message")
+		d.fail("length " + Itoa(int(n)) + " runs past the end of the message")
 		return nil
 	}
 	b := d.b[d.off : d.off+int(n) : d.off+int(n)]
@@ -205,11 +205,11 @@ func (d *Decoder) Count(min int) int {
 		return 0
 	}
 	if n > MaxListLen {
-		d.fail("list of " + itoa(int(n)) + " items, the limit is " + itoa(MaxListLen))
+		d.fail("list of " + Itoa(int(n)) + " items, the limit is " + Itoa(MaxListLen))
 		return 0
 	}
 	if uint64(n)*uint64(min) > uint64(len(d.b)-d.off) {
-		d.fail("list of " + itoa(int(n)) + " items runs past the end of the message")
+		d.fail("list of " + Itoa(int(n)) + " items runs past the end of the message")
 		return 0
 	}
 	return int(n)
@@ -228,7 +228,9 @@ func (d *Decoder) Strs() []string {
 	return ss
 }
 
-func itoa(v int) string {
+// Itoa formats v in decimal, as strconv.Itoa does, for the messages of
+// this package and of the SDK (which avoid strconv to stay small).
+func Itoa(v int) string {
 	if v == 0 {
 		return "0"
 	}
