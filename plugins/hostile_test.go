@@ -159,7 +159,11 @@ func runHostile(t *testing.T, watch *healthyWatch) {
 			path := hostile(t, "bomb")
 			c := cfg
 			if raceEnabled {
-				c = c.WithTimeout(10 * time.Second)
+				// Filling 64 MiB takes 1.7 s alone under -race, and
+				// over 10 s with this suite's parallel subtests on a
+				// loaded 2-core machine: the deadline must not be what
+				// stops the bomb.
+				c = c.WithTimeout(30 * time.Second)
 			}
 			return path, callTimed(t, path, c, decode)
 		}, plugins.ErrMemory, []string{"decode: decode ran out of memory (limit 64 MiB)"}},
