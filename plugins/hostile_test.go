@@ -159,7 +159,11 @@ func runHostile(t *testing.T, watch *healthyWatch) {
 			path := hostile(t, "bomb")
 			c := cfg
 			if raceEnabled {
-				c = c.WithTimeout(10 * time.Second)
+				// Filling 64 MiB takes 1.7 s alone under -race, and
+				// over 10 s with this suite's parallel subtests on a
+				// loaded 2-core machine: the deadline must not be what
+				// stops the bomb.
+				c = c.WithTimeout(30 * time.Second)
 			}
 			return path, callTimed(t, path, c, decode)
 		}, plugins.ErrMemory, []string{"decode: decode ran out of memory (limit 64 MiB)"}},
@@ -282,10 +286,15 @@ func runHostile(t *testing.T, watch *healthyWatch) {
 			if !errors.As(o.err, &pe) || pe.File != path {
 				t.Errorf("error %T does not name the file as *plugins.Error", o.err)
 			}
-			// Only the deadline-bound failures are timed: the others fail
-			// right after compiling, and compiling a Go-built module under
+			// The contract: every hostile plugin is stopped within
+			// the deadline plus about a second. This is a bound on the
+			// failing step (the call, the instantiation or the describe,
+			// or the whole Load when it fails before compiling), not a
+			// speed measurement: the step either stops at the deadline
+			// (observed overshoot: tens of milliseconds) or fails long
+			// before it. Compilation is left out: a Go-built module under
 			// -race on a loaded 2-core machine alone can take over 10 s.
-			if limit := o.deadline + time.Second; errors.Is(o.err, plugins.ErrTimeout) && o.elapsed > limit {
+			if limit := o.deadline + time.Second; o.elapsed > limit {
 				t.Errorf("took %v, over the deadline plus a second (%v)", o.elapsed, limit)
 			}
 			watch.check()

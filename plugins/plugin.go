@@ -289,12 +289,7 @@ func (p *Plugin) Decode(ctx context.Context, leaves cpuid.Leaves) ([]string, err
 	e.U32(uint32(n))
 	for _, l := range leaves {
 		if l.Leaf <= 1 || p.wants(l.Leaf) {
-			e.U32(l.Leaf)
-			e.U32(l.Subleaf)
-			e.U32(l.EAX)
-			e.U32(l.EBX)
-			e.U32(l.ECX)
-			e.U32(l.EDX)
+			e.Leaf(wire.Leaf(l))
 		}
 	}
 	var names []string

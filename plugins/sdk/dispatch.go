@@ -1,10 +1,6 @@
 package sdk
 
-import (
-	"runtime"
-
-	"cpupolicy/plugins/internal/wire"
-)
+import "cpupolicy/plugins/internal/wire"
 
 // The registered plugin and the buffers the exports share. A guest
 // instance is single-threaded and the host never calls into one instance
@@ -48,11 +44,11 @@ func (p *Plugin) validate() string {
 		case f.Name == "":
 			return "a feature has no name"
 		case f.MSR == 0 && f.Bit > 31:
-			return "feature " + f.Name + ": bit " + itoa(int(f.Bit)) + " of a 32-bit CPUID register"
+			return "feature " + f.Name + ": bit " + wire.Itoa(int(f.Bit)) + " of a 32-bit CPUID register"
 		case f.MSR == 0 && f.Reg > EDX:
 			return "feature " + f.Name + ": no such register"
 		case f.MSR != 0 && f.Bit > 63:
-			return "feature " + f.Name + ": bit " + itoa(int(f.Bit)) + " of a 64-bit MSR"
+			return "feature " + f.Name + ": bit " + wire.Itoa(int(f.Bit)) + " of a 64-bit MSR"
 		}
 	}
 	for _, c := range p.Checks {
@@ -61,19 +57,6 @@ func (p *Plugin) validate() string {
 		}
 	}
 	return ""
-}
-
-func itoa(v int) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; v > 0; v /= 10 {
-		i--
-		b[i] = byte('0' + v%10)
-	}
-	return string(b[i:])
 }
 
 // enc builds replies in out's storage.
@@ -104,8 +87,6 @@ func guard(res *[]byte) {
 	if r := recover(); r != nil {
 		var msg string
 		switch v := r.(type) {
-		case runtime.Error:
-			msg = v.Error()
 		case error:
 			msg = v.Error()
 		case string:

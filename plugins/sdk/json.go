@@ -1,16 +1,20 @@
 package sdk
 
+import "cpupolicy/plugins/internal/wire"
+
 // Small JSON helpers for checks, so that a plugin need not import
 // encoding/json (which adds about half a megabyte to a plugin; see
 // plugins/ABI.md).
 
 // ParseStrings reads a JSON array of strings, such as the feature names a
-// check receives. Escapes are decoded; anything else is an error.
+// check receives. Escapes are decoded (a surrogate pair to the one
+// character it stands for, as encoding/json does); anything else is an
+// error that gives the byte offset where reading stopped.
 func ParseStrings(b []byte) ([]string, error) {
 	p := jsonParser{b: b}
 	p.space()
 	if !p.eat('[') {
-		return nil, Error("want a JSON array of strings")
+		return nil, p.fail("want a JSON array of strings")
 	}
 	var out []string
 	p.space()
@@ -29,7 +33,7 @@ func ParseStrings(b []byte) ([]string, error) {
 			return out, p.end()
 		}
 		if !p.eat(',') {
-			return nil, Error("want ',' or ']' in the array")
+			return nil, p.fail("want ',' or ']' in the array")
 		}
 	}
 }
@@ -37,6 +41,11 @@ func ParseStrings(b []byte) ([]string, error) {
 type jsonParser struct {
 	b []byte
 	i int
+}
+
+// fail returns msg as an error at the parser's offset.
+func (p *jsonParser) fail(msg string) error {
+	return Error("offset " + wire.Itoa(p.i) + ": " + msg)
 }
 
 func (p *jsonParser) space() {
@@ -56,14 +65,14 @@ func (p *jsonParser) eat(c byte) bool {
 func (p *jsonParser) end() error {
 	p.space()
 	if p.i != len(p.b) {
-		return Error("trailing data after the JSON value")
+		return p.fail("trailing data after the JSON value")
 	}
 	return nil
 }
 
 func (p *jsonParser) str() (string, error) {
 	if !p.eat('"') {
-		return "", Error("want a string")
+		return "", p.fail("want a string")
 	}
 	var out []byte
 	for p.i < len(p.b) {
@@ -73,7 +82,8 @@ func (p *jsonParser) str() (string, error) {
 		case c == '"':
 			return string(out), nil
 		case c < 0x20:
-			return "", Error("control character in a string")
+			p.i--
+			return "", p.fail("control character in a string")
 		case c != '\\':
 			out = append(out, c)
 			continue
@@ -97,39 +107,63 @@ func (p *jsonParser) str() (string, error) {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
-			if p.i+4 > len(p.b) {
-				return "", Error("short \\u escape")
+			r, ok := p.hex4()
+			if !ok {
+				return "", p.fail("bad \\u escape")
 			}
-			var r rune
-			for _, h := range p.b[p.i : p.i+4] {
-				r <<= 4
-				switch {
-				case '0' <= h && h <= '9':
-					r |= rune(h - '0')
-				case 'a' <= h && h <= 'f':
-					r |= rune(h - 'a' + 10)
-				case 'A' <= h && h <= 'F':
-					r |= rune(h - 'A' + 10)
-				default:
-					return "", Error("bad \\u escape")
+			// A high surrogate followed by an escaped low one is one
+			// character beyond U+FFFF.
+			if 0xD800 <= r && r < 0xDC00 && p.i+6 <= len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
+				save := p.i
+				p.i += 2
+				if lo, ok := p.hex4(); ok && 0xDC00 <= lo && lo <= 0xDFFF {
+					r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
+				} else {
+					p.i = save
 				}
 			}
-			p.i += 4
 			out = appendRune(out, r)
 		default:
-			return "", Error("bad escape in a string")
+			p.i--
+			return "", p.fail("bad escape in a string")
 		}
 	}
-	return "", Error("unterminated string")
+	return "", p.fail("unterminated string")
 }
 
-// appendRune appends r as UTF-8 (surrogates become U+FFFD).
+// hex4 reads the four hex digits of a \u escape.
+func (p *jsonParser) hex4() (rune, bool) {
+	if p.i+4 > len(p.b) {
+		return 0, false
+	}
+	var r rune
+	for _, h := range p.b[p.i : p.i+4] {
+		r <<= 4
+		switch {
+		case '0' <= h && h <= '9':
+			r |= rune(h - '0')
+		case 'a' <= h && h <= 'f':
+			r |= rune(h - 'a' + 10)
+		case 'A' <= h && h <= 'F':
+			r |= rune(h - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	p.i += 4
+	return r, true
+}
+
+// appendRune appends r as UTF-8 (a lone surrogate becomes U+FFFD). It is
+// utf8.AppendRune, which the SDK does not import to stay small.
 func appendRune(b []byte, r rune) []byte {
 	switch {
 	case r < 0x80:
 		return append(b, byte(r))
 	case r < 0x800:
 		return append(b, 0xC0|byte(r>>6), 0x80|byte(r)&0x3F)
+	case r >= 0x10000:
+		return append(b, 0xF0|byte(r>>18), 0x80|byte(r>>12)&0x3F, 0x80|byte(r>>6)&0x3F, 0x80|byte(r)&0x3F)
 	case 0xD800 <= r && r <= 0xDFFF:
 		r = 0xFFFD
 	}

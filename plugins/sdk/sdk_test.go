@@ -1,9 +1,12 @@
 package sdk
 
 import (
+	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"cpupolicy/plugins/internal/wire"
 )
@@ -199,6 +202,69 @@ func TestJSON(t *testing.T) {
 	if got := string(AppendStrings(nil, []string{"a", "b\"\\\x01"})); got != `["a","b\"\\\u0001"]` {
 		t.Errorf("AppendStrings = %s", got)
 	}
+}
+
+// TestJSONAgainstStdlib: ParseStrings answers what encoding/json answers
+// (surrogate pairs included), and its errors give the offset.
+func TestJSONAgainstStdlib(t *testing.T) {
+	for _, in := range []string{
+		`["\ud83d\ude00", "\u00e9", "\ud83d", "\ude00x", "\ud83d\u0041", "\ud83d\ud83d\ude00"]`,
+		"[\"😀\", \"\\/\"]",
+	} {
+		var want []string
+		if err := json.Unmarshal([]byte(in), &want); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := ParseStrings([]byte(in)); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseStrings(%s) = %q, %v; encoding/json says %q", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		`  {}`:       "offset 2: want a JSON array of strings",
+		`["a" "b"]`:  "offset 5: want ',' or ']' in the array",
+		`["a", 1]`:   "offset 6: want a string",
+		`["\x"]`:     "offset 3: bad escape in a string",
+		`["\u12"]`:   "offset 4: bad \\u escape",
+		"[\"\x01\"]": "offset 2: control character in a string",
+		`["a`:        "offset 3: unterminated string",
+		`[] x`:       "offset 3: trailing data after the JSON value",
+	} {
+		if _, err := ParseStrings([]byte(in)); err == nil || err.Error() != want {
+			t.Errorf("ParseStrings(%q): %v, want %q", in, err, want)
+		}
+	}
+}
+
+// FuzzParseStrings: ParseStrings accepts what encoding/json accepts as a
+// list of strings (but null), with the same strings, and what it parses
+// survives AppendStrings and a second parse.
+func FuzzParseStrings(f *testing.F) {
+	for _, s := range []string{`[]`, ` [ "a", "b\"c", "\u00e9\n" ] `, `["\ud83d\ude00"]`, `["\ud83d\u0041"]`, `["a",]`, `["\x"]`, `{}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := ParseStrings(b)
+		if utf8.Valid(b) {
+			var want []string
+			jerr := json.Unmarshal(b, &want)
+			if jerr == nil && want == nil {
+				jerr = errors.New("null")
+			}
+			switch {
+			case (err == nil) != (jerr == nil):
+				t.Fatalf("ParseStrings(%q): %v; encoding/json: %v", b, err, jerr)
+			case err == nil && len(got)+len(want) > 0 && !reflect.DeepEqual(got, want):
+				t.Fatalf("ParseStrings(%q) = %q; encoding/json: %q", b, got, want)
+			}
+		}
+		if err != nil {
+			return
+		}
+		again, err := ParseStrings(AppendStrings(nil, got))
+		if err != nil || len(got)+len(again) > 0 && !reflect.DeepEqual(again, got) {
+			t.Fatalf("round trip of %q: %q, %v", got, again, err)
+		}
+	})
 }
 
 func TestTable(t *testing.T) {

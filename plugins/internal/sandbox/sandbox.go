@@ -235,17 +235,6 @@ func (m *Module) newRuntime(ctx context.Context, dir *cache.Dir) error {
 	return nil
 }
 
-// AllowedImport reports whether the host provides module.name.
-func (m *Module) AllowedImport(module, name string) bool {
-	switch module {
-	case WASIModule:
-		return m.wasi[name]
-	case HostModule:
-		return name == LogFunc
-	}
-	return false
-}
-
 // WASIFunctions reports which WASI functions the host provides: every
 // function of WASI preview 1 (wazero implements them all), each of which
 // finds nothing to act on (no preopened directories, no sockets).

@@ -9,16 +9,22 @@ type Leaf struct {
 // LeafSize is the encoded size of a Leaf.
 const LeafSize = 24
 
+// Leaf appends one leaf of a decode request, LeafSize bytes. A host that
+// filters its leaves writes the count and then each leaf with this.
+func (e *Encoder) Leaf(l Leaf) {
+	e.U32(l.Leaf)
+	e.U32(l.Subleaf)
+	e.U32(l.EAX)
+	e.U32(l.EBX)
+	e.U32(l.ECX)
+	e.U32(l.EDX)
+}
+
 // EncodeLeaves appends the decode request: a count and the leaves.
 func EncodeLeaves(e *Encoder, ls []Leaf) {
 	e.U32(uint32(len(ls)))
 	for _, l := range ls {
-		e.U32(l.Leaf)
-		e.U32(l.Subleaf)
-		e.U32(l.EAX)
-		e.U32(l.EBX)
-		e.U32(l.ECX)
-		e.U32(l.EDX)
+		e.Leaf(l)
 	}
 }
 

@@ -8,16 +8,13 @@
 // u32 count and that many items. Messages are structs of these in a fixed
 // order (see the Encode/Decode functions of each type).
 //
-// The package imports only the standard library packages errors and
-// unicode/utf8, so that a plugin built with it stays small: a guest that
-// imports fmt, reflect or encoding/json grows by hundreds of kilobytes,
-// which every load pays for (see ABI.md, "Why a compact encoding?").
+// The package imports only the standard library package unicode/utf8, so
+// that a plugin built with it stays small: a guest that imports fmt,
+// reflect or encoding/json grows by hundreds of kilobytes, which every
+// load pays for (see ABI.md, "Why a compact encoding?").
 package wire
 
-import (
-	"errors"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // ABI is the version of the plugin ABI this package speaks. A manifest
 // starts with it, so that a host can reject a plugin of another version
@@ -122,9 +119,6 @@ func (d *Decoder) fail(msg string) {
 // Err returns the first error, or nil.
 func (d *Decoder) Err() error { return d.err }
 
-// Rest returns the number of unread bytes.
-func (d *Decoder) Rest() int { return len(d.b) - d.off }
-
 // End reports an error if bytes are left over.
 func (d *Decoder) End() error {
 	if d.err == nil && d.off != len(d.b) {
@@ -184,7 +178,7 @@ func (d *Decoder) Bytes() []byte {
 		return nil
 	}
 	if uint64(n) > uint64(len(d.b)-d.off) {
-		d.fail("length " + itoa(int(n)) + " runs past the end of the message")
+		d.fail("length " + Itoa(int(n)) + " runs past the end of the message")
 		return nil
 	}
 	b := d.b[d.off : d.off+int(n) : d.off+int(n)]
@@ -211,11 +205,11 @@ func (d *Decoder) Count(min int) int {
 		return 0
 	}
 	if n > MaxListLen {
-		d.fail("list of " + itoa(int(n)) + " items, the limit is " + itoa(MaxListLen))
+		d.fail("list of " + Itoa(int(n)) + " items, the limit is " + Itoa(MaxListLen))
 		return 0
 	}
 	if uint64(n)*uint64(min) > uint64(len(d.b)-d.off) {
-		d.fail("list of " + itoa(int(n)) + " items runs past the end of the message")
+		d.fail("list of " + Itoa(int(n)) + " items runs past the end of the message")
 		return 0
 	}
 	return int(n)
@@ -234,7 +228,9 @@ func (d *Decoder) Strs() []string {
 	return ss
 }
 
-func itoa(v int) string {
+// Itoa formats v in decimal, as strconv.Itoa does, for the messages of
+// this package and of the SDK (which avoid strconv to stay small).
+func Itoa(v int) string {
 	if v == 0 {
 		return "0"
 	}
@@ -263,6 +259,3 @@ func Frame(dst, payload []byte) []byte {
 	dst = append(dst, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
 	return append(dst, payload...)
 }
-
-// ErrStatus is returned by ReadStatus for an unknown status byte.
-var ErrStatus = errors.New("unknown reply status")
