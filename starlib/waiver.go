@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"cpupolicy/core/feature"
+	"cpupolicy/core/jsonpos"
 )
 
 // A Waiver accepts violations that a site has decided to live with, as
@@ -190,7 +191,7 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 			if se.Offset >= int64(len(data)) && strings.Contains(se.Error(), "end of JSON input") {
 				return nil, fmt.Errorf("%s: unexpected end of file", name)
 			}
-			line, col := jsonLineCol(data, se.Offset-1)
+			line, col := jsonpos.LineCol(data, se.Offset-1)
 			return nil, fmt.Errorf("%s:%d:%d: %v", name, line, col, err)
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
@@ -202,7 +203,7 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 			return syntax(err)
 		}
 		if tok != want {
-			line, col := jsonLineCol(data, dec.InputOffset())
+			line, col := jsonpos.LineCol(data, dec.InputOffset())
 			return fmt.Errorf("%s:%d:%d: got %v, want %q (a waivers file is {\"waivers\": [...]})", name, line, col, tok, want)
 		}
 		return nil
@@ -219,7 +220,7 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 			return nil, syntax(err)
 		}
 		if tok != "waivers" || seen {
-			line, _ := jsonLineCol(data, dec.InputOffset())
+			line, _ := jsonpos.LineCol(data, dec.InputOffset())
 			return nil, fmt.Errorf("%s:%d: unexpected key %v: a waivers file is {\"waivers\": [...]}", name, line, tok)
 		}
 		seen = true
@@ -234,14 +235,14 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 			if err := dec.Decode(&raw); err != nil {
 				return nil, syntax(err)
 			}
-			line, _ := jsonLineCol(data, at)
+			line, _ := jsonpos.LineCol(data, at)
 			wdec := json.NewDecoder(bytes.NewReader(raw))
 			wdec.DisallowUnknownFields()
 			var wj waiverJSON
 			if err := wdec.Decode(&wj); err != nil {
 				var te *json.UnmarshalTypeError
 				if errors.As(err, &te) {
-					line, _ := jsonLineCol(data, at+te.Offset)
+					line, _ := jsonpos.LineCol(data, at+te.Offset)
 					if te.Field == "" { // the waiver itself is not an object
 						return nil, fmt.Errorf("%s:%d: waiver %d: got JSON %s, want an object", name, line, n, te.Value)
 					}
@@ -361,15 +362,6 @@ func WaiverBuiltin(ws *[]Waiver, reg *feature.Registry) *starlark.Builtin {
 		*ws = append(*ws, w)
 		return starlark.None, nil
 	})
-}
-
-// jsonLineCol returns the 1-based line and column of byte offset off.
-func jsonLineCol(data []byte, off int64) (line, col int) {
-	off = max(0, min(off, int64(len(data))))
-	before := data[:off]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
-	return line, col
 }
 
 // jsonSkipSpace returns the offset of the first non-space byte at or after

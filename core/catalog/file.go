@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"cpupolicy/core/feature"
+	"cpupolicy/core/jsonpos"
 )
 
 // Schema is the value of a catalog file's "schema" key.
@@ -218,15 +219,8 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 	dec.DisallowUnknownFields()
 	var fc fileCatalog
 	if err := dec.Decode(&fc); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			line, col := position(data, se.Offset-1)
-			return nil, fmt.Errorf("%s:%d:%d: malformed JSON: %v", name, line, col, se)
-		case errors.As(err, &te):
-			line, col := position(data, te.Offset)
-			return nil, fmt.Errorf("%s:%d:%d: %s: got JSON %s, want %s", name, line, col, te.Field, te.Value, te.Type)
+		if placed, ok := jsonpos.Error(name, data, err); ok {
+			return nil, placed
 		}
 		return nil, fail("%v", err)
 	}
@@ -398,10 +392,4 @@ func elementPosition(data []byte, key string, i int) (line, col int, ok bool) {
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
-func position(data []byte, off int64) (line, col int) {
-	off = max(0, min(off, int64(len(data))))
-	before := data[:off]
-	line = 1 + bytes.Count(before, []byte("\n"))
-	col = int(off) - bytes.LastIndexByte(before, '\n')
-	return line, col
-}
+func position(data []byte, off int64) (line, col int) { return jsonpos.LineCol(data, off) }

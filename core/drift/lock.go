@@ -14,6 +14,7 @@ import (
 
 	"cpupolicy/core/catalog"
 	"cpupolicy/core/feature"
+	"cpupolicy/core/jsonpos"
 )
 
 // Schema is the value of a lock file's "schema" key.
@@ -311,24 +312,8 @@ func Parse(name string, data []byte, reg *feature.Registry) (*LockFile, error) {
 		return fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...))
 	}
 	jsonError := func(err error) error {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			line, col := position(data, se.Offset-1)
-			return fmt.Errorf("%s:%d:%d: malformed JSON: %v", name, line, col, se)
-		case errors.As(err, &te):
-			line, col := position(data, te.Offset)
-			return fmt.Errorf("%s:%d:%d: %s: got JSON %s, want %s", name, line, col, te.Field, te.Value, te.Type)
-		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			line, col := position(data, int64(len(data)))
-			return fmt.Errorf("%s:%d:%d: malformed JSON: unexpected end of file", name, line, col)
-		}
-		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			if off, ok := keyOffset(data, field); ok {
-				line, col := position(data, off)
-				return fmt.Errorf("%s:%d:%d: %s", name, line, col, oneLine(err))
-			}
+		if placed, ok := jsonpos.Error(name, data, err); ok {
+			return placed
 		}
 		return fail("%s", oneLine(err))
 	}
@@ -565,22 +550,6 @@ func skipSpace(data []byte, off int64) int64 {
 	return off
 }
 
-// keyOffset returns where quoted (a JSON string, as json's "unknown
-// field" error quotes it) first appears in data as an object key.
-func keyOffset(data []byte, quoted string) (int64, bool) {
-	for from := 0; ; {
-		i := bytes.Index(data[from:], []byte(quoted))
-		if i < 0 {
-			return 0, false
-		}
-		from += i + len(quoted)
-		rest := bytes.TrimLeft(data[from:], " \t\r\n")
-		if len(rest) > 0 && rest[0] == ':' {
-			return int64(from - len(quoted)), true
-		}
-	}
-}
-
 func isHex(s string, n int) bool {
 	if len(s) != n {
 		return false
@@ -592,10 +561,4 @@ func isHex(s string, n int) bool {
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 // position returns the 1-based line and column of byte offset off.
-func position(data []byte, off int64) (line, col int) {
-	off = max(0, min(off, int64(len(data))))
-	before := data[:off]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(off) - bytes.LastIndexByte(before, '\n')
-	return line, col
-}
+func position(data []byte, off int64) (line, col int) { return jsonpos.LineCol(data, off) }

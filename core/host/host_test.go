@@ -271,7 +271,7 @@ func TestParseRejects(t *testing.T) {
 		{"binary noise", []byte("\x7fELF\x02\x01\x01\x00\x00\x00"), ":1:1: not a cpupolicy host snapshot: invalid character"},
 		{"alien json (a QMP reply)", qmp, `: not a cpupolicy host snapshot: no "schema" key`},
 		{"wrong schema", replace(Schema, "cpupolicy/host-snapshot/v9"), `: not a cpupolicy host snapshot: schema "cpupolicy/host-snapshot/v9", want "cpupolicy/host-snapshot/v1"`},
-		{"unknown key", replace(`"source": `, `"extra": 1, "source": `), `: json: unknown field "extra"`},
+		{"unknown key", replace(`"source": `, `"extra": 1, "source": `), `:3:3: unknown key "extra"`}, // at the key
 		{"unknown feature", replace(`"hw": ["`, `"hw": ["avx512", "`), `: features.hw: unknown feature "avx512" (did you mean "avx512f"?)`},
 		{"negative subleaf", replace(`"subleaf": 0, "eax": `, `"subleaf": -1, "eax": `), ":15:28: cpuid.subleaf: got JSON number -1, want uint32"},
 		{"bad source", replace(`"source": "live"`, `"source": "guess"`), `: unknown source "guess"`},

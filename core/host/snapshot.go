@@ -23,6 +23,7 @@ import (
 
 	"cpupolicy/core/cpuid"
 	"cpupolicy/core/feature"
+	"cpupolicy/core/jsonpos"
 	"cpupolicy/core/kvm"
 )
 
@@ -359,19 +360,8 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 	dec.DisallowUnknownFields()
 	var raw rawSnapshot
 	if err := dec.Decode(&raw); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			line, col := position(data, valueStart(data, te.Offset))
-			return nil, fmt.Errorf("%s:%d:%d: %s: got JSON %s, want %s", name, line, col, te.Field, te.Value, te.Type)
-		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			line, col := position(data, se.Offset-1)
-			return nil, fmt.Errorf("%s:%d:%d: malformed JSON: %v", name, line, col, se)
-		}
-		if err == io.ErrUnexpectedEOF {
-			line, col := position(data, int64(len(data)))
-			return nil, fmt.Errorf("%s:%d:%d: malformed JSON: unexpected end of JSON input", name, line, col)
+		if placed, ok := jsonpos.Error(name, data, err); ok {
+			return nil, placed
 		}
 		return nil, fail("%v", err)
 	}
@@ -490,29 +480,5 @@ func syntaxMsg(err error) string {
 	return err.Error()
 }
 
-// valueStart backs up from the end of a scalar JSON value to its first
-// byte, so that type errors point at the value rather than past it.
-func valueStart(data []byte, end int64) int64 {
-	if end > int64(len(data)) {
-		end = int64(len(data))
-	}
-	i := end
-	for i > 0 && strings.IndexByte(":,[{ \t\r\n", data[i-1]) < 0 {
-		i--
-	}
-	return i
-}
-
 // position converts a byte offset into a 1-based line and column.
-func position(data []byte, off int64) (line, col int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	if off < 0 {
-		off = 0
-	}
-	before := data[:off]
-	line = 1 + bytes.Count(before, []byte("\n"))
-	col = int(off) - bytes.LastIndexByte(before, '\n')
-	return line, col
-}
+func position(data []byte, off int64) (line, col int) { return jsonpos.LineCol(data, off) }

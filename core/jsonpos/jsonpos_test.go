@@ -1,0 +1,68 @@
+package jsonpos
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+type doc struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+	List  []int  `json:"list"`
+}
+
+func decode(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var d doc
+	return dec.Decode(&d)
+}
+
+func TestError(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"{\n  \"name\": \"a\",\n  \"count\": \"x\"\n}", `f.json:3:12: count: got JSON string, want int`},
+		{"{\n  \"list\": [1, true]\n}", `f.json:2:15: list: got JSON bool, want int`},
+		{"{\n  \"name\": \"a\",\n  \"extra\": 1\n}", `f.json:3:3: unknown key "extra"`},
+		{"{\n  \"name\": \"a\"\n  \"count\": 1\n}", `f.json:3:3: malformed JSON: invalid character '"' after object key:value pair`},
+		{"{\n  \"name\": ", `f.json:2:11: malformed JSON: unexpected end of JSON input`},
+		{"", `f.json:1:1: malformed JSON: unexpected end of JSON input`},
+	} {
+		err, ok := Error("f.json", []byte(c.in), decode([]byte(c.in)))
+		if !ok || err.Error() != c.want {
+			t.Errorf("%q: got %v (%v), want %s", c.in, err, ok, c.want)
+		}
+	}
+	other := errors.New("not JSON's")
+	if err, ok := Error("f.json", nil, other); ok || err != other {
+		t.Errorf("other error: %v, %v", err, ok)
+	}
+}
+
+func TestLineCol(t *testing.T) {
+	data := []byte("ab\ncd\n")
+	for _, c := range []struct {
+		off       int64
+		line, col int
+	}{{-5, 1, 1}, {0, 1, 1}, {1, 1, 2}, {3, 2, 1}, {4, 2, 2}, {6, 3, 1}, {99, 3, 1}} {
+		if l, col := LineCol(data, c.off); l != c.line || col != c.col {
+			t.Errorf("LineCol(%d) = %d:%d, want %d:%d", c.off, l, col, c.line, c.col)
+		}
+	}
+}
+
+func FuzzError(f *testing.F) {
+	f.Add([]byte(`{"name": "a", "count": 1, "list": [1]}`))
+	f.Add([]byte(`{"count": "x"}`))
+	f.Add([]byte(`{"zz": 1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := decode(data)
+		if err == nil {
+			return
+		}
+		if placed, ok := Error("f", data, err); ok && !bytes.HasPrefix([]byte(placed.Error()), []byte("f:")) {
+			t.Fatalf("placed error %q does not name the file", placed)
+		}
+	})
+}
