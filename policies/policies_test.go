@@ -546,7 +546,7 @@ func deriveGuest(t testing.TB, o starlib.Offer, h *starlib.Host) guest {
 	t.Helper()
 	c := fixtures(t).cat72.Catalog()
 	reg := c.Registry()
-	a, err := check.Compute(reg, h.Snapshot(), starlib.QEMURules(c.QEMUVersion), catalog.KVM)
+	a, err := check.Compute(reg, h.Snapshot(), check.RulesFor(c.QEMUVersion), catalog.KVM)
 	if err != nil {
 		t.Fatal(err)
 	}

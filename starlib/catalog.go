@@ -2,7 +2,6 @@ package starlib
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -53,7 +52,7 @@ var _ starlark.HasAttrs = (*Catalog)(nil)
 
 // NewCatalog returns the Starlark value of c.
 func NewCatalog(c *catalog.Catalog) *Catalog {
-	v := &Catalog{c: c, reg: c.Registry(), rules: QEMURules(c.QEMUVersion),
+	v := &Catalog{c: c, reg: c.Registry(), rules: check.RulesFor(c.QEMUVersion),
 		byModel: make(map[*catalog.Model]*Model, len(c.Models)),
 		byMT:    make(map[*catalog.MachineType]*MachineType, len(c.Machines))}
 	for i := range c.Models {
@@ -78,26 +77,6 @@ func NewCatalog(c *catalog.Catalog) *Catalog {
 		m.featuresMethod = starlark.NewBuiltin("features", m.featuresFn).BindReceiver(m)
 	}
 	return v
-}
-
-// QEMURules returns the QEMU release whose availability rules
-// (core/check) judge hosts for a catalog of QEMU version v: its own
-// major.minor ("7.2.22" → "7.2", "10.0.2" → "10.0") when core/check knows
-// it, else the nearest older release it knows (7.2 for anything older
-// than 10.0).
-func QEMURules(v string) string {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) >= 2 {
-		v = parts[0] + "." + parts[1]
-	}
-	switch v {
-	case "7.2", "10.0":
-		return v
-	}
-	if major, err := strconv.Atoi(parts[0]); err == nil && major >= 10 {
-		return "10.0"
-	}
-	return "7.2"
 }
 
 // Catalog returns the catalog it wraps.

@@ -14,7 +14,6 @@ import (
 	"cpupolicy/core/check"
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
-	"cpupolicy/starlib"
 )
 
 // layerWords explains a layer in a sentence.
@@ -27,10 +26,10 @@ var layerWords = map[string]string{
 }
 
 // qemuRules is the QEMU release whose availability rules judge hosts for
-// cat: the one policies use (starlib.QEMURules), with a note on stderr
+// cat: the one policies use (check.RulesFor), with a note on stderr
 // when it is not the catalog's own release.
 func qemuRules(e *env, cat *catalog.Catalog) string {
-	rules := starlib.QEMURules(cat.QEMUVersion)
+	rules := check.RulesFor(cat.QEMUVersion)
 	if v := cat.QEMUVersion; v == rules || strings.HasPrefix(v, rules+".") {
 		return rules
 	}

@@ -40,6 +40,8 @@ package check
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"cpupolicy/core/feature"
 	"cpupolicy/core/host"
@@ -295,4 +297,24 @@ func mustSet(reg *feature.Registry, names ...string) feature.FeatureSet {
 		}
 	}
 	return s
+}
+
+// RulesFor returns the QEMU release whose availability rules (Compute's
+// qemu argument) judge hosts for a catalog of QEMU version v: its own
+// major.minor ("7.2.22" → "7.2", "10.0.2" → "10.0") when core/check knows
+// it, else the nearest older release it knows (7.2 for anything older
+// than 10.0).
+func RulesFor(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) >= 2 {
+		v = parts[0] + "." + parts[1]
+	}
+	switch v {
+	case "7.2", "10.0":
+		return v
+	}
+	if major, err := strconv.Atoi(parts[0]); err == nil && major >= 10 {
+		return "10.0"
+	}
+	return "7.2"
 }

@@ -520,3 +520,19 @@ func TestTables(t *testing.T) {
 		mustLookup("msrGate", g)
 	}
 }
+
+// TestRulesFor: a catalog is judged by its own release's rules, or the
+// nearest older release core/check knows.
+func TestRulesFor(t *testing.T) {
+	for v, want := range map[string]string{
+		"7.2.22": "7.2", "7.2": "7.2", "10.0.2": "10.0", "10.0": "10.0",
+		"8.2.2": "7.2", "9.2.0": "7.2", "6.2.0": "7.2", "10.1.0": "10.0", "11.0": "10.0", "": "7.2", "x.y": "7.2",
+	} {
+		if got := RulesFor(v); got != want {
+			t.Errorf("RulesFor(%q) = %q, want %q", v, got, want)
+		}
+		if lookupVersion(RulesFor(v)) == nil {
+			t.Errorf("RulesFor(%q) = %q, which Compute does not know", v, RulesFor(v))
+		}
+	}
+}
