@@ -174,7 +174,6 @@ func runFleet(e *env, args []string) int {
 			r.reqs = append(r.reqs, req)
 		}
 	}
-	r.matrix = r.f.Judge(r.reqs)
 	if rc := r.report(e, site, scat, rules); rc >= 0 {
 		return rc
 	}
@@ -184,6 +183,9 @@ func runFleet(e *env, args []string) int {
 	case "json":
 		writeJSON(&buf, r.out)
 	case "html":
+		// Only the report's hosts × models matrix needs every verdict;
+		// text and JSON summarise pools from their common sets.
+		r.matrix = r.f.Judge(r.reqs)
 		if err := writeFleetHTML(&buf, r); err != nil {
 			fmt.Fprintf(e.stderr, "cpupolicy fleet: writing the report: %v\n", err)
 			return exitUsage
