@@ -13,25 +13,39 @@ import (
 	"cpupolicy/core/host"
 )
 
+// hostOffer loads the snapshot FILE (this host, probed, for "") and
+// computes what QEMU release rules lets a guest have there under accel;
+// errors name the file.
+func (e *env) hostOffer(file string, reg *feature.Registry, rules, accel string) (*host.HostSnapshot, *check.Availability, error) {
+	var s *host.HostSnapshot
+	var err error
+	if file == "" {
+		s, err = e.probeLive()
+	} else {
+		s, err = e.loadSnapshot(file)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := check.Compute(reg, s, rules, accel)
+	if err != nil {
+		if file == "" {
+			file = "this host"
+		}
+		return nil, nil, fmt.Errorf("%s: %v", file, err)
+	}
+	return s, a, nil
+}
+
 // operand resolves one side of `diff`: MODEL, MODEL@MACHINE, a -cpu spec
 // (it has a comma), host:FILE or host: (this host's KVM offer), or
 // CATALOG:X — X (a model, MODEL@MACHINE or spec) on another catalog, an
 // embedded one's name or a file (libvirt's definitions beside QEMU's).
 func (j *judge) operand(e *env, arg string) (string, feature.FeatureSet, error) {
 	if rest, ok := strings.CutPrefix(arg, "host:"); ok {
-		var s *host.HostSnapshot
-		var err error
-		if rest == "" {
-			s, err = e.probeLive()
-		} else {
-			s, err = e.loadSnapshot(rest)
-		}
+		_, a, err := e.hostOffer(rest, j.reg, j.avail.QEMU, j.accel)
 		if err != nil {
 			return "", feature.FeatureSet{}, err
-		}
-		a, err := check.Compute(j.reg, s, j.avail.QEMU, j.accel)
-		if err != nil {
-			return "", feature.FeatureSet{}, fmt.Errorf("%s: %v", arg, err)
 		}
 		return arg, a.Set, nil
 	}
@@ -165,20 +179,13 @@ func runBaseline(e *env, args []string) int {
 	}
 	var hosts []hostAvail
 	for _, arg := range fs.Args() {
-		var s *host.HostSnapshot
 		name := strings.TrimPrefix(arg, "host:")
-		if name == "" {
-			name = "this host"
-			s, err = e.probeLive()
-		} else {
-			s, err = e.loadSnapshot(name)
-		}
+		s, a, err := e.hostOffer(name, reg, rules, catalog.KVM)
 		if err != nil {
 			return inputError(e, err)
 		}
-		a, err := check.Compute(reg, s, rules, catalog.KVM)
-		if err != nil {
-			return inputError(e, fmt.Errorf("%s: %v", name, err))
+		if name == "" {
+			name = "this host"
 		}
 		hosts = append(hosts, hostAvail{name, s.Vendor, a.Set})
 	}
