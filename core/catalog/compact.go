@@ -125,16 +125,11 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 	// Stage 1: each accelerator on the newest machine type: the common
 	// part becomes that machine's default, the rest the model's delta.
 	for _, acc := range c.Accels {
-		d := c.factor(newest.Name, acc, get, func(m *Model) answer { return answer{m.Features, m.Latent, m.Props} })
-		c.setDefault(newest.Name, acc, d)
+		c.setDefault(newest.Name, acc, c.factor(newest.Name, acc, get, (*Model).base))
 		for i := range c.Models {
 			m := &c.Models[i]
-			a, ok := get(resolveKey{m.Name, newest.Name, acc})
-			if !ok {
-				continue
-			}
-			if rest := diff(d.applyAll(answer{m.Features, m.Latent, m.Props}), a); !rest.IsZero() {
-				m.accel[acc] = rest
+			if a, ok := get(resolveKey{m.Name, newest.Name, acc}); ok {
+				c.setAccelDelta(m, newest.Name, acc, a)
 			}
 		}
 	}
@@ -144,23 +139,12 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 			continue
 		}
 		for _, acc := range c.Accels {
-			stage := func(m *Model) answer {
-				s := answer{m.Features, m.Latent, m.Props}
-				if d, ok := m.accel[acc]; ok {
-					s = d.applyAll(s)
-				}
-				return s
-			}
-			d := c.factor(mt.Name, acc, get, stage)
-			c.setDefault(mt.Name, acc, d)
+			stage := func(m *Model) answer { return m.stage(acc) }
+			c.setDefault(mt.Name, acc, c.factor(mt.Name, acc, get, stage))
 			for i := range c.Models {
 				m := &c.Models[i]
-				a, ok := get(resolveKey{m.Name, mt.Name, acc})
-				if !ok {
-					continue
-				}
-				if rest := diff(d.applyAll(stage(m)), a); !rest.IsZero() {
-					c.overrides[resolveKey{m.Name, mt.Name, acc}] = rest
+				if a, ok := get(resolveKey{m.Name, mt.Name, acc}); ok {
+					c.setOverride(m, mt.Name, acc, a)
 				}
 			}
 		}
@@ -169,6 +153,44 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// base is m's base layer: its answer on the newest pc-q35 under the base
+// accelerator.
+func (m *Model) base() answer { return answer{m.Features, m.Latent, m.Props} }
+
+// stage is m on the newest pc-q35 under acc: its base with its own
+// accelerator delta (none yet while stage 1 runs).
+func (m *Model) stage(acc string) answer {
+	s := m.base()
+	if d, ok := m.accel[acc]; ok {
+		s = d.applyAll(s)
+	}
+	return s
+}
+
+// residual is what takes from to a beyond the default of machine and acc.
+func (c *Catalog) residual(machine, acc string, from, a answer) Delta {
+	if d, ok := c.defaults[machine][acc]; ok {
+		from = d.applyAll(from)
+	}
+	return diff(from, a)
+}
+
+// setAccelDelta records, as m's own delta for acc, what a (its answer on
+// the newest pc-q35 newest under acc) holds beyond that machine's default.
+func (c *Catalog) setAccelDelta(m *Model, newest, acc string, a answer) {
+	if rest := c.residual(newest, acc, m.base(), a); !rest.IsZero() {
+		m.accel[acc] = rest
+	}
+}
+
+// setOverride records, as an override, what a (m's answer on machine
+// under acc) holds beyond the machine's default applied to m's stage.
+func (c *Catalog) setOverride(m *Model, machine, acc string, a answer) {
+	if rest := c.residual(machine, acc, m.stage(acc), a); !rest.IsZero() {
+		c.overrides[resolveKey{m.Name, machine, acc}] = rest
+	}
 }
 
 // answer is what QEMU said for one (model, machine, accel): the

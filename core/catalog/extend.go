@@ -235,34 +235,15 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 		// delta on the newest pc-q35, sparse per-machine overrides.
 		b := answers[resolveKey{d.Name, newest.Name, baseAccel}]
 		m.Features, m.Latent, m.Props = b.f, b.lat, b.p
-		stageOf := func(acc string) answer {
-			s := answer{m.Features, m.Latent, m.Props}
-			if dd, ok := m.accel[acc]; ok {
-				s = dd.applyAll(s)
-			}
-			return s
-		}
 		for _, acc := range c.Accels {
-			s := answer{m.Features, m.Latent, m.Props}
-			if dd, ok := c.defaults[newest.Name][acc]; ok {
-				s = dd.applyAll(s)
-			}
-			if rest := diff(s, answers[resolveKey{d.Name, newest.Name, acc}]); !rest.IsZero() {
-				m.accel[acc] = rest
-			}
+			n.setAccelDelta(&m, newest.Name, acc, answers[resolveKey{d.Name, newest.Name, acc}])
 		}
 		for _, mt := range c.Machines {
 			if mt.Name == newest.Name {
 				continue
 			}
 			for _, acc := range c.Accels {
-				s := stageOf(acc)
-				if dd, ok := c.defaults[mt.Name][acc]; ok {
-					s = dd.applyAll(s)
-				}
-				if rest := diff(s, answers[resolveKey{d.Name, mt.Name, acc}]); !rest.IsZero() {
-					n.overrides[resolveKey{d.Name, mt.Name, acc}] = rest
-				}
+				n.setOverride(&m, mt.Name, acc, answers[resolveKey{d.Name, mt.Name, acc}])
 			}
 		}
 		n.Models = append(n.Models, m)
