@@ -1,4 +1,4 @@
-module cpupolicy
+module github.com/cpupolicy/cpupolicy
 
 go 1.26.0
 

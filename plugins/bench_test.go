@@ -6,9 +6,9 @@ import (
 	"path"
 	"testing"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/plugins"
-	"cpupolicy/plugins/plugintest"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // The plugin benchmarks; bench/plugins.sh runs them and records the

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/plugins"
-	"cpupolicy/plugins/internal/cache"
-	"cpupolicy/plugins/plugintest"
+	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/cache"
+	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // copyTree copies the directory tree src to dst.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"cpupolicy/plugins/internal/sandbox"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/sandbox"
 )
 
 // Kinds of failure, for errors.Is. Every error from this package is an

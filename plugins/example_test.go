@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/plugins"
-	"cpupolicy/plugins/internal/tinywasm"
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/tinywasm"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // exampleWasm writes a small plugin (assembled by hand, so that the

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/plugins"
-	"cpupolicy/plugins/plugintest"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // zhaoxinLeaves is a Zhaoxin CPU with a few PadLock bits.
@@ -80,7 +80,7 @@ func (w *healthyWatch) finish(t *testing.T) {
 
 // hostile builds a plugin from plugins/testdata/hostile.
 func hostile(t *testing.T, name string) string {
-	return plugintest.Build(t, "cpupolicy/plugins/testdata/hostile/"+name)
+	return plugintest.Build(t, "github.com/cpupolicy/cpupolicy/plugins/testdata/hostile/"+name)
 }
 
 // TestHostile runs every hostile plugin: each must end with one error,

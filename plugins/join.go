@@ -6,10 +6,10 @@ import (
 	"sort"
 	"strings"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // This file joins loaded plugins to the core: their features to a

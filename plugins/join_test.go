@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
-	"cpupolicy/plugins"
-	"cpupolicy/plugins/internal/tinywasm"
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/tinywasm"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // joinPlugin writes a runtime-free plugin (tinywasm) named name, for

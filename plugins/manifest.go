@@ -5,9 +5,9 @@ import (
 	"sort"
 	"strings"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // Manifest is what a plugin says about itself (the ABI's describe).

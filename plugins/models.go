@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // ModelDef is a CPU model as a plugin defines it: QEMU's

@@ -14,11 +14,11 @@ import (
 	"sync"
 	"time"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/plugins/internal/sandbox"
-	"cpupolicy/plugins/internal/wasmfile"
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/sandbox"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wasmfile"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // Plugin is a loaded plugin. Its methods are safe for concurrent use:
@@ -226,7 +226,7 @@ func (p *Plugin) checkModule(wi *wasmfile.Info) error {
 		if _, ok := wi.Export("_start"); ok {
 			detail += " (built as a command: build plugins with -buildmode=c-shared)"
 		} else {
-			detail += " (is it built with cpupolicy/plugins/sdk?)"
+			detail += " (is it built with github.com/cpupolicy/cpupolicy/plugins/sdk?)"
 		}
 		return &Error{File: p.file, Op: "load", Kind: ErrExports, Detail: detail}
 	}

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/plugins"
-	"cpupolicy/plugins/plugintest"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // TestConcurrentCalls: many goroutines share one plugin; each call gets
@@ -55,7 +55,7 @@ func TestConfig(t *testing.T) {
 	if c.MemoryLimit() != 64<<20 || c.Timeout() != 2*time.Second || c.MaxReply() != 4<<20 || c.Interpreter() {
 		t.Errorf("zero Config: %d %v %d %v", c.MemoryLimit(), c.Timeout(), c.MaxReply(), c.Interpreter())
 	}
-	if !strings.HasSuffix(c.CacheDir(), "cpupolicy/wazero") && c.CacheDir() != "" {
+	if !strings.HasSuffix(c.CacheDir(), "github.com/cpupolicy/cpupolicy/wazero") && c.CacheDir() != "" {
 		t.Errorf("default cache dir %q", c.CacheDir())
 	}
 	d := c.WithMemoryLimit(1 << 20).WithTimeout(time.Second).WithMaxReply(10).WithCacheDir("").WithInterpreter(true)
@@ -71,7 +71,7 @@ func TestConfig(t *testing.T) {
 // with its name, and a flood is capped.
 func TestLog(t *testing.T) {
 	t.Parallel()
-	path := plugintest.Build(t, "cpupolicy/plugins/testdata/chatty")
+	path := plugintest.Build(t, "github.com/cpupolicy/cpupolicy/plugins/testdata/chatty")
 	var mu sync.Mutex
 	var buf bytes.Buffer
 	w := writerFunc(func(b []byte) (int, error) {
@@ -111,7 +111,7 @@ func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 // TestClosed: calls after Close fail with ErrClosed.
 func TestClosed(t *testing.T) {
 	t.Parallel()
-	path := plugintest.Build(t, "cpupolicy/plugins/testdata/chatty")
+	path := plugintest.Build(t, "github.com/cpupolicy/cpupolicy/plugins/testdata/chatty")
 	ctx := context.Background()
 	p, err := plugins.Load(ctx, path, testConfig(t))
 	if err != nil {

@@ -7,9 +7,9 @@ import (
 	"reflect"
 	"testing"
 
-	"cpupolicy/plugins"
-	"cpupolicy/plugins/internal/tinywasm"
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/tinywasm"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // tinyPlugin writes a plugin with no language runtime (see

@@ -8,17 +8,17 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/plugins"
 )
 
 // The vendor plugins, by import path.
 const (
-	amdPkg     = "cpupolicy/plugins/vendors/amd"
-	intelPkg   = "cpupolicy/plugins/vendors/intel"
-	zhaoxinPkg = "cpupolicy/plugins/vendors/zhaoxin"
+	amdPkg     = "github.com/cpupolicy/cpupolicy/plugins/vendors/amd"
+	intelPkg   = "github.com/cpupolicy/cpupolicy/plugins/vendors/intel"
+	zhaoxinPkg = "github.com/cpupolicy/cpupolicy/plugins/vendors/zhaoxin"
 )
 
 var vendorPkgs = []string{amdPkg, intelPkg, zhaoxinPkg}

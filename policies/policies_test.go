@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/catalog/qemuimport"
-	"cpupolicy/core/check"
-	"cpupolicy/core/feature"
-	"cpupolicy/policies"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
+	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/policies"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // hostsDir holds the recorded snapshots the tests use as fixtures: the

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // resolveAll resolves every model of the catalog on every machine type,

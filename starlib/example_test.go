@@ -6,8 +6,8 @@ import (
 	"log"
 	"testing/fstest"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // A site policy, loaded from a file system and checked over the embedded

@@ -9,9 +9,9 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"cpupolicy/core/check"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // HostName is the name of the host whose snapshot is the file path: the

@@ -13,7 +13,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // shortTimeout is the time limit of the hostile tests: long enough for a

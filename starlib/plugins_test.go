@@ -8,7 +8,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // fakePlugins is a Go stand-in for loaded WebAssembly plugins.

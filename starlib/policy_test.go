@@ -13,7 +13,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // testSite is two offers on two pools of recorded hosts.

@@ -16,8 +16,8 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // Defaults of Options. Each says why it is what it is.
@@ -200,7 +200,7 @@ func FileOptions() *syntax.FileOptions {
 }
 
 // localKey is the thread-local key of a run's state.
-const localKey = "cpupolicy/starlib.run"
+const localKey = "github.com/cpupolicy/cpupolicy/starlib.run"
 
 // run is the state builtins find on their thread: what they work over
 // and the limits they respect.

@@ -1,9 +1,9 @@
 package starlib
 
 import (
-	"cpupolicy/core/suggest"
 	"errors"
 	"fmt"
+	"github.com/cpupolicy/cpupolicy/core/suggest"
 	"path/filepath"
 	"sort"
 	"strings"

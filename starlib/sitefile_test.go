@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // writeTree writes files (path → content) under a new directory and

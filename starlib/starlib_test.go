@@ -12,8 +12,8 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarktest"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // hostsDir holds the recorded snapshots the tests use as fixtures.

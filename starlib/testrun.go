@@ -17,7 +17,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 	"go.starlark.net/syntax"
 
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // Policies are tested the way OPA's are (`opa test`): a file NAME_test.star
@@ -399,7 +399,7 @@ func (s *Script) runTest(ctx context.Context, cat *Catalog, name string, fn *sta
 }
 
 // assertKey is the thread-local key of a test's failures.
-const assertKey = "cpupolicy/starlib.assert"
+const assertKey = "github.com/cpupolicy/cpupolicy/starlib.assert"
 
 // assertReporter collects the failed assertions of one test.
 type assertReporter struct {

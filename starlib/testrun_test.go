@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // loadTestFile loads a test file written into a new directory, with the

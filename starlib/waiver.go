@@ -13,8 +13,8 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/core/jsonpos"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/jsonpos"
 )
 
 // A Waiver accepts violations that a site has decided to live with, as

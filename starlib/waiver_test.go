@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 func TestWaiverMatches(t *testing.T) {

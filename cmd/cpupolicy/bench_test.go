@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
 )
 
 // BenchmarkModelsCommand is `cpupolicy models --host F --format json`

@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/catalog/qemuimport"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 func runCatalog(e *env, args []string) int {

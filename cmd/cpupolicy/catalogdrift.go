@@ -8,8 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/drift"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/drift"
 )
 
 // defaultLockFile is where `catalog lock` writes without -o, beside the

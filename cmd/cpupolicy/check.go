@@ -17,10 +17,10 @@ import (
 	"sync"
 	"time"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/suggest"
-	"cpupolicy/policies"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/policies"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // repeatFlag is a flag that may be given several times.

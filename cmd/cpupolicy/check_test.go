@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // checkScenario is a check run that a report format must express.

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/check"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/fleet"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/fleet"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // hostOffer loads the snapshot FILE (this host, probed, for "") and

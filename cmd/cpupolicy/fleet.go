@@ -11,12 +11,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/check"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/fleet"
-	"cpupolicy/core/host"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/fleet"
+	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // defaultPool is the pool of the hosts named on the command line that no

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // fleetTemplate is the HTML report: one self-contained page (its CSS and

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/check"
-	"cpupolicy/core/feature"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // labelPrefix is the namespace of every label `labels` writes.

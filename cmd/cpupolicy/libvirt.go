@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/core/libvirt"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/libvirt"
 )
 
 // runCatalogImportLibvirt is `catalog import libvirt [DIR]`: libvirt's CPU

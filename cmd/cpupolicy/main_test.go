@@ -11,11 +11,11 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
-	"cpupolicy/core/libvirt"
-	"cpupolicy/plugins/plugintest"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/libvirt"
+	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 func TestMain(m *testing.M) {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/core/qmp"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/qmp"
 )
 
 // qemuDefinitions asks a live QEMU on machine under accel for

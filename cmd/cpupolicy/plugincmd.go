@@ -9,10 +9,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
-	"cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/plugins"
 )
 
 func runPlugin(e *env, args []string) int {

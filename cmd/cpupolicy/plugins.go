@@ -12,11 +12,11 @@ import (
 	"sync"
 	"time"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
-	"cpupolicy/plugins"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // pluginEnv is the environment variable naming a directory of plugins

@@ -9,8 +9,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"cpupolicy/plugins"
-	"cpupolicy/plugins/plugintest"
+	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // TestPluginScripts runs the scripts in testdata/script-plugins with the
@@ -27,10 +27,10 @@ func TestPluginScripts(t *testing.T) {
 	env := map[string]string{}
 	var paths []string
 	for name, pkg := range map[string]string{
-		"AMD_WASM":     "cpupolicy/plugins/vendors/amd",
-		"INTEL_WASM":   "cpupolicy/plugins/vendors/intel",
-		"ZHAOXIN_WASM": "cpupolicy/plugins/vendors/zhaoxin",
-		"LOOP_WASM":    "cpupolicy/plugins/testdata/hostile/loop",
+		"AMD_WASM":     "github.com/cpupolicy/cpupolicy/plugins/vendors/amd",
+		"INTEL_WASM":   "github.com/cpupolicy/cpupolicy/plugins/vendors/intel",
+		"ZHAOXIN_WASM": "github.com/cpupolicy/cpupolicy/plugins/vendors/zhaoxin",
+		"LOOP_WASM":    "github.com/cpupolicy/cpupolicy/plugins/testdata/hostile/loop",
 	} {
 		env[name] = plugintest.Build(t, pkg)
 		paths = append(paths, env[name])

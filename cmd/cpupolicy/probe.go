@@ -9,9 +9,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
-	"cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/plugins"
 )
 
 func runProbe(e *env, args []string) int {

@@ -20,8 +20,8 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // replFile names what the REPL reads in positions and backtraces.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 const replTestHost = "../../testdata/hosts/this-machine.json"

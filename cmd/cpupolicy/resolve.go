@@ -6,8 +6,8 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
 
 // resolvedJSON is one element of `resolve --format json`. Its keys are a

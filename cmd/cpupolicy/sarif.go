@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // SARIF 2.1.0 (OASIS, errata 01), the subset a policy check needs: one
@@ -24,7 +24,7 @@ const (
 	sarifSchema  = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 	// expiredWaiverRule is the rule of expired-waiver results; a policy
 	// name cannot contain "/".
-	expiredWaiverRule = "cpupolicy/expired-waiver"
+	expiredWaiverRule = "github.com/cpupolicy/cpupolicy/expired-waiver"
 )
 
 type sarifLog struct {

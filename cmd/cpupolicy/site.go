@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // siteConfig is what the check command's flags say about the site.

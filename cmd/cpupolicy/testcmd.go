@@ -13,8 +13,8 @@ import (
 	"sort"
 	"strings"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // testCatalog is the catalog tests run with unless --catalog says

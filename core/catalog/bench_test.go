@@ -3,7 +3,7 @@ package catalog
 import (
 	"testing"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 var benchFeatures feature.FeatureSet

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // The binary form exists for start-up speed only: the embedded catalogs

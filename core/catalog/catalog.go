@@ -17,14 +17,14 @@
 package catalog
 
 import (
-	"cpupolicy/core/suggest"
 	"fmt"
+	"github.com/cpupolicy/cpupolicy/core/suggest"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // Accelerators a catalog may hold.

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // Compact turns what QEMU said (raw) into a Catalog and checks that the

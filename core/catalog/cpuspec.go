@@ -6,8 +6,8 @@ import (
 	"strings"
 	"sync"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // CPUSpec is a parsed QEMU -cpu option: "Model,+feat,-feat,feat=on,prop=value".

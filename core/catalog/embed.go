@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // The embedded catalogs, each imported from a real QEMU release by

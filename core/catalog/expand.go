@@ -34,8 +34,8 @@ import (
 	"strings"
 	"sync"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // qemuRelease is a QEMU release whose expansion rules this file knows.

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // qemuMasks is each single feature that the rules name, at the bit QEMU's

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // ModelDefinition is a CPU model from outside the catalog's QEMU (a

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // definitionOf reconstructs m's QEMU definition from c's answers on the

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/catalog/qemuimport"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 )
 
 // qemuBinaries are the QEMUs a fidelity test may find: Debian's, and the

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"strings"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/core/jsonpos"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/jsonpos"
 )
 
 // Schema is the value of a catalog file's "schema" key.
-const Schema = "cpupolicy/catalog/v1"
+const Schema = "github.com/cpupolicy/cpupolicy/catalog/v1"
 
 // The file form. Feature sets are sorted canonical names; deltas appear
 // only where they change something.

@@ -1,6 +1,6 @@
 package catalog
 
-import "cpupolicy/core/feature"
+import "github.com/cpupolicy/cpupolicy/core/feature"
 
 // Latent returns the features of model's definition on machine under
 // accel that its expansion lacks (QEMU's feature dependencies hid them;

@@ -3,7 +3,7 @@ package catalog
 import (
 	"fmt"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // Raw is what a QEMU binary said about its CPU models, before compaction:

@@ -3,7 +3,7 @@ package catalog
 import (
 	"fmt"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // Resolution is a model resolved on a machine type under an accelerator:

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/qmp"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/qmp"
 )
 
 // TestResolveSpecKnownFacts: ResolveSpec starts from the definition, not

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // Uniform builds a catalog of definitions that, unlike QEMU's, depend on

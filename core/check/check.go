@@ -43,8 +43,8 @@ import (
 	"strconv"
 	"strings"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // Accelerators.

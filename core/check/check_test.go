@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

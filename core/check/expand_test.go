@@ -1,8 +1,8 @@
 package check
 
 import (
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // This file predicts how QEMU's "host" (KVM) and "max" (TCG) models differ

@@ -1,9 +1,9 @@
 package check
 
 import (
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // KVM capability numbers (<linux/kvm.h> KVM_CAP_*) QEMU consults.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // qemuSpellings maps every spelling QEMU itself uses for a feature

@@ -3,8 +3,8 @@ package drift
 import (
 	"testing"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 func embedded(b *testing.B, name string) *catalog.Catalog {

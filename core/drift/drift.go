@@ -27,8 +27,8 @@ import (
 	"cmp"
 	"slices"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // DiffResult is what changes from catalog A to catalog B. Its JSON form

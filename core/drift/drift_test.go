@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // sampleRaw is a committed sample of QEMU 7.2's own answers: 10 models

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"log"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/drift"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/drift"
 )
 
 // What moving a site from QEMU 7.2 to 10.0 changes.

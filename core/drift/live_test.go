@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/catalog/qemuimport"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 )
 
 var fullLive = flag.Bool("full", false, "TestDiffLive: import every common machine type, not one per behaviour class")

@@ -12,13 +12,13 @@ import (
 	"slices"
 	"strings"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/jsonpos"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/jsonpos"
 )
 
 // Schema is the value of a lock file's "schema" key.
-const Schema = "cpupolicy/lock/v1"
+const Schema = "github.com/cpupolicy/cpupolicy/lock/v1"
 
 // LockFile is what a site runs: for each locked (model, machine type,
 // accel), the features a host must have, and a hash of the model's whole

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // Kind is what a Finding says went wrong for the locked VMs.

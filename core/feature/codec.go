@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sort"
 
-	"cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
 
 // Decode returns the features whose CPUID bits are set in leaves. A leaf

@@ -15,14 +15,14 @@
 package feature
 
 import (
-	"cpupolicy/core/suggest"
 	"errors"
 	"fmt"
+	"github.com/cpupolicy/cpupolicy/core/suggest"
 	"sort"
 	"strings"
 	"sync"
 
-	"cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
 
 // Location says where a feature bit lives.

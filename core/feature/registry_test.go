@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
 
 func TestBuiltinIsCanonicallyOrdered(t *testing.T) {

@@ -1,6 +1,6 @@
 package feature
 
-import "cpupolicy/core/cpuid"
+import "github.com/cpupolicy/cpupolicy/core/cpuid"
 
 // This file is the built-in table of QEMU's named x86 feature bits.
 //

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
 
 // These tests check the data tables (table.go, aliases.go) on their own:

@@ -1,6 +1,6 @@
 package feature
 
-import "cpupolicy/core/cpuid"
+import "github.com/cpupolicy/cpupolicy/core/cpuid"
 
 // A word is one QEMU "feature word" (target/i386/cpu.c feature_word_info):
 // up to 32 named bits of one CPUID register, or up to 64 named bits of a

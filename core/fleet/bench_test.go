@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/fleet"
-	"cpupolicy/core/fleet/fleetgen"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/fleet"
+	"github.com/cpupolicy/cpupolicy/core/fleet/fleetgen"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // benchMachines are the two machine types the benchmarks judge models on.

@@ -28,9 +28,9 @@ package fleet
 import (
 	"fmt"
 
-	"cpupolicy/core/check"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // Fleet is a set of hosts judged with one QEMU release's rules under KVM.

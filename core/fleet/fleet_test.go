@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/check"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/fleet"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/fleet"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // realHosts are the recorded hosts with KVM data.

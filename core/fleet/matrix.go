@@ -3,7 +3,7 @@ package fleet
 import (
 	"math/bits"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // Matrix holds verdicts of hosts × requirements, one bit each: host-major,

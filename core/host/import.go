@@ -9,8 +9,8 @@ import (
 	"sort"
 	"time"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // FromCPUIDDump builds a snapshot from `cpuid -r` or `cpuid -1 -r` output

@@ -7,8 +7,8 @@ import (
 	"os"
 	"strings"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/kvm"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/kvm"
 )
 
 // LiveConfig says where a live probe reads from. The zero value reads the

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/kvm"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/kvm"
 )
 
 // Prober reads a host's raw facts. [Live] reads this machine; [Replay]

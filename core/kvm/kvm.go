@@ -12,7 +12,7 @@ package kvm
 import (
 	"errors"
 
-	"cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
 
 // APIVersion is the only KVM_GET_API_VERSION answer the KVM API

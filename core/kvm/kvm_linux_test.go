@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
 
 // fakeDevice plays a KVM system fd the way the kernel answers the ioctls

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // BenchmarkLoadMap loads Debian's whole CPU map (83 files, 58 x86

@@ -3,8 +3,8 @@ package libvirt
 import (
 	"math/bits"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // Catalog returns the map's models as a catalog named name

@@ -12,9 +12,9 @@ import (
 	"strconv"
 	"strings"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/suggest"
 )
 
 // DefaultMapDir is where Debian's libvirt0 package installs the CPU map.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 const testMap = "testdata/cpu_map"

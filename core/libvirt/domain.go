@@ -6,8 +6,8 @@ import (
 	"strings"
 	"sync"
 
-	"cpupolicy/core/feature"
-	"cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/suggest"
 )
 
 // CPU is a domain's <cpu mode='custom'> element: a named model and

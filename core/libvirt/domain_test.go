@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 const domainXML = `<domain type='kvm'>

@@ -43,7 +43,7 @@ func buildCLI(t *testing.T) string {
 			return
 		}
 		cli.bin = filepath.Join(cli.dir, "cpupolicy")
-		if out, err := exec.Command("go", "build", "-o", cli.bin, "cpupolicy/cmd/cpupolicy").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", cli.bin, "github.com/cpupolicy/cpupolicy/cmd/cpupolicy").CombinedOutput(); err != nil {
 			cli.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})

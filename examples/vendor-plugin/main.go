@@ -5,7 +5,7 @@
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o acme.wasm ./examples/vendor-plugin
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 // Step 1: the features cpupolicy does not know, each with its location.
 var features = []sdk.Feature{

@@ -9,10 +9,10 @@ import (
 	"runtime"
 	"testing"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/plugins"
 )
 
 // TestPlugin builds the example exactly as the guide says and loads it.

@@ -17,7 +17,7 @@
 //		os.Exit(code)
 //	}
 //
-//	wasm := plugintest.Build(t, "cpupolicy/plugins/vendors/zhaoxin")
+//	wasm := plugintest.Build(t, "github.com/cpupolicy/cpupolicy/plugins/vendors/zhaoxin")
 //	p, err := plugins.Load(ctx, wasm, plugins.Config{}.WithCacheDir(plugintest.CacheDir(t)))
 package plugintest
 
@@ -99,7 +99,7 @@ func fileExists(p string) bool {
 }
 
 // Build builds the Go main package pkg (an import path, such as
-// "cpupolicy/plugins/vendors/zhaoxin") to WebAssembly, once per test
+// "github.com/cpupolicy/cpupolicy/plugins/vendors/zhaoxin") to WebAssembly, once per test
 // binary, and returns the .wasm file's path.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
@@ -112,7 +112,7 @@ func Build(t testing.TB, pkg string) string {
 	b.once.Do(func() {
 		slots <- struct{}{}
 		defer func() { <-slots }()
-		name := strings.ReplaceAll(strings.TrimPrefix(pkg, "cpupolicy/"), "/", "_") + ".wasm"
+		name := strings.ReplaceAll(strings.TrimPrefix(pkg, "github.com/cpupolicy/cpupolicy/"), "/", "_") + ".wasm"
 		b.path = filepath.Join(dir, name)
 		out, err := Command(pkg, b.path).CombinedOutput()
 		if err != nil {

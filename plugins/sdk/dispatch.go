@@ -1,6 +1,6 @@
 package sdk
 
-import "cpupolicy/plugins/internal/wire"
+import "github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 
 // The registered plugin and the buffers the exports share. A guest
 // instance is single-threaded and the host never calls into one instance

@@ -5,7 +5,7 @@ package sdk
 import (
 	"unsafe"
 
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // The ABI's exports (plugins/ABI.md). Every pointer is an offset in the

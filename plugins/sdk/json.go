@@ -1,6 +1,6 @@
 package sdk
 
-import "cpupolicy/plugins/internal/wire"
+import "github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 
 // Small JSON helpers for checks, so that a plugin need not import
 // encoding/json (which adds about half a megabyte to a plugin; see

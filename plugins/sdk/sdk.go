@@ -6,7 +6,7 @@
 //
 //	package main
 //
-//	import "cpupolicy/plugins/sdk"
+//	import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 //
 //	func init() {
 //		sdk.Register(&sdk.Plugin{
@@ -30,7 +30,7 @@
 package sdk
 
 import (
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // Plugin describes a plugin: who it is, what it knows and what it can do.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // use registers p for one test.

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/qmp"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/qmp"
 )
 
 // Definitions.

@@ -32,10 +32,10 @@ package qemuimport
 import (
 	"cmp"
 	"context"
-	"cpupolicy/core/suggest"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cpupolicy/cpupolicy/core/suggest"
 	"math"
 	"os"
 	"runtime"
@@ -45,10 +45,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/cpuid"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/qmp"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/qmp"
 )
 
 // DefaultBinary is the QEMU run when Options.Binary is empty; it is looked

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 func checkErr(t *testing.T, err error, want ...string) {

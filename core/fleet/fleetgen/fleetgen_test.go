@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"cpupolicy/core/check"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/fleet/fleetgen"
-	"cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/fleet/fleetgen"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 func loadBases(t testing.TB, reg *feature.Registry) []*fleetgen.Base {

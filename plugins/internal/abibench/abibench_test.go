@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/plugins/internal/sandbox"
-	"cpupolicy/plugins/internal/wire"
-	"cpupolicy/plugins/plugintest"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/sandbox"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 func TestMain(m *testing.M) {
@@ -80,7 +80,7 @@ var codecs = []codec{
 }
 
 func load(t testing.TB, name, cacheDir string) (*sandbox.Module, int) {
-	path := plugintest.Build(t, "cpupolicy/plugins/internal/abibench/testdata/"+name)
+	path := plugintest.Build(t, "github.com/cpupolicy/cpupolicy/plugins/internal/abibench/testdata/"+name)
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 	"os"
 	"time"
 
-	"cpupolicy/core/cpuid"
-	"cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/plugins"
 )
 
 func main() {

@@ -25,8 +25,8 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"cpupolicy/plugins/internal/cache"
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/cache"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 // Kinds of failure. Package plugins exports them as its Err* values.

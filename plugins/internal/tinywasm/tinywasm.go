@@ -7,7 +7,7 @@
 // logic.
 package tinywasm
 
-import "cpupolicy/plugins/internal/wire"
+import "github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 
 // Replies are the framed replies the module returns.
 type Replies struct {

@@ -5,7 +5,7 @@ package main
 import (
 	"strings"
 
-	"cpupolicy/plugins/sdk"
+	"github.com/cpupolicy/cpupolicy/plugins/sdk"
 )
 
 func init() {

@@ -17,7 +17,7 @@
 // (go generate ./plugins/vendors/ builds all three.)
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 const amd = "AuthenticAMD"
 

@@ -1,6 +1,6 @@
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 // models holds EPYC-Turin exactly as the patch that added it to QEMU
 // defines it (its cache_info is not part of a model's feature set), QEMU's

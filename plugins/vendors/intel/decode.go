@@ -1,6 +1,6 @@
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 // decode reports the plugin's CPUID features, reading each subleaf only
 // when the CPU enumerates it: leaf 7 subleaf 1 when 7.0 EAX ≥ 1; 0x1E.1

@@ -1,6 +1,6 @@
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 // models holds DiamondRapids exactly as the pull request defines it
 // (QEMU's constants spelled as QEMU's feature names; "missing" comments

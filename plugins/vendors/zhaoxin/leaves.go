@@ -1,6 +1,6 @@
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 // The Centaur feature leaf. Leaf 0xC000_0000 EAX is the highest Centaur
 // leaf; 0xC000_0001 EDX holds the feature flags.

@@ -17,7 +17,7 @@
 // (go generate ./plugins/vendors/ builds all three.)
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 // Vendor strings of Zhaoxin CPUs (QEMU's CPUID_VENDOR_ZHAOXIN1 and 2);
 // VIA's are "CentaurHauls" too.

@@ -1,6 +1,6 @@
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 // models holds YongFeng exactly as QEMU 10.0 defines it
 // (builtin_x86_defs in target/i386/cpu.c), QEMU's feature constants

@@ -7,8 +7,8 @@ import (
 	"os"
 	"strings"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 func main() {

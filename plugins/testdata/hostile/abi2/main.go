@@ -1,7 +1,7 @@
 // Command abi2 is a plugin from the future: it speaks ABI version 2.
 package main
 
-import "cpupolicy/plugins/testdata/hostile/raw"
+import "github.com/cpupolicy/cpupolicy/plugins/testdata/hostile/raw"
 
 //go:wasmexport alloc
 func alloc(n uint32) uint32 { return raw.Alloc(n) }

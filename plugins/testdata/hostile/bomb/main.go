@@ -2,7 +2,7 @@
 // out.
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 var hoard [][]byte
 

@@ -2,7 +2,7 @@
 // long.
 package main
 
-import "cpupolicy/plugins/testdata/hostile/raw"
+import "github.com/cpupolicy/cpupolicy/plugins/testdata/hostile/raw"
 
 //go:wasmexport alloc
 func alloc(n uint32) uint32 { return raw.Alloc(n) }

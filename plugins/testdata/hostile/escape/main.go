@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"cpupolicy/plugins/sdk"
+	"github.com/cpupolicy/cpupolicy/plugins/sdk"
 )
 
 func init() {

@@ -5,7 +5,7 @@ package main
 import (
 	"unsafe"
 
-	"cpupolicy/plugins/sdk"
+	"github.com/cpupolicy/cpupolicy/plugins/sdk"
 )
 
 //go:wasmimport env steal_secrets

@@ -2,7 +2,7 @@
 // so _initialize does not either.
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 var spins int
 

@@ -1,7 +1,7 @@
 // Command loop is a hostile plugin: decode never returns.
 package main
 
-import "cpupolicy/plugins/sdk"
+import "github.com/cpupolicy/cpupolicy/plugins/sdk"
 
 var spins int
 

@@ -7,7 +7,7 @@ package main
 import (
 	"runtime"
 
-	"cpupolicy/plugins/sdk"
+	"github.com/cpupolicy/cpupolicy/plugins/sdk"
 )
 
 func init() {

@@ -5,7 +5,7 @@ package raw
 import (
 	"unsafe"
 
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 var in, out []byte

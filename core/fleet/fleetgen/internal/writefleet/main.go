@@ -17,11 +17,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"cpupolicy/core/catalog"
-	"cpupolicy/core/check"
-	"cpupolicy/core/feature"
-	"cpupolicy/core/fleet"
-	"cpupolicy/core/fleet/fleetgen"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/fleet"
+	"github.com/cpupolicy/cpupolicy/core/fleet/fleetgen"
 )
 
 func main() {

@@ -6,7 +6,7 @@ package main
 import (
 	"unsafe"
 
-	"cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
 )
 
 var (
