@@ -44,7 +44,7 @@ echo
 echo "| hosts | wall s | user+sys s | peak RSS MiB | exit |"
 echo "| ---: | ---: | ---: | ---: | ---: |"
 for n in 1000 10000; do
-  go run ./core/fleet/fleetgen/internal/writefleet -n "$n" -o "$tmp/f$n"
+  go run ./internal/fleetgen/internal/writefleet -n "$n" -o "$tmp/f$n"
   rc=0
   /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$tmp/cpupolicy" fleet --site "$tmp/f$n/site.star" --format json >/dev/null || rc=$?
   read -r wall user sys rss < <(tail -n 1 "$tmp/time")  # GNU time first reports a non-zero exit

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/internal/plugintest"
 	"github.com/cpupolicy/cpupolicy/plugins"
-	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // The plugin benchmarks; bench/plugins.sh runs them and records the

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/internal/plugintest"
 	"github.com/cpupolicy/cpupolicy/plugins"
 	"github.com/cpupolicy/cpupolicy/plugins/internal/cache"
-	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // copyTree copies the directory tree src to dst.

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/internal/plugintest"
 	"github.com/cpupolicy/cpupolicy/plugins"
-	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // zhaoxinLeaves is a Zhaoxin CPU with a few PadLock bits.

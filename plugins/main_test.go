@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/internal/plugintest"
 	"github.com/cpupolicy/cpupolicy/plugins"
-	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 func TestMain(m *testing.M) {

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/plugintest"
 	"github.com/cpupolicy/cpupolicy/plugins"
-	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // TestConcurrentCalls: many goroutines share one plugin; each call gets

@@ -3,7 +3,7 @@ package starlib
 import (
 	"errors"
 	"fmt"
-	"github.com/cpupolicy/cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"path/filepath"
 	"sort"
 	"strings"

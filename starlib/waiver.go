@@ -14,7 +14,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
-	"github.com/cpupolicy/cpupolicy/core/jsonpos"
+	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
 )
 
 // A Waiver accepts violations that a site has decided to live with, as

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
-	"github.com/cpupolicy/cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"github.com/cpupolicy/cpupolicy/policies"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )

@@ -15,7 +15,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/core/libvirt"
-	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
+	"github.com/cpupolicy/cpupolicy/internal/plugintest"
 )
 
 func TestMain(m *testing.M) {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/cpupolicy/cpupolicy/internal/plugintest"
 	"github.com/cpupolicy/cpupolicy/plugins"
-	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 // TestPluginScripts runs the scripts in testdata/script-plugins with the

@@ -21,13 +21,6 @@ import (
 //go:embed doc.go
 var doc string
 
-// Exit codes.
-const (
-	exitOK        = 0
-	exitViolation = 1
-	exitUsage     = 2
-)
-
 // env is what a command runs with: the standard streams and the clock.
 type env struct {
 	stdin          io.Reader
@@ -42,23 +35,41 @@ type env struct {
 // its name.
 type command struct {
 	name string
-	run  func(e *env, args []string) int
+	run  func(e *env, args []string) error
 }
 
 var commands = []command{
-	{"probe", runProbe},
-	{"models", runModels},
-	{"why", runWhy},
-	{"diff", runDiff},
-	{"baseline", runBaseline},
-	{"fleet", runFleet},
-	{"labels", runLabels},
-	{"resolve", runResolve},
-	{"catalog", runCatalog},
-	{"check", runCheck},
-	{"test", runTest},
-	{"repl", runRepl},
-	{"plugin", runPlugin},
+	{"probe", legacy(runProbe)},
+	{"models", legacy(runModels)},
+	{"why", legacy(runWhy)},
+	{"diff", legacy(runDiff)},
+	{"baseline", legacy(runBaseline)},
+	{"fleet", legacy(runFleet)},
+	{"labels", legacy(runLabels)},
+	{"resolve", legacy(runResolve)},
+	{"catalog", legacy(runCatalog)},
+	{"check", legacy(runCheck)},
+	{"test", legacy(runTest)},
+	{"repl", legacy(runRepl)},
+	{"plugin", legacy(runPlugin)},
+}
+
+// errReported (TRANSITIONAL, removed once every command returns errors):
+// a legacy command already printed its message; exit 2.
+var errReported = errors.New("already reported")
+
+// legacy adapts a command that still returns an exit code
+// (TRANSITIONAL: removed once every command returns errors).
+func legacy(f func(e *env, args []string) int) func(e *env, args []string) error {
+	return func(e *env, args []string) error {
+		switch f(e, args) {
+		case exitOK:
+			return nil
+		case exitViolation:
+			return errFailed
+		}
+		return errReported
+	}
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -83,11 +94,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if c.name == name {
 			rest, st, err := takePluginFlags(args[1:], os.Getenv)
 			if err != nil {
-				return usageError(e, name, "%v", err)
+				return exitCode(e, usagef(name, "%v", err))
 			}
 			e.plugins = st
 			defer st.close()
-			return c.run(e, rest)
+			err = c.run(e, rest)
+			if errors.Is(err, errReported) {
+				return exitUsage
+			}
+			return exitCode(e, err)
 		}
 	}
 	fmt.Fprintf(stderr, "cpupolicy: unknown command %q%s; run 'cpupolicy -h' for usage\n", name, suggestCommand(name))
@@ -145,7 +160,24 @@ func newFlags(cmd string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; on -h it prints help and returns exitOK, on an
+// parseArgs parses args: errHelp after printing help on -h, a usage
+// error for a bad flag.
+func parseArgs(e *env, fs *flag.FlagSet, args []string) error {
+	err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, helpText(fs.Name()))
+		fmt.Fprintln(e.stdout, "\nFlags:")
+		fs.SetOutput(e.stdout)
+		fs.PrintDefaults()
+		return errHelp
+	}
+	if err != nil {
+		return usagef(fs.Name(), "%v", err)
+	}
+	return nil
+}
+
+// parseFlags (TRANSITIONAL, replaced by parseArgs) parses args; on -h it prints help and returns exitOK, on an
 // error it prints one line and returns exitUsage, otherwise -1.
 func parseFlags(e *env, fs *flag.FlagSet, args []string) int {
 	err := parseInterspersed(fs, args)
@@ -238,7 +270,20 @@ func writeJSON(b *bytes.Buffer, v any) {
 	enc.Encode(v)
 }
 
-// writeOutput writes a command's output to standard output (path "") or
+// output writes a command's output to standard output (path "") or
+// atomically to path; a failure names path.
+func output(e *env, cmd, path string, data []byte) error {
+	if path == "" {
+		_, err := e.stdout.Write(data)
+		return err
+	}
+	if err := writeAtomic(path, data); err != nil {
+		return cmdError(cmd, fmt.Errorf("writing %s: %v", path, err))
+	}
+	return nil
+}
+
+// writeOutput (TRANSITIONAL, replaced by output) writes a command's output to standard output (path "") or
 // atomically to path. A failure is one line naming path; the code is
 // exitOK or exitUsage.
 func writeOutput(e *env, cmd, path string, data []byte) int {

@@ -18,7 +18,7 @@ package catalog
 
 import (
 	"fmt"
-	"github.com/cpupolicy/cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"sort"
 	"strconv"
 	"strings"

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
-	"github.com/cpupolicy/cpupolicy/core/jsonpos"
+	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
 )
 
 // Schema is the value of a catalog file's "schema" key.

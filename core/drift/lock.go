@@ -14,7 +14,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
-	"github.com/cpupolicy/cpupolicy/core/jsonpos"
+	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
 )
 
 // Schema is the value of a lock file's "schema" key.

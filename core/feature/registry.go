@@ -17,7 +17,7 @@ package feature
 import (
 	"errors"
 	"fmt"
-	"github.com/cpupolicy/cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"sort"
 	"strings"
 	"sync"

@@ -10,8 +10,8 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/fleet"
-	"github.com/cpupolicy/cpupolicy/core/fleet/fleetgen"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/internal/fleetgen"
 )
 
 // benchMachines are the two machine types the benchmarks judge models on.

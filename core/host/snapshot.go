@@ -23,8 +23,8 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
-	"github.com/cpupolicy/cpupolicy/core/jsonpos"
 	"github.com/cpupolicy/cpupolicy/core/kvm"
+	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
 )
 
 // Schema is the value of a snapshot's "schema" key.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
-	"github.com/cpupolicy/cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 )
 
 // DefaultMapDir is where Debian's libvirt0 package installs the CPU map.

@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
-	"github.com/cpupolicy/cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 )
 
 // CPU is a domain's <cpu mode='custom'> element: a named model and

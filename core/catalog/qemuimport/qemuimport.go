@@ -35,7 +35,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cpupolicy/cpupolicy/core/suggest"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"math"
 	"os"
 	"runtime"

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/internal/plugintest"
 	"github.com/cpupolicy/cpupolicy/plugins/internal/sandbox"
 	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
-	"github.com/cpupolicy/cpupolicy/plugins/plugintest"
 )
 
 func TestMain(m *testing.M) {

@@ -1,7 +1,7 @@
 // Command writefleet writes a generated fleet as snapshot files, for
 // timing `cpupolicy fleet` end to end (bench/fleet.sh):
 //
-//	go run ./core/fleet/fleetgen/internal/writefleet -n 10000 -o DIR [-seed 1] [BASE.json...]
+//	go run ./internal/fleetgen/internal/writefleet -n 10000 -o DIR [-seed 1] [BASE.json...]
 //
 // The bases default to the recorded hosts with KVM data in
 // testdata/hosts. Each host is written as DIR/NAME.json, and DIR/site.star
@@ -21,7 +21,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/fleet"
-	"github.com/cpupolicy/cpupolicy/core/fleet/fleetgen"
+	"github.com/cpupolicy/cpupolicy/internal/fleetgen"
 )
 
 func main() {
@@ -109,7 +109,7 @@ func siteFile(hosts []fleetgen.Host, reg *feature.Registry) ([]byte, error) {
 		count[h.Pool][h.Base]++
 	}
 	var b bytes.Buffer
-	b.WriteString("\"\"\"A generated fleet (core/fleet/fleetgen).\"\"\"\n\n")
+	b.WriteString("\"\"\"A generated fleet (internal/fleetgen).\"\"\"\n\n")
 	for _, p := range order {
 		var base *fleetgen.Base
 		for bb, n := range count[p] {

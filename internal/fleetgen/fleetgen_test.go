@@ -8,8 +8,8 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
-	"github.com/cpupolicy/cpupolicy/core/fleet/fleetgen"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/internal/fleetgen"
 )
 
 func loadBases(t testing.TB, reg *feature.Registry) []*fleetgen.Base {
