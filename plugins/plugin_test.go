@@ -55,7 +55,7 @@ func TestConfig(t *testing.T) {
 	if c.MemoryLimit() != 64<<20 || c.Timeout() != 2*time.Second || c.MaxReply() != 4<<20 || c.Interpreter() {
 		t.Errorf("zero Config: %d %v %d %v", c.MemoryLimit(), c.Timeout(), c.MaxReply(), c.Interpreter())
 	}
-	if !strings.HasSuffix(c.CacheDir(), "github.com/cpupolicy/cpupolicy/wazero") && c.CacheDir() != "" {
+	if !strings.HasSuffix(c.CacheDir(), "cpupolicy/wazero") && c.CacheDir() != "" {
 		t.Errorf("default cache dir %q", c.CacheDir())
 	}
 	d := c.WithMemoryLimit(1 << 20).WithTimeout(time.Second).WithMaxReply(10).WithCacheDir("").WithInterpreter(true)

@@ -200,7 +200,7 @@ func FileOptions() *syntax.FileOptions {
 }
 
 // localKey is the thread-local key of a run's state.
-const localKey = "github.com/cpupolicy/cpupolicy/starlib.run"
+const localKey = "cpupolicy/starlib.run"
 
 // run is the state builtins find on their thread: what they work over
 // and the limits they respect.

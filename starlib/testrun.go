@@ -399,7 +399,7 @@ func (s *Script) runTest(ctx context.Context, cat *Catalog, name string, fn *sta
 }
 
 // assertKey is the thread-local key of a test's failures.
-const assertKey = "github.com/cpupolicy/cpupolicy/starlib.assert"
+const assertKey = "cpupolicy/starlib.assert"
 
 // assertReporter collects the failed assertions of one test.
 type assertReporter struct {

@@ -77,7 +77,7 @@ file of concatenated QMP replies holding one).
 
 Text output is a summary: the CPU, feature counts by layer, and each bit
 the hardware has but the kernel or KVM will not give a guest. JSON output
-is the snapshot itself ("schema": "github.com/cpupolicy/cpupolicy/host-snapshot/v1"). -o FILE
+is the snapshot itself ("schema": "cpupolicy/host-snapshot/v1"). -o FILE
 writes the output to FILE atomically (a temporary file, then a rename);
 the format defaults to json with -o and to text otherwise.
 

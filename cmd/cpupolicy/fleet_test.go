@@ -72,7 +72,7 @@ func TestFleetExitCodes(t *testing.T) {
 pool("p", hosts = ["xeon-gold-6130.json", "core-i7-8550u.json"])
 `), 0o644)
 	bad := filepath.Join(dir, "bad.json")
-	os.WriteFile(bad, []byte(`{"schema": "github.com/cpupolicy/cpupolicy/host-snapshot/v1", "source": `), 0o644)
+	os.WriteFile(bad, []byte(`{"schema": "cpupolicy/host-snapshot/v1", "source": `), 0o644)
 	for _, c := range []struct {
 		name string
 		args []string

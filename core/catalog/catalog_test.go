@@ -212,7 +212,7 @@ func TestParseRejects(t *testing.T) {
 		want string
 	}{
 		{"noise", []byte("\x00\x01garbage"), "cat.json:1:1: not a cpupolicy catalog"},
-		{"snapshot", []byte(`{"schema": "github.com/cpupolicy/cpupolicy/host-snapshot/v1"}`), `cat.json: not a cpupolicy catalog: schema "github.com/cpupolicy/cpupolicy/host-snapshot/v1", want "github.com/cpupolicy/cpupolicy/catalog/v1"`},
+		{"snapshot", []byte(`{"schema": "cpupolicy/host-snapshot/v1"}`), `cat.json: not a cpupolicy catalog: schema "cpupolicy/host-snapshot/v1", want "cpupolicy/catalog/v1"`},
 		{"truncated", good[:len(good)/2], "cat.json:"},
 		{"unknown feature", []byte(strings.Replace(string(good), `"features":["`, `"features":["avx512","`, 1)), `unknown feature "avx512" (did you mean "avx512f"?)`},
 	} {
@@ -228,7 +228,7 @@ func TestParseRejects(t *testing.T) {
 func TestParseRejectsAt(t *testing.T) {
 	reg := feature.Builtin()
 	doc := func(accels, machines, models, defaults, overrides string) []byte {
-		return []byte(`{"schema":"github.com/cpupolicy/cpupolicy/catalog/v1","name":"t",
+		return []byte(`{"schema":"cpupolicy/catalog/v1","name":"t",
 "accels": ` + accels + `,
 "machines": [
 {"name":"pc-q35-9.0"},
@@ -296,8 +296,8 @@ func FuzzParseCPUSpec(f *testing.F) {
 func FuzzParseCatalog(f *testing.F) {
 	good, _ := embedded.ReadFile("data/qemu-7.2.json")
 	f.Add(good[:4000])
-	f.Add([]byte(`{"schema":"github.com/cpupolicy/cpupolicy/catalog/v1","accels":["tcg"],"machines":[{"name":"pc-q35-1.0"}],"models":[{"name":"a","props":{},"features":["avx"]}],"defaults":[],"overrides":[]}`))
-	f.Add([]byte(`{"schema":"github.com/cpupolicy/cpupolicy/catalog/v1"}`))
+	f.Add([]byte(`{"schema":"cpupolicy/catalog/v1","accels":["tcg"],"machines":[{"name":"pc-q35-1.0"}],"models":[{"name":"a","props":{},"features":["avx"]}],"defaults":[],"overrides":[]}`))
+	f.Add([]byte(`{"schema":"cpupolicy/catalog/v1"}`))
 	reg := feature.Builtin()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("fuzz.json", data, reg)

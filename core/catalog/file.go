@@ -12,7 +12,7 @@ import (
 )
 
 // Schema is the value of a catalog file's "schema" key.
-const Schema = "github.com/cpupolicy/cpupolicy/catalog/v1"
+const Schema = "cpupolicy/catalog/v1"
 
 // The file form. Feature sets are sorted canonical names; deltas appear
 // only where they change something.

@@ -18,7 +18,7 @@ import (
 )
 
 // Schema is the value of a lock file's "schema" key.
-const Schema = "github.com/cpupolicy/cpupolicy/lock/v1"
+const Schema = "cpupolicy/lock/v1"
 
 // LockFile is what a site runs: for each locked (model, machine type,
 // accel), the features a host must have, and a hash of the model's whole

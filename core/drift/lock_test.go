@@ -128,9 +128,9 @@ func TestParseErrors(t *testing.T) {
 		data []byte
 		want string
 	}{
-		{"other schema", []byte(`{"schema":"github.com/cpupolicy/cpupolicy/lock/v2","catalog":"x"}`), `small.lock: not a cpupolicy lock file: schema "github.com/cpupolicy/cpupolicy/lock/v2", want "github.com/cpupolicy/cpupolicy/lock/v1"`},
-		{"a catalog file", catalogFile, `small.lock: not a cpupolicy lock file: schema "github.com/cpupolicy/cpupolicy/catalog/v1", want "github.com/cpupolicy/cpupolicy/lock/v1"`},
-		{"no schema", []byte(`{"catalog":"x"}`), `small.lock: not a cpupolicy lock file: schema none, want "github.com/cpupolicy/cpupolicy/lock/v1"`},
+		{"other schema", []byte(`{"schema":"cpupolicy/lock/v2","catalog":"x"}`), `small.lock: not a cpupolicy lock file: schema "cpupolicy/lock/v2", want "cpupolicy/lock/v1"`},
+		{"a catalog file", catalogFile, `small.lock: not a cpupolicy lock file: schema "cpupolicy/catalog/v1", want "cpupolicy/lock/v1"`},
+		{"no schema", []byte(`{"catalog":"x"}`), `small.lock: not a cpupolicy lock file: schema none, want "cpupolicy/lock/v1"`},
 		{"empty", nil, `small.lock:1:1: malformed JSON: unexpected end of JSON input`},
 		{"truncated", good[:len(good)/2], `small.lock:`},
 		{"syntax", bytes.Replace(good, []byte(`"models":[`), []byte(`"models":[,`), 1), `small.lock:6:11: malformed JSON: invalid character ','`},
@@ -188,8 +188,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(good)
 	f.Add(good[:len(good)/3])
 	f.Add(bytes.Replace(good, []byte(`"digest":"sha256:`), []byte(`"digest":"sha256:0`), 1))
-	f.Add([]byte(`{"schema":"github.com/cpupolicy/cpupolicy/lock/v1","catalog":"x","qemu_version":"","accels":["tcg"],"machines":["pc-q35-7.2"],"models":[{"name":"m","fingerprint":""}],"requirements":[],"digest":""}`))
-	f.Add([]byte(`{"schema":"github.com/cpupolicy/cpupolicy/catalog/v1"}`))
+	f.Add([]byte(`{"schema":"cpupolicy/lock/v1","catalog":"x","qemu_version":"","accels":["tcg"],"machines":["pc-q35-7.2"],"models":[{"name":"m","fingerprint":""}],"requirements":[],"digest":""}`))
+	f.Add([]byte(`{"schema":"cpupolicy/catalog/v1"}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lf, err := Parse("fuzz.lock", data, feature.Builtin())

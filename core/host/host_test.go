@@ -270,7 +270,7 @@ func TestParseRejects(t *testing.T) {
 		{"truncated at the start", good[:1], ":1:2: malformed JSON: unexpected end of JSON input"},
 		{"binary noise", []byte("\x7fELF\x02\x01\x01\x00\x00\x00"), ":1:1: not a cpupolicy host snapshot: invalid character"},
 		{"alien json (a QMP reply)", qmp, `: not a cpupolicy host snapshot: no "schema" key`},
-		{"wrong schema", replace(Schema, "github.com/cpupolicy/cpupolicy/host-snapshot/v9"), `: not a cpupolicy host snapshot: schema "github.com/cpupolicy/cpupolicy/host-snapshot/v9", want "github.com/cpupolicy/cpupolicy/host-snapshot/v1"`},
+		{"wrong schema", replace(Schema, "cpupolicy/host-snapshot/v9"), `: not a cpupolicy host snapshot: schema "cpupolicy/host-snapshot/v9", want "cpupolicy/host-snapshot/v1"`},
 		{"unknown key", replace(`"source": `, `"extra": 1, "source": `), `:3:3: unknown key "extra"`}, // at the key
 		{"unknown feature", replace(`"hw": ["`, `"hw": ["avx512", "`), `: features.hw: unknown feature "avx512" (did you mean "avx512f"?)`},
 		{"negative subleaf", replace(`"subleaf": 0, "eax": `, `"subleaf": -1, "eax": `), ":15:28: cpuid.subleaf: got JSON number -1, want uint32"},
@@ -301,8 +301,8 @@ func FuzzParse(f *testing.F) {
 			f.Add(data)
 		}
 	}
-	f.Add([]byte(`{"schema":"github.com/cpupolicy/cpupolicy/host-snapshot/v1"}`))
-	f.Add([]byte(`{"schema":"github.com/cpupolicy/cpupolicy/host-snapshot/v1","source":"live","probed_at":"2026-01-01T00:00:00Z","cpuid":[],"kvm":null,"kvm_error":"x","features":{"hw":[],"os":[],"kvm":[]}}`))
+	f.Add([]byte(`{"schema":"cpupolicy/host-snapshot/v1"}`))
+	f.Add([]byte(`{"schema":"cpupolicy/host-snapshot/v1","source":"live","probed_at":"2026-01-01T00:00:00Z","cpuid":[],"kvm":null,"kvm_error":"x","features":{"hw":[],"os":[],"kvm":[]}}`))
 	reg := feature.Builtin()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.json", data, reg)

@@ -3,7 +3,7 @@
 // reports, plus the named features of each layer — hw (what the CPU
 // has), os (what the kernel enabled) and kvm (what KVM can give a guest).
 //
-// A snapshot is versioned JSON ("schema": "github.com/cpupolicy/cpupolicy/host-snapshot/v1"), so
+// A snapshot is versioned JSON ("schema": "cpupolicy/host-snapshot/v1"), so
 // checks run anywhere on recorded hosts. [Probe] builds one from a
 // [Prober]: [Live] for this machine, [Replay] for a recorded one.
 // [FromCPUIDDump] and [FromQEMUExpansion] build snapshots of remote hosts
@@ -28,7 +28,7 @@ import (
 )
 
 // Schema is the value of a snapshot's "schema" key.
-const Schema = "github.com/cpupolicy/cpupolicy/host-snapshot/v1"
+const Schema = "cpupolicy/host-snapshot/v1"
 
 // Sources of a snapshot: how its data was collected.
 const (
