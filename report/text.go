@@ -1,0 +1,166 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cpupolicy/cpupolicy/starlib"
+)
+
+// TextOptions are how WriteText and WriteTestText write.
+type TextOptions struct {
+	// Color paints verdicts with ANSI colours (for a terminal).
+	Color bool
+	// Verbose lists every test, not only the failed ones (WriteTestText).
+	Verbose bool
+}
+
+// ANSI colours of the text reports.
+const (
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiBold   = "\x1b[1m"
+	ansiReset  = "\x1b[0m"
+)
+
+func (o TextOptions) paint(code, s string) string {
+	if !o.Color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, one string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %ss", n, one)
+}
+
+// WriteText writes r for people: each policy's verdict with its
+// violations under it, then what was waived, the expired waivers and a
+// summary line.
+func WriteText(w io.Writer, r *Report, o TextOptions) error {
+	ew := &errWriter{w: w}
+	for _, res := range r.Results {
+		writeResultText(ew, res, o)
+	}
+	writeWaivedText(ew, r, o)
+	if len(r.Expired) > 0 {
+		fmt.Fprintf(ew, "\n%s\n", o.paint(ansiRed, "expired waivers:"))
+		for _, x := range r.Expired {
+			fmt.Fprintf(ew, "  %s\n", expiredLine(x))
+		}
+	}
+	violations, nWaived, errs := r.Counts()
+	verdict := map[string]string{"pass": o.paint(ansiGreen, "PASS"), "fail": o.paint(ansiRed, "FAIL"), "error": o.paint(ansiRed, "ERROR")}[r.Status()]
+	parts := []string{plural(len(r.Results), "policy"), plural(violations, "violation")}
+	parts[0] = strings.Replace(parts[0], "policys", "policies", 1)
+	if nWaived > 0 {
+		parts = append(parts, fmt.Sprintf("%d waived", nWaived))
+	}
+	if len(r.Expired) > 0 {
+		parts = append(parts, plural(len(r.Expired), "expired waiver"))
+	}
+	if errs > 0 {
+		parts = append(parts, plural(errs, "error"))
+	}
+	fmt.Fprintf(ew, "\n%s: %s\n", verdict, strings.Join(parts, ", "))
+	return ew.err
+}
+
+// writeResultText writes one policy's verdict line and its violations.
+func writeResultText(w io.Writer, res *Result, o TextOptions) {
+	name := o.paint(ansiBold, res.Policy.Name)
+	switch res.Status() {
+	case "error":
+		msg, _, _ := strings.Cut(res.Err.Error(), "\n")
+		fmt.Fprintf(w, "%s %s: %s\n", o.paint(ansiRed, "ERROR"), name, msg)
+		return
+	case "fail":
+		fmt.Fprintf(w, "%s  %s: %s", o.paint(ansiRed, "FAIL"), name, plural(len(res.Violations), "violation"))
+	default:
+		fmt.Fprintf(w, "%s    %s", o.paint(ansiGreen, "ok"), name)
+	}
+	if len(res.Waived) > 0 {
+		fmt.Fprintf(w, " (%d waived)", len(res.Waived))
+	}
+	fmt.Fprintln(w)
+	for _, v := range res.Violations {
+		fmt.Fprintf(w, "      %s\n", violationLine(v))
+	}
+}
+
+// writeWaivedText lists the waived violations by waiver: a waiver of "*"
+// may accept dozens of violations, which JSON, SARIF and JUnit list one
+// by one.
+func writeWaivedText(w io.Writer, r *Report, o TextOptions) {
+	var order []*starlib.Waiver
+	n := map[*starlib.Waiver]int{}
+	for _, res := range r.Results {
+		for _, wv := range res.Waived {
+			if n[wv.Waiver] == 0 {
+				order = append(order, wv.Waiver)
+			}
+			n[wv.Waiver]++
+		}
+	}
+	if len(order) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s\n", o.paint(ansiYellow, "waived:"))
+	for _, x := range order {
+		fmt.Fprintf(w, "  %s: %s of %s (%s on %s)\n", x.Source, plural(n[x], "violation"), x.Policy, x.Model, x.Machine)
+	}
+}
+
+// expiredLine is an expired waiver in one line, as the text and JUnit
+// reports list them.
+func expiredLine(x *starlib.Waiver) string {
+	return fmt.Sprintf("%s: %s %s on %s [%s] expired on %s: %s", x.Source, x.Policy, x.Model, x.Machine,
+		strings.Join(x.Features, " "), x.Expires, x.Reason)
+}
+
+// violationLine is a violation in one line: its message, and the model,
+// machine and features when the message does not already say them.
+func violationLine(v starlib.Violation) string {
+	var extra []string
+	if v.Model != "" && !strings.Contains(v.Message, v.Model) {
+		extra = append(extra, "model "+v.Model)
+	}
+	if v.Machine != "" && !strings.Contains(v.Message, v.Machine) {
+		extra = append(extra, "machine "+v.Machine)
+	}
+	var missing []string
+	for _, f := range v.Features {
+		if !strings.Contains(v.Message, f) {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		extra = append(extra, "features "+strings.Join(v.Features, " "))
+	}
+	if len(extra) == 0 {
+		return v.Message
+	}
+	return v.Message + " (" + strings.Join(extra, "; ") + ")"
+}
+
+// errWriter keeps the first write error, so that a writer of many
+// Fprintf calls reports it once at the end.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
