@@ -25,7 +25,7 @@ const (
 	sarifSchema  = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 	// expiredWaiverRule is the rule of expired-waiver results; a policy
 	// name cannot contain "/".
-	expiredWaiverRule = "github.com/cpupolicy/cpupolicy/expired-waiver"
+	expiredWaiverRule = "cpupolicy/expired-waiver"
 )
 
 type sarifLog struct {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -326,6 +328,117 @@ func fromGo(x any) starlark.Value {
 		return d
 	}
 	return starlark.String(fmt.Sprint(x))
+}
+
+// TestConfig is what RunTestFiles runs test files with.
+type TestConfig struct {
+	// Catalog and Catalogs are the fixtures' catalogs (TestFixtures);
+	// Catalog is also each test thread's default catalog.
+	Catalog  *Catalog
+	Catalogs map[string]*Catalog
+	// HostsDir holds the recorded hosts of every file (LoadTestHosts,
+	// strict). "" is, for each file, the nearest testdata/hosts directory
+	// at or above its own, when there is one (not strict).
+	HostsDir string
+	// Run selects the tests whose names match (nil: all).
+	Run *regexp.Regexp
+	// Options are the sandbox of every file and test.
+	Options Options
+}
+
+// hostsSubdir is where tests find recorded hosts by default.
+const hostsSubdir = "testdata/hosts"
+
+// RunTestFiles loads each test file with TestGlobals and runs its tests.
+// A file that fails to load is one of loadErrors and the others still
+// run; err is a fixture that could not be read (a hosts directory).
+func RunTestFiles(ctx context.Context, files []string, c TestConfig) (results []TestResult, loadErrors []error, err error) {
+	hostSets := map[string]map[string]*Host{} // by directory
+	for _, file := range files {
+		dir := c.HostsDir
+		if dir == "" {
+			dir = findHostsDir(file)
+		}
+		hosts, ok := hostSets[dir]
+		if !ok {
+			if hosts, err = LoadTestHosts(dir, c.HostsDir != "", c.Options); err != nil {
+				return nil, nil, err
+			}
+			hostSets[dir] = hosts
+		}
+		opts := c.Options
+		if opts.Predeclared, err = TestGlobals(TestFixtures{Catalog: c.Catalog, Catalogs: c.Catalogs, Hosts: hosts}, c.Options); err != nil {
+			return nil, nil, err
+		}
+		s, err := LoadScriptFile(file, opts)
+		if err != nil {
+			loadErrors = append(loadErrors, err)
+			continue
+		}
+		results = append(results, s.RunTests(ctx, c.Catalog, c.Run)...)
+	}
+	return results, loadErrors, nil
+}
+
+// FindTestFiles returns the *_test.star files named or under the
+// directories named, sorted, each once. Walking skips hidden directories
+// and testdata directories (they hold fixtures, as in Go); a directory or
+// file named is always used.
+func FindTestFiles(args []string) ([]string, error) {
+	var files []string
+	for _, arg := range args {
+		info, err := os.Stat(arg)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			if !strings.HasSuffix(arg, "_test.star") {
+				return nil, fmt.Errorf("%s: not a test file: want NAME_test.star or a directory", arg)
+			}
+			files = append(files, arg)
+			continue
+		}
+		err = filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != arg && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if strings.HasSuffix(d.Name(), "_test.star") {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(files)
+	return slices.Compact(files), nil
+}
+
+// findHostsDir returns the nearest testdata/hosts directory at or above
+// file's directory, or "" when there is none.
+func findHostsDir(file string) string {
+	dir, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return ""
+	}
+	for {
+		cand := filepath.Join(dir, hostsSubdir)
+		if info, err := os.Stat(cand); err == nil && info.IsDir() {
+			return cand
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 // TestStatus is how a test ended.

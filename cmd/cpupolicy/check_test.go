@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 // checkScenario is a check run that a report format must express.
@@ -101,7 +99,11 @@ func TestCheckJSON(t *testing.T) {
 				Waived         []struct{ Violation, Waiver map[string]any }
 				ExpiredWaivers []map[string]any `json:"expired_waivers"`
 				Errors         []map[string]any `json:"errors"`
-				Summary        summaryJSON      `json:"summary"`
+				Summary        struct {
+					Violations, Waived, Errors int
+					ExpiredWaivers             int `json:"expired_waivers"`
+					Status                     string
+				} `json:"summary"`
 			}
 			if err := json.Unmarshal(out, &r); err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -186,44 +188,5 @@ func TestCheckHostile(t *testing.T) {
 				t.Errorf("stdout:\n%s", stdout.String())
 			}
 		})
-	}
-}
-
-func TestViolationLine(t *testing.T) {
-	tests := []struct {
-		name string
-		v    starlib.Violation
-		want string
-	}{
-		{"message says it all", starlib.Violation{Message: "Haswell requires f16c on pc-i440fx-2.3", Model: "Haswell", Machine: "pc-i440fx-2.3", Features: []string{"f16c"}}, "Haswell requires f16c on pc-i440fx-2.3"},
-		{"terse message", starlib.Violation{Message: "bad", Model: "Haswell", Machine: "pc-q35-7.2", Features: []string{"f16c", "rdrand"}}, "bad (model Haswell; machine pc-q35-7.2; features f16c rdrand)"},
-		{"no details", starlib.Violation{Message: "bad"}, "bad"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := violationLine(tt.v); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestCheckTextColor(t *testing.T) {
-	rep := &checkReport{results: []*checkResult{
-		{policy: &checkPolicy{name: "a"}, violations: []starlib.Violation{{Policy: "a", Message: "m"}}},
-		{policy: &checkPolicy{name: "b"}},
-	}}
-	var plain, color bytes.Buffer
-	writeCheckText(&plain, rep, false)
-	writeCheckText(&color, rep, true)
-	if strings.Contains(plain.String(), "\x1b[") {
-		t.Errorf("plain text has escapes:\n%q", plain.String())
-	}
-	if !strings.Contains(color.String(), ansiRed+"FAIL"+ansiReset) || !strings.Contains(color.String(), ansiGreen+"ok"+ansiReset) {
-		t.Errorf("coloured text:\n%q", color.String())
-	}
-	want := "FAIL  a: 1 violation\n      m\nok    b\n\nFAIL: 2 policies, 1 violation\n"
-	if plain.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", plain.String(), want)
 	}
 }

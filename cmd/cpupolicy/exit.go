@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Exit codes, the same in every command.
@@ -21,6 +22,10 @@ var (
 	// violations were found or something is not runnable. Exit 1 with no
 	// further message.
 	errFailed = errors.New("violations or not runnable")
+	// errIncomplete: the command wrote its full report and printed why
+	// part of it could not run (a policy or test file failed to load or
+	// run). Exit 2 with no further message.
+	errIncomplete = errors.New("report incomplete")
 )
 
 // usageErr is a bad command line. Exit 2 with
@@ -62,13 +67,19 @@ func cmdError(cmd string, err error) error { return &cmdErr{cmd: cmd, err: err, 
 func exitCode(e *env, err error) int {
 	var u *usageErr
 	var c *cmdErr
+	var se *scriptErr
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
 	case errors.Is(err, errFailed):
 		return exitViolation
+	case errors.Is(err, errIncomplete):
+		return exitUsage
 	case errors.As(err, &u):
 		fmt.Fprintf(e.stderr, "cpupolicy %s: %s; run 'cpupolicy %s -h' for usage\n", u.cmd, oneLine(u), u.cmd)
+		return exitUsage
+	case errors.As(err, &se):
+		fmt.Fprintf(e.stderr, "cpupolicy %s: %s\n", se.cmd, strings.TrimRight(se.err.Error(), "\n"))
 		return exitUsage
 	case errors.As(err, &c):
 		fmt.Fprintf(e.stderr, "cpupolicy %s: %s\n", c.cmd, oneLine(c.err))
@@ -77,3 +88,17 @@ func exitCode(e *env, err error) int {
 	fmt.Fprintf(e.stderr, "cpupolicy: %s\n", oneLine(err))
 	return exitUsage
 }
+
+// scriptErr is a script that failed to load or run: printed whole as
+// "cpupolicy CMD: MSG", since its message ends with a Starlark backtrace
+// of several lines. Exit 2.
+type scriptErr struct {
+	cmd string
+	err error
+}
+
+func (s *scriptErr) Error() string { return s.err.Error() }
+func (s *scriptErr) Unwrap() error { return s.err }
+
+// scriptFailure is the failure of a script that cmd loads or runs.
+func scriptFailure(cmd string, err error) error { return &scriptErr{cmd: cmd, err: err} }

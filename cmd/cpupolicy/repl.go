@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -35,44 +33,51 @@ const maxReplScript = 4 << 20
 var errInterrupted = errors.New("interrupted")
 
 // runRepl is `cpupolicy repl` (doc.go, "# repl"): a prompt on a
-// terminal, else standard input run as one script.
-func runRepl(e *env, args []string) int {
+// terminal, else standard input run as one script. The session is a
+// starlib.Session; this file is its terminal.
+func runRepl(e *env, args []string) error {
 	fs := newFlags("repl")
 	catName := fs.String("catalog", "", "catalog `NAME|FILE` bound to catalog (default: the newest embedded)")
 	hostFile := fs.String("host", "", "bind host to the recorded snapshot `FILE` instead of this host")
-	if rc := parseFlags(e, fs, args); rc >= 0 {
-		return rc
+	if err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError(e, "repl", "unexpected argument %q (a script comes on standard input)", fs.Arg(0))
+		return usagef("repl", "unexpected argument %q (a script comes on standard input)", fs.Arg(0))
 	}
 	cat, err := e.loadCatalog(*catName)
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
-	reg := cat.Registry()
-	h, note, err := replHost(e, *hostFile, reg)
+	h, note, err := replHost(e, *hostFile, cat.Registry())
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
 	if note != "" {
 		fmt.Fprintf(e.stderr, "cpupolicy repl: %s\n", note)
 	}
-	r := newRepl(e, starlib.NewCatalog(cat), h)
+	scat := starlib.NewCatalog(cat)
+	opts := e.starlibOptions()
+	opts.Predeclared = starlark.StringDict{"host": h, "catalog": scat}
+	opts.Print = func(msg string) { fmt.Fprintln(e.stdout, msg) }
 	// readline works on file descriptors 0 and 1, which e.stdin and
 	// e.stdout are whenever they are terminals (main passes os.Stdin and
 	// os.Stdout; tests pass buffers).
-	if terminal(e.stdin) && terminal(e.stdout) {
-		desc := "None"
-		if h, ok := h.(*starlib.Host); ok {
-			desc = fmt.Sprintf("%q (this machine)", h.Name())
-			if *hostFile != "" {
-				desc = fmt.Sprintf("%q (%s)", h.Name(), *hostFile)
-			}
-		}
-		return r.interactive(desc)
+	if !terminal(e.stdin) || !terminal(e.stdout) {
+		return replScript(e, starlib.NewSession(scat, opts))
 	}
-	return r.script()
+	// At a prompt an evaluation has no step budget and no deadline:
+	// Ctrl-C stops it.
+	opts.MaxSteps, opts.Timeout = math.MaxUint64, -1
+	desc := "None"
+	if h, ok := h.(*starlib.Host); ok {
+		desc = fmt.Sprintf("%q (this machine)", h.Name())
+		if *hostFile != "" {
+			desc = fmt.Sprintf("%q (%s)", h.Name(), *hostFile)
+		}
+	}
+	r := &repl{e: e, s: starlib.NewSession(scat, opts)}
+	return r.interactive(cat.Name, qemuText(cat.QEMUVersion), len(cat.Models), desc)
 }
 
 // terminal reports whether f is a *os.File on a terminal.
@@ -114,96 +119,56 @@ func replHost(e *env, file string, reg *feature.Registry) (v starlark.Value, not
 	return h, "", nil
 }
 
-// repl is one session: its globals persist from one input to the next.
-type repl struct {
-	e       *env
-	cat     *starlib.Catalog
-	opts    starlib.Options
-	globals starlark.StringDict
+// replScript runs standard input as one Starlark file, under the
+// sandbox's default limits (nobody is there to press Ctrl-C). Exit 1
+// when it fails to parse or run.
+func replScript(e *env, s *starlib.Session) error {
+	src, err := io.ReadAll(io.LimitReader(e.stdin, maxReplScript+1))
+	if err != nil {
+		return cmdError("repl", fmt.Errorf("reading standard input: %v", err))
+	}
+	if len(src) > maxReplScript {
+		fmt.Fprintf(e.stderr, "%s: script too large (limit %d bytes)\n", replFile, maxReplScript)
+		return errFailed
+	}
+	if err := s.ExecFile(context.Background(), replFile, src); err != nil {
+		printStarlarkErr(e, err)
+		return errFailed
+	}
+	return nil
+}
 
-	// busy is held while an evaluation runs, which may change globals.
-	// The completer runs on readline's goroutine and only tries it: a Tab
-	// typed ahead during an evaluation completes nothing.
-	busy sync.Mutex
+// printStarlarkErr prints a Starlark failure as its backtrace, and
+// resolver errors (undefined names…) all, each with its file:line:col.
+func printStarlarkErr(e *env, err error) {
+	var ee *starlark.EvalError
+	var el resolve.ErrorList
+	switch {
+	case errors.As(err, &ee):
+		fmt.Fprintln(e.stderr, ee.Backtrace())
+	case errors.As(err, &el):
+		for _, e2 := range el {
+			fmt.Fprintln(e.stderr, e2.Error())
+		}
+	default:
+		fmt.Fprintln(e.stderr, err)
+	}
+}
+
+// repl is an interactive session on a terminal.
+type repl struct {
+	e *env
+	s *starlib.Session
 
 	mu   sync.Mutex
 	stop context.CancelCauseFunc // ends the running evaluation; nil between them
 }
 
-func newRepl(e *env, cat *starlib.Catalog, h starlark.Value) *repl {
-	r := &repl{e: e, cat: cat}
-	r.opts = e.starlibOptions()
-	r.opts.Predeclared = starlark.StringDict{"host": h, "catalog": cat}
-	r.globals = starlib.Predeclared(r.opts)
-	return r
-}
-
-// thread returns a thread for one evaluation, under r.opts and ended by
-// ctx. print() writes plain lines to standard output: at a prompt, the
-// file:line prefix of a policy's print would only be noise.
-func (r *repl) thread(ctx context.Context) (*starlark.Thread, context.CancelFunc) {
-	thread, done := starlib.NewThread(ctx, "repl", r.cat, r.opts)
-	thread.Print = func(_ *starlark.Thread, msg string) { fmt.Fprintln(r.e.stdout, msg) }
-	return thread, done
-}
-
-// script runs standard input as one Starlark file, under the sandbox's
-// default limits (DefaultMaxSteps, DefaultTimeout): nobody is there to
-// press Ctrl-C. Exit 1 when it fails to parse or run.
-func (r *repl) script() int {
-	src, err := io.ReadAll(io.LimitReader(r.e.stdin, maxReplScript+1))
-	if err != nil {
-		fmt.Fprintf(r.e.stderr, "cpupolicy repl: reading standard input: %v\n", err)
-		return exitUsage
-	}
-	if len(src) > maxReplScript {
-		fmt.Fprintf(r.e.stderr, "%s: script too large (limit %d bytes)\n", replFile, maxReplScript)
-		return exitViolation
-	}
-	f, err := starlib.FileOptions().Parse(replFile, src, 0)
-	if err != nil {
-		r.printErr(err)
-		return exitViolation
-	}
-	prog, err := starlark.FileProgram(f, r.globals.Has)
-	if err != nil {
-		r.printErr(err)
-		return exitViolation
-	}
-	thread, done := r.thread(context.Background())
-	defer done()
-	if _, err := prog.Init(thread, r.globals); err != nil {
-		r.printErr(err)
-		return exitViolation
-	}
-	return exitOK
-}
-
-// printErr prints a Starlark failure as its backtrace, and resolver
-// errors (undefined names…) all, each with its file:line:col.
-func (r *repl) printErr(err error) {
-	var ee *starlark.EvalError
-	var el resolve.ErrorList
-	switch {
-	case errors.As(err, &ee):
-		fmt.Fprintln(r.e.stderr, ee.Backtrace())
-	case errors.As(err, &el):
-		for _, e := range el {
-			fmt.Fprintln(r.e.stderr, e.Error())
-		}
-	default:
-		fmt.Fprintln(r.e.stderr, err)
-	}
-}
-
-// interactive reads, evaluates and prints until Ctrl-D. An evaluation
-// has no step budget and no deadline: Ctrl-C stops it.
-func (r *repl) interactive(hostDesc string) int {
-	r.opts.MaxSteps = math.MaxUint64
-	r.opts.Timeout = -1
+// interactive reads, evaluates and prints until Ctrl-D.
+func (r *repl) interactive(catName, qemu string, models int, hostDesc string) error {
 	cfg := &readline.Config{
 		Prompt:            ">>> ",
-		AutoComplete:      completer{r},
+		AutoComplete:      completer{r.s},
 		InterruptPrompt:   "^C",
 		EOFPrompt:         "\n", // readline's way of saying none
 		HistorySearchFold: true,
@@ -219,22 +184,35 @@ func (r *repl) interactive(hostDesc string) int {
 	}
 	rl, err := readline.NewEx(cfg)
 	if err != nil {
-		fmt.Fprintf(r.e.stderr, "cpupolicy repl: %v\n", err)
-		return exitUsage
+		return cmdError("repl", err)
 	}
 	defer rl.Close()
-
-	c := r.cat.Catalog()
-	fmt.Fprintf(r.e.stdout, "cpupolicy repl: catalog %s (%s, %d models), host %s.\n", c.Name, qemuText(c.QEMUVersion), len(c.Models), hostDesc)
+	fmt.Fprintf(r.e.stdout, "cpupolicy repl: catalog %s (%s, %d models), host %s.\n", catName, qemu, models, hostDesc)
 	fmt.Fprintln(r.e.stdout, "Tab completes, Ctrl-C interrupts, Ctrl-D exits.")
+	defer r.handleInterrupts()()
+	for {
+		f, err := r.read(rl)
+		switch {
+		case err == io.EOF:
+			return nil
+		case err == readline.ErrInterrupt:
+			continue // the line (or the unfinished block) is dropped
+		case err != nil:
+			printStarlarkErr(r.e, err)
+			continue
+		}
+		r.eval(f)
+	}
+}
 
-	// While an evaluation runs the terminal is in cooked mode, so Ctrl-C
-	// is a SIGINT; at the prompt readline reads it as a key.
+// handleInterrupts makes SIGINT stop the running evaluation until the
+// returned function is called. While an evaluation runs the terminal is
+// in cooked mode, so Ctrl-C is a SIGINT; at the prompt readline reads it
+// as a key.
+func (r *repl) handleInterrupts() (stop func()) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt)
-	defer signal.Stop(sigs)
 	quit := make(chan struct{})
-	defer close(quit)
 	go func() {
 		for {
 			select {
@@ -245,20 +223,7 @@ func (r *repl) interactive(hostDesc string) int {
 			}
 		}
 	}()
-
-	for {
-		f, err := r.read(rl)
-		switch {
-		case err == io.EOF:
-			return exitOK
-		case err == readline.ErrInterrupt:
-			continue // the line (or the unfinished block) is dropped
-		case err != nil:
-			r.printErr(err)
-			continue
-		}
-		r.eval(f)
-	}
+	return func() { signal.Stop(sigs); close(quit) }
 }
 
 // read reads one compound statement: a line, or a def/for/if block
@@ -283,47 +248,24 @@ func (r *repl) read(rl *readline.Instance) (*syntax.File, error) {
 	return f, err
 }
 
-// eval runs one statement. An expression's value is printed (its repr)
-// unless it is None, and kept in _ as in Python's REPL.
+// eval runs one statement and prints an expression's value (its repr)
+// unless it is None. An error after an interruption starts on a line of
+// its own (the terminal echoed "^C").
 func (r *repl) eval(f *syntax.File) {
-	if len(f.Stmts) == 0 {
-		return
-	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	thread, done := r.thread(ctx)
-	defer done()
 	r.setStop(cancel)
 	defer r.setStop(nil)
-	r.busy.Lock()
-	defer r.busy.Unlock()
-
-	if len(f.Stmts) == 1 {
-		if stmt, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
-			v, err := starlark.EvalExprOptions(f.Options, thread, stmt.X, r.globals)
-			if err != nil {
-				r.evalErr(ctx, err)
-				return
-			}
-			if v != starlark.None {
-				r.globals["_"] = v
-				fmt.Fprintln(r.e.stdout, v.String())
-			}
-			return
+	v, err := r.s.Exec(ctx, f)
+	switch {
+	case err != nil:
+		if context.Cause(ctx) == errInterrupted {
+			fmt.Fprintln(r.e.stderr)
 		}
+		printStarlarkErr(r.e, err)
+	case v != nil:
+		fmt.Fprintln(r.e.stdout, v.String())
 	}
-	if err := starlark.ExecREPLChunk(f, thread, r.globals); err != nil {
-		r.evalErr(ctx, err)
-	}
-}
-
-// evalErr prints the error an evaluation stopped with, on a line of its
-// own after an interruption (the terminal echoed "^C").
-func (r *repl) evalErr(ctx context.Context, err error) {
-	if context.Cause(ctx) == errInterrupted {
-		fmt.Fprintln(r.e.stderr)
-	}
-	r.printErr(err)
 }
 
 func (r *repl) setStop(f context.CancelCauseFunc) {
@@ -372,273 +314,13 @@ func prepareHistory(path string) error {
 }
 
 // completer is readline's Tab completion over a session.
-type completer struct{ r *repl }
+type completer struct{ s *starlib.Session }
 
 func (c completer) Do(line []rune, pos int) ([][]rune, int) {
-	if !c.r.busy.TryLock() {
-		return nil, 0
-	}
-	defer c.r.busy.Unlock()
-	prefix, cands := c.r.complete(string(line[:pos]))
+	prefix, cands := c.s.Complete(string(line[:pos]))
 	out := make([][]rune, len(cands))
 	for i, s := range cands {
 		out[i] = []rune(s[len(prefix):])
 	}
 	return out, utf8.RuneCountInString(prefix)
-}
-
-// starlarkKeywords complete like names.
-var starlarkKeywords = []string{"and", "break", "continue", "def", "elif", "else", "for", "if", "in", "lambda", "not", "or", "pass", "return"}
-
-// complete returns the word before the end of text that Tab completes,
-// and its completions (each starting with the word), sorted:
-//
-//   - in leading whitespace, an indent of four spaces;
-//   - a name: globals, Starlark's builtins and keywords;
-//   - a dotted name ("host.k", "catalog.mo"): the attributes of the value
-//     the name before the last dot has. Only names and attributes are
-//     looked up, nothing is called: completion runs no code of the
-//     user's;
-//   - inside a string literal, by where the string stands: a model name
-//     in catalog.model(), the CPU spec of config(), resolve(), runnable()
-//     and why() (a model, then feature names after each comma), a machine
-//     type in catalog.machine() or as machine=, and a feature name
-//     anywhere else (features("avx5, "avx2" in host.kvm).
-//
-// A name whose value is callable completes with "(".
-func (r *repl) complete(text string) (string, []string) {
-	if strings.TrimLeft(text, " \t") == "" {
-		return "", []string{"    "}
-	}
-	st := scanLine(text)
-	switch {
-	case st.comment:
-		return "", nil
-	case st.inString:
-		return r.completeString(text, st)
-	}
-	return r.completeName(text)
-}
-
-// lineState is what scanLine learns about the text before the cursor.
-type lineState struct {
-	comment  bool // it ends in a comment
-	inString bool // it ends inside a string literal…
-	quote    int  // …whose opening quote is at text[quote]
-	body     int  // …and whose contents start at text[body]
-	// call is the innermost bracket open at the end of the text (or at
-	// the opening quote): where it is, how many commas it holds, and
-	// where its current argument starts. call.open is -1 outside any.
-	call frame
-}
-
-type frame struct {
-	open, commas, arg int
-}
-
-// scanLine tokenizes just enough of one line of Starlark to find strings,
-// comments and brackets.
-func scanLine(text string) lineState {
-	stack := []frame{{open: -1}}
-	for i := 0; i < len(text); i++ {
-		top := &stack[len(stack)-1]
-		switch c := text[i]; c {
-		case '#':
-			return lineState{comment: true}
-		case '(', '[', '{':
-			stack = append(stack, frame{open: i, arg: i + 1})
-		case ')', ']', '}':
-			if len(stack) > 1 {
-				stack = stack[:len(stack)-1]
-			}
-		case ',':
-			top.commas++
-			top.arg = i + 1
-		case '"', '\'':
-			q := text[i : i+1]
-			if strings.HasPrefix(text[i:], q+q+q) {
-				q += q + q
-			}
-			j := i + len(q)
-			for j < len(text) && !strings.HasPrefix(text[j:], q) {
-				if text[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j >= len(text) {
-				return lineState{inString: true, quote: i, body: i + len(q), call: *top}
-			}
-			i = j + len(q) - 1
-		}
-	}
-	return lineState{call: stack[len(stack)-1]}
-}
-
-// completeString completes inside the string literal st describes.
-func (r *repl) completeString(text string, st lineState) (string, []string) {
-	word := text[st.body:]
-	fn, kw, arg := "", "", st.call.commas
-	if st.call.open >= 0 {
-		fn = lastName(text[:st.call.open])
-		before := strings.TrimSpace(text[st.call.arg:st.quote])
-		if k, ok := strings.CutSuffix(before, "="); ok {
-			kw = strings.TrimSpace(k)
-		}
-	}
-	kind := "features"
-	switch {
-	case kw == "machine":
-		kind = "machine"
-	case kw == "cpu":
-		kind = "spec"
-	case kw != "":
-		kind = ""
-	case fn == "features":
-	case fn == "model":
-		kind = "model"
-	case fn == "machine":
-		kind = "machine"
-	case fn == "config" || fn == "resolve" || fn == "implicit":
-		kind = map[int]string{0: "spec", 1: "machine"}[arg]
-	case fn == "runnable" || fn == "why":
-		kind = map[int]string{0: "spec", 2: "machine"}[arg]
-	}
-	if kind == "spec" {
-		// "Model,+feat,-feat,feat=on": a model, then features.
-		kind = "model"
-		if i := strings.LastIndexByte(word, ','); i >= 0 {
-			word = strings.TrimLeft(word[i+1:], "+-")
-			kind = "features"
-			if strings.Contains(word, "=") {
-				kind = ""
-			}
-		}
-	}
-	var names []string
-	c := r.cat.Catalog()
-	switch kind {
-	case "features":
-		for _, f := range c.Registry().Features() {
-			names = append(names, f.Name)
-		}
-	case "model":
-		for _, m := range c.Models {
-			names = append(names, m.Name)
-		}
-	case "machine":
-		for _, m := range c.Machines {
-			names = append(names, m.Name)
-			if m.Alias != "" {
-				names = append(names, m.Alias)
-			}
-		}
-	}
-	return word, withPrefix(names, word)
-}
-
-// lastName returns the name (the last part of a dotted name) that text
-// ends with: the callee before an opening bracket.
-func lastName(text string) string {
-	text = strings.TrimRight(text, " \t")
-	i := len(text)
-	for i > 0 && isIdentByte(text[i-1]) {
-		i--
-	}
-	return text[i:]
-}
-
-func isIdentByte(c byte) bool {
-	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
-
-// completeName completes the name or dotted name that text ends with.
-func (r *repl) completeName(text string) (string, []string) {
-	i := len(text)
-	for i > 0 && (isIdentByte(text[i-1]) || text[i-1] == '.') {
-		i--
-	}
-	chain := text[i:]
-	if i > 0 && strings.ContainsRune(")]}\"'", rune(text[i-1])) {
-		return "", nil // the attribute of a call's result: not evaluated
-	}
-	parts := strings.Split(chain, ".")
-	for _, p := range parts[:len(parts)-1] {
-		if p == "" || !isIdentByte(p[0]) || '0' <= p[0] && p[0] <= '9' {
-			return "", nil // "foo..x", ".x", "1.5"
-		}
-	}
-	word := parts[len(parts)-1]
-	if len(parts) == 1 {
-		if word != "" && '0' <= word[0] && word[0] <= '9' {
-			return "", nil
-		}
-		var names []string
-		for name, v := range r.globals {
-			names = append(names, callName(name, v))
-		}
-		for name, v := range starlark.Universe {
-			if _, ok := r.globals[name]; !ok {
-				names = append(names, callName(name, v))
-			}
-		}
-		names = append(names, starlarkKeywords...)
-		return word, withPrefix(names, word)
-	}
-	v, ok := r.globals[parts[0]]
-	if !ok {
-		v, ok = starlark.Universe[parts[0]]
-	}
-	if !ok {
-		return "", nil
-	}
-	for _, p := range parts[1 : len(parts)-1] {
-		if v = attr(v, p); v == nil {
-			return "", nil
-		}
-	}
-	ha, ok := v.(starlark.HasAttrs)
-	if !ok {
-		return "", nil
-	}
-	var names []string
-	for _, name := range ha.AttrNames() {
-		if strings.HasPrefix(name, word) {
-			names = append(names, callName(name, attr(v, name)))
-		}
-	}
-	return word, withPrefix(names, word)
-}
-
-// attr returns v.name, or nil when v has no such attribute.
-func attr(v starlark.Value, name string) starlark.Value {
-	ha, ok := v.(starlark.HasAttrs)
-	if !ok {
-		return nil
-	}
-	a, err := ha.Attr(name)
-	if err != nil {
-		return nil
-	}
-	return a
-}
-
-// callName is name, with "(" when v can be called.
-func callName(name string, v starlark.Value) string {
-	if _, ok := v.(starlark.Callable); ok {
-		return name + "("
-	}
-	return name
-}
-
-// withPrefix returns the sorted, distinct names that start with prefix.
-func withPrefix(names []string, prefix string) []string {
-	var out []string
-	for _, n := range names {
-		if strings.HasPrefix(n, prefix) {
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.starlark.net/starlark"
+
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -74,12 +76,11 @@ func TestReplHistoryPath(t *testing.T) {
 	}
 }
 
-// testRepl returns a session over the embedded qemu-7.2 catalog and the
-// recorded host.
-func testRepl(t *testing.T) *repl {
+// testSession returns a session over the embedded qemu-7.2 catalog and
+// the recorded host.
+func testSession(t *testing.T) *starlib.Session {
 	t.Helper()
 	e := &env{plugins: &pluginState{}}
-	reg := feature.Builtin()
 	cat, err := e.loadCatalog("qemu-7.2")
 	if err != nil {
 		t.Fatal(err)
@@ -88,69 +89,18 @@ func testRepl(t *testing.T) *repl {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := starlib.NewHost("", snap, reg)
+	h, err := starlib.NewHost("", snap, feature.Builtin())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	return newRepl(&env{stdout: &out, stderr: &out, now: time.Now}, starlib.NewCatalog(cat), h)
-}
-
-func TestReplComplete(t *testing.T) {
-	r := testRepl(t)
-	hostAttrs := []string{"available(", "brand", "family", "hw", "kernel", "kvm", "kvm_caps", "kvm_error", "model", "name", "os", "source", "stepping", "vendor"}
-	skylakeClient := []string{"Skylake-Client", "Skylake-Client-IBRS", "Skylake-Client-noTSX-IBRS", "Skylake-Client-v1", "Skylake-Client-v2", "Skylake-Client-v3", "Skylake-Client-v4"}
-	for _, c := range []struct {
-		name, text, word string
-		want             []string
-	}{
-		{"indent", "    ", "", []string{"    "}},
-		{"global", "cata", "cata", []string{"catalog"}},
-		{"builtin", "le", "le", []string{"len("}},
-		{"library", "featu", "featu", []string{"features("}},
-		{"keyword", "retu", "retu", []string{"return"}},
-		{"attributes", "host.", "", hostAttrs},
-		{"attribute", "x = len(host.k", "k", []string{"kernel", "kvm", "kvm_caps", "kvm_error"}},
-		{"method", "catalog.mo", "mo", []string{"model(", "models("}},
-		{"no attributes", "host.hw.", "", nil},
-		{"unknown name", "nope.x", "", nil},
-		{"call result not evaluated", "catalog.models().", "", nil},
-		{"string method not listed", `"abc".`, "", nil},
-		{"number", "1.", "", nil},
-		{"comment", "x = 1  # host.", "", nil},
-		{"feature", `features("avx512bita`, "avx512bita", []string{"avx512bitalg"}},
-		{"feature prefix", `features("sse4`, "sse4", []string{"sse4.1", "sse4.2", "sse4a"}},
-		{"second feature", `features("sse2", 'avx512bita`, "avx512bita", []string{"avx512bitalg"}},
-		{"escaped quote", `print("a\"(", features("avx512bita`, "avx512bita", []string{"avx512bitalg"}},
-		{"feature in any string", `"avx512bita`, "avx512bita", []string{"avx512bitalg"}},
-		{"model", `catalog.model("Skylake-Cl`, "Skylake-Cl", skylakeClient},
-		{"spec model", `config("Skylake-Cl`, "Skylake-Cl", skylakeClient},
-		{"spec feature", `config("Haswell-v4,+avx512bita`, "avx512bita", []string{"avx512bitalg"}},
-		{"spec property", `config("Haswell-v4,pcid=o`, "", nil},
-		{"cpu keyword", `config(cpu = "Skylake-Client-v`, "Skylake-Client-v", skylakeClient[3:]},
-		{"machine argument", `config("Haswell-v4", "pc-q35-7.`, "pc-q35-7.", []string{"pc-q35-7.0", "pc-q35-7.1", "pc-q35-7.2"}},
-		{"machine keyword", `runnable("Haswell-v4", host, machine="pc-i440fx-7.`, "pc-i440fx-7.", []string{"pc-i440fx-7.0", "pc-i440fx-7.1", "pc-i440fx-7.2"}},
-		{"machine alias", `catalog.machine("q3`, "q3", []string{"q35"}},
-		{"other keyword", `config("Haswell-v4", accel="k`, "", nil},
-		{"after a closed string", `features("avx2") == fea`, "fea", []string{"features("}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			word, got := r.complete(c.text)
-			if c.want == nil && len(got) == 0 {
-				return
-			}
-			if word != c.word || !slices.Equal(got, c.want) {
-				t.Errorf("complete(%q) = %q, %q; want %q, %q", c.text, word, got, c.word, c.want)
-			}
-		})
-	}
+	return starlib.NewSession(starlib.NewCatalog(cat), starlib.Options{Predeclared: starlark.StringDict{"host": h, "catalog": starlib.NewCatalog(cat)}})
 }
 
 // TestReplCompleterDo: readline gets the rest of each candidate and the
 // length of the word.
 func TestReplCompleterDo(t *testing.T) {
 	line := []rune(`features("avx512bita") # …`)
-	got, n := completer{testRepl(t)}.Do(line, len(`features("avx512bita`))
+	got, n := completer{testSession(t)}.Do(line, len(`features("avx512bita`))
 	if n != len("avx512bita") || len(got) != 1 || string(got[0]) != "lg" {
 		t.Errorf("Do = %q, %d; want [\"lg\"], %d", got, n, len("avx512bita"))
 	}

@@ -48,9 +48,9 @@ var commands = []command{
 	{"labels", legacy(runLabels)},
 	{"resolve", legacy(runResolve)},
 	{"catalog", legacy(runCatalog)},
-	{"check", legacy(runCheck)},
-	{"test", legacy(runTest)},
-	{"repl", legacy(runRepl)},
+	{"check", runCheck},
+	{"test", runTest},
+	{"repl", runRepl},
 	{"plugin", legacy(runPlugin)},
 }
 

@@ -358,7 +358,19 @@ func TestSARIFValid(t *testing.T) {
 			for _, e := range errs {
 				t.Error(e)
 			}
-			var log sarifLog
+			var log struct {
+				Runs []struct {
+					Tool struct {
+						Driver struct{ Rules []struct{ ID string } }
+					}
+					Invocations []struct{ ExecutionSuccessful bool }
+					Results     []struct {
+						RuleID       string
+						RuleIndex    int
+						Suppressions []any
+					}
+				}
+			}
 			if err := json.Unmarshal(out, &log); err != nil {
 				t.Fatal(err)
 			}

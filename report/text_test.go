@@ -1,0 +1,52 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/cpupolicy/cpupolicy/starlib"
+)
+
+func TestViolationLine(t *testing.T) {
+	tests := []struct {
+		name string
+		v    starlib.Violation
+		want string
+	}{
+		{"message says it all", starlib.Violation{Message: "Haswell requires f16c on pc-i440fx-2.3", Model: "Haswell", Machine: "pc-i440fx-2.3", Features: []string{"f16c"}}, "Haswell requires f16c on pc-i440fx-2.3"},
+		{"terse message", starlib.Violation{Message: "bad", Model: "Haswell", Machine: "pc-q35-7.2", Features: []string{"f16c", "rdrand"}}, "bad (model Haswell; machine pc-q35-7.2; features f16c rdrand)"},
+		{"no details", starlib.Violation{Message: "bad"}, "bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := violationLine(tt.v); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteTextColor(t *testing.T) {
+	rep := &Report{Results: []*Result{
+		{Policy: Policy{Name: "a"}, Violations: []starlib.Violation{{Policy: "a", Message: "m"}}},
+		{Policy: Policy{Name: "b"}},
+	}}
+	var plain, color bytes.Buffer
+	if err := WriteText(&plain, rep, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&color, rep, TextOptions{Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Errorf("plain text has escapes:\n%q", plain.String())
+	}
+	if !strings.Contains(color.String(), ansiRed+"FAIL"+ansiReset) || !strings.Contains(color.String(), ansiGreen+"ok"+ansiReset) {
+		t.Errorf("coloured text:\n%q", color.String())
+	}
+	want := "FAIL  a: 1 violation\n      m\nok    b\n\nFAIL: 2 policies, 1 violation\n"
+	if plain.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", plain.String(), want)
+	}
+}
