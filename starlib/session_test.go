@@ -76,7 +76,8 @@ func TestSessionExec(t *testing.T) {
 func TestSessionExecFile(t *testing.T) {
 	var printed []string
 	loadFixtures(t)
-	s := starlib.NewSession(fixtures.cat72, starlib.Options{Print: func(msg string) { printed = append(printed, msg) }})
+	opts := starlib.Options{Print: func(msg string) { printed = append(printed, msg) }, Predeclared: starlark.StringDict{"catalog": fixtures.cat72}}
+	s := starlib.NewSession(fixtures.cat72, opts)
 	if err := s.ExecFile(context.Background(), "<stdin>", []byte("print(catalog.name)\n")); err != nil {
 		t.Fatal(err)
 	}
