@@ -44,7 +44,8 @@ import (
 //	                      returns the violations, each a dict shaped as in
 //	                      `cpupolicy check --format json`
 //
-// RunTests runs the tests of a loaded file.
+// RunTests runs the tests of a loaded file; RunTestFiles loads and runs
+// the files FindTestFiles finds, as `cpupolicy test` does.
 
 // TestFixtures are the values test files work over.
 type TestFixtures struct {
