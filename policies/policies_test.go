@@ -20,6 +20,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/policies"
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -452,7 +453,7 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 		{"+kvmclock", ",kvmclock=on"},
 		{"-kvm-pv-eoi", ",-kvm-pv-eoi"},
 	}
-	site := &starlib.Site{}
+	st := &site.Site{}
 	want := map[string][]string{} // offer → features
 	bare := 0
 	for _, m := range c.Models {
@@ -472,7 +473,7 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 				t.Fatal(err)
 			}
 			on, off := spec.Explicit()
-			site.Offers = append(site.Offers, starlib.Offer{Name: name, CPU: cpu, Machine: machine})
+			st.Offers = append(st.Offers, site.Offer{Name: name, CPU: cpu, Machine: machine})
 			if w := byKVM.Difference(on).Difference(off); !w.IsEmpty() {
 				want[name] = reg.Names(w)
 				if v.suffix == "" {
@@ -482,7 +483,7 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 		}
 	}
 	got := map[string][]string{}
-	for _, v := range run(t, "explicit-kvm-bits", starlib.Input{Catalog: f.cat72, Site: site}) {
+	for _, v := range run(t, "explicit-kvm-bits", starlib.Input{Catalog: f.cat72, Site: st}) {
 		name, _ := v.Extra["offer"].(string)
 		if _, dup := got[name]; dup {
 			t.Errorf("offer %s reported twice", name)
@@ -492,7 +493,7 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 			t.Errorf("offer %s: machine %q, want %q", name, v.Machine, machine)
 		}
 	}
-	for _, o := range site.Offers {
+	for _, o := range st.Offers {
 		if !slices.Equal(got[o.Name], want[o.Name]) {
 			t.Errorf("offer %s (%s): flagged %q, want %q", o.Name, o.CPU, got[o.Name], want[o.Name])
 		}
@@ -505,7 +506,7 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 	if g := got["base"]; g != nil {
 		t.Errorf("base: flagged %q, want nothing (QEMU gives it no KVM bit)", g)
 	}
-	for _, o := range site.Offers {
+	for _, o := range st.Offers {
 		if strings.HasSuffix(o.Name, "+all") && got[o.Name] != nil {
 			t.Errorf("%s: every KVM bit named, still flagged %q", o.CPU, got[o.Name])
 		}
@@ -513,26 +514,26 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 	if bare != len(c.Models)-1 { // "base" gets no KVM bit
 		t.Errorf("%d of %d bare models flagged, want all but base", bare, len(c.Models))
 	}
-	t.Logf("%d offers (%d models × %d specs), %d flagged", len(site.Offers), len(c.Models), len(variants), len(got))
+	t.Logf("%d offers (%d models × %d specs), %d flagged", len(st.Offers), len(c.Models), len(variants), len(got))
 }
 
 // poolSite offers every model of the catalog on pc-q35-7.2 under kvm on
 // each of three pools of recorded hosts: two Intel, Intel and AMD, and
 // two AMD of which one was probed live (so that every layer shows).
-func poolSite(t testing.TB) *starlib.Site {
+func poolSite(t testing.TB) *site.Site {
 	f := fixtures(t)
 	h := f.hosts
-	site := &starlib.Site{Pools: []starlib.Pool{
-		{Name: "intel", Hosts: []*starlib.Host{h["xeon-gold-6130"], h["core-i7-8550u"]}},
-		{Name: "mixed", Hosts: []*starlib.Host{h["xeon-gold-6130"], h["epyc-7502-32-core"]}},
-		{Name: "amd", Hosts: []*starlib.Host{h["epyc-7502-32-core"], h["this-machine"]}},
+	st := &site.Site{Pools: []site.Pool{
+		{Name: "intel", Hosts: []*site.Host{h["xeon-gold-6130"].Site(), h["core-i7-8550u"].Site()}},
+		{Name: "mixed", Hosts: []*site.Host{h["xeon-gold-6130"].Site(), h["epyc-7502-32-core"].Site()}},
+		{Name: "amd", Hosts: []*site.Host{h["epyc-7502-32-core"].Site(), h["this-machine"].Site()}},
 	}}
-	for _, p := range site.Pools {
+	for _, p := range st.Pools {
 		for _, m := range f.cat72.Catalog().Models {
-			site.Offers = append(site.Offers, starlib.Offer{Name: m.Name + "@" + p.Name, CPU: m.Name, Machine: "pc-q35-7.2", Pool: p.Name})
+			st.Offers = append(st.Offers, site.Offer{Name: m.Name + "@" + p.Name, CPU: m.Name, Machine: "pc-q35-7.2", Pool: p.Name})
 		}
 	}
-	return site
+	return st
 }
 
 // guest is what Go derives, without Starlark, for one offer on one host.
@@ -542,15 +543,15 @@ type guest struct {
 	vendor  string
 }
 
-func deriveGuest(t testing.TB, o starlib.Offer, h *starlib.Host) guest {
+func deriveGuest(t testing.TB, o site.Offer, h *site.Host) guest {
 	t.Helper()
 	c := fixtures(t).cat72.Catalog()
 	reg := c.Registry()
-	a, err := check.Compute(reg, h.Snapshot(), check.RulesFor(c.QEMUVersion), catalog.KVM)
+	a, err := check.Compute(reg, h.Snapshot, check.RulesFor(c.QEMUVersion), catalog.KVM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Resolve(o.CPU, o.Machine, catalog.KVM, h.Snapshot().Vendor)
+	res, err := c.Resolve(o.CPU, o.Machine, catalog.KVM, h.Snapshot.Vendor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -586,22 +587,22 @@ func asStrings(x any) map[string]string {
 // core/check decides them.
 func TestRunnablePools(t *testing.T) {
 	f := fixtures(t)
-	site := poolSite(t)
-	pools := map[string]starlib.Pool{}
-	for _, p := range site.Pools {
+	st := poolSite(t)
+	pools := map[string]site.Pool{}
+	for _, p := range st.Pools {
 		pools[p.Name] = p
 	}
 	want := map[[2]string]map[string]string{} // (offer, host) → missing
-	for _, o := range site.Offers {
+	for _, o := range st.Offers {
 		for _, h := range pools[o.Pool].Hosts {
 			if g := deriveGuest(t, o, h); len(g.missing) > 0 {
-				want[[2]string{o.Name, h.Name()}] = g.missing
+				want[[2]string{o.Name, h.Name}] = g.missing
 			}
 		}
 	}
 	layers := map[string]int{}
 	got := map[[2]string]bool{}
-	for _, v := range run(t, "runnable", starlib.Input{Catalog: f.cat72, Site: site}) {
+	for _, v := range run(t, "runnable", starlib.Input{Catalog: f.cat72, Site: st}) {
 		offer, _ := v.Extra["offer"].(string)
 		hostName, _ := v.Extra["host"].(string)
 		k := [2]string{offer, hostName}
@@ -620,7 +621,7 @@ func TestRunnablePools(t *testing.T) {
 		if !strings.Contains(v.Message, " on "+hostName+": "+layersString(w)) {
 			t.Errorf("offer %s on %s: message %q does not name the host and the layers", offer, hostName, v.Message)
 		}
-		if v.Extra["pool"] != site.Offers[slices.IndexFunc(site.Offers, func(o starlib.Offer) bool { return o.Name == offer })].Pool {
+		if v.Extra["pool"] != st.Offers[slices.IndexFunc(st.Offers, func(o site.Offer) bool { return o.Name == offer })].Pool {
 			t.Errorf("offer %s on %s: pool %v", offer, hostName, v.Extra["pool"])
 		}
 		for _, l := range w {
@@ -637,7 +638,7 @@ func TestRunnablePools(t *testing.T) {
 			t.Errorf("no missing bit in layer %s: the pools do not test it", l)
 		}
 	}
-	t.Logf("%d offers, not runnable on %d (offer, host) pairs; missing bits by layer: %v", len(site.Offers), len(want), layers)
+	t.Logf("%d offers, not runnable on %d (offer, host) pairs; missing bits by layer: %v", len(st.Offers), len(want), layers)
 }
 
 // TestMigrationSafePools: every model on the same pools; each pair of
@@ -645,9 +646,9 @@ func TestRunnablePools(t *testing.T) {
 // layer, and the vendors.
 func TestMigrationSafePools(t *testing.T) {
 	f := fixtures(t)
-	site := poolSite(t)
-	pools := map[string]starlib.Pool{}
-	for _, p := range site.Pools {
+	st := poolSite(t)
+	pools := map[string]site.Pool{}
+	for _, p := range st.Pools {
 		pools[p.Name] = p
 	}
 	type pair struct {
@@ -656,7 +657,7 @@ func TestMigrationSafePools(t *testing.T) {
 		vendors  map[string]string
 	}
 	want := map[[3]string]pair{} // (offer, host, host)
-	for _, o := range site.Offers {
+	for _, o := range st.Offers {
 		hs := pools[o.Pool].Hosts
 		for i := range hs {
 			for j := i + 1; j < len(hs); j++ {
@@ -666,26 +667,26 @@ func TestMigrationSafePools(t *testing.T) {
 				}
 				p := pair{
 					features: fixtures(t).cat72.Catalog().Registry().Names(a.gets.SymmetricDifference(b.gets)),
-					missing:  map[string]map[string]string{hs[i].Name(): {}, hs[j].Name(): {}},
-					vendors:  map[string]string{hs[i].Name(): a.vendor, hs[j].Name(): b.vendor},
+					missing:  map[string]map[string]string{hs[i].Name: {}, hs[j].Name: {}},
+					vendors:  map[string]string{hs[i].Name: a.vendor, hs[j].Name: b.vendor},
 				}
 				for feat, l := range a.missing {
 					if _, lacks := b.missing[feat]; !lacks {
-						p.missing[hs[i].Name()][feat] = l
+						p.missing[hs[i].Name][feat] = l
 					}
 				}
 				for feat, l := range b.missing {
 					if _, lacks := a.missing[feat]; !lacks {
-						p.missing[hs[j].Name()][feat] = l
+						p.missing[hs[j].Name][feat] = l
 					}
 				}
-				want[[3]string{o.Name, hs[i].Name(), hs[j].Name()}] = p
+				want[[3]string{o.Name, hs[i].Name, hs[j].Name}] = p
 			}
 		}
 	}
 	got := map[[3]string]bool{}
 	vendorOnly := 0
-	for _, v := range run(t, "migration-safe", starlib.Input{Catalog: f.cat72, Site: site}) {
+	for _, v := range run(t, "migration-safe", starlib.Input{Catalog: f.cat72, Site: st}) {
 		offer, _ := v.Extra["offer"].(string)
 		hs, _ := v.Extra["hosts"].([]any)
 		if len(hs) != 2 {
@@ -728,7 +729,7 @@ func TestMigrationSafePools(t *testing.T) {
 	if vendorOnly == 0 {
 		t.Error("no pair differs by vendor alone: the mixed pool does not test it")
 	}
-	t.Logf("%d offers, %d unsafe pairs (%d by vendor alone)", len(site.Offers), len(want), vendorOnly)
+	t.Logf("%d offers, %d unsafe pairs (%d by vendor alone)", len(st.Offers), len(want), vendorOnly)
 }
 
 // BenchmarkSuite runs every built-in policy over the whole embedded
@@ -743,12 +744,12 @@ func BenchmarkSuite(b *testing.B) {
 		ps = append(ps, policy(b, name))
 	}
 	h := f.hosts
-	site := &starlib.Site{Pools: []starlib.Pool{{Name: "fleet", Hosts: []*starlib.Host{
-		h["xeon-gold-6130"], h["core-i7-8550u"], h["epyc-7502-32-core"], h["this-machine"]}}}}
+	st := &site.Site{Pools: []site.Pool{{Name: "fleet", Hosts: []*site.Host{
+		h["xeon-gold-6130"].Site(), h["core-i7-8550u"].Site(), h["epyc-7502-32-core"].Site(), h["this-machine"].Site()}}}}
 	for _, m := range f.cat72.Catalog().Models {
-		site.Offers = append(site.Offers, starlib.Offer{Name: m.Name, CPU: m.Name, Machine: "pc-q35-7.2", Pool: "fleet"})
+		st.Offers = append(st.Offers, site.Offer{Name: m.Name, CPU: m.Name, Machine: "pc-q35-7.2", Pool: "fleet"})
 	}
-	in := starlib.Input{Catalog: f.cat72, Site: site}
+	in := starlib.Input{Catalog: f.cat72, Site: st}
 	check := func(b *testing.B, ps []*starlib.Policy) int {
 		n := 0
 		for _, p := range ps {
@@ -793,7 +794,7 @@ func TestHistoryWaivers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := f.cat72.Catalog()
-	ws, err := starlib.ParseWaivers(file, data, c.Registry())
+	ws, err := site.ParseWaivers(file, data, c.Registry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -809,10 +810,10 @@ func TestHistoryWaivers(t *testing.T) {
 		if !slices.Contains(policies.Names(), w.Policy) {
 			t.Errorf("%s: unknown policy", where)
 		}
-		if _, err := c.Machine(w.Machine); w.Machine != starlib.WaiveAny && err != nil {
+		if _, err := c.Machine(w.Machine); w.Machine != site.WaiveAny && err != nil {
 			t.Errorf("%s: %v", where, err)
 		}
-		if _, err := c.Model(w.Model); w.Model != starlib.WaiveAny && err != nil {
+		if _, err := c.Model(w.Model); w.Model != site.WaiveAny && err != nil {
 			t.Errorf("%s: %v", where, err)
 		}
 		if l := listed.Waivers[i].Features; len(l) == 0 || !slices.IsSorted(l) || !slices.Equal(l, w.Features) {

@@ -1,13 +1,10 @@
 package starlib
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -15,6 +12,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/site"
 )
 
 // Input is what a policy checks.
@@ -24,110 +22,42 @@ type Input struct {
 	// Host is the host under check (ctx.host), or nil (ctx.host is None).
 	Host *Host
 	// Site holds the offers and pools (ctx.site); nil is an empty site.
-	Site *Site
+	Site *site.Site
 	// Params are the --param key=value pairs (ctx.params).
 	Params map[string]string
 }
 
-// Site is what a site offers its users and where. ctx.site is a struct:
+// The site types are package site's. ctx.site wraps a site.Site as a
+// struct:
 //
 //	site.offers   list of offer: name, cpu, machine (machine_type), pool,
 //	              accel, config (config)
 //	site.pools    dict name → pool: name, hosts (tuple of host)
-type Site struct {
-	Offers []Offer
-	Pools  []Pool
-}
+//
+// These names stay so that code written against starlib keeps compiling.
+type (
+	// Deprecated: use site.Site.
+	Site = site.Site
+	// Deprecated: use site.Offer.
+	Offer = site.Offer
+	// Deprecated: use site.Pool.
+	Pool = site.Pool
+)
 
-// Offer is a CPU configuration a site offers on a pool of hosts.
-type Offer struct {
-	Name string
-	// CPU is a -cpu spec: "Haswell-v4,+pcid,-hle".
-	CPU string
-	// Machine is a machine type name; "" means the newest pc-q35.
-	Machine string
-	// Pool names the pool it runs on; "" for none.
-	Pool string
-	// Accel is "kvm" or "tcg"; "" means kvm.
-	Accel string
-}
-
-// Check reports why o does not resolve with catalog c (a wrong model,
-// spec or machine type), or nil; the error does not name the offer.
-func (o Offer) Check(c *Catalog) error {
+// CheckOffer reports why o does not resolve with catalog c (a wrong
+// model, spec or machine type), or nil; the error does not name the
+// offer.
+func CheckOffer(c *Catalog, o site.Offer) error {
 	if _, err := NewConfig(c, o.CPU, o.Machine, o.Accel); err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "config: "))
 	}
 	return nil
 }
 
-// Pool is a named set of hosts.
-type Pool struct {
-	Name  string
-	Hosts []*Host
-}
-
 // Violation is one problem a policy reported.
-type Violation struct {
-	Policy  string
-	Message string
-	Model   string // a model name or -cpu spec, or ""
-	Machine string // a machine type name, or ""
-	// Features are canonical names in canonical order.
-	Features []string
-	// Extra holds the other keyword arguments of ctx.violation, as Go
-	// values: nil, bool, int64, float64, string, []any, map[string]any
-	// (a big int becomes its decimal string; a feature_set, []string of
-	// names; a model, machine type, host or config, its name).
-	Extra map[string]any
-}
-
-// MarshalJSON writes a violation as one JSON object: "policy", "message",
-// "model" and "machine" (when set), "features" (always a list), then the
-// extra keys in sorted order.
-func (v Violation) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	field := func(k string, x any) error {
-		if b.Len() > 1 {
-			b.WriteByte(',')
-		}
-		kj, _ := json.Marshal(k)
-		xj, err := json.Marshal(x)
-		if err != nil {
-			return fmt.Errorf("violation %s: %v", k, err)
-		}
-		b.Write(kj)
-		b.WriteByte(':')
-		b.Write(xj)
-		return nil
-	}
-	b.WriteByte('{')
-	_ = field("policy", v.Policy)
-	_ = field("message", v.Message)
-	if v.Model != "" {
-		_ = field("model", v.Model)
-	}
-	if v.Machine != "" {
-		_ = field("machine", v.Machine)
-	}
-	feats := v.Features
-	if feats == nil {
-		feats = []string{}
-	}
-	_ = field("features", feats)
-	keys := make([]string, 0, len(v.Extra))
-	for k := range v.Extra {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := field(k, v.Extra[k]); err != nil {
-			return nil, err
-		}
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
+//
+// Deprecated: use site.Violation.
+type Violation = site.Violation
 
 // reservedKeys are the keys of a violation's JSON form; extra keyword
 // arguments may not reuse them.
@@ -183,11 +113,11 @@ func NewContext(policy string, in Input, opts Options) (*Context, error) {
 		}
 		c.host = in.Host
 	}
-	site, err := siteValue(in.Catalog, in.Site, reg)
+	sv, err := siteValue(in.Catalog, in.Site, in.Host, reg)
 	if err != nil {
 		return nil, err
 	}
-	c.site = site
+	c.site = sv
 	keys := make([]string, 0, len(in.Params))
 	for k := range in.Params {
 		keys = append(keys, k)
@@ -201,10 +131,16 @@ func NewContext(policy string, in Input, opts Options) (*Context, error) {
 	return c, nil
 }
 
-// siteValue builds ctx.site, resolving every offer's config.
-func siteValue(cat *Catalog, s *Site, reg *feature.Registry) (starlark.Value, error) {
+// siteValue builds ctx.site, resolving every offer's config. Each host
+// of the site is wrapped once (the host under check, when it is one of
+// them, is that value).
+func siteValue(cat *Catalog, s *site.Site, under *Host, reg *feature.Registry) (starlark.Value, error) {
 	if s == nil {
-		s = &Site{}
+		s = &site.Site{}
+	}
+	wrapped := map[*site.Host]*Host{}
+	if under != nil {
+		wrapped[under.site] = under
 	}
 	pools := starlark.NewDict(len(s.Pools))
 	for _, p := range s.Pools {
@@ -215,9 +151,14 @@ func siteValue(cat *Catalog, s *Site, reg *feature.Registry) (starlark.Value, er
 			return nil, fmt.Errorf("site: pool %q declared twice", p.Name)
 		}
 		hosts := make(starlark.Tuple, len(p.Hosts))
-		for i, h := range p.Hosts {
-			if h.reg != reg {
-				return nil, fmt.Errorf("site: pool %s: host %s is over a different feature registry", p.Name, h.name)
+		for i, sh := range p.Hosts {
+			h, ok := wrapped[sh]
+			if !ok {
+				var err error
+				if h, err = WrapHost(sh, reg); err != nil {
+					return nil, fmt.Errorf("site: pool %s: %v", p.Name, err)
+				}
+				wrapped[sh] = h
 			}
 			hosts[i] = h
 		}
@@ -257,9 +198,9 @@ func siteValue(cat *Catalog, s *Site, reg *feature.Registry) (starlark.Value, er
 	}
 	list := starlark.NewList(offers)
 	list.Freeze()
-	site := starlarkstruct.FromStringDict(starlark.String("site"), starlark.StringDict{"offers": list, "pools": pools})
-	site.Freeze()
-	return site, nil
+	sv := starlarkstruct.FromStringDict(starlark.String("site"), starlark.StringDict{"offers": list, "pools": pools})
+	sv.Freeze()
+	return sv, nil
 }
 
 // Violations returns what was reported so far, in order.

@@ -5,13 +5,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"go.starlark.net/starlark"
 
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/site"
 )
 
 // HostName is the name of the host whose snapshot is the file path: the
@@ -37,22 +37,15 @@ func HostName(path string) string {
 //	                              catalog's QEMU release decides
 //
 // Its type is "host". A Host is immutable and safe to share between
-// threads; what available() computes is cached.
+// threads; what available() computes is cached (in the site.Host).
 type Host struct {
+	site        *site.Host // computes and caches availability
 	name        string
 	snap        *host.HostSnapshot
 	reg         *feature.Registry
 	hw, os, kvm FeatureSet
 	caps        starlark.Value
 	availableFn *starlark.Builtin
-
-	mu    sync.Mutex
-	avail map[[2]string]availResult // (QEMU rules, accel) → result
-}
-
-type availResult struct {
-	a   *check.Availability
-	err error
 }
 
 var _ starlark.HasAttrs = (*Host)(nil)
@@ -61,20 +54,24 @@ var _ starlark.HasAttrs = (*Host)(nil)
 // snapshot's hostname when name is ""), over registry reg (nil:
 // feature.Builtin()).
 func NewHost(name string, s *host.HostSnapshot, reg *feature.Registry) (*Host, error) {
+	return WrapHost(site.NewHost(name, s), reg)
+}
+
+// WrapHost returns the Starlark value of the site's host h over registry
+// reg (nil: feature.Builtin()); the value shares h's availability cache.
+func WrapHost(h *site.Host, reg *feature.Registry) (*Host, error) {
 	if reg == nil {
 		reg = feature.Builtin()
 	}
-	if name == "" {
-		name = s.Hostname
-	}
+	name, s := h.Name, h.Snapshot
 	hw, os, kvm, err := s.Sets(reg)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %v", name, err)
 	}
-	h := &Host{name: name, snap: s, reg: reg,
+	hv := &Host{site: h, name: name, snap: s, reg: reg,
 		hw: FeatureSet{reg, hw}, os: FeatureSet{reg, os}, kvm: FeatureSet{reg, kvm},
-		caps: starlark.None, avail: map[[2]string]availResult{}}
-	h.availableFn = starlark.NewBuiltin("available", h.available).BindReceiver(h)
+		caps: starlark.None}
+	hv.availableFn = starlark.NewBuiltin("available", hv.available).BindReceiver(hv)
 	if s.KVM != nil {
 		caps := make([]int, 0, len(s.KVM.Capabilities))
 		for c := range s.KVM.Capabilities {
@@ -86,9 +83,9 @@ func NewHost(name string, s *host.HostSnapshot, reg *feature.Registry) (*Host, e
 			_ = d.SetKey(starlark.MakeInt(c), starlark.MakeInt64(s.KVM.Capabilities[c]))
 		}
 		d.Freeze()
-		h.caps = d
+		hv.caps = d
 	}
-	return h, nil
+	return hv, nil
 }
 
 // Name returns the name the host is reported under.
@@ -96,6 +93,9 @@ func (h *Host) Name() string { return h.name }
 
 // Snapshot returns the snapshot it wraps.
 func (h *Host) Snapshot() *host.HostSnapshot { return h.snap }
+
+// Site returns the site's host it wraps.
+func (h *Host) Site() *site.Host { return h.site }
 
 func (h *Host) String() string        { return fmt.Sprintf("<host %q>", h.name) }
 func (h *Host) Type() string          { return "host" }
@@ -166,24 +166,11 @@ func (h *Host) available(thread *starlark.Thread, b *starlark.Builtin, args star
 }
 
 // availability returns what cat's QEMU release lets a guest have on h
-// under accel, computed once per (release, accelerator).
+// under accel, computed once per (release, accelerator) by the site's
+// host.
 func (h *Host) availability(cat *Catalog, accel string) (*check.Availability, error) {
 	if cat.reg != h.reg {
 		return nil, fmt.Errorf("host %s and catalog %s are over different feature registries", h.name, cat.c.Name)
 	}
-	if accel != check.KVM && accel != check.TCG {
-		return nil, fmt.Errorf("accel: got %q, want \"kvm\" or \"tcg\"", accel)
-	}
-	key := [2]string{cat.rules, accel}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	res, ok := h.avail[key]
-	if !ok {
-		res.a, res.err = check.Compute(h.reg, h.snap, cat.rules, accel)
-		if res.err != nil {
-			res.err = fmt.Errorf("host %s: %v", h.name, res.err)
-		}
-		h.avail[key] = res
-	}
-	return res.a, res.err
+	return h.site.Availability(h.reg, cat.rules, accel)
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -26,8 +27,8 @@ func testSite() *starlib.Site {
 			{Name: "batch", CPU: "qemu64", Machine: "pc-i440fx-7.2", Accel: "tcg"},
 		},
 		Pools: []starlib.Pool{
-			{Name: "intel", Hosts: []*starlib.Host{h["xeon-gold-6130"], h["core-i7-8550u"]}},
-			{Name: "mixed", Hosts: []*starlib.Host{h["xeon-gold-6130"], h["epyc-7502-32-core"]}},
+			{Name: "intel", Hosts: []*site.Host{h["xeon-gold-6130"].Site(), h["core-i7-8550u"].Site()}},
+			{Name: "mixed", Hosts: []*site.Host{h["xeon-gold-6130"].Site(), h["epyc-7502-32-core"].Site()}},
 		},
 	}
 }
@@ -229,7 +230,7 @@ func TestInputErrors(t *testing.T) {
 		{"no catalog", starlib.Input{}, "no catalog"},
 		{"unknown pool", starlib.Input{Catalog: fixtures.cat72, Site: &starlib.Site{Offers: []starlib.Offer{{Name: "a", CPU: "qemu64", Pool: "p"}}}}, `site: offer "a": no pool "p"`},
 		{"bad spec", starlib.Input{Catalog: fixtures.cat72, Site: &starlib.Site{Offers: []starlib.Offer{{Name: "a", CPU: "qemu64,+sse5"}}}}, `site: offer a: cpu spec "qemu64,+sse5": option "+sse5": unknown feature "sse5"`},
-		{"twice", starlib.Input{Catalog: fixtures.cat72, Site: &starlib.Site{Pools: []starlib.Pool{{Name: "p", Hosts: []*starlib.Host{h}}, {Name: "p"}}}}, `site: pool "p" declared twice`},
+		{"twice", starlib.Input{Catalog: fixtures.cat72, Site: &starlib.Site{Pools: []starlib.Pool{{Name: "p", Hosts: []*site.Host{h.Site()}}, {Name: "p"}}}}, `site: pool "p" declared twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,12 +3,14 @@ package starlib
 import (
 	"errors"
 	"fmt"
-	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"go.starlark.net/starlark"
+
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
+	"github.com/cpupolicy/cpupolicy/site"
 )
 
 // LoadSiteFile evaluates the site file at path (site.star) in the
@@ -27,7 +29,7 @@ import (
 // When cat is not nil every offer is resolved with it, so that a wrong
 // model, spec or machine type is reported at the offer's line. Every
 // problem is reported, sorted by position.
-func LoadSiteFile(path string, cat *Catalog, opts Options) (*Site, error) {
+func LoadSiteFile(path string, cat *Catalog, opts Options) (*site.Site, error) {
 	d := &siteDecls{}
 	opts.Predeclared = addGlobal(opts.Predeclared, "offer", starlark.NewBuiltin("offer", d.offer))
 	opts.Predeclared = addGlobal(opts.Predeclared, "pool", starlark.NewBuiltin("pool", d.pool))
@@ -39,7 +41,7 @@ func LoadSiteFile(path string, cat *Catalog, opts Options) (*Site, error) {
 
 // siteDecls collects the declarations of a site file as it runs.
 type siteDecls struct {
-	offers    []Offer
+	offers    []site.Offer
 	offerPos  []string
 	pools     []poolDecl
 	offerSeen map[string]string // name → position
@@ -102,11 +104,11 @@ func (d *siteDecls) offer(thread *starlark.Thread, b *starlark.Builtin, args sta
 
 // unpackOffer unpacks the arguments of offer(name, cpu, machine=None,
 // pool=None, accel=None), of site files and of test files alike; None is "".
-func unpackOffer(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (Offer, error) {
-	var o Offer
+func unpackOffer(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (site.Offer, error) {
+	var o site.Offer
 	var machine, pool, accel starlark.Value = starlark.None, starlark.None, starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &o.Name, "cpu", &o.CPU, "machine?", &machine, "pool?", &pool, "accel?", &accel); err != nil {
-		return Offer{}, err
+		return site.Offer{}, err
 	}
 	for _, f := range []struct {
 		param string
@@ -118,7 +120,7 @@ func unpackOffer(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tup
 		case starlark.String:
 			*f.dst = string(v)
 		default:
-			return Offer{}, fmt.Errorf("%s: %s: got %s, want string or None", b.Name(), f.param, f.v.Type())
+			return site.Offer{}, fmt.Errorf("%s: %s: got %s, want string or None", b.Name(), f.param, f.v.Type())
 		}
 	}
 	return o, nil
@@ -175,14 +177,14 @@ func (d *siteDecls) pool(thread *starlark.Thread, b *starlark.Builtin, args star
 }
 
 // site reads the hosts and checks the offers.
-func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*Site, error) {
+func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*site.Site, error) {
 	errs := d.errs
 	reg := opts.registry()
-	s := &Site{Offers: d.offers}
-	byFile := map[string]*Host{}
+	s := &site.Site{Offers: d.offers}
+	byFile := map[string]*site.Host{}
 	byName := map[string]string{} // host name → file
 	for _, p := range d.pools {
-		pool := Pool{Name: p.name}
+		pool := site.Pool{Name: p.name}
 		for _, f := range p.hosts {
 			file := f
 			if !filepath.IsAbs(file) {
@@ -217,7 +219,7 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*Site, error)
 		if cat.reg != reg {
 			return nil, fmt.Errorf("%s: catalog %s is over a different feature registry than Options.Registry", path, cat.c.Name)
 		}
-		if err := o.Check(cat); err != nil {
+		if err := CheckOffer(cat, o); err != nil {
 			errs = append(errs, scriptPosError{d.offerPos[i], fmt.Errorf("offer %s: %v", o.Name, err)})
 		}
 	}
@@ -232,13 +234,18 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*Site, error)
 	return s, nil
 }
 
-// loadSiteHost reads a host snapshot file as the Host named name.
-func loadSiteHost(file, name string, opts Options) (*Host, error) {
+// loadSiteHost reads a host snapshot file as the host named name,
+// checking that its features are over the registry of opts.
+func loadSiteHost(file, name string, opts Options) (*site.Host, error) {
 	snap, err := opts.readSnapshot(file)
 	if err != nil {
 		return nil, err
 	}
-	return NewHost(name, snap, opts.registry())
+	h, err := NewHost(name, snap, opts.registry())
+	if err != nil {
+		return nil, err
+	}
+	return h.Site(), nil
 }
 
 func sitePoolNames(ps []poolDecl) []string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -46,28 +47,28 @@ pool("mixed", hosts = ["HOSTS/xeon-gold-6130.json", "../hosts/epyc-7502-32-core.
 		"site/pools.star":              `INTEL = ["HOSTS/xeon-gold-6130.json", "HOSTS/core-i7-8550u.json"]` + "\n",
 		"hosts/epyc-7502-32-core.json": mustRead(t, filepath.Join(hostsDir, "epyc-7502-32-core.json")),
 	})
-	site, err := starlib.LoadSiteFile(filepath.Join(dir, "site", "site.star"), fixtures.cat72, starlib.Options{})
+	st, err := starlib.LoadSiteFile(filepath.Join(dir, "site", "site.star"), fixtures.cat72, starlib.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []starlib.Offer{
+	want := []site.Offer{
 		{Name: "web", CPU: "Skylake-Server-v4", Machine: "pc-q35-7.2", Pool: "intel"},
 		{Name: "db", CPU: "EPYC-v3,kvmclock=on", Pool: "mixed"},
 		{Name: "batch", CPU: "qemu64", Accel: "tcg"},
 	}
-	if len(site.Offers) != len(want) {
-		t.Fatalf("offers %+v", site.Offers)
+	if len(st.Offers) != len(want) {
+		t.Fatalf("offers %+v", st.Offers)
 	}
 	for i := range want {
-		if site.Offers[i] != want[i] {
-			t.Errorf("offer %d: got %+v, want %+v", i, site.Offers[i], want[i])
+		if st.Offers[i] != want[i] {
+			t.Errorf("offer %d: got %+v, want %+v", i, st.Offers[i], want[i])
 		}
 	}
 	var pools []string
-	for _, p := range site.Pools {
+	for _, p := range st.Pools {
 		var names []string
 		for _, h := range p.Hosts {
-			names = append(names, h.Name())
+			names = append(names, h.Name)
 		}
 		pools = append(pools, p.Name+": "+strings.Join(names, " "))
 	}
@@ -75,7 +76,7 @@ pool("mixed", hosts = ["HOSTS/xeon-gold-6130.json", "../hosts/epyc-7502-32-core.
 		t.Errorf("pools %s", got)
 	}
 	// A host named twice is one value: the same host in both pools.
-	if site.Pools[0].Hosts[0] != site.Pools[1].Hosts[0] {
+	if st.Pools[0].Hosts[0] != st.Pools[1].Hosts[0] {
 		t.Error("xeon-gold-6130 loaded twice")
 	}
 	// The site checks.
@@ -83,7 +84,7 @@ pool("mixed", hosts = ["HOSTS/xeon-gold-6130.json", "../hosts/epyc-7502-32-core.
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := p.Check(context.Background(), starlib.Input{Catalog: fixtures.cat72, Site: site})
+	vs, err := p.Check(context.Background(), starlib.Input{Catalog: fixtures.cat72, Site: st})
 	if err != nil || len(vs) != 2 {
 		t.Errorf("runnable over the site: %d violations, %v", len(vs), err)
 	}
@@ -167,16 +168,16 @@ func mustRead(t *testing.T, file string) string {
 func TestOfferCheck(t *testing.T) {
 	loadFixtures(t)
 	for _, tc := range []struct {
-		o    starlib.Offer
+		o    site.Offer
 		want string // "" for none
 	}{
-		{starlib.Offer{Name: "a", CPU: "Haswell-v4,+pcid"}, ""},
-		{starlib.Offer{Name: "a", CPU: "qemu64", Machine: "pc-i440fx-2.0", Accel: "tcg"}, ""},
-		{starlib.Offer{Name: "a", CPU: "Haswel"}, `unknown CPU model "Haswel" in catalog qemu-7.2 (did you mean "Haswell"?)`},
-		{starlib.Offer{Name: "a", CPU: "Haswell", Machine: "pc-q35-99.0"}, `pc-q35-99.0`},
-		{starlib.Offer{Name: "a", CPU: "Haswell,+nosuchbit"}, `nosuchbit`},
+		{site.Offer{Name: "a", CPU: "Haswell-v4,+pcid"}, ""},
+		{site.Offer{Name: "a", CPU: "qemu64", Machine: "pc-i440fx-2.0", Accel: "tcg"}, ""},
+		{site.Offer{Name: "a", CPU: "Haswel"}, `unknown CPU model "Haswel" in catalog qemu-7.2 (did you mean "Haswell"?)`},
+		{site.Offer{Name: "a", CPU: "Haswell", Machine: "pc-q35-99.0"}, `pc-q35-99.0`},
+		{site.Offer{Name: "a", CPU: "Haswell,+nosuchbit"}, `nosuchbit`},
 	} {
-		err := tc.o.Check(fixtures.cat72)
+		err := starlib.CheckOffer(fixtures.cat72, tc.o)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%+v: %v", tc.o, err)

@@ -226,7 +226,7 @@ func runCheckBuiltin(def *Catalog, opts Options) func(*starlark.Thread, *starlar
 				hs, _ := p.Attr("hosts")
 				pool := Pool{Name: field(p, "name")}
 				for h := range starlark.Elements(hs.(starlark.Iterable)) {
-					pool.Hosts = append(pool.Hosts, h.(*Host))
+					pool.Hosts = append(pool.Hosts, h.(*Host).site)
 				}
 				in.Site.Pools = append(in.Site.Pools, pool)
 			}

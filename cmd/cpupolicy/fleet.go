@@ -140,9 +140,9 @@ func runFleet(e *env, args []string) int {
 		}
 		for _, p := range site.Pools {
 			for _, h := range p.Hosts {
-				i, ok := r.f.Lookup(h.Name())
+				i, ok := r.f.Lookup(h.Name)
 				if !ok {
-					if i, err = r.f.Add(h.Name(), h.Snapshot()); err != nil {
+					if i, err = r.f.Add(h.Name, h.Snapshot); err != nil {
 						return inputError(e, fmt.Errorf("%s: pool %s: %v", *siteFile, p.Name, err))
 					}
 				}

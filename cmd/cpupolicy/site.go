@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -30,7 +31,7 @@ const cliPool = "hosts"
 //     named by its spec. With one host, it is also the host under check.
 //
 // Errors are printed; the code is -1 on success.
-func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (*starlib.Site, *starlib.Host, int) {
+func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (*site.Site, *starlib.Host, int) {
 	if sc.siteFile != "" {
 		if sc.cpu != "" || sc.machine != "" {
 			return nil, nil, usageError(e, "check", "--site excludes --cpu and --machine: the site file declares the offers")
@@ -38,13 +39,13 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 		if len(sc.hostFiles) > 1 {
 			return nil, nil, usageError(e, "check", "with --site, --host names the one host under check; pools belong in the site file")
 		}
-		site, err := starlib.LoadSiteFile(sc.siteFile, cat, opts)
+		st, err := starlib.LoadSiteFile(sc.siteFile, cat, opts)
 		if err != nil {
 			return nil, nil, scriptError(e, "check", err)
 		}
-		for i := range site.Offers {
-			if site.Offers[i].Accel == "" {
-				site.Offers[i].Accel = sc.accel
+		for i := range st.Offers {
+			if st.Offers[i].Accel == "" {
+				st.Offers[i].Accel = sc.accel
 			}
 		}
 		var h *starlib.Host
@@ -53,12 +54,12 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 				return nil, nil, inputError(e, err)
 			}
 		}
-		return site, h, -1
+		return st, h, -1
 	}
 	if sc.machine != "" && sc.cpu == "" {
 		return nil, nil, usageError(e, "check", "--machine needs --cpu")
 	}
-	site := &starlib.Site{}
+	st := &site.Site{}
 	var hosts []*starlib.Host
 	for _, f := range sc.hostFiles {
 		h, err := loadHost(e, f)
@@ -90,23 +91,27 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 		hosts = append(hosts, h)
 	}
 	if len(hosts) > 0 {
-		site.Pools = []starlib.Pool{{Name: cliPool, Hosts: hosts}}
+		pool := site.Pool{Name: cliPool}
+		for _, h := range hosts {
+			pool.Hosts = append(pool.Hosts, h.Site())
+		}
+		st.Pools = []site.Pool{pool}
 	}
 	if sc.cpu != "" {
-		o := starlib.Offer{Name: sc.cpu, CPU: sc.cpu, Machine: sc.machine, Accel: sc.accel}
-		if err := o.Check(cat); err != nil {
+		o := site.Offer{Name: sc.cpu, CPU: sc.cpu, Machine: sc.machine, Accel: sc.accel}
+		if err := starlib.CheckOffer(cat, o); err != nil {
 			return nil, nil, inputError(e, fmt.Errorf("--cpu %s: %v", sc.cpu, err))
 		}
 		if len(hosts) > 0 {
 			o.Pool = cliPool
 		}
-		site.Offers = []starlib.Offer{o}
+		st.Offers = []site.Offer{o}
 	}
 	var h *starlib.Host
 	if len(hosts) == 1 {
 		h = hosts[0]
 	}
-	return site, h, -1
+	return st, h, -1
 }
 
 // loadHost reads a snapshot file as a host named by the file's name
