@@ -10,6 +10,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/site"
 )
 
 // Config is the Starlark value of a site configuration: a CPU in QEMU's
@@ -189,25 +190,24 @@ func makeConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 }
 
 // judge reads the (config_or_model, host, machine=None, accel=None)
-// arguments of runnable and why: what the guest would get, and what the
-// host offers.
-func judge(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (*Catalog, feature.FeatureSet, *check.Availability, error) {
-	var none feature.FeatureSet
+// arguments of runnable and why and returns the verdict on the host (the
+// one site.Judge gives every command).
+func judge(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (*Catalog, *site.HostVerdict, error) {
 	r, err := state(thread, b.Name())
 	if err != nil {
-		return nil, none, nil, err
+		return nil, nil, err
 	}
 	var (
 		x, hv, machine, accelV starlark.Value = nil, nil, starlark.None, starlark.None
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "config", &x, "host", &hv, "machine?", &machine, "accel?", &accelV); err != nil {
-		return nil, none, nil, err
+		return nil, nil, err
 	}
 	accel := check.KVM
 	if accelV != starlark.None {
 		s, ok := starlark.AsString(accelV)
 		if !ok {
-			return nil, none, nil, fmt.Errorf("%s: accel: got %s, want string", b.Name(), accelV.Type())
+			return nil, nil, fmt.Errorf("%s: accel: got %s, want string", b.Name(), accelV.Type())
 		}
 		accel = s
 	}
@@ -215,64 +215,53 @@ func judge(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	switch v := x.(type) {
 	case *Config:
 		if machine != starlark.None || accelV != starlark.None {
-			return nil, none, nil, fmt.Errorf("%s: a config has its own machine type and accelerator; pass them to config() instead", b.Name())
+			return nil, nil, fmt.Errorf("%s: a config has its own machine type and accelerator; pass them to config() instead", b.Name())
 		}
 		cfg = v
 	case *Model:
 		if cfg, err = v.cat.newConfig(b.Name(), r.maxLen, v.m.Name, machine, accel); err != nil {
-			return nil, none, nil, err
+			return nil, nil, err
 		}
 	case starlark.String:
 		cat, err := r.catalogValue(b.Name())
 		if err != nil {
-			return nil, none, nil, err
+			return nil, nil, err
 		}
 		if cfg, err = cat.newConfig(b.Name(), r.maxLen, string(v), machine, accel); err != nil {
-			return nil, none, nil, err
+			return nil, nil, err
 		}
 	default:
-		return nil, none, nil, fmt.Errorf("%s: config: got %s, want config, model or string", b.Name(), x.Type())
+		return nil, nil, fmt.Errorf("%s: config: got %s, want config, model or string", b.Name(), x.Type())
 	}
-	var a *check.Availability
-	switch h := hv.(type) {
+	var h *Host
+	switch v := hv.(type) {
 	case *Host:
-		a, err = h.availability(cfg.cat, cfg.accel)
+		h = v
 	case starlark.NoneType:
-		if cfg.accel != check.TCG {
-			return nil, none, nil, fmt.Errorf("%s: host: None is only allowed under tcg", b.Name())
-		}
-		a, err = check.Compute(cfg.cat.reg, nil, cfg.cat.rules, check.TCG)
 	default:
-		return nil, none, nil, fmt.Errorf("%s: host: got %s, want host", b.Name(), hv.Type())
+		return nil, nil, fmt.Errorf("%s: host: got %s, want host", b.Name(), hv.Type())
 	}
+	v, err := judgeConfig(cfg, []*Host{h})
 	if err != nil {
-		return nil, none, nil, fmt.Errorf("%s: %v", b.Name(), err)
+		return nil, nil, fmt.Errorf("%s: %v", b.Name(), err)
 	}
-	return cfg.cat, cfg.Resolved(), a, nil
+	return cfg.cat, &v.Hosts[0], nil
 }
 
 // runnable(config_or_model, host, machine=None, accel=None) → (bool, missing)
 func runnable(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	cat, want, a, err := judge(thread, b, args, kwargs)
+	cat, v, err := judge(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	missing := want.Difference(a.Set)
-	return starlark.Tuple{starlark.Bool(missing.IsEmpty()), FeatureSet{cat.reg, missing}}, nil
+	return starlark.Tuple{starlark.Bool(v.Runnable()), FeatureSet{cat.reg, v.Missing}}, nil
 }
 
 // why(config_or_model, host, machine=None, accel=None) → {feature: layer}
 func why(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	cat, want, a, err := judge(thread, b, args, kwargs)
+	cat, v, err := judge(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	missing := want.Difference(a.Set)
-	d := starlark.NewDict(missing.Count())
-	for id := range missing.All() { // canonical order, so the dict's order is too
-		if err := d.SetKey(starlark.String(cat.reg.Name(id)), starlark.String(a.Layer(id))); err != nil {
-			return nil, err
-		}
-	}
-	return d, nil
+	return layersDict(cat.reg, v)
 }

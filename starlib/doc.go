@@ -5,7 +5,7 @@
 // # Values
 //
 // Module (documented there) holds the builtins features, config,
-// runnable and why. The values are thin immutable wrappers of core types,
+// runnable, why and verdict. The values are thin immutable wrappers of core types,
 // each documented on its Go type: FeatureSet over feature.FeatureSet,
 // Host over host.HostSnapshot, Catalog, Model, MachineType and Resolution
 // over the catalog package, Config over a parsed -cpu spec, and Context,

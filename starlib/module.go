@@ -30,6 +30,18 @@ import (
 //	                   lacks it: "hw" (the CPU), "os" (the host kernel),
 //	                   "kvm", "tcg", or "qemu" (the release does not know it).
 //
+//	verdict(config, hosts) - Returns the verdict on a config over a list of
+//	                   hosts (a pool), the one every command gives
+//	                   (site.Judge): a struct with runnable (on every
+//	                   host), migration_safe (the guest can live-migrate
+//	                   between every two of them: its model can migrate at
+//	                   all, and every host gives it the same features and
+//	                   vendor), model_migration_safe (the catalog does not
+//	                   mark the model not migration-safe) and hosts, one
+//	                   struct per host: host, runnable, missing
+//	                   (feature_set), layers (as why) and vendor (the CPUID
+//	                   vendor the guest sees there).
+//
 //	struct(**fields) - Returns an immutable struct (starlarkstruct.Make).
 //
 //	plugins.call(name, input) - Runs the check name ("<plugin>.<check>",
@@ -52,6 +64,7 @@ var Module = &starlarkstruct.Module{
 		"config":   starlark.NewBuiltin("config", makeConfig),
 		"runnable": starlark.NewBuiltin("runnable", runnable),
 		"why":      starlark.NewBuiltin("why", why),
+		"verdict":  starlark.NewBuiltin("verdict", verdictBuiltin),
 		"struct":   starlark.NewBuiltin("struct", starlarkstruct.Make),
 		"plugins":  pluginsModule,
 	},

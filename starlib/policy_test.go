@@ -346,7 +346,7 @@ func TestNothingOutside(t *testing.T) {
 	want := []string{
 		"None", "False", "True", "abs", "any", "all", "bool", "bytes", "chr", "config", "dict", "dir", "enumerate",
 		"fail", "features", "float", "getattr", "hasattr", "hash", "int", "len", "list", "max", "min", "ord",
-		"print", "range", "repr", "reversed", "runnable", "set", "sorted", "str", "struct", "tuple", "type", "why", "zip",
+		"print", "range", "repr", "reversed", "runnable", "set", "sorted", "str", "struct", "tuple", "type", "verdict", "why", "zip",
 		// plugins reaches only the checks of Options.Plugins: sandboxed
 		// WebAssembly, itself without files, network or clock.
 		"plugins",
