@@ -20,6 +20,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/site"
 )
 
 // update (-update) rewrites the generated files tests compare with:
@@ -108,9 +109,9 @@ pool("p", hosts = ["xeon-gold-6130.json", "core-i7-8550u.json"])
 // same site.
 func TestFleetAgreesWithPolicies(t *testing.T) {
 	dir := t.TempDir()
-	site := fleetSite(t, dir)
+	siteFile := fleetSite(t, dir)
 	for _, cat := range []string{"qemu-7.2", "qemu-10.0"} {
-		_, out, stderr := runCLI("check", "--catalog", cat, "--site", site, "--policy", "runnable", "--policy", "migration-safe", "--format", "json")
+		_, out, stderr := runCLI("check", "--catalog", cat, "--site", siteFile, "--policy", "runnable", "--policy", "migration-safe", "--format", "json")
 		var rep struct {
 			Violations []struct {
 				Policy string `json:"policy"`
@@ -126,8 +127,8 @@ func TestFleetAgreesWithPolicies(t *testing.T) {
 				fromPolicies = append(fromPolicies, v.Offer)
 			}
 		}
-		_, out, stderr = runCLI("fleet", "--catalog", cat, "--site", site, "--format", "json")
-		var fr fleetJSON
+		_, out, stderr = runCLI("fleet", "--catalog", cat, "--site", siteFile, "--format", "json")
+		var fr site.FleetReport
 		if err := json.Unmarshal([]byte(out), &fr); err != nil {
 			t.Fatalf("fleet: %v; stderr %s", err, stderr)
 		}

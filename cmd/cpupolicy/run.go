@@ -44,7 +44,7 @@ var commands = []command{
 	{"why", legacy(runWhy)},
 	{"diff", legacy(runDiff)},
 	{"baseline", legacy(runBaseline)},
-	{"fleet", legacy(runFleet)},
+	{"fleet", runFleet},
 	{"labels", legacy(runLabels)},
 	{"resolve", legacy(runResolve)},
 	{"catalog", legacy(runCatalog)},

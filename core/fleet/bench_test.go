@@ -65,11 +65,9 @@ func BenchmarkVerdicts(b *testing.B) {
 	hosts := genHosts(b, reg, 10000)
 	f := newFleet(b, reg, "10.0")
 	for _, h := range hosts {
-		i, err := f.Add(h.Name, h.Snap)
-		if err != nil {
+		if _, err := f.Add(h.Name, h.Snap); err != nil {
 			b.Fatal(err)
 		}
-		f.Join(h.Pool, i)
 	}
 	reqs := benchReqs(b)
 	m := f.Judge(reqs)
@@ -102,13 +100,12 @@ func BenchmarkLoad(b *testing.B) {
 			hosts := genHosts(b, reg, n)
 			data := make([][]byte, n)
 			names := make([]string, n)
-			pools := make([]string, n)
 			for i, h := range hosts {
 				var err error
 				if data[i], err = h.Snap.Marshal(); err != nil {
 					b.Fatal(err)
 				}
-				names[i], pools[i] = h.Name, h.Pool
+				names[i] = h.Name
 			}
 			hosts = nil
 			var perHost float64
@@ -123,11 +120,9 @@ func BenchmarkLoad(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					j, err := f.Add(names[i], s)
-					if err != nil {
+					if _, err := f.Add(names[i], s); err != nil {
 						b.Fatal(err)
 					}
-					f.Join(pools[i], j)
 				}
 				b.StopTimer()
 				cpu += cpuTime() - cpu0
@@ -180,11 +175,9 @@ func TestMemoryPerHost(t *testing.T) {
 	before := heap()
 	f := newFleet(t, reg, "10.0")
 	for i := range sets {
-		j, err := f.AddSet(names[i], vendors[i], sets[i])
-		if err != nil {
+		if _, err := f.AddSet(names[i], vendors[i], sets[i]); err != nil {
 			t.Fatal(err)
 		}
-		f.Join(fmt.Sprint("pool-", i%10), j)
 	}
 	per := float64(heap()-before) / float64(len(sets))
 	runtime.KeepAlive(f)

@@ -6,8 +6,8 @@
 // CPUID vendor (interned) and the [feature.FeatureSet] a guest can get
 // there under KVM, as [check.Compute] decides for the fleet's QEMU
 // release. The snapshot itself is not kept, so a loaded host costs a few
-// hundred bytes whatever the size of its snapshot. Hosts belong to named
-// [Pool]s (a host may be in several).
+// hundred bytes whatever the size of its snapshot. Hosts are numbered in
+// the order added; a group of them (a site's pool) is a slice of indexes.
 //
 // A verdict is a subset test of two 640-bit sets: a model on a machine
 // type is runnable on a host when the features it resolves to are all in
@@ -48,14 +48,6 @@ type Fleet struct {
 	vendors  []string
 	vendorIx map[string]uint16
 	byName   map[string]int32
-	pools    []Pool
-	poolIx   map[string]int
-}
-
-// Pool is a named group of hosts, by index into the fleet.
-type Pool struct {
-	Name  string
-	Hosts []int32
 }
 
 // New returns an empty fleet whose hosts are judged with QEMU release
@@ -65,7 +57,7 @@ func New(reg *feature.Registry, rules string) (*Fleet, error) {
 	if _, err := check.Compute(reg, nil, rules, check.TCG); err != nil {
 		return nil, err
 	}
-	return &Fleet{reg: reg, rules: rules, vendorIx: map[string]uint16{}, byName: map[string]int32{}, poolIx: map[string]int{}}, nil
+	return &Fleet{reg: reg, rules: rules, vendorIx: map[string]uint16{}, byName: map[string]int32{}}, nil
 }
 
 // Rules returns the QEMU release whose rules judge the hosts.
@@ -108,23 +100,6 @@ func (f *Fleet) AddSet(name, vendor string, avail feature.FeatureSet) (int, erro
 	return i, nil
 }
 
-// Join puts host i in the pool named pool, creating the pool; a host
-// joins a pool once.
-func (f *Fleet) Join(pool string, i int) {
-	p, ok := f.poolIx[pool]
-	if !ok {
-		p = len(f.pools)
-		f.pools = append(f.pools, Pool{Name: pool})
-		f.poolIx[pool] = p
-	}
-	for _, h := range f.pools[p].Hosts {
-		if int(h) == i {
-			return
-		}
-	}
-	f.pools[p].Hosts = append(f.pools[p].Hosts, int32(i))
-}
-
 // Len returns the number of hosts.
 func (f *Fleet) Len() int { return len(f.names) }
 
@@ -141,19 +116,6 @@ func (f *Fleet) Avail(i int) feature.FeatureSet { return f.avail[i] }
 func (f *Fleet) Lookup(name string) (int, bool) {
 	i, ok := f.byName[name]
 	return int(i), ok
-}
-
-// Pools returns the pools in the order they were first joined. The
-// slice is the fleet's own: do not modify it.
-func (f *Fleet) Pools() []Pool { return f.pools }
-
-// Pool returns the pool named name.
-func (f *Fleet) Pool(name string) (Pool, bool) {
-	p, ok := f.poolIx[name]
-	if !ok {
-		return Pool{}, false
-	}
-	return f.pools[p], true
 }
 
 // Common returns the features every one of hosts offers: the

@@ -302,11 +302,6 @@ func TestAddErrors(t *testing.T) {
 	if _, err := f.Add("b", noKVM); err == nil {
 		t.Fatal("a snapshot without KVM data was added")
 	}
-	f.Join("p", 0)
-	f.Join("p", 0)
-	if p, ok := f.Pool("p"); !ok || len(p.Hosts) != 1 {
-		t.Fatalf("pool p: %v %v, want one host", p, ok)
-	}
 }
 
 // TestRequirementsIgnoreVendor pins what lets one required set serve

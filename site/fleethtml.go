@@ -1,4 +1,4 @@
-package main
+package site
 
 import (
 	_ "embed"
@@ -54,7 +54,7 @@ func htmlBlockers(by map[string][]string) []htmlBlocker {
 // htmlReport is what the template renders: the JSON report and, per
 // machine type, the hosts × models matrix grouped by pool.
 type htmlReport struct {
-	*fleetJSON
+	*FleetReport
 	Models   []string
 	Matrices []htmlMatrix
 }
@@ -90,14 +90,19 @@ type htmlCell struct {
 	Title   string
 }
 
-func writeFleetHTML(w io.Writer, r *fleetRun) error {
-	rep := htmlReport{fleetJSON: &r.out, Models: r.models}
+// WriteFleetHTML writes the report as one self-contained HTML page: the
+// pools' cards and, per machine type, the hosts × models matrix, whose
+// every verdict it computes here (the text and JSON reports summarise
+// pools from their common sets).
+func WriteFleetHTML(w io.Writer, r *FleetReport) error {
+	matrix := r.f.Judge(r.reqs)
+	rep := htmlReport{FleetReport: r, Models: r.models}
 	nm := len(r.models)
-	for mi, mt := range r.machines {
+	for mi, mt := range r.Machines {
 		hm := htmlMatrix{Machine: mt}
-		for pi, p := range r.f.Pools() {
-			pm := r.out.Pools[pi].Machines[mi]
-			g := htmlGroup{Pool: p.Name, Newest: pm.NewestModel}
+		for pi, p := range r.pools {
+			pm := r.Pools[pi].Machines[mi]
+			g := htmlGroup{Pool: p.name, Newest: pm.NewestModel}
 			if pm.NextModel != nil {
 				g.Next = pm.NextModel.Model
 			}
@@ -106,7 +111,7 @@ func writeFleetHTML(w io.Writer, r *fleetRun) error {
 				vendor string
 			}
 			rowOf := map[key]int{}
-			for _, h := range p.Hosts {
+			for _, h := range p.hosts {
 				hi := int(h)
 				k := key{r.f.Avail(hi), r.f.Vendor(hi)}
 				if j, ok := rowOf[k]; ok {
@@ -122,7 +127,7 @@ func writeFleetHTML(w io.Writer, r *fleetRun) error {
 				rowOf[k] = len(g.Rows)
 				row := htmlRow{Host: r.f.Name(hi), Vendor: r.f.Vendor(hi)}
 				for i, model := range r.models {
-					c := htmlCell{OK: r.matrix.Runs(hi, mi*nm+i)}
+					c := htmlCell{OK: matrix.Runs(hi, mi*nm+i)}
 					switch model {
 					case g.Newest:
 						c.Mark = "newest"
