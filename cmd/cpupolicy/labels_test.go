@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cpupolicy/cpupolicy/labels"
 )
 
 // TestLabelsGolden writes the NFD labels of every recorded host (with the
@@ -61,39 +63,13 @@ func checkFeatureFile(t *testing.T, text string) {
 			continue
 		}
 		k, v, ok := strings.Cut(line, "=")
-		name, hasPrefix := strings.CutPrefix(k, labelPrefix)
-		if !ok || !hasPrefix || !validLabel(name) || !validLabel(v) {
+		name, hasPrefix := strings.CutPrefix(k, labels.Prefix)
+		if !ok || !hasPrefix || !labels.Valid(name) || !labels.Valid(v) {
 			t.Errorf("line %d: %q is not cpupolicy.io/NAME=VALUE with valid label syntax", i+1, line)
 		}
 		if k <= prev {
 			t.Errorf("line %d: %s is not after %s", i+1, k, prev)
 		}
 		prev = k
-	}
-}
-
-func TestLabelPart(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"model.Skylake-Client-v4", "model.Skylake-Client-v4"},
-		{"model.Opteron_G5", "model.Opteron_G5"},
-		{"offer.tcg only", "offer.tcg_only-0c1d5785"},
-		{strings.Repeat("a", 63), strings.Repeat("a", 63)},
-	} {
-		if got := labelPart(tc.in); got != tc.want {
-			t.Errorf("labelPart(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-	// Everything comes out valid, and distinct inputs stay distinct.
-	seen := map[string]string{}
-	for _, in := range []string{"", "-", ".a.", strings.Repeat("é", 40), strings.Repeat("a", 64), strings.Repeat("a", 65),
-		"offer.a b", "offer.a_b", "offer.a/b", "model." + strings.Repeat("Z", 80)} {
-		got := labelPart(in)
-		if !validLabel(got) {
-			t.Errorf("labelPart(%q) = %q: not a valid label", in, got)
-		}
-		if other, dup := seen[got]; dup {
-			t.Errorf("labelPart(%q) = labelPart(%q) = %q", in, other, got)
-		}
-		seen[got] = in
 	}
 }

@@ -45,7 +45,7 @@ var commands = []command{
 	{"diff", legacy(runDiff)},
 	{"baseline", legacy(runBaseline)},
 	{"fleet", runFleet},
-	{"labels", legacy(runLabels)},
+	{"labels", runLabels},
 	{"resolve", legacy(runResolve)},
 	{"catalog", legacy(runCatalog)},
 	{"check", runCheck},
