@@ -27,32 +27,9 @@ func runFleet(e *env, args []string) error {
 	if fs.NArg() == 0 && *siteFile == "" {
 		return usagef("fleet", "want host snapshot FILEs, directories or globs, or a --site with pools")
 	}
-	cat, err := e.loadCatalog(*catName)
+	in, err := fleetInput(e, *catName, machines, *siteFile, sf)
 	if err != nil {
 		return err
-	}
-	if !cat.HasAccel(catalog.KVM) {
-		return fmt.Errorf("catalog %s has no kvm data", cat.Name)
-	}
-	in := site.FleetInput{Catalog: cat, SiteFile: *siteFile, Load: e.loadSnapshot}
-	if len(machines) == 0 {
-		machines = repeatFlag{""}
-	}
-	for _, m := range machines {
-		mt, err := pickMachine(cat, m)
-		if err != nil {
-			return fmt.Errorf("--machine: %v", err)
-		}
-		if !slices.Contains(in.Machines, mt.Name) {
-			in.Machines = append(in.Machines, mt.Name)
-		}
-	}
-	in.Rules = qemuRules(e, cat)
-	if *siteFile != "" {
-		if in.Site, err = starlib.LoadSiteFile(*siteFile, starlib.NewCatalog(cat), sf.options(e)); err != nil {
-			scriptError(e, "fleet", err) // a backtrace, printed whole
-			return errReported
-		}
 	}
 	if in.Files, err = site.FleetFiles(fs.Args()); err != nil {
 		return err
@@ -82,4 +59,37 @@ func runFleet(e *env, args []string) error {
 		return errFailed
 	}
 	return nil
+}
+
+// fleetInput loads what the flags name: the catalog (with kvm data), the
+// machine types (default the newest pc-q35) and the site file.
+func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf sandboxFlags) (site.FleetInput, error) {
+	cat, err := e.loadCatalog(catName)
+	if err != nil {
+		return site.FleetInput{}, err
+	}
+	if !cat.HasAccel(catalog.KVM) {
+		return site.FleetInput{}, fmt.Errorf("catalog %s has no kvm data", cat.Name)
+	}
+	in := site.FleetInput{Catalog: cat, SiteFile: siteFile, Load: e.loadSnapshot}
+	if len(machines) == 0 {
+		machines = repeatFlag{""}
+	}
+	for _, m := range machines {
+		mt, err := pickMachine(cat, m)
+		if err != nil {
+			return site.FleetInput{}, fmt.Errorf("--machine: %v", err)
+		}
+		if !slices.Contains(in.Machines, mt.Name) {
+			in.Machines = append(in.Machines, mt.Name)
+		}
+	}
+	in.Rules = qemuRules(e, cat)
+	if siteFile != "" {
+		if in.Site, err = starlib.LoadSiteFile(siteFile, starlib.NewCatalog(cat), sf.options(e)); err != nil {
+			scriptError(e, "fleet", err) // a backtrace, printed whole
+			return site.FleetInput{}, errReported
+		}
+	}
+	return in, nil
 }

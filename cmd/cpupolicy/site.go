@@ -33,29 +33,39 @@ const cliPool = "hosts"
 // Errors are printed; the code is -1 on success.
 func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (*site.Site, *starlib.Host, int) {
 	if sc.siteFile != "" {
-		if sc.cpu != "" || sc.machine != "" {
-			return nil, nil, usageError(e, "check", "--site excludes --cpu and --machine: the site file declares the offers")
-		}
-		if len(sc.hostFiles) > 1 {
-			return nil, nil, usageError(e, "check", "with --site, --host names the one host under check; pools belong in the site file")
-		}
-		st, err := starlib.LoadSiteFile(sc.siteFile, cat, opts)
-		if err != nil {
-			return nil, nil, scriptError(e, "check", err)
-		}
-		for i := range st.Offers {
-			if st.Offers[i].Accel == "" {
-				st.Offers[i].Accel = sc.accel
-			}
-		}
-		var h *starlib.Host
-		if len(sc.hostFiles) == 1 {
-			if h, err = loadHost(e, sc.hostFiles[0]); err != nil {
-				return nil, nil, inputError(e, err)
-			}
-		}
-		return st, h, -1
+		return sc.fromFile(e, cat, opts)
 	}
+	return sc.fromFlags(e, cat)
+}
+
+// fromFile is build's site of a --site file.
+func (sc siteConfig) fromFile(e *env, cat *starlib.Catalog, opts starlib.Options) (*site.Site, *starlib.Host, int) {
+	if sc.cpu != "" || sc.machine != "" {
+		return nil, nil, usageError(e, "check", "--site excludes --cpu and --machine: the site file declares the offers")
+	}
+	if len(sc.hostFiles) > 1 {
+		return nil, nil, usageError(e, "check", "with --site, --host names the one host under check; pools belong in the site file")
+	}
+	st, err := starlib.LoadSiteFile(sc.siteFile, cat, opts)
+	if err != nil {
+		return nil, nil, scriptError(e, "check", err)
+	}
+	for i := range st.Offers {
+		if st.Offers[i].Accel == "" {
+			st.Offers[i].Accel = sc.accel
+		}
+	}
+	var h *starlib.Host
+	if len(sc.hostFiles) == 1 {
+		if h, err = loadHost(e, sc.hostFiles[0]); err != nil {
+			return nil, nil, inputError(e, err)
+		}
+	}
+	return st, h, -1
+}
+
+// fromFlags is build's site of the --host files and --cpu.
+func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starlib.Host, int) {
 	if sc.machine != "" && sc.cpu == "" {
 		return nil, nil, usageError(e, "check", "--machine needs --cpu")
 	}
