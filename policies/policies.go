@@ -14,7 +14,12 @@
 //     does not name.
 //   - runnable: every offer runs on every host of its pool.
 //   - migration-safe: an offer can live-migrate between every two hosts of
-//     its pool.
+//     its pool, and its model is not one its catalog marks not
+//     migration-safe.
+//
+// runnable and migration-safe decide with the verdict builtin
+// (site.Judge), which `fleet` and `labels` call too, so every command
+// gives an offer the same verdict.
 //
 // # Tests
 //

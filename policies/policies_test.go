@@ -732,6 +732,79 @@ func TestMigrationSafePools(t *testing.T) {
 	t.Logf("%d offers, %d unsafe pairs (%d by vendor alone)", len(st.Offers), len(want), vendorOnly)
 }
 
+// TestMigrationSafeMarkedModel: a model its catalog marks not
+// migration-safe (as `catalog import libvirt` marks one with an xsaves or
+// invtsc feature) is a violation on every pool, even of one host or of
+// hosts that give it the same CPU, and the policy agrees with
+// site.Judge, which fleet and labels use.
+func TestMigrationSafeMarkedModel(t *testing.T) {
+	f := fixtures(t)
+	ref := f.cat72.Catalog()
+	reg := ref.Registry()
+	set, err := reg.Set("sse2", "xsave", "xsaves")
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := []catalog.Model{
+		{Name: "safe", Features: set, Static: true, MigrationSafe: true},
+		{Name: "unsafe", Features: set, Static: true},
+	}
+	for i := range models {
+		models[i].Props.Vendor = "GenuineIntel"
+	}
+	c, err := catalog.Uniform("marked", reg, ref.Machines, models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := f.hosts
+	pools := []site.Pool{
+		{Name: "one", Hosts: []*site.Host{h["xeon-gold-6130"].Site()}},
+		{Name: "two", Hosts: []*site.Host{h["xeon-gold-6130"].Site(), h["core-i7-8550u"].Site()}},
+	}
+	st := &site.Site{Pools: pools}
+	for _, p := range pools {
+		for _, m := range []string{"safe", "unsafe"} {
+			st.Offers = append(st.Offers, site.Offer{Name: m + "@" + p.Name, CPU: m, Pool: p.Name})
+		}
+	}
+	var got []string
+	for _, v := range run(t, "migration-safe", starlib.Input{Catalog: starlib.NewCatalog(c), Site: st}) {
+		got = append(got, v.Extra["offer"].(string)+": "+v.Message)
+	}
+	want := []string{
+		"unsafe@one: offer unsafe@one (unsafe on pc-q35-7.2) cannot live-migrate: catalog marked marks model unsafe not migration-safe",
+		"unsafe@two: offer unsafe@two (unsafe on pc-q35-7.2) cannot live-migrate: catalog marked marks model unsafe not migration-safe",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("violations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// site.Judge, as fleet calls it, gives the same verdict.
+	for _, o := range st.Offers {
+		cfg, err := site.Resolve(c, o, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var avail []site.Availability
+		for _, sh := range pools[slices.IndexFunc(pools, func(p site.Pool) bool { return p.Name == o.Pool })].Hosts {
+			a, err := sh.Availability(reg, check.RulesFor(c.QEMUVersion), check.KVM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			avail = append(avail, site.Availability{Host: sh.Name, Vendor: sh.Snapshot.Vendor, Set: a.Set})
+		}
+		v, err := site.Judge(cfg, avail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reported := slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, o.Name+":") }); v.MigrationSafe() == reported {
+			t.Errorf("offer %s: site.Judge says migration-safe %v, the policy reported it: %v", o.Name, v.MigrationSafe(), reported)
+		}
+		if !v.Runnable() {
+			t.Errorf("offer %s: not runnable on %s", o.Name, o.Pool)
+		}
+	}
+}
+
 // BenchmarkSuite runs every built-in policy over the whole embedded
 // qemu-7.2 catalog: no-new-host-deps over its 130 models × 55 machine
 // types, and the site rules over every model offered on pc-q35-7.2 in one
