@@ -87,8 +87,7 @@ func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf
 	in.Rules = qemuRules(e, cat)
 	if siteFile != "" {
 		if in.Site, err = starlib.LoadSiteFile(siteFile, starlib.NewCatalog(cat), sf.options(e)); err != nil {
-			scriptError(e, "fleet", err) // a backtrace, printed whole
-			return site.FleetInput{}, errReported
+			return site.FleetInput{}, scriptFailure("fleet", err)
 		}
 	}
 	return in, nil

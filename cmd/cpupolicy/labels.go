@@ -47,8 +47,7 @@ func runLabels(e *env, args []string) error {
 	if *siteFile != "" {
 		var err error
 		if in.Site, err = starlib.LoadSiteFile(*siteFile, starlib.NewCatalog(j.cat), e.starlibOptions()); err != nil {
-			scriptError(e, "labels", err) // a backtrace, printed whole
-			return errReported
+			return scriptFailure("labels", err)
 		}
 	}
 	n, err := labels.For(in)
