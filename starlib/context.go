@@ -54,9 +54,8 @@ func CheckOffer(c *Catalog, o site.Offer) error {
 	return nil
 }
 
-// Violation is one problem a policy reported.
-//
-// Deprecated: use site.Violation.
+// Violation is one problem a policy reported: a site.Violation, which
+// waivers match and reports list.
 type Violation = site.Violation
 
 // reservedKeys are the keys of a violation's JSON form; extra keyword
