@@ -4,15 +4,12 @@
 # Needs: go; for the command timings hyperfine, cpuid, qemu-system-x86_64
 # and a working /dev/kvm (each comparison is skipped when its tool is
 # missing).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 benchtime=${1:-1s}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 echo "## machine"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
+echo "cpu: $(cpu_name), $(nproc) cores"
 echo "kernel: $(uname -r); $(go version)"
 echo
 
