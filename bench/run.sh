@@ -7,11 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 benchtime=${1:-1s}
 
-echo "## machine"
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "cpu: $(cpu_name), $(nproc) cores"
-echo "kernel: $(uname -r); $(go version)"
-echo
+machine_section
 
 echo "## go test -bench (FeatureSet operations, decode, CPUID walk)"
 go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./core/feature/ ./core/cpuid/ ./core/host/ | grep -E '^(Benchmark|ok)'
