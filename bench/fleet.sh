@@ -9,17 +9,12 @@
 # Usage: bash bench/fleet.sh [max-N]   (default 100000; 10000 skips the
 #        100,000-host load, which holds ~650 MB of snapshot JSON)
 # Needs: go; /usr/bin/time (GNU time) for the end-to-end peak RSS.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 maxn=${1:-100000}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 echo "## Fleet (issue 7: the fleet)"
 echo
-echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores,"
-echo "kernel $(uname -r), $(go version | cut -d' ' -f3-)."
-echo "Date: $(date -u +%Y-%m-%d); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+machine_header
 echo
 
 echo "### Verdicts — go test -run '^\$' -bench Verdicts -cpu 1 -count 5 ./core/fleet/"

@@ -3,16 +3,13 @@
 # (start → query-cpu-definitions → quit), in one hyperfine run.
 # Usage: bash bench/models-vs-qemu.sh [runs]   (default 30)
 # Needs hyperfine and qemu-system-x86_64 (7.2); kvm rows need /dev/kvm.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 runs=${1:-30}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 command -v hyperfine >/dev/null || { echo "hyperfine is not installed (apt-get install hyperfine)"; exit 1; }
 go build -o "$tmp/cpupolicy" ./cmd/cpupolicy
 printf '{"execute":"qmp_capabilities"}\n{"execute":"query-cpu-definitions"}\n{"execute":"quit"}\n' > "$tmp/defs.in"
 snap=testdata/hosts/this-machine.json
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) cores; $(cpu_name); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 cmds=(
   -n "cpupolicy models --accel tcg" "$tmp/cpupolicy models --catalog qemu-7.2 --machine pc-q35-7.2 --accel tcg --format json"
   -n "QEMU 7.2 tcg query-cpu-definitions" "qemu-system-x86_64 -machine pc-q35-7.2 -accel tcg -nodefaults -S -display none -qmp stdio < $tmp/defs.in"

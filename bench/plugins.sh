@@ -8,17 +8,12 @@
 #
 # Usage: bash bench/plugins.sh [decode-benchtime]   (default 2s)
 # Needs: go; hyperfine for the whole-process timings (skipped without it).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 benchtime=${1:-2s}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 echo "## Plugins (issue 6: wasm vendor plugins)"
 echo
-echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores,"
-echo "kernel $(uname -r), $(go version | cut -d' ' -f3-), wazero $(go list -m -f '{{.Version}}' github.com/tetratelabs/wazero)."
-echo "Date: $(date -u +%Y-%m-%d); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+machine_header "wazero $(go list -m -f '{{.Version}}' github.com/tetratelabs/wazero)"
 echo
 
 echo "### Sizes — GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared"

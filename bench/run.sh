@@ -4,17 +4,10 @@
 # Needs: go; for the command timings hyperfine, cpuid, qemu-system-x86_64
 # and a working /dev/kvm (each comparison is skipped when its tool is
 # missing).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 benchtime=${1:-1s}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-echo "## machine"
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
-echo "kernel: $(uname -r); $(go version)"
-echo
+machine_section
 
 echo "## go test -bench (FeatureSet operations, decode, CPUID walk)"
 go test -run '^$' -bench . -benchmem -benchtime "$benchtime" ./core/feature/ ./core/cpuid/ ./core/host/ | grep -E '^(Benchmark|ok)'

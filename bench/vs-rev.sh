@@ -4,22 +4,16 @@
 # when the machine's speed drifts). Usage: bash bench/vs-rev.sh [REV] [RUNS]
 # (default REV d9a3dd3, the last commit before the library-first refactor;
 # RUNS 30). Needs go, git and hyperfine (apt-get install hyperfine).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 rev=${1:-d9a3dd3}
 runs=${2:-30}
-tmp=$(mktemp -d)
 trap 'git worktree remove --force "$tmp/old" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 
 git worktree add -q --detach "$tmp/old" "$rev"
 (cd "$tmp/old" && go build -o "$tmp/old.bin" ./cmd/cpupolicy)
 go build -o "$tmp/new.bin" ./cmd/cpupolicy
 
-echo "## machine"
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
-echo "kernel: $(uname -r); $(go version); old = $rev, new = $(git rev-parse --short HEAD)$(git diff --quiet || echo +dirty)"
-echo
+machine_section "old = $rev, new = $(git rev-parse --short HEAD)$(git diff --quiet || echo +dirty)"
 
 h=testdata/hosts
 declare -a cases=(

@@ -16,21 +16,31 @@ type TextOptions struct {
 	Verbose bool
 }
 
-// ANSI colours of the text reports.
+// Color is an ANSI colour (or weight) of terminal text, for Paint.
+type Color string
+
+// The colours of the text reports; cmd/cpupolicy's text outputs use the
+// same.
 const (
-	ansiRed    = "\x1b[31m"
-	ansiGreen  = "\x1b[32m"
-	ansiYellow = "\x1b[33m"
-	ansiBold   = "\x1b[1m"
-	ansiReset  = "\x1b[0m"
+	Red    Color = "\x1b[31m"
+	Green  Color = "\x1b[32m"
+	Yellow Color = "\x1b[33m"
+	Bold   Color = "\x1b[1m"
 )
 
-func (o TextOptions) paint(code, s string) string {
-	if !o.Color {
+// reset ends a painted span.
+const reset = "\x1b[0m"
+
+// Paint returns s in colour c when on (the output is a terminal), and s
+// unchanged otherwise.
+func Paint(on bool, c Color, s string) string {
+	if !on {
 		return s
 	}
-	return code + s + ansiReset
+	return string(c) + s + reset
 }
+
+func (o TextOptions) paint(c Color, s string) string { return Paint(o.Color, c, s) }
 
 // plural is "1 thing" or "n things".
 func plural(n int, one string) string {
@@ -50,13 +60,13 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	}
 	writeWaivedText(ew, r, o)
 	if len(r.Expired) > 0 {
-		fmt.Fprintf(ew, "\n%s\n", o.paint(ansiRed, "expired waivers:"))
+		fmt.Fprintf(ew, "\n%s\n", o.paint(Red, "expired waivers:"))
 		for _, x := range r.Expired {
 			fmt.Fprintf(ew, "  %s\n", expiredLine(x))
 		}
 	}
 	violations, nWaived, errs := r.Counts()
-	verdict := map[string]string{"pass": o.paint(ansiGreen, "PASS"), "fail": o.paint(ansiRed, "FAIL"), "error": o.paint(ansiRed, "ERROR")}[r.Status()]
+	verdict := map[string]string{"pass": o.paint(Green, "PASS"), "fail": o.paint(Red, "FAIL"), "error": o.paint(Red, "ERROR")}[r.Status()]
 	parts := []string{plural(len(r.Results), "policy"), plural(violations, "violation")}
 	parts[0] = strings.Replace(parts[0], "policys", "policies", 1)
 	if nWaived > 0 {
@@ -74,16 +84,16 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 
 // writeResultText writes one policy's verdict line and its violations.
 func writeResultText(w io.Writer, res *Result, o TextOptions) {
-	name := o.paint(ansiBold, res.Policy.Name)
+	name := o.paint(Bold, res.Policy.Name)
 	switch res.Status() {
 	case "error":
 		msg, _, _ := strings.Cut(res.Err.Error(), "\n")
-		fmt.Fprintf(w, "%s %s: %s\n", o.paint(ansiRed, "ERROR"), name, msg)
+		fmt.Fprintf(w, "%s %s: %s\n", o.paint(Red, "ERROR"), name, msg)
 		return
 	case "fail":
-		fmt.Fprintf(w, "%s  %s: %s", o.paint(ansiRed, "FAIL"), name, plural(len(res.Violations), "violation"))
+		fmt.Fprintf(w, "%s  %s: %s", o.paint(Red, "FAIL"), name, plural(len(res.Violations), "violation"))
 	default:
-		fmt.Fprintf(w, "%s    %s", o.paint(ansiGreen, "ok"), name)
+		fmt.Fprintf(w, "%s    %s", o.paint(Green, "ok"), name)
 	}
 	if len(res.Waived) > 0 {
 		fmt.Fprintf(w, " (%d waived)", len(res.Waived))
@@ -111,7 +121,7 @@ func writeWaivedText(w io.Writer, r *Report, o TextOptions) {
 	if len(order) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n%s\n", o.paint(ansiYellow, "waived:"))
+	fmt.Fprintf(w, "\n%s\n", o.paint(Yellow, "waived:"))
 	for _, x := range order {
 		fmt.Fprintf(w, "  %s: %s of %s (%s on %s)\n", x.Source, plural(n[x], "violation"), x.Policy, x.Model, x.Machine)
 	}

@@ -42,11 +42,32 @@ func TestWriteTextColor(t *testing.T) {
 	if strings.Contains(plain.String(), "\x1b[") {
 		t.Errorf("plain text has escapes:\n%q", plain.String())
 	}
-	if !strings.Contains(color.String(), ansiRed+"FAIL"+ansiReset) || !strings.Contains(color.String(), ansiGreen+"ok"+ansiReset) {
+	if !strings.Contains(color.String(), "\x1b[31mFAIL\x1b[0m") || !strings.Contains(color.String(), "\x1b[32mok\x1b[0m") {
 		t.Errorf("coloured text:\n%q", color.String())
 	}
 	want := "FAIL  a: 1 violation\n      m\nok    b\n\nFAIL: 2 policies, 1 violation\n"
 	if plain.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", plain.String(), want)
+	}
+}
+
+func TestPaint(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		on    bool
+		color Color
+		want  string
+	}{
+		{"off", false, Red, "FAIL"},
+		{"red", true, Red, "\x1b[31mFAIL\x1b[0m"},
+		{"green", true, Green, "\x1b[32mFAIL\x1b[0m"},
+		{"yellow", true, Yellow, "\x1b[33mFAIL\x1b[0m"},
+		{"bold", true, Bold, "\x1b[1mFAIL\x1b[0m"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Paint(c.on, c.color, "FAIL"); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
 	}
 }

@@ -232,6 +232,19 @@ func (c *Catalog) accelArg(fn, accel string) error {
 	return nil
 }
 
+// machineAccelArgs reads the machine and accel arguments of resolve,
+// implicit, model.features and config: where and how a model is resolved.
+func (c *Catalog) machineAccelArgs(fn string, machine starlark.Value, accel string) (*MachineType, error) {
+	mt, err := c.machineArg(fn, machine)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.accelArg(fn, accel); err != nil {
+		return nil, err
+	}
+	return mt, nil
+}
+
 // resolve(cpu, machine=None, accel="kvm", host=None)
 func (c *Catalog) resolveFn(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	r, err := state(thread, b.Name())
@@ -249,11 +262,8 @@ func (c *Catalog) resolveFn(thread *starlark.Thread, b *starlark.Builtin, args s
 		return nil, err
 	}
 	cpu, machine, accel, h := a.cpu, a.machine, a.accel, a.host
-	mt, err := c.machineArg(b.Name(), machine)
+	mt, err := c.machineAccelArgs(b.Name(), machine, accel)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.accelArg(b.Name(), accel); err != nil {
 		return nil, err
 	}
 	vendor := ""
@@ -308,11 +318,8 @@ func (c *Catalog) implicitFn(thread *starlark.Thread, b *starlark.Builtin, args 
 	if err != nil {
 		return nil, err
 	}
-	mt, err := c.machineArg(b.Name(), machine)
+	mt, err := c.machineAccelArgs(b.Name(), machine, accel)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.accelArg(b.Name(), accel); err != nil {
 		return nil, err
 	}
 	added, removed, err := c.c.Implicit(m.m.Name, mt.mt.Name, accel)
@@ -405,11 +412,8 @@ func (m *Model) featuresFn(thread *starlark.Thread, b *starlark.Builtin, args st
 		return nil, err
 	}
 	machine, accel := a.machine, a.accel
-	mt, err := m.cat.machineArg(b.Name(), machine)
+	mt, err := m.cat.machineAccelArgs(b.Name(), machine, accel)
 	if err != nil {
-		return nil, err
-	}
-	if err := m.cat.accelArg(b.Name(), accel); err != nil {
 		return nil, err
 	}
 	res, err := m.cat.c.Resolve(m.m.Name, mt.mt.Name, accel, "")

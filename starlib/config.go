@@ -77,11 +77,8 @@ func (c *Catalog) newConfig(fn string, maxLen int, cpu string, machine starlark.
 	if err != nil {
 		return nil, err
 	}
-	mt, err := c.machineArg(fn, machine)
+	mt, err := c.machineAccelArgs(fn, machine, accel)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.accelArg(fn, accel); err != nil {
 		return nil, err
 	}
 	res, err := c.c.ResolveSpec(spec, mt.mt.Name, accel, "")

@@ -1,6 +1,7 @@
 package starlib
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -155,40 +156,13 @@ func (o Options) registry() *feature.Registry {
 	return feature.Builtin()
 }
 
-func (o Options) maxSteps() uint64 {
-	if o.MaxSteps == 0 {
-		return DefaultMaxSteps
-	}
-	return o.MaxSteps
-}
-
-func (o Options) timeout() time.Duration {
-	if o.Timeout == 0 {
-		return DefaultTimeout
-	}
-	return o.Timeout
-}
-
-func (o Options) maxLen() int {
-	if o.MaxLen <= 0 {
-		return DefaultMaxLen
-	}
-	return o.MaxLen
-}
-
-func (o Options) maxMemory() int64 {
-	if o.MaxMemory == 0 {
-		return DefaultMaxMemory
-	}
-	return o.MaxMemory
-}
-
-func (o Options) maxViolations() int {
-	if o.MaxViolations <= 0 {
-		return DefaultMaxViolations
-	}
-	return o.MaxViolations
-}
+// The limits: an unset (zero) field means its default. A negative MaxLen
+// or MaxViolations would refuse everything; it counts as unset too.
+func (o Options) maxSteps() uint64       { return cmp.Or(o.MaxSteps, DefaultMaxSteps) }
+func (o Options) timeout() time.Duration { return cmp.Or(o.Timeout, DefaultTimeout) }
+func (o Options) maxLen() int            { return cmp.Or(max(o.MaxLen, 0), DefaultMaxLen) }
+func (o Options) maxMemory() int64       { return cmp.Or(o.MaxMemory, DefaultMaxMemory) }
+func (o Options) maxViolations() int     { return cmp.Or(max(o.MaxViolations, 0), DefaultMaxViolations) }
 
 // FileOptions returns the Starlark dialect of policies. Recursion and while
 // loops stay off (Starlark's defaults): every loop then iterates a finite

@@ -550,11 +550,11 @@ func (r *assertReporter) failures() []string {
 var AssertModule = &starlarkstruct.Module{
 	Name: "assert",
 	Members: starlark.StringDict{
-		"eq":       starlark.NewBuiltin("assert.eq", assertEq),
-		"ne":       starlark.NewBuiltin("assert.ne", assertNe),
+		"eq":       starlark.NewBuiltin("assert.eq", assertPair(eqRel, "got %[1]s, want %[2]s")),
+		"ne":       starlark.NewBuiltin("assert.ne", assertPair(neRel, "got %[1]s, want anything else")),
 		"true":     starlark.NewBuiltin("assert.true", assertTrue),
-		"lt":       starlark.NewBuiltin("assert.lt", assertLt),
-		"contains": starlark.NewBuiltin("assert.contains", assertContains),
+		"lt":       starlark.NewBuiltin("assert.lt", assertPair(ltRel, "%[1]s is not less than %[2]s")),
+		"contains": starlark.NewBuiltin("assert.contains", assertPair(inRel, "%[1]s does not contain %[2]s")),
 		"fails":    starlark.NewBuiltin("assert.fails", assertFails),
 		"fail":     starlark.NewBuiltin("assert.fail", assertFail),
 	},
@@ -581,34 +581,43 @@ func assertRepr(v starlark.Value) string {
 	return s
 }
 
-func assertEq(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var got, want starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &got, &want); err != nil {
-		return nil, err
+type builtinFunc = func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
+
+// assertPair is an assertion of two positional arguments x and y: holds
+// says whether it holds (its error is the script's, such as ordering a
+// string against an int), and failure is the message when it does not,
+// with %[1]s and %[2]s for x and y.
+func assertPair(holds func(x, y starlark.Value) (bool, error), failure string) builtinFunc {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var x, y starlark.Value
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &x, &y); err != nil {
+			return nil, err
+		}
+		ok, err := holds(x, y)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		}
+		if !ok {
+			// Explicit argument indexes: a message may leave y out.
+			return report(thread, b, failure, assertRepr(x), assertRepr(y))
+		}
+		return starlark.None, nil
 	}
-	eq, err := starlark.Equal(got, want)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
-	}
-	if !eq {
-		return report(thread, b, "got %s, want %s", assertRepr(got), assertRepr(want))
-	}
-	return starlark.None, nil
 }
 
-func assertNe(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var got, unwanted starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &got, &unwanted); err != nil {
-		return nil, err
-	}
-	eq, err := starlark.Equal(got, unwanted)
+// The relations of assert.eq, ne, lt and contains.
+func eqRel(x, y starlark.Value) (bool, error) { return starlark.Equal(x, y) }
+func neRel(x, y starlark.Value) (bool, error) {
+	eq, err := starlark.Equal(x, y)
+	return !eq, err
+}
+func ltRel(x, y starlark.Value) (bool, error) { return starlark.Compare(syntax.LT, x, y) }
+func inRel(coll, x starlark.Value) (bool, error) {
+	in, err := starlark.Binary(syntax.IN, x, coll)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		return false, err
 	}
-	if eq {
-		return report(thread, b, "got %s, want anything else", assertRepr(got))
-	}
-	return starlark.None, nil
+	return bool(in.Truth()), nil
 }
 
 func assertTrue(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -619,36 +628,6 @@ func assertTrue(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	}
 	if !cond.Truth() {
 		return report(thread, b, "%s", msg)
-	}
-	return starlark.None, nil
-}
-
-func assertLt(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var x, y starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &x, &y); err != nil {
-		return nil, err
-	}
-	lt, err := starlark.Compare(syntax.LT, x, y)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
-	}
-	if !lt {
-		return report(thread, b, "%s is not less than %s", assertRepr(x), assertRepr(y))
-	}
-	return starlark.None, nil
-}
-
-func assertContains(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var coll, x starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &coll, &x); err != nil {
-		return nil, err
-	}
-	in, err := starlark.Binary(syntax.IN, x, coll)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
-	}
-	if !in.Truth() {
-		return report(thread, b, "%s does not contain %s", assertRepr(coll), assertRepr(x))
 	}
 	return starlark.None, nil
 }

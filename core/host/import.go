@@ -21,13 +21,8 @@ func FromCPUIDDump(name string, r io.Reader, reg *feature.Registry, now time.Tim
 	if err != nil {
 		return nil, err
 	}
-	s := &HostSnapshot{
-		Schema:   Schema,
-		Source:   SourceCPUIDDump,
-		ProbedAt: now.UTC().Truncate(time.Second),
-		CPUID:    fromLeaves(leaves),
-		KVMError: fmt.Sprintf("not probed: snapshot built from the cpuid dump %s", name),
-	}
+	s := newSnapshot(SourceCPUIDDump, now, leaves)
+	s.KVMError = fmt.Sprintf("not probed: snapshot built from the cpuid dump %s", name)
 	s.setIdentity(leaves)
 	s.Features = Layers{HW: reg.Names(reg.Decode(leaves)), OS: []string{}, KVM: []string{}}
 	return s, nil
@@ -57,13 +52,9 @@ func FromQEMUExpansion(name string, r io.Reader, reg *feature.Registry, now time
 	sort.Strings(keys)
 	var kv feature.FeatureSet
 	seen := map[feature.ID]string{}
-	s := &HostSnapshot{
-		Schema:   Schema,
-		Source:   SourceQEMUExpansion,
-		ProbedAt: now.UTC().Truncate(time.Second),
-		CPUID:    []CPUIDEntry{},
-		KVMError: fmt.Sprintf("not probed: snapshot built from QEMU's host CPU expansion in %s", name),
-	}
+	// An expansion has no raw CPUID: the snapshot's list is empty.
+	s := newSnapshot(SourceQEMUExpansion, now, nil)
+	s.KVMError = fmt.Sprintf("not probed: snapshot built from QEMU's host CPU expansion in %s", name)
 	for _, k := range keys {
 		raw := props[k]
 		switch k {

@@ -36,12 +36,7 @@ func Probe(p Prober, reg *feature.Registry, now time.Time) (*HostSnapshot, error
 	if err != nil {
 		return nil, err
 	}
-	s := &HostSnapshot{
-		Schema:   Schema,
-		Source:   SourceLive,
-		ProbedAt: now.UTC().Truncate(time.Second),
-		CPUID:    fromLeaves(leaves),
-	}
+	s := newSnapshot(SourceLive, now, leaves)
 	s.Hostname, _ = p.Hostname()
 	s.Kernel, _ = p.Kernel()
 	if x, err := p.XCR0(); err == nil {

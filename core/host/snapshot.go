@@ -99,6 +99,17 @@ type Layers struct {
 	KVM []string `json:"kvm"`
 }
 
+// newSnapshot starts a snapshot from source with raw CPUID leaves, made
+// at now (recorded in UTC, to the second).
+func newSnapshot(source string, now time.Time, leaves cpuid.Leaves) *HostSnapshot {
+	return &HostSnapshot{
+		Schema:   Schema,
+		Source:   source,
+		ProbedAt: now.UTC().Truncate(time.Second),
+		CPUID:    fromLeaves(leaves),
+	}
+}
+
 // Leaves returns the snapshot's raw CPUID as sorted leaves.
 func (s *HostSnapshot) Leaves() cpuid.Leaves { return toLeaves(s.CPUID) }
 

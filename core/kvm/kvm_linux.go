@@ -162,78 +162,97 @@ func probeFD(dev device) (*Info, error) {
 	return info, nil
 }
 
-// getCPUID runs KVM_GET_SUPPORTED_CPUID or KVM_GET_EMULATED_CPUID (req),
-// growing the kvm_cpuid2 buffer while the kernel answers E2BIG.
-func getCPUID(dev device, req uintptr) ([]Entry, error) {
-	for n := firstCPUIDEntries; ; {
-		buf := make([]byte, sizeofCPUID2+n*sizeofEntry2)
+// listIoctl is the shape of KVM's list ioctls: a header opening with a u32
+// count, then count elements. The caller sizes the buffer and the kernel
+// answers E2BIG when it is too small.
+type listIoctl struct {
+	hdr, size    int    // bytes of the header and of one element
+	first, limit int    // elements of the first try, and at most
+	what         string // the elements, in errors
+	// grow is the next size to try after E2BIG, given the current one and
+	// the count the kernel wrote back.
+	grow func(n, written int) int
+}
+
+// cpuidList is struct kvm_cpuid2 of KVM_GET_SUPPORTED_CPUID and
+// KVM_GET_EMULATED_CPUID.
+var cpuidList = listIoctl{
+	hdr: sizeofCPUID2, size: sizeofEntry2, first: firstCPUIDEntries, limit: maxCPUIDEntries, what: "entries",
+	// The kernel does not say how many entries it needs; take its word if
+	// it wrote a larger nent back, else double.
+	grow: func(n, written int) int { return max(2*n, written) },
+}
+
+// msrList is struct kvm_msr_list of KVM_GET_MSR_FEATURE_INDEX_LIST.
+var msrList = listIoctl{
+	hdr: sizeofMSRList, size: 4, first: firstMSRs, limit: maxMSRs, what: "msrs",
+	grow: func(n, written int) int {
+		if written <= n {
+			// The kernel always writes the count back; if it did not,
+			// grow anyway rather than loop forever.
+			return 2 * n
+		}
+		return written
+	},
+}
+
+// get runs req, growing the buffer while the kernel answers E2BIG, and
+// returns the elements' bytes and how many the kernel filled in.
+func (l listIoctl) get(dev device, req uintptr) ([]byte, int, error) {
+	for n := l.first; ; {
+		buf := make([]byte, l.hdr+n*l.size)
 		binary.LittleEndian.PutUint32(buf[0:], uint32(n))
 		_, err := dev.ioctl(req, buf)
 		if errors.Is(err, unix.E2BIG) {
-			// The kernel does not say how many entries it needs; take
-			// its word if it wrote a larger nent back, else double.
-			next := max(2*n, int(binary.LittleEndian.Uint32(buf[0:])))
-			if next > maxCPUIDEntries {
-				return nil, fmt.Errorf("more than %d entries: %w", maxCPUIDEntries, err)
+			next := l.grow(n, int(binary.LittleEndian.Uint32(buf[0:])))
+			if next > l.limit {
+				return nil, 0, fmt.Errorf("more than %d %s: %w", l.limit, l.what, err)
 			}
 			n = next
 			continue
 		}
 		if err != nil {
-			return nil, err
-		}
-		nent := int(binary.LittleEndian.Uint32(buf[0:]))
-		if nent > n {
-			return nil, fmt.Errorf("kernel reported %d entries in a buffer of %d", nent, n)
-		}
-		es := make([]Entry, nent)
-		for i := range es {
-			b := buf[sizeofCPUID2+i*sizeofEntry2:]
-			es[i] = Entry{Flags: binary.LittleEndian.Uint32(b[8:])}
-			es[i].Leaf.Leaf = binary.LittleEndian.Uint32(b[0:])
-			es[i].Subleaf = binary.LittleEndian.Uint32(b[4:])
-			es[i].EAX = binary.LittleEndian.Uint32(b[12:])
-			es[i].EBX = binary.LittleEndian.Uint32(b[16:])
-			es[i].ECX = binary.LittleEndian.Uint32(b[20:])
-			es[i].EDX = binary.LittleEndian.Uint32(b[24:])
-		}
-		return es, nil
-	}
-}
-
-// getMSRFeatureList runs KVM_GET_MSR_FEATURE_INDEX_LIST, retrying with the
-// count the kernel wrote back when it answers E2BIG.
-func getMSRFeatureList(dev device) ([]uint32, error) {
-	for n := firstMSRs; ; {
-		buf := make([]byte, sizeofMSRList+n*4)
-		binary.LittleEndian.PutUint32(buf[0:], uint32(n))
-		_, err := dev.ioctl(kvmGetMSRFeatureIndexList, buf)
-		if errors.Is(err, unix.E2BIG) {
-			next := int(binary.LittleEndian.Uint32(buf[0:]))
-			if next <= n {
-				// The kernel always writes the count back; if it did
-				// not, grow anyway rather than loop forever.
-				next = 2 * n
-			}
-			if next > maxMSRs {
-				return nil, fmt.Errorf("more than %d msrs: %w", maxMSRs, err)
-			}
-			n = next
-			continue
-		}
-		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		got := int(binary.LittleEndian.Uint32(buf[0:]))
 		if got > n {
-			return nil, fmt.Errorf("kernel reported %d msrs in a buffer of %d", got, n)
+			return nil, 0, fmt.Errorf("kernel reported %d %s in a buffer of %d", got, l.what, n)
 		}
-		idx := make([]uint32, got)
-		for i := range idx {
-			idx[i] = binary.LittleEndian.Uint32(buf[sizeofMSRList+4*i:])
-		}
-		return idx, nil
+		return buf[l.hdr:], got, nil
 	}
+}
+
+// getCPUID runs KVM_GET_SUPPORTED_CPUID or KVM_GET_EMULATED_CPUID (req).
+func getCPUID(dev device, req uintptr) ([]Entry, error) {
+	buf, nent, err := cpuidList.get(dev, req)
+	if err != nil {
+		return nil, err
+	}
+	es := make([]Entry, nent)
+	for i := range es {
+		b := buf[i*sizeofEntry2:]
+		es[i] = Entry{Flags: binary.LittleEndian.Uint32(b[8:])}
+		es[i].Leaf.Leaf = binary.LittleEndian.Uint32(b[0:])
+		es[i].Subleaf = binary.LittleEndian.Uint32(b[4:])
+		es[i].EAX = binary.LittleEndian.Uint32(b[12:])
+		es[i].EBX = binary.LittleEndian.Uint32(b[16:])
+		es[i].ECX = binary.LittleEndian.Uint32(b[20:])
+		es[i].EDX = binary.LittleEndian.Uint32(b[24:])
+	}
+	return es, nil
+}
+
+// getMSRFeatureList runs KVM_GET_MSR_FEATURE_INDEX_LIST.
+func getMSRFeatureList(dev device) ([]uint32, error) {
+	buf, n, err := msrList.get(dev, kvmGetMSRFeatureIndexList)
+	if err != nil {
+		return nil, err
+	}
+	idx := make([]uint32, n)
+	for i := range idx {
+		idx[i] = binary.LittleEndian.Uint32(buf[4*i:])
+	}
+	return idx, nil
 }
 
 // getFeatureMSR reads one feature MSR with KVM_GET_MSRS on the system fd.

@@ -239,6 +239,20 @@ func (l *loader) load(n *node) error {
 	return nil
 }
 
+// newName reads the name of the <vendor>, <feature> or <model> n defines:
+// it must have one, not yet in index (a name's place in the list of its
+// kind); first says where the earlier definition of a name is.
+func newName(n *node, index map[string]int, first func(i int) string) (string, error) {
+	name, _ := n.attr("name")
+	if name == "" {
+		return "", errorf(n.pos, "<%s> without a name", n.name)
+	}
+	if i, dup := index[name]; dup {
+		return "", errorf(n.pos, "%s %s defined again (first at %s)", n.name, name, first(i))
+	}
+	return name, nil
+}
+
 func (l *loader) vendor(n *node) error {
 	name, _ := n.attr("name")
 	str, _ := n.attr("string")
@@ -248,8 +262,8 @@ func (l *loader) vendor(n *node) error {
 	if len(str) != 12 {
 		return errorf(n.pos, "vendor %s: string %q: want 12 characters", name, str)
 	}
-	if i, dup := l.m.vendors[name]; dup {
-		return errorf(n.pos, "vendor %s defined again (first at line %d)", name, l.m.Vendors[i].Pos.Line)
+	if _, err := newName(n, l.m.vendors, func(i int) string { return fmt.Sprintf("line %d", l.m.Vendors[i].Pos.Line) }); err != nil {
+		return err
 	}
 	l.m.vendors[name] = len(l.m.Vendors)
 	l.m.Vendors = append(l.m.Vendors, Vendor{Name: name, String: str, Pos: n.pos})
@@ -262,12 +276,9 @@ var cpuidRegs = []struct {
 }{{"eax", cpuid.EAX}, {"ebx", cpuid.EBX}, {"ecx", cpuid.ECX}, {"edx", cpuid.EDX}}
 
 func (l *loader) feature(n *node) error {
-	name, _ := n.attr("name")
-	if name == "" {
-		return errorf(n.pos, "<feature> without a name")
-	}
-	if i, dup := l.m.features[name]; dup {
-		return errorf(n.pos, "feature %s defined again (first at %s)", name, l.m.Features[i].Pos)
+	name, err := newName(n, l.m.features, func(i int) string { return l.m.Features[i].Pos.String() })
+	if err != nil {
+		return err
 	}
 	f := Feature{Name: name, Migratable: true, Pos: n.pos}
 	if v, ok := n.attr("migratable"); ok {
@@ -352,12 +363,9 @@ func (l *loader) feature(n *node) error {
 }
 
 func (l *loader) model(n *node) error {
-	name, _ := n.attr("name")
-	if name == "" {
-		return errorf(n.pos, "<model> without a name")
-	}
-	if i, dup := l.m.models[name]; dup {
-		return errorf(n.pos, "model %s defined again (first at %s)", name, l.m.Models[i].Pos)
+	name, err := newName(n, l.m.models, func(i int) string { return l.m.Models[i].Pos.String() })
+	if err != nil {
+		return err
 	}
 	m := Model{Name: name, Migratable: true, Pos: n.pos}
 	have := map[string]bool{}
@@ -377,7 +385,7 @@ func (l *loader) model(n *node) error {
 		}
 		a, ok := l.m.Model(an)
 		if !ok {
-			return errorf(k.pos, "model %s: ancestor model %q is not defined before it%s", name, an, l.didYouMean(an, l.modelNames()))
+			return errorf(k.pos, "model %s: ancestor model %q is not defined before it%s", name, an, l.didYouMean(an, names(l.m.Models, func(m *Model) string { return m.Name })))
 		}
 		m.Ancestor, m.Vendor, m.Set, m.Migratable = a.Name, a.Vendor, a.Set, a.Migratable
 		m.Signatures = slices.Clone(a.Signatures)
@@ -405,11 +413,7 @@ func (l *loader) model(n *node) error {
 		}
 		vn, _ := k.attr("name")
 		if _, ok := l.m.Vendor(vn); !ok {
-			names := make([]string, len(l.m.Vendors))
-			for i, v := range l.m.Vendors {
-				names[i] = v.Name
-			}
-			return errorf(k.pos, "model %s: unknown vendor %q%s", name, vn, l.didYouMean(vn, names))
+			return errorf(k.pos, "model %s: unknown vendor %q%s", name, vn, l.didYouMean(vn, names(l.m.Vendors, func(v *Vendor) string { return v.Name })))
 		}
 		m.Vendor = vn
 	}
@@ -421,11 +425,7 @@ func (l *loader) model(n *node) error {
 		fn, _ := k.attr("name")
 		f, ok := l.m.Feature(fn)
 		if !ok {
-			names := make([]string, len(l.m.Features))
-			for i := range l.m.Features {
-				names[i] = l.m.Features[i].Name
-			}
-			return errorf(k.pos, "model %s: unknown libvirt feature %q%s", name, fn, l.didYouMean(fn, names))
+			return errorf(k.pos, "model %s: unknown libvirt feature %q%s", name, fn, l.didYouMean(fn, names(l.m.Features, func(f *Feature) string { return f.Name })))
 		}
 		if v, ok := k.attr("removed"); ok && v != "no" {
 			if v != "yes" {
@@ -508,12 +508,14 @@ func steppings(v string) (uint16, error) {
 	return mask, nil
 }
 
-func (l *loader) modelNames() []string {
-	names := make([]string, len(l.m.Models))
-	for i := range l.m.Models {
-		names[i] = l.m.Models[i].Name
+// names lists the names of defs (vendors, features or models), in order,
+// for a suggestion.
+func names[T any](defs []T, name func(*T) string) []string {
+	out := make([]string, len(defs))
+	for i := range defs {
+		out[i] = name(&defs[i])
 	}
-	return names
+	return out
 }
 
 func (l *loader) didYouMean(name string, candidates []string) string {
