@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -61,7 +62,7 @@ type policyJSON struct {
 	Waived     int    `json:"waived"`
 }
 
-func toWaiverJSON(w *starlib.Waiver) waiverJSON {
+func toWaiverJSON(w *site.Waiver) waiverJSON {
 	return waiverJSON{Policy: w.Policy, Model: w.Model, Machine: w.Machine, Features: nonNil(w.Features), Reason: w.Reason, Expires: w.Expires, Source: w.Source}
 }
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cpupolicy/cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/site"
 )
 
 // JUnit XML in the shape of the Apache Ant JUnit schema (the common
@@ -153,7 +153,7 @@ func junitPolicyCase(res *Result) junitCase {
 }
 
 // junitWaiversCase is the test case "waivers", failed by expired ones.
-func junitWaiversCase(expired []*starlib.Waiver) junitCase {
+func junitWaiversCase(expired []*site.Waiver) junitCase {
 	c := junitCase{Name: "waivers", Classname: "cpupolicy.waivers", Time: junitSeconds(0)}
 	if len(expired) > 0 {
 		var b strings.Builder

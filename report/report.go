@@ -24,6 +24,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"github.com/cpupolicy/cpupolicy/policies"
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -45,7 +46,7 @@ type Result struct {
 	Policy Policy
 	// Violations are those no waiver accepts.
 	Violations []starlib.Violation
-	Waived     []starlib.Waived
+	Waived     []site.Waived
 	// Err is why the policy failed to run (its run found nothing).
 	Err     error
 	Elapsed time.Duration
@@ -55,8 +56,8 @@ type Result struct {
 type Report struct {
 	// Results are in the order of the policies run.
 	Results []*Result
-	Expired []*starlib.Waiver
-	Unused  []*starlib.Waiver
+	Expired []*site.Waiver
+	Unused  []*site.Waiver
 	// Catalog names the catalog the policies judged with.
 	Catalog string
 	// SiteFile and WaiversFile name the inputs, or are "".
@@ -69,7 +70,7 @@ type Report struct {
 type Config struct {
 	Policies []Policy
 	Input    starlib.Input
-	Waivers  []starlib.Waiver
+	Waivers  []site.Waiver
 	// SiteFile and WaiversFile are the files Input.Site and Waivers came
 	// from, as reports name them ("" for none).
 	SiteFile, WaiversFile string
@@ -109,7 +110,7 @@ func Run(ctx context.Context, c Config) *Report {
 
 // applyWaivers sorts the violations of r's results into violations and
 // waived ones, and records the expired and unused waivers.
-func (r *Report) applyWaivers(ws []starlib.Waiver) {
+func (r *Report) applyWaivers(ws []site.Waiver) {
 	var all []starlib.Violation
 	byPolicy := map[string]*Result{}
 	for _, res := range r.Results {
@@ -117,7 +118,7 @@ func (r *Report) applyWaivers(ws []starlib.Waiver) {
 		res.Violations = nil
 		byPolicy[res.Policy.Name] = res
 	}
-	w := starlib.ApplyWaivers(all, ws, r.Start)
+	w := site.ApplyWaivers(all, ws, r.Start)
 	r.Expired, r.Unused = w.Expired, w.Unused
 	for _, v := range w.Violations {
 		res := byPolicy[v.Policy]

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/report"
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -71,7 +72,7 @@ def check(ctx):
 		t.Fatal(err)
 	}
 	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	ws := []starlib.Waiver{
+	ws := []site.Waiver{
 		{Policy: "two", Model: "EPYC-v3", Machine: "*", Reason: "known", Source: "w.json:3"},
 		{Policy: "two", Model: "*", Machine: "*", Reason: "old", Expires: "2026-01-31", Source: "w.json:9"},
 	}

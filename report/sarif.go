@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -193,7 +194,7 @@ func sarifRules(r *Report) (rules []sarifRule, ruleIndex map[string]int) {
 }
 
 // sarifExpired is the result of an expired waiver, located at the waiver.
-func sarifExpired(x *starlib.Waiver, rule int) sarifResult {
+func sarifExpired(x *site.Waiver, rule int) sarifResult {
 	msg := "waiver of " + x.Policy + " for " + x.Model + " on " + x.Machine + " expired on " + x.Expires + ": " + x.Reason
 	sr := sarifResult{RuleID: expiredWaiverRule, RuleIndex: rule, Level: "error",
 		Message: sarifMessage{Text: msg},

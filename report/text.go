@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -108,8 +109,8 @@ func writeResultText(w io.Writer, res *Result, o TextOptions) {
 // may accept dozens of violations, which JSON, SARIF and JUnit list one
 // by one.
 func writeWaivedText(w io.Writer, r *Report, o TextOptions) {
-	var order []*starlib.Waiver
-	n := map[*starlib.Waiver]int{}
+	var order []*site.Waiver
+	n := map[*site.Waiver]int{}
 	for _, res := range r.Results {
 		for _, wv := range res.Waived {
 			if n[wv.Waiver] == 0 {
@@ -129,7 +130,7 @@ func writeWaivedText(w io.Writer, r *Report, o TextOptions) {
 
 // expiredLine is an expired waiver in one line, as the text and JUnit
 // reports list them.
-func expiredLine(x *starlib.Waiver) string {
+func expiredLine(x *site.Waiver) string {
 	return fmt.Sprintf("%s: %s %s on %s [%s] expired on %s: %s", x.Source, x.Policy, x.Model, x.Machine,
 		strings.Join(x.Features, " "), x.Expires, x.Reason)
 }

@@ -33,16 +33,6 @@ type Input struct {
 //	site.offers   list of offer: name, cpu, machine (machine_type), pool,
 //	              accel, config (config)
 //	site.pools    dict name → pool: name, hosts (tuple of host)
-//
-// These names stay so that code written against starlib keeps compiling.
-type (
-	// Deprecated: use site.Site.
-	Site = site.Site
-	// Deprecated: use site.Offer.
-	Offer = site.Offer
-	// Deprecated: use site.Pool.
-	Pool = site.Pool
-)
 
 // CheckOffer reports why o does not resolve with catalog c (a wrong
 // model, spec or machine type), or nil; the error does not name the

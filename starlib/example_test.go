@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -33,7 +34,7 @@ def check(ctx):
 	if err != nil {
 		log.Fatal(err)
 	}
-	site := &starlib.Site{Offers: []starlib.Offer{
+	site := &site.Site{Offers: []site.Offer{
 		{Name: "plain", CPU: "Haswell-v4", Machine: "pc-q35-7.2"},
 		{Name: "named", CPU: "Haswell-v4,kvmclock=on,kvm-nopiodelay=on,kvm-asyncpf=on,kvm-steal-time=on,kvm-pv-eoi=on,kvmclock-stable-bit=on"},
 	}}

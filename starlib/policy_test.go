@@ -18,15 +18,15 @@ import (
 )
 
 // testSite is two offers on two pools of recorded hosts.
-func testSite() *starlib.Site {
+func testSite() *site.Site {
 	h := fixtures.hosts
-	return &starlib.Site{
-		Offers: []starlib.Offer{
+	return &site.Site{
+		Offers: []site.Offer{
 			{Name: "web", CPU: "Skylake-Server-v4", Machine: "pc-q35-7.2", Pool: "intel"},
 			{Name: "db", CPU: "EPYC-v3,kvmclock=on", Pool: "mixed"},
 			{Name: "batch", CPU: "qemu64", Machine: "pc-i440fx-7.2", Accel: "tcg"},
 		},
-		Pools: []starlib.Pool{
+		Pools: []site.Pool{
 			{Name: "intel", Hosts: []*site.Host{h["xeon-gold-6130"].Site(), h["core-i7-8550u"].Site()}},
 			{Name: "mixed", Hosts: []*site.Host{h["xeon-gold-6130"].Site(), h["epyc-7502-32-core"].Site()}},
 		},
@@ -228,9 +228,9 @@ func TestInputErrors(t *testing.T) {
 		want string
 	}{
 		{"no catalog", starlib.Input{}, "no catalog"},
-		{"unknown pool", starlib.Input{Catalog: fixtures.cat72, Site: &starlib.Site{Offers: []starlib.Offer{{Name: "a", CPU: "qemu64", Pool: "p"}}}}, `site: offer "a": no pool "p"`},
-		{"bad spec", starlib.Input{Catalog: fixtures.cat72, Site: &starlib.Site{Offers: []starlib.Offer{{Name: "a", CPU: "qemu64,+sse5"}}}}, `site: offer a: cpu spec "qemu64,+sse5": option "+sse5": unknown feature "sse5"`},
-		{"twice", starlib.Input{Catalog: fixtures.cat72, Site: &starlib.Site{Pools: []starlib.Pool{{Name: "p", Hosts: []*site.Host{h.Site()}}, {Name: "p"}}}}, `site: pool "p" declared twice`},
+		{"unknown pool", starlib.Input{Catalog: fixtures.cat72, Site: &site.Site{Offers: []site.Offer{{Name: "a", CPU: "qemu64", Pool: "p"}}}}, `site: offer "a": no pool "p"`},
+		{"bad spec", starlib.Input{Catalog: fixtures.cat72, Site: &site.Site{Offers: []site.Offer{{Name: "a", CPU: "qemu64,+sse5"}}}}, `site: offer a: cpu spec "qemu64,+sse5": option "+sse5": unknown feature "sse5"`},
+		{"twice", starlib.Input{Catalog: fixtures.cat72, Site: &site.Site{Pools: []site.Pool{{Name: "p", Hosts: []*site.Host{h.Site()}}, {Name: "p"}}}}, `site: pool "p" declared twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/site"
 )
 
 // Policies are tested the way OPA's are (`opa test`): a file NAME_test.star
@@ -194,7 +195,7 @@ func runCheckBuiltin(def *Catalog, opts Options) func(*starlark.Thread, *starlar
 			"host?", &hv, "params?", &params, "catalog?", &cat); err != nil {
 			return nil, err
 		}
-		in := Input{Catalog: cat, Site: &Site{}, Params: map[string]string{}}
+		in := Input{Catalog: cat, Site: &site.Site{}, Params: map[string]string{}}
 		switch h := hv.(type) {
 		case *Host:
 			in.Host = h
@@ -213,7 +214,7 @@ func runCheckBuiltin(def *Catalog, opts Options) func(*starlark.Thread, *starlar
 				if !ok || o.Constructor() != starlark.String("offer") {
 					return nil, fmt.Errorf("%s: offers: got %s, want offer", b.Name(), x.Type())
 				}
-				in.Site.Offers = append(in.Site.Offers, Offer{Name: field(o, "name"), CPU: field(o, "cpu"),
+				in.Site.Offers = append(in.Site.Offers, site.Offer{Name: field(o, "name"), CPU: field(o, "cpu"),
 					Machine: field(o, "machine"), Pool: field(o, "pool"), Accel: field(o, "accel")})
 			}
 		}
@@ -224,7 +225,7 @@ func runCheckBuiltin(def *Catalog, opts Options) func(*starlark.Thread, *starlar
 					return nil, fmt.Errorf("%s: pools: got %s, want pool", b.Name(), x.Type())
 				}
 				hs, _ := p.Attr("hosts")
-				pool := Pool{Name: field(p, "name")}
+				pool := site.Pool{Name: field(p, "name")}
 				for h := range starlark.Elements(hs.(starlark.Iterable)) {
 					pool.Hosts = append(pool.Hosts, h.(*Host).site)
 				}

@@ -3,7 +3,6 @@ package starlib
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"go.starlark.net/starlark"
 
@@ -11,35 +10,13 @@ import (
 	"github.com/cpupolicy/cpupolicy/site"
 )
 
-// The waiver types are package site's; these names stay so that code
-// written against starlib keeps compiling.
-type (
-	// Deprecated: use site.Waiver.
-	Waiver = site.Waiver
-	// Deprecated: use site.Waived.
-	Waived = site.Waived
-	// Deprecated: use site.Waivers.
-	Waivers = site.Waivers
-)
-
-// WaiveAny is the model or machine of a waiver that matches every one.
-//
-// Deprecated: use site.WaiveAny.
-const WaiveAny = site.WaiveAny
-
-// ApplyWaivers sorts vs into violations and waived ones by ws on the day
-// of now (site.ApplyWaivers).
-func ApplyWaivers(vs []Violation, ws []Waiver, now time.Time) Waivers {
-	return site.ApplyWaivers(vs, ws, now)
-}
-
 // LoadWaiversFile reads the waivers of path: JSON when it ends in
 // ".json", else Starlark (see WaiverBuiltin), run in the sandbox of opts.
-func LoadWaiversFile(path string, opts Options) ([]Waiver, error) {
+func LoadWaiversFile(path string, opts Options) ([]site.Waiver, error) {
 	if strings.HasSuffix(path, ".json") {
 		return site.ReadWaiversFile(path, opts.registry())
 	}
-	var ws []Waiver
+	var ws []site.Waiver
 	opts.Predeclared = addGlobal(opts.Predeclared, "waiver", WaiverBuiltin(&ws, opts.registry()))
 	if _, err := LoadScriptFile(path, opts); err != nil {
 		return nil, err
@@ -64,7 +41,7 @@ func addGlobal(d starlark.StringDict, name string, v starlark.Value) starlark.St
 //
 // model and machine are names or "*", features a list of names or a
 // feature_set, expires a "YYYY-MM-DD" string.
-func WaiverBuiltin(ws *[]Waiver, reg *feature.Registry) *starlark.Builtin {
+func WaiverBuiltin(ws *[]site.Waiver, reg *feature.Registry) *starlark.Builtin {
 	return starlark.NewBuiltin("waiver", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		r, err := state(thread, b.Name())
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/report"
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -160,7 +161,7 @@ func (f *checkFlags) config(e *env, files []string) (report.Config, error) {
 	if in.Site, in.Host, rc = sc.build(e, in.Catalog, opts); rc >= 0 {
 		return report.Config{}, errReported // site.go printed why
 	}
-	var waivers []starlib.Waiver
+	var waivers []site.Waiver
 	if *f.waiversFile != "" {
 		if waivers, err = starlib.LoadWaiversFile(*f.waiversFile, opts); err != nil {
 			return report.Config{}, scriptFailure("check", err)
