@@ -422,7 +422,7 @@ to load, or on a usage or input error.
 	cpupolicy repl [--host FILE] [--catalog NAME|FILE]
 
 A Starlark prompt with what a policy sees: the builtins of the policy
-library (features, config, runnable, why, struct), host (the --host
+library (features, config, runnable, why, verdict, struct), host (the --host
 snapshot, else this machine probed live: None, with a note, when probing
 fails; a host without KVM data has an empty host.kvm) and catalog
 (--catalog, default the newest embedded). The sandbox is a policy's: no
