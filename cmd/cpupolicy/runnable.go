@@ -191,8 +191,8 @@ func runModels(e *env, args []string) int {
 	if rc >= 0 {
 		return rc
 	}
-	rows := make([]modelRow, len(j.cat.Models()))
 	catModels := j.cat.Models()
+	rows := make([]modelRow, len(catModels))
 	for i := range catModels {
 		m := &catModels[i]
 		_, missing, err := j.missing(m.Name)
