@@ -57,13 +57,8 @@ func Definitions(ctx context.Context, reg *feature.Registry, ps []*Plugin) ([]ca
 				return nil, &Error{File: p.file, Op: "models", Kind: ErrPlugin, Detail: oneLine(err)}
 			}
 			for _, d := range defs {
-				out = append(out, catalog.ModelDefinition{
-					Name: d.Name, AliasOf: d.AliasOf, Features: d.Features,
-					Vendor: d.Vendor, Family: d.Family, Model: d.Model, Stepping: d.Stepping, ModelID: d.ModelID,
-					Level: d.Level, XLevel: d.XLevel, XLevel2: d.XLevel2,
-					LevelExplicit: d.LevelExplicit, XLevelExplicit: d.XLevelExplicit, XLevel2Explicit: d.XLevel2Explicit,
-					Source: "plugin " + p.manifest.Name,
-				})
+				d.Source = "plugin " + p.manifest.Name
+				out = append(out, d)
 			}
 		}
 	}

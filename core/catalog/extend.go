@@ -29,6 +29,10 @@ type ModelDefinition struct {
 	// one makes it explicit (LevelExplicit …), kept as given.
 	Level, XLevel, XLevel2                         uint32
 	LevelExplicit, XLevelExplicit, XLevel2Explicit bool
+	// Props are the version props that are neither features nor the
+	// fields above ("x-force-cpuid-0x1f", say), by name: kept to be
+	// shown, not applied.
+	Props map[string]string
 	// Source names where the definition comes from (a plugin's name).
 	Source string
 }
