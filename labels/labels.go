@@ -64,17 +64,18 @@ type Input struct {
 // runnable model under its versioned name, as `baseline` picks it for a
 // pool) and offer.NAME=true for each offer of the site that runs there.
 func For(in Input) (*Node, error) {
-	n := &Node{Host: in.Host, Catalog: in.Catalog.Name, Machine: in.Machine, Accel: in.Accel,
+	n := &Node{Host: in.Host, Catalog: in.Catalog.Name(), Machine: in.Machine, Accel: in.Accel,
 		Labels: map[string]string{}, Shortened: map[string]string{}}
 	if !in.Expiry.IsZero() {
 		n.ExpiryTime = in.Expiry.UTC().Format(time.RFC3339)
 	}
-	n.put("catalog", in.Catalog.Name)
+	n.put("catalog", in.Catalog.Name())
 	n.put("machine", in.Machine)
 	var best feature.FeatureSet
 	bestName := ""
-	for i := range in.Catalog.Models {
-		m := &in.Catalog.Models[i]
+	catModels := in.Catalog.Models()
+	for i := range catModels {
+		m := &catModels[i]
 		// Features do not depend on the vendor (catalog.Features): the
 		// hot path of judging every model allocates nothing.
 		features, err := in.Catalog.Features(m.Name, in.Machine, in.Accel)

@@ -40,11 +40,11 @@ func Registry(reg *feature.Registry, ps []*Plugin) (*feature.Registry, error) {
 	return reg, nil
 }
 
-// Definitions returns the models of every plugin in ps as catalog model
+// definitions returns the models of every plugin in ps as catalog model
 // definitions over reg (which Registry extended with their features),
 // each with Source "plugin NAME". Every name of a model is a definition:
 // the unversioned name, each -vN and each version alias.
-func Definitions(ctx context.Context, reg *feature.Registry, ps []*Plugin) ([]catalog.ModelDefinition, error) {
+func definitions(ctx context.Context, reg *feature.Registry, ps []*Plugin) ([]catalog.ModelDefinition, error) {
 	var out []catalog.ModelDefinition
 	for _, p := range ps {
 		ms, err := p.Models(ctx)
@@ -57,13 +57,8 @@ func Definitions(ctx context.Context, reg *feature.Registry, ps []*Plugin) ([]ca
 				return nil, &Error{File: p.file, Op: "models", Kind: ErrPlugin, Detail: oneLine(err)}
 			}
 			for _, d := range defs {
-				out = append(out, catalog.ModelDefinition{
-					Name: d.Name, AliasOf: d.AliasOf, Features: d.Features,
-					Vendor: d.Vendor, Family: d.Family, Model: d.Model, Stepping: d.Stepping, ModelID: d.ModelID,
-					Level: d.Level, XLevel: d.XLevel, XLevel2: d.XLevel2,
-					LevelExplicit: d.LevelExplicit, XLevelExplicit: d.XLevelExplicit, XLevel2Explicit: d.XLevel2Explicit,
-					Source: "plugin " + p.manifest.Name,
-				})
+				d.Source = "plugin " + p.manifest.Name
+				out = append(out, d)
 			}
 		}
 	}
@@ -74,7 +69,7 @@ func Definitions(ctx context.Context, reg *feature.Registry, ps []*Plugin) ([]ca
 // and the notices WithModels gives for models cat already has. reg is
 // Registry's result.
 func Catalog(ctx context.Context, cat *catalog.Catalog, reg *feature.Registry, ps []*Plugin) (*catalog.Catalog, []string, error) {
-	defs, err := Definitions(ctx, reg, ps)
+	defs, err := definitions(ctx, reg, ps)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,107 +7,58 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/plugins/internal/wire"
+	"github.com/cpupolicy/cpupolicy/plugins/sdk"
 )
 
-// ModelDef is a CPU model as a plugin defines it: QEMU's
-// X86CPUDefinition, with the fields the catalog uses. The definition is
+// ModelDef is a CPU model as a plugin defines it: the SDK's [sdk.Model]
+// (QEMU's X86CPUDefinition, the one schema of a plugin's model), read
+// back from the plugin, with the host's Expand. The definition is
 // version 1; Versions change it (each version is the definition with the
 // props of every version up to it applied, in order, as QEMU applies
-// them). A model without Versions has the single version 1.
-type ModelDef struct {
-	Name                    string
-	Vendor                  string
-	Family, Model, Stepping int
-	Level, XLevel, XLevel2  uint32
-	ModelID                 string
-	Note                    string
-	// Features are canonical feature names.
-	Features []string
-	Versions []ModelVersion
-}
+// them). A model without Versions has the single version 1. A version's
+// props are a feature with "on"/"off", or "model-id", "family", "model",
+// "stepping", "level", "xlevel", "xlevel2", "vendor" with a value; any
+// other property is kept in the definition's Props.
+type ModelDef sdk.Model
 
-// ModelVersion is one version of a model, as QEMU's
-// X86CPUVersionDefinition.
-type ModelVersion struct {
-	Version int
-	// Alias is a further name for this version ("Cascadelake-Server-noTSX").
-	Alias string
-	Note  string
-	Props []Prop
-}
-
-// Prop is a property a version sets (QEMU's PropValue): a feature with
-// "on"/"off", or "model-id", "family", "model", "stepping", "level",
-// "xlevel", "xlevel2", "vendor" with a value. Any other property is kept
-// in Definition.Props.
-type Prop struct {
-	Name, Value string
-}
-
-// Definition is one name of a model resolved to a feature set: a
-// versioned name ("EPYC-Turin-v1"), the unversioned name (an alias of
-// -v1, as QEMU resolves it on current machine types) or a version's
-// alias. Its fields mirror catalog.Model and catalog.Props.
-type Definition struct {
-	Name                    string
-	Base                    string // the unversioned name
-	Version                 int    // N of -vN; 0 for the unversioned name and aliases
-	AliasOf                 string // the versioned name an alias stands for
-	Vendor                  string
-	Family, Model, Stepping int
-	Level, XLevel, XLevel2  uint32
-	// LevelExplicit … say a version prop set the level: QEMU keeps it as
-	// given, where the definition's own levels are minimums its features
-	// may raise.
-	LevelExplicit, XLevelExplicit, XLevel2Explicit bool
-	ModelID                                        string
-	Features                                       feature.FeatureSet
-	// Props are the version props that are neither features nor the
-	// fields above ("x-force-cpuid-0x1f", say), by name.
-	Props map[string]string
-	Note  string
-}
-
-// Expand resolves d to its definitions under reg (which must hold the
-// plugin's own features: extend the registry first). It returns the
-// unversioned name first, then each version, then version aliases.
-// Unknown feature names are errors, with the nearest known name.
-func (d *ModelDef) Expand(reg *feature.Registry) ([]Definition, error) {
+// Expand resolves d to the catalog definitions of each of its names
+// under reg (which must hold the plugin's own features: extend the
+// registry first): the unversioned name first (an alias of -v1, as QEMU
+// resolves it on current machine types), then each version, then
+// version aliases. Source is left for the caller. Unknown feature names
+// are errors, with the nearest known name.
+func (d *ModelDef) Expand(reg *feature.Registry) ([]catalog.ModelDefinition, error) {
 	var errs []error
 	set, err := reg.Set(d.Features...)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("model %s: %w", d.Name, err))
 	}
-	cur := Definition{
-		Base: d.Name, Vendor: d.Vendor,
-		Family: d.Family, Model: d.Model, Stepping: d.Stepping,
+	cur := catalog.ModelDefinition{
+		Vendor: d.Vendor, Family: d.Family, Model: d.Model, Stepping: d.Stepping,
 		Level: d.Level, XLevel: d.XLevel, XLevel2: d.XLevel2,
-		ModelID: d.ModelID, Features: set, Note: d.Note,
+		ModelID: d.ModelID, Features: set,
 	}
 	versions := d.Versions
 	if len(versions) == 0 {
-		versions = []ModelVersion{{Version: 1}}
+		versions = []sdk.Version{{Version: 1}}
 	}
-	var defs, aliases []Definition
+	var defs, aliases []catalog.ModelDefinition
 	for _, v := range versions {
 		for _, p := range v.Props {
-			if err := cur.apply(reg, p); err != nil {
+			if err := apply(&cur, reg, p); err != nil {
 				errs = append(errs, fmt.Errorf("model %s-v%d: %w", d.Name, v.Version, err))
 			}
 		}
 		def := cur
 		def.Props = cloneProps(cur.Props)
 		def.Name = fmt.Sprintf("%s-v%d", d.Name, v.Version)
-		def.Version = v.Version
-		if v.Note != "" {
-			def.Note = v.Note
-		}
 		defs = append(defs, def)
 		if v.Alias != "" {
 			a := def
-			a.Name, a.Version, a.AliasOf = v.Alias, 0, def.Name
+			a.Name, a.AliasOf = v.Alias, def.Name
 			aliases = append(aliases, a)
 		}
 	}
@@ -115,8 +66,8 @@ func (d *ModelDef) Expand(reg *feature.Registry) ([]Definition, error) {
 		return nil, err
 	}
 	unversioned := defs[0]
-	unversioned.Name, unversioned.Version, unversioned.AliasOf = d.Name, 0, defs[0].Name
-	out := append([]Definition{unversioned}, defs...)
+	unversioned.Name, unversioned.AliasOf = d.Name, defs[0].Name
+	out := append([]catalog.ModelDefinition{unversioned}, defs...)
 	return append(out, aliases...), nil
 }
 
@@ -132,7 +83,7 @@ func cloneProps(m map[string]string) map[string]string {
 }
 
 // apply applies one version prop to def.
-func (def *Definition) apply(reg *feature.Registry, p Prop) error {
+func apply(def *catalog.ModelDefinition, reg *feature.Registry, p sdk.Prop) error {
 	num := func(dst *int) error {
 		n, err := strconv.ParseInt(p.Value, 0, 32)
 		if err != nil {
@@ -212,8 +163,7 @@ func modelsFrom(ws []wire.Model) ([]ModelDef, error) {
 	ms := make([]ModelDef, 0, len(ws))
 	for _, w := range ws {
 		m := ModelDef{
-			Name: w.Name, Vendor: w.Vendor,
-			Family: int(w.Family), Model: int(w.Model), Stepping: int(w.Stepping),
+			Name: w.Name, Vendor: w.Vendor, Family: w.Family, Model: w.Model, Stepping: w.Stepping,
 			Level: w.Level, XLevel: w.XLevel, XLevel2: w.XLevel2,
 			ModelID: w.ModelID, Note: w.Note, Features: w.Features,
 		}
@@ -225,13 +175,13 @@ func modelsFrom(ws []wire.Model) ([]ModelDef, error) {
 		names[m.Name] = true
 		last := 0
 		for _, v := range w.Versions {
-			mv := ModelVersion{Version: int(v.Version), Alias: v.Alias, Note: v.Note}
+			mv := sdk.Version{Version: v.Version, Alias: v.Alias, Note: v.Note}
 			if mv.Version <= last {
 				probs = append(probs, fmt.Sprintf("model %s: version %d after version %d (want 1, 2, … in order)", m.Name, mv.Version, last))
 			}
 			last = mv.Version
 			for _, p := range v.Props {
-				mv.Props = append(mv.Props, Prop{p.Name, p.Value})
+				mv.Props = append(mv.Props, sdk.Prop(p))
 			}
 			m.Versions = append(m.Versions, mv)
 		}

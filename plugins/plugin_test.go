@@ -15,6 +15,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/internal/plugintest"
 	"github.com/cpupolicy/cpupolicy/plugins"
+	"github.com/cpupolicy/cpupolicy/plugins/sdk"
 )
 
 // TestConcurrentCalls: many goroutines share one plugin; each call gets
@@ -161,10 +162,10 @@ func TestModelDefExpand(t *testing.T) {
 	d := plugins.ModelDef{
 		Name: "Acme", Vendor: "AcmeAcmeAcme", Family: 6, Model: 1, Level: 0xd, ModelID: "Acme v1",
 		Features: []string{"sse2", "avx", "pni"},
-		Versions: []plugins.ModelVersion{
+		Versions: []sdk.Version{
 			{Version: 1},
-			{Version: 2, Alias: "Acme-noAVX", Props: []plugins.Prop{{"avx", "off"}, {"model-id", "Acme v2"}, {"x-force-cpuid-0x1f", "on"}}},
-			{Version: 3, Props: []plugins.Prop{{"avx2", "on"}, {"stepping", "4"}, {"level", "0x1f"}}},
+			{Version: 2, Alias: "Acme-noAVX", Props: []sdk.Prop{{Name: "avx", Value: "off"}, {Name: "model-id", Value: "Acme v2"}, {Name: "x-force-cpuid-0x1f", Value: "on"}}},
+			{Version: 3, Props: []sdk.Prop{{Name: "avx2", Value: "on"}, {Name: "stepping", Value: "4"}, {Name: "level", Value: "0x1f"}}},
 		},
 	}
 	defs, err := d.Expand(reg)
@@ -188,7 +189,7 @@ func TestModelDefExpand(t *testing.T) {
 	if defs[1].ModelID != "Acme v1" || defs[1].Props != nil {
 		t.Errorf("v1 changed by later versions: %+v", defs[1])
 	}
-	d.Versions[2].Props = append(d.Versions[2].Props, plugins.Prop{"avx512", "on"}, plugins.Prop{"sse2", "maybe"})
+	d.Versions[2].Props = append(d.Versions[2].Props, sdk.Prop{Name: "avx512", Value: "on"}, sdk.Prop{Name: "sse2", Value: "maybe"})
 	_, err = d.Expand(reg)
 	if err == nil || !strings.Contains(err.Error(), `unknown feature "avx512" (did you mean`) || !strings.Contains(err.Error(), `sse2="maybe"`) {
 		t.Errorf("bad props: %v", err)

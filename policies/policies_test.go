@@ -413,7 +413,7 @@ func TestNoNewHostDepsHistory(t *testing.T) {
 			names = append(names, m.Name)
 		}
 		var catNames []string
-		for _, m := range f.cat72.Catalog().Models {
+		for _, m := range f.cat72.Catalog().Models() {
 			catNames = append(catNames, m.Name)
 		}
 		if !slices.Equal(names, catNames) {
@@ -456,7 +456,7 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 	st := &site.Site{}
 	want := map[string][]string{} // offer → features
 	bare := 0
-	for _, m := range c.Models {
+	for _, m := range c.Models() {
 		kvm, err := c.Resolve(m.Name, machine, catalog.KVM, "")
 		if err != nil {
 			t.Fatal(err)
@@ -511,10 +511,10 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 			t.Errorf("%s: every KVM bit named, still flagged %q", o.CPU, got[o.Name])
 		}
 	}
-	if bare != len(c.Models)-1 { // "base" gets no KVM bit
-		t.Errorf("%d of %d bare models flagged, want all but base", bare, len(c.Models))
+	if bare != len(c.Models())-1 { // "base" gets no KVM bit
+		t.Errorf("%d of %d bare models flagged, want all but base", bare, len(c.Models()))
 	}
-	t.Logf("%d offers (%d models × %d specs), %d flagged", len(st.Offers), len(c.Models), len(variants), len(got))
+	t.Logf("%d offers (%d models × %d specs), %d flagged", len(st.Offers), len(c.Models()), len(variants), len(got))
 }
 
 // poolSite offers every model of the catalog on pc-q35-7.2 under kvm on
@@ -529,7 +529,7 @@ func poolSite(t testing.TB) *site.Site {
 		{Name: "amd", Hosts: []*site.Host{h["epyc-7502-32-core"].Site(), h["this-machine"].Site()}},
 	}}
 	for _, p := range st.Pools {
-		for _, m := range f.cat72.Catalog().Models {
+		for _, m := range f.cat72.Catalog().Models() {
 			st.Offers = append(st.Offers, site.Offer{Name: m.Name + "@" + p.Name, CPU: m.Name, Machine: "pc-q35-7.2", Pool: p.Name})
 		}
 	}
@@ -547,7 +547,7 @@ func deriveGuest(t testing.TB, o site.Offer, h *site.Host) guest {
 	t.Helper()
 	c := fixtures(t).cat72.Catalog()
 	reg := c.Registry()
-	a, err := check.Compute(reg, h.Snapshot, check.RulesFor(c.QEMUVersion), catalog.KVM)
+	a, err := check.Compute(reg, h.Snapshot, check.RulesFor(c.QEMUVersion()), catalog.KVM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -752,7 +752,7 @@ func TestMigrationSafeMarkedModel(t *testing.T) {
 	for i := range models {
 		models[i].Props.Vendor = "GenuineIntel"
 	}
-	c, err := catalog.Uniform("marked", reg, ref.Machines, models)
+	c, err := catalog.Uniform("marked", reg, ref.Machines(), models)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -786,7 +786,7 @@ func TestMigrationSafeMarkedModel(t *testing.T) {
 		}
 		var avail []site.Availability
 		for _, sh := range pools[slices.IndexFunc(pools, func(p site.Pool) bool { return p.Name == o.Pool })].Hosts {
-			a, err := sh.Availability(reg, check.RulesFor(c.QEMUVersion), check.KVM)
+			a, err := sh.Availability(reg, check.RulesFor(c.QEMUVersion()), check.KVM)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -819,7 +819,7 @@ func BenchmarkSuite(b *testing.B) {
 	h := f.hosts
 	st := &site.Site{Pools: []site.Pool{{Name: "fleet", Hosts: []*site.Host{
 		h["xeon-gold-6130"].Site(), h["core-i7-8550u"].Site(), h["epyc-7502-32-core"].Site(), h["this-machine"].Site()}}}}
-	for _, m := range f.cat72.Catalog().Models {
+	for _, m := range f.cat72.Catalog().Models() {
 		st.Offers = append(st.Offers, site.Offer{Name: m.Name, CPU: m.Name, Machine: "pc-q35-7.2", Pool: "fleet"})
 	}
 	in := starlib.Input{Catalog: f.cat72, Site: st}

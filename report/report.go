@@ -89,7 +89,7 @@ func Run(ctx context.Context, c Config) *Report {
 	}
 	r := &Report{SiteFile: c.SiteFile, WaiversFile: c.WaiversFile, Start: now()}
 	if c.Input.Catalog != nil {
-		r.Catalog = c.Input.Catalog.Catalog().Name
+		r.Catalog = c.Input.Catalog.Catalog().Name()
 	}
 	r.Results = make([]*Result, len(c.Policies))
 	var wg sync.WaitGroup

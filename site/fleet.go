@@ -174,7 +174,7 @@ func JudgeFleet(in FleetInput) (*FleetReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &FleetReport{Catalog: in.Catalog.Name, QEMU: in.Catalog.QEMUVersion, Accel: check.KVM, Machines: in.Machines,
+	r := &FleetReport{Catalog: in.Catalog.Name(), QEMU: in.Catalog.QEMUVersion(), Accel: check.KVM, Machines: in.Machines,
 		Pools: []PoolReport{}, UnpooledOffers: []OfferReport{}, Skipped: []Skipped{}, reg: reg, f: f}
 	st := in.Site
 	if st == nil {
@@ -197,8 +197,9 @@ func JudgeFleet(in FleetInput) (*FleetReport, error) {
 	if f.Len() == 0 {
 		return nil, ErrNoHosts
 	}
-	for i := range in.Catalog.Models {
-		if m := &in.Catalog.Models[i]; m.AliasOf == "" { // judged under its versioned name
+	catModels := in.Catalog.Models()
+	for i := range catModels {
+		if m := &catModels[i]; m.AliasOf == "" { // judged under its versioned name
 			r.models = append(r.models, m.Name)
 		}
 	}
@@ -397,7 +398,7 @@ func (r *FleetReport) judgeOffer(cat *catalog.Catalog, o Offer, hosts []int32, t
 		or.Problems = append(or.Problems, "the guest sees vendor "+strings.Join(vs, ", "))
 	}
 	if !v.ModelMigrationSafe() {
-		or.Problems = append(or.Problems, fmt.Sprintf("catalog %s marks model %s not migration-safe", cat.Name, v.Model.Name))
+		or.Problems = append(or.Problems, fmt.Sprintf("catalog %s marks model %s not migration-safe", cat.Name(), v.Model.Name))
 	}
 	return or, nil
 }

@@ -30,7 +30,7 @@ func Resolve(cat *catalog.Catalog, o Offer, defaultMachine string) (*Config, err
 	if machine == "" {
 		mt, ok := cat.Newest("pc-q35")
 		if !ok {
-			return nil, fmt.Errorf("catalog %s has no pc-q35 machine type; name one", cat.Name)
+			return nil, fmt.Errorf("catalog %s has no pc-q35 machine type; name one", cat.Name())
 		}
 		machine = mt.Name
 	}

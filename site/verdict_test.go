@@ -34,7 +34,7 @@ func uniformCatalog(t *testing.T) *catalog.Catalog {
 	for i := range models {
 		models[i].Props.Vendor = "GenuineIntel"
 	}
-	c, err := catalog.Uniform("uniform", reg, ref.Machines, models)
+	c, err := catalog.Uniform("uniform", reg, ref.Machines(), models)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,9 +82,10 @@ func BenchmarkResolveAllGo(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0
-		for i := range c.Models {
+		catModels := c.Models()
+		for i := range catModels {
 			for _, mt := range machines {
-				r, err := c.Resolve(c.Models[i].Name, mt.Name, "kvm", "")
+				r, err := c.Resolve(catModels[i].Name, mt.Name, "kvm", "")
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -42,9 +42,9 @@ type Catalog struct {
 	rules string // the QEMU release check.Compute judges hosts by
 
 	models   []*Model
-	byModel  map[*catalog.Model]*Model
+	byModel  map[string]*Model // by name: the catalog hands out copies
 	machines []*MachineType
-	byMT     map[*catalog.MachineType]*MachineType
+	byMT     map[string]*MachineType
 	methods  starlark.StringDict // bound once: attribute access is in every loop
 }
 
@@ -52,18 +52,19 @@ var _ starlark.HasAttrs = (*Catalog)(nil)
 
 // NewCatalog returns the Starlark value of c.
 func NewCatalog(c *catalog.Catalog) *Catalog {
-	v := &Catalog{c: c, reg: c.Registry(), rules: check.RulesFor(c.QEMUVersion),
-		byModel: make(map[*catalog.Model]*Model, len(c.Models)),
-		byMT:    make(map[*catalog.MachineType]*MachineType, len(c.Machines))}
-	for i := range c.Models {
-		m := &Model{cat: v, m: &c.Models[i]}
+	catModels := c.Models()
+	v := &Catalog{c: c, reg: c.Registry(), rules: check.RulesFor(c.QEMUVersion()),
+		byModel: make(map[string]*Model, len(catModels)),
+		byMT:    make(map[string]*MachineType)}
+	for i := range catModels {
+		m := &Model{cat: v, m: &catModels[i]}
 		v.models = append(v.models, m)
-		v.byModel[m.m] = m
+		v.byModel[m.m.Name] = m
 	}
 	for _, mt := range c.MachineTypes("") {
 		w := &MachineType{cat: v, mt: mt}
 		v.machines = append(v.machines, w)
-		v.byMT[mt] = w
+		v.byMT[mt.Name] = w
 	}
 	v.methods = starlark.StringDict{
 		"models":        starlark.NewBuiltin("models", v.modelsFn).BindReceiver(v),
@@ -82,11 +83,11 @@ func NewCatalog(c *catalog.Catalog) *Catalog {
 // Catalog returns the catalog it wraps.
 func (c *Catalog) Catalog() *catalog.Catalog { return c.c }
 
-func (c *Catalog) String() string        { return fmt.Sprintf("<catalog %q>", c.c.Name) }
+func (c *Catalog) String() string        { return fmt.Sprintf("<catalog %q>", c.c.Name()) }
 func (c *Catalog) Type() string          { return "catalog" }
 func (c *Catalog) Freeze()               {} // immutable
 func (c *Catalog) Truth() starlark.Bool  { return true }
-func (c *Catalog) Hash() (uint32, error) { return starlark.String(c.c.Name).Hash() }
+func (c *Catalog) Hash() (uint32, error) { return starlark.String(c.c.Name()).Hash() }
 
 var catalogAttrs = []string{"accels", "implicit", "machine", "machine_types", "model", "models", "name", "qemu_version", "resolve"}
 
@@ -95,12 +96,12 @@ func (c *Catalog) AttrNames() []string { return catalogAttrs }
 func (c *Catalog) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "name":
-		return starlark.String(c.c.Name), nil
+		return starlark.String(c.c.Name()), nil
 	case "qemu_version":
-		return starlark.String(c.c.QEMUVersion), nil
+		return starlark.String(c.c.QEMUVersion()), nil
 	case "accels":
-		t := make(starlark.Tuple, len(c.c.Accels))
-		for i, a := range c.c.Accels {
+		t := make(starlark.Tuple, len(c.c.Accels()))
+		for i, a := range c.c.Accels() {
 			t[i] = starlark.String(a)
 		}
 		return t, nil
@@ -137,7 +138,7 @@ func (c *Catalog) modelFn(thread *starlark.Thread, b *starlark.Builtin, args sta
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
 	}
-	return c.byModel[m], nil
+	return c.byModel[m.Name], nil
 }
 
 // machine_types(family=None)
@@ -153,7 +154,7 @@ func (c *Catalog) machineTypesFn(thread *starlark.Thread, b *starlark.Builtin, a
 		}
 	}
 	if len(out) == 0 && family != "" {
-		return nil, fmt.Errorf("%s: no machine types of family %q in catalog %s (it has %s)", b.Name(), family, c.c.Name, strings.Join(c.families(), ", "))
+		return nil, fmt.Errorf("%s: no machine types of family %q in catalog %s (it has %s)", b.Name(), family, c.c.Name(), strings.Join(c.families(), ", "))
 	}
 	return starlark.NewList(out), nil
 }
@@ -185,20 +186,20 @@ func (c *Catalog) machineArg(fn string, v starlark.Value) (*MachineType, error) 
 	case nil, starlark.NoneType:
 		mt, ok := c.c.Newest("pc-q35")
 		if !ok {
-			return nil, fmt.Errorf("%s: machine: required (catalog %s has no pc-q35 machine type to default to)", fn, c.c.Name)
+			return nil, fmt.Errorf("%s: machine: required (catalog %s has no pc-q35 machine type to default to)", fn, c.c.Name())
 		}
-		return c.byMT[mt], nil
+		return c.byMT[mt.Name], nil
 	case *MachineType:
 		if v.cat.c != c.c {
-			return nil, fmt.Errorf("%s: machine: %s is from catalog %s, not %s", fn, v.mt.Name, v.cat.c.Name, c.c.Name)
+			return nil, fmt.Errorf("%s: machine: %s is from catalog %s, not %s", fn, v.mt.Name, v.cat.c.Name(), c.c.Name())
 		}
-		return c.byMT[v.mt], nil
+		return c.byMT[v.mt.Name], nil
 	case starlark.String:
 		mt, err := c.c.Machine(string(v))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", fn, err)
 		}
-		return c.byMT[mt], nil
+		return c.byMT[mt.Name], nil
 	}
 	return nil, fmt.Errorf("%s: machine: got %s, want machine_type or string", fn, v.Type())
 }
@@ -208,15 +209,15 @@ func (c *Catalog) modelArg(fn string, v starlark.Value) (*Model, error) {
 	switch v := v.(type) {
 	case *Model:
 		if v.cat.c != c.c {
-			return nil, fmt.Errorf("%s: model: %s is from catalog %s, not %s", fn, v.m.Name, v.cat.c.Name, c.c.Name)
+			return nil, fmt.Errorf("%s: model: %s is from catalog %s, not %s", fn, v.m.Name, v.cat.c.Name(), c.c.Name())
 		}
-		return c.byModel[v.m], nil
+		return c.byModel[v.m.Name], nil
 	case starlark.String:
 		m, err := c.c.Model(string(v))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", fn, err)
 		}
-		return c.byModel[m], nil
+		return c.byModel[m.Name], nil
 	}
 	return nil, fmt.Errorf("%s: model: got %s, want model or string", fn, v.Type())
 }
@@ -227,7 +228,7 @@ func (c *Catalog) accelArg(fn, accel string) error {
 		return fmt.Errorf("%s: accel: got %q, want \"kvm\" or \"tcg\"", fn, accel)
 	}
 	if !c.c.HasAccel(accel) {
-		return fmt.Errorf("%s: accel: catalog %s has no %s data", fn, c.c.Name, accel)
+		return fmt.Errorf("%s: accel: catalog %s has no %s data", fn, c.c.Name(), accel)
 	}
 	return nil
 }
@@ -366,7 +367,7 @@ func (m *Model) Cmp(y starlark.Value, depth int) (int, error) {
 	if c := strings.Compare(m.m.Name, n.m.Name); c != 0 {
 		return c, nil
 	}
-	return strings.Compare(m.cat.c.Name, n.cat.c.Name), nil
+	return strings.Compare(m.cat.c.Name(), n.cat.c.Name()), nil
 }
 
 var modelAttrs = []string{"alias_of", "base", "definition", "deprecated", "features", "migration_safe", "name", "static", "vendor", "version"}

@@ -91,7 +91,7 @@ func NewContext(policy string, in Input, opts Options) (*Context, error) {
 	}
 	reg := opts.registry()
 	if in.Catalog.reg != reg {
-		return nil, fmt.Errorf("catalog %s is over a different feature registry than Options.Registry", in.Catalog.c.Name)
+		return nil, fmt.Errorf("catalog %s is over a different feature registry than Options.Registry", in.Catalog.c.Name())
 	}
 	c := &Context{policy: policy, host: starlark.None, cat: in.Catalog,
 		maxLen: opts.maxLen(), maxViolations: opts.maxViolations()}

@@ -170,7 +170,7 @@ func (h *Host) available(thread *starlark.Thread, b *starlark.Builtin, args star
 // host.
 func (h *Host) availability(cat *Catalog, accel string) (*check.Availability, error) {
 	if cat.reg != h.reg {
-		return nil, fmt.Errorf("host %s and catalog %s are over different feature registries", h.name, cat.c.Name)
+		return nil, fmt.Errorf("host %s and catalog %s are over different feature registries", h.name, cat.c.Name())
 	}
 	return h.site.Availability(h.reg, cat.rules, accel)
 }

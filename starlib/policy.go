@@ -107,7 +107,7 @@ func (s *Script) Call(ctx context.Context, cat *Catalog, fn string, args ...star
 		return nil, &Error{File: s.File, Err: fmt.Errorf("no function %s", fn)}
 	}
 	if cat != nil && cat.reg != s.opts.registry() {
-		return nil, &Error{File: s.File, Err: fmt.Errorf("catalog %s is over a different feature registry than Options.Registry", cat.c.Name)}
+		return nil, &Error{File: s.File, Err: fmt.Errorf("catalog %s is over a different feature registry than Options.Registry", cat.c.Name())}
 	}
 	thread, done := NewThread(ctx, s.File, cat, s.opts)
 	defer done()

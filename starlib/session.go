@@ -234,11 +234,11 @@ func (s *Session) completeString(text string, st lineState) (string, []string) {
 			names = append(names, f.Name)
 		}
 	case "model":
-		for _, m := range c.Models {
+		for _, m := range c.Models() {
 			names = append(names, m.Name)
 		}
 	case "machine":
-		for _, m := range c.Machines {
+		for _, m := range c.Machines() {
 			names = append(names, m.Name)
 			if m.Alias != "" {
 				names = append(names, m.Alias)

@@ -217,7 +217,7 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*site.Site, e
 			continue
 		}
 		if cat.reg != reg {
-			return nil, fmt.Errorf("%s: catalog %s is over a different feature registry than Options.Registry", path, cat.c.Name)
+			return nil, fmt.Errorf("%s: catalog %s is over a different feature registry than Options.Registry", path, cat.c.Name())
 		}
 		if err := CheckOffer(cat, o); err != nil {
 			errs = append(errs, scriptPosError{d.offerPos[i], fmt.Errorf("offer %s: %v", o.Name, err)})

@@ -111,8 +111,8 @@ func TestGlobals(f TestFixtures, opts Options) (starlark.StringDict, error) {
 	for n := range f.Catalogs {
 		names = append(names, n)
 	}
-	if _, ok := f.Catalogs[f.Catalog.c.Name]; !ok {
-		names = append(names, f.Catalog.c.Name)
+	if _, ok := f.Catalogs[f.Catalog.c.Name()]; !ok {
+		names = append(names, f.Catalog.c.Name())
 	}
 	sort.Strings(names)
 	for _, n := range names {

@@ -41,8 +41,9 @@ func TestModelsJSONIsMarshalIndent(t *testing.T) {
 			}
 			var rows []modelRow
 			var want []modelJSON
-			for i := range j.cat.Models {
-				m := &j.cat.Models[i]
+			catModels := j.cat.Models()
+			for i := range catModels {
+				m := &catModels[i]
 				_, missing, err := j.missing(m.Name)
 				if err != nil {
 					t.Fatal(err)

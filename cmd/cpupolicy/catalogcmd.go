@@ -111,7 +111,7 @@ func runCatalogImport(e *env, args []string) int {
 		return rc
 	}
 	fmt.Fprintf(e.stderr, "%s: QEMU %s, %d models, %d machine types, accels %s, %d bytes\n",
-		*out, cat.QEMUVersion, len(cat.Models), len(cat.Machines), strings.Join(cat.Accels, ","), len(data))
+		*out, cat.QEMUVersion(), len(cat.Models()), len(cat.Machines()), strings.Join(cat.Accels(), ","), len(data))
 	return exitOK
 }
 
@@ -171,11 +171,11 @@ func runCatalogShow(e *env, args []string) int {
 		return inputError(e, err)
 	}
 	var js catalogShowJSON
-	js.Name, js.QEMUVersion, js.QEMUPackage, js.Accels = cat.Name, cat.QEMUVersion, cat.QEMUPackage, cat.Accels
-	for _, m := range cat.Machines {
+	js.Name, js.QEMUVersion, js.QEMUPackage, js.Accels = cat.Name(), cat.QEMUVersion(), cat.QEMUPackage(), cat.Accels()
+	for _, m := range cat.Machines() {
 		js.Machines = append(js.Machines, catalogShowMachine{m.Name, m.Family, m.VersionString(), m.Alias, m.Deprecated})
 	}
-	for _, m := range cat.Models {
+	for _, m := range cat.Models() {
 		js.Models = append(js.Models, catalogShowModel{m.Name, m.AliasOf, m.Version, m.Static, m.MigrationSafe, m.Deprecated, m.Props.Vendor, m.Features.Count(), m.Source})
 	}
 	var buf bytes.Buffer
@@ -183,10 +183,10 @@ func runCatalogShow(e *env, args []string) int {
 		writeJSON(&buf, js)
 	} else {
 		pkg := ""
-		if cat.QEMUPackage != "" {
-			pkg = " (" + cat.QEMUPackage + ")"
+		if cat.QEMUPackage() != "" {
+			pkg = " (" + cat.QEMUPackage() + ")"
 		}
-		fmt.Fprintf(&buf, "catalog %s: %s%s, accels %s\n", cat.Name, qemuText(cat.QEMUVersion), pkg, strings.Join(cat.Accels, ", "))
+		fmt.Fprintf(&buf, "catalog %s: %s%s, accels %s\n", cat.Name(), qemuText(cat.QEMUVersion()), pkg, strings.Join(cat.Accels(), ", "))
 		for _, fam := range []string{"pc-i440fx", "pc-q35"} {
 			var names []string
 			for _, m := range cat.MachineTypes(fam) {
@@ -196,7 +196,7 @@ func runCatalogShow(e *env, args []string) int {
 				fmt.Fprintf(&buf, "%s: %d machine types: %s\n", fam, len(names), strings.Join(names, " "))
 			}
 		}
-		fmt.Fprintf(&buf, "%d models:\n", len(cat.Models))
+		fmt.Fprintf(&buf, "%d models:\n", len(cat.Models()))
 		tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  NAME\tALIAS-OF\tVENDOR\tFEATURES\tFLAGS")
 		for _, m := range js.Models {

@@ -50,7 +50,7 @@ func runCatalogDiff(e *env, args []string) int {
 // machine types added and removed, then one row per model, accel and
 // change, with the machine types it applies to folded into ranges.
 func writeDiffText(w io.Writer, d *drift.DiffResult) {
-	fmt.Fprintf(w, "catalog diff %s (QEMU %s) -> %s (QEMU %s)\n", d.A.Name, d.A.QEMUVersion, d.B.Name, d.B.QEMUVersion)
+	fmt.Fprintf(w, "catalog diff %s (QEMU %s) -> %s (QEMU %s)\n", d.A.Name(), d.A.QEMUVersion(), d.B.Name(), d.B.QEMUVersion())
 	list := func(what string, names []string) {
 		fmt.Fprintf(w, "%-24s %3d", what, len(names))
 		wrapNames(w, names, 30)
@@ -66,7 +66,7 @@ func writeDiffText(w io.Writer, d *drift.DiffResult) {
 	}
 	// Fold consecutive rows that differ only in the machine type.
 	var order []string
-	for _, m := range d.A.Machines {
+	for _, m := range d.A.Machines() {
 		order = append(order, m.Name)
 	}
 	type row struct {
@@ -239,8 +239,8 @@ func runCatalogVerify(e *env, args []string) int {
 	rep := drift.Verify(lf, cat)
 	var buf bytes.Buffer
 	if format.value == "json" {
-		writeJSON(&buf, verifyJSON{Lock: *lockPath, LockCatalog: lf.Catalog, Catalog: cat.Name,
-			QEMUVersion: cat.QEMUVersion, OK: rep.OK(), Locked: rep.Locked, Checked: rep.Checked,
+		writeJSON(&buf, verifyJSON{Lock: *lockPath, LockCatalog: lf.Catalog, Catalog: cat.Name(),
+			QEMUVersion: cat.QEMUVersion(), OK: rep.OK(), Locked: rep.Locked, Checked: rep.Checked,
 			DefinitionsUnchecked: rep.DefinitionsUnchecked, Findings: rep.Findings})
 	} else {
 		writeVerifyText(&buf, *lockPath, lf, cat, rep, colorOK(e.stdout))
@@ -261,7 +261,7 @@ func writeVerifyText(w io.Writer, path string, lf *drift.LockFile, cat *catalog.
 		return code + s + ansiReset
 	}
 	fmt.Fprintf(w, "lock %s: catalog %s (QEMU %s), %d triples\n", path, lf.Catalog, lf.QEMUVersion, rep.Locked)
-	fmt.Fprintf(w, "catalog %s (QEMU %s): %d of them checked\n", cat.Name, cat.QEMUVersion, rep.Checked)
+	fmt.Fprintf(w, "catalog %s (QEMU %s): %d of them checked\n", cat.Name(), cat.QEMUVersion(), rep.Checked)
 	if rep.DefinitionsUnchecked {
 		fmt.Fprintln(w, "note: the lock or the catalog has no model definitions: expansions compared, definitions not")
 	}

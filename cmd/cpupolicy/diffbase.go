@@ -169,7 +169,7 @@ func runBaseline(e *env, args []string) int {
 		return inputError(e, err)
 	}
 	if !cat.HasAccel(catalog.KVM) {
-		return inputError(e, fmt.Errorf("catalog %s has no kvm data", cat.Name))
+		return inputError(e, fmt.Errorf("catalog %s has no kvm data", cat.Name()))
 	}
 	rules := qemuRules(e, cat)
 	type hostAvail struct {
@@ -193,13 +193,14 @@ func runBaseline(e *env, args []string) int {
 	for _, h := range hosts[1:] {
 		common = common.Intersect(h.set)
 	}
-	out := baselineJSON{Catalog: cat.Name, Machine: mt.Name, Features: reg.Names(common), Runnable: []string{}}
+	out := baselineJSON{Catalog: cat.Name(), Machine: mt.Name, Features: reg.Names(common), Runnable: []string{}}
 	// Features do not depend on the vendor QEMU gives a kvm guest
 	// (catalog.Features), so one required set serves every host.
 	var names []string
 	var reqs, sets []feature.FeatureSet
-	for i := range cat.Models {
-		m := &cat.Models[i]
+	models := cat.Models()
+	for i := range models {
+		m := &models[i]
 		if m.AliasOf != "" {
 			continue // judged under its versioned name
 		}
@@ -240,7 +241,7 @@ func runBaseline(e *env, args []string) int {
 	if format.value == "json" {
 		writeJSON(&buf, out)
 	} else {
-		fmt.Fprintf(&buf, "%d hosts, %s on %s (kvm): %d features in common\n", len(hosts), cat.Name, mt.Name, len(out.Features))
+		fmt.Fprintf(&buf, "%d hosts, %s on %s (kvm): %d features in common\n", len(hosts), cat.Name(), mt.Name, len(out.Features))
 		fmt.Fprintf(&buf, "runnable on every host (%d): %s\n", len(out.Runnable), strings.Join(out.Runnable, " "))
 		if out.Best != "" {
 			fmt.Fprintf(&buf, "best model: %s\n", out.Best)

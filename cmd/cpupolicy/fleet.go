@@ -69,7 +69,7 @@ func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf
 		return site.FleetInput{}, err
 	}
 	if !cat.HasAccel(catalog.KVM) {
-		return site.FleetInput{}, fmt.Errorf("catalog %s has no kvm data", cat.Name)
+		return site.FleetInput{}, fmt.Errorf("catalog %s has no kvm data", cat.Name())
 	}
 	in := site.FleetInput{Catalog: cat, SiteFile: siteFile, Load: e.loadSnapshot}
 	if len(machines) == 0 {

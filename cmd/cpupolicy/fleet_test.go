@@ -182,13 +182,14 @@ func TestFleetHTMLInChromium(t *testing.T) {
 	mt, _ := cat.Newest("pc-q35")
 	var models []string
 	var reqs []feature.FeatureSet
-	for i := range cat.Models {
-		if cat.Models[i].AliasOf == "" {
-			r, err := cat.Resolve(cat.Models[i].Name, mt.Name, catalog.KVM, "")
+	catModels := cat.Models()
+	for i := range catModels {
+		if catModels[i].AliasOf == "" {
+			r, err := cat.Resolve(catModels[i].Name, mt.Name, catalog.KVM, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			models, reqs = append(models, cat.Models[i].Name), append(reqs, r.Features)
+			models, reqs = append(models, catModels[i].Name), append(reqs, r.Features)
 		}
 	}
 	type row struct {

@@ -37,7 +37,7 @@ func runCatalogImportLibvirt(e *env, args []string) int {
 	if err != nil {
 		return inputError(e, err)
 	}
-	cat, err := m.Catalog(*name, reg, ref.Machines)
+	cat, err := m.Catalog(*name, reg, ref.Machines())
 	if err != nil {
 		return inputError(e, err)
 	}
@@ -49,7 +49,7 @@ func runCatalogImportLibvirt(e *env, args []string) int {
 		return rc
 	}
 	fmt.Fprintf(e.stderr, "%s: libvirt CPU map %s, %d models on the %d machine types of %s, %d bytes\n",
-		*out, dir, len(cat.Models), len(cat.Machines), ref.Name, len(data))
+		*out, dir, len(cat.Models()), len(cat.Machines()), ref.Name(), len(data))
 	return exitOK
 }
 

@@ -81,7 +81,7 @@ func runResolve(e *env, args []string) int {
 	default:
 		names := fs.Args()
 		if len(names) == 0 {
-			for _, m := range cat.Models {
+			for _, m := range cat.Models() {
 				names = append(names, m.Name)
 			}
 		}
@@ -133,7 +133,7 @@ func pickMachine(cat *catalog.Catalog, name string) (*catalog.MachineType, error
 	}
 	mt, ok := cat.Newest("pc-q35")
 	if !ok {
-		return nil, fmt.Errorf("catalog %s has no pc-q35 machine type; name one with --machine", cat.Name)
+		return nil, fmt.Errorf("catalog %s has no pc-q35 machine type; name one with --machine", cat.Name())
 	}
 	return mt, nil
 }
@@ -148,7 +148,7 @@ func pickAccel(cat *catalog.Catalog, accel string) (string, error) {
 		return catalog.TCG, nil
 	case catalog.KVM, catalog.TCG:
 		if !cat.HasAccel(accel) {
-			return "", fmt.Errorf("catalog %s has no %s data", cat.Name, accel)
+			return "", fmt.Errorf("catalog %s has no %s data", cat.Name(), accel)
 		}
 		return accel, nil
 	}

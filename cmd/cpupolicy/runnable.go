@@ -29,18 +29,18 @@ var layerWords = map[string]string{
 // cat: the one policies use (check.RulesFor), with a note on stderr
 // when it is not the catalog's own release.
 func qemuRules(e *env, cat *catalog.Catalog) string {
-	rules := check.RulesFor(cat.QEMUVersion)
-	if v := cat.QEMUVersion; v == rules || strings.HasPrefix(v, rules+".") {
+	rules := check.RulesFor(cat.QEMUVersion())
+	if v := cat.QEMUVersion(); v == rules || strings.HasPrefix(v, rules+".") {
 		return rules
 	}
-	if cat.QEMUVersion == "" {
+	if cat.QEMUVersion() == "" {
 		// Definitions of no QEMU release (libvirt's CPU map) run on
 		// whichever QEMU the site has: judge them with the oldest rules
 		// known (Debian 12 pairs its libvirt 9.0 with QEMU 7.2).
-		fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s names no QEMU release; judging availability with QEMU %s's rules\n", cat.Name, rules)
+		fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s names no QEMU release; judging availability with QEMU %s's rules\n", cat.Name(), rules)
 		return rules
 	}
-	fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s is QEMU %s; judging availability with QEMU %s's rules\n", cat.Name, cat.QEMUVersion, rules)
+	fmt.Fprintf(e.stderr, "cpupolicy: note: catalog %s is QEMU %s; judging availability with QEMU %s's rules\n", cat.Name(), cat.QEMUVersion(), rules)
 	return rules
 }
 
@@ -191,9 +191,10 @@ func runModels(e *env, args []string) int {
 	if rc >= 0 {
 		return rc
 	}
-	rows := make([]modelRow, len(j.cat.Models))
-	for i := range j.cat.Models {
-		m := &j.cat.Models[i]
+	catModels := j.cat.Models()
+	rows := make([]modelRow, len(catModels))
+	for i := range catModels {
+		m := &catModels[i]
 		_, missing, err := j.missing(m.Name)
 		if err != nil {
 			return inputError(e, err)
@@ -222,7 +223,7 @@ func runModels(e *env, args []string) int {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, paint(color, ok), j.summarizeWhy(r.missing, 6))
 		}
 		tw.Flush()
-		fmt.Fprintf(&buf, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(rows), hostName(j), j.mt.Name, j.accel, qemuText(j.cat.QEMUVersion))
+		fmt.Fprintf(&buf, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(rows), hostName(j), j.mt.Name, j.accel, qemuText(j.cat.QEMUVersion()))
 	}
 	e.stdout.Write(buf.Bytes())
 	return exitOK
@@ -318,7 +319,7 @@ func runWhy(e *env, args []string) int {
 	// libvirt refuses to start a domain whose <cpu> forbids a feature
 	// the host has: here, one the accelerator offers.
 	present := forbid.Intersect(j.avail.Set)
-	out := whyJSON{Model: v.res.Model, Machine: j.mt.Name, Accel: j.accel, QEMU: j.cat.QEMUVersion, Host: hostName(j),
+	out := whyJSON{Model: v.res.Model, Machine: j.mt.Name, Accel: j.accel, QEMU: j.cat.QEMUVersion(), Host: hostName(j),
 		Runnable: v.missing.IsEmpty() && present.IsEmpty(), Missing: []missingJSON{}, Nearest: []string{}}
 	if *xmlFile != "" {
 		out.Forbidden = nonNil(j.reg.Names(present))
@@ -330,8 +331,9 @@ func runWhy(e *env, args []string) int {
 	rank := map[string]int{check.LayerHW: 0, check.LayerOS: 1, check.LayerKVM: 2, check.LayerTCG: 3, check.LayerQEMU: 4}
 	sort.SliceStable(out.Missing, func(a, b int) bool { return rank[out.Missing[a].Layer] < rank[out.Missing[b].Layer] })
 	if m, err := j.cat.Model(strings.SplitN(v.res.Model, ",", 2)[0]); err == nil {
-		for i := range j.cat.Models {
-			o := &j.cat.Models[i]
+		catModels := j.cat.Models()
+		for i := range catModels {
+			o := &catModels[i]
 			if o.Base != m.Base || o.Name == m.Name || o.Version == 0 {
 				continue
 			}

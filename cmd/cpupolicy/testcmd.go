@@ -97,7 +97,7 @@ func testCatalogs(e *env, name string) (*starlib.Catalog, map[string]*starlib.Ca
 		}
 		if def = cats[name]; def == nil { // a file: it joins catalogs under its name
 			def = starlib.NewCatalog(c)
-			cats[c.Name] = def
+			cats[c.Name()] = def
 		}
 	}
 	if def == nil {

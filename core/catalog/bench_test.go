@@ -16,10 +16,10 @@ func BenchmarkResolveAllModels(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	b.ReportMetric(float64(len(c.Models)), "models")
+	b.ReportMetric(float64(len(c.models)), "models")
 	for b.Loop() {
-		for i := range c.Models {
-			r, err := c.Resolve(c.Models[i].Name, "pc-i440fx-2.3", KVM, "GenuineIntel")
+		for i := range c.models {
+			r, err := c.Resolve(c.models[i].Name, "pc-i440fx-2.3", KVM, "GenuineIntel")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -23,25 +23,25 @@ const binaryMagic = "cpupolicy-catalog-bin/2\n"
 func (c *Catalog) MarshalBinary() ([]byte, error) {
 	w := &binWriter{b: []byte(binaryMagic)}
 	w.u64(c.reg.Fingerprint())
-	w.str(c.Name)
-	w.str(c.QEMUVersion)
-	w.str(c.QEMUPackage)
-	w.bool(c.KVMVendorFromHost)
-	w.str(c.ImportHostVendor)
-	w.bool(c.Definitions)
-	w.uv(uint64(len(c.Accels)))
-	for _, a := range c.Accels {
+	w.str(c.name)
+	w.str(c.qemuVersion)
+	w.str(c.qemuPackage)
+	w.bool(c.kvmVendorFromHost)
+	w.str(c.importHostVendor)
+	w.bool(c.definitions)
+	w.uv(uint64(len(c.accels)))
+	for _, a := range c.accels {
 		w.str(a)
 	}
-	w.uv(uint64(len(c.Machines)))
-	for _, m := range c.Machines {
+	w.uv(uint64(len(c.machines)))
+	for _, m := range c.machines {
 		w.str(m.Name)
 		w.str(m.Alias)
 		w.bool(m.Deprecated)
 	}
-	w.uv(uint64(len(c.Models)))
-	for i := range c.Models {
-		m := &c.Models[i]
+	w.uv(uint64(len(c.models)))
+	for i := range c.models {
+		m := &c.models[i]
 		w.str(m.Name)
 		w.str(m.AliasOf)
 		w.bool(m.Static)
@@ -62,8 +62,8 @@ func (c *Catalog) MarshalBinary() ([]byte, error) {
 		}
 	}
 	var defs []fileDelta
-	for _, mt := range c.Machines {
-		for _, a := range c.Accels {
+	for _, mt := range c.machines {
+		for _, a := range c.accels {
 			if _, ok := c.defaults[mt.Name][a]; ok {
 				defs = append(defs, fileDelta{Machine: mt.Name, Accel: a})
 			}
@@ -122,22 +122,22 @@ func parseBinary(data []byte, reg *feature.Registry) (c *Catalog, err error) {
 		return nil, errStaleBinary
 	}
 	c = &Catalog{defaults: map[string]map[string]Delta{}, overrides: map[resolveKey]Delta{}, reg: reg}
-	c.Name, c.QEMUVersion, c.QEMUPackage = r.str(), r.str(), r.str()
-	c.KVMVendorFromHost, c.ImportHostVendor = r.bool(), r.str()
-	c.Definitions = r.bool()
-	c.Accels = make([]string, r.count())
-	for i := range c.Accels {
-		c.Accels[i] = r.str()
+	c.name, c.qemuVersion, c.qemuPackage = r.str(), r.str(), r.str()
+	c.kvmVendorFromHost, c.importHostVendor = r.bool(), r.str()
+	c.definitions = r.bool()
+	c.accels = make([]string, r.count())
+	for i := range c.accels {
+		c.accels[i] = r.str()
 	}
-	c.Machines = make([]MachineType, r.count())
-	for i := range c.Machines {
+	c.machines = make([]MachineType, r.count())
+	for i := range c.machines {
 		name := r.str()
 		fam, ver, _ := ParseMachineName(name)
-		c.Machines[i] = MachineType{Name: name, Family: fam, Version: ver, Alias: r.str(), Deprecated: r.bool()}
+		c.machines[i] = MachineType{Name: name, Family: fam, Version: ver, Alias: r.str(), Deprecated: r.bool()}
 	}
-	c.Models = make([]Model, r.count())
-	for i := range c.Models {
-		m := &c.Models[i]
+	c.models = make([]Model, r.count())
+	for i := range c.models {
+		m := &c.models[i]
 		m.Name, m.AliasOf = r.str(), r.str()
 		m.Base, m.Version = splitVersion(m.Name)
 		m.Static, m.MigrationSafe, m.Deprecated = r.bool(), r.bool(), r.bool()

@@ -18,13 +18,14 @@ package catalog
 
 import (
 	"fmt"
-	"github.com/cpupolicy/cpupolicy/internal/suggest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 )
 
 // Accelerators a catalog may hold.
@@ -33,37 +34,91 @@ const (
 	TCG = "tcg"
 )
 
-// Catalog is an immutable set of CPU models and machine types.
+// Catalog is an immutable set of CPU models and machine types. Its
+// fields are unexported and every accessor returns a copy, so a catalog
+// that several callers share (an [Embedded] one) cannot be changed by any
+// of them: a catalog that differs is a new one ([Catalog.WithModels]).
 type Catalog struct {
-	// Name is "qemu-7.2" for an embedded catalog, else the file's name.
-	Name        string
-	QEMUVersion string
-	QEMUPackage string
-	// KVMVendorFromHost: under kvm QEMU replaces every named model's
+	// name is "qemu-7.2" for an embedded catalog, else the file's name.
+	name        string
+	qemuVersion string
+	qemuPackage string
+	// kvmVendorFromHost: under kvm QEMU replaces every named model's
 	// vendor with the host's (host_cpu_instance_init). The importer
 	// checks this held on the import host.
-	KVMVendorFromHost bool
-	// ImportHostVendor is the vendor of the host the kvm data came from.
-	ImportHostVendor string
-	// Definitions says the catalog knows each model's definition on every
+	kvmVendorFromHost bool
+	// importHostVendor is the vendor of the host the kvm data came from.
+	importHostVendor string
+	// definitions says the catalog knows each model's definition on every
 	// machine type and accelerator (Props' Def* fields and the latent
 	// features), not only its expansion: what ResolveSpec needs to
 	// apply -cpu options the way QEMU does.
-	Definitions bool
-	Accels      []string
-	Machines    []MachineType // by family, then version
-	Models      []Model       // by name
+	definitions bool
+	accels      []string
+	machines    []MachineType // by family, then version
+	models      []Model       // by name
 
 	// defaults[machine][accel] is what the machine type and accelerator
 	// change for every model (on top of each model's own accel delta).
 	defaults  map[string]map[string]Delta
 	overrides map[resolveKey]Delta
 
-	models   map[string]int
-	machines map[string]int
-	reg      *feature.Registry
+	modelIdx   map[string]int
+	machineIdx map[string]int
+	reg        *feature.Registry
 	// tables[machine][0 kvm, 1 tcg] caches resolutions (Catalog.table).
 	tables [][2]atomic.Pointer[[]resolved]
+}
+
+// Name is "qemu-7.2" for an embedded catalog, else the file's name.
+func (c *Catalog) Name() string { return c.name }
+
+// QEMUVersion is the version of the QEMU the catalog was imported from
+// ("7.2.15"); "" when unknown.
+func (c *Catalog) QEMUVersion() string { return c.qemuVersion }
+
+// QEMUPackage is that QEMU's package string ("Debian 1:7.2+dfsg-7"), if any.
+func (c *Catalog) QEMUPackage() string { return c.qemuPackage }
+
+// KVMVendorFromHost reports whether, under kvm, QEMU replaced every
+// named model's vendor with the host's (host_cpu_instance_init), as the
+// importer saw on the import host.
+func (c *Catalog) KVMVendorFromHost() bool { return c.kvmVendorFromHost }
+
+// ImportHostVendor is the vendor of the host the kvm data came from.
+func (c *Catalog) ImportHostVendor() string { return c.importHostVendor }
+
+// Definitions reports whether the catalog knows each model's definition
+// on every machine type and accelerator (Props' Def* fields and the
+// latent features), not only its expansion: what ResolveSpec needs to
+// apply -cpu options the way QEMU does.
+func (c *Catalog) Definitions() bool { return c.definitions }
+
+// Accels returns the accelerators the catalog holds data for.
+func (c *Catalog) Accels() []string { return slices.Clone(c.accels) }
+
+// Machines returns a copy of the machine types, by family, then version.
+func (c *Catalog) Machines() []MachineType { return cloneMachines(c.machines) }
+
+// Models returns a copy of the models, by name: one allocation of
+// len × size of Model. A loop that indexes it should call it once.
+func (c *Catalog) Models() []Model { return slices.Clone(c.models) }
+
+// cloneMachines copies ms and their versions (one allocation for all
+// versions), so that no MachineType it returns shares memory with ms.
+func cloneMachines(ms []MachineType) []MachineType {
+	out := slices.Clone(ms)
+	n := 0
+	for i := range ms {
+		n += len(ms[i].Version)
+	}
+	vs := make([]int, 0, n)
+	for i := range out {
+		start := len(vs)
+		vs = append(vs, out[i].Version...)
+		out[i].Version = vs[start:len(vs):len(vs)]
+	}
+	return out
 }
 
 type resolveKey struct{ model, machine, accel string }
@@ -334,38 +389,74 @@ func diffProps(a, b Props) PropsPatch {
 // Registry returns the feature registry the catalog's sets index.
 func (c *Catalog) Registry() *feature.Registry { return c.reg }
 
-// Model returns the named model.
+// Model returns a copy of the named model.
 func (c *Catalog) Model(name string) (*Model, error) {
-	if i, ok := c.models[name]; ok {
-		return &c.Models[i], nil
+	m, err := c.model(name)
+	if err != nil {
+		return nil, err
 	}
-	names := make([]string, len(c.Models))
-	for i := range c.Models {
-		names[i] = c.Models[i].Name
-	}
-	return nil, &UnknownError{Kind: "CPU model", Name: name, Suggestion: nearest(name, names), Catalog: c.Name}
+	cp := *m
+	return &cp, nil
 }
 
-// Machine returns the named machine type (or its alias, "q35", "pc").
+// model returns the named model itself, for the package's own reads.
+func (c *Catalog) model(name string) (*Model, error) {
+	if i, ok := c.modelIdx[name]; ok {
+		return &c.models[i], nil
+	}
+	names := make([]string, len(c.models))
+	for i := range c.models {
+		names[i] = c.models[i].Name
+	}
+	return nil, &UnknownError{Kind: "CPU model", Name: name, Suggestion: nearest(name, names), Catalog: c.name}
+}
+
+// Machine returns a copy of the named machine type (or of the one its
+// alias, "q35", "pc", names).
 func (c *Catalog) Machine(name string) (*MachineType, error) {
-	if i, ok := c.machines[name]; ok {
-		return &c.Machines[i], nil
+	mt, err := c.machine(name)
+	if err != nil {
+		return nil, err
+	}
+	return mt.clone(), nil
+}
+
+// machine returns the named machine type itself, for the package's own
+// reads.
+func (c *Catalog) machine(name string) (*MachineType, error) {
+	if i, ok := c.machineIdx[name]; ok {
+		return &c.machines[i], nil
 	}
 	var names []string
-	for i := range c.Machines {
-		if c.Machines[i].Alias == name {
-			return &c.Machines[i], nil
+	for i := range c.machines {
+		if c.machines[i].Alias == name {
+			return &c.machines[i], nil
 		}
-		names = append(names, c.Machines[i].Name)
+		names = append(names, c.machines[i].Name)
 	}
-	return nil, &UnknownError{Kind: "machine type", Name: name, Suggestion: nearest(name, names), Catalog: c.Name}
+	return nil, &UnknownError{Kind: "machine type", Name: name, Suggestion: nearest(name, names), Catalog: c.name}
 }
 
-// Newest returns the newest machine type of family ("pc-q35").
+// clone returns a copy of m that shares no memory with it.
+func (m *MachineType) clone() *MachineType {
+	cp := *m
+	cp.Version = slices.Clone(m.Version)
+	return &cp
+}
+
+// Newest returns a copy of the newest machine type of family ("pc-q35").
 func (c *Catalog) Newest(family string) (*MachineType, bool) {
+	if mt, ok := c.newest(family); ok {
+		return mt.clone(), true
+	}
+	return nil, false
+}
+
+// newest returns the newest machine type of family itself.
+func (c *Catalog) newest(family string) (*MachineType, bool) {
 	var best *MachineType
-	for i := range c.Machines {
-		m := &c.Machines[i]
+	for i := range c.machines {
+		m := &c.machines[i]
 		if m.Family == family && (best == nil || best.Less(m)) {
 			best = m
 		}
@@ -373,26 +464,26 @@ func (c *Catalog) Newest(family string) (*MachineType, bool) {
 	return best, best != nil
 }
 
-// MachineTypes returns the machine types of family in version order (all
-// machine types when family is "").
+// MachineTypes returns copies of the machine types of family in version
+// order (all machine types when family is "").
 func (c *Catalog) MachineTypes(family string) []*MachineType {
-	var out []*MachineType
-	for i := range c.Machines {
-		if family == "" || c.Machines[i].Family == family {
-			out = append(out, &c.Machines[i])
+	var ms []MachineType
+	for i := range c.machines {
+		if family == "" || c.machines[i].Family == family {
+			ms = append(ms, c.machines[i])
 		}
+	}
+	ms = cloneMachines(ms)
+	out := make([]*MachineType, len(ms))
+	for i := range ms {
+		out[i] = &ms[i]
 	}
 	return out
 }
 
 // HasAccel reports whether the catalog holds data for accel.
 func (c *Catalog) HasAccel(accel string) bool {
-	for _, a := range c.Accels {
-		if a == accel {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.accels, accel)
 }
 
 // UnknownError is an unknown model or machine type name.
@@ -456,17 +547,17 @@ func splitVersion(name string) (string, int) {
 }
 
 func (c *Catalog) index() {
-	c.models = make(map[string]int, len(c.Models))
-	sort.Slice(c.Models, func(i, j int) bool { return c.Models[i].Name < c.Models[j].Name })
-	for i := range c.Models {
-		c.models[c.Models[i].Name] = i
+	c.modelIdx = make(map[string]int, len(c.models))
+	sort.Slice(c.models, func(i, j int) bool { return c.models[i].Name < c.models[j].Name })
+	for i := range c.models {
+		c.modelIdx[c.models[i].Name] = i
 	}
-	sort.SliceStable(c.Machines, func(i, j int) bool { return c.Machines[i].Less(&c.Machines[j]) })
-	c.machines = make(map[string]int, len(c.Machines))
-	for i := range c.Machines {
-		c.machines[c.Machines[i].Name] = i
+	sort.SliceStable(c.machines, func(i, j int) bool { return c.machines[i].Less(&c.machines[j]) })
+	c.machineIdx = make(map[string]int, len(c.machines))
+	for i := range c.machines {
+		c.machineIdx[c.machines[i].Name] = i
 	}
-	c.tables = make([][2]atomic.Pointer[[]resolved], len(c.Machines))
+	c.tables = make([][2]atomic.Pointer[[]resolved], len(c.machines))
 }
 
 // latent returns model's latent features on machine under accel: the

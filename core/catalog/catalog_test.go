@@ -33,11 +33,11 @@ func TestEmbeddedCatalogs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", n, err)
 		}
-		if c.Name != n || !strings.HasPrefix(c.QEMUVersion, strings.TrimPrefix(n, "qemu-")+".") {
-			t.Errorf("%s: name %q, QEMU %q", n, c.Name, c.QEMUVersion)
+		if c.name != n || !strings.HasPrefix(c.qemuVersion, strings.TrimPrefix(n, "qemu-")+".") {
+			t.Errorf("%s: name %q, QEMU %q", n, c.name, c.qemuVersion)
 		}
-		if len(c.Models) < 100 || len(c.Machines) < 40 {
-			t.Errorf("%s: %d models, %d machine types", n, len(c.Models), len(c.Machines))
+		if len(c.models) < 100 || len(c.machines) < 40 {
+			t.Errorf("%s: %d models, %d machine types", n, len(c.models), len(c.machines))
 		}
 		data, err := c.Marshal()
 		if err != nil {
@@ -314,9 +314,9 @@ func FuzzParseCatalog(f *testing.F) {
 		if _, err := Parse("again.json", out, reg); err != nil {
 			t.Fatalf("a marshalled catalog does not parse: %v", err)
 		}
-		for _, m := range c.Models {
-			for _, mt := range c.Machines {
-				for _, a := range c.Accels {
+		for _, m := range c.models {
+			for _, mt := range c.machines {
+				for _, a := range c.accels {
 					if _, err := c.Resolve(m.Name, mt.Name, a, ""); err != nil {
 						t.Fatalf("Resolve(%s, %s, %s): %v", m.Name, mt.Name, a, err)
 					}

@@ -28,11 +28,11 @@ import (
 // checks that every definition expands (expand.go) to QEMU's answer.
 func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 	c := &Catalog{
-		Name:             name,
-		QEMUVersion:      raw.QEMUVersion,
-		QEMUPackage:      raw.QEMUPackage,
-		ImportHostVendor: raw.HostVendor,
-		Definitions:      raw.Definitions,
+		name:             name,
+		qemuVersion:      raw.QEMUVersion,
+		qemuPackage:      raw.QEMUPackage,
+		importHostVendor: raw.HostVendor,
+		definitions:      raw.Definitions,
 		defaults:         map[string]map[string]Delta{},
 		overrides:        map[resolveKey]Delta{},
 		reg:              reg,
@@ -42,15 +42,15 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 		if !ok {
 			return nil, fmt.Errorf("machine type %q: not FAMILY-VERSION", rm.Name)
 		}
-		c.Machines = append(c.Machines, MachineType{Name: rm.Name, Family: fam, Version: ver, Alias: rm.Alias, Deprecated: rm.Deprecated})
+		c.machines = append(c.machines, MachineType{Name: rm.Name, Family: fam, Version: ver, Alias: rm.Alias, Deprecated: rm.Deprecated})
 	}
 	for _, rm := range raw.Models {
 		base, v := splitVersion(rm.Name)
-		c.Models = append(c.Models, Model{Name: rm.Name, Base: base, Version: v, AliasOf: rm.AliasOf,
+		c.models = append(c.models, Model{Name: rm.Name, Base: base, Version: v, AliasOf: rm.AliasOf,
 			Static: rm.Static, MigrationSafe: rm.MigrationSafe, Deprecated: rm.Deprecated, accel: map[string]Delta{}})
 	}
 	c.index()
-	newest, ok := c.Newest("pc-q35")
+	newest, ok := c.newest("pc-q35")
 	if !ok {
 		return nil, errors.New("no pc-q35 machine type")
 	}
@@ -60,10 +60,10 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 	ans := map[resolveKey]answer{}
 	accels := map[string]bool{}
 	for _, e := range raw.Expansions {
-		if _, err := c.Model(e.Model); err != nil {
+		if _, err := c.model(e.Model); err != nil {
 			return nil, fmt.Errorf("expansion of %s on %s (%s): %v", e.Model, e.Machine, e.Accel, err)
 		}
-		if _, err := c.Machine(e.Machine); err != nil {
+		if _, err := c.machine(e.Machine); err != nil {
 			return nil, fmt.Errorf("expansion of %s on %s (%s): %v", e.Model, e.Machine, e.Accel, err)
 		}
 		fs, err := reg.Set(e.Features...)
@@ -86,20 +86,20 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 		accels[e.Accel] = true
 	}
 	for a := range accels {
-		c.Accels = append(c.Accels, a)
+		c.accels = append(c.accels, a)
 	}
-	sort.Strings(c.Accels)
+	sort.Strings(c.accels)
 	baseAccel := TCG
 	if !accels[TCG] {
 		baseAccel = KVM
 	}
 	if accels[KVM] {
-		c.KVMVendorFromHost = true
+		c.kvmVendorFromHost = true
 		for k, a := range ans {
 			// "base" has no vendor of its own, and QEMU gives it none.
 			own := ans[resolveKey{k.model, k.machine, baseAccel}].p.Vendor
 			if k.accel == KVM && a.p.Vendor != raw.HostVendor && !(own == "" && a.p.Vendor == "") {
-				c.KVMVendorFromHost = false
+				c.kvmVendorFromHost = false
 			}
 		}
 	}
@@ -107,15 +107,15 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 	own := func(model string) string { return ans[resolveKey{model, newest.Name, baseAccel}].p.Vendor }
 	get := func(k resolveKey) (answer, bool) {
 		a, ok := ans[k]
-		if ok && k.accel == KVM && c.KVMVendorFromHost {
+		if ok && k.accel == KVM && c.kvmVendorFromHost {
 			a.p.Vendor = own(k.model)
 		}
 		return a, ok
 	}
 
 	// Bases: the newest pc-q35 under the base accelerator.
-	for i := range c.Models {
-		m := &c.Models[i]
+	for i := range c.models {
+		m := &c.models[i]
 		a, ok := get(resolveKey{m.Name, newest.Name, baseAccel})
 		if !ok {
 			return nil, fmt.Errorf("no expansion of %s on %s (%s): the base of the catalog", m.Name, newest.Name, baseAccel)
@@ -124,25 +124,25 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 	}
 	// Stage 1: each accelerator on the newest machine type: the common
 	// part becomes that machine's default, the rest the model's delta.
-	for _, acc := range c.Accels {
+	for _, acc := range c.accels {
 		c.setDefault(newest.Name, acc, c.factor(newest.Name, acc, get, (*Model).base))
-		for i := range c.Models {
-			m := &c.Models[i]
+		for i := range c.models {
+			m := &c.models[i]
 			if a, ok := get(resolveKey{m.Name, newest.Name, acc}); ok {
 				c.setAccelDelta(m, newest.Name, acc, a)
 			}
 		}
 	}
 	// Stage 2: every other machine type.
-	for _, mt := range c.Machines {
+	for _, mt := range c.machines {
 		if mt.Name == newest.Name {
 			continue
 		}
-		for _, acc := range c.Accels {
+		for _, acc := range c.accels {
 			stage := func(m *Model) answer { return m.stage(acc) }
 			c.setDefault(mt.Name, acc, c.factor(mt.Name, acc, get, stage))
-			for i := range c.Models {
-				m := &c.Models[i]
+			for i := range c.models {
+				m := &c.models[i]
 				if a, ok := get(resolveKey{m.Name, mt.Name, acc}); ok {
 					c.setOverride(m, mt.Name, acc, a)
 				}
@@ -233,8 +233,8 @@ func (c *Catalog) factor(machine, accel string, get func(resolveKey) (answer, bo
 	var allOn, anyOn, stageAll, stageAny [2]feature.FeatureSet
 	var answers, stages []Props
 	first := true
-	for i := range c.Models {
-		m := &c.Models[i]
+	for i := range c.models {
+		m := &c.models[i]
 		a, ok := get(resolveKey{m.Name, machine, accel})
 		if !ok {
 			continue
@@ -330,9 +330,9 @@ func (e *MismatchError) Error() string {
 // (expand.go) and requires QEMU's answer: the features, level, xlevel,
 // xlevel2 and the min levels QEMU reports after raising them.
 func (c *Catalog) Verify(raw *Raw) error {
-	if c.Definitions {
-		if _, ok := parseRelease(c.QEMUVersion); !ok {
-			return fmt.Errorf("catalog %s has definitions, but no expansion rules are known for QEMU %s", c.Name, c.QEMUVersion)
+	if c.definitions {
+		if _, ok := parseRelease(c.qemuVersion); !ok {
+			return fmt.Errorf("catalog %s has definitions, but no expansion rules are known for QEMU %s", c.name, c.qemuVersion)
 		}
 	}
 	var bad []string
@@ -350,7 +350,7 @@ func (c *Catalog) Verify(raw *Raw) error {
 		if err != nil {
 			return err
 		}
-		m, _ := c.Model(e.Model)
+		m, _ := c.model(e.Model)
 		lat := c.latent(m, r.Machine, e.Accel)
 		wp, gp := propsOf(e), r.Props
 		if !raw.Definitions {
@@ -374,7 +374,7 @@ func (c *Catalog) Verify(raw *Raw) error {
 			if gp != wp {
 				msg += fmt.Sprintf(" props %+v, QEMU %+v", gp, wp)
 			}
-		} else if c.Definitions {
+		} else if c.definitions {
 			// The definition must expand to the expansion.
 			f, l, auto := c.expandDefinition(r.Features.Union(lat), definitionInput(r.Props, true), e.Accel)
 			if f != r.Features || l.level != r.Level || l.xlevel != r.XLevel || l.xlevel2 != r.XLevel2 ||
@@ -394,7 +394,7 @@ func (c *Catalog) Verify(raw *Raw) error {
 		}
 	}
 	if n > 0 {
-		return &MismatchError{Catalog: c.Name, Mismatches: bad, Count: n}
+		return &MismatchError{Catalog: c.name, Mismatches: bad, Count: n}
 	}
 	return nil
 }

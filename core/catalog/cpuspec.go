@@ -173,16 +173,16 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*R
 	if len(s.Settings) == 0 && s.Plus.IsEmpty() && s.Minus.IsEmpty() && len(s.Props) == 0 {
 		return r, nil
 	}
-	if _, ok := parseRelease(c.QEMUVersion); !ok {
+	if _, ok := parseRelease(c.qemuVersion); !ok {
 		return nil, fmt.Errorf("cpu spec %q: catalog %s is of QEMU %s: -cpu options are resolved for QEMU 7.2 and 10.0 only",
-			s.Text, c.Name, c.QEMUVersion)
+			s.Text, c.name, c.qemuVersion)
 	}
 	f := r.Features
-	if c.Definitions {
-		m, _ := c.Model(r.Model)
+	if c.definitions {
+		m, _ := c.model(r.Model)
 		f = f.Union(c.latent(m, r.Machine, accel))
 	}
-	in := definitionInput(r.Props, c.Definitions)
+	in := definitionInput(r.Props, c.definitions)
 	// x86_cpu_parse_featurestr makes feat=on|off global properties, set
 	// in order when the CPU is created; x86_cpu_expand_features applies
 	// plus_features, then minus_features.
@@ -269,7 +269,7 @@ func (c *Catalog) expandDefinition(s feature.FeatureSet, in LevelInput, accel st
 	if accel != KVM {
 		s = s.Difference(kvmWord(c.reg))
 	}
-	return expandCPU(c.reg, s, c.QEMUVersion, in)
+	return expandCPU(c.reg, s, c.qemuVersion, in)
 }
 
 var kvmWords sync.Map // *feature.Registry → feature.FeatureSet

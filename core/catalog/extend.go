@@ -29,6 +29,10 @@ type ModelDefinition struct {
 	// one makes it explicit (LevelExplicit …), kept as given.
 	Level, XLevel, XLevel2                         uint32
 	LevelExplicit, XLevelExplicit, XLevel2Explicit bool
+	// Props are the version props that are neither features nor the
+	// fields above ("x-force-cpuid-0x1f", say), by name: kept to be
+	// shown, not applied.
+	Props map[string]string
 	// Source names where the definition comes from (a plugin's name).
 	Source string
 }
@@ -60,7 +64,7 @@ var accelDefaultProps = map[string][]struct {
 // levels). Under kvm the vendor stays the definition's, as in a catalog's
 // stored answers (Resolve substitutes the host's).
 func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error) {
-	mt := &c.Machines[mi]
+	mt := &c.machines[mi]
 	// x86_cpu_load_model sets hypervisor on every model it loads.
 	hv, err := c.reg.Lookup("hypervisor")
 	if err != nil {
@@ -85,7 +89,7 @@ func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error
 		Vendor: d.Vendor, Family: d.Family, Model: d.Model, Stepping: d.Stepping, ModelID: d.ModelID,
 		FullCPUIDAutoLevel: true, IntelPTAutoLevel: true,
 	}
-	if c.Definitions {
+	if c.definitions {
 		p.LevelExplicit, p.XLevelExplicit, p.XLevel2Explicit = d.LevelExplicit, d.XLevelExplicit, d.XLevel2Explicit
 		if !d.LevelExplicit {
 			p.DefMinLevel = d.Level
@@ -102,7 +106,7 @@ func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error
 	// expansion; its feature changes apply to the expansion, as they do
 	// for the catalog's own models.
 	var md Delta
-	if newest, _ := c.Newest("pc-q35"); mt.Name != newest.Name {
+	if newest, _ := c.newest("pc-q35"); mt.Name != newest.Name {
 		md = c.defaults[mt.Name][accel]
 		if v := md.Props.FullCPUIDAutoLevel; v != nil {
 			p.FullCPUIDAutoLevel = *v
@@ -125,14 +129,14 @@ func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error
 		XLevel:  explicit(d.XLevelExplicit, d.XLevel),
 		XLevel2: explicit(d.XLevel2Explicit, d.XLevel2),
 	}
-	if !c.Definitions {
+	if !c.definitions {
 		in.MinLevel, in.MinXLevel, in.MinXLevel2 = d.Level, d.XLevel, d.XLevel2
 	}
 	exp, l, auto := c.expandDefinition(f, in, accel)
 	p.Level, p.XLevel, p.XLevel2 = l.level, l.xlevel, l.xlevel2
 	p.MinLevel, p.MinXLevel, p.MinXLevel2 = auto.level, auto.xlevel, auto.xlevel2
 	a := answer{f: exp.Union(md.On).Difference(md.Off), p: p}
-	if c.Definitions {
+	if c.definitions {
 		if accel != KVM {
 			f = f.Difference(kvmWord(c.reg))
 		}
@@ -170,21 +174,21 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 	if err := extends(reg, c.reg); err != nil {
 		return nil, nil, err
 	}
-	if _, ok := parseRelease(c.QEMUVersion); !ok && len(defs) > 0 {
+	if _, ok := parseRelease(c.qemuVersion); !ok && len(defs) > 0 {
 		release := "names no QEMU release"
-		if c.QEMUVersion != "" {
-			release = "is of QEMU " + c.QEMUVersion
+		if c.qemuVersion != "" {
+			release = "is of QEMU " + c.qemuVersion
 		}
 		return nil, nil, fmt.Errorf("catalog %s %s: models of %s are built with QEMU 7.2's or 10.0's rules, so they join only those catalogs",
-			c.Name, release, defs[0].Source)
+			c.name, release, defs[0].Source)
 	}
-	newest, ok := c.Newest("pc-q35")
+	newest, ok := c.newest("pc-q35")
 	if !ok {
-		return nil, nil, fmt.Errorf("catalog %s has no pc-q35 machine type to base models on", c.Name)
+		return nil, nil, fmt.Errorf("catalog %s has no pc-q35 machine type to base models on", c.name)
 	}
 	n := *c
 	n.reg = reg
-	n.Models = append([]Model(nil), c.Models...)
+	n.models = append([]Model(nil), c.models...)
 	n.overrides = make(map[resolveKey]Delta, len(c.overrides))
 	for k, v := range c.overrides {
 		n.overrides[k] = v
@@ -203,25 +207,25 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 			continue
 		}
 		seen[d.Name] = d.Source
-		answers := make(map[resolveKey]answer, len(c.Machines)*len(c.Accels))
-		for mi := range c.Machines {
-			for _, acc := range c.Accels {
+		answers := make(map[resolveKey]answer, len(c.machines)*len(c.accels))
+		for mi := range c.machines {
+			for _, acc := range c.accels {
 				a, err := n.build(d, mi, acc)
 				if err != nil {
 					return nil, nil, fmt.Errorf("model %s of %s: %v", d.Name, d.Source, err)
 				}
-				answers[resolveKey{d.Name, c.Machines[mi].Name, acc}] = a
+				answers[resolveKey{d.Name, c.machines[mi].Name, acc}] = a
 			}
 		}
-		if old, err := c.Model(d.Name); err == nil {
+		if old, err := c.model(d.Name); err == nil {
 			if where := c.differs(old, answers); where != "" {
 				src := old.Source
 				if src == "" {
-					src = "catalog " + c.Name
+					src = "catalog " + c.name
 				}
 				errs = append(errs, fmt.Errorf("model %s of %s differs from %s's model %s (%s)", d.Name, d.Source, src, old.Name, where))
 			} else {
-				notices = append(notices, fmt.Sprintf("model %s of %s is already in catalog %s with the same definition; using the catalog's", d.Name, d.Source, c.Name))
+				notices = append(notices, fmt.Sprintf("model %s of %s is already in catalog %s with the same definition; using the catalog's", d.Name, d.Source, c.name))
 			}
 			continue
 		}
@@ -235,18 +239,18 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 		// delta on the newest pc-q35, sparse per-machine overrides.
 		b := answers[resolveKey{d.Name, newest.Name, baseAccel}]
 		m.Features, m.Latent, m.Props = b.f, b.lat, b.p
-		for _, acc := range c.Accels {
+		for _, acc := range c.accels {
 			n.setAccelDelta(&m, newest.Name, acc, answers[resolveKey{d.Name, newest.Name, acc}])
 		}
-		for _, mt := range c.Machines {
+		for _, mt := range c.machines {
 			if mt.Name == newest.Name {
 				continue
 			}
-			for _, acc := range c.Accels {
+			for _, acc := range c.accels {
 				n.setOverride(&m, mt.Name, acc, answers[resolveKey{d.Name, mt.Name, acc}])
 			}
 		}
-		n.Models = append(n.Models, m)
+		n.models = append(n.models, m)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err

@@ -55,21 +55,21 @@ func TestDefinitionsReproduceCatalog(t *testing.T) {
 			total, bad := 0, 0
 			byModel := map[string]int{}
 			var first []string
-			for i := range c.Models {
-				m := &c.Models[i]
+			for i := range c.models {
+				m := &c.models[i]
 				if m.AliasOf != "" || m.Name == "base" {
 					continue
 				}
 				d := definitionOf(t, c, m)
-				for mi, mt := range c.Machines {
-					for _, acc := range c.Accels {
+				for mi, mt := range c.machines {
+					for _, acc := range c.accels {
 						a, err := c.build(&d, mi, acc)
 						if err != nil {
 							t.Fatal(err)
 						}
 						f, p := c.resolve(m, mt.Name, acc)
 						total++
-						if f != a.f || p != a.p || (c.Definitions && c.latent(m, mt.Name, acc) != a.lat) {
+						if f != a.f || p != a.p || (c.definitions && c.latent(m, mt.Name, acc) != a.lat) {
 							bad++
 							byModel[m.Name]++
 							if len(first) < 10 {
@@ -118,15 +118,15 @@ func TestWithModels(t *testing.T) {
 	if len(notices) != 1 || !strings.Contains(notices[0], "EPYC-Genoa-v1 of plugin amd is already in catalog qemu-10.0") {
 		t.Errorf("notices = %q", notices)
 	}
-	if len(n.Models) != len(c.Models)+1 || len(c.Models) != 152 {
-		t.Errorf("%d models, want %d (and the original unchanged: %d)", len(n.Models), len(c.Models)+1, len(c.Models))
+	if len(n.models) != len(c.models)+1 || len(c.models) != 152 {
+		t.Errorf("%d models, want %d (and the original unchanged: %d)", len(n.models), len(c.models)+1, len(c.models))
 	}
 	m, err := n.Model("EPYC-Genoa-Copy-v1")
 	if err != nil || m.Source != "plugin amd" || m.Base != "EPYC-Genoa-Copy" || m.Version != 1 {
 		t.Fatalf("added model: %+v, %v", m, err)
 	}
-	for _, mt := range n.Machines {
-		for _, acc := range n.Accels {
+	for _, mt := range n.machines {
+		for _, acc := range n.accels {
 			want, _ := c.Resolve("EPYC-Genoa-v1", mt.Name, acc, "AuthenticAMD")
 			got, err := n.Resolve("EPYC-Genoa-Copy-v1", mt.Name, acc, "AuthenticAMD")
 			if err != nil || got.Features != want.Features || got.Props != want.Props {
@@ -147,7 +147,7 @@ func TestWithModels(t *testing.T) {
 	// A catalog of a release without expansion rules takes no models
 	// (and does not panic), but still takes a plugin's features.
 	old := *c
-	old.QEMUVersion = "8.2.2"
+	old.qemuVersion = "8.2.2"
 	if _, _, err := old.WithModels(c.reg, []ModelDefinition{renamed}); err == nil ||
 		!strings.Contains(err.Error(), "catalog qemu-10.0 is of QEMU 8.2.2: models of plugin amd are built with QEMU 7.2's or 10.0's rules") {
 		t.Errorf("QEMU 8.2 catalog: err = %v", err)

@@ -58,12 +58,12 @@ func TestFidelityLive(t *testing.T) {
 			if err := c.Verify(raw); err != nil {
 				t.Fatal(err)
 			}
-			if len(raw.Machines) != len(c.Machines) || len(raw.Models) != len(c.Models) {
+			if len(raw.Machines) != len(c.Machines()) || len(raw.Models) != len(c.Models()) {
 				t.Errorf("QEMU has %d machine types and %d models, the catalog %d and %d",
-					len(raw.Machines), len(raw.Models), len(c.Machines), len(c.Models))
+					len(raw.Machines), len(raw.Models), len(c.Machines()), len(c.Models()))
 			}
 			t.Logf("%s: %d expansions (%d models × %d machine types × %v) equal QEMU's, harvested in %v",
-				name, len(raw.Expansions), len(raw.Models), len(raw.Machines), c.Accels, time.Since(start).Round(time.Millisecond))
+				name, len(raw.Expansions), len(raw.Models), len(raw.Machines), c.Accels(), time.Since(start).Round(time.Millisecond))
 		})
 		ran++
 	}

@@ -94,41 +94,41 @@ func (c *Catalog) fileDelta(model, machine, accel string, d Delta) fileDelta {
 func (c *Catalog) Marshal() ([]byte, error) {
 	fc := fileCatalog{
 		fileHead: fileHead{
-			Schema: Schema, Name: c.Name, QEMUVersion: c.QEMUVersion, QEMUPackage: c.QEMUPackage,
-			KVMVendorFromHost: c.KVMVendorFromHost, ImportHostVendor: c.ImportHostVendor, Definitions: c.Definitions,
-			Accels: c.Accels,
+			Schema: Schema, Name: c.name, QEMUVersion: c.qemuVersion, QEMUPackage: c.qemuPackage,
+			KVMVendorFromHost: c.kvmVendorFromHost, ImportHostVendor: c.importHostVendor, Definitions: c.definitions,
+			Accels: c.accels,
 		},
 		Defaults: []fileDelta{}, Overrides: []fileDelta{},
 	}
-	for _, m := range c.Machines {
+	for _, m := range c.machines {
 		fc.Machines = append(fc.Machines, fileMachine{m.Name, m.Alias, m.Deprecated})
 	}
-	for i := range c.Models {
-		m := &c.Models[i]
+	for i := range c.models {
+		m := &c.models[i]
 		fm := fileModel{Name: m.Name, AliasOf: m.AliasOf, Static: m.Static, MigrationSafe: m.MigrationSafe,
 			Deprecated: m.Deprecated, Props: m.Props, Features: c.reg.Names(m.Features)}
 		if !m.Latent.IsEmpty() {
 			fm.Latent = c.reg.Names(m.Latent)
 		}
-		for _, a := range c.Accels {
+		for _, a := range c.accels {
 			if d, ok := m.accel[a]; ok {
 				fm.Accel = append(fm.Accel, c.fileDelta("", "", a, d))
 			}
 		}
 		fc.Models = append(fc.Models, fm)
 	}
-	for _, mt := range c.Machines {
-		for _, a := range c.Accels {
+	for _, mt := range c.machines {
+		for _, a := range c.accels {
 			if d, ok := c.defaults[mt.Name][a]; ok {
 				fc.Defaults = append(fc.Defaults, c.fileDelta("", mt.Name, a, d))
 			}
 		}
 	}
-	for i := range c.Models {
-		for _, mt := range c.Machines {
-			for _, a := range c.Accels {
-				if d, ok := c.overrides[resolveKey{c.Models[i].Name, mt.Name, a}]; ok {
-					fc.Overrides = append(fc.Overrides, c.fileDelta(c.Models[i].Name, mt.Name, a, d))
+	for i := range c.models {
+		for _, mt := range c.machines {
+			for _, a := range c.accels {
+				if d, ok := c.overrides[resolveKey{c.models[i].Name, mt.Name, a}]; ok {
+					fc.Overrides = append(fc.Overrides, c.fileDelta(c.models[i].Name, mt.Name, a, d))
 				}
 			}
 		}
@@ -229,19 +229,19 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 		return nil, fmt.Errorf("%s:%d:%d: data after the catalog", name, line, col)
 	}
 	c := &Catalog{
-		Name: fc.Name, QEMUVersion: fc.QEMUVersion, QEMUPackage: fc.QEMUPackage,
-		KVMVendorFromHost: fc.KVMVendorFromHost, ImportHostVendor: fc.ImportHostVendor, Accels: fc.Accels,
-		Definitions: fc.Definitions, defaults: map[string]map[string]Delta{}, overrides: map[resolveKey]Delta{}, reg: reg,
+		name: fc.Name, qemuVersion: fc.QEMUVersion, qemuPackage: fc.QEMUPackage,
+		kvmVendorFromHost: fc.KVMVendorFromHost, importHostVendor: fc.ImportHostVendor, accels: fc.Accels,
+		definitions: fc.Definitions, defaults: map[string]map[string]Delta{}, overrides: map[resolveKey]Delta{}, reg: reg,
 	}
-	if c.Name == "" {
-		c.Name = name
+	if c.name == "" {
+		c.name = name
 	}
-	for i, a := range c.Accels {
+	for i, a := range c.accels {
 		if a != KVM && a != TCG {
 			return nil, failAt("accels", i, "accels: unknown accelerator %q (want kvm or tcg)", a)
 		}
 	}
-	if len(c.Accels) == 0 {
+	if len(c.accels) == 0 {
 		return nil, failAt("accels", -1, "accels: empty")
 	}
 	machines := map[string]bool{}
@@ -254,7 +254,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 			return nil, failAt("machines", i, "machines: %q is repeated", fm.Name)
 		}
 		machines[fm.Name] = true
-		c.Machines = append(c.Machines, MachineType{Name: fm.Name, Family: fam, Version: ver, Alias: fm.Alias, Deprecated: fm.Deprecated})
+		c.machines = append(c.machines, MachineType{Name: fm.Name, Family: fam, Version: ver, Alias: fm.Alias, Deprecated: fm.Deprecated})
 	}
 	seen := map[string]bool{}
 	for i, fm := range fc.Models {
@@ -281,7 +281,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 			}
 			m.accel[fd.Accel] = d
 		}
-		c.Models = append(c.Models, m)
+		c.models = append(c.models, m)
 	}
 	for i, fm := range fc.Models {
 		if fm.AliasOf != "" && !seen[fm.AliasOf] {
@@ -290,7 +290,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 	}
 	c.index()
 	for i, fd := range fc.Defaults {
-		if _, err := c.Machine(fd.Machine); err != nil || fd.Model != "" {
+		if _, err := c.machine(fd.Machine); err != nil || fd.Model != "" {
 			return nil, failAt("defaults", i, "defaults: bad entry for machine %q model %q", fd.Machine, fd.Model)
 		}
 		d, err := c.delta(fd)
@@ -300,10 +300,10 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 		c.setDefault(fd.Machine, fd.Accel, d)
 	}
 	for i, fd := range fc.Overrides {
-		if _, err := c.Machine(fd.Machine); err != nil {
+		if _, err := c.machine(fd.Machine); err != nil {
 			return nil, failAt("overrides", i, "overrides: %v", err)
 		}
-		if _, err := c.Model(fd.Model); err != nil {
+		if _, err := c.model(fd.Model); err != nil {
 			return nil, failAt("overrides", i, "overrides: %v", err)
 		}
 		d, err := c.delta(fd)
@@ -317,7 +317,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 
 func (c *Catalog) delta(fd fileDelta) (Delta, error) {
 	if !c.HasAccel(fd.Accel) {
-		return Delta{}, fmt.Errorf("accelerator %q is not in accels %v", fd.Accel, c.Accels)
+		return Delta{}, fmt.Errorf("accelerator %q is not in accels %v", fd.Accel, c.accels)
 	}
 	on, err := c.reg.Set(fd.On...)
 	if err != nil {

@@ -13,5 +13,5 @@ func (c *Catalog) Latent(model, machine, accel string) (feature.FeatureSet, erro
 	if err != nil {
 		return feature.FeatureSet{}, err
 	}
-	return c.latent(&c.Models[c.models[r.Model]], r.Machine, accel), nil
+	return c.latent(&c.models[c.modelIdx[r.Model]], r.Machine, accel), nil
 }

@@ -20,22 +20,22 @@ type Resolution struct {
 // model's own vendor, which is what a guest sees on a host of the same
 // vendor).
 func (c *Catalog) Resolve(model, machine, accel, hostVendor string) (*Resolution, error) {
-	m, err := c.Model(model)
+	m, err := c.model(model)
 	if err != nil {
 		return nil, err
 	}
-	mt, err := c.Machine(machine)
+	mt, err := c.machine(machine)
 	if err != nil {
 		return nil, err
 	}
 	if !c.HasAccel(accel) {
-		return nil, fmt.Errorf("catalog %s has no data for accelerator %q (it has %v)", c.Name, accel, c.Accels)
+		return nil, fmt.Errorf("catalog %s has no data for accelerator %q (it has %v)", c.name, accel, c.accels)
 	}
 	r := &Resolution{Model: m.Name, Machine: mt.Name, Accel: accel}
-	t := c.table(c.machines[mt.Name], accel)
-	e := &t[c.models[m.Name]]
+	t := c.table(c.machineIdx[mt.Name], accel)
+	e := &t[c.modelIdx[m.Name]]
 	r.Features, r.Props = e.f, e.p
-	if accel == KVM && c.KVMVendorFromHost && hostVendor != "" && r.Vendor != "" {
+	if accel == KVM && c.kvmVendorFromHost && hostVendor != "" && r.Vendor != "" {
 		r.Vendor = hostVendor
 	}
 	return r, nil
@@ -45,8 +45,8 @@ func (c *Catalog) Resolve(model, machine, accel, hostVendor string) (*Resolution
 // path of runnability verdicts (features do not depend on the host's
 // vendor).
 func (c *Catalog) Features(model, machine, accel string) (feature.FeatureSet, error) {
-	mi, ok := c.models[model]
-	mt, ok2 := c.machines[machine]
+	mi, ok := c.modelIdx[model]
+	mt, ok2 := c.machineIdx[machine]
 	if !ok || !ok2 || !c.HasAccel(accel) {
 		r, err := c.Resolve(model, machine, accel, "")
 		if err != nil {
@@ -81,7 +81,7 @@ func (c *Catalog) Implicit(model, machine, accel string) (added, removed feature
 	if err != nil {
 		return
 	}
-	m, _ := c.Model(model)
+	m, _ := c.model(model)
 	return r.Features.Difference(m.Features), m.Features.Difference(r.Features), nil
 }
 
@@ -103,10 +103,10 @@ func (c *Catalog) table(machine int, accel string) []resolved {
 	if t := slot.Load(); t != nil {
 		return *t
 	}
-	t := make([]resolved, len(c.Models))
-	name := c.Machines[machine].Name
-	for i := range c.Models {
-		t[i].f, t[i].p = c.resolve(&c.Models[i], name, accel)
+	t := make([]resolved, len(c.models))
+	name := c.machines[machine].Name
+	for i := range c.models {
+		t[i].f, t[i].p = c.resolve(&c.models[i], name, accel)
 	}
 	slot.CompareAndSwap(nil, &t)
 	return *slot.Load()

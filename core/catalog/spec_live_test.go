@@ -25,7 +25,7 @@ func TestResolveSpecKnownFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Definitions {
+	if !c.definitions {
 		t.Fatal("the embedded qemu-7.2 catalog has no definitions")
 	}
 	reg := c.Registry()
@@ -212,8 +212,8 @@ func TestResolveSpecMatchesQEMU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !c.Definitions {
-			t.Errorf("catalog %s has no definitions", c.Name)
+		if !c.definitions {
+			t.Errorf("catalog %s has no definitions", c.name)
 			continue
 		}
 		for _, machine := range machines[b.rel] {
@@ -227,7 +227,7 @@ func TestResolveSpecMatchesQEMU(t *testing.T) {
 					n, bad, skipped := checkSpecsAgainstQEMU(t, c, b, machine, accel, hostVendor)
 					mu.Lock()
 					summary = append(summary, fmt.Sprintf("QEMU %s %s %s: %d specs (%d models × %d templates) compared, %d mismatches, in %v",
-						b.version, machine, accel, n, len(c.Models), len(specTemplates)-skipped, bad, time.Since(start).Round(time.Millisecond)))
+						b.version, machine, accel, n, len(c.models), len(specTemplates)-skipped, bad, time.Since(start).Round(time.Millisecond)))
 					mu.Unlock()
 				})
 			}
@@ -288,7 +288,7 @@ func checkSpecsAgainstQEMU(t *testing.T, c *Catalog, b qemuBinary, machine, acce
 			skipped++
 			continue
 		}
-		for _, m := range c.Models {
+		for _, m := range c.models {
 			spec := m.Name + "," + tmpl
 			s, err := ParseCPUSpec(spec, reg)
 			if err != nil {

@@ -27,9 +27,9 @@ func Uniform(name string, reg *feature.Registry, machines []MachineType, models 
 		return nil, errors.New("uniform catalog: no machine types")
 	}
 	c := &Catalog{
-		Name:              name,
-		KVMVendorFromHost: true,
-		Accels:            []string{KVM, TCG},
+		name:              name,
+		kvmVendorFromHost: true,
+		accels:            []string{KVM, TCG},
 		defaults:          map[string]map[string]Delta{},
 		overrides:         map[resolveKey]Delta{},
 		reg:               reg,
@@ -39,7 +39,7 @@ func Uniform(name string, reg *feature.Registry, machines []MachineType, models 
 		if !ok {
 			return nil, fmt.Errorf("uniform catalog: machine type %q is not FAMILY-VERSION", mt.Name)
 		}
-		c.Machines = append(c.Machines, MachineType{Name: mt.Name, Family: fam, Version: ver, Alias: mt.Alias, Deprecated: mt.Deprecated})
+		c.machines = append(c.machines, MachineType{Name: mt.Name, Family: fam, Version: ver, Alias: mt.Alias, Deprecated: mt.Deprecated})
 	}
 	seen := map[string]bool{}
 	for _, m := range models {
@@ -48,12 +48,12 @@ func Uniform(name string, reg *feature.Registry, machines []MachineType, models 
 		}
 		seen[m.Name] = true
 		base, v := splitVersion(m.Name)
-		c.Models = append(c.Models, Model{Name: m.Name, Base: base, Version: v, Static: m.Static,
+		c.models = append(c.models, Model{Name: m.Name, Base: base, Version: v, Static: m.Static,
 			MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated, Features: m.Features, Props: m.Props,
 			accel: map[string]Delta{}})
 	}
 	c.index()
-	if len(c.machines) != len(c.Machines) {
+	if len(c.machineIdx) != len(c.machines) {
 		return nil, errors.New("uniform catalog: a machine type name is repeated")
 	}
 	return c, nil

@@ -34,11 +34,12 @@ func BenchmarkAllModelsRunnable(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	b.ReportMetric(float64(len(c.Models)), "models")
+	b.ReportMetric(float64(len(c.Models())), "models")
 	for b.Loop() {
 		runnable := 0
-		for i := range c.Models {
-			req, err := c.Features(c.Models[i].Name, "pc-q35-7.2", check.KVM)
+		catModels := c.Models()
+		for i := range catModels {
+			req, err := c.Features(catModels[i].Name, "pc-q35-7.2", check.KVM)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -73,7 +73,7 @@ func Diff(a, b *catalog.Catalog) *DiffResult {
 	regA, regB := a.Registry(), b.Registry()
 	for _, model := range models {
 		for _, machine := range machines {
-			for _, accel := range a.Accels {
+			for _, accel := range a.Accels() {
 				if !b.HasAccel(accel) {
 					continue
 				}
@@ -107,22 +107,23 @@ func Diff(a, b *catalog.Catalog) *DiffResult {
 // appends to added and removed those only b and only a have.
 func commonModels(a, b *catalog.Catalog, added, removed *[]string) []string {
 	inA, inB := map[string]bool{}, map[string]bool{}
-	for i := range a.Models {
-		inA[a.Models[i].Name] = true
+	modelsA, modelsB := a.Models(), b.Models()
+	for i := range modelsA {
+		inA[modelsA[i].Name] = true
 	}
-	for i := range b.Models {
-		inB[b.Models[i].Name] = true
+	for i := range modelsB {
+		inB[modelsB[i].Name] = true
 	}
 	var common []string
-	for i := range a.Models {
-		if n := a.Models[i].Name; inB[n] {
+	for i := range modelsA {
+		if n := modelsA[i].Name; inB[n] {
 			common = append(common, n)
 		} else {
 			*removed = append(*removed, n)
 		}
 	}
-	for i := range b.Models {
-		if n := b.Models[i].Name; !inA[n] {
+	for i := range modelsB {
+		if n := modelsB[i].Name; !inA[n] {
 			*added = append(*added, n)
 		}
 	}
@@ -137,23 +138,24 @@ func commonModels(a, b *catalog.Catalog, added, removed *[]string) []string {
 // compared), in family-then-version order.
 func commonMachines(a, b *catalog.Catalog, added, removed *[]string) []string {
 	inA, inB := map[string]bool{}, map[string]bool{}
-	for i := range a.Machines {
-		inA[a.Machines[i].Name] = true
+	machinesA, machinesB := a.Machines(), b.Machines()
+	for i := range machinesA {
+		inA[machinesA[i].Name] = true
 	}
-	for i := range b.Machines {
-		inB[b.Machines[i].Name] = true
+	for i := range machinesB {
+		inB[machinesB[i].Name] = true
 	}
 	var aOnly, bOnly, both []*catalog.MachineType
-	for i := range a.Machines {
-		if inB[a.Machines[i].Name] {
-			both = append(both, &a.Machines[i])
+	for i := range machinesA {
+		if inB[machinesA[i].Name] {
+			both = append(both, &machinesA[i])
 		} else {
-			aOnly = append(aOnly, &a.Machines[i])
+			aOnly = append(aOnly, &machinesA[i])
 		}
 	}
-	for i := range b.Machines {
-		if !inA[b.Machines[i].Name] {
-			bOnly = append(bOnly, &b.Machines[i])
+	for i := range machinesB {
+		if !inA[machinesB[i].Name] {
+			bOnly = append(bOnly, &machinesB[i])
 		}
 	}
 	names := func(mts []*catalog.MachineType) []string {

@@ -168,7 +168,7 @@ func TestDiffAndVerify(t *testing.T) {
 			if string(got) != c.diff {
 				t.Errorf("Diff:\n got %s\nwant %s", got, c.diff)
 			}
-			common := (len(before.Models) - len(d.ModelsRemoved)) * (len(before.Machines) - len(d.MachinesRemoved)) * 2
+			common := (len(before.Models()) - len(d.ModelsRemoved)) * (len(before.Machines()) - len(d.MachinesRemoved)) * 2
 			if d.Common != common {
 				t.Errorf("Diff compared %d triples, want %d", d.Common, common)
 			}
@@ -235,7 +235,7 @@ func TestDiffEmbeddedSelf(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := Diff(c, c)
-		if want := len(c.Models) * len(c.Machines) * len(c.Accels); d.Common != want || len(d.Changed) != 0 {
+		if want := len(c.Models()) * len(c.Machines()) * len(c.Accels()); d.Common != want || len(d.Changed) != 0 {
 			t.Errorf("%s: %d changes over %d triples, want 0 over %d", name, len(d.Changed), d.Common, want)
 		}
 		data, _ := json.Marshal(d)
@@ -301,7 +301,7 @@ func TestVerifyDefinitions(t *testing.T) {
 	}
 
 	sample := compact(t, loadRaw(t), "sample")
-	if sample.Definitions {
+	if sample.Definitions() {
 		t.Fatal("the sample has definitions")
 	}
 	if rep := Verify(lf, sample); !rep.OK() || !rep.DefinitionsUnchecked || rep.Checked != 8 {

@@ -74,10 +74,11 @@ func machineHelp(t *testing.T, bin string) []string {
 // their QEMUs, which TestFidelityLive checks against the same binaries.
 func behaviourClasses(a, b *catalog.Catalog, common []string) []string {
 	same := func(c *catalog.Catalog, m1, m2 string) bool {
-		for i := range c.Models {
-			for _, acc := range c.Accels {
-				h1, _ := hashTriple(c, c.Models[i].Name, m1, acc)
-				h2, _ := hashTriple(c, c.Models[i].Name, m2, acc)
+		catModels := c.Models()
+		for i := range catModels {
+			for _, acc := range c.Accels() {
+				h1, _ := hashTriple(c, catModels[i].Name, m1, acc)
+				h2, _ := hashTriple(c, catModels[i].Name, m2, acc)
 				if h1 != h2 {
 					return false
 				}
@@ -145,9 +146,9 @@ func TestDiffLive(t *testing.T) {
 		t.Errorf("machines removed: Diff says %v, the QEMUs %v", got.MachinesRemoved, want)
 	}
 	var common []string
-	for i := range a.Machines {
-		if slices.Contains(machB, a.Machines[i].Name) && slices.Contains(machA, a.Machines[i].Name) {
-			common = append(common, a.Machines[i].Name)
+	for _, mt := range a.Machines() {
+		if slices.Contains(machB, mt.Name) && slices.Contains(machA, mt.Name) {
+			common = append(common, mt.Name)
 		}
 	}
 	machines := common

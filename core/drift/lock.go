@@ -85,7 +85,7 @@ type Scope struct {
 
 // Lock records cat's triples within scope.
 func Lock(cat *catalog.Catalog, scope Scope) (*LockFile, error) {
-	lf := &LockFile{Schema: Schema, Catalog: cat.Name, QEMUVersion: cat.QEMUVersion, Definitions: cat.Definitions}
+	lf := &LockFile{Schema: Schema, Catalog: cat.Name(), QEMUVersion: cat.QEMUVersion(), Definitions: cat.Definitions()}
 	var err error
 	if lf.Accels, err = scopeAccels(cat, scope.Accels); err != nil {
 		return nil, err
@@ -127,11 +127,11 @@ func Lock(cat *catalog.Catalog, scope Scope) (*LockFile, error) {
 
 func scopeAccels(cat *catalog.Catalog, want []string) ([]string, error) {
 	if len(want) == 0 {
-		return slices.Sorted(slices.Values(cat.Accels)), nil
+		return slices.Sorted(slices.Values(cat.Accels())), nil
 	}
 	for _, a := range want {
 		if !cat.HasAccel(a) {
-			return nil, fmt.Errorf("catalog %s has no data for accelerator %q (it has %s)", cat.Name, a, strings.Join(cat.Accels, ", "))
+			return nil, fmt.Errorf("catalog %s has no data for accelerator %q (it has %s)", cat.Name(), a, strings.Join(cat.Accels(), ", "))
 		}
 	}
 	return slices.Compact(slices.Sorted(slices.Values(want))), nil
@@ -161,8 +161,9 @@ func scopeMachines(cat *catalog.Catalog, want []string) ([]string, error) {
 func scopeModels(cat *catalog.Catalog, want []string) ([]string, error) {
 	var out []string
 	if len(want) == 0 {
-		for i := range cat.Models {
-			out = append(out, cat.Models[i].Name)
+		catModels := cat.Models()
+		for i := range catModels {
+			out = append(out, catModels[i].Name)
 		}
 	}
 	for _, name := range want {
@@ -189,7 +190,7 @@ func hashTriple(cat *catalog.Catalog, model, machine, accel string) (triple, err
 		return triple{}, err
 	}
 	t := triple{features: r.Features, expansion: expansionHash(cat.Registry(), r)}
-	if cat.Definitions {
+	if cat.Definitions() {
 		lat, err := cat.Latent(model, machine, accel)
 		if err != nil {
 			return triple{}, err

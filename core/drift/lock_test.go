@@ -49,7 +49,7 @@ func TestLockDeterministic(t *testing.T) {
 		if !bytes.Equal(parsed.Marshal(), b1) {
 			t.Errorf("%s: parse → marshal changes the lock", name)
 		}
-		if got := len(emb.Models) * len(emb.Machines) * len(emb.Accels); Verify(parsed, emb).Checked != got {
+		if got := len(emb.Models()) * len(emb.Machines()) * len(emb.Accels()); Verify(parsed, emb).Checked != got {
 			t.Errorf("%s: verify of its own lock checked %d triples, want %d", name, Verify(parsed, emb).Checked, got)
 		}
 		if !Verify(parsed, emb).OK() {

@@ -106,7 +106,7 @@ func (r *Report) OK() bool { return len(r.Findings) == 0 }
 // to the same definition; a triple that gains features is reported as
 // new requirements, any other change as a definition change.
 func Verify(lf *LockFile, cat *catalog.Catalog) *Report {
-	rep := &Report{Findings: []Finding{}, DefinitionsUnchecked: !lf.Definitions || !cat.Definitions}
+	rep := &Report{Findings: []Finding{}, DefinitionsUnchecked: !lf.Definitions || !cat.Definitions()}
 	n := len(lf.Machines) * len(lf.Accels)
 	var models, machines, accels []string
 	for _, m := range lf.Models {

@@ -38,15 +38,16 @@ func loadReal(t testing.TB, reg *feature.Registry) map[string]*host.HostSnapshot
 func modelReqs(t testing.TB, cat *catalog.Catalog, machine string, versioned bool) ([]string, []feature.FeatureSet) {
 	var names []string
 	var reqs []feature.FeatureSet
-	for i := range cat.Models {
-		if versioned && cat.Models[i].AliasOf != "" {
+	models := cat.Models()
+	for i := range models {
+		if versioned && models[i].AliasOf != "" {
 			continue
 		}
-		f, err := cat.Features(cat.Models[i].Name, machine, catalog.KVM)
+		f, err := cat.Features(models[i].Name, machine, catalog.KVM)
 		if err != nil {
 			t.Fatal(err)
 		}
-		names = append(names, cat.Models[i].Name)
+		names = append(names, models[i].Name)
 		reqs = append(reqs, f)
 	}
 	return names, reqs
@@ -313,12 +314,13 @@ func TestRequirementsIgnoreVendor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !cat.KVMVendorFromHost {
+		if !cat.KVMVendorFromHost() {
 			t.Fatalf("%s: KVMVendorFromHost is false: the vendor question does not arise", name)
 		}
-		for _, mt := range cat.Machines {
-			for i := range cat.Models {
-				m := cat.Models[i].Name
+		for _, mt := range cat.Machines() {
+			models := cat.Models()
+			for i := range models {
+				m := models[i].Name
 				amd, err := cat.Resolve(m, mt.Name, catalog.KVM, "AuthenticAMD")
 				if err != nil {
 					t.Fatal(err)

@@ -105,6 +105,15 @@ type Feature struct {
 // Model is a CPU model definition, as QEMU's X86CPUDefinition: the base
 // model (version 1) and versions that change it. A model without
 // Versions has the single version 1.
+//
+// Model, Version and Prop are cpupolicy's one schema of a model as a
+// plugin defines it: the host reads a plugin's models as this type
+// (plugins.ModelDef is a Model) and expands each into catalog model
+// definitions. The ABI's encoder (plugins/internal/wire) mirrors the
+// three types field for field, because this package imports it and so
+// cannot be imported by it; TestModelSchemaInStep compares the mirror
+// with these types by reflection, so a field added here and not there
+// (or the reverse) fails the build's tests.
 type Model struct {
 	Name                    string
 	Vendor                  string
@@ -304,20 +313,19 @@ func (p *Plugin) manifest() *wire.Manifest {
 	return m
 }
 
-// models returns p's models in wire form.
+// models returns p's models in wire form: the same fields (see Model).
 func (p *Plugin) models() []wire.Model {
 	var ms []wire.Model
 	for _, m := range p.Models {
 		w := wire.Model{
-			Name: m.Name, Vendor: m.Vendor,
-			Family: uint32(m.Family), Model: uint32(m.Model), Stepping: uint32(m.Stepping),
+			Name: m.Name, Vendor: m.Vendor, Family: m.Family, Model: m.Model, Stepping: m.Stepping,
 			Level: m.Level, XLevel: m.XLevel, XLevel2: m.XLevel2,
 			ModelID: m.ModelID, Note: m.Note, Features: m.Features,
 		}
 		for _, v := range m.Versions {
-			wv := wire.Version{Version: uint32(v.Version), Alias: v.Alias, Note: v.Note}
+			wv := wire.Version{Version: v.Version, Alias: v.Alias, Note: v.Note}
 			for _, pr := range v.Props {
-				wv.Props = append(wv.Props, wire.Prop{Name: pr.Name, Value: pr.Value})
+				wv.Props = append(wv.Props, wire.Prop(pr))
 			}
 			w.Versions = append(w.Versions, wv)
 		}

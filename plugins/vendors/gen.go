@@ -13,6 +13,11 @@
 // the command a vendor uses (the .wasm files are build outputs, not kept
 // in the repository); the tests build them the same way, once per test
 // binary (plugins/internal/plugintest).
+//
+// They are not a Go API: nothing imports them. They stay outside
+// internal/ because they are what a vendor reads to write a plugin of
+// its own, each a complete example of plugins/sdk in use (the smallest
+// is examples/vendor-plugin).
 package vendors
 
 //go:generate env GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o amd/amd.wasm ./amd

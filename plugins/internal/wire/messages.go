@@ -168,6 +168,12 @@ func DecodeManifest(d *Decoder) *Manifest {
 	return m
 }
 
+// Model, Version and Prop mirror sdk.Model, sdk.Version and sdk.Prop
+// field for field (names and types), which the SDK documents:
+// the SDK imports this package, so this package cannot use its types,
+// and TestModelSchemaInStep holds the two in step. The ints travel as
+// u32s.
+
 // Prop is one property a model version sets, as QEMU's PropValue:
 // a feature name with "on" or "off", or a property such as "model-id".
 type Prop struct {
@@ -176,7 +182,7 @@ type Prop struct {
 
 // Version is one version of a model, as QEMU's X86CPUVersionDefinition.
 type Version struct {
-	Version uint32
+	Version int
 	Alias   string
 	Note    string
 	Props   []Prop
@@ -186,7 +192,7 @@ type Version struct {
 type Model struct {
 	Name                    string
 	Vendor                  string
-	Family, Model, Stepping uint32
+	Family, Model, Stepping int
 	Level, XLevel, XLevel2  uint32
 	ModelID                 string
 	Note                    string
@@ -201,9 +207,9 @@ func EncodeModels(e *Encoder, ms []Model) {
 		m := &ms[i]
 		e.Str(m.Name)
 		e.Str(m.Vendor)
-		e.U32(m.Family)
-		e.U32(m.Model)
-		e.U32(m.Stepping)
+		e.U32(uint32(m.Family))
+		e.U32(uint32(m.Model))
+		e.U32(uint32(m.Stepping))
 		e.U32(m.Level)
 		e.U32(m.XLevel)
 		e.U32(m.XLevel2)
@@ -212,7 +218,7 @@ func EncodeModels(e *Encoder, ms []Model) {
 		e.Strs(m.Features)
 		e.U32(uint32(len(m.Versions)))
 		for _, v := range m.Versions {
-			e.U32(v.Version)
+			e.U32(uint32(v.Version))
 			e.Str(v.Alias)
 			e.Str(v.Note)
 			e.U32(uint32(len(v.Props)))
@@ -235,9 +241,9 @@ func DecodeModels(d *Decoder) []Model {
 		m := &ms[i]
 		m.Name = d.Str()
 		m.Vendor = d.Str()
-		m.Family = d.U32()
-		m.Model = d.U32()
-		m.Stepping = d.U32()
+		m.Family = int(d.U32())
+		m.Model = int(d.U32())
+		m.Stepping = int(d.U32())
 		m.Level = d.U32()
 		m.XLevel = d.U32()
 		m.XLevel2 = d.U32()
@@ -248,7 +254,7 @@ func DecodeModels(d *Decoder) []Model {
 			m.Versions = make([]Version, nv)
 			for j := range m.Versions {
 				v := &m.Versions[j]
-				v.Version = d.U32()
+				v.Version = int(d.U32())
 				v.Alias = d.Str()
 				v.Note = d.Str()
 				if np := d.Count(8); np > 0 {

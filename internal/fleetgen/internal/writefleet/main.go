@@ -87,15 +87,16 @@ func siteFile(hosts []fleetgen.Host, reg *feature.Registry) ([]byte, error) {
 	mt, _ := cat.Newest("pc-q35")
 	var names []string
 	var reqs []feature.FeatureSet
-	for i := range cat.Models {
-		if cat.Models[i].AliasOf != "" {
+	models := cat.Models()
+	for i := range models {
+		if models[i].AliasOf != "" {
 			continue
 		}
-		f, err := cat.Features(cat.Models[i].Name, mt.Name, catalog.KVM)
+		f, err := cat.Features(models[i].Name, mt.Name, catalog.KVM)
 		if err != nil {
 			return nil, err
 		}
-		names, reqs = append(names, cat.Models[i].Name), append(reqs, f)
+		names, reqs = append(names, models[i].Name), append(reqs, f)
 	}
 	var order []string
 	members := map[string][]string{}
