@@ -17,23 +17,23 @@ import (
 // manifests); "-o -" writes to standard output instead.
 const defaultLockFile = "cpupolicy.lock"
 
-func runCatalogDiff(e *env, args []string) int {
+func runCatalogDiff(e *env, args []string) error {
 	fs := newFlags("catalog diff")
 	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output `format`: text or json")
-	if rc := parseFlags(e, fs, args); rc >= 0 {
-		return rc
+	if err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 2 {
-		return usageError(e, "catalog diff", "want two catalogs (embedded names or files), got %d arguments", fs.NArg())
+		return usagef("catalog diff", "want two catalogs (embedded names or files), got %d arguments", fs.NArg())
 	}
 	a, err := e.loadCatalog(fs.Arg(0))
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
 	b, err := e.loadCatalog(fs.Arg(1))
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
 	d := drift.Diff(a, b)
 	var buf bytes.Buffer
@@ -42,8 +42,7 @@ func runCatalogDiff(e *env, args []string) int {
 	} else {
 		writeDiffText(&buf, d)
 	}
-	e.stdout.Write(buf.Bytes())
-	return exitOK
+	return output(e, "catalog diff", "", buf.Bytes())
 }
 
 // writeDiffText writes the diff for people: the lists of models and
@@ -64,45 +63,21 @@ func writeDiffText(w io.Writer, d *drift.DiffResult) {
 	if len(d.Changed) == 0 {
 		return
 	}
-	// Fold consecutive rows that differ only in the machine type.
-	var order []string
-	for _, m := range d.A.Machines() {
-		order = append(order, m.Name)
-	}
-	type row struct {
-		model, accel, added, removed string
-		machines                     []string
-	}
-	var rows []*row
-	for _, c := range d.Changed {
-		r := &row{model: c.Model, accel: c.Accel, added: plusMinus("+", c.Added), removed: plusMinus("-", c.Removed)}
-		for _, prev := range rows {
-			if prev.model == r.model && prev.accel == r.accel && prev.added == r.added && prev.removed == r.removed {
-				prev.machines = append(prev.machines, c.Machine)
-				r = nil
-				break
-			}
-		}
-		if r != nil {
-			r.machines = []string{c.Machine}
-			rows = append(rows, r)
-		}
-	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODEL\tACCEL\tMACHINE TYPES\tADDED\tREMOVED")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.model, r.accel, foldMachines(r.machines, order), dash(r.added), dash(r.removed))
+	for _, g := range d.Groups() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.Model, g.Accel, g.Machines, signed("+", g.Added), signed("-", g.Removed))
 	}
 	tw.Flush()
 }
 
-func plusMinus(sign string, names []string) string {
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = sign + n
+// signed writes names each after sign, "-" for none.
+func signed(sign string, names []string) string {
+	if len(names) == 0 {
+		return "-"
 	}
-	return strings.Join(parts, " ")
+	return sign + strings.Join(names, " "+sign)
 }
 
 // wrapNames writes names after a column already indent wide, wrapped
@@ -120,67 +95,38 @@ func wrapNames(w io.Writer, names []string, indent int) {
 	fmt.Fprintln(w)
 }
 
-// foldMachines writes machine types as ranges of consecutive ones in
-// order: "pc-i440fx-2.4..7.2 pc-q35-4.1".
-func foldMachines(names, order []string) string {
-	pos := map[string]int{}
-	for i, n := range order {
-		pos[n] = i
-	}
-	var out []string
-	for i := 0; i < len(names); {
-		j := i
-		for j+1 < len(names) && pos[names[j+1]] == pos[names[j]]+1 && family(names[j+1]) == family(names[i]) {
-			j++
-		}
-		if j == i {
-			out = append(out, names[i])
-		} else {
-			_, last, _ := strings.Cut(names[j], family(names[j])+"-")
-			out = append(out, names[i]+".."+last)
-		}
-		i = j + 1
-	}
-	return strings.Join(out, " ")
-}
-
-func family(machine string) string {
-	fam, _, _ := catalog.ParseMachineName(machine)
-	return fam
-}
-
-func runCatalogLock(e *env, args []string) int {
+func runCatalogLock(e *env, args []string) error {
 	fs := newFlags("catalog lock")
 	catName := fs.String("catalog", "", "catalog `NAME|FILE` to lock (default: the newest embedded)")
 	out := fs.String("o", defaultLockFile, "write the lock to `FILE` atomically (- for standard output)")
 	models := fs.String("models", "", "lock only these models: a comma-separated `LIST` (default: all)")
 	machines := fs.String("machines", "", "lock only these machine types: a comma-separated `LIST` (default: all)")
 	accels := fs.String("accels", "", "lock only these accelerators: kvm,tcg (default: all the catalog has)")
-	if rc := parseFlags(e, fs, args); rc >= 0 {
-		return rc
+	if err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError(e, "catalog lock", "unexpected argument %q", fs.Arg(0))
+		return usagef("catalog lock", "unexpected argument %q", fs.Arg(0))
 	}
 	cat, err := e.loadCatalog(*catName)
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
 	lf, err := drift.Lock(cat, drift.Scope{Models: splitList(*models), Machines: splitList(*machines), Accels: splitList(*accels)})
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
 	data := lf.Marshal()
 	if *out == "-" {
 		*out = "" // standard output
 	}
-	if rc := writeOutput(e, "catalog lock", *out, data); rc != exitOK || *out == "" {
-		return rc
+	if err := output(e, "catalog lock", *out, data); err != nil || *out == "" {
+		return err
 	}
 	fmt.Fprintf(e.stderr, "%s: catalog %s (QEMU %s), %d models x %d machine types x %s = %d triples, %d bytes\n",
 		*out, lf.Catalog, lf.QEMUVersion, len(lf.Models), len(lf.Machines), strings.Join(lf.Accels, ","),
 		len(lf.Models)*len(lf.Machines)*len(lf.Accels), len(data))
-	return exitOK
+	return nil
 }
 
 func splitList(s string) []string {
@@ -205,51 +151,49 @@ type verifyJSON struct {
 	Findings             []drift.Finding `json:"findings"`
 }
 
-func runCatalogVerify(e *env, args []string) int {
+func runCatalogVerify(e *env, args []string) error {
 	fs := newFlags("catalog verify")
 	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output `format`: text or json")
 	lockPath := fs.String("lock", "", "the lock `FILE` to verify against (required)")
 	catName := fs.String("catalog", "", "the catalog `NAME|FILE` to verify (default: the newest embedded)")
-	if rc := parseFlags(e, fs, args); rc >= 0 {
-		return rc
+	if err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError(e, "catalog verify", "unexpected argument %q", fs.Arg(0))
+		return usagef("catalog verify", "unexpected argument %q", fs.Arg(0))
 	}
 	if *lockPath == "" {
-		return usageError(e, "catalog verify", "--lock FILE is required")
+		return usagef("catalog verify", "--lock FILE is required")
 	}
 	data, err := os.ReadFile(*lockPath)
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
 	reg, err := e.registry()
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
 	lf, err := drift.Parse(*lockPath, data, reg)
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
 	cat, err := e.loadCatalog(*catName)
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
 	rep := drift.Verify(lf, cat)
 	var buf bytes.Buffer
 	if format.value == "json" {
-		writeJSON(&buf, verifyJSON{Lock: *lockPath, LockCatalog: lf.Catalog, Catalog: cat.Name(),
-			QEMUVersion: cat.QEMUVersion(), OK: rep.OK(), Locked: rep.Locked, Checked: rep.Checked,
-			DefinitionsUnchecked: rep.DefinitionsUnchecked, Findings: rep.Findings})
+		writeJSON(&buf, verifyJSON{*lockPath, lf.Catalog, cat.Name, cat.QEMUVersion, rep.OK(), rep.Locked, rep.Checked,
+			rep.DefinitionsUnchecked, rep.Findings})
 	} else {
 		writeVerifyText(&buf, *lockPath, lf, cat, rep, colorOK(e.stdout))
 	}
-	e.stdout.Write(buf.Bytes())
-	if !rep.OK() {
-		return exitViolation
+	if err := output(e, "catalog verify", "", buf.Bytes()); err != nil || rep.OK() {
+		return err
 	}
-	return exitOK
+	return errFailed
 }
 
 // writeVerifyText writes one line per finding, then a summary.
@@ -265,34 +209,12 @@ func writeVerifyText(w io.Writer, path string, lf *drift.LockFile, cat *catalog.
 	if rep.DefinitionsUnchecked {
 		fmt.Fprintln(w, "note: the lock or the catalog has no model definitions: expansions compared, definitions not")
 	}
-	count := map[drift.Kind]int{}
 	for i := range rep.Findings {
-		f := &rep.Findings[i]
-		count[f.Kind]++
-		fmt.Fprintf(w, "%s %s\n", paint(ansiRed, "FAIL"), f.String())
+		fmt.Fprintf(w, "%s %s\n", paint(ansiRed, "FAIL"), rep.Findings[i].String())
 	}
 	if rep.OK() {
 		fmt.Fprintf(w, "%s: every locked model, machine type and triple is unchanged\n", paint(ansiGreen, "ok"))
 		return
 	}
-	var parts []string
-	for _, k := range []struct {
-		kind      drift.Kind
-		one, many string
-	}{
-		{drift.ModelGone, "model gone", "models gone"},
-		{drift.MachineGone, "machine type gone", "machine types gone"},
-		{drift.AccelGone, "accelerator gone", "accelerators gone"},
-		{drift.Requirements, "triple requires more features", "triples require more features"},
-		{drift.Definition, "triple changed definition without a new version name", "triples changed definition without a new version name"},
-	} {
-		switch n := count[k.kind]; n {
-		case 0:
-		case 1:
-			parts = append(parts, "1 "+k.one)
-		default:
-			parts = append(parts, fmt.Sprintf("%d %s", n, k.many))
-		}
-	}
-	fmt.Fprintf(w, "%s: %s\n", paint(ansiRed, "FAIL"), strings.Join(parts, ", "))
+	fmt.Fprintf(w, "%s: %s\n", paint(ansiRed, "FAIL"), rep.Summary())
 }

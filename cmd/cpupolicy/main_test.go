@@ -189,8 +189,8 @@ func TestProbeDumpReproducible(t *testing.T) {
 	e := &env{stdin: strings.NewReader(""), now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}
 	var a, b bytes.Buffer
 	e.stdout, e.stderr = &a, os.Stderr
-	if code := runProbe(e, []string{"--from-cpuid-dump", "../../testdata/hosts/this-machine.cpuid.txt", "--format", "json"}); code != 0 {
-		t.Fatalf("exit %d", code)
+	if err := runProbe(e, []string{"--from-cpuid-dump", "../../testdata/hosts/this-machine.cpuid.txt", "--format", "json"}); err != nil {
+		t.Fatal(err)
 	}
 	e.stdout = &b
 	runProbe(e, []string{"--from-cpuid-dump", "../../testdata/hosts/this-machine.cpuid.txt", "--format", "json"})

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/qmp"
 )
@@ -77,7 +79,7 @@ func TestModelsMatchQEMU(t *testing.T) {
 				if code != 0 {
 					t.Fatalf("exit %d: %s", code, stderr.String())
 				}
-				var got []modelJSON
+				var got []check.ModelVerdict
 				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 					t.Fatal(err)
 				}
@@ -97,8 +99,8 @@ func TestModelsMatchQEMU(t *testing.T) {
 					if len(w) == 0 {
 						runnable++
 					}
-					for _, f := range m.UnavailableFeatures {
-						if m.Why[f] == "" {
+					for i, f := range m.UnavailableFeatures {
+						if i >= len(m.Why) || m.Why[i].Feature != f || m.Why[i].Layer == "" {
 							t.Errorf("%s: no layer for %s", m.Name, f)
 						}
 					}
@@ -117,7 +119,7 @@ func TestWhySaysKVMHides(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (not runnable): %s", code, stderr.String())
 	}
-	var w whyJSON
+	var w check.Explanation
 	if err := json.Unmarshal(stdout.Bytes(), &w); err != nil {
 		t.Fatal(err)
 	}
@@ -132,4 +134,15 @@ func TestWhySaysKVMHides(t *testing.T) {
 			t.Errorf("%s: layer %q, want %q", f, layers[f], l)
 		}
 	}
+}
+
+// kvmUsable reports whether /dev/kvm opens: only then can QEMU be asked
+// about kvm.
+func kvmUsable() bool {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/plugins"
 )
 
-func runProbe(e *env, args []string) int {
+func runProbe(e *env, args []string) error {
 	fs := newFlags("probe")
 	format := &formatFlag{allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output `format`: text or json (default: json with -o, text otherwise)")
@@ -22,20 +22,14 @@ func runProbe(e *env, args []string) int {
 	hostFile := fs.String("host", "", "load a recorded snapshot `FILE` instead of probing")
 	dump := fs.String("from-cpuid-dump", "", "build the snapshot from `FILE`, the output of cpuid -r or cpuid -1 -r")
 	qmp := fs.String("from-qemu-expansion", "", "build the kvm layer from `FILE`, QEMU's query-cpu-model-expansion reply for model host")
-	if rc := parseFlags(e, fs, args); rc >= 0 {
-		return rc
+	if err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError(e, "probe", "unexpected argument %q", fs.Arg(0))
+		return usagef("probe", "unexpected argument %q", fs.Arg(0))
 	}
-	sources := 0
-	for _, s := range []string{*hostFile, *dump, *qmp} {
-		if s != "" {
-			sources++
-		}
-	}
-	if sources > 1 {
-		return usageError(e, "probe", "--host, --from-cpuid-dump and --from-qemu-expansion exclude each other")
+	if (*hostFile != "") && (*dump != "" || *qmp != "") || *dump != "" && *qmp != "" {
+		return usagef("probe", "--host, --from-cpuid-dump and --from-qemu-expansion exclude each other")
 	}
 	if format.value == "" {
 		format.value = "text"
@@ -43,50 +37,55 @@ func runProbe(e *env, args []string) int {
 			format.value = "json"
 		}
 	}
-
 	reg, err := e.registry()
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
-	var snap *host.HostSnapshot
-	switch {
-	case *hostFile != "":
-		snap, err = e.loadSnapshot(*hostFile)
-	case *dump != "":
-		snap, err = fromFile(*dump, func(name string, r io.Reader) (*host.HostSnapshot, error) {
-			return host.FromCPUIDDump(name, r, reg, e.now())
-		})
-	case *qmp != "":
-		snap, err = fromFile(*qmp, func(name string, r io.Reader) (*host.HostSnapshot, error) {
-			return host.FromQEMUExpansion(name, r, reg, e.now())
-		})
-	default:
-		snap, err = e.probeLive()
-		if err != nil {
-			fmt.Fprintf(e.stderr, "cpupolicy probe: %v\n", err)
-			return exitViolation
-		}
-	}
-	if err == nil && (*dump != "" || *qmp != "") {
-		ps, _, _ := e.plugins.load()
-		err = plugins.DecodeSnapshot(context.Background(), reg, ps, snap)
-	}
+	snap, err := e.probeSnapshot(reg, *hostFile, *dump, *qmp)
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
-
 	var buf bytes.Buffer
 	if format.value == "json" {
 		data, err := snap.Marshal()
 		if err != nil {
-			fmt.Fprintf(e.stderr, "cpupolicy probe: %v\n", err)
-			return exitUsage
+			return cmdError("probe", err)
 		}
 		buf.Write(data)
 	} else {
 		writeProbeText(&buf, snap, reg, *out == "" && colorOK(e.stdout))
 	}
-	return writeOutput(e, "probe", *out, buf.Bytes())
+	return output(e, "probe", *out, buf.Bytes())
+}
+
+// probeSnapshot is the snapshot of the probe flags: a recorded one, one
+// built from a cpuid dump or QEMU's host expansion (decoded by the
+// plugins), or this host's.
+func (e *env) probeSnapshot(reg *feature.Registry, hostFile, dump, qmp string) (*host.HostSnapshot, error) {
+	var snap *host.HostSnapshot
+	var err error
+	switch {
+	case hostFile != "":
+		return e.loadSnapshot(hostFile)
+	case dump != "":
+		snap, err = fromFile(dump, func(name string, r io.Reader) (*host.HostSnapshot, error) {
+			return host.FromCPUIDDump(name, r, reg, e.now())
+		})
+	case qmp != "":
+		snap, err = fromFile(qmp, func(name string, r io.Reader) (*host.HostSnapshot, error) {
+			return host.FromQEMUExpansion(name, r, reg, e.now())
+		})
+	default:
+		if snap, err = e.probeLive(); err != nil {
+			return nil, failf("probe", err)
+		}
+		return snap, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ps, _, _ := e.plugins.load()
+	return snap, plugins.DecodeSnapshot(context.Background(), reg, ps, snap)
 }
 
 func fromFile(path string, build func(string, io.Reader) (*host.HostSnapshot, error)) (*host.HostSnapshot, error) {
@@ -145,7 +144,11 @@ func writeProbeText(w io.Writer, s *host.HostSnapshot, reg *feature.Registry, co
 		fmt.Fprintf(tw, "  FEATURE\tLOCATION\tLINUX\n")
 		for id := range set.All() {
 			f := reg.Feature(id)
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Name, f.Loc, dash(f.Linux))
+			linux := f.Linux
+			if linux == "" {
+				linux = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Name, f.Loc, linux)
 		}
 		tw.Flush()
 		if why != "" {
@@ -164,11 +167,4 @@ func writeProbeText(w io.Writer, s *host.HostSnapshot, reg *feature.Registry, co
 	if s.Source == host.SourceQEMUExpansion {
 		fmt.Fprintf(w, "\nonly the kvm layer is known: %s\n", strings.TrimPrefix(s.KVMError, "not probed: "))
 	}
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

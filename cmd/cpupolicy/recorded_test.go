@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cpupolicy/cpupolicy/core/check"
 )
 
 // TestRecordedHosts replays QMP replies captured on three real CPUs (from
@@ -37,7 +39,7 @@ func TestRecordedHosts(t *testing.T) {
 				if code != 0 {
 					t.Fatalf("exit %d: %s", code, stderr.String())
 				}
-				var got []modelJSON
+				var got []check.ModelVerdict
 				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 					t.Fatal(err)
 				}

@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
 
@@ -26,97 +26,76 @@ type resolvedJSON struct {
 	Vendor   string   `json:"vendor"`
 }
 
-func runResolve(e *env, args []string) int {
+func runResolve(e *env, args []string) error {
 	fs := newFlags("resolve")
 	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output `format`: text or json")
 	catName := fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)")
 	machine := fs.String("machine", "", "machine `type` (default: the catalog's newest pc-q35)")
-	accel := fs.String("accel", "", "accelerator: kvm or tcg (default: kvm when /dev/kvm works, else tcg)")
+	accel := fs.String("accel", "", "accelerator: kvm or tcg (default: kvm)")
 	spec := fs.String("cpu", "", "a QEMU -cpu `SPEC` (Model,+feat,-feat,feat=on|off,prop=value) to resolve instead of named models")
 	xmlFile := cpuXMLFlag(fs)
 	hostFile := fs.String("host", "", "snapshot `FILE` whose vendor QEMU would give kvm guests (default: this host's)")
-	if rc := parseFlags(e, fs, args); rc >= 0 {
-		return rc
+	if err := parseArgs(e, fs, args); err != nil {
+		return err
 	}
-	s, _, rc := specFlags(e, "resolve", *spec, *xmlFile)
-	if rc >= 0 {
-		return rc
+	s, _, err := cpuSpecFlags(e, "resolve", *spec, *xmlFile)
+	if err != nil {
+		return err
 	}
-	*spec = s
 	cat, err := e.loadCatalog(*catName)
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
-	reg := cat.Registry()
-	mt, err := pickMachine(cat, *machine)
+	mt, err := check.Machine(cat, *machine)
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
-	acc, err := pickAccel(cat, *accel)
+	acc, err := check.Accelerator(cat, *accel)
 	if err != nil {
-		return usageError(e, "resolve", "%v", err)
+		return usagef("resolve", "%v", err)
 	}
 	vendor, err := kvmVendor(e, *hostFile)
 	if err != nil {
-		return inputError(e, err)
+		return err
 	}
-
-	var out []*catalog.Resolution
-	switch {
-	case *spec != "":
-		if fs.NArg() > 0 {
-			return usageError(e, "resolve", "--cpu (or --cpu-xml) and model names exclude each other")
-		}
-		s, err := catalog.ParseCPUSpec(*spec, reg)
-		if err != nil {
-			return inputError(e, err)
-		}
-		r, err := cat.ResolveSpec(s, mt.Name, acc, vendor)
-		if err != nil {
-			return inputError(e, err)
-		}
-		r.Model = s.Text
-		out = append(out, r)
-	default:
-		names := fs.Args()
-		if len(names) == 0 {
-			for _, m := range cat.Models() {
-				names = append(names, m.Name)
-			}
-		}
-		for _, n := range names {
-			r, err := cat.Resolve(n, mt.Name, acc, vendor)
-			if err != nil {
-				return inputError(e, err)
-			}
-			out = append(out, r)
-		}
+	if s != "" && fs.NArg() > 0 {
+		return usagef("resolve", "--cpu (or --cpu-xml) and model names exclude each other")
 	}
-
+	out, err := check.ResolveAll(cat, fs.Args(), s, mt.Name, acc, vendor)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		js := make([]resolvedJSON, len(out))
-		for i, r := range out {
-			js[i] = resolvedJSON{Name: r.Model, Machine: r.Machine, Accel: r.Accel, Features: nonNil(reg.Names(r.Features)),
-				Level: r.Level, XLevel: r.XLevel, Family: r.Family, Model: r.Props.Model, Stepping: r.Stepping,
-				ModelID: r.ModelID, Vendor: r.Vendor}
-		}
-		writeJSON(&buf, js)
+		writeJSON(&buf, resolvedJSONOf(cat, out))
 	} else {
-		tw := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "MODEL\tMACHINE\tACCEL\tFEATURES\tLEVEL\tXLEVEL\tFAMILY\tMODEL\tSTEPPING\tVENDOR\tMODEL-ID")
-		for _, r := range out {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%#x\t%#x\t%d\t%d\t%d\t%s\t%s\n", r.Model, r.Machine, r.Accel, r.Features.Count(),
-				r.Level, r.XLevel, r.Family, r.Props.Model, r.Stepping, r.Vendor, r.ModelID)
-		}
-		tw.Flush()
-		if len(out) == 1 {
-			fmt.Fprintf(&buf, "\nfeatures: %v\n", reg.Names(out[0].Features))
-		}
+		writeResolveText(&buf, cat, out)
 	}
-	e.stdout.Write(buf.Bytes())
-	return exitOK
+	return output(e, "resolve", "", buf.Bytes())
+}
+
+func resolvedJSONOf(cat *catalog.Catalog, out []*catalog.Resolution) []resolvedJSON {
+	js := make([]resolvedJSON, len(out))
+	for i, r := range out {
+		js[i] = resolvedJSON{Name: r.Model, Machine: r.Machine, Accel: r.Accel, Features: nonNil(cat.Registry().Names(r.Features)),
+			Level: r.Level, XLevel: r.XLevel, Family: r.Family, Model: r.Props.Model, Stepping: r.Stepping,
+			ModelID: r.ModelID, Vendor: r.Vendor}
+	}
+	return js
+}
+
+func writeResolveText(buf *bytes.Buffer, cat *catalog.Catalog, out []*catalog.Resolution) {
+	tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tMACHINE\tACCEL\tFEATURES\tLEVEL\tXLEVEL\tFAMILY\tMODEL\tSTEPPING\tVENDOR\tMODEL-ID")
+	for _, r := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%#x\t%#x\t%d\t%d\t%d\t%s\t%s\n", r.Model, r.Machine, r.Accel, r.Features.Count(),
+			r.Level, r.XLevel, r.Family, r.Props.Model, r.Stepping, r.Vendor, r.ModelID)
+	}
+	tw.Flush()
+	if len(out) == 1 {
+		fmt.Fprintf(buf, "\nfeatures: %v\n", cat.Registry().Names(out[0].Features))
+	}
 }
 
 func nonNil(s []string) []string {
@@ -126,43 +105,13 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// pickMachine returns --machine, or the catalog's newest pc-q35.
+// pickMachine (TRANSITIONAL, replaced by check.Machine).
 func pickMachine(cat *catalog.Catalog, name string) (*catalog.MachineType, error) {
-	if name != "" {
-		return cat.Machine(name)
-	}
-	mt, ok := cat.Newest("pc-q35")
-	if !ok {
-		return nil, fmt.Errorf("catalog %s has no pc-q35 machine type; name one with --machine", cat.Name())
-	}
-	return mt, nil
+	return check.Machine(cat, name)
 }
 
-// pickAccel returns --accel, or kvm when /dev/kvm can be opened, else tcg.
-func pickAccel(cat *catalog.Catalog, accel string) (string, error) {
-	switch accel {
-	case "":
-		if kvmUsable() && cat.HasAccel(catalog.KVM) {
-			return catalog.KVM, nil
-		}
-		return catalog.TCG, nil
-	case catalog.KVM, catalog.TCG:
-		if !cat.HasAccel(accel) {
-			return "", fmt.Errorf("catalog %s has no %s data", cat.Name(), accel)
-		}
-		return accel, nil
-	}
-	return "", fmt.Errorf("--accel: got %q, want kvm or tcg", accel)
-}
-
-func kvmUsable() bool {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
-}
+// pickAccel (TRANSITIONAL, replaced by check.Accelerator).
+func pickAccel(cat *catalog.Catalog, accel string) (string, error) { return check.Accelerator(cat, accel) }
 
 // kvmVendor is the CPU vendor QEMU would give kvm guests: the --host
 // snapshot's, else this machine's ("" when neither is known).
@@ -178,6 +127,5 @@ func kvmVendor(e *env, hostFile string) (string, error) {
 	if err != nil {
 		return "", nil
 	}
-	l := f(0, 0)
-	return cpuid.Vendor(l), nil
+	return cpuid.Vendor(f(0, 0)), nil
 }

@@ -39,20 +39,24 @@ type command struct {
 }
 
 var commands = []command{
-	{"probe", legacy(runProbe)},
-	{"models", legacy(runModels)},
-	{"why", legacy(runWhy)},
-	{"diff", legacy(runDiff)},
-	{"baseline", legacy(runBaseline)},
+	{"probe", runProbe},
+	{"models", runModels},
+	{"why", runWhy},
+	{"diff", runDiff},
+	{"baseline", runBaseline},
 	{"fleet", runFleet},
 	{"labels", runLabels},
-	{"resolve", legacy(runResolve)},
-	{"catalog", legacy(runCatalog)},
+	{"resolve", runResolve},
+	{"catalog", runCatalog},
 	{"check", runCheck},
 	{"test", runTest},
 	{"repl", runRepl},
-	{"plugin", legacy(runPlugin)},
+	{"plugin", runPlugin},
 }
+
+// errUsagePrinted: the command printed its usage, as its arguments were
+// missing ("cpupolicy catalog"); exit 2 with no further message.
+var errUsagePrinted = errors.New("usage printed")
 
 // errReported (TRANSITIONAL, removed once every command returns errors):
 // a legacy command already printed its message; exit 2.
@@ -99,7 +103,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			e.plugins = st
 			defer st.close()
 			err = c.run(e, rest)
-			if errors.Is(err, errReported) {
+			if errors.Is(err, errReported) || errors.Is(err, errUsagePrinted) {
 				return exitUsage
 			}
 			return exitCode(e, err)

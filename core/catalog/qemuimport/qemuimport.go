@@ -806,3 +806,13 @@ func quote(v json.RawMessage) string {
 	}
 	return s
 }
+
+// CatalogName is the name of a catalog imported from QEMU version
+// ("7.2.22" → "qemu-7.2"): a release's catalogs share it whatever the
+// stable update.
+func CatalogName(version string) string {
+	if parts := strings.Split(version, "."); len(parts) >= 2 {
+		version = parts[0] + "." + parts[1]
+	}
+	return "qemu-" + version
+}

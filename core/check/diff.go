@@ -1,0 +1,136 @@
+package check
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+)
+
+// Machine returns the catalog's machine type called name, or for "" its
+// newest pc-q35.
+func Machine(cat *catalog.Catalog, name string) (*catalog.MachineType, error) {
+	if name != "" {
+		return cat.Machine(name)
+	}
+	mt, ok := cat.Newest("pc-q35")
+	if !ok {
+		return nil, fmt.Errorf("catalog %s has no pc-q35 machine type; name one with --machine", cat.Name)
+	}
+	return mt, nil
+}
+
+// Operand is one side of a feature-set comparison, as written
+// "[CATALOG:]MODEL[@MACHINE]", "[CATALOG:]SPEC" (a -cpu spec: it has a
+// comma), "host:FILE" or "host:" (this host).
+type Operand struct {
+	Text string
+	// Host is set for host:FILE; HostFile is "" for this host.
+	Host     bool
+	HostFile string
+	// Catalog names another catalog (an embedded one's name or a file)
+	// than the comparison's own.
+	Catalog string
+	// Name is the model or -cpu spec; Machine is "" for the
+	// comparison's machine type.
+	Name, Machine string
+}
+
+// ParseOperand reads an operand. A colon before the first comma starts
+// a catalog name, except in host:.
+func ParseOperand(arg string) Operand {
+	o := Operand{Text: arg, Name: arg}
+	if rest, ok := strings.CutPrefix(arg, "host:"); ok {
+		return Operand{Text: arg, Host: true, HostFile: rest}
+	}
+	if i := strings.IndexAny(arg, ",:"); i > 0 && arg[i] == ':' {
+		o.Catalog, o.Name = arg[:i], arg[i+1:]
+	}
+	if m, mach, ok := strings.Cut(o.Name, "@"); ok && !strings.Contains(o.Name, ",") {
+		o.Name, o.Machine = m, mach
+	}
+	return o
+}
+
+// Resolve returns the features of a model or spec operand on cat (the
+// operand's own catalog, loaded by the caller) on machine (the
+// comparison's, or the catalog's default when cat lacks it) under accel,
+// for a kvm host of vendor.
+func (o Operand) Resolve(cat *catalog.Catalog, machine, accel, vendor string) (feature.FeatureSet, error) {
+	if o.Catalog != "" {
+		if _, err := cat.Machine(machine); err != nil {
+			mt, err := Machine(cat, "")
+			if err != nil {
+				return feature.FeatureSet{}, fmt.Errorf("%s: %v", o.Text, err)
+			}
+			machine = mt.Name
+		}
+	}
+	if o.Machine != "" {
+		machine = o.Machine
+	}
+	var r *catalog.Resolution
+	var err error
+	if strings.Contains(o.Name, ",") {
+		var s *catalog.CPUSpec
+		if s, err = catalog.ParseCPUSpec(o.Name, cat.Registry()); err == nil {
+			r, err = cat.ResolveSpec(s, machine, accel, vendor)
+		}
+	} else {
+		r, err = cat.Resolve(o.Name, machine, accel, vendor)
+	}
+	if err != nil {
+		return feature.FeatureSet{}, err
+	}
+	return r.Features, nil
+}
+
+// SetDiff compares two feature sets named A and B under an accelerator.
+// Its JSON keys are a contract (`cpupolicy diff`).
+type SetDiff struct {
+	A      string   `json:"a"`
+	B      string   `json:"b"`
+	Accel  string   `json:"accel"`
+	OnlyA  []string `json:"only_a"`
+	OnlyB  []string `json:"only_b"`
+	Common int      `json:"common"`
+}
+
+// Diff compares a and b, features of reg.
+func Diff(reg *feature.Registry, aName, bName, accel string, a, b feature.FeatureSet) *SetDiff {
+	return &SetDiff{A: aName, B: bName, Accel: accel, OnlyA: append([]string{}, reg.Names(a.Difference(b))...),
+		OnlyB: append([]string{}, reg.Names(b.Difference(a))...), Common: a.Intersect(b).Count()}
+}
+
+// ResolveAll resolves the QEMU -cpu spec, or else the named models (for
+// none, every model of cat) on machine under accel, for a kvm host of
+// vendor.
+func ResolveAll(cat *catalog.Catalog, names []string, spec, machine, accel, vendor string) ([]*catalog.Resolution, error) {
+	if spec != "" {
+		s, err := catalog.ParseCPUSpec(spec, cat.Registry())
+		if err != nil {
+			return nil, err
+		}
+		r, err := cat.ResolveSpec(s, machine, accel, vendor)
+		if err != nil {
+			return nil, err
+		}
+		r.Model = s.Text
+		return []*catalog.Resolution{r}, nil
+	}
+	if len(names) == 0 {
+		for _, m := range cat.Models {
+			names = append(names, m.Name)
+		}
+	}
+	var out []*catalog.Resolution
+	for _, n := range names {
+		r, err := cat.Resolve(n, machine, accel, vendor)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,291 @@
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
+)
+
+// Accelerator returns accel checked against cat, or for "" the default:
+// kvm, what sites run (tcg only for a catalog without kvm data). The
+// default never depends on the machine that runs the check, so a
+// recorded host gets the same verdict everywhere.
+func Accelerator(cat *catalog.Catalog, accel string) (string, error) {
+	switch accel {
+	case "":
+		if cat.HasAccel(KVM) {
+			return KVM, nil
+		}
+		return TCG, nil
+	case KVM, TCG:
+		if !cat.HasAccel(accel) {
+			return "", fmt.Errorf("catalog %s has no %s data", cat.Name, accel)
+		}
+		return accel, nil
+	}
+	return "", fmt.Errorf("--accel: got %q, want kvm or tcg", accel)
+}
+
+// CatalogRules returns the QEMU release whose availability rules judge
+// hosts for cat (RulesFor of its release), and a note to show the user
+// when those are not the catalog's own release's rules ("" when they are).
+func CatalogRules(cat *catalog.Catalog) (rules, note string) {
+	rules = RulesFor(cat.QEMUVersion)
+	switch v := cat.QEMUVersion; {
+	case v == rules || strings.HasPrefix(v, rules+"."):
+		return rules, ""
+	case v == "":
+		// Definitions of no QEMU release (libvirt's CPU map) run on
+		// whichever QEMU the site has: judge them with the oldest rules
+		// known (Debian 12 pairs its libvirt 9.0 with QEMU 7.2).
+		return rules, fmt.Sprintf("catalog %s names no QEMU release; judging availability with QEMU %s's rules", cat.Name, rules)
+	}
+	return rules, fmt.Sprintf("catalog %s is QEMU %s; judging availability with QEMU %s's rules", cat.Name, cat.QEMUVersion, rules)
+}
+
+// HostAvailability is Compute for the host called name (a snapshot's file
+// name, or "this host"); its errors start with name. It is the one place
+// that decides what judging a host without KVM data under kvm means: an
+// error wrapping ErrNoKVM that says how to get a verdict, the same in
+// every command.
+func HostAvailability(name string, reg *feature.Registry, s *host.HostSnapshot, rules, accel string) (*Availability, error) {
+	a, err := Compute(reg, s, rules, accel)
+	switch {
+	case errors.Is(err, ErrNoKVM):
+		return nil, fmt.Errorf("%s: %w; probe the host with a readable /dev/kvm or pass --accel tcg", name, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return a, nil
+}
+
+// layerRank orders layers from the host's bottom up, as verdicts list them.
+var layerRank = map[string]int{LayerHW: 0, LayerOS: 1, LayerKVM: 2, LayerTCG: 3, LayerQEMU: 4}
+
+// Layers lists the layers in the order verdicts report them.
+var Layers = []string{LayerHW, LayerOS, LayerKVM, LayerTCG, LayerQEMU}
+
+// LayerReason explains in a sentence why a layer lacks a feature.
+func LayerReason(layer string) string {
+	return map[string]string{
+		LayerHW:   "the CPU lacks it",
+		LayerOS:   "the CPU has it, the host kernel disabled it",
+		LayerKVM:  "KVM will not give it to guests on this host",
+		LayerTCG:  "TCG does not emulate it",
+		LayerQEMU: "this QEMU release does not know it",
+	}[layer]
+}
+
+// A Judge judges CPU models of one catalog on one machine type under one
+// accelerator against what one host makes available there.
+type Judge struct {
+	Catalog *catalog.Catalog
+	Machine *catalog.MachineType
+	Accel   string
+	// Avail is the host's availability under Accel.
+	Avail *Availability
+	// Vendor is the CPU vendor QEMU gives kvm guests on the host ("" when
+	// no host was probed, under tcg).
+	Vendor string
+	// Host names the host in verdicts: its hostname, "the host" for an
+	// unnamed one, "any host" under tcg without one.
+	Host string
+}
+
+// HostLabel is how a verdict names the host of snapshot s (nil: none).
+func HostLabel(s *host.HostSnapshot) string {
+	switch {
+	case s == nil:
+		return "any host"
+	case s.Hostname != "":
+		return s.Hostname
+	}
+	return "the host"
+}
+
+// Missing returns model's features on the judge's machine type and
+// accelerator, and those the host does not make available, without
+// allocating: features do not depend on the vendor, so
+// catalog.Features serves.
+func (j *Judge) Missing(model string) (features, missing feature.FeatureSet, err error) {
+	if features, err = j.Catalog.Features(model, j.Machine.Name, j.Accel); err != nil {
+		return
+	}
+	return features, features.Difference(j.Avail.Set), nil
+}
+
+// FeatureLayers maps features to the layer that lacks each, in canonical
+// feature order: a JSON object that keeps this order (encoding/json would
+// sort a map's keys, which differs for features a plugin added).
+type FeatureLayers []FeatureLayer
+
+// FeatureLayer is a missing feature and the layer that lacks it.
+type FeatureLayer struct{ Feature, Layer string }
+
+// MarshalJSON writes {"feature": "layer", …} in order.
+func (fl FeatureLayers) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, f := range fl {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, _ := json.Marshal(f.Feature)
+		v, _ := json.Marshal(f.Layer)
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, keeping the order.
+func (fl *FeatureLayers) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("feature layers: want an object")
+	}
+	*fl = FeatureLayers{}
+	for dec.More() {
+		var f FeatureLayer
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		f.Feature, _ = t.(string)
+		if err := dec.Decode(&f.Layer); err != nil {
+			return err
+		}
+		*fl = append(*fl, f)
+	}
+	return nil
+}
+
+// ModelVerdict is one model's runnability in a listing: QMP's
+// query-cpu-definitions entry plus "why". Its JSON keys are a contract.
+type ModelVerdict struct {
+	Name                string        `json:"name"`
+	UnavailableFeatures []string      `json:"unavailable-features"`
+	AliasOf             string        `json:"alias-of,omitempty"`
+	Static              bool          `json:"static"`
+	MigrationSafe       bool          `json:"migration-safe"`
+	Deprecated          bool          `json:"deprecated"`
+	Why                 FeatureLayers `json:"why"`
+	// Source names the plugin that added the model ("plugin amd"); the
+	// catalog's own models have none.
+	Source string `json:"source,omitempty"`
+}
+
+// Runnable reports whether the model runs on the host.
+func (v *ModelVerdict) Runnable() bool { return len(v.UnavailableFeatures) == 0 }
+
+// Models judges every model of the catalog, in catalog order.
+func (j *Judge) Models() ([]ModelVerdict, error) {
+	reg := j.Catalog.Registry()
+	out := make([]ModelVerdict, len(j.Catalog.Models))
+	for i := range j.Catalog.Models {
+		m := &j.Catalog.Models[i]
+		_, missing, err := j.Missing(m.Name)
+		if err != nil {
+			return nil, err
+		}
+		v := ModelVerdict{Name: m.Name, UnavailableFeatures: make([]string, 0, missing.Count()), AliasOf: m.AliasOf,
+			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated,
+			Why: make(FeatureLayers, 0, missing.Count()), Source: m.Source}
+		for id := range missing.All() {
+			v.UnavailableFeatures = append(v.UnavailableFeatures, reg.Name(id))
+			v.Why = append(v.Why, FeatureLayer{reg.Name(id), j.Avail.Layer(id)})
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// Explanation is why one model or -cpu spec is runnable or not: each
+// missing feature with its layer, and the runnable versions of the same
+// model. Its JSON keys are a contract.
+type Explanation struct {
+	Model    string    `json:"model"`
+	Machine  string    `json:"machine"`
+	Accel    string    `json:"accel"`
+	QEMU     string    `json:"qemu"`
+	Host     string    `json:"host"`
+	Runnable bool      `json:"runnable"`
+	Missing  []Missing `json:"missing"`
+	// Nearest lists the runnable versions of the same model.
+	Nearest []string `json:"runnable_versions"`
+	// Forbidden (for a libvirt <cpu> only) lists the features it forbids
+	// and the host makes available: libvirt will not start the domain.
+	Forbidden []string `json:"forbidden_present,omitempty"`
+}
+
+// Missing is one feature a guest cannot get, and why.
+type Missing struct {
+	Feature  string `json:"feature"`
+	Layer    string `json:"layer"`
+	Location string `json:"location"`
+	Reason   string `json:"reason"`
+}
+
+// Why explains model, or with spec != "" the QEMU -cpu spec (model is
+// then ignored). forbid, when non-nil, holds the features a libvirt <cpu>
+// forbids: libvirt refuses to start a domain whose <cpu> forbids one the
+// host makes available.
+func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanation, error) {
+	reg := j.Catalog.Registry()
+	var r *catalog.Resolution
+	var err error
+	if spec != "" {
+		var s *catalog.CPUSpec
+		if s, err = catalog.ParseCPUSpec(spec, reg); err == nil {
+			if r, err = j.Catalog.ResolveSpec(s, j.Machine.Name, j.Accel, j.Vendor); err == nil {
+				r.Model = spec
+			}
+		}
+	} else {
+		r, err = j.Catalog.Resolve(model, j.Machine.Name, j.Accel, j.Vendor)
+	}
+	if err != nil {
+		return nil, err
+	}
+	missing := r.Features.Difference(j.Avail.Set)
+	var present feature.FeatureSet
+	if forbid != nil {
+		present = forbid.Intersect(j.Avail.Set)
+	}
+	out := &Explanation{Model: r.Model, Machine: j.Machine.Name, Accel: j.Accel, QEMU: j.Catalog.QEMUVersion, Host: j.Host,
+		Runnable: missing.IsEmpty() && present.IsEmpty(), Missing: []Missing{}, Nearest: j.runnableVersions(r.Model)}
+	if forbid != nil {
+		out.Forbidden = append([]string{}, reg.Names(present)...)
+	}
+	for id := range missing.All() {
+		l := j.Avail.Layer(id)
+		out.Missing = append(out.Missing, Missing{Feature: reg.Name(id), Layer: l, Location: reg.Feature(id).Loc.String(), Reason: LayerReason(l)})
+	}
+	sort.SliceStable(out.Missing, func(a, b int) bool { return layerRank[out.Missing[a].Layer] < layerRank[out.Missing[b].Layer] })
+	return out, nil
+}
+
+// runnableVersions lists the runnable versions (-vN) of the model that
+// spec (a model name or -cpu spec) names, other than that model itself.
+func (j *Judge) runnableVersions(spec string) []string {
+	out := []string{}
+	m, err := j.Catalog.Model(strings.SplitN(spec, ",", 2)[0])
+	if err != nil {
+		return out
+	}
+	for i := range j.Catalog.Models {
+		o := &j.Catalog.Models[i]
+		if o.Base != m.Base || o.Name == m.Name || o.Version == 0 {
+			continue
+		}
+		if _, missing, err := j.Missing(o.Name); err == nil && missing.IsEmpty() {
+			out = append(out, o.Name)
+		}
+	}
+	return out
+}
