@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
@@ -133,25 +132,8 @@ func runBaseline(e *env, args []string) error {
 	if format.value == "json" {
 		writeJSON(&buf, out)
 	} else {
-		writeBaselineText(&buf, out)
+		out.WriteText(&buf)
 	}
 	return output(e, "baseline", "", buf.Bytes())
 }
 
-func writeBaselineText(buf *bytes.Buffer, out *fleet.BaselineReport) {
-	fmt.Fprintf(buf, "%d hosts, %s on %s (kvm): %d features in common\n", len(out.Hosts), out.Catalog, out.Machine, len(out.Features))
-	fmt.Fprintf(buf, "runnable on every host (%d): %s\n", len(out.Runnable), strings.Join(out.Runnable, " "))
-	if out.Best != "" {
-		fmt.Fprintf(buf, "best model: %s\n", out.Best)
-	}
-	if out.Next != nil {
-		fmt.Fprintf(buf, "next better model: %s, blocked by:\n", out.Next.Model)
-		tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
-		for _, h := range out.Hosts {
-			if b := out.Next.Blockers[h]; len(b) > 0 {
-				fmt.Fprintf(tw, "  %s\t%s\n", h, strings.Join(b, " "))
-			}
-		}
-		tw.Flush()
-	}
-}

@@ -25,8 +25,8 @@ func TestLabelsGolden(t *testing.T) {
 			rc := run([]string{"labels", "--host", h, "--catalog", "qemu-10.0", "--site", "testdata/labels/site.star"}, nil, &stdout, &stderr)
 			if strings.HasSuffix(name, ".from-dump") {
 				// A snapshot from a cpuid dump knows no KVM: nothing to label.
-				if rc != 1 || !strings.Contains(stderr.String(), "no KVM data") || stdout.Len() > 0 {
-					t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 for a snapshot without KVM data", rc, stdout.String(), stderr.String())
+				if rc != 2 || !strings.Contains(stderr.String(), "no KVM data") || stdout.Len() > 0 {
+					t.Fatalf("exit %d, stdout %q, stderr %q; want exit 2 for a snapshot without KVM data", rc, stdout.String(), stderr.String())
 				}
 				return
 			}

@@ -146,3 +146,26 @@ func kvmUsable() bool {
 	f.Close()
 	return true
 }
+
+// TestNoKVMDataExit2: every command that judges a host without KVM data
+// under kvm (the default) exits 2 with one line naming the host and what
+// to do, and the same command under tcg runs.
+func TestNoKVMDataExit2(t *testing.T) {
+	const dump = "../../testdata/hosts/this-machine.from-dump.json"
+	for _, args := range [][]string{
+		{"models", "--host", dump},
+		{"why", "EPYC", "--host", dump},
+		{"diff", "host:" + dump, "EPYC", "--host", "../../testdata/hosts/this-machine.json"},
+		{"baseline", dump},
+		{"labels", "--host", dump},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(append(args, "--catalog", "qemu-7.2"), strings.NewReader(""), &stdout, &stderr)
+			want := "cpupolicy: " + dump + ": snapshot has no KVM data (not probed: snapshot built from the cpuid dump testdata/hosts/this-machine.cpuid.txt); probe the host with a readable /dev/kvm or pass --accel tcg\n"
+			if code != 2 || stderr.String() != want || stdout.Len() > 0 {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2, stderr %q", code, stdout.String(), stderr.String(), want)
+			}
+		})
+	}
+}

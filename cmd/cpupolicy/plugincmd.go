@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -61,7 +60,7 @@ func runPluginInspect(e *env, args []string) error {
 			if i > 0 {
 				buf.WriteByte('\n')
 			}
-			writeInspectText(&buf, in)
+			in.WriteText(&buf)
 		}
 	}
 	// The plugins that loaded are shown before the error of one that
@@ -70,48 +69,6 @@ func runPluginInspect(e *env, args []string) error {
 		return err
 	}
 	return loadErr
-}
-
-func writeInspectText(buf *bytes.Buffer, in plugins.Inspection) {
-	tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "plugin\t%s %s (ABI %d)\n", in.Name, in.Version, in.ABI)
-	fmt.Fprintf(tw, "file\t%s (%d bytes)\n", in.File, in.Size)
-	if in.Description != "" {
-		fmt.Fprintf(tw, "description\t%s\n", in.Description)
-	}
-	vendors, leaves := make([]string, len(in.Vendors)), make([]string, len(in.Leaves))
-	for i, v := range in.Vendors {
-		vendors[i] = fmt.Sprintf("%q", v)
-	}
-	for i, r := range in.Leaves {
-		leaves[i] = r[0] + "-" + r[1]
-	}
-	fmt.Fprintf(tw, "vendors\t%s\nleaves\t%s\n", orElse(strings.Join(vendors, ", "), "any"), orElse(strings.Join(leaves, ", "), "all"))
-	fmt.Fprintf(tw, "imports\t%s\nexports\t%s\n", strings.Join(in.Imports, " "), strings.Join(in.Exports, " "))
-	fmt.Fprintf(tw, "memory\t%d pages (%d KiB) at start\n", in.MemoryPages, in.MemoryPages*64)
-	cache := "compiled"
-	if in.CacheHit {
-		cache = "from the compilation cache"
-	}
-	if in.CacheNote != "" {
-		cache += " (" + in.CacheNote + ")"
-	}
-	fmt.Fprintf(tw, "load\t%s %.1f ms %s, instantiate %.1f ms, describe %.2f ms\n", in.Engine, in.CompileMS, cache, in.InstantiateMS, in.DescribeMS)
-	tw.Flush()
-	if len(in.Features) > 0 {
-		fmt.Fprintf(buf, "\nfeatures (%d):\n", len(in.Features))
-		tw = tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
-		for _, f := range in.Features {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Name, f.Location, f.Description)
-		}
-		tw.Flush()
-	}
-	if len(in.Checks) > 0 {
-		fmt.Fprintf(buf, "\nchecks (%d):\n", len(in.Checks))
-		for _, c := range in.Checks {
-			fmt.Fprintf(buf, "  %s.%s  %s\n", in.Name, c.Name, c.Description)
-		}
-	}
 }
 
 // modelDefJSON is one definition in `plugin run FILE models`.
@@ -237,10 +194,3 @@ func pluginDecode(ctx context.Context, e *env, p *plugins.Plugin, reg *feature.R
 	return json.RawMessage(res), []string{string(res)}, err
 }
 
-// orElse is s, or def for "".
-func orElse(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}

@@ -62,13 +62,7 @@ func takePluginFlags(args []string, getenv func(string) string) ([]string, *plug
 			break
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") {
-			rest = append(rest, a)
-			continue
-		}
-		switch name {
-		case "plugin", "plugin-memory", "plugin-timeout":
-		default:
+		if !strings.HasPrefix(a, "-") || name != "plugin" && name != "plugin-memory" && name != "plugin-timeout" {
 			rest = append(rest, a)
 			continue
 		}
@@ -79,27 +73,35 @@ func takePluginFlags(args []string, getenv func(string) string) ([]string, *plug
 			i++
 			value = args[i]
 		}
-		switch name {
-		case "plugin":
-			st.paths = append(st.paths, value)
-		case "plugin-memory":
-			n, err := parseSize(value)
-			if err == nil && n < 1<<16 {
-				err = errors.New("smaller than one 64 KiB WebAssembly page")
-			}
-			if err != nil {
-				return nil, nil, fmt.Errorf("invalid value %q for flag --plugin-memory: %v", value, err)
-			}
-			st.cfg = st.cfg.WithMemoryLimit(n)
-		case "plugin-timeout":
-			d, err := time.ParseDuration(value)
-			if err != nil || d <= 0 {
-				return nil, nil, fmt.Errorf("invalid value %q for flag --plugin-timeout: want a positive duration such as 2s", value)
-			}
-			st.cfg = st.cfg.WithTimeout(d)
+		if err := st.setFlag(name, value); err != nil {
+			return nil, nil, err
 		}
 	}
 	return rest, st, nil
+}
+
+// setFlag applies one global plugin flag.
+func (st *pluginState) setFlag(name, value string) error {
+	switch name {
+	case "plugin":
+		st.paths = append(st.paths, value)
+	case "plugin-memory":
+		n, err := parseSize(value)
+		if err == nil && n < 1<<16 {
+			err = errors.New("smaller than one 64 KiB WebAssembly page")
+		}
+		if err != nil {
+			return fmt.Errorf("invalid value %q for flag --plugin-memory: %v", value, err)
+		}
+		st.cfg = st.cfg.WithMemoryLimit(n)
+	case "plugin-timeout":
+		d, err := time.ParseDuration(value)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("invalid value %q for flag --plugin-timeout: want a positive duration such as 2s", value)
+		}
+		st.cfg = st.cfg.WithTimeout(d)
+	}
+	return nil
 }
 
 // parseSize reads a byte count: "67108864", "64MiB", "64M", "512KiB",

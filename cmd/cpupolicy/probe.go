@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -53,7 +50,7 @@ func runProbe(e *env, args []string) error {
 		}
 		buf.Write(data)
 	} else {
-		writeProbeText(&buf, snap, reg, *out == "" && colorOK(e.stdout))
+		host.WriteText(&buf, snap, reg, *out == "" && colorOK(e.stdout))
 	}
 	return output(e, "probe", *out, buf.Bytes())
 }
@@ -95,76 +92,4 @@ func fromFile(path string, build func(string, io.Reader) (*host.HostSnapshot, er
 	}
 	defer f.Close()
 	return build(path, f)
-}
-
-// writeProbeText prints the human summary of a snapshot.
-func writeProbeText(w io.Writer, s *host.HostSnapshot, reg *feature.Registry, color bool) {
-	bold := func(t string) string {
-		if color {
-			return "\x1b[1m" + t + "\x1b[0m"
-		}
-		return t
-	}
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	name := s.Hostname
-	if name == "" {
-		name = "(unnamed host)"
-	}
-	fmt.Fprintf(tw, "host\t%s (%s, %s)\n", name, s.Source, s.ProbedAt.Format("2006-01-02 15:04:05Z"))
-	fmt.Fprintf(tw, "cpu\t%s, family %d model %d stepping %d\n", s.Vendor, s.Family, s.Model, s.Stepping)
-	if s.Brand != "" {
-		fmt.Fprintf(tw, "brand\t%s\n", s.Brand)
-	}
-	if s.Kernel != "" {
-		fmt.Fprintf(tw, "kernel\t%s\n", s.Kernel)
-	}
-	if s.XCR0 != nil {
-		fmt.Fprintf(tw, "xcr0\t%#x\n", *s.XCR0)
-	}
-	if s.KVM != nil {
-		k := s.KVM
-		fmt.Fprintf(tw, "kvm\tAPI %d, %d capabilities, %d supported and %d emulated CPUID entries, %d feature MSRs\n",
-			k.APIVersion, len(k.Capabilities), len(k.SupportedCPUID), len(k.EmulatedCPUID), len(k.FeatureMSRs))
-	} else {
-		fmt.Fprintf(tw, "kvm\tnone: %s\n", s.KVMError)
-	}
-	fmt.Fprintf(tw, "features\thw %d, os %d, kvm %d\n", len(s.Features.HW), len(s.Features.OS), len(s.Features.KVM))
-	tw.Flush()
-
-	hw, osl, kv, err := s.Sets(reg)
-	if err != nil {
-		return // Parse validated the names; unreachable for loaded snapshots.
-	}
-	list := func(title string, set feature.FeatureSet, why string) {
-		if set.IsEmpty() {
-			return
-		}
-		fmt.Fprintf(w, "\n%s (%d):\n", bold(title), set.Count())
-		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintf(tw, "  FEATURE\tLOCATION\tLINUX\n")
-		for id := range set.All() {
-			f := reg.Feature(id)
-			linux := f.Linux
-			if linux == "" {
-				linux = "-"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Name, f.Loc, linux)
-		}
-		tw.Flush()
-		if why != "" {
-			fmt.Fprintf(w, "  %s\n", why)
-		}
-	}
-	if s.Source == host.SourceLive {
-		list("the CPU has, the kernel disabled (hw, not os)", hw.Difference(osl), "")
-	}
-	if s.KVM != nil {
-		list("the CPU has, KVM will not give a guest (hw, not kvm)", hw.Difference(kv), "")
-	}
-	if s.Source == host.SourceCPUIDDump {
-		fmt.Fprintf(w, "\nonly the hw layer is known: %s\n", strings.TrimPrefix(s.KVMError, "not probed: "))
-	}
-	if s.Source == host.SourceQEMUExpansion {
-		fmt.Fprintf(w, "\nonly the kvm layer is known: %s\n", strings.TrimPrefix(s.KVMError, "not probed: "))
-	}
 }

@@ -111,7 +111,9 @@ func pickMachine(cat *catalog.Catalog, name string) (*catalog.MachineType, error
 }
 
 // pickAccel (TRANSITIONAL, replaced by check.Accelerator).
-func pickAccel(cat *catalog.Catalog, accel string) (string, error) { return check.Accelerator(cat, accel) }
+func pickAccel(cat *catalog.Catalog, accel string) (string, error) {
+	return check.Accelerator(cat, accel)
+}
 
 // kvmVendor is the CPU vendor QEMU would give kvm guests: the --host
 // snapshot's, else this machine's ("" when neither is known).

@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
@@ -141,48 +138,9 @@ func runModels(e *env, args []string) error {
 	if format.value == "json" {
 		writeJSON(&buf, rows)
 	} else {
-		writeModelsText(&buf, j, rows, colorOK(e.stdout))
+		j.WriteModelsText(&buf, rows, colorOK(e.stdout))
 	}
 	return output(e, "models", "", buf.Bytes())
-}
-
-func writeModelsText(w io.Writer, j *judge, rows []check.ModelVerdict, color bool) {
-	runnable := 0
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tRUNNABLE\tMISSING")
-	for _, r := range rows {
-		if r.Runnable() {
-			runnable++
-		}
-		name := r.Name
-		if r.Source != "" {
-			name += " [" + r.Source + "]"
-		}
-		var why []string
-		for i, f := range r.Why {
-			if i == 6 {
-				why = append(why, fmt.Sprintf("… +%d more", len(r.Why)-i))
-				break
-			}
-			why = append(why, fmt.Sprintf("%s (%s)", f.Feature, f.Layer))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, paint(color, r.Runnable()), strings.Join(why, ", "))
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(rows), j.Host, j.Machine.Name, j.Accel, qemuText(j.Catalog.QEMUVersion))
-}
-
-// paint writes a verdict, green or red on a terminal.
-func paint(color, yes bool) string {
-	switch {
-	case !color && yes:
-		return "yes"
-	case !color:
-		return "no"
-	case yes:
-		return "\x1b[32myes\x1b[0m"
-	}
-	return "\x1b[31mno\x1b[0m"
 }
 
 func runWhy(e *env, args []string) error {
@@ -214,7 +172,7 @@ func runWhy(e *env, args []string) error {
 	if format.value == "json" {
 		writeJSON(&buf, out)
 	} else {
-		writeWhyText(&buf, out, colorOK(e.stdout))
+		out.WriteText(&buf, colorOK(e.stdout))
 	}
 	if err := output(e, "why", "", buf.Bytes()); err != nil || out.Runnable {
 		return err
@@ -222,33 +180,3 @@ func runWhy(e *env, args []string) error {
 	return errFailed
 }
 
-func writeWhyText(w io.Writer, o *check.Explanation, color bool) {
-	fmt.Fprintf(w, "%s on %s (%s, %s), host %s: runnable: %s\n", o.Model, o.Machine, o.Accel, qemuText(o.QEMU), o.Host, paint(color, o.Runnable))
-	if len(o.Missing) > 0 {
-		byLayer := map[string]int{}
-		for _, m := range o.Missing {
-			byLayer[m.Layer]++
-		}
-		var counts []string
-		for _, l := range check.Layers {
-			if byLayer[l] > 0 {
-				counts = append(counts, fmt.Sprintf("%d %s", byLayer[l], l))
-			}
-		}
-		fmt.Fprintf(w, "%d features missing (%s):\n", len(o.Missing), strings.Join(counts, ", "))
-		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  FEATURE\tLAYER\tLOCATION\tWHY")
-		for _, m := range o.Missing {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.Feature, m.Layer, m.Location, m.Reason)
-		}
-		tw.Flush()
-	}
-	if len(o.Forbidden) > 0 {
-		fmt.Fprintf(w, "forbidden by the libvirt <cpu> but offered by the host (libvirt will not start the domain): %s\n", strings.Join(o.Forbidden, " "))
-	}
-	if len(o.Nearest) > 0 {
-		fmt.Fprintf(w, "runnable versions of the same model: %s\n", strings.Join(o.Nearest, ", "))
-	} else if !o.Runnable {
-		fmt.Fprintln(w, "no version of the same model is runnable here")
-	}
-}

@@ -1,6 +1,11 @@
 package fleet
 
 import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
@@ -76,4 +81,23 @@ func CatalogBaseline(cat *catalog.Catalog, machine string, hosts []HostSet) (*Ba
 		}
 	}
 	return out, nil
+}
+
+// WriteText writes the report for people (`cpupolicy baseline`).
+func (out *BaselineReport) WriteText(buf io.Writer) {
+	fmt.Fprintf(buf, "%d hosts, %s on %s (kvm): %d features in common\n", len(out.Hosts), out.Catalog, out.Machine, len(out.Features))
+	fmt.Fprintf(buf, "runnable on every host (%d): %s\n", len(out.Runnable), strings.Join(out.Runnable, " "))
+	if out.Best != "" {
+		fmt.Fprintf(buf, "best model: %s\n", out.Best)
+	}
+	if out.Next != nil {
+		fmt.Fprintf(buf, "next better model: %s, blocked by:\n", out.Next.Model)
+		tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
+		for _, h := range out.Hosts {
+			if b := out.Next.Blockers[h]; len(b) > 0 {
+				fmt.Fprintf(tw, "  %s\t%s\n", h, strings.Join(b, " "))
+			}
+		}
+		tw.Flush()
+	}
 }

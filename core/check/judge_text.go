@@ -1,0 +1,90 @@
+package check
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteModelsText writes rows, the verdicts of j.Models, as a table for
+// people (`cpupolicy models`); color paints them for a terminal.
+func (j *Judge) WriteModelsText(w io.Writer, rows []ModelVerdict, color bool) {
+	runnable := 0
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tRUNNABLE\tMISSING")
+	for _, r := range rows {
+		if r.Runnable() {
+			runnable++
+		}
+		name := r.Name
+		if r.Source != "" {
+			name += " [" + r.Source + "]"
+		}
+		var why []string
+		for i, f := range r.Why {
+			if i == 6 {
+				why = append(why, fmt.Sprintf("… +%d more", len(r.Why)-i))
+				break
+			}
+			why = append(why, fmt.Sprintf("%s (%s)", f.Feature, f.Layer))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, verdictText(color, r.Runnable()), strings.Join(why, ", "))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(rows), j.Host, j.Machine.Name, j.Accel, releaseText(j.Catalog.QEMUVersion))
+}
+
+// paint writes a verdict, green or red on a terminal.
+func verdictText(color, yes bool) string {
+	switch {
+	case !color && yes:
+		return "yes"
+	case !color:
+		return "no"
+	case yes:
+		return "\x1b[32myes\x1b[0m"
+	}
+	return "\x1b[31mno\x1b[0m"
+}
+
+// WriteText writes the explanation for people (`cpupolicy why`); color
+// paints the verdict for a terminal.
+func (o *Explanation) WriteText(w io.Writer, color bool) {
+	fmt.Fprintf(w, "%s on %s (%s, %s), host %s: runnable: %s\n", o.Model, o.Machine, o.Accel, releaseText(o.QEMU), o.Host, verdictText(color, o.Runnable))
+	if len(o.Missing) > 0 {
+		byLayer := map[string]int{}
+		for _, m := range o.Missing {
+			byLayer[m.Layer]++
+		}
+		var counts []string
+		for _, l := range Layers {
+			if byLayer[l] > 0 {
+				counts = append(counts, fmt.Sprintf("%d %s", byLayer[l], l))
+			}
+		}
+		fmt.Fprintf(w, "%d features missing (%s):\n", len(o.Missing), strings.Join(counts, ", "))
+		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "  FEATURE\tLAYER\tLOCATION\tWHY")
+		for _, m := range o.Missing {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.Feature, m.Layer, m.Location, m.Reason)
+		}
+		tw.Flush()
+	}
+	if len(o.Forbidden) > 0 {
+		fmt.Fprintf(w, "forbidden by the libvirt <cpu> but offered by the host (libvirt will not start the domain): %s\n", strings.Join(o.Forbidden, " "))
+	}
+	if len(o.Nearest) > 0 {
+		fmt.Fprintf(w, "runnable versions of the same model: %s\n", strings.Join(o.Nearest, ", "))
+	} else if !o.Runnable {
+		fmt.Fprintln(w, "no version of the same model is runnable here")
+	}
+}
+
+// releaseText names a catalog's QEMU release in text.
+func releaseText(version string) string {
+	if version == "" {
+		return "no QEMU release"
+	}
+	return "QEMU " + version
+}
