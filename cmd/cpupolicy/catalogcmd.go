@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
@@ -114,35 +113,6 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-type catalogShowJSON struct {
-	Name        string               `json:"name"`
-	QEMUVersion string               `json:"qemu_version"`
-	QEMUPackage string               `json:"qemu_package"`
-	Accels      []string             `json:"accels"`
-	Machines    []catalogShowMachine `json:"machines"`
-	Models      []catalogShowModel   `json:"models"`
-}
-
-type catalogShowMachine struct {
-	Name       string `json:"name"`
-	Family     string `json:"family"`
-	Version    string `json:"version"`
-	Alias      string `json:"alias,omitempty"`
-	Deprecated bool   `json:"deprecated"`
-}
-
-type catalogShowModel struct {
-	Name          string `json:"name"`
-	AliasOf       string `json:"alias-of,omitempty"`
-	Version       int    `json:"version,omitempty"`
-	Static        bool   `json:"static"`
-	MigrationSafe bool   `json:"migration-safe"`
-	Deprecated    bool   `json:"deprecated"`
-	Vendor        string `json:"vendor"`
-	Features      int    `json:"features"`
-	Source        string `json:"source,omitempty"`
-}
-
 func runCatalogShow(e *env, args []string) error {
 	fs := newFlags("catalog show")
 	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
@@ -158,55 +128,12 @@ func runCatalogShow(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	js := catalogShowJSON{Name: cat.Name, QEMUVersion: cat.QEMUVersion, QEMUPackage: cat.QEMUPackage, Accels: cat.Accels}
-	for _, m := range cat.Machines {
-		js.Machines = append(js.Machines, catalogShowMachine{m.Name, m.Family, m.VersionString(), m.Alias, m.Deprecated})
-	}
-	for _, m := range cat.Models() {
-		js.Models = append(js.Models, catalogShowModel{m.Name, m.AliasOf, m.Version, m.Static, m.MigrationSafe, m.Deprecated, m.Props.Vendor, m.Features.Count(), m.Source})
-	}
+	js := cat.Summarize()
 	var buf bytes.Buffer
 	if format.value == "json" {
 		writeJSON(&buf, js)
 	} else {
-		writeCatalogText(&buf, cat, js.Models)
+		js.WriteText(&buf, cat)
 	}
 	return output(e, "catalog show", "", buf.Bytes())
-}
-
-func writeCatalogText(buf *bytes.Buffer, cat *catalog.Catalog, models []catalogShowModel) {
-	pkg := ""
-	if cat.QEMUPackage != "" {
-		pkg = " (" + cat.QEMUPackage + ")"
-	}
-	fmt.Fprintf(buf, "catalog %s: %s%s, accels %s\n", cat.Name, qemuText(cat.QEMUVersion), pkg, strings.Join(cat.Accels, ", "))
-	for _, fam := range []string{"pc-i440fx", "pc-q35"} {
-		var names []string
-		for _, m := range cat.MachineTypes(fam) {
-			names = append(names, m.VersionString())
-		}
-		if len(names) > 0 {
-			fmt.Fprintf(buf, "%s: %d machine types: %s\n", fam, len(names), strings.Join(names, " "))
-		}
-	}
-	fmt.Fprintf(buf, "%d models:\n", len(cat.Models))
-	tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "  NAME\tALIAS-OF\tVENDOR\tFEATURES\tFLAGS")
-	for _, m := range models {
-		var flags []string
-		for _, f := range []struct {
-			on   bool
-			name string
-		}{{m.Static, "static"}, {m.MigrationSafe, "migration-safe"}, {m.Deprecated, "deprecated"}, {m.Source != "", "from " + m.Source}} {
-			if f.on {
-				flags = append(flags, f.name)
-			}
-		}
-		aliasOf := m.AliasOf
-		if aliasOf == "" {
-			aliasOf = "-"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", m.Name, aliasOf, m.Vendor, m.Features, strings.Join(flags, ","))
-	}
-	tw.Flush()
 }

@@ -142,4 +142,3 @@ func runCatalogVerify(e *env, args []string) error {
 	}
 	return errFailed
 }
-

@@ -136,4 +136,3 @@ func runBaseline(e *env, args []string) error {
 	}
 	return output(e, "baseline", "", buf.Bytes())
 }
-

@@ -193,4 +193,3 @@ func pluginDecode(ctx context.Context, e *env, p *plugins.Plugin, reg *feature.R
 	res, err := p.Check(ctx, op[1], in)
 	return json.RawMessage(res), []string{string(res)}, err
 }
-

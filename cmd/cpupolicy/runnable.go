@@ -179,4 +179,3 @@ func runWhy(e *env, args []string) error {
 	}
 	return errFailed
 }
-

@@ -1,0 +1,100 @@
+package catalog
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Summary is what `cpupolicy catalog show` lists of a catalog: its
+// release, machine types and models. Its JSON keys are a contract.
+type Summary struct {
+	Name        string           `json:"name"`
+	QEMUVersion string           `json:"qemu_version"`
+	QEMUPackage string           `json:"qemu_package"`
+	Accels      []string         `json:"accels"`
+	Machines    []SummaryMachine `json:"machines"`
+	Models      []SummaryModel   `json:"models"`
+}
+
+// SummaryMachine is a machine type in a Summary.
+type SummaryMachine struct {
+	Name       string `json:"name"`
+	Family     string `json:"family"`
+	Version    string `json:"version"`
+	Alias      string `json:"alias,omitempty"`
+	Deprecated bool   `json:"deprecated"`
+}
+
+// SummaryModel is a model in a Summary.
+type SummaryModel struct {
+	Name          string `json:"name"`
+	AliasOf       string `json:"alias-of,omitempty"`
+	Version       int    `json:"version,omitempty"`
+	Static        bool   `json:"static"`
+	MigrationSafe bool   `json:"migration-safe"`
+	Deprecated    bool   `json:"deprecated"`
+	Vendor        string `json:"vendor"`
+	Features      int    `json:"features"`
+	Source        string `json:"source,omitempty"`
+}
+
+// Summarize returns the summary of c.
+func (c *Catalog) Summarize() *Summary {
+	s := &Summary{Name: c.Name, QEMUVersion: c.QEMUVersion, QEMUPackage: c.QEMUPackage, Accels: c.Accels}
+	for _, m := range c.Machines {
+		s.Machines = append(s.Machines, SummaryMachine{m.Name, m.Family, m.VersionString(), m.Alias, m.Deprecated})
+	}
+	for _, m := range c.Models {
+		s.Models = append(s.Models, SummaryModel{m.Name, m.AliasOf, m.Version, m.Static, m.MigrationSafe, m.Deprecated, m.Props.Vendor, m.Features.Count(), m.Source})
+	}
+	return s
+}
+
+// releaseText names a QEMU release in text.
+func releaseText(version string) string {
+	if version == "" {
+		return "no QEMU release"
+	}
+	return "QEMU " + version
+}
+
+// WriteText writes the summary of cat for people.
+func (sum *Summary) WriteText(buf io.Writer, cat *Catalog) {
+	models := sum.Models
+	pkg := ""
+	if cat.QEMUPackage != "" {
+		pkg = " (" + cat.QEMUPackage + ")"
+	}
+	fmt.Fprintf(buf, "catalog %s: %s%s, accels %s\n", cat.Name, releaseText(cat.QEMUVersion), pkg, strings.Join(cat.Accels, ", "))
+	for _, fam := range []string{"pc-i440fx", "pc-q35"} {
+		var names []string
+		for _, m := range cat.MachineTypes(fam) {
+			names = append(names, m.VersionString())
+		}
+		if len(names) > 0 {
+			fmt.Fprintf(buf, "%s: %d machine types: %s\n", fam, len(names), strings.Join(names, " "))
+		}
+	}
+	fmt.Fprintf(buf, "%d models:\n", len(cat.Models))
+	tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NAME\tALIAS-OF\tVENDOR\tFEATURES\tFLAGS")
+	for _, m := range models {
+		var flags []string
+		for _, f := range []struct {
+			on   bool
+			name string
+		}{{m.Static, "static"}, {m.MigrationSafe, "migration-safe"}, {m.Deprecated, "deprecated"}, {m.Source != "", "from " + m.Source}} {
+			if f.on {
+				flags = append(flags, f.name)
+			}
+		}
+		aliasOf := m.AliasOf
+		if aliasOf == "" {
+			aliasOf = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", m.Name, aliasOf, m.Vendor, m.Features, strings.Join(flags, ","))
+	}
+	tw.Flush()
+}
