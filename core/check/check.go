@@ -35,6 +35,12 @@
 // KVM_GET_MSR_INDEX_LIST has MSR_IA32_ARCH_CAPABILITIES (taken from the
 // feature-MSR list) and KVM_X86_XCOMP_GUEST_SUPP (taken from
 // KVM_GET_SUPPORTED_CPUID leaf 0xD plus the host's AMX tile components).
+//
+// On top of Compute, a [Judge] gives the verdicts of a catalog's models on
+// one host ([Judge.Models], [Judge.Why]); [HostAvailability] is the one
+// place that decides what a host without KVM data under kvm is (an error
+// wrapping [ErrNoKVM]), and [Accelerator] the one default accelerator
+// (kvm) of every command.
 package check
 
 import (

@@ -22,7 +22,8 @@
 //
 // [Baseline] picks, from requirements, the richest one every host runs
 // and the next better one: the choice `cpupolicy baseline` and
-// `cpupolicy fleet` report.
+// `cpupolicy fleet` report; [CatalogBaseline] makes that choice among a
+// catalog's models for a few hosts, as a [BaselineReport].
 package fleet
 
 import (
