@@ -104,7 +104,7 @@ func runBaseline(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	mt, err := pickMachine(cat, *machine)
+	mt, err := check.Machine(cat, *machine)
 	if err != nil {
 		return err
 	}

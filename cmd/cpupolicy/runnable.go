@@ -68,7 +68,7 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	}
 	j := &judge{reg: cat.Registry()}
 	j.Catalog = cat
-	if j.Machine, err = pickMachine(cat, *f.machine); err != nil {
+	if j.Machine, err = check.Machine(cat, *f.machine); err != nil {
 		return nil, err
 	}
 	if j.Accel, err = check.Accelerator(cat, *f.accel); err != nil {
