@@ -129,18 +129,35 @@ type FeatureLayers []FeatureLayer
 // FeatureLayer is a missing feature and the layer that lacks it.
 type FeatureLayer struct{ Feature, Layer string }
 
-// MarshalJSON writes {"feature": "layer", …} in order.
+// MarshalJSON writes {"feature": "layer", …} in order. `models` writes
+// one per model, a few dozen features each, so names that need no escape
+// (all of QEMU's) are copied as they are rather than each marshalled.
 func (fl FeatureLayers) MarshalJSON() ([]byte, error) {
-	b := []byte{'{'}
+	n := 2
+	for _, f := range fl {
+		n += len(f.Feature) + len(f.Layer) + 6
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
 	for i, f := range fl {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		k, _ := json.Marshal(f.Feature)
-		v, _ := json.Marshal(f.Layer)
-		b = append(append(append(b, k...), ':'), v...)
+		b = append(appendString(b, f.Feature), ':')
+		b = appendString(b, f.Layer)
 	}
 	return append(b, '}'), nil
+}
+
+// appendString appends s as a JSON string, as encoding/json writes it.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, keeping the order.
