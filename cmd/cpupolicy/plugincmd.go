@@ -38,7 +38,7 @@ func runPluginInspect(e *env, args []string) error {
 	}
 	var files []string
 	if e.plugins != nil {
-		files = append(files, e.plugins.paths...)
+		files = append(files, e.plugins.Paths...)
 	}
 	files = append(files, fs.Args()...)
 	if len(files) == 0 {

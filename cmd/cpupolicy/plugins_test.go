@@ -92,11 +92,11 @@ func TestTakePluginFlags(t *testing.T) {
 		t.Errorf("rest = %q, want %q", rest, want)
 	}
 	wantPaths := []string{filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.wasm"), "x.wasm", "y.wasm"}
-	if fmt.Sprint(st.paths) != fmt.Sprint(wantPaths) {
-		t.Errorf("paths = %q, want %q", st.paths, wantPaths)
+	if fmt.Sprint(st.Paths) != fmt.Sprint(wantPaths) {
+		t.Errorf("paths = %q, want %q", st.Paths, wantPaths)
 	}
-	if st.cfg.MemoryLimit() != 16<<20 || st.cfg.Timeout().Milliseconds() != 1500 {
-		t.Errorf("config: memory %d, timeout %v", st.cfg.MemoryLimit(), st.cfg.Timeout())
+	if st.Config.MemoryLimit() != 16<<20 || st.Config.Timeout().Milliseconds() != 1500 {
+		t.Errorf("config: memory %d, timeout %v", st.Config.MemoryLimit(), st.Config.Timeout())
 	}
 	for _, bad := range [][]string{{"--plugin"}, {"--plugin-memory", "1KiB"}, {"--plugin-memory", "lots"},
 		{"--plugin-memory", "9TiB"}, {"--plugin-timeout", "-1s"}, {"--plugin-timeout", "soon"}} {

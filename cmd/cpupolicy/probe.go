@@ -81,7 +81,7 @@ func (e *env) probeSnapshot(reg *feature.Registry, hostFile, dump, qmp string) (
 	if err != nil {
 		return nil, err
 	}
-	ps, _, _ := e.plugins.load()
+	ps, _, _ := e.plugins.Load(context.Background())
 	return snap, plugins.DecodeSnapshot(context.Background(), reg, ps, snap)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -101,7 +102,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				return exitCode(e, usagef(name, "%v", err))
 			}
 			e.plugins = st
-			defer st.close()
+			defer st.Close(context.Background())
 			err = c.run(e, rest)
 			if errors.Is(err, errReported) || errors.Is(err, errUsagePrinted) {
 				return exitUsage
