@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/internal/atomicfile"
 	"github.com/mattn/go-isatty"
 )
 
@@ -282,7 +283,7 @@ func output(e *env, cmd, path string, data []byte) error {
 		_, err := e.stdout.Write(data)
 		return err
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		return cmdError(cmd, fmt.Errorf("writing %s: %v", path, err))
 	}
 	return nil
@@ -296,40 +297,9 @@ func writeOutput(e *env, cmd, path string, data []byte) int {
 		e.stdout.Write(data)
 		return exitOK
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		fmt.Fprintf(e.stderr, "cpupolicy %s: writing %s: %v\n", cmd, path, err)
 		return exitUsage
 	}
 	return exitOK
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// directory and a rename, so that a reader never sees a partial file and a
-// failure leaves no file behind.
-func writeAtomic(path string, data []byte) error {
-	dir := "."
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		dir = path[:i+1]
-	}
-	tmp, err := os.CreateTemp(dir, ".cpupolicy-*.tmp")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }

@@ -1,0 +1,32 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.json")
+	for _, data := range []string{"first\n", "second\n"} {
+		if err := Write(path, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != data {
+			t.Fatalf("got %q, %v; want %q", got, err, data)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, %v; want 0644", fi.Mode(), err)
+	}
+	// A failure (here: a directory where the file should be) leaves the
+	// directory as it was.
+	if err := Write(dir, []byte("x")); err == nil {
+		t.Error("writing over a directory succeeded")
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".cpupolicy-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
