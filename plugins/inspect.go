@@ -117,3 +117,36 @@ func (p *Plugin) DecodeHost(ctx context.Context, reg *feature.Registry, name str
 	}
 	return s.Leaves(), s.Features.HW, nil
 }
+
+// DefinitionJSON is a Definition as `cpupolicy plugin run FILE models`
+// writes it, features by name. Its keys are a contract.
+type DefinitionJSON struct {
+	Name     string   `json:"name"`
+	AliasOf  string   `json:"alias-of,omitempty"`
+	Vendor   string   `json:"vendor"`
+	Family   int      `json:"family"`
+	Model    int      `json:"model"`
+	Stepping int      `json:"stepping"`
+	ModelID  string   `json:"model-id"`
+	Level    uint32   `json:"level"`
+	XLevel   uint32   `json:"xlevel"`
+	XLevel2  uint32   `json:"xlevel2"`
+	Features []string `json:"features"`
+}
+
+// JSON returns d with reg's feature names.
+func (d *Definition) JSON(reg *feature.Registry) DefinitionJSON {
+	return DefinitionJSON{Name: d.Name, AliasOf: d.AliasOf, Vendor: d.Vendor, Family: d.Family,
+		Model: d.Model, Stepping: d.Stepping, ModelID: d.ModelID, Level: d.Level, XLevel: d.XLevel,
+		XLevel2: d.XLevel2, Features: nonNil(reg.Names(d.Features))}
+}
+
+// Summary is d in one line: name, alias, vendor, family, model and how
+// many features.
+func (d *Definition) Summary() string {
+	line := d.Name
+	if d.AliasOf != "" {
+		line += " (alias of " + d.AliasOf + ")"
+	}
+	return fmt.Sprintf("%s  %s family %d model %d: %d features", line, d.Vendor, d.Family, d.Model, d.Features.Count())
+}

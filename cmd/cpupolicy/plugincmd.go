@@ -71,21 +71,6 @@ func runPluginInspect(e *env, args []string) error {
 	return loadErr
 }
 
-// modelDefJSON is one definition in `plugin run FILE models`.
-type modelDefJSON struct {
-	Name     string   `json:"name"`
-	AliasOf  string   `json:"alias-of,omitempty"`
-	Vendor   string   `json:"vendor"`
-	Family   int      `json:"family"`
-	Model    int      `json:"model"`
-	Stepping int      `json:"stepping"`
-	ModelID  string   `json:"model-id"`
-	Level    uint32   `json:"level"`
-	XLevel   uint32   `json:"xlevel"`
-	XLevel2  uint32   `json:"xlevel2"`
-	Features []string `json:"features"`
-}
-
 func runPluginRun(e *env, args []string) error {
 	fs := newFlags("plugin")
 	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
@@ -143,17 +128,11 @@ func pluginModels(ctx context.Context, p *plugins.Plugin, reg *feature.Registry)
 	if err != nil {
 		return nil, nil, err
 	}
-	var defs []modelDefJSON
+	var defs []plugins.DefinitionJSON
 	var text []string
 	for _, d := range ds {
-		defs = append(defs, modelDefJSON{Name: d.Name, AliasOf: d.AliasOf, Vendor: d.Vendor, Family: d.Family,
-			Model: d.Model, Stepping: d.Stepping, ModelID: d.ModelID, Level: d.Level, XLevel: d.XLevel,
-			XLevel2: d.XLevel2, Features: nonNil(reg.Names(d.Features))})
-		line := d.Name
-		if d.AliasOf != "" {
-			line += " (alias of " + d.AliasOf + ")"
-		}
-		text = append(text, fmt.Sprintf("%s  %s family %d model %d: %d features", line, d.Vendor, d.Family, d.Model, d.Features.Count()))
+		defs = append(defs, d.JSON(reg))
+		text = append(text, d.Summary())
 	}
 	return defs, text, nil
 }

@@ -2,29 +2,11 @@ package main
 
 import (
 	"bytes"
-	"fmt"
-	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
-
-// resolvedJSON is one element of `resolve --format json`. Its keys are a
-// contract.
-type resolvedJSON struct {
-	Name     string   `json:"name"`
-	Machine  string   `json:"machine"`
-	Accel    string   `json:"accel"`
-	Features []string `json:"features"`
-	Level    uint32   `json:"level"`
-	XLevel   uint32   `json:"xlevel"`
-	Family   int      `json:"family"`
-	Model    int      `json:"model"`
-	Stepping int      `json:"stepping"`
-	ModelID  string   `json:"model-id"`
-	Vendor   string   `json:"vendor"`
-}
 
 func runResolve(e *env, args []string) error {
 	fs := newFlags("resolve")
@@ -68,34 +50,11 @@ func runResolve(e *env, args []string) error {
 	}
 	var buf bytes.Buffer
 	if format.value == "json" {
-		writeJSON(&buf, resolvedJSONOf(cat, out))
+		writeJSON(&buf, cat.ResolutionsJSON(out))
 	} else {
-		writeResolveText(&buf, cat, out)
+		cat.WriteResolutions(&buf, out)
 	}
 	return output(e, "resolve", "", buf.Bytes())
-}
-
-func resolvedJSONOf(cat *catalog.Catalog, out []*catalog.Resolution) []resolvedJSON {
-	js := make([]resolvedJSON, len(out))
-	for i, r := range out {
-		js[i] = resolvedJSON{Name: r.Model, Machine: r.Machine, Accel: r.Accel, Features: nonNil(cat.Registry().Names(r.Features)),
-			Level: r.Level, XLevel: r.XLevel, Family: r.Family, Model: r.Props.Model, Stepping: r.Stepping,
-			ModelID: r.ModelID, Vendor: r.Vendor}
-	}
-	return js
-}
-
-func writeResolveText(buf *bytes.Buffer, cat *catalog.Catalog, out []*catalog.Resolution) {
-	tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tMACHINE\tACCEL\tFEATURES\tLEVEL\tXLEVEL\tFAMILY\tMODEL\tSTEPPING\tVENDOR\tMODEL-ID")
-	for _, r := range out {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%#x\t%#x\t%d\t%d\t%d\t%s\t%s\n", r.Model, r.Machine, r.Accel, r.Features.Count(),
-			r.Level, r.XLevel, r.Family, r.Props.Model, r.Stepping, r.Vendor, r.ModelID)
-	}
-	tw.Flush()
-	if len(out) == 1 {
-		fmt.Fprintf(buf, "\nfeatures: %v\n", cat.Registry().Names(out[0].Features))
-	}
 }
 
 func nonNil(s []string) []string {

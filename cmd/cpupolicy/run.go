@@ -64,20 +64,6 @@ var errUsagePrinted = errors.New("usage printed")
 // a legacy command already printed its message; exit 2.
 var errReported = errors.New("already reported")
 
-// legacy adapts a command that still returns an exit code
-// (TRANSITIONAL: removed once every command returns errors).
-func legacy(f func(e *env, args []string) int) func(e *env, args []string) error {
-	return func(e *env, args []string) error {
-		switch f(e, args) {
-		case exitOK:
-			return nil
-		case exitViolation:
-			return errFailed
-		}
-		return errReported
-	}
-}
-
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
 	if len(args) == 0 {
@@ -183,24 +169,6 @@ func parseArgs(e *env, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// parseFlags (TRANSITIONAL, replaced by parseArgs) parses args; on -h it prints help and returns exitOK, on an
-// error it prints one line and returns exitUsage, otherwise -1.
-func parseFlags(e *env, fs *flag.FlagSet, args []string) int {
-	err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, helpText(fs.Name()))
-		fmt.Fprintln(e.stdout, "\nFlags:")
-		fs.SetOutput(e.stdout)
-		fs.PrintDefaults()
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "cpupolicy %s: %v; run 'cpupolicy %s -h' for usage\n", fs.Name(), err, fs.Name())
-		return exitUsage
-	}
-	return -1
-}
-
 // parseInterspersed parses flags wherever they stand among the
 // positional arguments ("why EPYC --accel tcg"), as users of QEMU and
 // libvirt tools expect; "--" ends the flags.
@@ -287,19 +255,4 @@ func output(e *env, cmd, path string, data []byte) error {
 		return cmdError(cmd, fmt.Errorf("writing %s: %v", path, err))
 	}
 	return nil
-}
-
-// writeOutput (TRANSITIONAL, replaced by output) writes a command's output to standard output (path "") or
-// atomically to path. A failure is one line naming path; the code is
-// exitOK or exitUsage.
-func writeOutput(e *env, cmd, path string, data []byte) int {
-	if path == "" {
-		e.stdout.Write(data)
-		return exitOK
-	}
-	if err := atomicfile.Write(path, data); err != nil {
-		fmt.Fprintf(e.stderr, "cpupolicy %s: writing %s: %v\n", cmd, path, err)
-		return exitUsage
-	}
-	return exitOK
 }

@@ -107,11 +107,6 @@ func newJudge(e *env, cmd string, f judgeFlags) (*judge, int) {
 	return j, -1
 }
 
-// missing (TRANSITIONAL, replaced by check.Judge.Missing).
-func (j *judge) missing(model string) (features, missing feature.FeatureSet, err error) {
-	return j.Missing(model)
-}
-
 // hostName (TRANSITIONAL, replaced by check.Judge.Host).
 func hostName(j *judge) string { return j.Host }
 

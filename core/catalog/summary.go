@@ -98,3 +98,45 @@ func (sum *Summary) WriteText(buf io.Writer, cat *Catalog) {
 	}
 	tw.Flush()
 }
+
+// ResolutionJSON is a Resolution as `cpupolicy resolve --format json`
+// writes it, features by name. Its keys are a contract.
+type ResolutionJSON struct {
+	Name     string   `json:"name"`
+	Machine  string   `json:"machine"`
+	Accel    string   `json:"accel"`
+	Features []string `json:"features"`
+	Level    uint32   `json:"level"`
+	XLevel   uint32   `json:"xlevel"`
+	Family   int      `json:"family"`
+	Model    int      `json:"model"`
+	Stepping int      `json:"stepping"`
+	ModelID  string   `json:"model-id"`
+	Vendor   string   `json:"vendor"`
+}
+
+// ResolutionsJSON returns rs, resolved on c, as JSON values.
+func (c *Catalog) ResolutionsJSON(rs []*Resolution) []ResolutionJSON {
+	js := make([]ResolutionJSON, len(rs))
+	for i, r := range rs {
+		js[i] = ResolutionJSON{Name: r.Model, Machine: r.Machine, Accel: r.Accel, Features: append([]string{}, c.Registry().Names(r.Features)...),
+			Level: r.Level, XLevel: r.XLevel, Family: r.Family, Model: r.Props.Model, Stepping: r.Stepping,
+			ModelID: r.ModelID, Vendor: r.Vendor}
+	}
+	return js
+}
+
+// WriteResolutions writes rs, resolved on c, as a table for people, and
+// the features of a single one.
+func (c *Catalog) WriteResolutions(buf io.Writer, out []*Resolution) {
+	tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tMACHINE\tACCEL\tFEATURES\tLEVEL\tXLEVEL\tFAMILY\tMODEL\tSTEPPING\tVENDOR\tMODEL-ID")
+	for _, r := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%#x\t%#x\t%d\t%d\t%d\t%s\t%s\n", r.Model, r.Machine, r.Accel, r.Features.Count(),
+			r.Level, r.XLevel, r.Family, r.Props.Model, r.Stepping, r.Vendor, r.ModelID)
+	}
+	tw.Flush()
+	if len(out) == 1 {
+		fmt.Fprintf(buf, "\nfeatures: %v\n", c.Registry().Names(out[0].Features))
+	}
+}
