@@ -94,11 +94,7 @@ func (s *Set) ReadSnapshot(ctx context.Context, path string) (*host.HostSnapshot
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := host.Parse(path, data, reg)
+	snap, err := host.ReadFile(path, reg)
 	if err != nil {
 		return nil, err
 	}

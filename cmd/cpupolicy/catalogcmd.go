@@ -13,6 +13,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/mattn/go-isatty"
 )
 
 func runCatalog(e *env, args []string) error {
@@ -106,11 +107,7 @@ func progressBar(w io.Writer, start time.Time) func(done, total int) {
 // is not colour, so NO_COLOR does not turn it off).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func runCatalogShow(e *env, args []string) error {

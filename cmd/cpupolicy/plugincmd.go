@@ -143,10 +143,7 @@ func pluginDecode(ctx context.Context, e *env, p *plugins.Plugin, reg *feature.R
 	var s *host.HostSnapshot
 	var err error
 	if file != "" {
-		var data []byte
-		if data, err = os.ReadFile(file); err == nil {
-			s, err = host.Parse(file, data, reg)
-		}
+		s, err = host.ReadFile(file, reg)
 	} else {
 		s, err = host.Probe(host.Live(host.LiveConfig{}), reg, e.now())
 	}

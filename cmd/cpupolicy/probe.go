@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"os"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -65,13 +63,9 @@ func (e *env) probeSnapshot(reg *feature.Registry, hostFile, dump, qmp string) (
 	case hostFile != "":
 		return e.loadSnapshot(hostFile)
 	case dump != "":
-		snap, err = fromFile(dump, func(name string, r io.Reader) (*host.HostSnapshot, error) {
-			return host.FromCPUIDDump(name, r, reg, e.now())
-		})
+		snap, err = host.ImportFile(dump, host.FromCPUIDDump, reg, e.now())
 	case qmp != "":
-		snap, err = fromFile(qmp, func(name string, r io.Reader) (*host.HostSnapshot, error) {
-			return host.FromQEMUExpansion(name, r, reg, e.now())
-		})
+		snap, err = host.ImportFile(qmp, host.FromQEMUExpansion, reg, e.now())
 	default:
 		if snap, err = e.probeLive(); err != nil {
 			return nil, failf("probe", err)
@@ -83,13 +77,4 @@ func (e *env) probeSnapshot(reg *feature.Registry, hostFile, dump, qmp string) (
 	}
 	ps, _, _ := e.plugins.Load(context.Background())
 	return snap, plugins.DecodeSnapshot(context.Background(), reg, ps, snap)
-}
-
-func fromFile(path string, build func(string, io.Reader) (*host.HostSnapshot, error)) (*host.HostSnapshot, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return build(path, f)
 }

@@ -37,11 +37,10 @@ type judge struct {
 
 	// TRANSITIONAL: check.Judge's fields under their old names, for the
 	// commands that have not moved to it yet.
-	cat    *catalog.Catalog
-	mt     *catalog.MachineType
-	accel  string
-	avail  *check.Availability
-	vendor string
+	cat   *catalog.Catalog
+	mt    *catalog.MachineType
+	accel string
+	avail *check.Availability
 }
 
 type judgeFlags struct {
@@ -66,8 +65,7 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &judge{reg: cat.Registry()}
-	j.Catalog = cat
+	j := &judge{Judge: check.Judge{Catalog: cat}, reg: cat.Registry()}
 	if j.Machine, err = check.Machine(cat, *f.machine); err != nil {
 		return nil, err
 	}
@@ -93,7 +91,7 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	if j.snap != nil {
 		j.Vendor = j.snap.Vendor
 	}
-	j.cat, j.mt, j.accel, j.avail, j.vendor = j.Catalog, j.Machine, j.Accel, j.Avail, j.Vendor
+	j.cat, j.mt, j.accel, j.avail = j.Catalog, j.Machine, j.Accel, j.Avail
 	return j, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"time"
 
@@ -155,4 +156,24 @@ func findExpansion(name string, data []byte) (map[string]json.RawMessage, error)
 		return nil, fmt.Errorf("%s: no query-cpu-model-expansion reply; QEMU answered an error: %s", name, qmpErr)
 	}
 	return nil, fmt.Errorf("%s: no query-cpu-model-expansion reply (a \"return\" with \"model\" and \"props\")", name)
+}
+
+// ImportFile runs an importer (FromCPUIDDump, FromQEMUExpansion) on the
+// file at path, which names the snapshot's source.
+func ImportFile(path string, from func(string, io.Reader, *feature.Registry, time.Time) (*HostSnapshot, error), reg *feature.Registry, now time.Time) (*HostSnapshot, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return from(path, f, reg, now)
+}
+
+// ReadFile reads and parses the snapshot file at path (Parse).
+func ReadFile(path string, reg *feature.Registry) (*HostSnapshot, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, reg)
 }
