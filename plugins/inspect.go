@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -89,12 +90,12 @@ func nonNil(s []string) []string {
 
 // ExpandModels returns every name of every model the plugin defines
 // (ModelDef.Expand), with reg's features; errors name the plugin's file.
-func (p *Plugin) ExpandModels(ctx context.Context, reg *feature.Registry) ([]Definition, error) {
+func (p *Plugin) ExpandModels(ctx context.Context, reg *feature.Registry) ([]catalog.ModelDefinition, error) {
 	ms, err := p.Models(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []Definition
+	var out []catalog.ModelDefinition
 	for i := range ms {
 		ds, err := ms[i].Expand(reg)
 		if err != nil {
@@ -118,7 +119,7 @@ func (p *Plugin) DecodeHost(ctx context.Context, reg *feature.Registry, name str
 	return s.Leaves(), s.Features.HW, nil
 }
 
-// DefinitionJSON is a Definition as `cpupolicy plugin run FILE models`
+// DefinitionJSON is a catalog.ModelDefinition as `cpupolicy plugin run FILE models`
 // writes it, features by name. Its keys are a contract.
 type DefinitionJSON struct {
 	Name     string   `json:"name"`
@@ -134,16 +135,16 @@ type DefinitionJSON struct {
 	Features []string `json:"features"`
 }
 
-// JSON returns d with reg's feature names.
-func (d *Definition) JSON(reg *feature.Registry) DefinitionJSON {
+// DefinitionJSONOf returns d with reg's feature names.
+func DefinitionJSONOf(d *catalog.ModelDefinition, reg *feature.Registry) DefinitionJSON {
 	return DefinitionJSON{Name: d.Name, AliasOf: d.AliasOf, Vendor: d.Vendor, Family: d.Family,
 		Model: d.Model, Stepping: d.Stepping, ModelID: d.ModelID, Level: d.Level, XLevel: d.XLevel,
 		XLevel2: d.XLevel2, Features: nonNil(reg.Names(d.Features))}
 }
 
-// Summary is d in one line: name, alias, vendor, family, model and how
-// many features.
-func (d *Definition) Summary() string {
+// DefinitionSummary is d in one line: name, alias, vendor, family, model
+// and how many features.
+func DefinitionSummary(d *catalog.ModelDefinition) string {
 	line := d.Name
 	if d.AliasOf != "" {
 		line += " (alias of " + d.AliasOf + ")"

@@ -132,7 +132,7 @@ func runCatalogVerify(e *env, args []string) error {
 	rep := drift.Verify(lf, cat)
 	var buf bytes.Buffer
 	if format.value == "json" {
-		writeJSON(&buf, verifyJSON{*lockPath, lf.Catalog, cat.Name, cat.QEMUVersion, rep.OK(), rep.Locked, rep.Checked,
+		writeJSON(&buf, verifyJSON{*lockPath, lf.Catalog, cat.Name(), cat.QEMUVersion(), rep.OK(), rep.Locked, rep.Checked,
 			rep.DefinitionsUnchecked, rep.Findings})
 	} else {
 		rep.WriteText(&buf, *lockPath, lf, cat, colorOK(e.stdout))

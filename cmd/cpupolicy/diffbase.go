@@ -109,7 +109,7 @@ func runBaseline(e *env, args []string) error {
 		return err
 	}
 	if !cat.HasAccel(catalog.KVM) {
-		return fmt.Errorf("catalog %s has no kvm data", cat.Name)
+		return fmt.Errorf("catalog %s has no kvm data", cat.Name())
 	}
 	rules := qemuRules(e, cat)
 	var hosts []fleet.HostSet

@@ -131,8 +131,8 @@ func pluginModels(ctx context.Context, p *plugins.Plugin, reg *feature.Registry)
 	var defs []plugins.DefinitionJSON
 	var text []string
 	for _, d := range ds {
-		defs = append(defs, d.JSON(reg))
-		text = append(text, d.Summary())
+		defs = append(defs, plugins.DefinitionJSONOf(&d, reg))
+		text = append(text, plugins.DefinitionSummary(&d))
 	}
 	return defs, text, nil
 }

@@ -56,8 +56,7 @@ var commands = []command{
 	{"plugin", runPlugin},
 }
 
-// errUsagePrinted: the command printed its usage, as its arguments were
-// missing ("cpupolicy catalog"); exit 2 with no further message.
+// errUsagePrinted: the command printed its usage for missing arguments; exit 2.
 var errUsagePrinted = errors.New("usage printed")
 
 // errReported (TRANSITIONAL, removed once every command returns errors):

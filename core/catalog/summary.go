@@ -42,11 +42,11 @@ type SummaryModel struct {
 
 // Summarize returns the summary of c.
 func (c *Catalog) Summarize() *Summary {
-	s := &Summary{Name: c.Name, QEMUVersion: c.QEMUVersion, QEMUPackage: c.QEMUPackage, Accels: c.Accels}
-	for _, m := range c.Machines {
+	s := &Summary{Name: c.Name(), QEMUVersion: c.QEMUVersion(), QEMUPackage: c.QEMUPackage(), Accels: c.Accels()}
+	for _, m := range c.Machines() {
 		s.Machines = append(s.Machines, SummaryMachine{m.Name, m.Family, m.VersionString(), m.Alias, m.Deprecated})
 	}
-	for _, m := range c.Models {
+	for _, m := range c.Models() {
 		s.Models = append(s.Models, SummaryModel{m.Name, m.AliasOf, m.Version, m.Static, m.MigrationSafe, m.Deprecated, m.Props.Vendor, m.Features.Count(), m.Source})
 	}
 	return s
@@ -64,10 +64,10 @@ func releaseText(version string) string {
 func (sum *Summary) WriteText(buf io.Writer, cat *Catalog) {
 	models := sum.Models
 	pkg := ""
-	if cat.QEMUPackage != "" {
-		pkg = " (" + cat.QEMUPackage + ")"
+	if cat.QEMUPackage() != "" {
+		pkg = " (" + cat.QEMUPackage() + ")"
 	}
-	fmt.Fprintf(buf, "catalog %s: %s%s, accels %s\n", cat.Name, releaseText(cat.QEMUVersion), pkg, strings.Join(cat.Accels, ", "))
+	fmt.Fprintf(buf, "catalog %s: %s%s, accels %s\n", cat.Name(), releaseText(cat.QEMUVersion()), pkg, strings.Join(cat.Accels(), ", "))
 	for _, fam := range []string{"pc-i440fx", "pc-q35"} {
 		var names []string
 		for _, m := range cat.MachineTypes(fam) {
@@ -77,7 +77,7 @@ func (sum *Summary) WriteText(buf io.Writer, cat *Catalog) {
 			fmt.Fprintf(buf, "%s: %d machine types: %s\n", fam, len(names), strings.Join(names, " "))
 		}
 	}
-	fmt.Fprintf(buf, "%d models:\n", len(cat.Models))
+	fmt.Fprintf(buf, "%d models:\n", len(cat.Models()))
 	tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  NAME\tALIAS-OF\tVENDOR\tFEATURES\tFLAGS")
 	for _, m := range models {

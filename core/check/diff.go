@@ -16,7 +16,7 @@ func Machine(cat *catalog.Catalog, name string) (*catalog.MachineType, error) {
 	}
 	mt, ok := cat.Newest("pc-q35")
 	if !ok {
-		return nil, fmt.Errorf("catalog %s has no pc-q35 machine type; name one with --machine", cat.Name)
+		return nil, fmt.Errorf("catalog %s has no pc-q35 machine type; name one with --machine", cat.Name())
 	}
 	return mt, nil
 }
@@ -120,7 +120,7 @@ func ResolveAll(cat *catalog.Catalog, names []string, spec, machine, accel, vend
 		return []*catalog.Resolution{r}, nil
 	}
 	if len(names) == 0 {
-		for _, m := range cat.Models {
+		for _, m := range cat.Models() {
 			names = append(names, m.Name)
 		}
 	}

@@ -26,7 +26,7 @@ func Accelerator(cat *catalog.Catalog, accel string) (string, error) {
 		return TCG, nil
 	case KVM, TCG:
 		if !cat.HasAccel(accel) {
-			return "", fmt.Errorf("catalog %s has no %s data", cat.Name, accel)
+			return "", fmt.Errorf("catalog %s has no %s data", cat.Name(), accel)
 		}
 		return accel, nil
 	}
@@ -37,17 +37,17 @@ func Accelerator(cat *catalog.Catalog, accel string) (string, error) {
 // hosts for cat (RulesFor of its release), and a note to show the user
 // when those are not the catalog's own release's rules ("" when they are).
 func CatalogRules(cat *catalog.Catalog) (rules, note string) {
-	rules = RulesFor(cat.QEMUVersion)
-	switch v := cat.QEMUVersion; {
+	rules = RulesFor(cat.QEMUVersion())
+	switch v := cat.QEMUVersion(); {
 	case v == rules || strings.HasPrefix(v, rules+"."):
 		return rules, ""
 	case v == "":
 		// Definitions of no QEMU release (libvirt's CPU map) run on
 		// whichever QEMU the site has: judge them with the oldest rules
 		// known (Debian 12 pairs its libvirt 9.0 with QEMU 7.2).
-		return rules, fmt.Sprintf("catalog %s names no QEMU release; judging availability with QEMU %s's rules", cat.Name, rules)
+		return rules, fmt.Sprintf("catalog %s names no QEMU release; judging availability with QEMU %s's rules", cat.Name(), rules)
 	}
-	return rules, fmt.Sprintf("catalog %s is QEMU %s; judging availability with QEMU %s's rules", cat.Name, cat.QEMUVersion, rules)
+	return rules, fmt.Sprintf("catalog %s is QEMU %s; judging availability with QEMU %s's rules", cat.Name(), cat.QEMUVersion(), rules)
 }
 
 // HostAvailability is Compute for the host called name (a snapshot's file
@@ -203,9 +203,10 @@ func (v *ModelVerdict) Runnable() bool { return len(v.UnavailableFeatures) == 0 
 // Models judges every model of the catalog, in catalog order.
 func (j *Judge) Models() ([]ModelVerdict, error) {
 	reg := j.Catalog.Registry()
-	out := make([]ModelVerdict, len(j.Catalog.Models))
-	for i := range j.Catalog.Models {
-		m := &j.Catalog.Models[i]
+	models := j.Catalog.Models()
+	out := make([]ModelVerdict, len(models))
+	for i := range models {
+		m := &models[i]
 		_, missing, err := j.Missing(m.Name)
 		if err != nil {
 			return nil, err
@@ -274,7 +275,7 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 	if forbid != nil {
 		present = forbid.Intersect(j.Avail.Set)
 	}
-	out := &Explanation{Model: r.Model, Machine: j.Machine.Name, Accel: j.Accel, QEMU: j.Catalog.QEMUVersion, Host: j.Host,
+	out := &Explanation{Model: r.Model, Machine: j.Machine.Name, Accel: j.Accel, QEMU: j.Catalog.QEMUVersion(), Host: j.Host,
 		Runnable: missing.IsEmpty() && present.IsEmpty(), Missing: []Missing{}, Nearest: j.runnableVersions(r.Model)}
 	if forbid != nil {
 		out.Forbidden = append([]string{}, reg.Names(present)...)
@@ -295,8 +296,9 @@ func (j *Judge) runnableVersions(spec string) []string {
 	if err != nil {
 		return out
 	}
-	for i := range j.Catalog.Models {
-		o := &j.Catalog.Models[i]
+	models := j.Catalog.Models()
+	for i := range models {
+		o := &models[i]
 		if o.Base != m.Base || o.Name == m.Name || o.Version == 0 {
 			continue
 		}

@@ -61,8 +61,8 @@ func TestJudge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != len(j.Catalog.Models) {
-		t.Fatalf("%d rows for %d models", len(rows), len(j.Catalog.Models))
+	if len(rows) != len(j.Catalog.Models()) {
+		t.Fatalf("%d rows for %d models", len(rows), len(j.Catalog.Models()))
 	}
 	for _, r := range rows {
 		if r.Name != "Skylake-Client-v4" {

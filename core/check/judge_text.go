@@ -32,7 +32,7 @@ func (j *Judge) WriteModelsText(w io.Writer, rows []ModelVerdict, color bool) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, verdictText(color, r.Runnable()), strings.Join(why, ", "))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(rows), j.Host, j.Machine.Name, j.Accel, releaseText(j.Catalog.QEMUVersion))
+	fmt.Fprintf(w, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(rows), j.Host, j.Machine.Name, j.Accel, releaseText(j.Catalog.QEMUVersion()))
 }
 
 // paint writes a verdict, green or red on a terminal.

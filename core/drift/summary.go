@@ -40,7 +40,7 @@ func (d *DiffResult) Groups() []ChangeGroup {
 		g.machines = append(g.machines, c.Machine)
 	}
 	pos := map[string]int{}
-	for i, m := range d.A.Machines {
+	for i, m := range d.A.Machines() {
 		pos[m.Name] = i
 	}
 	out := make([]ChangeGroup, len(gs))

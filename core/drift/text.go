@@ -13,7 +13,7 @@ import (
 // machine types added and removed, then one row per model, accel and
 // change, with the machine types it applies to folded into ranges.
 func (d *DiffResult) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "catalog diff %s (QEMU %s) -> %s (QEMU %s)\n", d.A.Name, d.A.QEMUVersion, d.B.Name, d.B.QEMUVersion)
+	fmt.Fprintf(w, "catalog diff %s (QEMU %s) -> %s (QEMU %s)\n", d.A.Name(), d.A.QEMUVersion(), d.B.Name(), d.B.QEMUVersion())
 	list := func(what string, names []string) {
 		fmt.Fprintf(w, "%-24s %3d", what, len(names))
 		wrapNames(w, names, 30)
@@ -70,7 +70,7 @@ func (rep *Report) WriteText(w io.Writer, path string, lf *LockFile, cat *catalo
 		return code + s + "\x1b[0m"
 	}
 	fmt.Fprintf(w, "lock %s: catalog %s (QEMU %s), %d triples\n", path, lf.Catalog, lf.QEMUVersion, rep.Locked)
-	fmt.Fprintf(w, "catalog %s (QEMU %s): %d of them checked\n", cat.Name, cat.QEMUVersion, rep.Checked)
+	fmt.Fprintf(w, "catalog %s (QEMU %s): %d of them checked\n", cat.Name(), cat.QEMUVersion(), rep.Checked)
 	if rep.DefinitionsUnchecked {
 		fmt.Fprintln(w, "note: the lock or the catalog has no model definitions: expansions compared, definitions not")
 	}

@@ -45,7 +45,7 @@ func CatalogBaseline(cat *catalog.Catalog, machine string, hosts []HostSet) (*Ba
 	reg := cat.Registry()
 	common := hosts[0].Set
 	sets := make([]feature.FeatureSet, len(hosts))
-	out := &BaselineReport{Catalog: cat.Name, Machine: machine, Runnable: []string{}}
+	out := &BaselineReport{Catalog: cat.Name(), Machine: machine, Runnable: []string{}}
 	for i, h := range hosts {
 		common = common.Intersect(h.Set)
 		sets[i] = h.Set
@@ -54,8 +54,9 @@ func CatalogBaseline(cat *catalog.Catalog, machine string, hosts []HostSet) (*Ba
 	out.Features = reg.Names(common)
 	var names []string
 	var reqs []feature.FeatureSet
-	for i := range cat.Models {
-		m := &cat.Models[i]
+	models := cat.Models()
+	for i := range models {
+		m := &models[i]
 		if m.AliasOf != "" {
 			continue
 		}
