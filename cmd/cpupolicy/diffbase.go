@@ -36,7 +36,7 @@ func (e *env) hostAvailability(file string, reg *feature.Registry, rules, accel 
 func (j *judge) operand(e *env, arg string) (feature.FeatureSet, error) {
 	op := check.ParseOperand(arg)
 	if op.Host {
-		a, err := e.hostAvailability(op.HostFile, j.reg, j.Avail.QEMU, j.Accel)
+		a, err := e.hostAvailability(op.HostFile, j.reg, qemuRules(e, j.Catalog), j.Accel)
 		if err != nil {
 			return feature.FeatureSet{}, err
 		}
@@ -58,6 +58,7 @@ func runDiff(e *env, args []string) error {
 	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output `format`: text or json")
 	jf := addJudgeFlags(fs)
+	jf.vendorOnly = true
 	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}

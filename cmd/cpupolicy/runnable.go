@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
@@ -45,6 +46,10 @@ type judge struct {
 
 type judgeFlags struct {
 	catName, machine, accel, hostFile *string
+	// vendorOnly: the command needs only the host's vendor (under kvm a
+	// model takes the host's), not what it can run, so a host without
+	// KVM data is no error (diff of two models).
+	vendorOnly bool
 }
 
 func addJudgeFlags(fs interface {
@@ -84,7 +89,8 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 		}
 		name = "this host"
 	}
-	if j.Avail, err = check.HostAvailability(name, j.reg, j.snap, qemuRules(e, cat), j.Accel); err != nil {
+	j.Avail, err = check.HostAvailability(name, j.reg, j.snap, qemuRules(e, cat), j.Accel)
+	if err != nil && !(f.vendorOnly && errors.Is(err, check.ErrNoKVM)) {
 		return nil, err
 	}
 	j.Host = check.HostLabel(j.snap)
