@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
+
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 	"github.com/cpupolicy/cpupolicy/core/feature"
-	"github.com/mattn/go-isatty"
 )
 
 func runCatalog(e *env, args []string) error {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/report"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
@@ -157,9 +158,8 @@ func (f *checkFlags) config(e *env, files []string) (report.Config, error) {
 		return report.Config{}, scriptFailure("check", err)
 	}
 	sc := siteConfig{siteFile: *f.siteFile, hostFiles: f.hostFiles, cpu: *f.cpu, machine: *f.machine, accel: *f.accel}
-	var rc int
-	if in.Site, in.Host, rc = sc.build(e, in.Catalog, opts); rc >= 0 {
-		return report.Config{}, errReported // site.go printed why
+	if in.Site, in.Host, err = sc.build(e, in.Catalog, opts); err != nil {
+		return report.Config{}, err
 	}
 	var waivers []site.Waiver
 	if *f.waiversFile != "" {
@@ -174,18 +174,18 @@ func (f *checkFlags) config(e *env, files []string) (report.Config, error) {
 // they run in; it resolves *f.cpu and *f.accel.
 func (f *checkFlags) input(e *env, files []string) (starlib.Input, starlib.Options, error) {
 	in := starlib.Input{Params: map[string]string{}}
-	spec, forbid, rc := specFlags(e, "check", *f.cpu, *f.xmlFile)
-	if rc >= 0 {
-		return in, starlib.Options{}, errReported // libvirt.go printed why
+	spec, forbid, err := cpuSpecFlags(e, "check", *f.cpu, *f.xmlFile)
+	if err != nil {
+		return in, starlib.Options{}, err
 	}
 	*f.cpu = spec
-	if !forbid.IsEmpty() {
-		reg, _ := e.registry() // loaded by specFlags
+	if forbid != nil && !forbid.IsEmpty() {
+		reg, _ := e.registry() // loaded by cpuSpecFlags
 		// Policies judge what the guest gets; "the host must not have
 		// it" is a start-time check of libvirt's that `why --cpu-xml`
 		// makes.
 		fmt.Fprintf(e.stderr, "cpupolicy check: note: %s forbids %s; policies do not see forbid (run why --cpu-xml for it)\n",
-			*f.xmlFile, strings.Join(reg.Names(forbid), " "))
+			*f.xmlFile, strings.Join(reg.Names(*forbid), " "))
 	}
 	for _, p := range f.params {
 		k, v, ok := strings.Cut(p, "=")
@@ -217,18 +217,10 @@ func (f *checkFlags) input(e *env, files []string) (starlib.Input, starlib.Optio
 			*f.accel = catalog.TCG
 		}
 	}
-	if *f.accel, err = pickAccel(cat, *f.accel); err != nil {
+	if *f.accel, err = check.Accelerator(cat, *f.accel); err != nil {
 		return in, opts, usagef("check", "%v", err)
 	}
 	return in, opts, nil
-}
-
-// scriptError (TRANSITIONAL, replaced by scriptFailure; fleet, labels and
-// site.go still use it) prints an error of a script (a Starlark backtrace
-// spans several lines) and returns exitUsage.
-func scriptError(e *env, cmd string, err error) int {
-	fmt.Fprintf(e.stderr, "cpupolicy %s: %s\n", cmd, strings.TrimRight(err.Error(), "\n"))
-	return exitUsage
 }
 
 // ANSI colours of the text outputs of probe, fleet and catalog verify

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -76,7 +77,7 @@ func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf
 		machines = repeatFlag{""}
 	}
 	for _, m := range machines {
-		mt, err := pickMachine(cat, m)
+		mt, err := check.Machine(cat, m)
 		if err != nil {
 			return site.FleetInput{}, fmt.Errorf("--machine: %v", err)
 		}

@@ -29,15 +29,12 @@ func runLabels(e *env, args []string) error {
 	if *jf.accel == "" {
 		*jf.accel = catalog.KVM // a node's labels say what its KVM guests can run
 	}
-	j, rc := newJudge(e, "labels", jf)
-	switch rc { // newJudge printed its message
-	case exitViolation:
-		return errFailed
-	case exitUsage:
-		return errReported
+	j, err := loadJudge(e, "labels", jf)
+	if err != nil {
+		return err
 	}
-	in := labels.Input{Host: hostName(j), Catalog: j.cat, Machine: j.mt.Name, Accel: j.accel,
-		Snapshot: j.snap, Avail: j.avail, SiteFile: *siteFile}
+	in := labels.Input{Host: j.Host, Catalog: j.Catalog, Machine: j.Machine.Name, Accel: j.Accel,
+		Snapshot: j.snap, Avail: j.Avail, SiteFile: *siteFile}
 	if j.snap != nil && j.snap.Hostname == "" && *jf.hostFile != "" {
 		in.Host = filepath.Base(*jf.hostFile)
 	}
@@ -45,8 +42,7 @@ func runLabels(e *env, args []string) error {
 		in.Expiry = e.now().Add(*expiry)
 	}
 	if *siteFile != "" {
-		var err error
-		if in.Site, err = starlib.LoadSiteFile(*siteFile, starlib.NewCatalog(j.cat), e.starlibOptions()); err != nil {
+		if in.Site, err = starlib.LoadSiteFile(*siteFile, starlib.NewCatalog(j.Catalog), e.starlibOptions()); err != nil {
 			return scriptFailure("labels", err)
 		}
 	}

@@ -74,16 +74,3 @@ func cpuSpecFlags(e *env, cmd, cpu, xmlFile string) (string, *feature.FeatureSet
 	spec, forbid, err := libvirt.ReadCPUFile(xmlFile, reg)
 	return spec, &forbid, err
 }
-
-// specFlags (TRANSITIONAL, replaced by cpuSpecFlags) prints
-// cpuSpecFlags' error and returns its exit code (-1 on success).
-func specFlags(e *env, cmd, cpu, xmlFile string) (string, feature.FeatureSet, int) {
-	spec, forbid, err := cpuSpecFlags(e, cmd, cpu, xmlFile)
-	if err != nil {
-		return "", feature.FeatureSet{}, exitCode(e, err)
-	}
-	if forbid == nil {
-		return spec, feature.FeatureSet{}, -1
-	}
-	return spec, *forbid, -1
-}

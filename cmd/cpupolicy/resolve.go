@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 
-	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
@@ -62,16 +61,6 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// pickMachine (TRANSITIONAL, replaced by check.Machine).
-func pickMachine(cat *catalog.Catalog, name string) (*catalog.MachineType, error) {
-	return check.Machine(cat, name)
-}
-
-// pickAccel (TRANSITIONAL, replaced by check.Accelerator).
-func pickAccel(cat *catalog.Catalog, accel string) (string, error) {
-	return check.Accelerator(cat, accel)
 }
 
 // kvmVendor is the CPU vendor QEMU would give kvm guests: the --host

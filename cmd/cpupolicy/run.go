@@ -14,8 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cpupolicy/cpupolicy/internal/atomicfile"
 	"github.com/mattn/go-isatty"
+
+	"github.com/cpupolicy/cpupolicy/internal/atomicfile"
 )
 
 // doc is this package's documentation, which is also the help text.
@@ -59,10 +60,6 @@ var commands = []command{
 // errUsagePrinted: the command printed its usage for missing arguments; exit 2.
 var errUsagePrinted = errors.New("usage printed")
 
-// errReported (TRANSITIONAL, removed once every command returns errors):
-// a legacy command already printed its message; exit 2.
-var errReported = errors.New("already reported")
-
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
 	if len(args) == 0 {
@@ -90,7 +87,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			e.plugins = st
 			defer st.Close(context.Background())
 			err = c.run(e, rest)
-			if errors.Is(err, errReported) || errors.Is(err, errUsagePrinted) {
+			if errors.Is(err, errUsagePrinted) {
 				return exitUsage
 			}
 			return exitCode(e, err)
@@ -189,19 +186,6 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 		args = args[1:]
 	}
 	return fs.Parse(append([]string{"--"}, pos...))
-}
-
-// usageError prints a one-line usage error and returns exitUsage.
-func usageError(e *env, cmd, format string, args ...any) int {
-	fmt.Fprintf(e.stderr, "cpupolicy %s: %s; run 'cpupolicy %s -h' for usage\n", cmd, fmt.Sprintf(format, args...), cmd)
-	return exitUsage
-}
-
-// inputError prints err (which names the file and position) and returns
-// exitUsage.
-func inputError(e *env, err error) int {
-	fmt.Fprintf(e.stderr, "cpupolicy: %s\n", oneLine(err))
-	return exitUsage
 }
 
 // oneLine is err's message on one line, as errors.Join lists are not.

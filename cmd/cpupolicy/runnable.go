@@ -36,12 +36,6 @@ type judge struct {
 	reg  *feature.Registry
 	snap *host.HostSnapshot // nil under tcg without --host
 
-	// TRANSITIONAL: check.Judge's fields under their old names, for the
-	// commands that have not moved to it yet.
-	cat   *catalog.Catalog
-	mt    *catalog.MachineType
-	accel string
-	avail *check.Availability
 }
 
 type judgeFlags struct {
@@ -97,22 +91,8 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	if j.snap != nil {
 		j.Vendor = j.snap.Vendor
 	}
-	j.cat, j.mt, j.accel, j.avail = j.Catalog, j.Machine, j.Accel, j.Avail
 	return j, nil
 }
-
-// newJudge (TRANSITIONAL, replaced by loadJudge) prints loadJudge's error
-// and returns its exit code (-1 on success).
-func newJudge(e *env, cmd string, f judgeFlags) (*judge, int) {
-	j, err := loadJudge(e, cmd, f)
-	if err != nil {
-		return nil, exitCode(e, err)
-	}
-	return j, -1
-}
-
-// hostName (TRANSITIONAL, replaced by check.Judge.Host).
-func hostName(j *judge) string { return j.Host }
 
 func runModels(e *env, args []string) error {
 	fs := newFlags("models")

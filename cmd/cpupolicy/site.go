@@ -29,9 +29,7 @@ const cliPool = "hosts"
 //   - otherwise: the --host files (or, under kvm, the live host, probed)
 //     form the pool "hosts", and --cpu SPEC [--machine M] one offer on it,
 //     named by its spec. With one host, it is also the host under check.
-//
-// Errors are printed; the code is -1 on success.
-func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (*site.Site, *starlib.Host, int) {
+func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (*site.Site, *starlib.Host, error) {
 	if sc.siteFile != "" {
 		return sc.fromFile(e, cat, opts)
 	}
@@ -39,16 +37,16 @@ func (sc siteConfig) build(e *env, cat *starlib.Catalog, opts starlib.Options) (
 }
 
 // fromFile is build's site of a --site file.
-func (sc siteConfig) fromFile(e *env, cat *starlib.Catalog, opts starlib.Options) (*site.Site, *starlib.Host, int) {
+func (sc siteConfig) fromFile(e *env, cat *starlib.Catalog, opts starlib.Options) (*site.Site, *starlib.Host, error) {
 	if sc.cpu != "" || sc.machine != "" {
-		return nil, nil, usageError(e, "check", "--site excludes --cpu and --machine: the site file declares the offers")
+		return nil, nil, usagef("check", "--site excludes --cpu and --machine: the site file declares the offers")
 	}
 	if len(sc.hostFiles) > 1 {
-		return nil, nil, usageError(e, "check", "with --site, --host names the one host under check; pools belong in the site file")
+		return nil, nil, usagef("check", "with --site, --host names the one host under check; pools belong in the site file")
 	}
 	st, err := starlib.LoadSiteFile(sc.siteFile, cat, opts)
 	if err != nil {
-		return nil, nil, scriptError(e, "check", err)
+		return nil, nil, scriptFailure("check", err)
 	}
 	for i := range st.Offers {
 		if st.Offers[i].Accel == "" {
@@ -58,27 +56,27 @@ func (sc siteConfig) fromFile(e *env, cat *starlib.Catalog, opts starlib.Options
 	var h *starlib.Host
 	if len(sc.hostFiles) == 1 {
 		if h, err = loadHost(e, sc.hostFiles[0]); err != nil {
-			return nil, nil, inputError(e, err)
+			return nil, nil, err
 		}
 	}
-	return st, h, -1
+	return st, h, nil
 }
 
 // fromFlags is build's site of the --host files and --cpu.
-func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starlib.Host, int) {
+func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starlib.Host, error) {
 	if sc.machine != "" && sc.cpu == "" {
-		return nil, nil, usageError(e, "check", "--machine needs --cpu")
+		return nil, nil, usagef("check", "--machine needs --cpu")
 	}
 	st := &site.Site{}
 	var hosts []*starlib.Host
 	for _, f := range sc.hostFiles {
 		h, err := loadHost(e, f)
 		if err != nil {
-			return nil, nil, inputError(e, err)
+			return nil, nil, err
 		}
 		for _, other := range hosts {
 			if other.Name() == h.Name() {
-				return nil, nil, usageError(e, "check", "two --host files named %s", h.Name())
+				return nil, nil, usagef("check", "two --host files named %s", h.Name())
 			}
 		}
 		hosts = append(hosts, h)
@@ -86,8 +84,7 @@ func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starl
 	if len(hosts) == 0 && sc.accel == catalog.KVM {
 		snap, err := e.probeLive()
 		if err != nil {
-			fmt.Fprintf(e.stderr, "cpupolicy check: probing this host: %v\n", err)
-			return nil, nil, exitUsage
+			return nil, nil, cmdError("check", fmt.Errorf("probing this host: %v", err))
 		}
 		name := snap.Hostname
 		if name == "" {
@@ -96,7 +93,7 @@ func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starl
 		reg, _ := e.registry() // loaded by probeLive
 		h, err := starlib.NewHost(name, snap, reg)
 		if err != nil {
-			return nil, nil, inputError(e, err)
+			return nil, nil, err
 		}
 		hosts = append(hosts, h)
 	}
@@ -110,7 +107,7 @@ func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starl
 	if sc.cpu != "" {
 		o := site.Offer{Name: sc.cpu, CPU: sc.cpu, Machine: sc.machine, Accel: sc.accel}
 		if err := starlib.CheckOffer(cat, o); err != nil {
-			return nil, nil, inputError(e, fmt.Errorf("--cpu %s: %v", sc.cpu, err))
+			return nil, nil, (fmt.Errorf("--cpu %s: %v", sc.cpu, err))
 		}
 		if len(hosts) > 0 {
 			o.Pool = cliPool
@@ -121,7 +118,7 @@ func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starl
 	if len(hosts) == 1 {
 		h = hosts[0]
 	}
-	return st, h, -1
+	return st, h, nil
 }
 
 // loadHost reads a snapshot file as a host named by the file's name
