@@ -19,6 +19,9 @@ var leafHelpers = map[string]string{
 	"github.com/cpupolicy/cpupolicy/internal/suggest": "../internal/suggest",
 	// fleetgen makes realistic fleets for core/fleet's benchmarks.
 	"github.com/cpupolicy/cpupolicy/internal/fleetgen": "../internal/fleetgen",
+	// testenv tells core's tests which real systems (QEMU, /dev/kvm,
+	// cpuid, …) are here, and fails them under CPUPOLICY_REQUIRE.
+	"github.com/cpupolicy/cpupolicy/internal/testenv": "../internal/testenv",
 }
 
 // allowed reports whether a core package may import path: the standard
