@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 	"github.com/cpupolicy/cpupolicy/policies"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
@@ -385,22 +385,8 @@ func TestNoNewHostDepsHistory(t *testing.T) {
 		if testing.Short() {
 			t.Skip("-short: the live import starts 56 QEMU processes")
 		}
-		bin, err := exec.LookPath(qemuimport.DefaultBinary)
-		if err != nil {
-			t.Skipf("%s is not installed (apt-get install qemu-system-x86): the sample above stands in for it", qemuimport.DefaultBinary)
-		}
-		out, err := exec.Command(bin, "--version").Output()
-		if err != nil {
-			t.Fatalf("%s --version: %v", bin, err)
-		}
-		if !strings.Contains(string(out), "version 7.2.") {
-			t.Skipf("%s is not QEMU 7.2 (%s)", bin, strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0]))
-		}
-		kvm, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-		if err != nil {
-			t.Skipf("QEMU's kvm expansions need a usable /dev/kvm: %v", err)
-		}
-		kvm.Close()
+		bin := testenv.Need(t, testenv.QEMU, "import QEMU 7.2's catalog live (the sample above stands in for it)")
+		testenv.Need(t, testenv.KVM, "QEMU's kvm expansions")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		start := time.Now()

@@ -20,6 +20,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 	"github.com/cpupolicy/cpupolicy/site"
 )
 
@@ -158,10 +159,7 @@ var (
 // name the missing bits. With -update the screenshot becomes
 // docs/fleet-report.png.
 func TestFleetHTMLInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium not installed (Debian package chromium): cannot render the HTML report")
-	}
+	chromium := testenv.Need(t, testenv.Chromium, "render the HTML report")
 	dir := t.TempDir()
 	site := fleetSite(t, dir)
 	page := filepath.Join(dir, "fleet.html")

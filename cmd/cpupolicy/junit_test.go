@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // testdata/JUnit.xsd is the Apache Ant JUnit schema as published by
@@ -72,7 +74,7 @@ func TestJUnitValid(t *testing.T) {
 				t.Errorf("system-out lists %d waived, want %d:\n%s", strings.Count(s.SystemOut.Text, "waived "), c.waived, s.SystemOut.Text)
 			}
 			if lintErr != nil {
-				t.Skip("xmllint not found (Debian package libxml2-utils): the schema is not checked")
+				testenv.Missing(t, testenv.Xmllint, "the schema is not checked: %v", lintErr)
 			}
 			file := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".xml")
 			if err := os.WriteFile(file, out, 0o644); err != nil {
@@ -88,10 +90,7 @@ func TestJUnitValid(t *testing.T) {
 // TestJUnitSchemaRejects: xmllint with the schema does reject what the
 // schema forbids, so that a passing TestJUnitValid means something.
 func TestJUnitSchemaRejects(t *testing.T) {
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint not found (Debian package libxml2-utils)")
-	}
+	xmllint := testenv.Need(t, testenv.Xmllint, "check that the schema rejects what it forbids")
 	good := `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites><testsuite name="s" package="p" id="0" timestamp="2026-01-02T03:04:05" hostname="h" tests="1" failures="0" errors="0" time="0.1">
 <properties></properties><testcase name="c" classname="k" time="0.1"></testcase><system-out></system-out><system-err></system-err>

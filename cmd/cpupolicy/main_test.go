@@ -14,8 +14,8 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
-	"github.com/cpupolicy/cpupolicy/core/libvirt"
 	"github.com/cpupolicy/cpupolicy/internal/plugintest"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -34,8 +34,8 @@ func (c cleanupAfter) Run() int {
 }
 
 // TestScripts runs the end-to-end scripts in testdata/script. $TESTDATA is
-// the repository's testdata directory. The condition [kvm] holds where
-// /dev/kvm can be opened read-write.
+// the repository's testdata directory. Conditions are [need:NAME]
+// (scriptCondition).
 func TestScripts(t *testing.T) {
 	td, err := filepath.Abs("../../testdata")
 	if err != nil {
@@ -50,26 +50,23 @@ func TestScripts(t *testing.T) {
 			e.Setenv("NO_COLOR", "1")
 			return nil
 		},
-		Condition: func(cond string) (bool, error) {
-			switch cond {
-			case "cpumap":
-				// Debian's libvirt0 installs libvirt's CPU map.
-				_, err := os.Stat(libvirt.DefaultMapDir + "/index.xml")
-				return err == nil, nil
-			case "kvm":
-				f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-				if err != nil {
-					return false, nil
-				}
-				f.Close()
-				return true, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
+		Condition: scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"cpuid-match": cmdCPUIDMatch,
 		},
 	})
+}
+
+// scriptCondition is the scripts' condition hook: [need:NAME] holds where
+// internal/testenv's requirement NAME (qemu, kvm, cpuid, libvirt-cpumap,
+// …) is met. Where it is not and CPUPOLICY_REQUIRE names it, the
+// condition is an error, which fails the script naming what is missing:
+// "[!need:qemu] skip" skips only where QEMU is not required.
+func scriptCondition(cond string) (bool, error) {
+	if name, ok := strings.CutPrefix(cond, "need:"); ok {
+		return testenv.Cond(testenv.Req(name))
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 // cmdCPUIDMatch: cpuid-match SNAPSHOT DUMP — every leaf/subleaf of the

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/qmp"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // qemuDefinitions asks a live QEMU on machine under accel for
@@ -57,18 +56,10 @@ func qemuDefinitions(t *testing.T, bin, machine, accel string) map[string][]stri
 // own query-cpu-definitions on this host, under kvm and tcg, on
 // pc-q35-7.2 and pc-i440fx-2.3.
 func TestModelsMatchQEMU(t *testing.T) {
-	bin, err := exec.LookPath("qemu-system-x86_64")
-	if err != nil {
-		t.Skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
-	}
-	if v, _ := exec.Command(bin, "--version").Output(); !strings.Contains(string(v), "version 7.2.") {
-		t.Skipf("installed QEMU is not 7.2: %s", v)
-	}
+	bin := testenv.Need(t, testenv.QEMU, "compare with QEMU's own query-cpu-definitions")
 	accels := []string{"tcg"}
-	if kvmUsable() {
+	if testenv.Want(t, testenv.KVM, "models are checked under tcg only") {
 		accels = append(accels, "kvm")
-	} else {
-		t.Log("/dev/kvm is not usable: checking tcg only")
 	}
 	for _, machine := range []string{"pc-q35-7.2", "pc-i440fx-2.3"} {
 		for _, accel := range accels {
@@ -134,17 +125,6 @@ func TestWhySaysKVMHides(t *testing.T) {
 			t.Errorf("%s: layer %q, want %q", f, layers[f], l)
 		}
 	}
-}
-
-// kvmUsable reports whether /dev/kvm opens: only then can QEMU be asked
-// about kvm.
-func kvmUsable() bool {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
 }
 
 // TestNoKVMDataExit2: every command that judges a host without KVM data

@@ -55,17 +55,7 @@ func TestPluginScripts(t *testing.T) {
 			}
 			return nil
 		},
-		Condition: func(cond string) (bool, error) {
-			if cond == "kvm" {
-				f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-				if err != nil {
-					return false, nil
-				}
-				f.Close()
-				return true, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
+		Condition: scriptCondition,
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -110,10 +111,7 @@ func TestReplCompleterDo(t *testing.T) {
 // repr output, history (recall and file), completion, Ctrl-C stopping a
 // loop that would run for hours, multi-line blocks and Ctrl-D.
 func TestReplTerminal(t *testing.T) {
-	tmuxBin, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Skip("tmux is not installed: this test drives the REPL in a tmux pane (apt-get install tmux)")
-	}
+	tmuxBin := testenv.Need(t, testenv.Tmux, "drive the REPL in a tmux pane")
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command to build the binary with")
