@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // qemuMasks is each single feature that the rules name, at the bit QEMU's
@@ -355,18 +355,12 @@ func findQEMUBinaries(t *testing.T) []qemuBinary {
 	for _, rel := range []qemuRelease{qemu72, qemu100} {
 		if b, ok := byRel[rel]; ok {
 			bins = append(bins, b)
+		} else {
+			req := map[qemuRelease]testenv.Req{qemu72: testenv.QEMU, qemu100: testenv.QEMU10}[rel]
+			testenv.Want(t, req, "QEMU "+rel.String()+" is not compared")
 		}
 	}
 	return bins
-}
-
-func kvmUsable() bool {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
 }
 
 // qmpConn is a QEMU process driven over QMP on its stdio.
@@ -852,13 +846,11 @@ type comboResult struct {
 func TestExpandMatchesQEMU(t *testing.T) {
 	bins := findQEMUBinaries(t)
 	if len(bins) == 0 {
-		t.Skip("no qemu-system-x86_64 of a known release (7.2, 10.0) found")
+		testenv.Missing(t, testenv.QEMU, "no qemu-system-x86_64 of a known release (7.2, 10.0) found")
 	}
 	accels := []string{TCG}
-	if kvmUsable() {
+	if testenv.Want(t, testenv.KVM, "tcg only") {
 		accels = append(accels, KVM)
-	} else {
-		t.Log("/dev/kvm not usable: tcg only")
 	}
 	var mu sync.Mutex
 	var summary []string
@@ -908,7 +900,7 @@ func checkAgainstQEMU(t *testing.T, b qemuBinary, machine, accel string, knockou
 	q, err := startQMP(b.path, machine, accel)
 	if err != nil {
 		if accel == KVM {
-			t.Skipf("QEMU with kvm: %v", err)
+			testenv.Missing(t, testenv.KVM, "QEMU with kvm: %v", err)
 		}
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/qmp"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // TestResolveSpecKnownFacts: ResolveSpec starts from the definition, not
@@ -181,13 +182,11 @@ func TestResolveSpecMatchesQEMU(t *testing.T) {
 	}
 	bins := findQEMUBinaries(t)
 	if len(bins) == 0 {
-		t.Skip("no qemu-system-x86_64 of a known release (7.2, 10.0) found")
+		testenv.Missing(t, testenv.QEMU, "no qemu-system-x86_64 of a known release (7.2, 10.0) found")
 	}
 	accels := []string{TCG}
-	if kvmUsable() {
+	if testenv.Want(t, testenv.KVM, "tcg only") {
 		accels = append(accels, KVM)
-	} else {
-		t.Log("/dev/kvm not usable: tcg only")
 	}
 	hostVendor := ""
 	if f, err := cpuid.Native(); err == nil {
@@ -244,7 +243,7 @@ func checkSpecsAgainstQEMU(t *testing.T, c *Catalog, b qemuBinary, machine, acce
 	q, err := qmp.Start(ctx, b.path, []string{"-machine", machine, "-accel", accel, "-nodefaults", "-no-user-config", "-S", "-display", "none"})
 	if err != nil {
 		if accel == KVM {
-			t.Skipf("QEMU with kvm: %v", err)
+			testenv.Missing(t, testenv.KVM, "QEMU with kvm: %v", err)
 		}
 		t.Fatal(err)
 	}

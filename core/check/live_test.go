@@ -11,6 +11,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // qemuSpellings maps every spelling QEMU itself uses for a feature
@@ -62,7 +63,7 @@ func liveSnapshot(t *testing.T, reg *feature.Registry) *host.HostSnapshot {
 	t.Helper()
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err != nil {
-		t.Skipf("no usable /dev/kvm: %v", err)
+		testenv.Missing(t, testenv.KVM, "no usable /dev/kvm: %v", err)
 	}
 	f.Close()
 	s, err := host.Probe(host.Live(host.LiveConfig{}), reg, time.Now())
@@ -70,7 +71,7 @@ func liveSnapshot(t *testing.T, reg *feature.Registry) *host.HostSnapshot {
 		t.Fatal(err)
 	}
 	if s.KVM == nil {
-		t.Skipf("KVM not probed: %s", s.KVMError)
+		testenv.Missing(t, testenv.KVM, "KVM not probed: %s", s.KVMError)
 	}
 	return s
 }

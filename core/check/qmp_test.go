@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // qemuProc is a QEMU process driven over QMP on its stdin/stdout: the
@@ -228,6 +230,10 @@ func findQEMU(t testing.TB, want string) (bin, machine string) {
 			return c, "pc-q35-" + want
 		}
 	}
-	t.Skipf("QEMU %s not found (tried %v; QEMU 10.0 comes from scripts/qemu-10.0.sh)", want, cands)
+	req := testenv.QEMU
+	if want == "10.0" {
+		req = testenv.QEMU10
+	}
+	testenv.Missing(t, req, "QEMU %s not found (tried %v)", want, cands)
 	return "", ""
 }

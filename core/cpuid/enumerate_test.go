@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // The fake CPUs under testdata/fake exercise every walk rule on the kinds of
@@ -208,17 +210,15 @@ func TestFakeWantsMatchCpuidTool(t *testing.T) {
 	}
 	const tool = "/usr/bin/cpuid"
 	if _, err := os.Stat(tool); err != nil {
-		t.Skipf("cpuid tool not installed: %v", err)
+		testenv.Missing(t, testenv.CPUID, "cpuid tool not installed: %v", err)
 	}
 	cc, err := exec.LookPath("gcc")
 	if err != nil {
-		if cc, err = exec.LookPath("cc"); err != nil {
-			t.Skip("no C compiler to build the LD_PRELOAD shim")
-		}
+		cc = testenv.Need(t, testenv.CC, "build the LD_PRELOAD shim")
 	}
 	shim := filepath.Join(t.TempDir(), "cpuidshim.so")
 	if out, err := exec.Command(cc, "-shared", "-fPIC", "-O2", "-o", shim, filepath.Join("testdata", "cpuidshim.c"), "-ldl").CombinedOutput(); err != nil {
-		t.Skipf("cannot build the shim: %v\n%s", err, out)
+		testenv.Missing(t, testenv.CC, "cannot build the shim: %v\n%s", err, out)
 	}
 	for _, name := range fakeCPUs {
 		t.Run(name, func(t *testing.T) {

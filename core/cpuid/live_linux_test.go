@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // pinToCPU0 locks the test's goroutine to its OS thread and that thread to
@@ -55,12 +57,9 @@ func TestEnumerateMatchesCpuidTool(t *testing.T) {
 	}
 	const tool = "/usr/bin/cpuid"
 	if _, err := os.Stat(tool); err != nil {
-		t.Skipf("cpuid tool not installed: %v", err)
+		testenv.Missing(t, testenv.CPUID, "cpuid tool not installed: %v", err)
 	}
-	taskset, err := exec.LookPath("taskset")
-	if err != nil {
-		t.Skip("taskset not installed")
-	}
+	taskset := testenv.Need(t, testenv.Taskset, "run cpuid on CPU 0")
 	defer pinToCPU0(t)()
 
 	native, err := Native()

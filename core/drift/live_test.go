@@ -14,6 +14,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 var fullLive = flag.Bool("full", false, "TestDiffLive: import every common machine type, not one per behaviour class")
@@ -23,26 +24,8 @@ var fullLive = flag.Bool("full", false, "TestDiffLive: import every common machi
 // scripts/qemu-10.0.sh unpacks into /opt/qemu-10.0.
 func liveQEMU(t *testing.T, name string) string {
 	t.Helper()
-	bin := map[string]string{
-		"qemu-7.2":  "qemu-system-x86_64",
-		"qemu-10.0": "/opt/qemu-10.0/bin/qemu-system-x86_64",
-	}[name]
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		hint := "apt-get install qemu-system-x86"
-		if name == "qemu-10.0" {
-			hint = "run scripts/qemu-10.0.sh as root"
-		}
-		t.Skipf("%s: %s is not installed (%s)", name, bin, hint)
-	}
-	out, err := exec.Command(path, "--version").Output()
-	if err != nil {
-		t.Fatalf("%s --version: %v", path, err)
-	}
-	if want := "version " + strings.TrimPrefix(name, "qemu-") + "."; !bytes.Contains(out, []byte(want)) {
-		t.Skipf("%s is not the QEMU %s was imported from: %s", path, name, bytes.TrimSpace(out))
-	}
-	return path
+	req := map[string]testenv.Req{"qemu-7.2": testenv.QEMU, "qemu-10.0": testenv.QEMU10}[name]
+	return testenv.Need(t, req, "compare catalog "+name+" with the QEMU it was imported from")
 }
 
 // machineHelp lists the pc-i440fx and pc-q35 machine types of bin, as

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 func TestBuiltinIsCanonicallyOrdered(t *testing.T) {
@@ -31,10 +32,7 @@ func TestBuiltinIsCanonicallyOrdered(t *testing.T) {
 // TestQEMUNamesLive asks the installed QEMU for its feature list and
 // requires every name in the registry.
 func TestQEMUNamesLive(t *testing.T) {
-	bin, err := exec.LookPath("qemu-system-x86_64")
-	if err != nil {
-		t.Skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
-	}
+	bin := testenv.Need(t, testenv.QEMU, "compare the registry with -cpu help")
 	out, err := exec.Command(bin, "-cpu", "help").Output()
 	if err != nil {
 		t.Fatalf("%s -cpu help: %v", bin, err)
@@ -280,10 +278,7 @@ func TestExtend(t *testing.T) {
 // `qemu-system-x86_64 -cpu help`) and the live output in step where QEMU
 // is installed.
 func TestReferenceListMatchesInstalledQEMU(t *testing.T) {
-	bin, err := exec.LookPath("qemu-system-x86_64")
-	if err != nil {
-		t.Skip("qemu-system-x86_64 is not installed")
-	}
+	bin := testenv.Need(t, testenv.QEMU, "compare the reference list with -cpu help")
 	out, err := exec.Command(bin, "--version").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +290,7 @@ func TestReferenceListMatchesInstalledQEMU(t *testing.T) {
 	case strings.Contains(string(out), "version 10.0."):
 		file = "testdata/qemu-10.0-cpu-flags.txt"
 	default:
-		t.Skipf("no reference list for %s", strings.TrimSpace(string(out)))
+		testenv.Missing(t, testenv.QEMU, "no reference list for %s", strings.TrimSpace(string(out)))
 	}
 	ref, err := os.ReadFile(file)
 	if err != nil {

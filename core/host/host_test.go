@@ -15,6 +15,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/kvm"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 var fixedTime = time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
@@ -374,7 +375,7 @@ func TestFromCPUIDDumpGolden(t *testing.T) {
 func TestLiveKVMIsRawIoctl(t *testing.T) {
 	raw, err := kvm.Probe("/dev/kvm")
 	if err != nil {
-		t.Skipf("no usable /dev/kvm: %v", err)
+		testenv.Missing(t, testenv.KVM, "no usable /dev/kvm: %v", err)
 	}
 	var s *HostSnapshot
 	// KVM puts the calling CPU's APIC ID into leaves 1 and 0xB: probe both

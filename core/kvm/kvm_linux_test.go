@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // fakeDevice plays a KVM system fd the way the kernel answers the ioctls
@@ -282,7 +283,7 @@ func TestProbeNonexistent(t *testing.T) {
 func TestProbeLive(t *testing.T) {
 	const dev = "/dev/kvm"
 	if f, err := os.OpenFile(dev, os.O_RDWR, 0); err != nil {
-		t.Skipf("no usable KVM here: %v", err)
+		testenv.Missing(t, testenv.KVM, "no usable KVM here: %v", err)
 	} else {
 		f.Close()
 	}
@@ -393,14 +394,7 @@ type rawResult struct {
 // runRawKVM compiles testdata/rawkvm.c and parses what it prints.
 func runRawKVM(t *testing.T, dev string, cpu int) *rawResult {
 	t.Helper()
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Skipf("no C compiler to build the rawkvm witness: %v", err)
-	}
-	const header = "/usr/include/linux/kvm.h"
-	if _, err := os.Stat(header); err != nil {
-		t.Skipf("no %s to build the rawkvm witness (apt-get install linux-libc-dev): %v", header, err)
-	}
+	cc := testenv.Need(t, testenv.CC, "build the rawkvm witness")
 	bin := filepath.Join(t.TempDir(), "rawkvm")
 	if out, err := exec.Command(cc, "-O2", "-Wall", "-Werror", "-o", bin, filepath.Join("testdata", "rawkvm.c")).CombinedOutput(); err != nil {
 		t.Fatalf("cc rawkvm.c: %v\n%s", err, out)

@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // BenchmarkLoadMap loads Debian's whole CPU map (83 files, 58 x86
 // models): what `catalog import libvirt` spends before writing.
 func BenchmarkLoadMap(b *testing.B) {
 	if _, err := os.Stat(DefaultMapDir + "/index.xml"); err != nil {
-		b.Skipf("no libvirt CPU map: %v", err)
+		testenv.Missing(b, testenv.LibvirtCPUMap, "no libvirt CPU map: %v", err)
 	}
 	reg := feature.Builtin()
 	for b.Loop() {

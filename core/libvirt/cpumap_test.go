@@ -10,6 +10,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 const testMap = "testdata/cpu_map"
@@ -91,7 +92,7 @@ func mustID(t *testing.T, reg *feature.Registry, name string) feature.ID {
 // the registry's libvirt names.
 func TestDebianMap(t *testing.T) {
 	if _, err := os.Stat(DefaultMapDir + "/index.xml"); err != nil {
-		t.Skipf("no libvirt CPU map (%v): install Debian's libvirt0", err)
+		testenv.Missing(t, testenv.LibvirtCPUMap, "no libvirt CPU map: %v", err)
 	}
 	reg := feature.Builtin()
 	m, err := LoadMap(DefaultMapDir, reg)

@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 // The test binary doubles as a fake QEMU: run with "-fake-qemu=MODE" as its
@@ -339,11 +340,7 @@ func TestCloseKillsStuckQEMU(t *testing.T) {
 
 func qemuBinary(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("qemu-system-x86_64")
-	if err != nil {
-		t.Skip("qemu-system-x86_64 not installed")
-	}
-	return p
+	return testenv.Need(t, testenv.QEMU, "talk QMP to a real QEMU")
 }
 
 func TestRealQEMU(t *testing.T) {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 func checkErr(t *testing.T, err error, want ...string) {
@@ -346,16 +346,10 @@ func TestImportCancel(t *testing.T) {
 // "qemu-system-x86_64 -machine M -accel A -nodefaults -S -display none
 // -qmp stdio".
 func TestImportQEMU(t *testing.T) {
-	bin, err := exec.LookPath("qemu-system-x86_64")
-	if err != nil {
-		t.Skip("qemu-system-x86_64 not installed")
-	}
+	bin := testenv.Need(t, testenv.QEMU, "import from a real QEMU")
 	accels := []string{"tcg"}
-	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
-		f.Close()
+	if testenv.Want(t, testenv.KVM, "kvm not imported") {
 		accels = append(accels, "kvm")
-	} else {
-		t.Logf("kvm not imported: %v", err)
 	}
 	raw, err := Import(context.Background(), Options{
 		Binary:   bin,
@@ -373,7 +367,7 @@ func TestImportQEMU(t *testing.T) {
 		t.Errorf("%d expansions (%d distinct) of %d models", len(raw.Expansions), len(byKey), len(raw.Models))
 	}
 	if !strings.HasPrefix(raw.QEMUVersion, "7.2.") {
-		t.Skipf("QEMU %s: the facts below are QEMU 7.2's", raw.QEMUVersion)
+		testenv.Missing(t, testenv.QEMU, "QEMU %s: the facts below are QEMU 7.2's", raw.QEMUVersion)
 	}
 
 	t.Run("machines", func(t *testing.T) {
