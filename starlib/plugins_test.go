@@ -67,12 +67,8 @@ if plugins.checks() != ["acme.echo", "acme.hang"]:
 
 	// A plugin call that outlives the script's deadline ends the run with
 	// the deadline, not the plugin's own message.
-	t0 := time.Now()
 	err = runPluginScript(t, `plugins.call("acme.hang", 1)`, starlib.Options{Plugins: fake, Timeout: 200 * time.Millisecond})
 	if !errors.Is(err, starlib.ErrTimeout) {
 		t.Errorf("hanging plugin: err = %v, want ErrTimeout", err)
-	}
-	if d := time.Since(t0); d > 5*time.Second {
-		t.Errorf("hanging plugin: ran %v", d)
 	}
 }

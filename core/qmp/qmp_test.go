@@ -289,19 +289,17 @@ func TestCancel(t *testing.T) {
 		defer c.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		start := time.Now()
 		err = c.Execute(ctx, "echo", nil, nil)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want DeadlineExceeded", err)
 		}
 		checkOneLine(t, err, "echo")
-		if d := time.Since(start); d > Grace {
-			t.Errorf("cancelled Execute took %v", d)
-		}
-		// The process was killed.
+		// The process was killed (the wait is a safety net, not a
+		// speed goal).
 		select {
 		case <-c.exited:
-		case <-time.After(Grace):
+			checkKilled(t, c)
+		case <-time.After(time.Minute):
 			t.Error("QEMU still running after a cancelled Execute")
 		}
 	})
@@ -330,11 +328,17 @@ func TestCloseKillsStuckQEMU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	err = c.Close()
 	checkOneLine(t, err, "did not exit after quit; killed")
-	if d := time.Since(start); d < Grace || d > 3*Grace {
-		t.Errorf("Close took %v, want about %v", d, Grace)
+	checkKilled(t, c)
+}
+
+// checkKilled: c's process has been reaped, and it ended by SIGKILL, not
+// by exiting.
+func checkKilled(t *testing.T, c *Client) {
+	t.Helper()
+	if ps := c.cmd.ProcessState; ps == nil || ps.String() != "signal: killed" {
+		t.Errorf("QEMU ended with %v, want signal: killed", ps)
 	}
 }
 
