@@ -24,7 +24,8 @@ for v in amd intel zhaoxin; do
   GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$tmp/$v.wasm" "./plugins/vendors/$v"
   echo "| $v | $(stat -c %s "$tmp/$v.wasm") |"
 done
-GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$tmp/acme.wasm" ./examples/vendor-plugin
+# The example is a module of its own (examples/vendor-plugin/go.mod).
+(cd examples/vendor-plugin && GOWORK=off GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$tmp/acme.wasm" .)
 echo "| examples/vendor-plugin | $(stat -c %s "$tmp/acme.wasm") |"
 echo
 

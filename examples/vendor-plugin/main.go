@@ -2,7 +2,9 @@
 // a made-up vendor, "Acme", whose CPUs report two extra features in a
 // vendor leaf, one CPU model with two versions, and one check.
 //
-// Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o acme.wasm ./examples/vendor-plugin
+// Build, in this directory (a module of its own, see go.mod):
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o acme.wasm .
 package main
 
 import "github.com/cpupolicy/cpupolicy/plugins/sdk"

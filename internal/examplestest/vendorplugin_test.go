@@ -1,4 +1,4 @@
-package main_test
+package examplestest
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
@@ -15,6 +16,47 @@ import (
 	"github.com/cpupolicy/cpupolicy/plugins"
 )
 
+// vendorPlugin is the example plugin's directory: a module of its own.
+const vendorPlugin = "../../examples/vendor-plugin"
+
+// goCmd runs the go command in dir as a vendor's module would be built:
+// its own go.mod and go.sum only (GOWORK=off; -mod=readonly, so that a
+// go.mod or go.sum that is not complete fails instead of being fixed up).
+func goCmd(t *testing.T, dir string, env []string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append([]string{"GOWORK=off", "GOFLAGS=-mod=readonly"}, env...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// TestVendorPluginModule: the example is its own module, which requires
+// this one by its fetchable path, as a vendor's would.
+func TestVendorPluginModule(t *testing.T) {
+	out := goCmd(t, vendorPlugin, nil, "list", "-m", "-f", "{{.Path}} {{.GoMod}}", "all")
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if main, _, _ := strings.Cut(lines[0], " "); main != "example.com/acme-plugin" {
+		t.Errorf("main module %q, want example.com/acme-plugin", lines[0])
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range lines[1:] {
+		if path, gomod, _ := strings.Cut(l, " "); path == "github.com/cpupolicy/cpupolicy" {
+			found = gomod == filepath.Join(root, "go.mod")
+		}
+	}
+	if !found {
+		t.Errorf("github.com/cpupolicy/cpupolicy is not required and replaced by %s:\n%s", root, out)
+	}
+}
+
 // TestPlugin builds the example exactly as the guide says and loads it.
 func TestPlugin(t *testing.T) {
 	if testing.Short() {
@@ -22,11 +64,7 @@ func TestPlugin(t *testing.T) {
 	}
 	dir := t.TempDir()
 	wasm := filepath.Join(dir, "acme.wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", wasm, ".")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	goCmd(t, vendorPlugin, []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0"}, "build", "-buildmode=c-shared", "-o", wasm, ".")
 
 	ctx := context.Background()
 	p, err := plugins.Load(ctx, wasm, plugins.Config{}.WithCacheDir(filepath.Join(dir, "cache")))

@@ -1,7 +1,8 @@
-// Package systemd holds the example systemd units that refresh a host's
-// snapshot and Kubernetes labels; its test checks that they are valid
-// units whose commands are valid cpupolicy invocations.
-package systemd
+package examplestest
+
+// The tests of examples/systemd: the units that refresh a host's snapshot
+// and Kubernetes labels are valid units whose commands are valid
+// cpupolicy invocations.
 
 import (
 	"bufio"
@@ -12,9 +13,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 const installed = "/usr/local/bin/cpupolicy"
+
+// systemdDir holds the units.
+const systemdDir = "../../examples/systemd"
 
 var units = []string{"cpupolicy-probe.service", "cpupolicy-probe.timer"}
 
@@ -57,7 +63,7 @@ func buildCLI(t *testing.T) string {
 // lines, in order.
 func execLines(t *testing.T) (pre, start [][]string) {
 	t.Helper()
-	f, err := os.Open("cpupolicy-probe.service")
+	f, err := os.Open(filepath.Join(systemdDir, "cpupolicy-probe.service"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +93,7 @@ func rewrite(t *testing.T, dir string, repl *strings.Replacer) []string {
 	t.Helper()
 	var paths []string
 	for _, u := range units {
-		data, err := os.ReadFile(u)
+		data, err := os.ReadFile(filepath.Join(systemdDir, u))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,10 +110,7 @@ func rewrite(t *testing.T, dir string, repl *strings.Replacer) []string {
 // binary path pointing at a freshly built cpupolicy (verify checks that
 // ExecStart commands are executable).
 func TestUnitsVerify(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("no systemd-analyze: install Debian's systemd to verify the units")
-	}
+	analyze := testenv.Need(t, testenv.SystemdAnalyze, "verify the units")
 	bin := buildCLI(t)
 	paths := rewrite(t, t.TempDir(), strings.NewReplacer(installed, bin))
 	out, err := exec.Command(analyze, append([]string{"verify"}, paths...)...).CombinedOutput()
@@ -136,11 +139,7 @@ func TestExecStartInvocations(t *testing.T) {
 // TestServiceRuns runs the service's commands for real, with its paths
 // moved into a temporary directory, where /dev/kvm works.
 func TestServiceRuns(t *testing.T) {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("the service needs /dev/kvm read-write (its ConditionPathExists): %v", err)
-	}
-	f.Close()
+	testenv.Need(t, testenv.KVM, "run the service (its ConditionPathExists)")
 	bin := buildCLI(t)
 	root := t.TempDir()
 	state := filepath.Join(root, "var/lib/cpupolicy")
