@@ -92,7 +92,14 @@ func TestHostile(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			// Not parallel: the limit is wall-clock time, and the
 			// runs would compete for the machine's cores.
-			opts := starlib.Options{Timeout: shortTimeout, MaxSteps: tt.maxSteps, MaxViolations: tt.maxViolations, MaxMemory: tt.maxMemory,
+			// Where another limit must stop the run (steps, memory),
+			// the time limit is only a safety net: a loaded machine must
+			// not make it the one that fires.
+			timeout := safetyNet
+			if tt.stop == starlib.ErrTimeout {
+				timeout = shortTimeout
+			}
+			opts := starlib.Options{Timeout: timeout, MaxSteps: tt.maxSteps, MaxViolations: tt.maxViolations, MaxMemory: tt.maxMemory,
 				Predeclared: starlark.StringDict{"spin": starlark.NewBuiltin("spin", spin), "block": starlark.NewBuiltin("block", block)}}
 			p, err := starlib.LoadPolicyFile(filepath.Join("testdata/hostile", tt.file), opts)
 			if err == nil {
