@@ -16,8 +16,8 @@
 //	CPUPOLICY_REQUIRE=all,-kvm     all but kvm (a CI runner without /dev/kvm)
 //
 // Names are read left to right: "all" adds every requirement, NAME adds
-// one, -NAME removes one. An unknown name fails every test that asks,
-// with the nearest known name.
+// one, -NAME removes one. An unknown name fails any test that finds a
+// requirement missing, suggesting the nearest known name.
 //
 // The package imports only the standard library and internal/suggest, so
 // that core's tests may use it (core/deps_test.go).
