@@ -15,10 +15,10 @@ import (
 func loadBases(t testing.TB, reg *feature.Registry) []*fleetgen.Base {
 	var bases []*fleetgen.Base
 	for _, p := range []string{
-		"../../../testdata/hosts/this-machine.json",
-		"../../../testdata/hosts/xeon-gold-6130.json",
-		"../../../testdata/qemu-hosts/x86_64-cpuid-EPYC-7502-32-Core.json", // QMP replies
-		"../../../testdata/qemu-hosts/x86_64-cpuid-Core-i7-8550U.json",
+		"../../testdata/hosts/this-machine.json",
+		"../../testdata/hosts/xeon-gold-6130.json",
+		"../../testdata/qemu-hosts/x86_64-cpuid-EPYC-7502-32-Core.json", // QMP replies
+		"../../testdata/qemu-hosts/x86_64-cpuid-Core-i7-8550U.json",
 	} {
 		b, err := fleetgen.LoadBase(p, reg, "10.0")
 		if err != nil {
@@ -118,7 +118,7 @@ func TestGenerate(t *testing.T) {
 // check.Compute then blames that layer.
 func TestMaskLayers(t *testing.T) {
 	reg := feature.Builtin()
-	b, err := fleetgen.LoadBase(filepath.Join("..", "..", "..", "testdata", "hosts", "this-machine.json"), reg, "10.0")
+	b, err := fleetgen.LoadBase(filepath.Join("..", "..", "testdata", "hosts", "this-machine.json"), reg, "10.0")
 	if err != nil {
 		t.Fatal(err)
 	}
