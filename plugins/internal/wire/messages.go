@@ -94,9 +94,29 @@ func (f *Feature) decode(d *Decoder) {
 	f.Description = d.Str()
 }
 
+func (r *LeafRange) encode(e *Encoder) {
+	e.U32(r.First)
+	e.U32(r.Last)
+}
+
+func (r *LeafRange) decode(d *Decoder) {
+	r.First = d.U32()
+	r.Last = d.U32()
+}
+
 // Check names a check a plugin provides.
 type Check struct {
 	Name, Description string
+}
+
+func (c *Check) encode(e *Encoder) {
+	e.Str(c.Name)
+	e.Str(c.Description)
+}
+
+func (c *Check) decode(d *Decoder) {
+	c.Name = d.Str()
+	c.Description = d.Str()
 }
 
 // Manifest is describe's result.
@@ -119,20 +139,9 @@ func EncodeManifest(e *Encoder, m *Manifest) {
 	e.Str(m.Version)
 	e.Str(m.Description)
 	e.Strs(m.Vendors)
-	e.U32(uint32(len(m.Leaves)))
-	for _, r := range m.Leaves {
-		e.U32(r.First)
-		e.U32(r.Last)
-	}
-	e.U32(uint32(len(m.Features)))
-	for i := range m.Features {
-		m.Features[i].encode(e)
-	}
-	e.U32(uint32(len(m.Checks)))
-	for _, c := range m.Checks {
-		e.Str(c.Name)
-		e.Str(c.Description)
-	}
+	encodeList(e, m.Leaves, (*LeafRange).encode)
+	encodeList(e, m.Features, (*Feature).encode)
+	encodeList(e, m.Checks, (*Check).encode)
 }
 
 // DecodeManifest reads a manifest. It stops after the ABI version if that
@@ -147,25 +156,34 @@ func DecodeManifest(d *Decoder) *Manifest {
 	m.Version = d.Str()
 	m.Description = d.Str()
 	m.Vendors = d.Strs()
-	if n := d.Count(8); n > 0 {
-		m.Leaves = make([]LeafRange, n)
-		for i := range m.Leaves {
-			m.Leaves[i] = LeafRange{d.U32(), d.U32()}
-		}
-	}
-	if n := d.Count(40); n > 0 {
-		m.Features = make([]Feature, n)
-		for i := range m.Features {
-			m.Features[i].decode(d)
-		}
-	}
-	if n := d.Count(8); n > 0 {
-		m.Checks = make([]Check, n)
-		for i := range m.Checks {
-			m.Checks[i] = Check{d.Str(), d.Str()}
-		}
-	}
+	m.Leaves = decodeList(d, 8, (*LeafRange).decode)
+	m.Features = decodeList(d, 40, (*Feature).decode)
+	m.Checks = decodeList(d, 8, (*Check).decode)
 	return m
+}
+
+// encodeList appends a list: the count of xs, then each item as encode
+// writes it. Every list of structs in a message goes through it, so that
+// each struct's encoding is written once, in its encode method.
+func encodeList[T any](e *Encoder, xs []T, encode func(*T, *Encoder)) {
+	e.U32(uint32(len(xs)))
+	for i := range xs {
+		encode(&xs[i], e)
+	}
+}
+
+// decodeList reads a list that encodeList wrote, each item at least min
+// bytes on the wire (see Count); nil for an empty list or an error.
+func decodeList[T any](d *Decoder, min int, decode func(*T, *Decoder)) []T {
+	n := d.Count(min)
+	if n == 0 {
+		return nil
+	}
+	xs := make([]T, n)
+	for i := range xs {
+		decode(&xs[i], d)
+	}
+	return xs
 }
 
 // Model, Version and Prop mirror sdk.Model, sdk.Version and sdk.Prop
@@ -200,74 +218,68 @@ type Model struct {
 	Versions                []Version
 }
 
-// EncodeModels appends a model list, models' result.
-func EncodeModels(e *Encoder, ms []Model) {
-	e.U32(uint32(len(ms)))
-	for i := range ms {
-		m := &ms[i]
-		e.Str(m.Name)
-		e.Str(m.Vendor)
-		e.U32(uint32(m.Family))
-		e.U32(uint32(m.Model))
-		e.U32(uint32(m.Stepping))
-		e.U32(m.Level)
-		e.U32(m.XLevel)
-		e.U32(m.XLevel2)
-		e.Str(m.ModelID)
-		e.Str(m.Note)
-		e.Strs(m.Features)
-		e.U32(uint32(len(m.Versions)))
-		for _, v := range m.Versions {
-			e.U32(uint32(v.Version))
-			e.Str(v.Alias)
-			e.Str(v.Note)
-			e.U32(uint32(len(v.Props)))
-			for _, p := range v.Props {
-				e.Str(p.Name)
-				e.Str(p.Value)
-			}
-		}
-	}
+func (p *Prop) encode(e *Encoder) {
+	e.Str(p.Name)
+	e.Str(p.Value)
 }
 
-// DecodeModels reads a model list.
+func (p *Prop) decode(d *Decoder) {
+	p.Name = d.Str()
+	p.Value = d.Str()
+}
+
+func (v *Version) encode(e *Encoder) {
+	e.U32(uint32(v.Version))
+	e.Str(v.Alias)
+	e.Str(v.Note)
+	encodeList(e, v.Props, (*Prop).encode)
+}
+
+func (v *Version) decode(d *Decoder) {
+	v.Version = int(d.U32())
+	v.Alias = d.Str()
+	v.Note = d.Str()
+	v.Props = decodeList(d, 8, (*Prop).decode)
+}
+
+func (m *Model) encode(e *Encoder) {
+	e.Str(m.Name)
+	e.Str(m.Vendor)
+	e.U32(uint32(m.Family))
+	e.U32(uint32(m.Model))
+	e.U32(uint32(m.Stepping))
+	e.U32(m.Level)
+	e.U32(m.XLevel)
+	e.U32(m.XLevel2)
+	e.Str(m.ModelID)
+	e.Str(m.Note)
+	e.Strs(m.Features)
+	encodeList(e, m.Versions, (*Version).encode)
+}
+
+func (m *Model) decode(d *Decoder) {
+	m.Name = d.Str()
+	m.Vendor = d.Str()
+	m.Family = int(d.U32())
+	m.Model = int(d.U32())
+	m.Stepping = int(d.U32())
+	m.Level = d.U32()
+	m.XLevel = d.U32()
+	m.XLevel2 = d.U32()
+	m.ModelID = d.Str()
+	m.Note = d.Str()
+	m.Features = d.Strs()
+	m.Versions = decodeList(d, 16, (*Version).decode)
+}
+
+// EncodeModels appends a model list, models' result.
+func EncodeModels(e *Encoder, ms []Model) { encodeList(e, ms, (*Model).encode) }
+
+// DecodeModels reads a model list; nil if it is malformed.
 func DecodeModels(d *Decoder) []Model {
-	n := d.Count(48)
-	if n == 0 {
+	ms := decodeList(d, 48, (*Model).decode)
+	if d.Err() != nil {
 		return nil
-	}
-	ms := make([]Model, n)
-	for i := range ms {
-		m := &ms[i]
-		m.Name = d.Str()
-		m.Vendor = d.Str()
-		m.Family = int(d.U32())
-		m.Model = int(d.U32())
-		m.Stepping = int(d.U32())
-		m.Level = d.U32()
-		m.XLevel = d.U32()
-		m.XLevel2 = d.U32()
-		m.ModelID = d.Str()
-		m.Note = d.Str()
-		m.Features = d.Strs()
-		if nv := d.Count(16); nv > 0 {
-			m.Versions = make([]Version, nv)
-			for j := range m.Versions {
-				v := &m.Versions[j]
-				v.Version = int(d.U32())
-				v.Alias = d.Str()
-				v.Note = d.Str()
-				if np := d.Count(8); np > 0 {
-					v.Props = make([]Prop, np)
-					for k := range v.Props {
-						v.Props[k] = Prop{d.Str(), d.Str()}
-					}
-				}
-			}
-		}
-		if d.Err() != nil {
-			return nil
-		}
 	}
 	return ms
 }
