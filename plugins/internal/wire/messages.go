@@ -66,42 +66,23 @@ type Feature struct {
 	Description    string
 }
 
-func (f *Feature) encode(e *Encoder) {
-	e.Str(f.Name)
-	e.U8(f.Kind)
-	e.U32(f.Leaf)
-	e.U32(f.Subleaf)
-	e.U8(f.Reg)
-	e.U32(f.MSR)
-	e.U8(f.Bit)
-	e.Str(f.Linux)
-	e.Str(f.Libvirt)
-	e.Strs(f.Aliases)
-	e.Str(f.Description)
+func (f *Feature) code(c coder) {
+	c.str(&f.Name)
+	c.u8(&f.Kind)
+	c.u32(&f.Leaf)
+	c.u32(&f.Subleaf)
+	c.u8(&f.Reg)
+	c.u32(&f.MSR)
+	c.u8(&f.Bit)
+	c.str(&f.Linux)
+	c.str(&f.Libvirt)
+	c.strs(&f.Aliases)
+	c.str(&f.Description)
 }
 
-func (f *Feature) decode(d *Decoder) {
-	f.Name = d.Str()
-	f.Kind = d.U8()
-	f.Leaf = d.U32()
-	f.Subleaf = d.U32()
-	f.Reg = d.U8()
-	f.MSR = d.U32()
-	f.Bit = d.U8()
-	f.Linux = d.Str()
-	f.Libvirt = d.Str()
-	f.Aliases = d.Strs()
-	f.Description = d.Str()
-}
-
-func (r *LeafRange) encode(e *Encoder) {
-	e.U32(r.First)
-	e.U32(r.Last)
-}
-
-func (r *LeafRange) decode(d *Decoder) {
-	r.First = d.U32()
-	r.Last = d.U32()
+func (r *LeafRange) code(c coder) {
+	c.u32(&r.First)
+	c.u32(&r.Last)
 }
 
 // Check names a check a plugin provides.
@@ -109,14 +90,9 @@ type Check struct {
 	Name, Description string
 }
 
-func (c *Check) encode(e *Encoder) {
-	e.Str(c.Name)
-	e.Str(c.Description)
-}
-
-func (c *Check) decode(d *Decoder) {
-	c.Name = d.Str()
-	c.Description = d.Str()
+func (k *Check) code(c coder) {
+	c.str(&k.Name)
+	c.str(&k.Description)
 }
 
 // Manifest is describe's result.
@@ -132,16 +108,21 @@ type Manifest struct {
 	Checks      []Check
 }
 
+// code runs what follows the ABI version.
+func (m *Manifest) code(c coder) {
+	c.str(&m.Name)
+	c.str(&m.Version)
+	c.str(&m.Description)
+	c.strs(&m.Vendors)
+	list(c, &m.Leaves, 8, (*LeafRange).code)
+	list(c, &m.Features, 40, (*Feature).code)
+	list(c, &m.Checks, 8, (*Check).code)
+}
+
 // EncodeManifest appends m.
 func EncodeManifest(e *Encoder, m *Manifest) {
 	e.U32(m.ABI)
-	e.Str(m.Name)
-	e.Str(m.Version)
-	e.Str(m.Description)
-	e.Strs(m.Vendors)
-	encodeList(e, m.Leaves, (*LeafRange).encode)
-	encodeList(e, m.Features, (*Feature).encode)
-	encodeList(e, m.Checks, (*Check).encode)
+	m.code(e)
 }
 
 // DecodeManifest reads a manifest. It stops after the ABI version if that
@@ -152,38 +133,8 @@ func DecodeManifest(d *Decoder) *Manifest {
 	if d.Err() != nil || m.ABI != ABI {
 		return m
 	}
-	m.Name = d.Str()
-	m.Version = d.Str()
-	m.Description = d.Str()
-	m.Vendors = d.Strs()
-	m.Leaves = decodeList(d, 8, (*LeafRange).decode)
-	m.Features = decodeList(d, 40, (*Feature).decode)
-	m.Checks = decodeList(d, 8, (*Check).decode)
+	m.code(d)
 	return m
-}
-
-// encodeList appends a list: the count of xs, then each item as encode
-// writes it. Every list of structs in a message goes through it, so that
-// each struct's encoding is written once, in its encode method.
-func encodeList[T any](e *Encoder, xs []T, encode func(*T, *Encoder)) {
-	e.U32(uint32(len(xs)))
-	for i := range xs {
-		encode(&xs[i], e)
-	}
-}
-
-// decodeList reads a list that encodeList wrote, each item at least min
-// bytes on the wire (see Count); nil for an empty list or an error.
-func decodeList[T any](d *Decoder, min int, decode func(*T, *Decoder)) []T {
-	n := d.Count(min)
-	if n == 0 {
-		return nil
-	}
-	xs := make([]T, n)
-	for i := range xs {
-		decode(&xs[i], d)
-	}
-	return xs
 }
 
 // Model, Version and Prop mirror sdk.Model, sdk.Version and sdk.Prop
@@ -218,66 +169,40 @@ type Model struct {
 	Versions                []Version
 }
 
-func (p *Prop) encode(e *Encoder) {
-	e.Str(p.Name)
-	e.Str(p.Value)
+func (p *Prop) code(c coder) {
+	c.str(&p.Name)
+	c.str(&p.Value)
 }
 
-func (p *Prop) decode(d *Decoder) {
-	p.Name = d.Str()
-	p.Value = d.Str()
+func (v *Version) code(c coder) {
+	c.int(&v.Version)
+	c.str(&v.Alias)
+	c.str(&v.Note)
+	list(c, &v.Props, 8, (*Prop).code)
 }
 
-func (v *Version) encode(e *Encoder) {
-	e.U32(uint32(v.Version))
-	e.Str(v.Alias)
-	e.Str(v.Note)
-	encodeList(e, v.Props, (*Prop).encode)
-}
-
-func (v *Version) decode(d *Decoder) {
-	v.Version = int(d.U32())
-	v.Alias = d.Str()
-	v.Note = d.Str()
-	v.Props = decodeList(d, 8, (*Prop).decode)
-}
-
-func (m *Model) encode(e *Encoder) {
-	e.Str(m.Name)
-	e.Str(m.Vendor)
-	e.U32(uint32(m.Family))
-	e.U32(uint32(m.Model))
-	e.U32(uint32(m.Stepping))
-	e.U32(m.Level)
-	e.U32(m.XLevel)
-	e.U32(m.XLevel2)
-	e.Str(m.ModelID)
-	e.Str(m.Note)
-	e.Strs(m.Features)
-	encodeList(e, m.Versions, (*Version).encode)
-}
-
-func (m *Model) decode(d *Decoder) {
-	m.Name = d.Str()
-	m.Vendor = d.Str()
-	m.Family = int(d.U32())
-	m.Model = int(d.U32())
-	m.Stepping = int(d.U32())
-	m.Level = d.U32()
-	m.XLevel = d.U32()
-	m.XLevel2 = d.U32()
-	m.ModelID = d.Str()
-	m.Note = d.Str()
-	m.Features = d.Strs()
-	m.Versions = decodeList(d, 16, (*Version).decode)
+func (m *Model) code(c coder) {
+	c.str(&m.Name)
+	c.str(&m.Vendor)
+	c.int(&m.Family)
+	c.int(&m.Model)
+	c.int(&m.Stepping)
+	c.u32(&m.Level)
+	c.u32(&m.XLevel)
+	c.u32(&m.XLevel2)
+	c.str(&m.ModelID)
+	c.str(&m.Note)
+	c.strs(&m.Features)
+	list(c, &m.Versions, 16, (*Version).code)
 }
 
 // EncodeModels appends a model list, models' result.
-func EncodeModels(e *Encoder, ms []Model) { encodeList(e, ms, (*Model).encode) }
+func EncodeModels(e *Encoder, ms []Model) { list(e, &ms, 48, (*Model).code) }
 
 // DecodeModels reads a model list; nil if it is malformed.
 func DecodeModels(d *Decoder) []Model {
-	ms := decodeList(d, 48, (*Model).decode)
+	var ms []Model
+	list(d, &ms, 48, (*Model).code)
 	if d.Err() != nil {
 		return nil
 	}
@@ -289,4 +214,46 @@ func DecodeModels(d *Decoder) []Model {
 func EncodeCheckRequest(e *Encoder, name string, input []byte) {
 	e.Str(name)
 	e.Bytes(input)
+}
+
+// coder is an Encoder or a Decoder. Each struct of a message states its
+// layout once, in its code method, which runs the fields in wire order
+// through a coder: an Encoder appends each field, a Decoder sets it. So
+// the encoding and the decoding of a message cannot disagree.
+type coder interface {
+	u8(*uint8)
+	u32(*uint32)
+	int(*int) // as a u32
+	str(*string)
+	strs(*[]string)
+}
+
+func (e *Encoder) u8(v *uint8)      { e.U8(*v) }
+func (e *Encoder) u32(v *uint32)    { e.U32(*v) }
+func (e *Encoder) int(v *int)       { e.U32(uint32(*v)) }
+func (e *Encoder) str(v *string)    { e.Str(*v) }
+func (e *Encoder) strs(v *[]string) { e.Strs(*v) }
+
+func (d *Decoder) u8(v *uint8)      { *v = d.U8() }
+func (d *Decoder) u32(v *uint32)    { *v = d.U32() }
+func (d *Decoder) int(v *int)       { *v = int(d.U32()) }
+func (d *Decoder) str(v *string)    { *v = d.Str() }
+func (d *Decoder) strs(v *[]string) { *v = d.Strs() }
+
+// list runs a list: a u32 count, then each item's layout. Decoding, min
+// is the least size of an item on the wire (see Count), and an empty list
+// is nil.
+func list[T any](c coder, xs *[]T, min int, code func(*T, coder)) {
+	switch c := c.(type) {
+	case *Encoder:
+		c.U32(uint32(len(*xs)))
+	case *Decoder:
+		*xs = nil
+		if n := c.Count(min); n > 0 {
+			*xs = make([]T, n)
+		}
+	}
+	for i := range *xs {
+		code(&(*xs)[i], c)
+	}
 }

@@ -6,7 +6,7 @@
 // Everything is little-endian. An integer is a fixed-width u8 or u32; a
 // string or byte string is a u32 length and that many bytes; a list is a
 // u32 count and that many items. Messages are structs of these in a fixed
-// order (see the Encode/Decode functions of each type).
+// order (see the code method of each type).
 //
 // The package imports only the standard library package unicode/utf8, so
 // that a plugin built with it stays small: a guest that imports fmt,
