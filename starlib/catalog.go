@@ -134,11 +134,7 @@ func (c *Catalog) modelFn(thread *starlark.Thread, b *starlark.Builtin, args sta
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &name); err != nil {
 		return nil, err
 	}
-	m, err := c.c.Model(name)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
-	}
-	return c.byModel[m.Name], nil
+	return c.modelArg(b.Name(), starlark.String(name))
 }
 
 // machine_types(family=None)

@@ -227,6 +227,20 @@ func (r *run) checkLen(fn, what string, n int) error {
 	return nil
 }
 
+// listArg returns v, argument param of builtin fn, as a list or tuple
+// (not a string, which Starlark also indexes) within the run's MaxLen;
+// want says in the error what the list should hold.
+func (r *run) listArg(fn, param string, v starlark.Value, want string) (starlark.Indexable, error) {
+	list, ok := v.(starlark.Indexable)
+	if _, isStr := v.(starlark.String); !ok || isStr {
+		return nil, fmt.Errorf("%s: %s: got %s, want %s", fn, param, v.Type(), want)
+	}
+	if err := r.checkLen(fn, param, list.Len()); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
 // Interrupted returns why the run on thread must stop — its time limit
 // passed or its context was cancelled — or nil. A Go builtin that may run
 // long (a loop over many values, a plugin call) calls it between pieces

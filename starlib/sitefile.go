@@ -137,11 +137,8 @@ func (d *siteDecls) pool(thread *starlark.Thread, b *starlark.Builtin, args star
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "hosts", &hosts); err != nil {
 		return nil, err
 	}
-	list, ok := hosts.(starlark.Indexable)
-	if _, isStr := hosts.(starlark.String); !ok || isStr {
-		return nil, fmt.Errorf("%s: hosts: got %s, want a list of snapshot files", b.Name(), hosts.Type())
-	}
-	if err := r.checkLen(b.Name(), "hosts", list.Len()); err != nil {
+	list, err := r.listArg(b.Name(), "hosts", hosts, "a list of snapshot files")
+	if err != nil {
 		return nil, err
 	}
 	if len(d.pools)+len(d.errs) >= r.maxViolations {

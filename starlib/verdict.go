@@ -66,15 +66,13 @@ func verdictBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "config", &cfg, "hosts", &hv); err != nil {
 		return nil, err
 	}
-	list, ok := hv.(starlark.Indexable)
-	if _, isStr := hv.(starlark.String); !ok || isStr {
-		return nil, fmt.Errorf("%s: hosts: got %s, want a list of hosts", b.Name(), hv.Type())
-	}
-	if err := r.checkLen(b.Name(), "hosts", list.Len()); err != nil {
+	list, err := r.listArg(b.Name(), "hosts", hv, "a list of hosts")
+	if err != nil {
 		return nil, err
 	}
 	hosts := make([]*Host, list.Len())
 	for i := range hosts {
+		var ok bool
 		if hosts[i], ok = list.Index(i).(*Host); !ok {
 			return nil, fmt.Errorf("%s: hosts[%d]: got %s, want host", b.Name(), i, list.Index(i).Type())
 		}

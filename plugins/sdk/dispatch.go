@@ -103,29 +103,27 @@ func noPlugin() []byte {
 }
 
 // handleDescribe is describe's body.
-func handleDescribe() (res []byte) {
-	defer guard(&res)
-	if registered == nil {
-		return noPlugin()
-	}
-	if describeReply == nil {
-		wire.EncodeManifest(begin(wire.StatusOK), registered.manifest())
-		describeReply = append([]byte(nil), end()...)
-	}
-	return describeReply
+func handleDescribe() []byte {
+	return cached(&describeReply, func(e *wire.Encoder) { wire.EncodeManifest(e, registered.manifest()) })
 }
 
 // handleModels is models' body.
-func handleModels() (res []byte) {
+func handleModels() []byte {
+	return cached(&modelsReply, func(e *wire.Encoder) { wire.EncodeModels(e, registered.models()) })
+}
+
+// cached returns *reply, a reply that never changes, building it with
+// encode on the first call.
+func cached(reply *[]byte, encode func(*wire.Encoder)) (res []byte) {
 	defer guard(&res)
 	if registered == nil {
 		return noPlugin()
 	}
-	if modelsReply == nil {
-		wire.EncodeModels(begin(wire.StatusOK), registered.models())
-		modelsReply = append([]byte(nil), end()...)
+	if *reply == nil {
+		encode(begin(wire.StatusOK))
+		*reply = append([]byte(nil), end()...)
 	}
-	return modelsReply
+	return *reply
 }
 
 // handleDecode is decode's body; req is the request payload.

@@ -76,86 +76,103 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("offset %#x: %s", e.Offset, e.Msg) }
 
+// reader reads a module's bytes. The first error sticks, as in
+// bufio.Scanner: later reads return zero values, so that a parser reads a
+// whole entry and checks err once.
 type reader struct {
 	b   []byte
 	off int
+	err error
 }
 
+// fail records an error at the current offset, unless one is recorded
+// already, and returns the recorded one.
 func (r *reader) fail(format string, args ...any) error {
-	return &Error{Offset: r.off, Msg: fmt.Sprintf(format, args...)}
+	if r.err == nil {
+		r.err = &Error{Offset: r.off, Msg: fmt.Sprintf(format, args...)}
+	}
+	return r.err
 }
 
-func (r *reader) byte() (byte, error) {
+func (r *reader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
 	if r.off >= len(r.b) {
-		return 0, r.fail("unexpected end of module")
+		r.fail("unexpected end of module")
+		return 0
 	}
 	c := r.b[r.off]
 	r.off++
-	return c, nil
+	return c
 }
 
 // uleb reads an unsigned LEB128 of at most bits bits.
-func (r *reader) uleb(bits uint) (uint64, error) {
+func (r *reader) uleb(bits uint) uint64 {
 	start := r.off
 	var v uint64
-	for n, shift := 0, uint(0); ; n, shift = n+1, shift+7 {
+	for n, shift := 0, uint(0); r.err == nil; n, shift = n+1, shift+7 {
 		if n == int(bits+6)/7 {
 			r.off = start
-			return 0, r.fail("integer too long")
+			r.fail("integer too long")
+			break
 		}
-		c, err := r.byte()
-		if err != nil {
-			return 0, err
-		}
+		c := r.byte()
 		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
+		if r.err == nil && c < 0x80 {
 			if bits < 64 && v>>bits != 0 {
 				r.off = start
-				return 0, r.fail("integer too large")
+				r.fail("integer too large")
+				break
 			}
-			return v, nil
+			return v
 		}
 	}
+	return 0
 }
 
-func (r *reader) name() (string, error) {
-	n, err := r.uleb(32)
-	if err != nil {
-		return "", err
+func (r *reader) name() string {
+	n := r.uleb(32)
+	if r.err != nil {
+		return ""
 	}
 	if n > uint64(len(r.b)-r.off) {
-		return "", r.fail("name of %d bytes runs past the end", n)
+		r.fail("name of %d bytes runs past the end", n)
+		return ""
 	}
 	s := r.b[r.off : r.off+int(n)]
 	if !utf8.Valid(s) {
-		return "", r.fail("name is not valid UTF-8")
+		r.fail("name is not valid UTF-8")
+		return ""
 	}
 	r.off += int(n)
-	return string(s), nil
+	return string(s)
 }
 
-func (r *reader) limits() (min, max uint64, hasMax bool, err error) {
-	flag, err := r.byte()
-	if err != nil {
-		return 0, 0, false, err
-	}
+func (r *reader) limits() (min, max uint64, hasMax bool) {
+	flag := r.byte()
 	bits := uint(32)
 	if flag&4 != 0 {
 		bits = 64 // memory64
 	}
 	if flag&^7 != 0 {
-		return 0, 0, false, r.fail("bad limits flag %#x", flag)
+		r.fail("bad limits flag %#x", flag)
 	}
-	if min, err = r.uleb(bits); err != nil {
-		return 0, 0, false, err
-	}
+	min = r.uleb(bits)
 	if flag&1 != 0 {
 		hasMax = true
-		if max, err = r.uleb(bits); err != nil {
-			return 0, 0, false, err
-		}
+		max = r.uleb(bits)
 	}
-	return min, max, hasMax, nil
+	return min, max, hasMax
+}
+
+// vec reads a vector: its count, then each entry with entry, until the
+// first error.
+func (r *reader) vec(entry func(i uint64)) {
+	n := r.uleb(32)
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		entry(i)
+	}
 }
 
 // Parse reads the imports, exports and memory of the module in b. It
@@ -176,10 +193,10 @@ func Parse(b []byte) (*Info, error) {
 	r.off = 8
 	info := &Info{}
 	for r.off < len(b) {
-		id, _ := r.byte()
-		size, err := r.uleb(32)
-		if err != nil {
-			return nil, err
+		id := r.byte()
+		size := r.uleb(32)
+		if r.err != nil {
+			return nil, r.err
 		}
 		if size > uint64(len(b)-r.off) {
 			return nil, r.fail("section %d of %d bytes runs past the end of the module (%d bytes left): truncated?", id, size, len(b)-r.off)
@@ -188,19 +205,19 @@ func Parse(b []byte) (*Info, error) {
 		sec := &reader{b: b[:end], off: r.off}
 		switch id {
 		case 2:
-			err = parseImports(sec, info)
+			parseImports(sec, info)
 		case 5:
-			err = parseMemory(sec, info)
+			parseMemory(sec, info)
 		case 7:
-			err = parseExports(sec, info)
+			parseExports(sec, info)
 		case 0, 1, 3, 4, 6, 8, 9, 10, 11, 12, 13:
 			// custom, type, function, table, global, start, element,
 			// code, data, data count, tag: not needed here.
 		default:
-			err = sec.fail("unknown section id %d", id)
+			sec.fail("unknown section id %d", id)
 		}
-		if err != nil {
-			return nil, err
+		if sec.err != nil {
+			return nil, sec.err
 		}
 		if (id == 2 || id == 5 || id == 7) && sec.off != end {
 			return nil, sec.fail("section %d has %d trailing bytes", id, end-sec.off)
@@ -210,87 +227,50 @@ func Parse(b []byte) (*Info, error) {
 	return info, nil
 }
 
-func parseImports(r *reader, info *Info) error {
-	n, err := r.uleb(32)
-	if err != nil {
-		return err
-	}
-	for i := uint64(0); i < n; i++ {
-		mod, err := r.name()
-		if err != nil {
-			return err
-		}
-		name, err := r.name()
-		if err != nil {
-			return err
-		}
-		kind, err := r.byte()
-		if err != nil {
-			return err
+func parseImports(r *reader, info *Info) {
+	r.vec(func(uint64) {
+		mod, name, kind := r.name(), r.name(), r.byte()
+		if r.err != nil {
+			return
 		}
 		switch kind {
 		case Func:
-			_, err = r.uleb(32)
+			r.uleb(32)
 		case Table:
-			if _, err = r.byte(); err == nil {
-				_, _, _, err = r.limits()
-			}
+			r.byte()
+			r.limits()
 		case Memory:
-			_, _, _, err = r.limits()
+			r.limits()
 		case Global:
-			if _, err = r.byte(); err == nil {
-				_, err = r.byte()
-			}
+			r.byte()
+			r.byte()
 		case Tag:
-			if _, err = r.byte(); err == nil {
-				_, err = r.uleb(32)
-			}
+			r.byte()
+			r.uleb(32)
 		default:
-			return r.fail("import %s.%s has unknown kind %d", mod, name, kind)
+			r.fail("import %s.%s has unknown kind %d", mod, name, kind)
 		}
-		if err != nil {
-			return err
+		if r.err == nil {
+			info.Imports = append(info.Imports, Import{mod, name, kind})
 		}
-		info.Imports = append(info.Imports, Import{mod, name, kind})
-	}
-	return nil
+	})
 }
 
-func parseMemory(r *reader, info *Info) error {
-	n, err := r.uleb(32)
-	if err != nil {
-		return err
-	}
-	for i := uint64(0); i < n; i++ {
-		min, max, hasMax, err := r.limits()
-		if err != nil {
-			return err
-		}
-		if i == 0 {
+func parseMemory(r *reader, info *Info) {
+	r.vec(func(i uint64) {
+		min, max, hasMax := r.limits()
+		if i == 0 && r.err == nil {
 			info.MemoryMin, info.MemoryMax, info.HasMemoryMax = min, max, hasMax
 		}
-	}
-	return nil
+	})
 }
 
-func parseExports(r *reader, info *Info) error {
-	n, err := r.uleb(32)
-	if err != nil {
-		return err
-	}
-	for i := uint64(0); i < n; i++ {
-		name, err := r.name()
-		if err != nil {
-			return err
+func parseExports(r *reader, info *Info) {
+	r.vec(func(uint64) {
+		name, kind := r.name(), r.byte()
+		r.uleb(32)
+		if r.err == nil {
+			info.Exports = append(info.Exports, Export{name, kind})
 		}
-		kind, err := r.byte()
-		if err != nil {
-			return err
-		}
-		if _, err := r.uleb(32); err != nil {
-			return err
-		}
-		info.Exports = append(info.Exports, Export{name, kind})
-	}
-	return nil
+	})
 }

@@ -66,37 +66,33 @@ type Feature struct {
 	Description    string
 }
 
-func (f *Feature) encode(e *Encoder) {
-	e.Str(f.Name)
-	e.U8(f.Kind)
-	e.U32(f.Leaf)
-	e.U32(f.Subleaf)
-	e.U8(f.Reg)
-	e.U32(f.MSR)
-	e.U8(f.Bit)
-	e.Str(f.Linux)
-	e.Str(f.Libvirt)
-	e.Strs(f.Aliases)
-	e.Str(f.Description)
+func (f *Feature) code(c coder) {
+	c.str(&f.Name)
+	c.u8(&f.Kind)
+	c.u32(&f.Leaf)
+	c.u32(&f.Subleaf)
+	c.u8(&f.Reg)
+	c.u32(&f.MSR)
+	c.u8(&f.Bit)
+	c.str(&f.Linux)
+	c.str(&f.Libvirt)
+	c.strs(&f.Aliases)
+	c.str(&f.Description)
 }
 
-func (f *Feature) decode(d *Decoder) {
-	f.Name = d.Str()
-	f.Kind = d.U8()
-	f.Leaf = d.U32()
-	f.Subleaf = d.U32()
-	f.Reg = d.U8()
-	f.MSR = d.U32()
-	f.Bit = d.U8()
-	f.Linux = d.Str()
-	f.Libvirt = d.Str()
-	f.Aliases = d.Strs()
-	f.Description = d.Str()
+func (r *LeafRange) code(c coder) {
+	c.u32(&r.First)
+	c.u32(&r.Last)
 }
 
 // Check names a check a plugin provides.
 type Check struct {
 	Name, Description string
+}
+
+func (k *Check) code(c coder) {
+	c.str(&k.Name)
+	c.str(&k.Description)
 }
 
 // Manifest is describe's result.
@@ -112,27 +108,21 @@ type Manifest struct {
 	Checks      []Check
 }
 
+// code runs what follows the ABI version.
+func (m *Manifest) code(c coder) {
+	c.str(&m.Name)
+	c.str(&m.Version)
+	c.str(&m.Description)
+	c.strs(&m.Vendors)
+	list(c, &m.Leaves, 8, (*LeafRange).code)
+	list(c, &m.Features, 40, (*Feature).code)
+	list(c, &m.Checks, 8, (*Check).code)
+}
+
 // EncodeManifest appends m.
 func EncodeManifest(e *Encoder, m *Manifest) {
 	e.U32(m.ABI)
-	e.Str(m.Name)
-	e.Str(m.Version)
-	e.Str(m.Description)
-	e.Strs(m.Vendors)
-	e.U32(uint32(len(m.Leaves)))
-	for _, r := range m.Leaves {
-		e.U32(r.First)
-		e.U32(r.Last)
-	}
-	e.U32(uint32(len(m.Features)))
-	for i := range m.Features {
-		m.Features[i].encode(e)
-	}
-	e.U32(uint32(len(m.Checks)))
-	for _, c := range m.Checks {
-		e.Str(c.Name)
-		e.Str(c.Description)
-	}
+	m.code(e)
 }
 
 // DecodeManifest reads a manifest. It stops after the ABI version if that
@@ -143,28 +133,7 @@ func DecodeManifest(d *Decoder) *Manifest {
 	if d.Err() != nil || m.ABI != ABI {
 		return m
 	}
-	m.Name = d.Str()
-	m.Version = d.Str()
-	m.Description = d.Str()
-	m.Vendors = d.Strs()
-	if n := d.Count(8); n > 0 {
-		m.Leaves = make([]LeafRange, n)
-		for i := range m.Leaves {
-			m.Leaves[i] = LeafRange{d.U32(), d.U32()}
-		}
-	}
-	if n := d.Count(40); n > 0 {
-		m.Features = make([]Feature, n)
-		for i := range m.Features {
-			m.Features[i].decode(d)
-		}
-	}
-	if n := d.Count(8); n > 0 {
-		m.Checks = make([]Check, n)
-		for i := range m.Checks {
-			m.Checks[i] = Check{d.Str(), d.Str()}
-		}
-	}
+	m.code(d)
 	return m
 }
 
@@ -200,74 +169,42 @@ type Model struct {
 	Versions                []Version
 }
 
-// EncodeModels appends a model list, models' result.
-func EncodeModels(e *Encoder, ms []Model) {
-	e.U32(uint32(len(ms)))
-	for i := range ms {
-		m := &ms[i]
-		e.Str(m.Name)
-		e.Str(m.Vendor)
-		e.U32(uint32(m.Family))
-		e.U32(uint32(m.Model))
-		e.U32(uint32(m.Stepping))
-		e.U32(m.Level)
-		e.U32(m.XLevel)
-		e.U32(m.XLevel2)
-		e.Str(m.ModelID)
-		e.Str(m.Note)
-		e.Strs(m.Features)
-		e.U32(uint32(len(m.Versions)))
-		for _, v := range m.Versions {
-			e.U32(uint32(v.Version))
-			e.Str(v.Alias)
-			e.Str(v.Note)
-			e.U32(uint32(len(v.Props)))
-			for _, p := range v.Props {
-				e.Str(p.Name)
-				e.Str(p.Value)
-			}
-		}
-	}
+func (p *Prop) code(c coder) {
+	c.str(&p.Name)
+	c.str(&p.Value)
 }
 
-// DecodeModels reads a model list.
+func (v *Version) code(c coder) {
+	c.int(&v.Version)
+	c.str(&v.Alias)
+	c.str(&v.Note)
+	list(c, &v.Props, 8, (*Prop).code)
+}
+
+func (m *Model) code(c coder) {
+	c.str(&m.Name)
+	c.str(&m.Vendor)
+	c.int(&m.Family)
+	c.int(&m.Model)
+	c.int(&m.Stepping)
+	c.u32(&m.Level)
+	c.u32(&m.XLevel)
+	c.u32(&m.XLevel2)
+	c.str(&m.ModelID)
+	c.str(&m.Note)
+	c.strs(&m.Features)
+	list(c, &m.Versions, 16, (*Version).code)
+}
+
+// EncodeModels appends a model list, models' result.
+func EncodeModels(e *Encoder, ms []Model) { list(e, &ms, 48, (*Model).code) }
+
+// DecodeModels reads a model list; nil if it is malformed.
 func DecodeModels(d *Decoder) []Model {
-	n := d.Count(48)
-	if n == 0 {
+	var ms []Model
+	list(d, &ms, 48, (*Model).code)
+	if d.Err() != nil {
 		return nil
-	}
-	ms := make([]Model, n)
-	for i := range ms {
-		m := &ms[i]
-		m.Name = d.Str()
-		m.Vendor = d.Str()
-		m.Family = int(d.U32())
-		m.Model = int(d.U32())
-		m.Stepping = int(d.U32())
-		m.Level = d.U32()
-		m.XLevel = d.U32()
-		m.XLevel2 = d.U32()
-		m.ModelID = d.Str()
-		m.Note = d.Str()
-		m.Features = d.Strs()
-		if nv := d.Count(16); nv > 0 {
-			m.Versions = make([]Version, nv)
-			for j := range m.Versions {
-				v := &m.Versions[j]
-				v.Version = int(d.U32())
-				v.Alias = d.Str()
-				v.Note = d.Str()
-				if np := d.Count(8); np > 0 {
-					v.Props = make([]Prop, np)
-					for k := range v.Props {
-						v.Props[k] = Prop{d.Str(), d.Str()}
-					}
-				}
-			}
-		}
-		if d.Err() != nil {
-			return nil
-		}
 	}
 	return ms
 }
@@ -277,4 +214,46 @@ func DecodeModels(d *Decoder) []Model {
 func EncodeCheckRequest(e *Encoder, name string, input []byte) {
 	e.Str(name)
 	e.Bytes(input)
+}
+
+// coder is an Encoder or a Decoder. Each struct of a message states its
+// layout once, in its code method, which runs the fields in wire order
+// through a coder: an Encoder appends each field, a Decoder sets it. So
+// the encoding and the decoding of a message cannot disagree.
+type coder interface {
+	u8(*uint8)
+	u32(*uint32)
+	int(*int) // as a u32
+	str(*string)
+	strs(*[]string)
+}
+
+func (e *Encoder) u8(v *uint8)      { e.U8(*v) }
+func (e *Encoder) u32(v *uint32)    { e.U32(*v) }
+func (e *Encoder) int(v *int)       { e.U32(uint32(*v)) }
+func (e *Encoder) str(v *string)    { e.Str(*v) }
+func (e *Encoder) strs(v *[]string) { e.Strs(*v) }
+
+func (d *Decoder) u8(v *uint8)      { *v = d.U8() }
+func (d *Decoder) u32(v *uint32)    { *v = d.U32() }
+func (d *Decoder) int(v *int)       { *v = int(d.U32()) }
+func (d *Decoder) str(v *string)    { *v = d.Str() }
+func (d *Decoder) strs(v *[]string) { *v = d.Strs() }
+
+// list runs a list: a u32 count, then each item's layout. Decoding, min
+// is the least size of an item on the wire (see Count), and an empty list
+// is nil.
+func list[T any](c coder, xs *[]T, min int, code func(*T, coder)) {
+	switch c := c.(type) {
+	case *Encoder:
+		c.U32(uint32(len(*xs)))
+	case *Decoder:
+		*xs = nil
+		if n := c.Count(min); n > 0 {
+			*xs = make([]T, n)
+		}
+	}
+	for i := range *xs {
+		code(&(*xs)[i], c)
+	}
 }

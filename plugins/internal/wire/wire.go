@@ -6,7 +6,7 @@
 // Everything is little-endian. An integer is a fixed-width u8 or u32; a
 // string or byte string is a u32 length and that many bytes; a list is a
 // u32 count and that many items. Messages are structs of these in a fixed
-// order (see the Encode/Decode functions of each type).
+// order (see the code method of each type).
 //
 // The package imports only the standard library package unicode/utf8, so
 // that a plugin built with it stays small: a guest that imports fmt,
@@ -129,29 +129,19 @@ func (d *Decoder) End() error {
 
 // U8 reads a byte.
 func (d *Decoder) U8() uint8 {
-	if d.err != nil {
+	b := d.Next(1)
+	if b == nil {
 		return 0
 	}
-	if d.off+1 > len(d.b) {
-		d.fail("unexpected end of message")
-		return 0
-	}
-	v := d.b[d.off]
-	d.off++
-	return v
+	return b[0]
 }
 
 // U32 reads a little-endian u32.
 func (d *Decoder) U32() uint32 {
-	if d.err != nil {
+	b := d.Next(4)
+	if b == nil {
 		return 0
 	}
-	if d.off+4 > len(d.b) {
-		d.fail("unexpected end of message")
-		return 0
-	}
-	b := d.b[d.off:]
-	d.off += 4
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
