@@ -50,6 +50,9 @@ import "github.com/cpupolicy/cpupolicy/core/cpuid"
 //     fbsdp-no and psdp-no are all set, even if the host MSR lacks it.
 //   - FEAT_VMX_EPT_VPID_CAPS and FEAT_VMX_BASIC name bits above 31; their
 //     names are at the MSR bit numbers (0..63).
+//   - Each MSR word's gate is the CPUID feature that enumerates its MSR
+//     (Word.Gate): the Intel SDM's "if CPUID.(EAX=07H,ECX=0):EDX[29]"
+//     and the like, which QEMU's feature_dependencies mirror.
 //
 // CPUID words without a subleaf in QEMU (no .needs_ecx) have subleaf 0
 // here. KVM_CPUID_FEATURES is leaf 0x40000001.
@@ -225,7 +228,7 @@ var words = [...]word{
 	{qemu: "FEAT_XSAVE_XCR0_HI", leaf: 0xD, subleaf: 0, reg: cpuid.EDX},
 	// FEAT_ARCH_CAPABILITIES: MSR_IA32_ARCH_CAPABILITIES (0x10a), plain.
 	// QEMU also reports fb-clear when the host is not affected (see above).
-	{qemu: "FEAT_ARCH_CAPABILITIES", msr: 0x10a, view: viewPlain, names: [64]string{
+	{qemu: "FEAT_ARCH_CAPABILITIES", msr: 0x10a, view: viewPlain, gate: "arch-capabilities", names: [64]string{
 		"rdctl-no", "ibrs-all", "rsba", "skip-l1dfl-vmentry",
 		"ssb-no", "mds-no", "pschange-mc-no", "tsx-ctrl",
 		"taa-no", "", "", "",
@@ -236,16 +239,16 @@ var words = [...]word{
 		"rfds-clear", "", "", "",
 	}},
 	// FEAT_CORE_CAPABILITY: MSR_IA32_CORE_CAPABILITY (0xcf), plain
-	{qemu: "FEAT_CORE_CAPABILITY", msr: 0xcf, view: viewPlain, names: [64]string{
+	{qemu: "FEAT_CORE_CAPABILITY", msr: 0xcf, view: viewPlain, gate: "core-capability", names: [64]string{
 		5: "split-lock-detect",
 	}},
 	// FEAT_PERF_CAPABILITIES: MSR_IA32_PERF_CAPABILITIES (0x345), plain
-	{qemu: "FEAT_PERF_CAPABILITIES", msr: 0x345, view: viewPlain, names: [64]string{
+	{qemu: "FEAT_PERF_CAPABILITIES", msr: 0x345, view: viewPlain, gate: "pdcm", names: [64]string{
 		13: "full-width-write",
 	}},
 	// FEAT_VMX_PROCBASED_CTLS: MSR_IA32_VMX_TRUE_PROCBASED_CTLS (0x48e),
 	// may-be-one controls
-	{qemu: "FEAT_VMX_PROCBASED_CTLS", msr: 0x48e, view: viewCanBeOne, names: [64]string{
+	{qemu: "FEAT_VMX_PROCBASED_CTLS", msr: 0x48e, view: viewCanBeOne, gate: "vmx", names: [64]string{
 		"", "", "vmx-vintr-pending", "vmx-tsc-offset",
 		"", "", "", "vmx-hlt-exit",
 		"", "vmx-invlpg-exit", "vmx-mwait-exit", "vmx-rdpmc-exit",
@@ -257,7 +260,7 @@ var words = [...]word{
 	}},
 	// FEAT_VMX_SECONDARY_CTLS: MSR_IA32_VMX_PROCBASED_CTLS2 (0x48b),
 	// may-be-one controls (QEMU applies the same formula as for TRUE_*)
-	{qemu: "FEAT_VMX_SECONDARY_CTLS", msr: 0x48b, view: viewCanBeOne, names: [64]string{
+	{qemu: "FEAT_VMX_SECONDARY_CTLS", msr: 0x48b, view: viewCanBeOne, gate: "vmx", names: [64]string{
 		"vmx-apicv-xapic", "vmx-ept", "vmx-desc-exit", "vmx-rdtscp-exit",
 		"vmx-apicv-x2apic", "vmx-vpid", "vmx-wbinvd-exit", "vmx-unrestricted-guest",
 		"vmx-apicv-register", "vmx-apicv-vid", "vmx-ple", "vmx-rdrand-exit",
@@ -268,14 +271,14 @@ var words = [...]word{
 	}},
 	// FEAT_VMX_PINBASED_CTLS: MSR_IA32_VMX_TRUE_PINBASED_CTLS (0x48d),
 	// may-be-one controls
-	{qemu: "FEAT_VMX_PINBASED_CTLS", msr: 0x48d, view: viewCanBeOne, names: [64]string{
+	{qemu: "FEAT_VMX_PINBASED_CTLS", msr: 0x48d, view: viewCanBeOne, gate: "vmx", names: [64]string{
 		"vmx-intr-exit", "", "", "vmx-nmi-exit",
 		"", "vmx-vnmi", "vmx-preemption-timer", "vmx-posted-intr",
 	}},
 	// FEAT_VMX_EXIT_CTLS: MSR_IA32_VMX_TRUE_EXIT_CTLS (0x48f), may-be-one
 	// controls (bit 9, host address-space size, is unnamed: QEMU copies it
 	// from "lm")
-	{qemu: "FEAT_VMX_EXIT_CTLS", msr: 0x48f, view: viewCanBeOne, names: [64]string{
+	{qemu: "FEAT_VMX_EXIT_CTLS", msr: 0x48f, view: viewCanBeOne, gate: "vmx", names: [64]string{
 		"", "", "vmx-exit-nosave-debugctl", "",
 		"", "", "", "",
 		"", "", "", "",
@@ -287,7 +290,7 @@ var words = [...]word{
 	}},
 	// FEAT_VMX_ENTRY_CTLS: MSR_IA32_VMX_TRUE_ENTRY_CTLS (0x490), may-be-one
 	// controls
-	{qemu: "FEAT_VMX_ENTRY_CTLS", msr: 0x490, view: viewCanBeOne, names: [64]string{
+	{qemu: "FEAT_VMX_ENTRY_CTLS", msr: 0x490, view: viewCanBeOne, gate: "vmx", names: [64]string{
 		"", "", "vmx-entry-noload-debugctl", "",
 		"", "", "", "",
 		"", "vmx-entry-ia32e-mode", "", "",
@@ -296,7 +299,7 @@ var words = [...]word{
 		"", "", "vmx-entry-load-pkrs", "vmx-entry-load-fred",
 	}},
 	// FEAT_VMX_MISC: MSR_IA32_VMX_MISC (0x485), plain
-	{qemu: "FEAT_VMX_MISC", msr: 0x485, view: viewPlain, names: [64]string{
+	{qemu: "FEAT_VMX_MISC", msr: 0x485, view: viewPlain, gate: "vmx", names: [64]string{
 		5:  "vmx-store-lma",
 		6:  "vmx-activity-hlt",
 		7:  "vmx-activity-shutdown",
@@ -308,7 +311,7 @@ var words = [...]word{
 	// 64 bits. "vmx-invept-single-context" is both bit 25 and bit 41
 	// (bit 41 is INVVPID single-context; QEMU's name is a misnomer), and
 	// bit 43 is INVVPID single-context-retaining-globals.
-	{qemu: "FEAT_VMX_EPT_VPID_CAPS", msr: 0x48c, view: viewPlain, names: [64]string{
+	{qemu: "FEAT_VMX_EPT_VPID_CAPS", msr: 0x48c, view: viewPlain, gate: "vmx", names: [64]string{
 		0:  "vmx-ept-execonly",
 		6:  "vmx-page-walk-4",
 		7:  "vmx-page-walk-5",
@@ -326,14 +329,14 @@ var words = [...]word{
 		43: "vmx-invept-single-context-noglobals",
 	}},
 	// FEAT_VMX_BASIC: MSR_IA32_VMX_BASIC (0x480), plain, 64 bits
-	{qemu: "FEAT_VMX_BASIC", msr: 0x480, view: viewPlain, names: [64]string{
+	{qemu: "FEAT_VMX_BASIC", msr: 0x480, view: viewPlain, gate: "vmx", names: [64]string{
 		54: "vmx-ins-outs",
 		55: "vmx-true-ctls",
 		56: "vmx-any-errcode",
 		58: "vmx-nested-exception",
 	}},
 	// FEAT_VMX_VMFUNC: MSR_IA32_VMX_VMFUNC (0x491), plain
-	{qemu: "FEAT_VMX_VMFUNC", msr: 0x491, view: viewPlain, names: [64]string{
+	{qemu: "FEAT_VMX_VMFUNC", msr: 0x491, view: viewPlain, gate: "vmx", names: [64]string{
 		0: "vmx-eptp-switching",
 	}},
 	// FEAT_14_0_ECX: CPUID[EAX=0x14,ECX=0].ECX (Intel PT)

@@ -153,6 +153,9 @@ func TestWordShapes(t *testing.T) {
 				t.Errorf("%s and %s are both MSR %#x", w.qemu, other, w.msr)
 			}
 			seenMSR[w.msr] = w.qemu
+			if g, ok := tableNames()[w.gate]; !ok || words[g[0].word].msr != 0 {
+				t.Errorf("%s: gate %q is not a CPUID feature", w.qemu, w.gate)
+			}
 			if w.view != viewPlain {
 				for b := 32; b < 64; b++ {
 					if w.names[b] != "" {
@@ -162,8 +165,8 @@ func TestWordShapes(t *testing.T) {
 			}
 			continue
 		}
-		if w.view != viewPlain {
-			t.Errorf("%s: CPUID word with an MSR view", w.qemu)
+		if w.view != viewPlain || w.gate != "" {
+			t.Errorf("%s: CPUID word with an MSR view or gate", w.qemu)
 		}
 		if w.reg > cpuid.EDX {
 			t.Errorf("%s: bad register %d", w.qemu, w.reg)
@@ -480,4 +483,46 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestWords holds the exported view of the table (Words, LookupWord,
+// WordOfMSR, InWord) to the table itself.
+func TestWords(t *testing.T) {
+	reg := Builtin()
+	ws := Words()
+	if len(ws) != len(words) {
+		t.Fatalf("Words() has %d words, the table %d", len(ws), len(words))
+	}
+	for i, w := range ws {
+		got, ok := LookupWord(w.Name)
+		if !ok || got != w {
+			t.Errorf("LookupWord(%q) = %+v, %v; want %+v", w.Name, got, ok, w)
+		}
+		if w.Loc.IsMSR() {
+			if got, ok := WordOfMSR(w.Loc.MSR); !ok || got != w {
+				t.Errorf("WordOfMSR(%#x) = %+v, %v; want %+v", w.Loc.MSR, got, ok, w)
+			}
+		}
+		var want FeatureSet
+		for _, n := range words[i].names {
+			if n == "" {
+				continue
+			}
+			id, err := reg.Lookup(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = want.Add(id)
+		}
+		if got := reg.InWord(w, 0, 63); got != want {
+			t.Errorf("InWord(%s) = %v, want %v", w.Name, reg.Names(got), reg.Names(want))
+		}
+	}
+	if _, ok := LookupWord("FEAT_NONE"); ok {
+		t.Error("LookupWord found FEAT_NONE")
+	}
+	ept, _ := LookupWord("FEAT_VMX_EPT_VPID_CAPS")
+	if got, want := reg.Names(reg.InWord(ept, 32, 63)), []string{"vmx-invept-single-context", "vmx-invept-single-context-noglobals", "vmx-invvpid", "vmx-invvpid-all-context", "vmx-invvpid-single-addr"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("InWord(FEAT_VMX_EPT_VPID_CAPS, 32, 63) = %v, want %v", got, want)
+	}
 }

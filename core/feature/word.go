@@ -19,6 +19,9 @@ type word struct {
 	// 64-bit MSR value into the feature word (see msrView).
 	msr  uint32
 	view msrView
+	// gate, for an MSR word, is the CPUID feature that enumerates the
+	// MSR (see Word.Gate).
+	gate string
 
 	// names[i] is QEMU's canonical name of bit i of the word ("" when QEMU
 	// names no feature there). CPUID words use names[0:32].
