@@ -35,10 +35,13 @@ var ErrUnknownRelease = errors.New("unknown QEMU release")
 // known one, whose rules would be silently wrong (QEMU's feature
 // dependencies, for one, grew by twelve entries between 7.2 and 10.0).
 func ParseRelease(version string) (Release, error) {
-	parts := strings.SplitN(version, ".", 3)
-	if len(parts) >= 2 {
-		major, err1 := strconv.Atoi(parts[0])
-		minor, err2 := strconv.Atoi(parts[1])
+	// strings.Cut, not Split: the catalog parses its version on every
+	// expansion it computes, so this does not allocate.
+	majorText, rest, ok := strings.Cut(version, ".")
+	minorText, _, _ := strings.Cut(rest, ".")
+	if ok {
+		major, err1 := strconv.Atoi(majorText)
+		minor, err2 := strconv.Atoi(minorText)
 		if err1 == nil && err2 == nil {
 			r := Release{major, minor}
 			for _, k := range releases {

@@ -331,7 +331,7 @@ func (e *MismatchError) Error() string {
 // xlevel2 and the min levels QEMU reports after raising them.
 func (c *Catalog) Verify(raw *Raw) error {
 	if c.definitions {
-		if _, ok := parseRelease(c.qemuVersion); !ok {
+		if _, err := c.release(); err != nil {
 			return fmt.Errorf("catalog %s has definitions, but no expansion rules are known for QEMU %s", c.name, c.qemuVersion)
 		}
 	}

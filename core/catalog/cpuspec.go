@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
@@ -173,9 +173,9 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*R
 	if len(s.Settings) == 0 && s.Plus.IsEmpty() && s.Minus.IsEmpty() && len(s.Props) == 0 {
 		return r, nil
 	}
-	if _, ok := parseRelease(c.qemuVersion); !ok {
-		return nil, fmt.Errorf("cpu spec %q: catalog %s is of QEMU %s: -cpu options are resolved for QEMU 7.2 and 10.0 only",
-			s.Text, c.name, c.qemuVersion)
+	if _, err := c.release(); err != nil {
+		return nil, fmt.Errorf("cpu spec %q: catalog %s is of QEMU %s: -cpu options are resolved for QEMU %s only",
+			s.Text, c.name, c.qemuVersion, core.KnownReleases())
 	}
 	f := r.Features
 	if c.definitions {
@@ -269,7 +269,12 @@ func (c *Catalog) expandDefinition(s feature.FeatureSet, in LevelInput, accel st
 	if accel != KVM {
 		s = s.Difference(kvmWord(c.reg))
 	}
-	return expandCPU(c.reg, s, c.qemuVersion, in)
+	rel, err := c.release()
+	if err != nil {
+		// ResolveSpec, Verify and WithModels refuse such a catalog first.
+		panic("catalog: " + err.Error())
+	}
+	return expandCPU(c.reg, s, rel, in)
 }
 
 var kvmWords sync.Map // *feature.Registry → feature.FeatureSet
@@ -280,7 +285,8 @@ func kvmWord(reg *feature.Registry) feature.FeatureSet {
 	if s, ok := kvmWords.Load(reg); ok {
 		return s.(feature.FeatureSet)
 	}
-	s := wordSet(reg, cpuidWord("FEAT_KVM", 0x40000001, 0, cpuid.EAX), 0, 63)
+	w, _ := feature.LookupWord("FEAT_KVM")
+	s := reg.InWord(w, 0, 63)
 	kvmWords.Store(reg, s)
 	return s
 }

@@ -30,117 +30,75 @@ package catalog
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
-// qemuRelease is a QEMU release whose expansion rules this file knows.
-type qemuRelease uint8
+// expandSources names, for each QEMU release whose rules this file
+// holds, the source its tables were read against. A release is known
+// here only when it has a row: the tables below are append-only in QEMU
+// (entries carry the release that added them), so without this row a
+// new release would silently inherit its predecessor's rules.
+var expandSources = map[core.Release]string{
+	{Major: 7, Minor: 2}:  "QEMU 7.2.22 target/i386/cpu.c:1301-1398, 6071-6314",
+	{Major: 10, Minor: 0}: "QEMU 10.0.2 target/i386/cpu.c:1668-1813, 7657-7931",
+}
 
-const (
-	qemu72  qemuRelease = iota + 1 // QEMU 7.2.x
-	qemu100                        // QEMU 10.0.x
+// Releases the tables below name.
+var (
+	qemu72  = core.Release{Major: 7, Minor: 2}
+	qemu100 = core.Release{Major: 10, Minor: 0}
 )
 
-func (r qemuRelease) String() string {
-	switch r {
-	case qemu72:
-		return "7.2"
-	case qemu100:
-		return "10.0"
-	}
-	return "unknown"
+// release returns the release of c's QEMU, whose expansion rules
+// ResolveSpec and WithModels apply.
+func (c *Catalog) release() (core.Release, error) {
+	return core.ParseRelease(c.qemuVersion)
 }
 
-// parseRelease maps a QEMU version ("7.2", "7.2.22", "10.0.2") to its
-// release. Only 7.2 and 10.0 are known: the dependency table grew by
-// twelve entries between them, and a guess for a release in between
-// would be silently wrong.
-func parseRelease(version string) (qemuRelease, bool) {
-	parts := strings.SplitN(version, ".", 3)
-	if len(parts) < 2 {
-		return 0, false
-	}
-	major, err1 := strconv.Atoi(parts[0])
-	minor, err2 := strconv.Atoi(parts[1])
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	switch {
-	case major == 7 && minor == 2:
-		return qemu72, true
-	case major == 10 && minor == 0:
-		return qemu100, true
-	}
-	return 0, false
-}
+// featWord names one of QEMU's feature words; core/feature's table says
+// where it lives (feature.LookupWord).
+type featWord string
 
-func mustRelease(version string) qemuRelease {
-	r, ok := parseRelease(version)
-	if !ok {
-		panic(fmt.Sprintf("catalog: QEMU %q: feature dependencies and CPUID levels are known for QEMU 7.2 and 10.0 only", version))
-	}
-	return r
-}
+// The feature words the rules below refer to as a whole.
+const (
+	featArchCapabilities featWord = "FEAT_ARCH_CAPABILITIES"
+	featCoreCapability   featWord = "FEAT_CORE_CAPABILITY"
+	featPerfCapabilities featWord = "FEAT_PERF_CAPABILITIES"
+	featVMXBasic         featWord = "FEAT_VMX_BASIC"
+	featVMXMisc          featWord = "FEAT_VMX_MISC"
+	featVMXSecondary     featWord = "FEAT_VMX_SECONDARY_CTLS"
+	featVMXEPTVPIDCaps   featWord = "FEAT_VMX_EPT_VPID_CAPS"
+	featVMXPinbased      featWord = "FEAT_VMX_PINBASED_CTLS"
+	featVMXProcbased     featWord = "FEAT_VMX_PROCBASED_CTLS"
+	featVMXExit          featWord = "FEAT_VMX_EXIT_CTLS"
+	featVMXEntry         featWord = "FEAT_VMX_ENTRY_CTLS"
+	featVMXVMFunc        featWord = "FEAT_VMX_VMFUNC"
 
-// featWord is one of QEMU's feature words (the FeatureWord enum in
-// target/i386/cpu.h), located the way core/feature locates its bits: a
-// CPUID leaf, subleaf and register, or a feature MSR.
-type featWord struct {
-	qemu          string // QEMU's FeatureWord name
-	leaf, subleaf uint32
-	reg           cpuid.Reg
-	msr           uint32 // 0 for CPUID words
-}
-
-func cpuidWord(qemu string, leaf, subleaf uint32, reg cpuid.Reg) featWord {
-	return featWord{qemu: qemu, leaf: leaf, subleaf: subleaf, reg: reg}
-}
-
-func msrWord(qemu string, msr uint32) featWord { return featWord{qemu: qemu, msr: msr} }
-
-// The feature words the rules below refer to as a whole. MSR words are
-// at the MSR core/feature reads them from (the VMX control words at the
-// TRUE_* MSRs).
-var (
-	featArchCapabilities = msrWord("FEAT_ARCH_CAPABILITIES", 0x10a)
-	featCoreCapability   = msrWord("FEAT_CORE_CAPABILITY", 0xcf)
-	featPerfCapabilities = msrWord("FEAT_PERF_CAPABILITIES", 0x345)
-	featVMXBasic         = msrWord("FEAT_VMX_BASIC", 0x480)
-	featVMXMisc          = msrWord("FEAT_VMX_MISC", 0x485)
-	featVMXSecondary     = msrWord("FEAT_VMX_SECONDARY_CTLS", 0x48b)
-	featVMXEPTVPIDCaps   = msrWord("FEAT_VMX_EPT_VPID_CAPS", 0x48c)
-	featVMXPinbased      = msrWord("FEAT_VMX_PINBASED_CTLS", 0x48d)
-	featVMXProcbased     = msrWord("FEAT_VMX_PROCBASED_CTLS", 0x48e)
-	featVMXExit          = msrWord("FEAT_VMX_EXIT_CTLS", 0x48f)
-	featVMXEntry         = msrWord("FEAT_VMX_ENTRY_CTLS", 0x490)
-	featVMXVMFunc        = msrWord("FEAT_VMX_VMFUNC", 0x491)
-
-	feat1EDX        = cpuidWord("FEAT_1_EDX", 0x1, 0, cpuid.EDX)
-	feat1ECX        = cpuidWord("FEAT_1_ECX", 0x1, 0, cpuid.ECX)
-	feat6EAX        = cpuidWord("FEAT_6_EAX", 0x6, 0, cpuid.EAX)
-	feat70EBX       = cpuidWord("FEAT_7_0_EBX", 0x7, 0, cpuid.EBX)
-	feat70ECX       = cpuidWord("FEAT_7_0_ECX", 0x7, 0, cpuid.ECX)
-	feat71EAX       = cpuidWord("FEAT_7_1_EAX", 0x7, 1, cpuid.EAX)
-	feat71EDX       = cpuidWord("FEAT_7_1_EDX", 0x7, 1, cpuid.EDX)
-	feat72EDX       = cpuidWord("FEAT_7_2_EDX", 0x7, 2, cpuid.EDX)
-	featXSAVE       = cpuidWord("FEAT_XSAVE", 0xd, 1, cpuid.EAX)
-	featSGX120EAX   = cpuidWord("FEAT_SGX_12_0_EAX", 0x12, 0, cpuid.EAX)
-	featSGX120EBX   = cpuidWord("FEAT_SGX_12_0_EBX", 0x12, 0, cpuid.EBX)
-	featSGX121EAX   = cpuidWord("FEAT_SGX_12_1_EAX", 0x12, 1, cpuid.EAX)
-	feat140ECX      = cpuidWord("FEAT_14_0_ECX", 0x14, 0, cpuid.ECX)
-	feat240EBX      = cpuidWord("FEAT_24_0_EBX", 0x24, 0, cpuid.EBX)
-	feat80000001EDX = cpuidWord("FEAT_8000_0001_EDX", 0x80000001, 0, cpuid.EDX)
-	feat80000001ECX = cpuidWord("FEAT_8000_0001_ECX", 0x80000001, 0, cpuid.ECX)
-	feat80000007EDX = cpuidWord("FEAT_8000_0007_EDX", 0x80000007, 0, cpuid.EDX)
-	feat80000008EBX = cpuidWord("FEAT_8000_0008_EBX", 0x80000008, 0, cpuid.EBX)
-	featSVM         = cpuidWord("FEAT_SVM", 0x8000000a, 0, cpuid.EDX)
-	feat80000021EAX = cpuidWord("FEAT_8000_0021_EAX", 0x80000021, 0, cpuid.EAX)
-	featC0000001EDX = cpuidWord("FEAT_C000_0001_EDX", 0xc0000001, 0, cpuid.EDX)
+	feat1EDX        featWord = "FEAT_1_EDX"
+	feat1ECX        featWord = "FEAT_1_ECX"
+	feat6EAX        featWord = "FEAT_6_EAX"
+	feat70EBX       featWord = "FEAT_7_0_EBX"
+	feat70ECX       featWord = "FEAT_7_0_ECX"
+	feat71EAX       featWord = "FEAT_7_1_EAX"
+	feat71EDX       featWord = "FEAT_7_1_EDX"
+	feat72EDX       featWord = "FEAT_7_2_EDX"
+	featXSAVE       featWord = "FEAT_XSAVE"
+	featSGX120EAX   featWord = "FEAT_SGX_12_0_EAX"
+	featSGX120EBX   featWord = "FEAT_SGX_12_0_EBX"
+	featSGX121EAX   featWord = "FEAT_SGX_12_1_EAX"
+	feat140ECX      featWord = "FEAT_14_0_ECX"
+	feat240EBX      featWord = "FEAT_24_0_EBX"
+	feat80000001EDX featWord = "FEAT_8000_0001_EDX"
+	feat80000001ECX featWord = "FEAT_8000_0001_ECX"
+	feat80000007EDX featWord = "FEAT_8000_0007_EDX"
+	feat80000008EBX featWord = "FEAT_8000_0008_EBX"
+	featSVM         featWord = "FEAT_SVM"
+	feat80000021EAX featWord = "FEAT_8000_0021_EAX"
+	featC0000001EDX featWord = "FEAT_C000_0001_EDX"
 )
 
 // bits selects bits of the feature set: the named features, or (names
@@ -163,7 +121,7 @@ func part(w featWord, lo, hi uint8) bits { return bits{word: w, lo: lo, hi: hi} 
 type featureDep struct {
 	from  []string // QEMU's from.mask; all but one entry have a single bit
 	to    bits
-	since qemuRelease // first release (of those known) with the entry
+	since core.Release // first release (of those known) with the entry; zero for all
 }
 
 // featureDependencies is QEMU's feature_dependencies[], entry by entry and
@@ -252,7 +210,7 @@ var featureDependencies = [...]featureDep{
 // leaf 7 cpuid_min_level_func7 to the subleaf.
 type levelWord struct {
 	word  featWord
-	since qemuRelease
+	since core.Release
 }
 
 // alwaysLevelWord is adjusted whatever full-cpuid-auto-level says
@@ -324,19 +282,19 @@ type LevelInput struct {
 	Level, XLevel, XLevel2, LevelFunc7 *uint32
 }
 
-// applyDependencies returns s after QEMU's feature dependencies for QEMU
-// version qemu ("7.2", "10.0" or a full "x.y.z"): for each entry of
+// applyDependencies returns s after QEMU release rel's feature
+// dependencies: for each entry of
 // featureDependencies, in order, when none of its from features is in the
 // set, its to bits are removed. s is the set after the model and every
 // user property are applied (QEMU applies QOM properties, "feat=on|off",
 // at object creation and "+feat"/"-feat" at the start of expansion; the
-// dependencies run after both). It panics for a QEMU release other than
-// 7.2 and 10.0, and for a registry that lacks a feature the rules name.
+// dependencies run after both). It panics for a release without a row in
+// expandSources, and for a registry that lacks a feature the rules name.
 //
 // Mirrors the loop over feature_dependencies[] in x86_cpu_expand_features
 // (7.2 cpu.c:6223, 10.0 cpu.c:7829).
-func applyDependencies(reg *feature.Registry, s feature.FeatureSet, qemu string) feature.FeatureSet {
-	r := rulesFor(reg, mustRelease(qemu))
+func applyDependencies(reg *feature.Registry, s feature.FeatureSet, rel core.Release) feature.FeatureSet {
+	r := rulesFor(reg, rel)
 	for _, d := range r.deps {
 		if s.Intersect(d.From).IsEmpty() {
 			s = s.Difference(d.To)
@@ -353,8 +311,8 @@ func applyDependencies(reg *feature.Registry, s feature.FeatureSet, qemu string)
 // below 0x14 at that point (unless x-force-features). s is the set after
 // the model and the user's properties are applied. See levelsOf for the
 // two sets of levels.
-func expandCPU(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (f feature.FeatureSet, levels, auto cpuidLevels) {
-	return levelsOf(reg, applyDependencies(reg, s, qemu), qemu, in)
+func expandCPU(reg *feature.Registry, s feature.FeatureSet, rel core.Release, in LevelInput) (f feature.FeatureSet, levels, auto cpuidLevels) {
+	return levelsOf(reg, applyDependencies(reg, s, rel), rel, in)
 }
 
 // cpuidLevels are the "level", "xlevel", "xlevel2" and "level-func7"
@@ -400,8 +358,8 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 // levelsOf returns s, less intel-pt if 3b removed it, the levels (step
 // 4), and the automatic levels before step 4 — what QEMU reports as
 // min-level, min-xlevel and min-xlevel2, explicit levels or not.
-func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in LevelInput) (f feature.FeatureSet, levels, auto cpuidLevels) {
-	r := rulesFor(reg, mustRelease(qemu))
+func levelsOf(reg *feature.Registry, s feature.FeatureSet, rel core.Release, in LevelInput) (f feature.FeatureSet, levels, auto cpuidLevels) {
+	r := rulesFor(reg, rel)
 	l := cpuidLevels{level: in.MinLevel, xlevel: in.MinXLevel, xlevel2: in.MinXLevel2}
 	adjust := func(w compiledWord) {
 		if s.Intersect(w.set).IsEmpty() {
@@ -434,7 +392,7 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in Level
 		if in.ExtendedTopology && (in.Vendor == "GenuineIntel" || !in.VendorCPUIDOnly) {
 			l.level = max(l.level, 0x1f)
 		}
-		if r.rel >= qemu100 && s.Has(r.avx10) {
+		if r.rel.Compare(qemu100) >= 0 && s.Has(r.avx10) {
 			l.level = max(l.level, 0x24)
 		}
 		if s.Has(r.svm) {
@@ -443,7 +401,7 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in Level
 		if in.SEV {
 			l.xlevel = max(l.xlevel, 0x8000001f)
 		}
-		if r.rel >= qemu100 && !s.Intersect(r.w80000021).IsEmpty() {
+		if r.rel.Compare(qemu100) >= 0 && !s.Intersect(r.w80000021).IsEmpty() {
 			l.xlevel = max(l.xlevel, 0x80000021)
 		}
 		if s.Has(r.sgx) {
@@ -466,7 +424,7 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, qemu string, in Level
 
 // expandRules is the rules of one release compiled against one registry.
 type expandRules struct {
-	rel    qemuRelease
+	rel    core.Release
 	deps   []FeatureDependency
 	always compiledWord
 	words  []compiledWord
@@ -482,14 +440,14 @@ type compiledWord struct {
 
 type rulesKey struct {
 	reg *feature.Registry
-	rel qemuRelease
+	rel core.Release
 }
 
 var rulesCache sync.Map // rulesKey → *expandRules
 
 // rulesFor returns the rules of rel compiled for reg, compiling them on
 // first use.
-func rulesFor(reg *feature.Registry, rel qemuRelease) *expandRules {
+func rulesFor(reg *feature.Registry, rel core.Release) *expandRules {
 	k := rulesKey{reg, rel}
 	if r, ok := rulesCache.Load(k); ok {
 		return r.(*expandRules)
@@ -502,7 +460,10 @@ func rulesFor(reg *feature.Registry, rel qemuRelease) *expandRules {
 	return v.(*expandRules)
 }
 
-func compileRules(reg *feature.Registry, rel qemuRelease) (*expandRules, error) {
+func compileRules(reg *feature.Registry, rel core.Release) (*expandRules, error) {
+	if _, ok := expandSources[rel]; !ok {
+		return nil, fmt.Errorf("%w %q: no feature dependencies or CPUID levels (known: %s)", core.ErrUnknownRelease, rel, core.KnownReleases())
+	}
 	var errs []string
 	lookup := func(name string) feature.ID {
 		id, err := reg.Lookup(name)
@@ -520,15 +481,20 @@ func compileRules(reg *feature.Registry, rel qemuRelease) (*expandRules, error) 
 			}
 			return s
 		}
-		s = wordSet(reg, b.word, b.lo, b.hi)
+		w, ok := feature.LookupWord(string(b.word))
+		if !ok {
+			errs = append(errs, fmt.Sprintf("no feature word %s", b.word))
+			return s
+		}
+		s = reg.InWord(w, b.lo, b.hi)
 		if s.IsEmpty() {
-			errs = append(errs, fmt.Sprintf("no feature in %s bits %d-%d", b.word.qemu, b.lo, b.hi))
+			errs = append(errs, fmt.Sprintf("no feature in %s bits %d-%d", b.word, b.lo, b.hi))
 		}
 		return s
 	}
 	r := &expandRules{rel: rel}
 	for _, d := range featureDependencies {
-		if d.since > rel {
+		if d.since.Compare(rel) > 0 {
 			continue
 		}
 		var from feature.FeatureSet
@@ -538,18 +504,19 @@ func compileRules(reg *feature.Registry, rel qemuRelease) (*expandRules, error) 
 		r.deps = append(r.deps, FeatureDependency{From: from, To: sel(d.to)})
 	}
 	word := func(w featWord) compiledWord {
-		return compiledWord{set: sel(whole(w)), leaf: w.leaf, subleaf: w.subleaf}
+		loc, _ := feature.LookupWord(string(w)) // sel reports a missing word
+		return compiledWord{set: sel(whole(w)), leaf: loc.Loc.Leaf, subleaf: loc.Loc.Subleaf}
 	}
 	r.always = word(alwaysLevelWord)
 	for _, lw := range fullAutoLevelWords {
-		if lw.since <= rel {
+		if lw.since.Compare(rel) <= 0 {
 			r.words = append(r.words, word(lw.word))
 		}
 	}
 	r.intelPT = lookup("intel-pt")
 	r.svm = lookup("svm")
 	r.sgx = lookup("sgx")
-	if rel >= qemu100 {
+	if rel.Compare(qemu100) >= 0 {
 		r.avx10 = lookup("avx10")
 		r.w80000021 = sel(whole(feat80000021EAX))
 	}
@@ -557,26 +524,4 @@ func compileRules(reg *feature.Registry, rel qemuRelease) (*expandRules, error) 
 		return nil, fmt.Errorf("QEMU %s expansion rules: %s", rel, strings.Join(errs, "; "))
 	}
 	return r, nil
-}
-
-// wordSet returns the features with a bit in w at bit numbers lo..hi.
-func wordSet(reg *feature.Registry, w featWord, lo, hi uint8) feature.FeatureSet {
-	var s feature.FeatureSet
-	in := func(l feature.Location) bool {
-		if w.msr != 0 {
-			return l.MSR == w.msr && l.Bit >= lo && l.Bit <= hi
-		}
-		return !l.IsMSR() && l.Leaf == w.leaf && l.Subleaf == w.subleaf && l.Reg == w.reg &&
-			l.Bit >= lo && l.Bit <= hi
-	}
-	for _, f := range reg.Features() {
-		hit := in(f.Loc)
-		for _, a := range f.Also {
-			hit = hit || in(a)
-		}
-		if hit {
-			s = s.Add(f.ID)
-		}
-	}
-	return s
 }

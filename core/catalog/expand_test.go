@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
@@ -96,12 +97,12 @@ func TestExpandRulesNameQEMUBits(t *testing.T) {
 			check(n)
 		}
 	}
-	for _, rel := range []qemuRelease{qemu72, qemu100} {
+	for _, rel := range core.Releases() {
 		r, err := compileRules(reg, rel)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[qemuRelease]int{qemu72: 24, qemu100: 36}[rel]
+		want := map[core.Release]int{qemu72: 24, qemu100: 36}[rel]
 		if len(r.deps) != want {
 			t.Errorf("QEMU %s: %d dependencies, feature_dependencies[] has %d", rel, len(r.deps), want)
 		}
@@ -112,34 +113,55 @@ func TestExpandRulesNameQEMUBits(t *testing.T) {
 		}
 	}
 	// Whole-word targets: every bit in the word, nothing else.
-	for _, w := range []featWord{featVMXProcbased, featVMXSecondary, featSVM, feat240EBX} {
-		s := wordSet(reg, w, 0, 63)
+	for _, name := range []featWord{featVMXProcbased, featVMXSecondary, featSVM, feat240EBX} {
+		w, ok := feature.LookupWord(string(name))
+		if !ok {
+			t.Fatalf("no feature word %s", name)
+		}
+		s := reg.InWord(w, 0, 63)
 		for id := range s.All() {
 			f := reg.Feature(id)
-			if w.msr != 0 && f.Loc.MSR != w.msr || w.msr == 0 && (f.Loc.Leaf != w.leaf || f.Loc.Subleaf != w.subleaf || f.Loc.Reg != w.reg) {
-				t.Errorf("%s holds %s at %s", w.qemu, f.Name, f.Loc)
+			if l := w.Loc; l.MSR != 0 && f.Loc.MSR != l.MSR || l.MSR == 0 && (f.Loc.Leaf != l.Leaf || f.Loc.Subleaf != l.Subleaf || f.Loc.Reg != l.Reg) {
+				t.Errorf("%s holds %s at %s", w.Name, f.Name, f.Loc)
 			}
 		}
 	}
 }
 
-func TestParseRelease(t *testing.T) {
-	for v, want := range map[string]qemuRelease{"7.2": qemu72, "7.2.22": qemu72, "10.0": qemu100, "10.0.2": qemu100} {
-		if got, ok := parseRelease(v); !ok || got != want {
-			t.Errorf("parseRelease(%q) = %v, %v; want %v", v, got, ok, want)
+// TestReleaseTables: every release core knows has a row in this
+// package's tables (expandSources), and no row is of a release core
+// does not know.
+func TestReleaseTables(t *testing.T) {
+	for _, rel := range core.Releases() {
+		if _, ok := expandSources[rel]; !ok {
+			t.Errorf("QEMU %s: no row in expandSources (see RATIONALE.md, \"How to add a QEMU release\")", rel)
 		}
 	}
-	for _, v := range []string{"", "7", "8.2.0", "9.2", "10.1.0", "x.y"} {
-		if _, ok := parseRelease(v); ok {
-			t.Errorf("parseRelease(%q) accepted", v)
-		}
+	if len(expandSources) != len(core.Releases()) {
+		t.Errorf("expandSources has %d releases, core.Releases %d", len(expandSources), len(core.Releases()))
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("applyDependencies accepted QEMU 9.2")
-		}
-	}()
-	applyDependencies(feature.Builtin(), feature.FeatureSet{}, "9.2.0")
+}
+
+// TestUnknownRelease: a release without expansion rules is an error
+// naming the known ones, from the catalog's entry points as from core.
+func TestUnknownRelease(t *testing.T) {
+	if _, err := compileRules(feature.Builtin(), core.Release{Major: 9, Minor: 2}); !errors.Is(err, core.ErrUnknownRelease) {
+		t.Errorf("compileRules(9.2): %v, want core.ErrUnknownRelease", err)
+	}
+	c := &Catalog{name: "x", qemuVersion: "9.2.0"}
+	if _, err := c.release(); err == nil || err.Error() != `unknown QEMU release "9.2.0" (known: 7.2 and 10.0)` {
+		t.Errorf("release() of QEMU 9.2.0: %v", err)
+	}
+}
+
+// rel parses a release the tests name.
+func rel(t *testing.T, v string) core.Release {
+	t.Helper()
+	r, err := core.ParseRelease(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func mustSet(t *testing.T, reg *feature.Registry, names string) feature.FeatureSet {
@@ -193,7 +215,7 @@ func TestApplyDependencies(t *testing.T) {
 		{"10.0", "xsaveopt xsavec xsaves", "xsaveopt xsavec xsaves"},
 	}
 	for _, c := range cases {
-		got := applyDependencies(reg, mustSet(t, reg, c.in), c.qemu)
+		got := applyDependencies(reg, mustSet(t, reg, c.in), rel(t, c.qemu))
 		want := mustSet(t, reg, c.want)
 		if got != want {
 			t.Errorf("QEMU %s: applyDependencies(%s) = %v, want %v", c.qemu, c.in, reg.Names(got), reg.Names(want))
@@ -207,7 +229,7 @@ func TestApplyDependencies(t *testing.T) {
 func TestProbeGroups(t *testing.T) {
 	reg := feature.Builtin()
 	for _, qemu := range []string{"7.2.0", "10.0.0"} {
-		deps, err := FeatureDependencies(reg, qemu)
+		deps, err := FeatureDependencies(reg, rel(t, qemu))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +305,7 @@ func TestAutoLevels(t *testing.T) {
 	}
 	for _, c := range cases {
 		s := mustSet(t, reg, c.feats)
-		_, l, _ := levelsOf(reg, s, c.qemu, c.in)
+		_, l, _ := levelsOf(reg, s, rel(t, c.qemu), c.in)
 		if got := [4]uint32{l.level, l.xlevel, l.xlevel2, l.func7}; got != c.want {
 			t.Errorf("QEMU %s: levels of {%s} = %#x, want %#x", c.qemu, c.feats, got, c.want)
 		}
@@ -303,13 +325,13 @@ var qemuCandidates = []string{
 type qemuBinary struct {
 	path     string
 	version  string
-	rel      qemuRelease
+	rel      core.Release
 	machines map[string]bool
 }
 
 func findQEMUBinaries(t *testing.T) []qemuBinary {
 	seen := map[string]bool{}
-	byRel := map[qemuRelease]qemuBinary{}
+	byRel := map[core.Release]qemuBinary{}
 	for _, c := range qemuCandidates {
 		p, err := exec.LookPath(c)
 		if err != nil {
@@ -331,9 +353,9 @@ func findQEMUBinaries(t *testing.T) []qemuBinary {
 		if m == nil {
 			continue
 		}
-		rel, ok := parseRelease(string(m[1]))
-		if !ok {
-			t.Logf("%s is QEMU %s: no expansion rules for it", p, m[1])
+		rel, err := core.ParseRelease(string(m[1]))
+		if err != nil {
+			t.Logf("%s: %v", p, err)
 			continue
 		}
 		if _, dup := byRel[rel]; dup {
@@ -352,7 +374,7 @@ func findQEMUBinaries(t *testing.T) []qemuBinary {
 		byRel[rel] = qemuBinary{path: p, version: string(m[1]), rel: rel, machines: machines}
 	}
 	var bins []qemuBinary
-	for _, rel := range []qemuRelease{qemu72, qemu100} {
+	for _, rel := range core.Releases() {
 		if b, ok := byRel[rel]; ok {
 			bins = append(bins, b)
 		} else {
@@ -791,7 +813,7 @@ func expected(reg *feature.Registry, qemu string, px *propIndex, def feature.Fea
 			panic("unhandled prop " + k)
 		}
 	}
-	f, l, _ := expandCPU(reg, s, qemu, in)
+	f, l, _ := expandCPU(reg, s, mustRelease(qemu), in)
 	return f, l
 }
 
@@ -978,7 +1000,7 @@ func checkAgainstQEMU(t *testing.T, b qemuBinary, machine, accel string, knockou
 		levelFeatures = levelFeatures.Union(w.set)
 	}
 	levelFeatures = levelFeatures.Add(rules.intelPT).Add(rules.svm).Add(rules.sgx)
-	if b.rel >= qemu100 {
+	if b.rel.Compare(qemu100) >= 0 {
 		levelFeatures = levelFeatures.Add(rules.avx10)
 	}
 	propsOf := func(s feature.FeatureSet, v bool) map[string]any {
@@ -1188,8 +1210,18 @@ func checkKnockouts(t *testing.T, q *qmpConn, reg *feature.Registry, px *propInd
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, l, _ := expandCPU(reg, all.Difference(g), qemu, in)
+		s, l, _ := expandCPU(reg, all.Difference(g), mustRelease(qemu), in)
 		compare(t, reg, errorf, fmt.Sprintf("base + all - knock-out group %d (%d features)", i, g.Count()), s, l, got)
 	}
 	return len(groups)
+}
+
+// mustRelease parses the version of a QEMU binary findQEMUBinaries
+// accepted.
+func mustRelease(version string) core.Release {
+	r, err := core.ParseRelease(version)
+	if err != nil {
+		panic(err)
+	}
+	return r
 }

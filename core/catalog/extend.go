@@ -174,7 +174,7 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 	if err := extends(reg, c.reg); err != nil {
 		return nil, nil, err
 	}
-	if _, ok := parseRelease(c.qemuVersion); !ok && len(defs) > 0 {
+	if _, err := c.release(); err != nil && len(defs) > 0 {
 		release := "names no QEMU release"
 		if c.qemuVersion != "" {
 			release = "is of QEMU " + c.qemuVersion

@@ -1,8 +1,7 @@
 package catalog
 
 import (
-	"fmt"
-
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
@@ -123,15 +122,10 @@ type FeatureDependency struct {
 	From, To feature.FeatureSet
 }
 
-// FeatureDependencies returns the feature dependencies of QEMU version
-// qemu ("7.2.22") in QEMU's order, compiled for reg: what an importer
-// needs to tell which features of a definition its expansion hides. It
-// fails for a release whose rules expand.go does not know.
-func FeatureDependencies(reg *feature.Registry, qemu string) ([]FeatureDependency, error) {
-	rel, ok := parseRelease(qemu)
-	if !ok {
-		return nil, fmt.Errorf("QEMU %s: feature dependencies are known for QEMU 7.2 and 10.0 only", qemu)
-	}
+// FeatureDependencies returns the feature dependencies of QEMU release
+// rel in QEMU's order, compiled for reg: what an importer needs to tell
+// which features of a definition its expansion hides.
+func FeatureDependencies(reg *feature.Registry, rel core.Release) ([]FeatureDependency, error) {
 	r, err := compileRules(reg, rel)
 	if err != nil {
 		return nil, err

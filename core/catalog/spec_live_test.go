@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/qmp"
@@ -197,7 +198,7 @@ func TestResolveSpecMatchesQEMU(t *testing.T) {
 		}
 		hostVendor = string(b)
 	}
-	machines := map[qemuRelease][]string{qemu72: {"pc-q35-7.2", "pc-i440fx-2.3"}, qemu100: {"pc-q35-10.0", "pc-i440fx-2.4"}}
+	machines := map[core.Release][]string{qemu72: {"pc-q35-7.2", "pc-i440fx-2.3"}, qemu100: {"pc-q35-10.0", "pc-i440fx-2.4"}}
 	var mu sync.Mutex
 	var summary []string
 	t.Cleanup(func() {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -88,7 +89,11 @@ type definer struct {
 // newDefiner returns the definer of QEMU version, or nil when the
 // release's dependencies are unknown.
 func newDefiner(reg *feature.Registry, version string) *definer {
-	deps, err := catalog.FeatureDependencies(reg, version)
+	rel, err := core.ParseRelease(version)
+	if err != nil {
+		return nil
+	}
+	deps, err := catalog.FeatureDependencies(reg, rel)
 	if err != nil {
 		return nil
 	}
