@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -78,7 +79,7 @@ func For(in Input) (*Node, error) {
 		m := &catModels[i]
 		// Features do not depend on the vendor (catalog.Features): the
 		// hot path of judging every model allocates nothing.
-		features, err := in.Catalog.Features(m.Name, in.Machine, in.Accel)
+		features, err := in.Catalog.Features(m.Name, in.Machine, core.Accel(in.Accel))
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +118,7 @@ func offerRuns(in Input, o site.Offer) (bool, error) {
 	}
 	avail := in.Avail
 	if o.Accel != in.Accel {
-		a, err := check.Compute(in.Catalog.Registry(), in.Snapshot, in.Avail.QEMU, o.Accel)
+		a, err := check.Compute(in.Catalog.Registry(), in.Snapshot, in.Avail.Release, core.Accel(o.Accel))
 		if err != nil {
 			return false, err
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -84,7 +85,7 @@ func TestJoin(t *testing.T) {
 		t.Fatalf("model: %+v %v", m, err)
 	}
 	for _, machine := range []string{"pc-q35-7.2", "pc-i440fx-1.7"} {
-		for _, accel := range []string{catalog.KVM, catalog.TCG} {
+		for _, accel := range []core.Accel{core.KVM, core.TCG} {
 			r, err := joined.Resolve("Good-Model", machine, accel, "")
 			if err != nil {
 				t.Fatal(err)
@@ -95,10 +96,10 @@ func TestJoin(t *testing.T) {
 					t.Errorf("%s %s: %s lacks %s", machine, accel, names, want)
 				}
 			}
-			if kvm := strings.Contains(names, "kvmclock"); kvm != (accel == catalog.KVM) {
+			if kvm := strings.Contains(names, "kvmclock"); kvm != (accel == core.KVM) {
 				t.Errorf("%s %s: kvmclock %v", machine, accel, kvm)
 			}
-			if x2apic := strings.Contains(names, "x2apic"); x2apic != (accel == catalog.KVM && machine == "pc-q35-7.2") {
+			if x2apic := strings.Contains(names, "x2apic"); x2apic != (accel == core.KVM && machine == "pc-q35-7.2") {
 				t.Errorf("%s %s: x2apic %v (QEMU adds it under kvm from machine type 2.0 on)", machine, accel, x2apic)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 	"github.com/cpupolicy/cpupolicy/core/check"
@@ -323,7 +324,7 @@ func TestNoNewHostDepsHistory(t *testing.T) {
 		if err := json.Unmarshal(data, &raw); err != nil {
 			t.Fatal(err)
 		}
-		want := deriveHistory(t, &raw, catalog.KVM)
+		want := deriveHistory(t, &raw, string(core.KVM))
 		if len(want) == 0 {
 			t.Fatal("the sample shows no new host dependency: it cannot test the policy")
 		}
@@ -340,7 +341,7 @@ func TestNoNewHostDepsHistory(t *testing.T) {
 		reg := c.Registry()
 		for _, e := range raw.Expansions {
 			s, _ := reg.Set(e.Features...)
-			cf, err := c.Features(e.Model, e.Machine, e.Accel)
+			cf, err := c.Features(e.Model, e.Machine, core.Accel(e.Accel))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -390,7 +391,7 @@ func TestNoNewHostDepsHistory(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		start := time.Now()
-		raw, err := qemuimport.Import(ctx, qemuimport.Options{Binary: bin, Accels: []string{catalog.KVM}})
+		raw, err := qemuimport.Import(ctx, qemuimport.Options{Binary: bin, Accels: []string{string(core.KVM)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,7 +406,7 @@ func TestNoNewHostDepsHistory(t *testing.T) {
 		if !slices.Equal(names, catNames) {
 			t.Errorf("QEMU has models %q, the catalog %q", names, catNames)
 		}
-		want := deriveHistory(t, raw, catalog.KVM)
+		want := deriveHistory(t, raw, string(core.KVM))
 		diffKeys(t, "policy over the embedded catalog vs live QEMU", historyKeys(got), want)
 		t.Logf("live: %d violations derived from %d kvm expansions of %s (%d models × %d machine types), imported in %v",
 			len(want), len(raw.Expansions), bin, len(raw.Models), len(raw.Machines), time.Since(start).Round(time.Millisecond))
@@ -443,11 +444,11 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 	want := map[string][]string{} // offer → features
 	bare := 0
 	for _, m := range c.Models() {
-		kvm, err := c.Resolve(m.Name, machine, catalog.KVM, "")
+		kvm, err := c.Resolve(m.Name, machine, core.KVM, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		tcg, err := c.Resolve(m.Name, machine, catalog.TCG, "")
+		tcg, err := c.Resolve(m.Name, machine, core.TCG, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -533,11 +534,15 @@ func deriveGuest(t testing.TB, o site.Offer, h *site.Host) guest {
 	t.Helper()
 	c := fixtures(t).cat72.Catalog()
 	reg := c.Registry()
-	a, err := check.Compute(reg, h.Snapshot, check.RulesFor(c.QEMUVersion()), catalog.KVM)
+	rel, _, err := check.ReleaseFor(c.QEMUVersion())
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Resolve(o.CPU, o.Machine, catalog.KVM, h.Snapshot.Vendor)
+	a, err := check.Compute(reg, h.Snapshot, rel, core.KVM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Resolve(o.CPU, o.Machine, core.KVM, h.Snapshot.Vendor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -772,7 +777,11 @@ func TestMigrationSafeMarkedModel(t *testing.T) {
 		}
 		var avail []site.Availability
 		for _, sh := range pools[slices.IndexFunc(pools, func(p site.Pool) bool { return p.Name == o.Pool })].Hosts {
-			a, err := sh.Availability(reg, check.RulesFor(c.QEMUVersion()), check.KVM)
+			rel, _, err := check.ReleaseFor(c.QEMUVersion())
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := sh.Availability(reg, rel, core.KVM)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -145,10 +146,10 @@ func FleetFiles(args []string) ([]FleetFile, error) {
 
 // FleetInput is what JudgeFleet judges.
 type FleetInput struct {
-	// Catalog must have kvm data; Rules is the QEMU release whose rules
-	// judge the hosts (check.Compute).
+	// Catalog must have kvm data; Release is the QEMU release whose
+	// rules judge the hosts (check.Compute).
 	Catalog *catalog.Catalog
-	Rules   string
+	Release core.Release
 	// Machines are the machine types to judge every model on.
 	Machines []string
 	// Site holds the offers and pools, SiteFile names its file in
@@ -170,11 +171,11 @@ type FleetInput struct {
 // KVM data.
 func JudgeFleet(in FleetInput) (*FleetReport, error) {
 	reg := in.Catalog.Registry()
-	f, err := fleet.New(reg, in.Rules)
+	f, err := fleet.New(reg, in.Release)
 	if err != nil {
 		return nil, err
 	}
-	r := &FleetReport{Catalog: in.Catalog.Name(), QEMU: in.Catalog.QEMUVersion(), Accel: check.KVM, Machines: in.Machines,
+	r := &FleetReport{Catalog: in.Catalog.Name(), QEMU: in.Catalog.QEMUVersion(), Accel: string(core.KVM), Machines: in.Machines,
 		Pools: []PoolReport{}, UnpooledOffers: []OfferReport{}, Skipped: []Skipped{}, reg: reg, f: f}
 	st := in.Site
 	if st == nil {
@@ -205,7 +206,7 @@ func JudgeFleet(in FleetInput) (*FleetReport, error) {
 	}
 	for _, mt := range in.Machines {
 		for _, m := range r.models {
-			req, err := in.Catalog.Features(m, mt, catalog.KVM)
+			req, err := in.Catalog.Features(m, mt, core.KVM)
 			if err != nil {
 				return nil, err
 			}
@@ -250,7 +251,7 @@ func (r *FleetReport) addFiles(files []FleetFile, load func(string) (*host.HostS
 		if i, ok := r.f.Lookup(name); ok {
 			// The site already has a host of this name: it must be this
 			// snapshot.
-			a, err := check.Compute(r.reg, s, r.f.Rules(), check.KVM)
+			a, err := check.Compute(r.reg, s, r.f.Release(), core.KVM)
 			if err != nil || a.Set != r.f.Avail(i) || s.Vendor != r.f.Vendor(i) {
 				return fmt.Errorf("%s: host name %s is a different snapshot in the site file's pools", fl.Path, name)
 			}
@@ -272,7 +273,7 @@ func (r *FleetReport) addFiles(files []FleetFile, load func(string) (*host.HostS
 // judge fills the pools' reports and judges the offers.
 func (r *FleetReport) judge(cat *catalog.Catalog, offers []Offer) error {
 	r.Hosts = r.f.Len()
-	tcg, err := check.Compute(r.reg, nil, r.f.Rules(), check.TCG)
+	tcg, err := check.Compute(r.reg, nil, r.f.Release(), core.TCG)
 	if err != nil {
 		return err
 	}
@@ -369,7 +370,7 @@ func (r *FleetReport) judgeOffer(cat *catalog.Catalog, o Offer, hosts []int32, t
 	avail := make([]Availability, len(hosts))
 	for k, h := range hosts {
 		avail[k] = Availability{Host: r.f.Name(int(h)), Vendor: r.f.Vendor(int(h)), Set: r.f.Avail(int(h))}
-		if cfg.Accel == check.TCG {
+		if core.Accel(cfg.Accel) == core.TCG {
 			avail[k].Set = tcg // TCG's offer does not depend on the host
 		}
 	}

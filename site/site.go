@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -59,8 +60,9 @@ type Host struct {
 }
 
 type availKey struct {
-	reg          *feature.Registry
-	rules, accel string
+	reg   *feature.Registry
+	rel   core.Release
+	accel core.Accel
 }
 
 type availResult struct {
@@ -77,18 +79,18 @@ func NewHost(name string, s *host.HostSnapshot) *Host {
 	return &Host{Name: name, Snapshot: s}
 }
 
-// Availability returns what the QEMU release rules let a guest have on h
+// Availability returns what QEMU release rel lets a guest have on h
 // under accel (check.Compute over registry reg); an error names the host.
-func (h *Host) Availability(reg *feature.Registry, rules, accel string) (*check.Availability, error) {
-	if accel != check.KVM && accel != check.TCG {
+func (h *Host) Availability(reg *feature.Registry, rel core.Release, accel core.Accel) (*check.Availability, error) {
+	if accel != core.KVM && accel != core.TCG {
 		return nil, fmt.Errorf("accel: got %q, want \"kvm\" or \"tcg\"", accel)
 	}
-	k := availKey{reg, rules, accel}
+	k := availKey{reg, rel, accel}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	res, ok := h.avail[k]
 	if !ok {
-		res.a, res.err = check.Compute(reg, h.Snapshot, rules, accel)
+		res.a, res.err = check.Compute(reg, h.Snapshot, rel, accel)
 		if res.err != nil {
 			res.err = fmt.Errorf("host %s: %v", h.Name, res.err)
 		}

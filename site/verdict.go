@@ -3,6 +3,7 @@ package site
 import (
 	"fmt"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -36,13 +37,13 @@ func Resolve(cat *catalog.Catalog, o Offer, defaultMachine string) (*Config, err
 	}
 	accel := o.Accel
 	if accel == "" {
-		accel = check.KVM
+		accel = string(core.KVM)
 	}
 	spec, err := catalog.ParseCPUSpec(o.CPU, cat.Registry())
 	if err != nil {
 		return nil, err
 	}
-	res, err := cat.ResolveSpec(spec, machine, accel, "")
+	res, err := cat.ResolveSpec(spec, machine, core.Accel(accel), "")
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +152,7 @@ func Judge(cfg *Config, hosts []Availability) (*Verdict, error) {
 	for i, h := range hosts {
 		gv, ok := guest[h.Vendor]
 		if !ok {
-			res, err := cfg.Catalog.ResolveSpec(cfg.Spec, cfg.Machine, cfg.Accel, h.Vendor)
+			res, err := cfg.Catalog.ResolveSpec(cfg.Spec, cfg.Machine, core.Accel(cfg.Accel), h.Vendor)
 			if err != nil {
 				return nil, err
 			}

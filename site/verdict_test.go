@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
-	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/site"
@@ -123,7 +123,7 @@ func TestResolveDefaults(t *testing.T) {
 		if cfg.Machine != tc.machine || cfg.Accel != tc.accel {
 			t.Errorf("%+v, default %q: %s under %s, want %s under %s", tc.offer, tc.defaultMachine, cfg.Machine, cfg.Accel, tc.machine, tc.accel)
 		}
-		want, err := c.Features(tc.offer.CPU, tc.machine, tc.accel)
+		want, err := c.Features(tc.offer.CPU, tc.machine, core.Accel(tc.accel))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +158,7 @@ func ExampleJudge() {
 		if err != nil {
 			panic(err)
 		}
-		a, err := site.NewHost(name, s).Availability(c.Registry(), "10.0", check.KVM)
+		a, err := site.NewHost(name, s).Availability(c.Registry(), core.Release{Major: 10, Minor: 0}, core.KVM)
 		if err != nil {
 			panic(err)
 		}

@@ -7,9 +7,11 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // Catalog is the Starlark value of a catalog: what a QEMU release says
@@ -37,9 +39,12 @@ import (
 //
 // Its type is "catalog".
 type Catalog struct {
-	c     *catalog.Catalog
-	reg   *feature.Registry
-	rules string // the QEMU release check.Compute judges hosts by
+	c   *catalog.Catalog
+	reg *feature.Registry
+	// rel is the QEMU release check.Compute judges hosts by
+	// (check.ReleaseFor), relErr why there is none.
+	rel    core.Release
+	relErr error
 
 	models   []*Model
 	byModel  map[string]*Model // by name: the catalog hands out copies
@@ -53,7 +58,8 @@ var _ starlark.HasAttrs = (*Catalog)(nil)
 // NewCatalog returns the Starlark value of c.
 func NewCatalog(c *catalog.Catalog) *Catalog {
 	catModels := c.Models()
-	v := &Catalog{c: c, reg: c.Registry(), rules: check.RulesFor(c.QEMUVersion()),
+	rel, _, relErr := check.ReleaseFor(c.QEMUVersion())
+	v := &Catalog{c: c, reg: c.Registry(), rel: rel, relErr: relErr,
 		byModel: make(map[string]*Model, len(catModels)),
 		byMT:    make(map[string]*MachineType)}
 	for i := range catModels {
@@ -218,12 +224,20 @@ func (c *Catalog) modelArg(fn string, v starlark.Value) (*Model, error) {
 	return nil, fmt.Errorf("%s: model: got %s, want model or string", fn, v.Type())
 }
 
+// compute is check.Compute for a host judged by c's release.
+func (c *Catalog) compute(s *host.HostSnapshot, accel string) (*check.Availability, error) {
+	if c.relErr != nil {
+		return nil, c.relErr
+	}
+	return check.Compute(c.reg, s, c.rel, core.Accel(accel))
+}
+
 // accelArg checks an accelerator name against c.
 func (c *Catalog) accelArg(fn, accel string) error {
-	if accel != check.KVM && accel != check.TCG {
+	if accel != string(core.KVM) && accel != string(core.TCG) {
 		return fmt.Errorf("%s: accel: got %q, want \"kvm\" or \"tcg\"", fn, accel)
 	}
-	if !c.c.HasAccel(accel) {
+	if !c.c.HasAccel(core.Accel(accel)) {
 		return fmt.Errorf("%s: accel: catalog %s has no %s data", fn, c.c.Name(), accel)
 	}
 	return nil
@@ -254,7 +268,7 @@ func (c *Catalog) resolveFn(thread *starlark.Thread, b *starlark.Builtin, args s
 		cpu, machine starlark.Value
 		accel        string
 		host         *Host
-	}{machine: starlark.None, accel: check.KVM}
+	}{machine: starlark.None, accel: string(core.KVM)}
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "cpu", &a.cpu, "machine?", &a.machine, "accel?", &a.accel, "host??", &a.host); err != nil {
 		return nil, err
 	}
@@ -273,7 +287,7 @@ func (c *Catalog) resolveFn(thread *starlark.Thread, b *starlark.Builtin, args s
 		if err != nil {
 			return nil, err
 		}
-		if res, err = c.c.ResolveSpec(spec, mt.mt.Name, accel, vendor); err != nil {
+		if res, err = c.c.ResolveSpec(spec, mt.mt.Name, core.Accel(accel), vendor); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
 		res.Model = spec.Text
@@ -282,7 +296,7 @@ func (c *Catalog) resolveFn(thread *starlark.Thread, b *starlark.Builtin, args s
 		if err != nil {
 			return nil, err
 		}
-		if res, err = c.c.Resolve(m.m.Name, mt.mt.Name, accel, vendor); err != nil {
+		if res, err = c.c.Resolve(m.m.Name, mt.mt.Name, core.Accel(accel), vendor); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
 	}
@@ -307,7 +321,7 @@ func (c *Catalog) parseSpec(fn string, r *run, text string) (*catalog.CPUSpec, e
 // implicit(model, machine=None, accel="kvm")
 func (c *Catalog) implicitFn(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var model, machine starlark.Value = nil, starlark.None
-	accel := check.KVM
+	accel := string(core.KVM)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "model", &model, "machine?", &machine, "accel?", &accel); err != nil {
 		return nil, err
 	}
@@ -319,7 +333,7 @@ func (c *Catalog) implicitFn(thread *starlark.Thread, b *starlark.Builtin, args 
 	if err != nil {
 		return nil, err
 	}
-	added, removed, err := c.c.Implicit(m.m.Name, mt.mt.Name, accel)
+	added, removed, err := c.c.Implicit(m.m.Name, mt.mt.Name, core.Accel(accel))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
 	}
@@ -404,7 +418,7 @@ func (m *Model) featuresFn(thread *starlark.Thread, b *starlark.Builtin, args st
 	a := &struct { // one allocation for unpacking, as in resolve
 		machine starlark.Value
 		accel   string
-	}{starlark.None, check.KVM}
+	}{starlark.None, string(core.KVM)}
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "machine?", &a.machine, "accel?", &a.accel); err != nil {
 		return nil, err
 	}
@@ -413,7 +427,7 @@ func (m *Model) featuresFn(thread *starlark.Thread, b *starlark.Builtin, args st
 	if err != nil {
 		return nil, err
 	}
-	res, err := m.cat.c.Resolve(m.m.Name, mt.mt.Name, accel, "")
+	res, err := m.cat.c.Resolve(m.m.Name, mt.mt.Name, core.Accel(accel), "")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
 	}

@@ -7,8 +7,8 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
-	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/site"
 )
@@ -60,7 +60,7 @@ func NewConfig(c *Catalog, cpu, machine, accel string) (*Config, error) {
 		m = starlark.String(machine)
 	}
 	if accel == "" {
-		accel = check.KVM
+		accel = string(core.KVM)
 	}
 	return c.newConfig("config", DefaultMaxLen, cpu, m, accel)
 }
@@ -81,12 +81,12 @@ func (c *Catalog) newConfig(fn string, maxLen int, cpu string, machine starlark.
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.c.ResolveSpec(spec, mt.mt.Name, accel, "")
+	res, err := c.c.ResolveSpec(spec, mt.mt.Name, core.Accel(accel), "")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", fn, err)
 	}
 	res.Model = spec.Text
-	added, removed, err := c.c.Implicit(m.m.Name, mt.mt.Name, accel)
+	added, removed, err := c.c.Implicit(m.m.Name, mt.mt.Name, core.Accel(accel))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", fn, err)
 	}
@@ -162,7 +162,7 @@ func makeConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	var (
 		cpu     starlark.Value
 		machine starlark.Value = starlark.None
-		accel                  = check.KVM
+		accel                  = string(core.KVM)
 		cat     *Catalog
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "cpu", &cpu, "machine?", &machine, "accel?", &accel, "catalog??", &cat); err != nil {
@@ -200,7 +200,7 @@ func judge(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "config", &x, "host", &hv, "machine?", &machine, "accel?", &accelV); err != nil {
 		return nil, nil, err
 	}
-	accel := check.KVM
+	accel := string(core.KVM)
 	if accelV != starlark.None {
 		s, ok := starlark.AsString(accelV)
 		if !ok {

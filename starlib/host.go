@@ -8,6 +8,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -148,7 +149,7 @@ func (h *Host) available(thread *starlark.Thread, b *starlark.Builtin, args star
 	if err != nil {
 		return nil, err
 	}
-	accel := check.KVM
+	accel := string(core.KVM)
 	var cat *Catalog
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "accel?", &accel, "catalog?", &cat); err != nil {
 		return nil, err
@@ -172,5 +173,8 @@ func (h *Host) availability(cat *Catalog, accel string) (*check.Availability, er
 	if cat.reg != h.reg {
 		return nil, fmt.Errorf("host %s and catalog %s are over different feature registries", h.name, cat.c.Name())
 	}
-	return h.site.Availability(h.reg, cat.rules, accel)
+	if cat.relErr != nil {
+		return nil, cat.relErr
+	}
+	return h.site.Availability(h.reg, cat.rel, core.Accel(accel))
 }

@@ -6,6 +6,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/site"
@@ -25,10 +26,10 @@ func judgeConfig(cfg *Config, hosts []*Host) (*site.Verdict, error) {
 		var a *check.Availability
 		var err error
 		if h == nil {
-			if cfg.accel != check.TCG {
+			if cfg.accel != string(core.TCG) {
 				return nil, fmt.Errorf("host: None is only allowed under tcg")
 			}
-			a, err = check.Compute(cfg.cat.reg, nil, cfg.cat.rules, check.TCG)
+			a, err = cfg.cat.compute(nil, string(core.TCG))
 		} else {
 			a, err = h.availability(cfg.cat, cfg.accel)
 		}

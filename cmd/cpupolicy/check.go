@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/report"
 	"github.com/cpupolicy/cpupolicy/site"
@@ -212,14 +212,16 @@ func (f *checkFlags) input(e *env, files []string) (starlib.Input, starlib.Optio
 	}
 	in.Catalog = starlib.NewCatalog(cat)
 	if *f.accel == "" {
-		*f.accel = catalog.KVM // a policy gate must not pass vacuously where /dev/kvm is missing
-		if !cat.HasAccel(catalog.KVM) {
-			*f.accel = catalog.TCG
+		*f.accel = string(core.KVM) // a policy gate must not pass vacuously where /dev/kvm is missing
+		if !cat.HasAccel(core.KVM) {
+			*f.accel = string(core.TCG)
 		}
 	}
-	if *f.accel, err = check.Accelerator(cat, *f.accel); err != nil {
+	acc, err := check.Accelerator(cat, *f.accel)
+	if err != nil {
 		return in, opts, usagef("check", "%v", err)
 	}
+	*f.accel = string(acc)
 	return in, opts, nil
 }
 

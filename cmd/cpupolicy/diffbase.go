@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/fleet"
@@ -15,7 +15,7 @@ import (
 // hostAvailability loads the snapshot FILE (this host, probed, for "") and
 // computes what QEMU release rules lets a guest have there under accel;
 // errors name the file.
-func (e *env) hostAvailability(file string, reg *feature.Registry, rules, accel string) (*check.Availability, error) {
+func (e *env) hostAvailability(file string, reg *feature.Registry, rules core.Release, accel core.Accel) (*check.Availability, error) {
 	var s *host.HostSnapshot
 	var err error
 	if file == "" {
@@ -36,7 +36,11 @@ func (e *env) hostAvailability(file string, reg *feature.Registry, rules, accel 
 func (j *judge) operand(e *env, arg string) (feature.FeatureSet, error) {
 	op := check.ParseOperand(arg)
 	if op.Host {
-		a, err := e.hostAvailability(op.HostFile, j.reg, qemuRules(e, j.Catalog), j.Accel)
+		rel, err := qemuRelease(e, j.Catalog)
+		if err != nil {
+			return feature.FeatureSet{}, err
+		}
+		a, err := e.hostAvailability(op.HostFile, j.reg, rel, j.Accel)
 		if err != nil {
 			return feature.FeatureSet{}, err
 		}
@@ -109,14 +113,17 @@ func runBaseline(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !cat.HasAccel(catalog.KVM) {
+	if !cat.HasAccel(core.KVM) {
 		return fmt.Errorf("catalog %s has no kvm data", cat.Name())
 	}
-	rules := qemuRules(e, cat)
+	rules, err := qemuRelease(e, cat)
+	if err != nil {
+		return err
+	}
 	var hosts []fleet.HostSet
 	for _, arg := range fs.Args() {
 		name := strings.TrimPrefix(arg, "host:")
-		a, err := e.hostAvailability(name, cat.Registry(), rules, catalog.KVM)
+		a, err := e.hostAvailability(name, cat.Registry(), rules, core.KVM)
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
@@ -69,7 +69,7 @@ func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf
 	if err != nil {
 		return site.FleetInput{}, err
 	}
-	if !cat.HasAccel(catalog.KVM) {
+	if !cat.HasAccel(core.KVM) {
 		return site.FleetInput{}, fmt.Errorf("catalog %s has no kvm data", cat.Name())
 	}
 	in := site.FleetInput{Catalog: cat, SiteFile: siteFile, Load: e.loadSnapshot}
@@ -85,7 +85,9 @@ func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf
 			in.Machines = append(in.Machines, mt.Name)
 		}
 	}
-	in.Rules = qemuRules(e, cat)
+	if in.Release, err = qemuRelease(e, cat); err != nil {
+		return site.FleetInput{}, err
+	}
 	if siteFile != "" {
 		if in.Site, err = starlib.LoadSiteFile(siteFile, starlib.NewCatalog(cat), sf.options(e)); err != nil {
 			return site.FleetInput{}, scriptFailure("fleet", err)

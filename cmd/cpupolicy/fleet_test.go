@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -183,7 +184,7 @@ func TestFleetHTMLInChromium(t *testing.T) {
 	catModels := cat.Models()
 	for i := range catModels {
 		if catModels[i].AliasOf == "" {
-			r, err := cat.Resolve(catModels[i].Name, mt.Name, catalog.KVM, "")
+			r, err := cat.Resolve(catModels[i].Name, mt.Name, core.KVM, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +202,7 @@ func TestFleetHTMLInChromium(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := check.Compute(reg, s, "10.0", check.KVM)
+		a, err := check.Compute(reg, s, core.Release{Major: 10, Minor: 0}, core.KVM)
 		if err != nil {
 			t.Fatal(err)
 		}

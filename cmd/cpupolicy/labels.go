@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"path/filepath"
 
-	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/labels"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -27,13 +27,13 @@ func runLabels(e *env, args []string) error {
 		return usagef("labels", "--expiry: got %v, want a positive duration", *expiry)
 	}
 	if *jf.accel == "" {
-		*jf.accel = catalog.KVM // a node's labels say what its KVM guests can run
+		*jf.accel = string(core.KVM) // a node's labels say what its KVM guests can run
 	}
 	j, err := loadJudge(e, "labels", jf)
 	if err != nil {
 		return err
 	}
-	in := labels.Input{Host: j.Host, Catalog: j.Catalog, Machine: j.Machine.Name, Accel: j.Accel,
+	in := labels.Input{Host: j.Host, Catalog: j.Catalog, Machine: j.Machine.Name, Accel: string(j.Accel),
 		Snapshot: j.snap, Avail: j.Avail, SiteFile: *siteFile}
 	if j.snap != nil && j.snap.Hostname == "" && *jf.hostFile != "" {
 		in.Host = filepath.Base(*jf.hostFile)

@@ -5,20 +5,21 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
-// qemuRules is the QEMU release whose availability rules judge hosts for
-// cat, with a note on stderr when it is not the catalog's own release.
-func qemuRules(e *env, cat *catalog.Catalog) string {
-	rules, note := check.CatalogRules(cat)
+// qemuRelease is the QEMU release whose availability rules judge hosts
+// for cat, with a note on stderr when the catalog names no release.
+func qemuRelease(e *env, cat *catalog.Catalog) (core.Release, error) {
+	rel, note, err := check.CatalogRelease(cat)
 	if note != "" {
 		fmt.Fprintf(e.stderr, "cpupolicy: note: %s\n", note)
 	}
-	return rules
+	return rel, err
 }
 
 // qemuText names a catalog's QEMU release in text output.
@@ -77,13 +78,17 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 		if j.snap, err = e.loadSnapshot(name); err != nil {
 			return nil, err
 		}
-	case j.Accel == check.KVM:
+	case j.Accel == core.KVM:
 		if j.snap, err = e.probeLive(); err != nil {
 			return nil, failf(cmd, err)
 		}
 		name = "this host"
 	}
-	j.Avail, err = check.HostAvailability(name, j.reg, j.snap, qemuRules(e, cat), j.Accel)
+	rel, err := qemuRelease(e, cat)
+	if err != nil {
+		return nil, err
+	}
+	j.Avail, err = check.HostAvailability(name, j.reg, j.snap, rel, j.Accel)
 	if err != nil && !(f.vendorOnly && errors.Is(err, check.ErrNoKVM)) {
 		return nil, err
 	}

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -81,7 +81,7 @@ func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starl
 		}
 		hosts = append(hosts, h)
 	}
-	if len(hosts) == 0 && sc.accel == catalog.KVM {
+	if len(hosts) == 0 && core.Accel(sc.accel) == core.KVM {
 		snap, err := e.probeLive()
 		if err != nil {
 			return nil, nil, cmdError("check", fmt.Errorf("probing this host: %v", err))

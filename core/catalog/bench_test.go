@@ -3,6 +3,7 @@ package catalog
 import (
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
@@ -19,7 +20,7 @@ func BenchmarkResolveAllModels(b *testing.B) {
 	b.ReportMetric(float64(len(c.models)), "models")
 	for b.Loop() {
 		for i := range c.models {
-			r, err := c.Resolve(c.models[i].Name, "pc-i440fx-2.3", KVM, "GenuineIntel")
+			r, err := c.Resolve(c.models[i].Name, "pc-i440fx-2.3", core.KVM, "GenuineIntel")
 			if err != nil {
 				b.Fatal(err)
 			}

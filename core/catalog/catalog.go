@@ -24,14 +24,16 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/internal/suggest"
 )
 
-// Accelerators a catalog may hold.
+// kvm and tcg are core's accelerators as a catalog spells them in its
+// accelerator-keyed tables (accels, the deltas), which are keyed by name.
 const (
-	KVM = "kvm"
-	TCG = "tcg"
+	kvm = string(core.KVM)
+	tcg = string(core.TCG)
 )
 
 // Catalog is an immutable set of CPU models and machine types. Its
@@ -482,8 +484,8 @@ func (c *Catalog) MachineTypes(family string) []*MachineType {
 }
 
 // HasAccel reports whether the catalog holds data for accel.
-func (c *Catalog) HasAccel(accel string) bool {
-	return slices.Contains(c.accels, accel)
+func (c *Catalog) HasAccel(accel core.Accel) bool {
+	return slices.Contains(c.accels, string(accel))
 }
 
 // UnknownError is an unknown model or machine type name.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
@@ -117,15 +118,16 @@ func TestResolveKnownFacts(t *testing.T) {
 		return r.Features.Has(id)
 	}
 	for _, tc := range []struct {
-		model, machine, accel string
-		on, off               []string
+		model, machine string
+		accel          core.Accel
+		on, off        []string
 	}{
 		// QEMU turns its KVM paravirt bits on under kvm, never under tcg.
-		{"Skylake-Client-v4", "pc-q35-7.2", KVM, []string{"kvmclock", "kvm-pv-eoi", "x2apic", "avx2"}, []string{"hle", "rtm"}},
-		{"Skylake-Client-v4", "pc-q35-7.2", TCG, []string{"avx2"}, []string{"kvmclock", "vme"}},
+		{"Skylake-Client-v4", "pc-q35-7.2", core.KVM, []string{"kvmclock", "kvm-pv-eoi", "x2apic", "avx2"}, []string{"hle", "rtm"}},
+		{"Skylake-Client-v4", "pc-q35-7.2", core.TCG, []string{"avx2"}, []string{"kvmclock", "vme"}},
 		// x2apic joined the kvm defaults with pc-i440fx-2.0.
-		{"Nehalem", "pc-i440fx-1.7", KVM, []string{"kvmclock"}, []string{"x2apic"}},
-		{"Nehalem", "pc-i440fx-2.0", KVM, []string{"x2apic"}, nil},
+		{"Nehalem", "pc-i440fx-1.7", core.KVM, []string{"kvmclock"}, []string{"x2apic"}},
+		{"Nehalem", "pc-i440fx-2.0", core.KVM, []string{"x2apic"}, nil},
 	} {
 		r, err := c.Resolve(tc.model, tc.machine, tc.accel, "")
 		if err != nil {
@@ -142,11 +144,11 @@ func TestResolveKnownFacts(t *testing.T) {
 			}
 		}
 	}
-	r, _ := c.Resolve("EPYC-v3", "pc-q35-7.2", KVM, "GenuineIntel")
+	r, _ := c.Resolve("EPYC-v3", "pc-q35-7.2", core.KVM, "GenuineIntel")
 	if r.Vendor != "GenuineIntel" {
 		t.Errorf("under kvm the vendor is the host's: got %q", r.Vendor)
 	}
-	r, _ = c.Resolve("EPYC-v3", "pc-q35-7.2", TCG, "GenuineIntel")
+	r, _ = c.Resolve("EPYC-v3", "pc-q35-7.2", core.TCG, "GenuineIntel")
 	if r.Vendor != "AuthenticAMD" {
 		t.Errorf("under tcg the vendor is the model's: got %q", r.Vendor)
 	}
@@ -162,7 +164,7 @@ func TestUnknownNamesSuggest(t *testing.T) {
 		{"Skylake-Client-v4", "pc-q35-7.3", `unknown machine type "pc-q35-7.3" in catalog qemu-7.2 (did you mean "pc-q35-7.2"?)`},
 		{"EPYC-v3", "q35", ""},
 	} {
-		_, err := c.Resolve(tc.model, tc.machine, TCG, "")
+		_, err := c.Resolve(tc.model, tc.machine, core.TCG, "")
 		got := ""
 		if err != nil {
 			got = err.Error()
@@ -317,7 +319,7 @@ func FuzzParseCatalog(f *testing.F) {
 		for _, m := range c.models {
 			for _, mt := range c.machines {
 				for _, a := range c.accels {
-					if _, err := c.Resolve(m.Name, mt.Name, a, ""); err != nil {
+					if _, err := c.Resolve(m.Name, mt.Name, core.Accel(a), ""); err != nil {
 						t.Fatalf("Resolve(%s, %s, %s): %v", m.Name, mt.Name, a, err)
 					}
 				}

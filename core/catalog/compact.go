@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
@@ -89,16 +90,16 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 		c.accels = append(c.accels, a)
 	}
 	sort.Strings(c.accels)
-	baseAccel := TCG
-	if !accels[TCG] {
-		baseAccel = KVM
+	baseAccel := tcg
+	if !accels[tcg] {
+		baseAccel = kvm
 	}
-	if accels[KVM] {
+	if accels[kvm] {
 		c.kvmVendorFromHost = true
 		for k, a := range ans {
 			// "base" has no vendor of its own, and QEMU gives it none.
 			own := ans[resolveKey{k.model, k.machine, baseAccel}].p.Vendor
-			if k.accel == KVM && a.p.Vendor != raw.HostVendor && !(own == "" && a.p.Vendor == "") {
+			if k.accel == kvm && a.p.Vendor != raw.HostVendor && !(own == "" && a.p.Vendor == "") {
 				c.kvmVendorFromHost = false
 			}
 		}
@@ -107,7 +108,7 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 	own := func(model string) string { return ans[resolveKey{model, newest.Name, baseAccel}].p.Vendor }
 	get := func(k resolveKey) (answer, bool) {
 		a, ok := ans[k]
-		if ok && k.accel == KVM && c.kvmVendorFromHost {
+		if ok && k.accel == kvm && c.kvmVendorFromHost {
 			a.p.Vendor = own(k.model)
 		}
 		return a, ok
@@ -338,7 +339,7 @@ func (c *Catalog) Verify(raw *Raw) error {
 	var bad []string
 	n := 0
 	for _, e := range raw.Expansions {
-		r, err := c.Resolve(e.Model, e.Machine, e.Accel, raw.HostVendor)
+		r, err := c.Resolve(e.Model, e.Machine, core.Accel(e.Accel), raw.HostVendor)
 		if err != nil {
 			return err
 		}

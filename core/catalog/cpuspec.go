@@ -165,7 +165,7 @@ func (s *CPUSpec) Explicit() (on, off feature.FeatureSet) {
 // the expansion itself, with its (already raised) minimum levels: an
 // approximation that misses hidden features (vmx=on adds no VMX
 // capability) and never lowers a level.
-func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*Resolution, error) {
+func (c *Catalog) ResolveSpec(s *CPUSpec, machine string, accel core.Accel, hostVendor string) (*Resolution, error) {
 	r, err := c.Resolve(s.Model, machine, accel, hostVendor)
 	if err != nil {
 		return nil, err
@@ -180,7 +180,7 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*R
 	f := r.Features
 	if c.definitions {
 		m, _ := c.model(r.Model)
-		f = f.Union(c.latent(m, r.Machine, accel))
+		f = f.Union(c.latent(m, r.Machine, string(accel)))
 	}
 	in := definitionInput(r.Props, c.definitions)
 	// x86_cpu_parse_featurestr makes feat=on|off global properties, set
@@ -228,7 +228,7 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine, accel, hostVendor string) (*R
 	}
 	in.Vendor = r.Vendor
 	var l, auto cpuidLevels
-	r.Features, l, auto = c.expandDefinition(f, in, accel)
+	r.Features, l, auto = c.expandDefinition(f, in, string(accel))
 	r.Level, r.XLevel, r.XLevel2 = l.level, l.xlevel, l.xlevel2
 	r.MinLevel, r.MinXLevel, r.MinXLevel2 = auto.level, auto.xlevel, auto.xlevel2
 	return r, nil
@@ -266,7 +266,7 @@ func definitionInput(p Props, definitions bool) LevelInput {
 // the levels, and the automatic levels — what QEMU reports as min-level,
 // min-xlevel and min-xlevel2 after raising them, explicit levels or not.
 func (c *Catalog) expandDefinition(s feature.FeatureSet, in LevelInput, accel string) (feature.FeatureSet, cpuidLevels, cpuidLevels) {
-	if accel != KVM {
+	if accel != kvm {
 		s = s.Difference(kvmWord(c.reg))
 	}
 	rel, err := c.release()

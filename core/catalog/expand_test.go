@@ -378,7 +378,7 @@ func findQEMUBinaries(t *testing.T) []qemuBinary {
 		if b, ok := byRel[rel]; ok {
 			bins = append(bins, b)
 		} else {
-			req := map[qemuRelease]testenv.Req{qemu72: testenv.QEMU, qemu100: testenv.QEMU10}[rel]
+			req := map[core.Release]testenv.Req{qemu72: testenv.QEMU, qemu100: testenv.QEMU10}[rel]
 			testenv.Want(t, req, "QEMU "+rel.String()+" is not compared")
 		}
 	}
@@ -870,9 +870,9 @@ func TestExpandMatchesQEMU(t *testing.T) {
 	if len(bins) == 0 {
 		testenv.Missing(t, testenv.QEMU, "no qemu-system-x86_64 of a known release (7.2, 10.0) found")
 	}
-	accels := []string{TCG}
+	accels := []core.Accel{core.TCG}
 	if testenv.Want(t, testenv.KVM, "tcg only") {
-		accels = append(accels, KVM)
+		accels = append(accels, core.KVM)
 	}
 	var mu sync.Mutex
 	var summary []string
@@ -905,7 +905,7 @@ func TestExpandMatchesQEMU(t *testing.T) {
 					if !b.machines[machine] {
 						t.Skipf("QEMU %s has no machine %s", b.version, machine)
 					}
-					res := checkAgainstQEMU(t, b, machine, accel, machine == newest && accel == TCG)
+					res := checkAgainstQEMU(t, b, machine, accel, machine == newest && accel == core.TCG)
 					mu.Lock()
 					summary = append(summary, fmt.Sprintf("QEMU %s %s %s: %d models (%d distinct definitions, %d definition probes), %d modification sets, %d expansions compared, %d knock-outs, %d mismatches",
 						b.version, machine, accel, res.models, res.unique, res.probes, res.sets, res.compared, res.knockouts, res.mismatches))
@@ -916,12 +916,12 @@ func TestExpandMatchesQEMU(t *testing.T) {
 	}
 }
 
-func checkAgainstQEMU(t *testing.T, b qemuBinary, machine, accel string, knockout bool) comboResult {
+func checkAgainstQEMU(t *testing.T, b qemuBinary, machine string, accel core.Accel, knockout bool) comboResult {
 	var res comboResult
 	reg := feature.Builtin()
-	q, err := startQMP(b.path, machine, accel)
+	q, err := startQMP(b.path, machine, string(accel))
 	if err != nil {
-		if accel == KVM {
+		if accel == core.KVM {
 			testenv.Missing(t, testenv.KVM, "QEMU with kvm: %v", err)
 		}
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
@@ -47,12 +48,12 @@ var accelDefaultProps = map[string][]struct {
 	name string
 	on   bool
 }{
-	KVM: {
+	kvm: {
 		{"kvmclock", true}, {"kvm-nopiodelay", true}, {"kvm-asyncpf", true},
 		{"kvm-steal-time", true}, {"kvm-pv-eoi", true}, {"kvmclock-stable-bit", true},
 		{"x2apic", true}, {"acpi", false}, {"monitor", false}, {"svm", false},
 	},
-	TCG: {{"vme", false}},
+	tcg: {{"vme", false}},
 }
 
 // build returns what QEMU answers for a CPU built from d on the machine
@@ -72,7 +73,7 @@ func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error
 	}
 	f := d.Features.Add(hv)
 	for _, p := range accelDefaultProps[accel] {
-		if accel == KVM && kvmDefaultDropped(p.name, mt) {
+		if accel == kvm && kvmDefaultDropped(p.name, mt) {
 			continue
 		}
 		id, err := c.reg.Lookup(p.name)
@@ -137,7 +138,7 @@ func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error
 	p.MinLevel, p.MinXLevel, p.MinXLevel2 = auto.level, auto.xlevel, auto.xlevel2
 	a := answer{f: exp.Union(md.On).Difference(md.Off), p: p}
 	if c.definitions {
-		if accel != KVM {
+		if accel != kvm {
 			f = f.Difference(kvmWord(c.reg))
 		}
 		a.lat = md.applyLatent(f.Difference(exp))
@@ -193,9 +194,9 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 	for k, v := range c.overrides {
 		n.overrides[k] = v
 	}
-	baseAccel := TCG
-	if !c.HasAccel(TCG) {
-		baseAccel = KVM
+	baseAccel := tcg
+	if !c.HasAccel(core.TCG) {
+		baseAccel = kvm
 	}
 	var notices []string
 	var errs []error

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
@@ -15,10 +16,10 @@ import (
 func definitionOf(t *testing.T, c *Catalog, m *Model) ModelDefinition {
 	t.Helper()
 	newest, _ := c.Newest("pc-q35")
-	tf, tp := c.resolve(m, newest.Name, TCG)
-	tf = tf.Union(c.latent(m, newest.Name, TCG))
-	kf, _ := c.resolve(m, newest.Name, KVM)
-	kf = kf.Union(c.latent(m, newest.Name, KVM))
+	tf, tp := c.resolve(m, newest.Name, tcg)
+	tf = tf.Union(c.latent(m, newest.Name, tcg))
+	kf, _ := c.resolve(m, newest.Name, kvm)
+	kf = kf.Union(c.latent(m, newest.Name, kvm))
 	vme, _ := c.reg.Lookup("vme")
 	if kf.Has(vme) {
 		tf = tf.Add(vme)
@@ -126,7 +127,8 @@ func TestWithModels(t *testing.T) {
 		t.Fatalf("added model: %+v, %v", m, err)
 	}
 	for _, mt := range n.machines {
-		for _, acc := range n.accels {
+		for _, a := range n.accels {
+			acc := core.Accel(a)
 			want, _ := c.Resolve("EPYC-Genoa-v1", mt.Name, acc, "AuthenticAMD")
 			got, err := n.Resolve("EPYC-Genoa-Copy-v1", mt.Name, acc, "AuthenticAMD")
 			if err != nil || got.Features != want.Features || got.Props != want.Props {

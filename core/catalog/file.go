@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
 )
@@ -237,7 +238,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 		c.name = name
 	}
 	for i, a := range c.accels {
-		if a != KVM && a != TCG {
+		if a != kvm && a != tcg {
 			return nil, failAt("accels", i, "accels: unknown accelerator %q (want kvm or tcg)", a)
 		}
 	}
@@ -316,7 +317,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 }
 
 func (c *Catalog) delta(fd fileDelta) (Delta, error) {
-	if !c.HasAccel(fd.Accel) {
+	if !c.HasAccel(core.Accel(fd.Accel)) {
 		return Delta{}, fmt.Errorf("accelerator %q is not in accels %v", fd.Accel, c.accels)
 	}
 	on, err := c.reg.Set(fd.On...)

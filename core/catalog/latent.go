@@ -1,6 +1,9 @@
 package catalog
 
-import "github.com/cpupolicy/cpupolicy/core/feature"
+import (
+	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+)
 
 // Latent returns the features of model's definition on machine under
 // accel that its expansion lacks (QEMU's feature dependencies hid them;
@@ -8,10 +11,10 @@ import "github.com/cpupolicy/cpupolicy/core/feature"
 // the whole definition: what a lock file fingerprints, so that a
 // definition that changed where the expansion did not is still caught.
 // It is empty for a catalog without definitions.
-func (c *Catalog) Latent(model, machine, accel string) (feature.FeatureSet, error) {
+func (c *Catalog) Latent(model, machine string, accel core.Accel) (feature.FeatureSet, error) {
 	r, err := c.Resolve(model, machine, accel, "")
 	if err != nil {
 		return feature.FeatureSet{}, err
 	}
-	return c.latent(&c.models[c.modelIdx[r.Model]], r.Machine, accel), nil
+	return c.latent(&c.models[c.modelIdx[r.Model]], r.Machine, string(accel)), nil
 }

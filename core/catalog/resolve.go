@@ -3,23 +3,25 @@ package catalog
 import (
 	"fmt"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
 // Resolution is a model resolved on a machine type under an accelerator:
 // what QEMU's query-cpu-model-expansion (type "full") reports.
 type Resolution struct {
-	Model, Machine, Accel string
-	Features              feature.FeatureSet
+	Model, Machine string
+	Accel          core.Accel
+	Features       feature.FeatureSet
 	Props
 }
 
-// Resolve returns what QEMU gives a guest of model on machine under accel
-// ("kvm" or "tcg"). Under kvm QEMU replaces the model's vendor with the
+// Resolve returns what QEMU gives a guest of model on machine under
+// accel. Under kvm QEMU replaces the model's vendor with the
 // host's: hostVendor is that host's CPUID vendor string ("" keeps the
 // model's own vendor, which is what a guest sees on a host of the same
 // vendor).
-func (c *Catalog) Resolve(model, machine, accel, hostVendor string) (*Resolution, error) {
+func (c *Catalog) Resolve(model, machine string, accel core.Accel, hostVendor string) (*Resolution, error) {
 	m, err := c.model(model)
 	if err != nil {
 		return nil, err
@@ -32,10 +34,10 @@ func (c *Catalog) Resolve(model, machine, accel, hostVendor string) (*Resolution
 		return nil, fmt.Errorf("catalog %s has no data for accelerator %q (it has %v)", c.name, accel, c.accels)
 	}
 	r := &Resolution{Model: m.Name, Machine: mt.Name, Accel: accel}
-	t := c.table(c.machineIdx[mt.Name], accel)
+	t := c.table(c.machineIdx[mt.Name], string(accel))
 	e := &t[c.modelIdx[m.Name]]
 	r.Features, r.Props = e.f, e.p
-	if accel == KVM && c.kvmVendorFromHost && hostVendor != "" && r.Vendor != "" {
+	if accel == core.KVM && c.kvmVendorFromHost && hostVendor != "" && r.Vendor != "" {
 		r.Vendor = hostVendor
 	}
 	return r, nil
@@ -44,7 +46,7 @@ func (c *Catalog) Resolve(model, machine, accel, hostVendor string) (*Resolution
 // Features is Resolve's feature set alone, without allocating: the hot
 // path of runnability verdicts (features do not depend on the host's
 // vendor).
-func (c *Catalog) Features(model, machine, accel string) (feature.FeatureSet, error) {
+func (c *Catalog) Features(model, machine string, accel core.Accel) (feature.FeatureSet, error) {
 	mi, ok := c.modelIdx[model]
 	mt, ok2 := c.machineIdx[machine]
 	if !ok || !ok2 || !c.HasAccel(accel) {
@@ -54,7 +56,7 @@ func (c *Catalog) Features(model, machine, accel string) (feature.FeatureSet, er
 		}
 		return r.Features, nil
 	}
-	return c.table(mt, accel)[mi].f, nil
+	return c.table(mt, string(accel))[mi].f, nil
 }
 
 // resolve applies the layers: the model's base, its accelerator delta,
@@ -76,7 +78,7 @@ func (c *Catalog) resolve(m *Model, machine, accel string) (feature.FeatureSet, 
 // Implicit returns what the accelerator and machine type add to model on
 // their own, and what they take away, relative to the model's definition
 // on the newest machine type under tcg.
-func (c *Catalog) Implicit(model, machine, accel string) (added, removed feature.FeatureSet, err error) {
+func (c *Catalog) Implicit(model, machine string, accel core.Accel) (added, removed feature.FeatureSet, err error) {
 	r, err := c.Resolve(model, machine, accel, "")
 	if err != nil {
 		return
@@ -97,7 +99,7 @@ type resolved struct {
 // once per model, and a repeated Resolve is two map lookups and a copy.
 func (c *Catalog) table(machine int, accel string) []resolved {
 	slot := &c.tables[machine][0]
-	if accel == TCG {
+	if accel == tcg {
 		slot = &c.tables[machine][1]
 	}
 	if t := slot.Load(); t != nil {

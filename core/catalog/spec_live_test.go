@@ -31,7 +31,7 @@ func TestResolveSpecKnownFacts(t *testing.T) {
 		t.Fatal("the embedded qemu-7.2 catalog has no definitions")
 	}
 	reg := c.Registry()
-	resolve := func(spec, machine, accel string) *Resolution {
+	resolve := func(spec, machine string, accel core.Accel) *Resolution {
 		t.Helper()
 		s, err := ParseCPUSpec(spec, reg)
 		if err != nil {
@@ -66,37 +66,37 @@ func TestResolveSpecKnownFacts(t *testing.T) {
 	}
 
 	// Skylake defines 70 VMX capabilities but not vmx: vmx=on shows them.
-	plain := resolve("Skylake-Client-v4", "pc-q35-7.2", TCG)
-	r := resolve("Skylake-Client-v4,vmx=on", "pc-q35-7.2", TCG)
+	plain := resolve("Skylake-Client-v4", "pc-q35-7.2", core.TCG)
+	r := resolve("Skylake-Client-v4,vmx=on", "pc-q35-7.2", core.TCG)
 	if !has(r, "vmx", "vmx-ept", "vmx-secondary-ctls", "vmx-entry-ia32e-mode") || vmxCount(r) != 70 || vmxCount(plain) != 0 {
 		t.Errorf("Skylake-Client-v4,vmx=on: %d vmx-* features (plain: %d)", vmxCount(r), vmxCount(plain))
 	}
 	// ... and lm off then takes vmx-entry-ia32e-mode with it.
-	if r := resolve("Skylake-Client-v4,vmx=on,-lm", "pc-q35-7.2", TCG); has(r, "vmx-entry-ia32e-mode") || !has(r, "vmx-ept") {
+	if r := resolve("Skylake-Client-v4,vmx=on,-lm", "pc-q35-7.2", core.TCG); has(r, "vmx-entry-ia32e-mode") || !has(r, "vmx-ept") {
 		t.Errorf("Skylake-Client-v4,vmx=on,-lm: %v", reg.Names(r.Features))
 	}
 	// Opteron_G2 defines xlevel 0x80000008; svm raises it to 0x8000000A,
 	// and svm=off lowers it again.
-	if r := resolve("Opteron_G2,svm=off", "pc-q35-7.2", TCG); r.XLevel != 0x80000008 || r.MinXLevel != 0x80000008 || has(r, "svm") {
+	if r := resolve("Opteron_G2,svm=off", "pc-q35-7.2", core.TCG); r.XLevel != 0x80000008 || r.MinXLevel != 0x80000008 || has(r, "svm") {
 		t.Errorf("Opteron_G2,svm=off: xlevel %#x, min-xlevel %#x", r.XLevel, r.MinXLevel)
 	}
 	// pc_compat_2_12 sets EPYC's xlevel: explicit, it stays.
-	if r := resolve("EPYC,+perfctr-core,level=5", "pc-i440fx-2.3", TCG); r.XLevel != 0x8000000a || r.Level != 5 || r.MinLevel != 0xd {
+	if r := resolve("EPYC,+perfctr-core,level=5", "pc-i440fx-2.3", core.TCG); r.XLevel != 0x8000000a || r.Level != 5 || r.MinLevel != 0xd {
 		t.Errorf("EPYC on pc-i440fx-2.3: level %#x xlevel %#x min-level %#x", r.Level, r.XLevel, r.MinLevel)
 	}
 	// kvm turns svm off under EPYC-v3, hiding npt and nrip-save.
-	if r := resolve("EPYC-v3,svm=on", "pc-q35-7.2", KVM); !has(r, "svm", "npt", "nrip-save") {
+	if r := resolve("EPYC-v3,svm=on", "pc-q35-7.2", core.KVM); !has(r, "svm", "npt", "nrip-save") {
 		t.Errorf("EPYC-v3,svm=on (kvm): %v", reg.Names(r.Features))
 	}
 	// Without kvm, QEMU clears the KVM word.
-	if r := resolve("qemu64,+kvmclock,kvm-pv-eoi=on", "pc-q35-7.2", TCG); has(r, "kvmclock") || has(r, "kvm-pv-eoi") {
+	if r := resolve("qemu64,+kvmclock,kvm-pv-eoi=on", "pc-q35-7.2", core.TCG); has(r, "kvmclock") || has(r, "kvm-pv-eoi") {
 		t.Errorf("qemu64,+kvmclock under tcg: %v", reg.Names(r.Features))
 	}
-	if r := resolve("qemu64,+kvmclock,kvm-pv-eoi=on", "pc-q35-7.2", KVM); !has(r, "kvmclock", "kvm-pv-eoi") {
+	if r := resolve("qemu64,+kvmclock,kvm-pv-eoi=on", "pc-q35-7.2", core.KVM); !has(r, "kvmclock", "kvm-pv-eoi") {
 		t.Errorf("qemu64,+kvmclock under kvm: %v", reg.Names(r.Features))
 	}
 	// Minus beats plus, whatever the order; settings apply in order.
-	if r := resolve("Skylake-Client-v4,-avx2,+avx2,aes=off,aes=on", "pc-q35-7.2", TCG); has(r, "avx2") || !has(r, "aes") {
+	if r := resolve("Skylake-Client-v4,-avx2,+avx2,aes=off,aes=on", "pc-q35-7.2", core.TCG); has(r, "avx2") || !has(r, "aes") {
 		t.Errorf("-avx2,+avx2,aes=off,aes=on: %v", reg.Names(r.Features))
 	}
 }
@@ -185,9 +185,9 @@ func TestResolveSpecMatchesQEMU(t *testing.T) {
 	if len(bins) == 0 {
 		testenv.Missing(t, testenv.QEMU, "no qemu-system-x86_64 of a known release (7.2, 10.0) found")
 	}
-	accels := []string{TCG}
+	accels := []core.Accel{core.TCG}
 	if testenv.Want(t, testenv.KVM, "tcg only") {
-		accels = append(accels, KVM)
+		accels = append(accels, core.KVM)
 	}
 	hostVendor := ""
 	if f, err := cpuid.Native(); err == nil {
@@ -237,13 +237,13 @@ func TestResolveSpecMatchesQEMU(t *testing.T) {
 
 // checkSpecsAgainstQEMU returns how many specs it compared, how many
 // differed, and how many templates it skipped.
-func checkSpecsAgainstQEMU(t *testing.T, c *Catalog, b qemuBinary, machine, accel, hostVendor string) (compared, bad, skipped int) {
+func checkSpecsAgainstQEMU(t *testing.T, c *Catalog, b qemuBinary, machine string, accel core.Accel, hostVendor string) (compared, bad, skipped int) {
 	reg := c.Registry()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	q, err := qmp.Start(ctx, b.path, []string{"-machine", machine, "-accel", accel, "-nodefaults", "-no-user-config", "-S", "-display", "none"})
+	q, err := qmp.Start(ctx, b.path, []string{"-machine", machine, "-accel", string(accel), "-nodefaults", "-no-user-config", "-S", "-display", "none"})
 	if err != nil {
-		if accel == KVM {
+		if accel == core.KVM {
 			testenv.Missing(t, testenv.KVM, "QEMU with kvm: %v", err)
 		}
 		t.Fatal(err)

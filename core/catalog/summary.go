@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/cpupolicy/cpupolicy/core"
 )
 
 // Summary is what `cpupolicy catalog show` lists of a catalog: its
@@ -102,17 +104,17 @@ func (sum *Summary) WriteText(buf io.Writer, cat *Catalog) {
 // ResolutionJSON is a Resolution as `cpupolicy resolve --format json`
 // writes it, features by name. Its keys are a contract.
 type ResolutionJSON struct {
-	Name     string   `json:"name"`
-	Machine  string   `json:"machine"`
-	Accel    string   `json:"accel"`
-	Features []string `json:"features"`
-	Level    uint32   `json:"level"`
-	XLevel   uint32   `json:"xlevel"`
-	Family   int      `json:"family"`
-	Model    int      `json:"model"`
-	Stepping int      `json:"stepping"`
-	ModelID  string   `json:"model-id"`
-	Vendor   string   `json:"vendor"`
+	Name     string     `json:"name"`
+	Machine  string     `json:"machine"`
+	Accel    core.Accel `json:"accel"`
+	Features []string   `json:"features"`
+	Level    uint32     `json:"level"`
+	XLevel   uint32     `json:"xlevel"`
+	Family   int        `json:"family"`
+	Model    int        `json:"model"`
+	Stepping int        `json:"stepping"`
+	ModelID  string     `json:"model-id"`
+	Vendor   string     `json:"vendor"`
 }
 
 // ResolutionsJSON returns rs, resolved on c, as JSON values.

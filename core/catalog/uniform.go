@@ -29,7 +29,7 @@ func Uniform(name string, reg *feature.Registry, machines []MachineType, models 
 	c := &Catalog{
 		name:              name,
 		kvmVendorFromHost: true,
-		accels:            []string{KVM, TCG},
+		accels:            []string{kvm, tcg},
 		defaults:          map[string]map[string]Delta{},
 		overrides:         map[resolveKey]Delta{},
 		reg:               reg,

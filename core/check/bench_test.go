@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -29,7 +30,7 @@ func BenchmarkAllModelsRunnable(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := check.Compute(reg, s, "7.2", check.KVM)
+	a, err := check.Compute(reg, s, core.Release{Major: 7, Minor: 2}, core.KVM)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func BenchmarkAllModelsRunnable(b *testing.B) {
 		runnable := 0
 		catModels := c.Models()
 		for i := range catModels {
-			req, err := c.Features(catModels[i].Name, "pc-q35-7.2", check.KVM)
+			req, err := c.Features(catModels[i].Name, "pc-q35-7.2", core.KVM)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -46,17 +46,11 @@ package check
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+	"sync"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
-)
-
-// Accelerators.
-const (
-	KVM = "kvm"
-	TCG = "tcg"
 )
 
 // Layers that can lack a feature; see [Availability.Layer].
@@ -80,8 +74,8 @@ const (
 // Availability is what one QEMU release lets a guest have on one host
 // under one accelerator.
 type Availability struct {
-	QEMU  string // "7.2" or "10.0"
-	Accel string // "kvm" or "tcg"
+	Release core.Release
+	Accel   core.Accel
 	// Set holds the features a guest can get: a model is runnable when
 	// its features are a subset of Set.
 	Set feature.FeatureSet
@@ -103,25 +97,22 @@ type Availability struct {
 // "host" lacks them although every model may have them.
 var notInHostModel = []string{"topoext", "kvm-hint-dedicated"}
 
-// Errors of [Compute].
-var (
-	ErrVersion = errors.New("unsupported QEMU version")
-	ErrAccel   = errors.New("unsupported accelerator")
-	ErrNoKVM   = errors.New("snapshot has no KVM data")
-)
+// ErrNoKVM is the error, wrapped, of [Compute] under kvm for a snapshot
+// without KVM's answers. Compute's other errors wrap
+// core.ErrUnknownRelease and core.ErrUnknownAccel.
+var ErrNoKVM = errors.New("snapshot has no KVM data")
 
-// Compute returns what QEMU release qemu ("7.2" or "10.0") lets a guest
-// have on the host s under accel ("kvm" or "tcg"), with reg's features.
-// Under kvm, s must carry KVM's raw answers (s.KVM); under tcg the result
-// does not depend on the host.
-func Compute(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) (*Availability, error) {
-	v := lookupVersion(qemu)
-	if v == nil {
-		return nil, fmt.Errorf("%w %q (want \"7.2\" or \"10.0\")", ErrVersion, qemu)
+// Compute returns what QEMU release rel lets a guest have on the host s
+// under accel, with reg's features. Under kvm, s must carry KVM's raw
+// answers (s.KVM); under tcg the result does not depend on the host.
+func Compute(reg *feature.Registry, s *host.HostSnapshot, rel core.Release, accel core.Accel) (*Availability, error) {
+	r := rulesOf(rel)
+	if r == nil {
+		return nil, fmt.Errorf("%w %q (known: %s)", core.ErrUnknownRelease, rel, core.KnownReleases())
 	}
-	a := &Availability{QEMU: v.name, Accel: accel, reg: reg, Known: known(reg, v)}
+	a := &Availability{Release: rel, Accel: accel, reg: reg, Known: known(reg, r)}
 	switch accel {
-	case KVM:
+	case core.KVM:
 		if s != nil && s.KVM == nil && s.Source == host.SourceQEMUExpansion {
 			// A snapshot made from QEMU's expansion of "host" already is
 			// what QEMU and KVM together offer: QEMU's adjustments are in
@@ -140,7 +131,7 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) (*
 			}
 			return nil, fmt.Errorf("%w (%s)", ErrNoKVM, why)
 		}
-		a.Set, a.xcr0 = kvmSupported(reg, s, v)
+		a.Set, a.xcr0 = kvmSupported(reg, s, r)
 		hw, os, kvm, err := s.Sets(reg)
 		if err != nil {
 			return nil, err
@@ -151,19 +142,20 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) (*
 		// of their bits: the decoder knows its vendor's leaves.
 		plug := pluginFeatures(reg)
 		a.Set = a.Set.Difference(plug).Union(kvm.Intersect(plug))
-	case TCG:
-		a.Set, a.xcr0 = tcgSupported(reg, v)
+	case core.TCG:
+		a.Set, a.xcr0 = tcgSupported(reg, r)
 	default:
-		return nil, fmt.Errorf("%w %q (want \"kvm\" or \"tcg\")", ErrAccel, accel)
+		_, err := core.ParseAccel(string(accel))
+		return nil, err
 	}
-	a.Set = xsaveFilter(reg, a.Set, a.xcr0, v).Intersect(a.Known)
+	a.Set = xsaveFilter(reg, a.Set, a.xcr0, r).Intersect(a.Known)
 	return a, nil
 }
 
-// Available returns what QEMU release qemu would let a guest have on the
+// Available returns what QEMU release rel would let a guest have on the
 // host s under accel, as a set of reg's features. See [Compute].
-func Available(reg *feature.Registry, s *host.HostSnapshot, qemu, accel string) (feature.FeatureSet, error) {
-	a, err := Compute(reg, s, qemu, accel)
+func Available(reg *feature.Registry, s *host.HostSnapshot, rel core.Release, accel core.Accel) (feature.FeatureSet, error) {
+	a, err := Compute(reg, s, rel, accel)
 	if err != nil {
 		return feature.FeatureSet{}, err
 	}
@@ -196,7 +188,7 @@ func (a *Availability) Layer(id feature.ID) string {
 	if !a.Known.Has(id) {
 		return LayerQEMU
 	}
-	if a.Accel == TCG {
+	if a.Accel == core.TCG {
 		return LayerTCG
 	}
 	if !a.hasHW {
@@ -204,16 +196,16 @@ func (a *Availability) Layer(id feature.ID) string {
 	}
 	f := a.reg.Feature(id)
 	if f.Loc.IsMSR() {
-		gate, ok := msrGate(f.Loc.MSR)
+		w, ok := feature.WordOfMSR(f.Loc.MSR)
 		if !ok {
 			return LayerKVM
 		}
-		gid, err := a.reg.Lookup(gate)
+		gid, err := a.reg.Lookup(w.Gate)
 		if err != nil {
 			return LayerKVM
 		}
 		id = gid
-	} else if f.Loc.Leaf == kvmCPUIDFeatures || kvmEmulated(f.Name) {
+	} else if kvmParavirt(f.Loc) || kvmEmulated(f.Name) {
 		return LayerKVM
 	}
 	switch {
@@ -250,34 +242,31 @@ func kvmEmulated(name string) bool {
 	return false
 }
 
-// msrGate returns the CPUID feature that says feature MSR msr exists.
-func msrGate(msr uint32) (string, bool) {
-	switch {
-	case msr == msrArchCapabilities:
-		return "arch-capabilities", true
-	case msr == msrCoreCapability:
-		return "core-capability", true
-	case msr == msrPerfCapabilities:
-		return "pdcm", true
-	case msr >= msrVMXBasic && msr <= msrVMXVMFunc:
-		return "vmx", true
-	}
-	return "", false
+// kvmParavirt reports whether l is in KVM's paravirtual leaf
+// (KVM_CPUID_FEATURES: FEAT_KVM and FEAT_KVM_HINTS), which KVM
+// implements itself whatever the CPU has.
+func kvmParavirt(l feature.Location) bool {
+	return !l.IsMSR() && l.Leaf == kvmLeaf()
 }
 
-// known returns the features release v names: the built-in ones minus
-// those v lacks, and every plugin's.
+var kvmLeaf = sync.OnceValue(func() uint32 {
+	w, _ := feature.LookupWord("FEAT_KVM")
+	return w.Loc.Leaf
+})
+
+// known returns the features release r names: the built-in ones minus
+// those r lacks, and every plugin's.
 //
 // A plugin's features count as known: a plugin stands for the QEMU that
 // defines its models (EPYC-Turin is QEMU 10.1's), so its features are
 // judged by the host's layers like any other. Under tcg they are never
 // available (TCG emulates no vendor plugin's feature).
-func known(reg *feature.Registry, v *version) feature.FeatureSet {
+func known(reg *feature.Registry, r *releaseRules) feature.FeatureSet {
 	var s feature.FeatureSet
 	for _, f := range reg.Features() {
 		s = s.Add(f.ID)
 	}
-	return s.Difference(mustSet(reg, v.absent...))
+	return s.Difference(mustSet(reg, r.absent...))
 }
 
 // pluginFeatures returns the features of reg that plugins added.
@@ -305,22 +294,16 @@ func mustSet(reg *feature.Registry, names ...string) feature.FeatureSet {
 	return s
 }
 
-// RulesFor returns the QEMU release whose availability rules (Compute's
-// qemu argument) judge hosts for a catalog of QEMU version v: its own
-// major.minor ("7.2.22" → "7.2", "10.0.2" → "10.0") when core/check knows
-// it, else the nearest older release it knows (7.2 for anything older
-// than 10.0).
-func RulesFor(v string) string {
-	parts := strings.SplitN(v, ".", 3)
-	if len(parts) >= 2 {
-		v = parts[0] + "." + parts[1]
+// ReleaseFor returns the QEMU release whose availability rules judge
+// hosts for a catalog of QEMU version v ("7.2.22"): v's own release
+// (core.ParseRelease), or an error naming the known releases. A catalog
+// that names no release (v is "": libvirt's CPU map, whose models run on
+// whichever QEMU the site has) is judged by the oldest release known,
+// and noRelease says so.
+func ReleaseFor(v string) (rel core.Release, noRelease bool, err error) {
+	if v == "" {
+		return core.Releases()[0], true, nil
 	}
-	switch v {
-	case "7.2", "10.0":
-		return v
-	}
-	if major, err := strconv.Atoi(parts[0]); err == nil && major >= 10 {
-		return "10.0"
-	}
-	return "7.2"
+	rel, err = core.ParseRelease(v)
+	return rel, false, err
 }

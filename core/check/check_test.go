@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -42,7 +43,7 @@ func loadMachine(t testing.TB) *host.HostSnapshot {
 func render(reg *feature.Registry, a *Availability, source string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Compute(%s, QEMU %s, %s): %d of %d known features available\n",
-		source, a.QEMU, a.Accel, a.Set.Count(), a.Known.Count())
+		source, a.Release, a.Accel, a.Set.Count(), a.Known.Count())
 	for _, f := range reg.Features() {
 		if l := a.Layer(f.ID); l == "" {
 			fmt.Fprintf(&b, "+ %s\n", f.Name)
@@ -60,9 +61,9 @@ func render(reg *feature.Registry, a *Availability, source string) string {
 func TestGolden(t *testing.T) {
 	reg := feature.Builtin()
 	s := loadMachine(t)
-	for _, v := range []string{"7.2", "10.0"} {
-		for _, accel := range []string{KVM, TCG} {
-			t.Run(v+"/"+accel, func(t *testing.T) {
+	for _, v := range core.Releases() {
+		for _, accel := range []core.Accel{core.KVM, core.TCG} {
+			t.Run(v.String()+"/"+string(accel), func(t *testing.T) {
 				a, err := Compute(reg, s, v, accel)
 				if err != nil {
 					t.Fatal(err)
@@ -212,10 +213,10 @@ func TestRules(t *testing.T) {
 			edits:   []snapEdit{dropCap(capTSCDeadlineTimer), kvmEntry(1, 0, func(e *host.CPUIDEntry) { e.ECX &^= bitTSCDeadline })},
 			want:    []string{"x2apic"},
 			wantNot: []string{"tsc-deadline:kvm"}},
-		{name: "ARCH_CAPABILITIES not a feature MSR", qemu: "10.0", edits: []snapEdit{dropMSR(msrArchCapabilities)},
+		{name: "ARCH_CAPABILITIES not a feature MSR", qemu: "10.0", edits: []snapEdit{dropMSR(msrOf(t, "FEAT_ARCH_CAPABILITIES"))},
 			wantNot: []string{"arch-capabilities:hw", "mds-no:hw", "rdctl-no:hw"}},
 		{name: "fb-clear is not synthesized by 10.0.2", qemu: "10.0",
-			edits:   []snapEdit{setMSR(msrArchCapabilities, archCapMDS|archCapTAA|archCapSBDR|archCapFBSD|archCapPSDP)},
+			edits:   []snapEdit{setMSR(msrOf(t, "FEAT_ARCH_CAPABILITIES"), archCapMDS|archCapTAA|archCapSBDR|archCapFBSD|archCapPSDP)},
 			want:    []string{"mds-no", "taa-no", "sbdr-ssdp-no", "fbsdp-no", "psdp-no"},
 			wantNot: []string{"fb-clear", "rdctl-no"}},
 		{name: "Haswell with broken TSX", qemu: "7.2", edits: append(slices.Clone(intel),
@@ -268,12 +269,12 @@ func TestRules(t *testing.T) {
 				rawEntry(1, 0, func(e *host.CPUIDEntry) { e.ECX |= bitVMX }),
 				func(s *host.HostSnapshot) { s.CPUInfoFlags = append(s.CPUInfoFlags, "vmx") },
 				// TRUE_PINBASED: bit 0 must be 1 (not a feature), bit 3 may be 1.
-				setMSR(msrVMXTruePinbase, (1|1<<3)<<32|1),
+				setMSR(msrOf(t, "FEAT_VMX_PINBASED_CTLS"), (1|1<<3)<<32|1),
 				// PROCBASED_CTLS2: EPT (bit 1) may be 1.
-				setMSR(msrVMXProcbased2, 1<<1<<32),
+				setMSR(msrOf(t, "FEAT_VMX_SECONDARY_CTLS"), 1<<1<<32),
 				// EPT_VPID_CAP bit 25 only: "vmx-invept-single-context" also
 				// needs bit 41.
-				setMSR(msrVMXEPTVPIDCap, 1<<25|1<<20)},
+				setMSR(msrOf(t, "FEAT_VMX_EPT_VPID_CAPS"), 1<<25|1<<20)},
 			want:    []string{"vmx-nmi-exit", "vmx-ept", "vmx-invept"},
 			wantNot: []string{"vmx-intr-exit:kvm", "vmx-vpid:kvm", "vmx-invept-single-context:kvm", "vmx:kvm"}},
 	}
@@ -284,7 +285,7 @@ func TestRules(t *testing.T) {
 				e(s)
 			}
 			s = reprobe(t, reg, s)
-			a, err := Compute(reg, s, c.qemu, KVM)
+			a, err := Compute(reg, s, rel(t, c.qemu), core.KVM)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,9 +326,9 @@ func TestPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _ := reg.Lookup("acme-widget")
-	layer := func(s *host.HostSnapshot, accel string) string {
+	layer := func(s *host.HostSnapshot, accel core.Accel) string {
 		t.Helper()
-		a, err := Compute(reg, s, "10.0", accel)
+		a, err := Compute(reg, s, rel(t, "10.0"), accel)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,19 +337,19 @@ func TestPlugin(t *testing.T) {
 	s := loadMachine(t)
 	// The bit is set in KVM's answer, but no decoder said so.
 	editEntry(&s.KVM.SupportedCPUID, 0x40000100, 0, func(e *host.CPUIDEntry) { e.EAX = 1 })
-	if l := layer(s, KVM); l != LayerHW {
+	if l := layer(s, core.KVM); l != LayerHW {
 		t.Errorf("undecoded: layer %q, want %q", l, LayerHW)
 	}
 	s.Features.HW = append(s.Features.HW, "acme-widget")
 	s.Features.OS = append(s.Features.OS, "acme-widget")
-	if l := layer(s, KVM); l != LayerKVM {
+	if l := layer(s, core.KVM); l != LayerKVM {
 		t.Errorf("in hw and os, not kvm: layer %q, want %q", l, LayerKVM)
 	}
 	s.Features.KVM = append(s.Features.KVM, "acme-widget")
-	if l := layer(s, KVM); l != "" {
+	if l := layer(s, core.KVM); l != "" {
 		t.Errorf("decoded in every layer: layer %q, want available", l)
 	}
-	if l := layer(s, TCG); l != LayerTCG {
+	if l := layer(s, core.TCG); l != LayerTCG {
 		t.Errorf("tcg: layer %q, want %q", l, LayerTCG)
 	}
 }
@@ -360,20 +361,21 @@ func TestErrors(t *testing.T) {
 	noKVM := *s
 	noKVM.KVM, noKVM.KVMError = nil, "open /dev/kvm: no such file or directory"
 	cases := []struct {
-		name        string
-		s           *host.HostSnapshot
-		qemu, accel string
-		want        error
+		name  string
+		s     *host.HostSnapshot
+		rel   core.Release
+		accel core.Accel
+		want  error
 	}{
-		{"unknown version", s, "8.2", KVM, ErrVersion},
-		{"version spelled with micro", s, "7.2.22", KVM, ErrVersion},
-		{"unknown accelerator", s, "7.2", "hvf", ErrAccel},
-		{"kvm without KVM data", &noKVM, "10.0", KVM, ErrNoKVM},
-		{"kvm without a snapshot", nil, "10.0", KVM, ErrNoKVM},
+		{"unknown release", s, core.Release{Major: 8, Minor: 2}, core.KVM, core.ErrUnknownRelease},
+		{"no release", s, core.Release{}, core.KVM, core.ErrUnknownRelease},
+		{"unknown accelerator", s, rel(t, "7.2"), "hvf", core.ErrUnknownAccel},
+		{"kvm without KVM data", &noKVM, rel(t, "10.0"), core.KVM, ErrNoKVM},
+		{"kvm without a snapshot", nil, rel(t, "10.0"), core.KVM, ErrNoKVM},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a, err := Compute(reg, c.s, c.qemu, c.accel)
+			a, err := Compute(reg, c.s, c.rel, c.accel)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}
@@ -383,7 +385,7 @@ func TestErrors(t *testing.T) {
 		})
 	}
 	// TCG needs no host at all.
-	if _, err := Available(reg, nil, "7.2", TCG); err != nil {
+	if _, err := Available(reg, nil, rel(t, "7.2"), core.TCG); err != nil {
 		t.Errorf("tcg without a snapshot: %v", err)
 	}
 }
@@ -396,7 +398,7 @@ func TestNoRawCPUID(t *testing.T) {
 	s := loadMachine(t)
 	s.CPUID = []host.CPUIDEntry{}
 	s.Features.HW, s.Features.OS = []string{}, []string{}
-	a, err := Compute(reg, s, "7.2", KVM)
+	a, err := Compute(reg, s, rel(t, "7.2"), core.KVM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,8 +415,8 @@ func TestNoRawCPUID(t *testing.T) {
 func TestMissing(t *testing.T) {
 	reg := feature.Builtin()
 	s := loadMachine(t)
-	for _, accel := range []string{KVM, TCG} {
-		a, err := Compute(reg, s, "7.2", accel)
+	for _, accel := range []core.Accel{core.KVM, core.TCG} {
+		a, err := Compute(reg, s, rel(t, "7.2"), accel)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -438,20 +440,6 @@ func TestMissing(t *testing.T) {
 // (core/feature/testdata).
 func TestTables(t *testing.T) {
 	reg := feature.Builtin()
-	words := map[string]feature.Location{
-		"FEAT_1_EDX":         {Leaf: 1, Reg: cpuid.EDX},
-		"FEAT_1_ECX":         {Leaf: 1, Reg: cpuid.ECX},
-		"FEAT_8000_0001_EDX": {Leaf: 0x80000001, Reg: cpuid.EDX},
-		"FEAT_8000_0001_ECX": {Leaf: 0x80000001, Reg: cpuid.ECX},
-		"FEAT_SVM":           {Leaf: 0x8000000A, Reg: cpuid.EDX},
-		"FEAT_7_0_EBX":       {Leaf: 7, Reg: cpuid.EBX},
-		"FEAT_7_0_ECX":       {Leaf: 7, Reg: cpuid.ECX},
-		"FEAT_7_0_EDX":       {Leaf: 7, Reg: cpuid.EDX},
-		"FEAT_7_1_EAX":       {Leaf: 7, Subleaf: 1, Reg: cpuid.EAX},
-		"FEAT_6_EAX":         {Leaf: 6, Reg: cpuid.EAX},
-		"FEAT_XSAVE":         {Leaf: 0xd, Subleaf: 1, Reg: cpuid.EAX},
-		"FEAT_8000_0008_EBX": {Leaf: 0x80000008, Reg: cpuid.EBX},
-	}
 	mustLookup := func(what, n string) *feature.Feature {
 		id, err := reg.Lookup(n)
 		if err != nil {
@@ -464,38 +452,41 @@ func TestTables(t *testing.T) {
 		t.Errorf("%s: %q is an alias of %q; tables use canonical names", what, n, reg.Name(id))
 		return nil
 	}
-	for _, v := range versions {
+	for _, v := range releases {
 		for _, n := range v.absent {
-			mustLookup(v.name+" absent", n)
+			mustLookup(v.rel.String()+" absent", n)
+		}
+		for _, n := range append(slices.Clone(v.kvmAlways), v.kvmFromHost...) {
+			if f := mustLookup(v.rel.String()+" kvm", n); f != nil && f.Loc.IsMSR() {
+				t.Errorf("%s kvm: %s is an MSR bit", v.rel, n)
+			}
 		}
 		for _, w := range v.tcg {
-			if w.allMSR != 0 {
-				if _, ok := msrGate(w.allMSR); !ok {
-					t.Errorf("%s %s: unknown MSR %#x", v.name, w.macro, w.allMSR)
-				}
-				continue
-			}
-			loc, ok := words[w.word]
+			word, ok := feature.LookupWord(w.word)
 			if !ok {
-				t.Errorf("%s %s: no location for %s", v.name, w.macro, w.word)
+				t.Errorf("%s %s: no feature word %s", v.rel, w.macro, w.word)
 				continue
 			}
+			if w.all && len(w.names) > 0 {
+				t.Errorf("%s %s: all bits, and names too", v.rel, w.macro)
+			}
+			loc := word.Loc
 			for _, n := range w.names {
-				f := mustLookup(v.name+" "+w.macro, n)
+				f := mustLookup(v.rel.String()+" "+w.macro, n)
 				if f == nil {
 					continue
 				}
 				got := f.Loc
 				got.Bit = 0
 				if got != loc {
-					t.Errorf("%s %s: %s is at %s, not in %s", v.name, w.macro, n, f.Loc, w.word)
+					t.Errorf("%s %s: %s is at %s, not in %s", v.rel.String(), w.macro, n, f.Loc, w.word)
 				}
 				if slices.Contains(v.absent, n) {
-					t.Errorf("%s %s: %s is a name %s lacks", v.name, w.macro, n, v.name)
+					t.Errorf("%s %s: %s is a name %s lacks", v.rel.String(), w.macro, n, v.rel.String())
 				}
 			}
 		}
-		file := fmt.Sprintf("../feature/testdata/qemu-%s-cpu-flags.txt", v.name)
+		file := fmt.Sprintf("../feature/testdata/qemu-%s-cpu-flags.txt", v.rel.String())
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -504,7 +495,7 @@ func TestTables(t *testing.T) {
 		slices.Sort(want)
 		got := reg.Names(known(reg, v))
 		if !slices.Equal(got, want) {
-			t.Errorf("QEMU %s: known features differ from %s", v.name, file)
+			t.Errorf("QEMU %s: known features differ from %s", v.rel.String(), file)
 		}
 	}
 	for _, a := range xsaveAreas {
@@ -515,24 +506,64 @@ func TestTables(t *testing.T) {
 			t.Errorf("kvmEmulated(%q) = false", n)
 		}
 	}
-	for _, msr := range []uint32{msrArchCapabilities, msrCoreCapability, msrPerfCapabilities, msrVMXBasic, msrVMXVMFunc} {
-		g, _ := msrGate(msr)
-		mustLookup("msrGate", g)
+	if len(kvmMasksOf()) != len(releases) {
+		t.Errorf("kvm masks compiled for %d of %d releases", len(kvmMasksOf()), len(releases))
 	}
 }
 
-// TestRulesFor: a catalog is judged by its own release's rules, or the
-// nearest older release core/check knows.
-func TestRulesFor(t *testing.T) {
-	for v, want := range map[string]string{
-		"7.2.22": "7.2", "7.2": "7.2", "10.0.2": "10.0", "10.0": "10.0",
-		"8.2.2": "7.2", "9.2.0": "7.2", "6.2.0": "7.2", "10.1.0": "10.0", "11.0": "10.0", "": "7.2", "x.y": "7.2",
-	} {
-		if got := RulesFor(v); got != want {
-			t.Errorf("RulesFor(%q) = %q, want %q", v, got, want)
+// TestReleaseTables: the release table has exactly one row per release
+// core knows, in core's order.
+func TestReleaseTables(t *testing.T) {
+	known := core.Releases()
+	if len(releases) != len(known) {
+		t.Fatalf("%d rows for %d releases (see RATIONALE.md, \"How to add a QEMU release\")", len(releases), len(known))
+	}
+	for i, r := range releases {
+		if r.rel != known[i] {
+			t.Errorf("row %d is QEMU %s, want %s", i, r.rel, known[i])
 		}
-		if lookupVersion(RulesFor(v)) == nil {
-			t.Errorf("RulesFor(%q) = %q, which Compute does not know", v, RulesFor(v))
+		if rulesOf(r.rel) != r {
+			t.Errorf("rulesOf(%s) is not its row", r.rel)
 		}
 	}
+}
+
+// TestReleaseFor: a catalog is judged by its own release's rules; one of
+// no release by the oldest known; one of an unknown release not at all.
+func TestReleaseFor(t *testing.T) {
+	for v, want := range map[string]string{"7.2.22": "7.2", "7.2": "7.2", "10.0.2": "10.0", "10.0": "10.0", "": "7.2"} {
+		got, none, err := ReleaseFor(v)
+		if err != nil || got.String() != want || none != (v == "") {
+			t.Errorf("ReleaseFor(%q) = %v, %v, %v; want %s", v, got, none, err, want)
+		}
+		if rulesOf(got) == nil {
+			t.Errorf("ReleaseFor(%q) = %s, which Compute does not know", v, got)
+		}
+	}
+	for _, v := range []string{"8.2.2", "9.2.0", "6.2.0", "10.1.0", "11.0", "x.y"} {
+		_, _, err := ReleaseFor(v)
+		if !errors.Is(err, core.ErrUnknownRelease) || !strings.Contains(err.Error(), "7.2 and 10.0") {
+			t.Errorf("ReleaseFor(%q): %v, want an unknown-release error naming 7.2 and 10.0", v, err)
+		}
+	}
+}
+
+// rel parses a release the tests name.
+func rel(t *testing.T, v string) core.Release {
+	t.Helper()
+	r, err := core.ParseRelease(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// msrOf returns the MSR of feature word name, from core/feature's table.
+func msrOf(t *testing.T, name string) uint32 {
+	t.Helper()
+	w, ok := feature.LookupWord(name)
+	if !ok || !w.Loc.IsMSR() {
+		t.Fatalf("no MSR word %s", name)
+	}
+	return w.Loc.MSR
 }

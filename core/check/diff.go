@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
@@ -57,7 +58,7 @@ func ParseOperand(arg string) Operand {
 // operand's own catalog, loaded by the caller) on machine (the
 // comparison's, or the catalog's default when cat lacks it) under accel,
 // for a kvm host of vendor.
-func (o Operand) Resolve(cat *catalog.Catalog, machine, accel, vendor string) (feature.FeatureSet, error) {
+func (o Operand) Resolve(cat *catalog.Catalog, machine string, accel core.Accel, vendor string) (feature.FeatureSet, error) {
 	if o.Catalog != "" {
 		if _, err := cat.Machine(machine); err != nil {
 			mt, err := Machine(cat, "")
@@ -89,16 +90,16 @@ func (o Operand) Resolve(cat *catalog.Catalog, machine, accel, vendor string) (f
 // SetDiff compares two feature sets named A and B under an accelerator.
 // Its JSON keys are a contract (`cpupolicy diff`).
 type SetDiff struct {
-	A      string   `json:"a"`
-	B      string   `json:"b"`
-	Accel  string   `json:"accel"`
-	OnlyA  []string `json:"only_a"`
-	OnlyB  []string `json:"only_b"`
-	Common int      `json:"common"`
+	A      string     `json:"a"`
+	B      string     `json:"b"`
+	Accel  core.Accel `json:"accel"`
+	OnlyA  []string   `json:"only_a"`
+	OnlyB  []string   `json:"only_b"`
+	Common int        `json:"common"`
 }
 
 // Diff compares a and b, features of reg.
-func Diff(reg *feature.Registry, aName, bName, accel string, a, b feature.FeatureSet) *SetDiff {
+func Diff(reg *feature.Registry, aName, bName string, accel core.Accel, a, b feature.FeatureSet) *SetDiff {
 	return &SetDiff{A: aName, B: bName, Accel: accel, OnlyA: append([]string{}, reg.Names(a.Difference(b))...),
 		OnlyB: append([]string{}, reg.Names(b.Difference(a))...), Common: a.Intersect(b).Count()}
 }
@@ -106,7 +107,7 @@ func Diff(reg *feature.Registry, aName, bName, accel string, a, b feature.Featur
 // ResolveAll resolves the QEMU -cpu spec, or else the named models (for
 // none, every model of cat) on machine under accel, for a kvm host of
 // vendor.
-func ResolveAll(cat *catalog.Catalog, names []string, spec, machine, accel, vendor string) ([]*catalog.Resolution, error) {
+func ResolveAll(cat *catalog.Catalog, names []string, spec, machine string, accel core.Accel, vendor string) ([]*catalog.Resolution, error) {
 	if spec != "" {
 		s, err := catalog.ParseCPUSpec(spec, cat.Registry())
 		if err != nil {

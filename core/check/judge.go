@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -17,37 +18,38 @@ import (
 // kvm, what sites run (tcg only for a catalog without kvm data). The
 // default never depends on the machine that runs the check, so a
 // recorded host gets the same verdict everywhere.
-func Accelerator(cat *catalog.Catalog, accel string) (string, error) {
-	switch accel {
+func Accelerator(cat *catalog.Catalog, accel string) (core.Accel, error) {
+	switch a := core.Accel(accel); a {
 	case "":
-		if cat.HasAccel(KVM) {
-			return KVM, nil
+		if cat.HasAccel(core.KVM) {
+			return core.KVM, nil
 		}
-		return TCG, nil
-	case KVM, TCG:
-		if !cat.HasAccel(accel) {
+		return core.TCG, nil
+	case core.KVM, core.TCG:
+		if !cat.HasAccel(a) {
 			return "", fmt.Errorf("catalog %s has no %s data", cat.Name(), accel)
 		}
-		return accel, nil
+		return a, nil
 	}
 	return "", fmt.Errorf("--accel: got %q, want kvm or tcg", accel)
 }
 
-// CatalogRules returns the QEMU release whose availability rules judge
-// hosts for cat (RulesFor of its release), and a note to show the user
-// when those are not the catalog's own release's rules ("" when they are).
-func CatalogRules(cat *catalog.Catalog) (rules, note string) {
-	rules = RulesFor(cat.QEMUVersion())
-	switch v := cat.QEMUVersion(); {
-	case v == rules || strings.HasPrefix(v, rules+"."):
-		return rules, ""
-	case v == "":
+// CatalogRelease returns the QEMU release whose availability rules judge
+// hosts for cat (ReleaseFor of its version), and a note to show the user
+// when the catalog names no release ("" when it does). A catalog of a
+// release whose rules are not known is an error naming the known ones.
+func CatalogRelease(cat *catalog.Catalog) (rel core.Release, note string, err error) {
+	rel, none, err := ReleaseFor(cat.QEMUVersion())
+	switch {
+	case err != nil:
+		return rel, "", fmt.Errorf("catalog %s: %w", cat.Name(), err)
+	case none:
 		// Definitions of no QEMU release (libvirt's CPU map) run on
 		// whichever QEMU the site has: judge them with the oldest rules
 		// known (Debian 12 pairs its libvirt 9.0 with QEMU 7.2).
-		return rules, fmt.Sprintf("catalog %s names no QEMU release; judging availability with QEMU %s's rules", cat.Name(), rules)
+		return rel, fmt.Sprintf("catalog %s names no QEMU release; judging availability with QEMU %s's rules", cat.Name(), rel), nil
 	}
-	return rules, fmt.Sprintf("catalog %s is QEMU %s; judging availability with QEMU %s's rules", cat.Name(), cat.QEMUVersion(), rules)
+	return rel, "", nil
 }
 
 // HostAvailability is Compute for the host called name (a snapshot's file
@@ -55,8 +57,8 @@ func CatalogRules(cat *catalog.Catalog) (rules, note string) {
 // that decides what judging a host without KVM data under kvm means: an
 // error wrapping ErrNoKVM that says how to get a verdict, the same in
 // every command.
-func HostAvailability(name string, reg *feature.Registry, s *host.HostSnapshot, rules, accel string) (*Availability, error) {
-	a, err := Compute(reg, s, rules, accel)
+func HostAvailability(name string, reg *feature.Registry, s *host.HostSnapshot, rel core.Release, accel core.Accel) (*Availability, error) {
+	a, err := Compute(reg, s, rel, accel)
 	switch {
 	case errors.Is(err, ErrNoKVM):
 		return nil, fmt.Errorf("%s: %w; probe the host with a readable /dev/kvm or pass --accel tcg", name, err)
@@ -88,7 +90,7 @@ func LayerReason(layer string) string {
 type Judge struct {
 	Catalog *catalog.Catalog
 	Machine *catalog.MachineType
-	Accel   string
+	Accel   core.Accel
 	// Avail is the host's availability under Accel.
 	Avail *Availability
 	// Vendor is the CPU vendor QEMU gives kvm guests on the host ("" when
@@ -227,13 +229,13 @@ func (j *Judge) Models() ([]ModelVerdict, error) {
 // missing feature with its layer, and the runnable versions of the same
 // model. Its JSON keys are a contract.
 type Explanation struct {
-	Model    string    `json:"model"`
-	Machine  string    `json:"machine"`
-	Accel    string    `json:"accel"`
-	QEMU     string    `json:"qemu"`
-	Host     string    `json:"host"`
-	Runnable bool      `json:"runnable"`
-	Missing  []Missing `json:"missing"`
+	Model    string     `json:"model"`
+	Machine  string     `json:"machine"`
+	Accel    core.Accel `json:"accel"`
+	QEMU     string     `json:"qemu"`
+	Host     string     `json:"host"`
+	Runnable bool       `json:"runnable"`
+	Missing  []Missing  `json:"missing"`
 	// Nearest lists the runnable versions of the same model.
 	Nearest []string `json:"runnable_versions"`
 	// Forbidden (for a libvirt <cpu> only) lists the features it forbids

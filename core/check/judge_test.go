@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -36,7 +37,7 @@ func TestFeatureLayersJSON(t *testing.T) {
 	}
 }
 
-func testJudge(t *testing.T, snap *host.HostSnapshot, accel string) *Judge {
+func testJudge(t *testing.T, snap *host.HostSnapshot, accel core.Accel) *Judge {
 	t.Helper()
 	cat, err := catalog.Embedded("qemu-7.2")
 	if err != nil {
@@ -46,7 +47,7 @@ func testJudge(t *testing.T, snap *host.HostSnapshot, accel string) *Judge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := HostAvailability("this-machine.json", cat.Registry(), snap, "7.2", accel)
+	a, err := HostAvailability("this-machine.json", cat.Registry(), snap, rel(t, "7.2"), accel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func testJudge(t *testing.T, snap *host.HostSnapshot, accel string) *Judge {
 // TestJudge: models and why agree on a recorded host, and name the
 // layer of each missing feature.
 func TestJudge(t *testing.T) {
-	j := testJudge(t, loadMachine(t), KVM)
+	j := testJudge(t, loadMachine(t), core.KVM)
 	rows, err := j.Models()
 	if err != nil {
 		t.Fatal(err)
@@ -97,14 +98,14 @@ func TestHostAvailabilityNoKVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = HostAvailability("dump.json", reg, s, "7.2", KVM)
+	_, err = HostAvailability("dump.json", reg, s, rel(t, "7.2"), core.KVM)
 	if !errors.Is(err, ErrNoKVM) {
 		t.Fatalf("got %v, want ErrNoKVM", err)
 	}
 	if msg := err.Error(); !strings.HasPrefix(msg, "dump.json: snapshot has no KVM data (") || !strings.HasSuffix(msg, "; probe the host with a readable /dev/kvm or pass --accel tcg") {
 		t.Errorf("message %q", msg)
 	}
-	if _, err := HostAvailability("dump.json", reg, s, "7.2", TCG); err != nil {
+	if _, err := HostAvailability("dump.json", reg, s, rel(t, "7.2"), core.TCG); err != nil {
 		t.Errorf("tcg: %v", err)
 	}
 }
@@ -116,8 +117,12 @@ func TestAccelerator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ in, want, err string }{
-		{"", KVM, ""}, {"tcg", TCG, ""}, {"kvm", KVM, ""}, {"hvf", "", `--accel: got "hvf", want kvm or tcg`},
+	for _, tc := range []struct {
+		in   string
+		want core.Accel
+		err  string
+	}{
+		{"", core.KVM, ""}, {"tcg", core.TCG, ""}, {"kvm", core.KVM, ""}, {"hvf", "", `--accel: got "hvf", want kvm or tcg`},
 	} {
 		got, err := Accelerator(cat, tc.in)
 		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && err.Error() != tc.err {

@@ -13,60 +13,105 @@ const (
 	capSysAttributes    = 209 // KVM_CAP_SYS_ATTRIBUTES
 )
 
-// Feature MSR indexes (QEMU's MSR_IA32_*).
-const (
-	msrCoreCapability   = 0xcf
-	msrArchCapabilities = 0x10a
-	msrPerfCapabilities = 0x345
-	msrVMXBasic         = 0x480
-	msrVMXVMFunc        = 0x491
-)
+// regKey is one CPUID register: a leaf, a subleaf and a register.
+type regKey struct {
+	leaf, subleaf uint32
+	reg           cpuid.Reg
+}
 
-// kvmCPUIDFeatures is KVM_CPUID_FEATURES, the KVM paravirtual feature leaf.
-const kvmCPUIDFeatures = 0x40000001
+// regBits are bits of one CPUID register.
+type regBits struct {
+	key  regKey
+	mask uint32
+}
 
-// CPUID bits kvm_arch_get_supported_cpuid adjusts, named as in QEMU's
-// target/i386/cpu.h.
-const (
-	cpuidMCE  = 1 << 7  // CPUID_MCE, [1].EDX
-	cpuidMTRR = 1 << 12 // CPUID_MTRR
-	cpuidMCA  = 1 << 14 // CPUID_MCA
-	cpuidPAT  = 1 << 16 // CPUID_PAT
-	cpuidHT   = 1 << 28 // CPUID_HT
+// in returns b's mask when b is in register k, else 0.
+func (b regBits) in(k regKey) uint32 {
+	if b.key == k {
+		return b.mask
+	}
+	return 0
+}
 
-	cpuidExtX2APIC           = 1 << 21 // CPUID_EXT_X2APIC, [1].ECX
-	cpuidExtTSCDeadlineTimer = 1 << 24 // CPUID_EXT_TSC_DEADLINE_TIMER
-	cpuidExtHypervisor       = 1 << 31 // CPUID_EXT_HYPERVISOR
+// kvmMasks is what kvm_arch_get_supported_cpuid does to KVM's answer,
+// as register masks compiled from feature names (core/feature's table
+// says where each bit lives).
+type kvmMasks struct {
+	// always and fromHost: a release's kvmAlways and kvmFromHost.
+	always, fromHost map[regKey]uint32
+	// The bits of the host-dependent fixups (see kvmHost.cpuid).
+	tscDeadline, x2apic, tsx, archCapabilities, pvUnhalt regBits
+	// xcr0Lo and xcr0Hi are CPUID[0xD,0].EAX and EDX, the supported
+	// XSAVE components (FEAT_XSAVE_XCR0_LO and _HI).
+	xcr0Lo, xcr0Hi regKey
+	// archCapabilitiesMSR is the MSR arch-capabilities enumerates.
+	archCapabilitiesMSR uint32
+}
 
-	cpuid6EAXARAT = 1 << 2 // CPUID_6_EAX_ARAT
-
-	cpuid70EBXHLE  = 1 << 4  // CPUID_7_0_EBX_HLE
-	cpuid70EBXERMS = 1 << 9  // CPUID_7_0_EBX_ERMS
-	cpuid70EBXRTM  = 1 << 11 // CPUID_7_0_EBX_RTM
-
-	cpuid70EDXFSRM             = 1 << 4  // CPUID_7_0_EDX_FSRM
-	cpuid70EDXArchCapabilities = 1 << 29 // CPUID_7_0_EDX_ARCH_CAPABILITIES
-
-	cpuid71EAXFZRM = 1 << 10 // CPUID_7_1_EAX_FZRM
-	cpuid71EAXFSRS = 1 << 11 // CPUID_7_1_EAX_FSRS
-	cpuid71EAXFSRC = 1 << 12 // CPUID_7_1_EAX_FSRC
-
-	cpuid72EDXMCDTNo = 1 << 5 // CPUID_7_2_EDX_MCDT_NO
-
-	cpuidExt3TopoExt = 1 << 22 // CPUID_EXT3_TOPOEXT, [8000_0001].ECX
-
-	cpuid80000007EBXOverflowRecov = 1 << 0 // CPUID_8000_0007_EBX_OVERFLOW_RECOV
-	cpuid80000007EBXSuccor        = 1 << 1 // CPUID_8000_0007_EBX_SUCCOR
-
-	cpuidKVMPVUnhalt = 1 << 7 // KVM_FEATURE_PV_UNHALT, [4000_0001].EAX
-	// KVM_FEATURE_MSI_EXT_DEST_ID (bit 15) is added only with a split
-	// irqchip, which pc-q35 machines do not use by default.
-	cpuidKVMHintsRealtime = 1 << 0 // KVM_HINTS_REALTIME, [4000_0001].EDX
-)
+// compileKVM compiles release r's kvm fixups against reg, the built-in
+// registry. It panics on a name that is not a built-in CPUID feature, or
+// (for the host-dependent fixups) on names in two registers: the tables
+// are compiled in, and TestReleaseTables compiles every row.
+func compileKVM(reg *feature.Registry, r *releaseRules) *kvmMasks {
+	loc := func(name string) feature.Location {
+		id, err := reg.Lookup(name)
+		if err != nil {
+			panic("check: " + err.Error())
+		}
+		l := reg.Feature(id).Loc
+		if l.IsMSR() {
+			panic("check: " + name + " is not a CPUID bit")
+		}
+		return l
+	}
+	key := func(l feature.Location) regKey { return regKey{l.Leaf, l.Subleaf, l.Reg} }
+	masks := func(names []string) map[regKey]uint32 {
+		m := map[regKey]uint32{}
+		for _, n := range names {
+			l := loc(n)
+			m[key(l)] |= 1 << l.Bit
+		}
+		return m
+	}
+	bits := func(names ...string) regBits {
+		var b regBits
+		for i, n := range names {
+			l := loc(n)
+			if i > 0 && key(l) != b.key {
+				panic("check: " + n + " is not in " + names[0] + "'s register")
+			}
+			b.key, b.mask = key(l), b.mask|1<<l.Bit
+		}
+		return b
+	}
+	word := func(name string) feature.Word {
+		w, ok := feature.LookupWord(name)
+		if !ok {
+			panic("check: no feature word " + name)
+		}
+		return w
+	}
+	arch := word("FEAT_ARCH_CAPABILITIES")
+	if arch.Gate != "arch-capabilities" {
+		panic("check: FEAT_ARCH_CAPABILITIES is not enumerated by arch-capabilities")
+	}
+	return &kvmMasks{
+		always:              masks(r.kvmAlways),
+		fromHost:            masks(r.kvmFromHost),
+		tscDeadline:         bits("tsc-deadline"),
+		x2apic:              bits("x2apic"),
+		tsx:                 bits("rtm", "hle"),
+		archCapabilities:    bits("arch-capabilities"),
+		pvUnhalt:            bits("kvm-pv-unhalt"),
+		xcr0Lo:              key(word("FEAT_XSAVE_XCR0_LO").Loc),
+		xcr0Hi:              key(word("FEAT_XSAVE_XCR0_HI").Loc),
+		archCapabilitiesMSR: arch.Loc.MSR,
+	}
+}
 
 // kvmHost answers the questions QEMU asks KVM, from a snapshot.
 type kvmHost struct {
-	v         *version
+	m         *kvmMasks
 	supported map[[2]uint32]host.CPUIDEntry // KVM_GET_SUPPORTED_CPUID
 	raw       cpuid.Leaves                  // the host's own CPUID
 	caps      map[int]int64
@@ -76,9 +121,9 @@ type kvmHost struct {
 	tsxBroken bool    // host_tsx_broken()
 }
 
-func newKVMHost(s *host.HostSnapshot, v *version) *kvmHost {
+func newKVMHost(s *host.HostSnapshot, r *releaseRules) *kvmHost {
 	k := &kvmHost{
-		v:         v,
+		m:         kvmMasksOf()[r],
 		supported: make(map[[2]uint32]host.CPUIDEntry, len(s.KVM.SupportedCPUID)),
 		raw:       s.Leaves(),
 		caps:      s.KVM.Capabilities,
@@ -144,91 +189,56 @@ func (k *kvmHost) entry(leaf, subleaf uint32, r cpuid.Reg) uint32 {
 }
 
 // cpuid mirrors kvm_arch_get_supported_cpuid (target/i386/kvm/kvm.c): KVM's
-// answer plus QEMU's fixups, for one register of one leaf. The fixups of
-// both releases:
+// answer plus QEMU's fixups, for one register of one leaf. The fixups
+// that do not depend on the host are the release table's kvmAlways and
+// kvmFromHost (versions.go); those that do:
 //
-//   - [1].EDX: MTRR, PAT, MCE and MCA always ("KVM before 2.6.30
-//     misreports"); 10.0 also HT.
-//   - [1].ECX: hypervisor always; tsc-deadline when the irqchip is in the
-//     kernel and KVM has KVM_CAP_TSC_DEADLINE_TIMER; x2apic dropped without
-//     the in-kernel irqchip. (monitor with -overcommit cpu-pm=on is not
-//     modelled: it is off by default.)
-//   - [6].EAX: ARAT always ("safe because of emulated APIC").
-//   - [7,0].EBX: RTM and HLE dropped on Haswell hosts with broken TSX;
-//     10.0 also adds the host's own ERMS.
-//   - [7,0].EDX: arch-capabilities dropped when KVM's MSR list lacks
+//   - tsc-deadline is set when the irqchip is in the kernel and KVM has
+//     KVM_CAP_TSC_DEADLINE_TIMER; x2apic and kvm-pv-unhalt are dropped
+//     without the in-kernel irqchip (kvm-msi-ext-dest-id would be added
+//     with a split irqchip, which pc-q35 machines do not use by default;
+//     monitor with -overcommit cpu-pm=on is not modelled: it is off by
+//     default).
+//   - rtm and hle are dropped on Haswell hosts with broken TSX.
+//   - arch-capabilities is dropped when KVM's MSR list lacks
 //     MSR_IA32_ARCH_CAPABILITIES (Linux 4.17–4.20 on SVM); the snapshot's
-//     feature-MSR list stands in for KVM_GET_MSR_INDEX_LIST. 10.0 also
-//     adds the host's own FSRM.
-//   - 10.0: [7,1].EAX gets the host's FZRM, FSRS, FSRC and [7,2].EDX the
-//     host's MCDT_NO.
+//     feature-MSR list stands in for KVM_GET_MSR_INDEX_LIST.
 //   - [0xD,0].EAX/EDX: with KVM_CAP_SYS_ATTRIBUTES, QEMU replaces KVM's
 //     answer by KVM_GET_DEVICE_ATTR(KVM_X86_XCOMP_GUEST_SUPP), which the
 //     snapshot does not record; it differs from KVM_GET_SUPPORTED_CPUID
 //     only by the dynamic AMX tile components, which KVM leaves out until
 //     the process asks for them (arch_prctl), so they are taken from the
 //     host's XCR0.
-//   - [8000_0001].ECX: TOPOEXT always. ([8000_0001].EDX gets the AMD
-//     aliases of [1].EDX, which QEMU does not name in that word.)
-//   - 10.0: [8000_0007].EBX: overflow-recov and succor always.
-//   - [4000_0001].EAX: kvm-pv-unhalt dropped without the in-kernel
-//     irqchip (kvm-msi-ext-dest-id would be added with a split irqchip).
-//   - [4000_0001].EDX: kvm-hint-dedicated (KVM_HINTS_REALTIME) always.
+//
+// ([8000_0001].EDX gets the AMD aliases of [1].EDX, which QEMU does not
+// name in that word.)
 func (k *kvmHost) cpuid(leaf, subleaf uint32, r cpuid.Reg) uint32 {
 	ret := k.entry(leaf, subleaf, r)
-	switch {
-	case leaf == 1 && r == cpuid.EDX:
-		ret |= cpuidMTRR | cpuidPAT | cpuidMCE | cpuidMCA
-		if k.v.kvmHT {
-			ret |= cpuidHT
+	key := regKey{leaf, subleaf, r}
+	m := k.m
+	ret |= m.always[key]
+	if h := m.fromHost[key]; h != 0 {
+		ret |= k.hostCPUID(leaf, subleaf, r) & h
+	}
+	if k.irqchip && k.caps[capTSCDeadlineTimer] != 0 {
+		ret |= m.tscDeadline.in(key)
+	}
+	if !k.irqchip {
+		ret &^= m.x2apic.in(key) | m.pvUnhalt.in(key)
+	}
+	if k.tsxBroken {
+		ret &^= m.tsx.in(key)
+	}
+	if _, ok := k.msrs[m.archCapabilitiesMSR]; !ok {
+		ret &^= m.archCapabilities.in(key)
+	}
+	if (key == m.xcr0Lo || key == m.xcr0Hi) && k.caps[capSysAttributes] != 0 && k.xcr0 != nil {
+		tiles := *k.xcr0 & (1<<xstateTileCfg | 1<<xstateTileData)
+		if key == m.xcr0Lo {
+			ret |= uint32(tiles)
+		} else {
+			ret |= uint32(tiles >> 32)
 		}
-	case leaf == 1 && r == cpuid.ECX:
-		ret |= cpuidExtHypervisor
-		if k.irqchip && k.caps[capTSCDeadlineTimer] != 0 {
-			ret |= cpuidExtTSCDeadlineTimer
-		}
-		if !k.irqchip {
-			ret &^= cpuidExtX2APIC
-		}
-	case leaf == 6 && r == cpuid.EAX:
-		ret |= cpuid6EAXARAT
-	case leaf == 7 && subleaf == 0 && r == cpuid.EBX:
-		if k.v.kvmHostOptimizations {
-			ret |= k.hostCPUID(7, 0, cpuid.EBX) & cpuid70EBXERMS
-		}
-		if k.tsxBroken {
-			ret &^= cpuid70EBXRTM | cpuid70EBXHLE
-		}
-	case leaf == 7 && subleaf == 0 && r == cpuid.EDX:
-		if k.v.kvmHostOptimizations {
-			ret |= k.hostCPUID(7, 0, cpuid.EDX) & cpuid70EDXFSRM
-		}
-		if _, ok := k.msrs[msrArchCapabilities]; !ok {
-			ret &^= cpuid70EDXArchCapabilities
-		}
-	case leaf == 7 && subleaf == 1 && r == cpuid.EAX && k.v.kvmHostOptimizations:
-		ret |= k.hostCPUID(7, 1, cpuid.EAX) & (cpuid71EAXFZRM | cpuid71EAXFSRS | cpuid71EAXFSRC)
-	case leaf == 7 && subleaf == 2 && r == cpuid.EDX && k.v.kvmHostOptimizations:
-		ret |= k.hostCPUID(7, 2, cpuid.EDX) & cpuid72EDXMCDTNo
-	case leaf == 0xd && subleaf == 0 && (r == cpuid.EAX || r == cpuid.EDX):
-		if k.caps[capSysAttributes] != 0 && k.xcr0 != nil {
-			tiles := *k.xcr0 & (1<<xstateTileCfg | 1<<xstateTileData)
-			if r == cpuid.EAX {
-				ret |= uint32(tiles)
-			} else {
-				ret |= uint32(tiles >> 32)
-			}
-		}
-	case leaf == 0x80000001 && r == cpuid.ECX:
-		ret |= cpuidExt3TopoExt
-	case leaf == 0x80000007 && r == cpuid.EBX && k.v.kvmMCARecovery:
-		ret |= cpuid80000007EBXOverflowRecov | cpuid80000007EBXSuccor
-	case leaf == kvmCPUIDFeatures && r == cpuid.EAX:
-		if !k.irqchip {
-			ret &^= cpuidKVMPVUnhalt
-		}
-	case leaf == kvmCPUIDFeatures && r == cpuid.EDX:
-		ret |= cpuidKVMHintsRealtime
 	}
 	return ret
 }
@@ -252,7 +262,8 @@ func (k *kvmHost) msr(index uint32) (uint64, bool) {
 // supportedXCR0 is the XSAVE components KVM lets a guest have: FEAT_XSAVE_XCR0_LO
 // and _HI as x86_cpu_get_supported_feature_word returns them.
 func (k *kvmHost) supportedXCR0() uint64 {
-	return uint64(k.cpuid(0xd, 0, cpuid.EAX)) | uint64(k.cpuid(0xd, 0, cpuid.EDX))<<32
+	lo, hi := k.m.xcr0Lo, k.m.xcr0Hi
+	return uint64(k.cpuid(lo.leaf, lo.subleaf, lo.reg)) | uint64(k.cpuid(hi.leaf, hi.subleaf, hi.reg))<<32
 }
 
 // Intel PT requirements (target/i386/cpu.c INTEL_PT_*).
@@ -289,8 +300,8 @@ func (k *kvmHost) intelPTUsable() bool {
 // kvmSupported mirrors x86_cpu_get_supported_feature_word under KVM for
 // every feature word, plus x86_cpu_filter_features' Intel PT check. It
 // also returns the XSAVE components KVM supports, for xsaveFilter.
-func kvmSupported(reg *feature.Registry, s *host.HostSnapshot, v *version) (feature.FeatureSet, uint64) {
-	k := newKVMHost(s, v)
+func kvmSupported(reg *feature.Registry, s *host.HostSnapshot, r *releaseRules) (feature.FeatureSet, uint64) {
+	k := newKVMHost(s, r)
 	// Every CPUID word: kvm_arch_get_supported_cpuid(eax, ecx, reg).
 	var ls cpuid.Leaves
 	for _, key := range reg.CPUIDLeaves() {
@@ -326,9 +337,9 @@ func kvmSupported(reg *feature.Registry, s *host.HostSnapshot, v *version) (feat
 // x86_cpu_post_initfn zeroes the size of the components above SSE that
 // the accelerator does not support, cpuid_has_xsave_feature then never
 // requests them, and only x87 and SSE (both reported as "xsave") remain.
-func xsaveFilter(reg *feature.Registry, set feature.FeatureSet, supported uint64, v *version) feature.FeatureSet {
+func xsaveFilter(reg *feature.Registry, set feature.FeatureSet, supported uint64, r *releaseRules) feature.FeatureSet {
 	for _, a := range xsaveAreas {
-		if !v.xsaveAllComponents && a.component > xstateSSE {
+		if !r.xsaveAllComponents && a.component > xstateSSE {
 			continue
 		}
 		if supported>>a.component&1 != 0 {
@@ -344,17 +355,13 @@ func xsaveFilter(reg *feature.Registry, set feature.FeatureSet, supported uint64
 // tcgSupported is x86_cpu_get_supported_feature_word under TCG: the union
 // of every word's tcg_features (host-independent; the KVM paravirtual
 // words have TCG_KVM_FEATURES, 0), and the XSAVE components TCG supports.
-func tcgSupported(reg *feature.Registry, v *version) (feature.FeatureSet, uint64) {
+func tcgSupported(reg *feature.Registry, r *releaseRules) (feature.FeatureSet, uint64) {
 	var set feature.FeatureSet
-	for _, w := range v.tcg {
+	for _, w := range r.tcg {
 		set = set.Union(mustSet(reg, w.names...))
-		if w.allMSR != 0 {
-			for _, f := range reg.Features() {
-				if f.Loc.MSR == w.allMSR && f.Source == "" {
-					set = set.Add(f.ID)
-				}
-			}
+		if word, ok := feature.LookupWord(w.word); ok && w.all {
+			set = set.Union(reg.InWord(word, 0, 63).Difference(pluginFeatures(reg)))
 		}
 	}
-	return set, v.tcgXCR0
+	return set, r.tcgXCR0
 }

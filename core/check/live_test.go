@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/internal/testenv"
@@ -90,22 +91,23 @@ func TestLiveQEMU(t *testing.T) {
 	reg := feature.Builtin()
 	spell := qemuSpellings(reg)
 	var snap *host.HostSnapshot
-	for _, version := range []string{"7.2", "10.0"} {
-		for _, accel := range []string{KVM, TCG} {
-			t.Run(version+"/"+accel, func(t *testing.T) {
+	for _, rel := range core.Releases() {
+		version := rel.String()
+		for _, accel := range []core.Accel{core.KVM, core.TCG} {
+			t.Run(version+"/"+string(accel), func(t *testing.T) {
 				bin, machine := findQEMU(t, version)
 				s := (*host.HostSnapshot)(nil)
-				if accel == KVM {
+				if accel == core.KVM {
 					if snap == nil {
 						snap = liveSnapshot(t, reg)
 					}
 					s = snap
 				}
-				a, err := Compute(reg, s, version, accel)
+				a, err := Compute(reg, s, rel, accel)
 				if err != nil {
 					t.Fatal(err)
 				}
-				q := startQEMU(t, bin, machine, accel)
+				q := startQEMU(t, bin, machine, string(accel))
 				sess, err := querySession(q)
 				if err != nil {
 					t.Fatal(err)
@@ -142,7 +144,7 @@ func checkDefinitions(t *testing.T, reg *feature.Registry, spell map[string]feat
 		// The only non-feature QEMU lists: "kvm" for host without KVM
 		// (x86_cpu_class_check_missing_features, host_cpuid_required).
 		var wantOther []string
-		if a.Accel == TCG && d.Name == "host" {
+		if a.Accel == core.TCG && d.Name == "host" {
 			wantOther = []string{"kvm"}
 		}
 		if !slices.Equal(other, wantOther) {
@@ -166,11 +168,11 @@ func checkDefinitions(t *testing.T, reg *feature.Registry, spell map[string]feat
 // (before the XSAVE component filter) and the supported XSAVE components.
 func supportedBits(t *testing.T, reg *feature.Registry, a *Availability, s *host.HostSnapshot) (feature.FeatureSet, uint64) {
 	t.Helper()
-	v := lookupVersion(a.QEMU)
-	if a.Accel == KVM {
-		return kvmSupported(reg, s, v)
+	r := rulesOf(a.Release)
+	if a.Accel == core.KVM {
+		return kvmSupported(reg, s, r)
 	}
-	return tcgSupported(reg, v)
+	return tcgSupported(reg, r)
 }
 
 // timesListed predicts how often QEMU lists feature id in a model's
@@ -186,9 +188,9 @@ func timesListed(reg *feature.Registry, a *Availability, id feature.ID, bits fea
 	if !model.Has(xsave) {
 		return n
 	}
-	v := lookupVersion(a.QEMU)
+	r := rulesOf(a.Release)
 	for _, c := range xsaveAreas {
-		if c.feature != reg.Name(id) || (!v.xsaveAllComponents && c.component > xstateSSE) {
+		if c.feature != reg.Name(id) || (!r.xsaveAllComponents && c.component > xstateSSE) {
 			continue
 		}
 		if xcr0>>c.component&1 == 0 {
@@ -202,7 +204,7 @@ func timesListed(reg *feature.Registry, a *Availability, id feature.ID, bits fea
 func checkHostModel(t *testing.T, reg *feature.Registry, spell map[string]feature.ID, a *Availability, s *host.HostSnapshot, sess *qemuSession) {
 	t.Helper()
 	model, vendor := "host", ""
-	if a.Accel == TCG {
+	if a.Accel == core.TCG {
 		model, vendor = "max", "AuthenticAMD" // max_x86_cpu_initfn
 	} else {
 		vendor = s.Vendor
@@ -213,7 +215,10 @@ func checkHostModel(t *testing.T, reg *feature.Registry, spell map[string]featur
 	}
 	got, _, _ := qemuFeatures(spell, e.trueProps())
 	bits, _ := supportedBits(t, reg, a, s)
-	predicted, why := predictExpansion(reg, a, bits, vendor)
+	predicted, why, err := predictExpansion(reg, a, bits, vendor)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var lines []string
 	for id := range got.SymmetricDifference(a.Set).All() {
 		side := "available, not in " + model

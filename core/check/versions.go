@@ -1,7 +1,15 @@
 package check
 
-// This file holds what differs between the QEMU releases cpupolicy knows,
-// declared once per release.
+import (
+	"sync"
+
+	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+)
+
+// This file is the release table of core/check: what differs between the
+// QEMU releases cpupolicy knows, a row per release. Names are QEMU's
+// feature names; where each bit lives is core/feature's table.
 //
 // Sources, read side by side with this file:
 //
@@ -21,28 +29,26 @@ package check
 // x86_cpu_feature_name, x86_cpu_post_initfn) and target/i386/kvm/kvm.c
 // (kvm_arch_get_supported_cpuid, kvm_arch_get_supported_msr_feature).
 
-// version is one QEMU release's rules.
-type version struct {
-	name string
+// releaseRules is one QEMU release's rules: a row of the release table.
+// Each field is one fact, named by QEMU's feature names; where the bits
+// live is core/feature's table.
+type releaseRules struct {
+	rel core.Release
 
 	// absent lists the built-in registry's names this release does not
 	// have: the registry is the union of 7.2's and 10.0's names, and
 	// 10.0's names are a superset of 7.2's.
 	absent []string
 
-	// kvm_arch_get_supported_cpuid differences.
+	// kvm_arch_get_supported_cpuid's fixups that do not depend on the
+	// host (see kvmHost.cpuid for those that do).
 
-	// kvmHT: CPUID[1].EDX gets CPUID_HT ("KVM never reports CPUID_HT but
-	// QEMU can support when vcpus > 1"; 10.0, not 7.2).
-	kvmHT bool
-	// kvmHostOptimizations: the "not new instructions, just an
-	// optimization" bits are copied from the host's own CPUID (the
-	// instruction, not KVM): ERMS into 7.0.EBX, FSRM into 7.0.EDX,
-	// FZRM/FSRS/FSRC into 7.1.EAX and MCDT_NO into 7.2.EDX.
-	kvmHostOptimizations bool
-	// kvmMCARecovery: CPUID[0x80000007].EBX gets OVERFLOW_RECOV and
-	// SUCCOR unconditionally.
-	kvmMCARecovery bool
+	// kvmAlways are the bits QEMU sets whatever KVM answers.
+	kvmAlways []string
+	// kvmFromHost are the "not new instructions, just an optimization"
+	// bits QEMU copies from the host's own CPUID (the instruction, not
+	// KVM).
+	kvmFromHost []string
 
 	// xsaveAllComponents: x86_cpu_enable_xsave_components requests every
 	// XCR0 component a requested feature needs, and x86_cpu_filter_features
@@ -66,9 +72,8 @@ type tcgWord struct {
 	word  string   // QEMU's FeatureWord, e.g. "FEAT_7_0_EBX"
 	macro string   // the macro QEMU spells the mask with
 	names []string // the named bits the mask sets
-	// allMSR, when not 0, says the mask is ~0U over this feature MSR:
-	// every bit QEMU names in it.
-	allMSR uint32
+	// all says the mask is ~0U: every bit QEMU names in the word.
+	all bool
 }
 
 // XSAVE state components (XCR0 bits), as QEMU's XSTATE_*_BIT.
@@ -103,9 +108,16 @@ var xsaveAreas = []struct {
 	{xstateTileCfg, "amx-tile"}, {xstateTileData, "amx-tile"},
 }
 
-// qemu72 is QEMU 7.2.
-var qemu72 = version{
-	name: "7.2",
+// kvmAlways72 is what both releases set in kvm_arch_get_supported_cpuid
+// whatever KVM answers: MTRR, PAT, MCE and MCA ("KVM before 2.6.30
+// misreports"), hypervisor, ARAT ("safe because of emulated APIC"),
+// TOPOEXT, and KVM_HINTS_REALTIME.
+var kvmAlways72 = []string{"mtrr", "pat", "mce", "mca", "hypervisor", "arat", "topoext", "kvm-hint-dedicated"}
+
+// rules72 is QEMU 7.2.
+var rules72 = releaseRules{
+	rel:       core.Release{Major: 7, Minor: 2},
+	kvmAlways: kvmAlways72,
 	// QEMU 10.0's names that 7.2 lacks (qemu-system-x86_64 -cpu help of
 	// each; core/feature/testdata/qemu-{7.2,10.0}-cpu-flags.txt).
 	absent: []string{
@@ -156,12 +168,14 @@ var qemu72 = version{
 	tcgXCR0: ^uint64(0), // FEAT_XSAVE_XCR0_LO/HI: .tcg_features = ~0U
 }
 
-// qemu100 is QEMU 10.0.
-var qemu100 = version{
-	name:                 "10.0",
-	kvmHT:                true,
-	kvmHostOptimizations: true,
-	kvmMCARecovery:       true,
+// rules100 is QEMU 10.0.
+var rules100 = releaseRules{
+	rel: core.Release{Major: 10, Minor: 0},
+	// 7.2's, plus CPUID_HT ("KVM never reports CPUID_HT but QEMU can
+	// support when vcpus > 1") and the MCA recovery bits of 0x80000007.
+	kvmAlways: append(kvmAlways72[:len(kvmAlways72):len(kvmAlways72)], "ht", "overflow-recov", "succor"),
+	// ERMS, FSRM, FZRM, FSRS, FSRC and MCDT_NO.
+	kvmFromHost: []string{"erms", "fsrm", "fzrm", "fsrs", "fsrc", "mcdt-no"},
 	tcg: []tcgWord{
 		{word: "FEAT_1_EDX", macro: "TCG_FEATURES", names: []string{
 			"fpu", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep",
@@ -195,20 +209,31 @@ var qemu100 = version{
 			"xsaveerptr", "wbnoinvd"}},
 		// "FEAT_ARCH_CAPABILITIES only affects a read-only MSR, which
 		// cannot be read from user mode" (.tcg_features = ~0U).
-		{word: "FEAT_ARCH_CAPABILITIES", macro: "~0U", allMSR: msrArchCapabilities},
+		{word: "FEAT_ARCH_CAPABILITIES", macro: "~0U", all: true},
 	},
 	tcgXCR0: 1<<xstateFP | 1<<xstateSSE | 1<<xstateYMM | 1<<xstateBNDREGS |
 		1<<xstateBNDCSR | 1<<xstatePKRU,
 }
 
-// versions lists the supported releases.
-var versions = []*version{&qemu72, &qemu100}
+// releases is the release table: a row per release core knows
+// (TestReleaseTables).
+var releases = []*releaseRules{&rules72, &rules100}
 
-// lookupVersion returns the rules of QEMU release name ("7.2", "10.0").
-func lookupVersion(name string) *version {
-	for _, v := range versions {
-		if v.name == name {
-			return v
+// kvmMasksOf holds each row's kvm fixups as register masks, compiled
+// from the names on first use.
+var kvmMasksOf = sync.OnceValue(func() map[*releaseRules]*kvmMasks {
+	m := map[*releaseRules]*kvmMasks{}
+	for _, r := range releases {
+		m[r] = compileKVM(feature.Builtin(), r)
+	}
+	return m
+})
+
+// rulesOf returns the row of release rel, or nil.
+func rulesOf(rel core.Release) *releaseRules {
+	for _, r := range releases {
+		if r.rel == rel {
+			return r
 		}
 	}
 	return nil

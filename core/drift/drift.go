@@ -27,6 +27,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
@@ -53,9 +54,9 @@ type DiffResult struct {
 
 // Change is one triple whose features differ between two catalogs.
 type Change struct {
-	Model   string `json:"model"`
-	Machine string `json:"machine"`
-	Accel   string `json:"accel"`
+	Model   string     `json:"model"`
+	Machine string     `json:"machine"`
+	Accel   core.Accel `json:"accel"`
 	// Added are B's features A lacks (new host requirements), Removed
 	// A's features B lacks; canonical names, sorted.
 	Added   []string `json:"added"`
@@ -73,7 +74,8 @@ func Diff(a, b *catalog.Catalog) *DiffResult {
 	regA, regB := a.Registry(), b.Registry()
 	for _, model := range models {
 		for _, machine := range machines {
-			for _, accel := range a.Accels() {
+			for _, name := range a.Accels() {
+				accel := core.Accel(name)
 				if !b.HasAccel(accel) {
 					continue
 				}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 	"github.com/cpupolicy/cpupolicy/internal/testenv"
@@ -187,7 +188,7 @@ func TestDiffLive(t *testing.T) {
 		compared++
 		added, removed := setDiff(ea.Features, eb.Features), setDiff(eb.Features, ea.Features)
 		if len(added)+len(removed) > 0 {
-			want = append(want, Change{Model: ea.Model, Machine: ea.Machine, Accel: ea.Accel, Added: added, Removed: removed})
+			want = append(want, Change{Model: ea.Model, Machine: ea.Machine, Accel: core.Accel(ea.Accel), Added: added, Removed: removed})
 		}
 		if !sameDefinition(ea, eb) {
 			wantFindings[key{ea.Model, ea.Machine, ea.Accel}] = true
@@ -198,11 +199,11 @@ func TestDiffLive(t *testing.T) {
 	}
 	var have []Change
 	for _, c := range got.Changed {
-		if slices.Contains(machines, c.Machine) && slices.Contains(accels, c.Accel) {
+		if slices.Contains(machines, c.Machine) && slices.Contains(accels, string(c.Accel)) {
 			have = append(have, c)
 		}
 	}
-	key1 := func(c Change) string { return c.Model + " " + c.Machine + " " + c.Accel }
+	key1 := func(c Change) string { return c.Model + " " + c.Machine + " " + string(c.Accel) }
 	slices.SortFunc(want, func(x, y Change) int { return strings.Compare(key1(x), key1(y)) })
 	slices.SortFunc(have, func(x, y Change) int { return strings.Compare(key1(x), key1(y)) })
 	if fmt.Sprint(have) != fmt.Sprint(want) {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
@@ -130,7 +131,7 @@ func scopeAccels(cat *catalog.Catalog, want []string) ([]string, error) {
 		return slices.Sorted(slices.Values(cat.Accels())), nil
 	}
 	for _, a := range want {
-		if !cat.HasAccel(a) {
+		if !cat.HasAccel(core.Accel(a)) {
 			return nil, fmt.Errorf("catalog %s has no data for accelerator %q (it has %s)", cat.Name(), a, strings.Join(cat.Accels(), ", "))
 		}
 	}
@@ -185,13 +186,13 @@ type triple struct {
 // hashTriple resolves model on machine under accel, with the model's own
 // vendor, and hashes it.
 func hashTriple(cat *catalog.Catalog, model, machine, accel string) (triple, error) {
-	r, err := cat.Resolve(model, machine, accel, "")
+	r, err := cat.Resolve(model, machine, core.Accel(accel), "")
 	if err != nil {
 		return triple{}, err
 	}
 	t := triple{features: r.Features, expansion: expansionHash(cat.Registry(), r)}
 	if cat.Definitions() {
-		lat, err := cat.Latent(model, machine, accel)
+		lat, err := cat.Latent(model, machine, core.Accel(accel))
 		if err != nil {
 			return triple{}, err
 		}
@@ -379,7 +380,7 @@ func (lf *LockFile) check(reg *feature.Registry) error {
 		}
 	}
 	for i, a := range lf.Accels {
-		if a != catalog.KVM && a != catalog.TCG {
+		if _, err := core.ParseAccel(a); err != nil {
 			return errAt("accels", i, "accels: unknown accelerator %q (want kvm or tcg)", a)
 		}
 		if i > 0 && lf.Accels[i-1] >= a {

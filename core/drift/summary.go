@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 )
 
 // ChangeGroup is the changes of one model and accelerator that add and
 // remove the same features, on a run of machine types.
 type ChangeGroup struct {
-	Model, Accel   string
+	Model          string
+	Accel          core.Accel
 	Added, Removed []string
 	// Machines folds consecutive machine types of a family (in catalog
 	// A's order) into ranges: "pc-i440fx-2.4..7.2 pc-q35-4.1".

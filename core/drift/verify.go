@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
@@ -125,7 +126,7 @@ func Verify(lf *LockFile, cat *catalog.Catalog) *Report {
 		}
 	}
 	for _, a := range lf.Accels {
-		if !cat.HasAccel(a) {
+		if !cat.HasAccel(core.Accel(a)) {
 			rep.Findings = append(rep.Findings, Finding{Kind: AccelGone, Accel: a, Triples: len(lf.Models) * len(lf.Machines)})
 		} else {
 			accels = append(accels, a)

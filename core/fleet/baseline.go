@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
@@ -60,7 +61,7 @@ func CatalogBaseline(cat *catalog.Catalog, machine string, hosts []HostSet) (*Ba
 		if m.AliasOf != "" {
 			continue
 		}
-		f, err := cat.Features(m.Name, machine, catalog.KVM)
+		f, err := cat.Features(m.Name, machine, core.KVM)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/fleet"
@@ -21,7 +22,7 @@ var benchMachines = []string{"pc-q35-10.0", "pc-i440fx-10.0"}
 func genHosts(b *testing.B, reg *feature.Registry, n int) []fleetgen.Host {
 	var bases []*fleetgen.Base
 	for _, name := range realHosts {
-		base, err := fleetgen.LoadBase(filepath.Join("..", "..", "testdata", "hosts", name+".json"), reg, "10.0")
+		base, err := fleetgen.LoadBase(filepath.Join("..", "..", "testdata", "hosts", name+".json"), reg, core.Release{Major: 10, Minor: 0})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,7 +64,7 @@ func heap() uint64 {
 func BenchmarkVerdicts(b *testing.B) {
 	reg := feature.Builtin()
 	hosts := genHosts(b, reg, 10000)
-	f := newFleet(b, reg, "10.0")
+	f := newFleet(b, reg, core.Release{Major: 10, Minor: 0})
 	for _, h := range hosts {
 		if _, err := f.Add(h.Name, h.Snap); err != nil {
 			b.Fatal(err)
@@ -114,7 +115,7 @@ func BenchmarkLoad(b *testing.B) {
 			for b.Loop() {
 				before := heap()
 				cpu0 := cpuTime()
-				f := newFleet(b, reg, "10.0")
+				f := newFleet(b, reg, core.Release{Major: 10, Minor: 0})
 				for i := range data {
 					s, err := host.Parse(names[i], data[i], reg)
 					if err != nil {
@@ -145,7 +146,7 @@ func TestMemoryPerHost(t *testing.T) {
 	reg := feature.Builtin()
 	var bases []*fleetgen.Base
 	for _, name := range realHosts {
-		base, err := fleetgen.LoadBase(filepath.Join("..", "..", "testdata", "hosts", name+".json"), reg, "10.0")
+		base, err := fleetgen.LoadBase(filepath.Join("..", "..", "testdata", "hosts", name+".json"), reg, core.Release{Major: 10, Minor: 0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +158,7 @@ func TestMemoryPerHost(t *testing.T) {
 	}
 	sets := make([]feature.FeatureSet, len(hosts))
 	for i, h := range hosts {
-		a, err := fleet.New(reg, "10.0")
+		a, err := fleet.New(reg, core.Release{Major: 10, Minor: 0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +174,7 @@ func TestMemoryPerHost(t *testing.T) {
 	}
 	hosts = nil
 	before := heap()
-	f := newFleet(t, reg, "10.0")
+	f := newFleet(t, reg, core.Release{Major: 10, Minor: 0})
 	for i := range sets {
 		if _, err := f.AddSet(names[i], vendors[i], sets[i]); err != nil {
 			t.Fatal(err)
@@ -196,7 +197,7 @@ func TestMemoryPerHost(t *testing.T) {
 func BenchmarkBaseline(b *testing.B) {
 	reg := feature.Builtin()
 	hosts := genHosts(b, reg, 10000)
-	f := newFleet(b, reg, "10.0")
+	f := newFleet(b, reg, core.Release{Major: 10, Minor: 0})
 	sets := make([]feature.FeatureSet, len(hosts))
 	for i, h := range hosts {
 		j, err := f.Add(h.Name, h.Snap)

@@ -29,6 +29,7 @@ package fleet
 import (
 	"fmt"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -37,8 +38,8 @@ import (
 // Fleet is a set of hosts judged with one QEMU release's rules under KVM.
 // The zero value is not usable; call [New].
 type Fleet struct {
-	reg   *feature.Registry
-	rules string
+	reg *feature.Registry
+	rel core.Release
 
 	// Per host, by index (columns, so that the verdict loop reads only
 	// the sets).
@@ -52,17 +53,17 @@ type Fleet struct {
 }
 
 // New returns an empty fleet whose hosts are judged with QEMU release
-// rules ("7.2" or "10.0", see [check.Compute]) and registry reg.
-func New(reg *feature.Registry, rules string) (*Fleet, error) {
+// rel's rules (see [check.Compute]) and registry reg.
+func New(reg *feature.Registry, rel core.Release) (*Fleet, error) {
 	// Fail now, not on the first host.
-	if _, err := check.Compute(reg, nil, rules, check.TCG); err != nil {
+	if _, err := check.Compute(reg, nil, rel, core.TCG); err != nil {
 		return nil, err
 	}
-	return &Fleet{reg: reg, rules: rules, vendorIx: map[string]uint16{}, byName: map[string]int32{}}, nil
+	return &Fleet{reg: reg, rel: rel, vendorIx: map[string]uint16{}, byName: map[string]int32{}}, nil
 }
 
-// Rules returns the QEMU release whose rules judge the hosts.
-func (f *Fleet) Rules() string { return f.rules }
+// Release returns the QEMU release whose rules judge the hosts.
+func (f *Fleet) Release() core.Release { return f.rel }
 
 // Add computes what snapshot s offers a KVM guest and adds it as the host
 // named name, returning its index. Nothing of s is kept but its vendor.
@@ -71,7 +72,7 @@ func (f *Fleet) Add(name string, s *host.HostSnapshot) (int, error) {
 	if _, dup := f.byName[name]; dup {
 		return 0, fmt.Errorf("host %s: added twice", name)
 	}
-	a, err := check.Compute(f.reg, s, f.rules, check.KVM)
+	a, err := check.Compute(f.reg, s, f.rel, core.KVM)
 	if err != nil {
 		return 0, fmt.Errorf("host %s: %w", name, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -43,7 +44,7 @@ func modelReqs(t testing.TB, cat *catalog.Catalog, machine string, versioned boo
 		if versioned && models[i].AliasOf != "" {
 			continue
 		}
-		f, err := cat.Features(models[i].Name, machine, catalog.KVM)
+		f, err := cat.Features(models[i].Name, machine, core.KVM)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +54,7 @@ func modelReqs(t testing.TB, cat *catalog.Catalog, machine string, versioned boo
 	return names, reqs
 }
 
-func newFleet(t testing.TB, reg *feature.Registry, rules string) *fleet.Fleet {
+func newFleet(t testing.TB, reg *feature.Registry, rules core.Release) *fleet.Fleet {
 	f, err := fleet.New(reg, rules)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +68,10 @@ func newFleet(t testing.TB, reg *feature.Registry, rules string) *fleet.Fleet {
 func TestJudgeAgreesWithCheck(t *testing.T) {
 	reg := feature.Builtin()
 	snaps := loadReal(t, reg)
-	for _, c := range []struct{ catalog, rules string }{{"qemu-7.2", "7.2"}, {"qemu-10.0", "10.0"}} {
+	for _, c := range []struct {
+		catalog string
+		rules   core.Release
+	}{{"qemu-7.2", core.Release{Major: 7, Minor: 2}}, {"qemu-10.0", core.Release{Major: 10, Minor: 0}}} {
 		t.Run(c.catalog, func(t *testing.T) {
 			cat, err := catalog.Embedded(c.catalog)
 			if err != nil {
@@ -79,7 +83,7 @@ func TestJudgeAgreesWithCheck(t *testing.T) {
 				if _, err := f.Add(n, snaps[n]); err != nil {
 					t.Fatal(err)
 				}
-				a, err := check.Compute(reg, snaps[n], c.rules, check.KVM)
+				a, err := check.Compute(reg, snaps[n], c.rules, core.KVM)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -150,7 +154,7 @@ func TestJudgeEveryWord(t *testing.T) {
 		return s
 	}
 	for _, nreq := range []int{0, 1, 63, 64, 65, 130} {
-		f := newFleet(t, reg, "10.0")
+		f := newFleet(t, reg, core.Release{Major: 10, Minor: 0})
 		var hosts []feature.FeatureSet
 		for i := range 7 {
 			h := randSet(97)
@@ -189,7 +193,7 @@ func TestBaseline(t *testing.T) {
 	}
 	names, reqs := modelReqs(t, cat, "pc-q35-10.0", true)
 	set := func(n string) feature.FeatureSet {
-		a, err := check.Compute(reg, snaps[n], "10.0", check.KVM)
+		a, err := check.Compute(reg, snaps[n], core.Release{Major: 10, Minor: 0}, core.KVM)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,10 +293,10 @@ func TestBaseline(t *testing.T) {
 
 func TestAddErrors(t *testing.T) {
 	reg := feature.Builtin()
-	if _, err := fleet.New(reg, "6.0"); err == nil {
-		t.Fatal("New accepted QEMU rules 6.0")
+	if _, err := fleet.New(reg, core.Release{Major: 6, Minor: 0}); err == nil {
+		t.Fatal("New accepted QEMU release 6.0")
 	}
-	f := newFleet(t, reg, "10.0")
+	f := newFleet(t, reg, core.Release{Major: 10, Minor: 0})
 	if _, err := f.AddSet("a", "AuthenticAMD", feature.FeatureSet{}); err != nil {
 		t.Fatal(err)
 	}
@@ -321,11 +325,11 @@ func TestRequirementsIgnoreVendor(t *testing.T) {
 			models := cat.Models()
 			for i := range models {
 				m := models[i].Name
-				amd, err := cat.Resolve(m, mt.Name, catalog.KVM, "AuthenticAMD")
+				amd, err := cat.Resolve(m, mt.Name, core.KVM, "AuthenticAMD")
 				if err != nil {
 					t.Fatal(err)
 				}
-				intel, _ := cat.Resolve(m, mt.Name, catalog.KVM, "GenuineIntel")
+				intel, _ := cat.Resolve(m, mt.Name, core.KVM, "GenuineIntel")
 				if amd.Features != intel.Features {
 					t.Fatalf("%s %s on %s: the host's vendor changes the features", name, m, mt.Name)
 				}

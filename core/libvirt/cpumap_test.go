@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/internal/testenv"
@@ -162,7 +163,7 @@ func TestInheritance(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mt := range machines {
-		for _, acc := range []string{catalog.KVM, catalog.TCG} {
+		for _, acc := range []core.Accel{core.KVM, core.TCG} {
 			r, err := cat.Resolve("Other", mt.Name, acc, "GenuineIntel")
 			if err != nil {
 				t.Fatal(err)
@@ -171,7 +172,7 @@ func TestInheritance(t *testing.T) {
 				t.Errorf("Other on %s (%s): %v", mt.Name, acc, got)
 			}
 			wantVendor := "AuthenticAMD"
-			if acc == catalog.KVM {
+			if acc == core.KVM {
 				wantVendor = "GenuineIntel" // the host's, as QEMU gives kvm guests
 			}
 			if r.Vendor != wantVendor || r.Family != 23 || r.Props.Model != 1 || r.Stepping != 1 {

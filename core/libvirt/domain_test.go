@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
@@ -51,7 +52,7 @@ func TestParseCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := cat.ResolveSpec(s, "pc-q35-7.2", catalog.KVM, "")
+	r, err := cat.ResolveSpec(s, "pc-q35-7.2", core.KVM, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -127,9 +128,9 @@ func TestPlugin(t *testing.T) {
 		t.Errorf("joined model: %+v, %v", m, err)
 	}
 	kvmclock, _ := reg.Lookup("kvmclock")
-	for _, accel := range []string{catalog.KVM, catalog.TCG} {
+	for _, accel := range []core.Accel{core.KVM, core.TCG} {
 		r, err := joined.Resolve("Acme-Roadrunner", "pc-q35-10.0", accel, "")
-		if err != nil || r.Features.Has(crypt) || r.Features.Has(kvmclock) != (accel == catalog.KVM) {
+		if err != nil || r.Features.Has(crypt) || r.Features.Has(kvmclock) != (accel == core.KVM) {
 			t.Errorf("%s: Acme-Roadrunner resolves to %v (%v)", accel, reg.Names(r.Features), err)
 		}
 	}

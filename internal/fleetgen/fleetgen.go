@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -50,7 +51,7 @@ var layerNames = [numLayers]string{check.LayerHW, check.LayerOS, check.LayerKVM}
 // host model (testdata/qemu-hosts). It must carry KVM data: the bits a
 // generated host lacks are judged under KVM. rules is the QEMU release
 // whose rules decide which bits a guest gets ("7.2" or "10.0").
-func LoadBase(path string, reg *feature.Registry, rules string) (*Base, error) {
+func LoadBase(path string, reg *feature.Registry, rules core.Release) (*Base, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -67,8 +68,8 @@ func LoadBase(path string, reg *feature.Registry, rules string) (*Base, error) {
 }
 
 // NewBase returns snapshot s as a base named name.
-func NewBase(name string, s *host.HostSnapshot, reg *feature.Registry, rules string) (*Base, error) {
-	a, err := check.Compute(reg, s, rules, check.KVM)
+func NewBase(name string, s *host.HostSnapshot, reg *feature.Registry, rules core.Release) (*Base, error) {
+	a, err := check.Compute(reg, s, rules, core.KVM)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
@@ -79,7 +80,7 @@ func NewBase(name string, s *host.HostSnapshot, reg *feature.Registry, rules str
 			// bits and the feature-MSR bits cannot be hidden by a BIOS,
 			// and a snapshot from QEMU's expansion has no hw layer.
 			m := mask(s, reg, []feature.ID{id}, []int{l})
-			got, err := check.Compute(reg, m, rules, check.KVM)
+			got, err := check.Compute(reg, m, rules, core.KVM)
 			if err == nil && !got.Set.Has(id) && got.Set.SubsetOf(a.Set) && got.Layer(id) == layerNames[l] {
 				b.maskable[l] = append(b.maskable[l], id)
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -20,7 +21,7 @@ func loadBases(t testing.TB, reg *feature.Registry) []*fleetgen.Base {
 		"../../testdata/qemu-hosts/x86_64-cpuid-EPYC-7502-32-Core.json", // QMP replies
 		"../../testdata/qemu-hosts/x86_64-cpuid-Core-i7-8550U.json",
 	} {
-		b, err := fleetgen.LoadBase(p, reg, "10.0")
+		b, err := fleetgen.LoadBase(p, reg, core.Release{Major: 10, Minor: 0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,11 +62,11 @@ func TestGenerate(t *testing.T) {
 		if err != nil {
 			t.Fatalf("generated snapshot does not parse: %v", err)
 		}
-		got, err := check.Available(reg, s, "10.0", check.KVM)
+		got, err := check.Available(reg, s, core.Release{Major: 10, Minor: 0}, core.KVM)
 		if err != nil {
 			t.Fatal(err)
 		}
-		base, _ := check.Available(reg, h.Base.Snap, "10.0", check.KVM)
+		base, _ := check.Available(reg, h.Base.Snap, core.Release{Major: 10, Minor: 0}, core.KVM)
 		if !got.SubsetOf(base) {
 			t.Fatalf("%s offers %v its base does not", h.Name, reg.Names(got.Difference(base)))
 		}
@@ -118,7 +119,7 @@ func TestGenerate(t *testing.T) {
 // check.Compute then blames that layer.
 func TestMaskLayers(t *testing.T) {
 	reg := feature.Builtin()
-	b, err := fleetgen.LoadBase(filepath.Join("..", "..", "testdata", "hosts", "this-machine.json"), reg, "10.0")
+	b, err := fleetgen.LoadBase(filepath.Join("..", "..", "testdata", "hosts", "this-machine.json"), reg, core.Release{Major: 10, Minor: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestMaskLayers(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for _, h := range hosts {
-		a, err := check.Compute(reg, h.Snap, "10.0", check.KVM)
+		a, err := check.Compute(reg, h.Snap, core.Release{Major: 10, Minor: 0}, core.KVM)
 		if err != nil {
 			t.Fatal(err)
 		}

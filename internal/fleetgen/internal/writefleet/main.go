@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -42,7 +43,7 @@ func main() {
 	reg := feature.Builtin()
 	var bases []*fleetgen.Base
 	for _, p := range paths {
-		b, err := fleetgen.LoadBase(p, reg, "10.0")
+		b, err := fleetgen.LoadBase(p, reg, core.Release{Major: 10, Minor: 0})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "writefleet: %v\n", err)
 			os.Exit(2)
@@ -92,7 +93,7 @@ func siteFile(hosts []fleetgen.Host, reg *feature.Registry) ([]byte, error) {
 		if models[i].AliasOf != "" {
 			continue
 		}
-		f, err := cat.Features(models[i].Name, mt.Name, catalog.KVM)
+		f, err := cat.Features(models[i].Name, mt.Name, core.KVM)
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +119,7 @@ func siteFile(hosts []fleetgen.Host, reg *feature.Registry) ([]byte, error) {
 				base = bb
 			}
 		}
-		avail, err := check.Available(reg, base.Snap, "10.0", check.KVM)
+		avail, err := check.Available(reg, base.Snap, core.Release{Major: 10, Minor: 0}, core.KVM)
 		if err != nil {
 			return nil, err
 		}
