@@ -379,8 +379,10 @@ type qmpMachine struct {
 	Deprecated bool   `json:"deprecated"`
 }
 
-// qmpCPUDefinition is one query-cpu-definitions entry (the fields used).
-type qmpCPUDefinition struct {
+// qmpCPUModel is one query-cpu-definitions entry (the fields used): a
+// CPU model. (QMP calls it CpuDefinitionInfo; in cpupolicy a definition is
+// a model before expansion, see package core.)
+type qmpCPUModel struct {
 	Name          string `json:"name"`
 	AliasOf       string `json:"alias-of"`
 	Static        bool   `json:"static"`
@@ -409,7 +411,7 @@ func survey(ctx context.Context, bin string) (*catalog.Raw, []qmpMachine, error)
 	if err := c.Execute(ctx, "query-machines", nil, &machines); err != nil {
 		return nil, nil, err
 	}
-	var defs []qmpCPUDefinition
+	var defs []qmpCPUModel
 	if err := c.Execute(ctx, "query-cpu-definitions", nil, &defs); err != nil {
 		return nil, nil, err
 	}
@@ -447,7 +449,7 @@ func survey(ctx context.Context, bin string) (*catalog.Raw, []qmpMachine, error)
 // VM can use it. query-cpu-definitions never lists
 // abstract types, but a typename QEMU does not mark as an x86 CPU class
 // would be something new and is left out rather than guessed at.
-func importedModel(d qmpCPUDefinition) bool {
+func importedModel(d qmpCPUModel) bool {
 	switch d.Name {
 	case "host", "max":
 		return false
