@@ -314,12 +314,15 @@ func TestAutoLevels(t *testing.T) {
 
 // ---- Validation against the real QEMU binaries ----
 
-// qemuCandidates are where QEMU may be; the version of each decides which
-// release it checks.
-var qemuCandidates = []string{
-	"qemu-system-x86_64", // $PATH
-	"/usr/bin/qemu-system-x86_64",
-	"/opt/qemu-10.0/bin/qemu-system-x86_64",
+// qemuCandidates are where QEMU may be: $PATH, the system's, and each
+// known release's own prefix (scripts/qemu-10.0.sh unpacks 10.0 into
+// /opt/qemu-10.0). The version of each decides which release it checks.
+func qemuCandidates() []string {
+	c := []string{"qemu-system-x86_64", "/usr/bin/qemu-system-x86_64"}
+	for _, r := range core.Releases() {
+		c = append(c, "/opt/qemu-"+r.String()+"/bin/qemu-system-x86_64")
+	}
+	return c
 }
 
 type qemuBinary struct {
@@ -332,7 +335,7 @@ type qemuBinary struct {
 func findQEMUBinaries(t *testing.T) []qemuBinary {
 	seen := map[string]bool{}
 	byRel := map[core.Release]qemuBinary{}
-	for _, c := range qemuCandidates {
+	for _, c := range qemuCandidates() {
 		p, err := exec.LookPath(c)
 		if err != nil {
 			continue

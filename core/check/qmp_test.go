@@ -208,19 +208,13 @@ func querySession(q *qemuProc) (*qemuSession, error) {
 // q35 machine type to run it with, or skips the test.
 func findQEMU(t testing.TB, want string) (bin, machine string) {
 	t.Helper()
-	var cands []string
-	switch want {
-	case "7.2":
-		if p, err := exec.LookPath("qemu-system-x86_64"); err == nil {
-			cands = append(cands, p)
-		}
-		cands = append(cands, "/usr/bin/qemu-system-x86_64")
-	case "10.0":
-		cands = append(cands, "/opt/qemu-10.0/bin/qemu-system-x86_64")
-		if p, err := exec.LookPath("qemu-system-x86_64"); err == nil {
-			cands = append(cands, p)
-		}
+	// A release's own prefix first (scripts/qemu-10.0.sh unpacks 10.0
+	// into /opt/qemu-10.0), then $PATH and the system's.
+	cands := []string{"/opt/qemu-" + want + "/bin/qemu-system-x86_64"}
+	if p, err := exec.LookPath("qemu-system-x86_64"); err == nil {
+		cands = append(cands, p)
 	}
+	cands = append(cands, "/usr/bin/qemu-system-x86_64")
 	for _, c := range cands {
 		out, err := exec.Command(c, "--version").Output()
 		if err != nil {

@@ -2,6 +2,7 @@ package feature
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
@@ -283,15 +285,12 @@ func TestReferenceListMatchesInstalledQEMU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var file string
-	switch {
-	case strings.Contains(string(out), "version 7.2."):
-		file = "testdata/qemu-7.2-cpu-flags.txt"
-	case strings.Contains(string(out), "version 10.0."):
-		file = "testdata/qemu-10.0-cpu-flags.txt"
-	default:
-		testenv.Missing(t, testenv.QEMU, "no reference list for %s", strings.TrimSpace(string(out)))
+	v, _, _ := strings.Cut(strings.TrimPrefix(string(out), "QEMU emulator version "), " ")
+	rel, err := core.ParseRelease(v)
+	if err != nil {
+		testenv.Missing(t, testenv.QEMU, "no reference list for %s: %v", strings.TrimSpace(string(out)), err)
 	}
+	file := fmt.Sprintf("testdata/qemu-%s-cpu-flags.txt", rel)
 	ref, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
