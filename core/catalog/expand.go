@@ -6,13 +6,13 @@ package catalog
 // (feature_dependencies[]) and the automatic CPUID levels
 // (x86_cpu_adjust_feat_level and the special cases after it).
 //
-// Sources, read side by side with this file: QEMU 7.2.22 (Debian
-// 1:7.2+dfsg-7+deb12u18, stable patches applied) target/i386/cpu.c lines
-// 1301-1398 (feature_dependencies) and 6071-6314 (x86_cpu_adjust_level,
-// x86_cpu_adjust_feat_level, x86_cpu_expand_features); QEMU 10.0.2
-// target/i386/cpu.c lines 1668-1813 and 7657-7931. The tests in
-// expand_test.go hold both functions to the real binaries'
-// query-cpu-model-expansion answers.
+// Sources, read side by side with this file: each known release's
+// target/i386/cpu.c, at the lines expandSources names — feature_dependencies
+// first, then x86_cpu_adjust_level, x86_cpu_adjust_feat_level and
+// x86_cpu_expand_features (7.2: Debian 1:7.2+dfsg-7+deb12u18, stable
+// patches applied). The tests in expand_test.go hold both functions to
+// the real binaries' query-cpu-model-expansion answers. Where the words
+// the tables name live is core/feature's table (feature.LookupWord).
 //
 // Steps of x86_cpu_expand_features that are not here, because they do not
 // depend on the feature set alone:

@@ -233,7 +233,7 @@ func (k *kvmHost) cpuid(leaf, subleaf uint32, r cpuid.Reg) uint32 {
 		ret &^= m.archCapabilities.in(key)
 	}
 	if (key == m.xcr0Lo || key == m.xcr0Hi) && k.caps[capSysAttributes] != 0 && k.xcr0 != nil {
-		tiles := *k.xcr0 & (1<<xstateTileCfg | 1<<xstateTileData)
+		tiles := *k.xcr0 & (1<<feature.XStateTileCfg | 1<<feature.XStateTileData)
 		if key == m.xcr0Lo {
 			ret |= uint32(tiles)
 		} else {
@@ -339,7 +339,7 @@ func kvmSupported(reg *feature.Registry, s *host.HostSnapshot, r *releaseRules) 
 // requests them, and only x87 and SSE (both reported as "xsave") remain.
 func xsaveFilter(reg *feature.Registry, set feature.FeatureSet, supported uint64, r *releaseRules) feature.FeatureSet {
 	for _, a := range xsaveAreas {
-		if !r.xsaveAllComponents && a.component > xstateSSE {
+		if !r.xsaveAllComponents && a.component > feature.XStateSSE {
 			continue
 		}
 		if supported>>a.component&1 != 0 {

@@ -190,7 +190,7 @@ func timesListed(reg *feature.Registry, a *Availability, id feature.ID, bits fea
 	}
 	r := rulesOf(a.Release)
 	for _, c := range xsaveAreas {
-		if c.feature != reg.Name(id) || (!r.xsaveAllComponents && c.component > xstateSSE) {
+		if c.feature != reg.Name(id) || (!r.xsaveAllComponents && c.component > feature.XStateSSE) {
 			continue
 		}
 		if xcr0>>c.component&1 == 0 {

@@ -76,21 +76,6 @@ type tcgWord struct {
 	all bool
 }
 
-// XSAVE state components (XCR0 bits), as QEMU's XSTATE_*_BIT.
-const (
-	xstateFP       = 0
-	xstateSSE      = 1
-	xstateYMM      = 2
-	xstateBNDREGS  = 3
-	xstateBNDCSR   = 4
-	xstateOpmask   = 5
-	xstateZMMHi256 = 6
-	xstateHi16ZMM  = 7
-	xstatePKRU     = 9
-	xstateTileCfg  = 17
-	xstateTileData = 18
-)
-
 // xsaveAreas is the XCR0 part of QEMU's x86_ext_save_areas (the same in
 // 7.2 and 10.0): the feature that makes QEMU request each component, and
 // under whose name x86_cpu_feature_name reports it when it is missing.
@@ -100,12 +85,12 @@ var xsaveAreas = []struct {
 	component uint
 	feature   string
 }{
-	{xstateFP, "xsave"}, {xstateSSE, "xsave"},
-	{xstateYMM, "avx"},
-	{xstateBNDREGS, "mpx"}, {xstateBNDCSR, "mpx"},
-	{xstateOpmask, "avx512f"}, {xstateZMMHi256, "avx512f"}, {xstateHi16ZMM, "avx512f"},
-	{xstatePKRU, "pku"},
-	{xstateTileCfg, "amx-tile"}, {xstateTileData, "amx-tile"},
+	{feature.XStateFP, "xsave"}, {feature.XStateSSE, "xsave"},
+	{feature.XStateYMM, "avx"},
+	{feature.XStateBNDREGS, "mpx"}, {feature.XStateBNDCSR, "mpx"},
+	{feature.XStateOpmask, "avx512f"}, {feature.XStateZMMHi256, "avx512f"}, {feature.XStateHi16ZMM, "avx512f"},
+	{feature.XStatePKRU, "pku"},
+	{feature.XStateTileCfg, "amx-tile"}, {feature.XStateTileData, "amx-tile"},
 }
 
 // kvmAlways72 is what both releases set in kvm_arch_get_supported_cpuid
@@ -211,8 +196,8 @@ var rules100 = releaseRules{
 		// cannot be read from user mode" (.tcg_features = ~0U).
 		{word: "FEAT_ARCH_CAPABILITIES", macro: "~0U", all: true},
 	},
-	tcgXCR0: 1<<xstateFP | 1<<xstateSSE | 1<<xstateYMM | 1<<xstateBNDREGS |
-		1<<xstateBNDCSR | 1<<xstatePKRU,
+	tcgXCR0: 1<<feature.XStateFP | 1<<feature.XStateSSE | 1<<feature.XStateYMM | 1<<feature.XStateBNDREGS |
+		1<<feature.XStateBNDCSR | 1<<feature.XStatePKRU,
 }
 
 // releases is the release table: a row per release core knows

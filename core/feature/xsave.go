@@ -2,20 +2,36 @@ package feature
 
 import "strings"
 
-// XSAVE state components (bits of XCR0) that features need the OS to
-// enable before software may use them. Linux hides a feature from
-// /proc/cpuinfo when its components are off; for a host whose cpuinfo is
-// not available, XCR0 is the evidence.
+// XSAVE state components: their bit numbers in XCR0 (Intel SDM vol. 1
+// §13.1; QEMU's XSTATE_*_BIT).
 const (
-	xSSE      = 1 << 1
-	xYMM      = 1 << 2
-	xBNDREGS  = 1 << 3
-	xBNDCSR   = 1 << 4
-	xOpmask   = 1 << 5
-	xZMMHi256 = 1 << 6
-	xHi16ZMM  = 1 << 7
-	xTileCfg  = 1 << 17
-	xTileData = 1 << 18
+	XStateFP       = 0
+	XStateSSE      = 1
+	XStateYMM      = 2
+	XStateBNDREGS  = 3
+	XStateBNDCSR   = 4
+	XStateOpmask   = 5
+	XStateZMMHi256 = 6
+	XStateHi16ZMM  = 7
+	XStatePKRU     = 9
+	XStateTileCfg  = 17
+	XStateTileData = 18
+)
+
+// The XCR0 bits that features need the OS to enable before software may
+// use them. Linux hides a feature from /proc/cpuinfo when its components
+// are off; for a host whose cpuinfo is not available, XCR0 is the
+// evidence.
+const (
+	xSSE      = 1 << XStateSSE
+	xYMM      = 1 << XStateYMM
+	xBNDREGS  = 1 << XStateBNDREGS
+	xBNDCSR   = 1 << XStateBNDCSR
+	xOpmask   = 1 << XStateOpmask
+	xZMMHi256 = 1 << XStateZMMHi256
+	xHi16ZMM  = 1 << XStateHi16ZMM
+	xTileCfg  = 1 << XStateTileCfg
+	xTileData = 1 << XStateTileData
 
 	xAVX    = xSSE | xYMM
 	xAVX512 = xAVX | xOpmask | xZMMHi256 | xHi16ZMM
