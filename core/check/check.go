@@ -91,7 +91,7 @@ type Availability struct {
 	xcr0 uint64
 }
 
-// notInHostModel are bits kvm_arch_get_supported_cpuid always offers
+// notInHostModel are bits kvm_arch_get_supported_cpuid always gives
 // but QEMU's "host" model never turns on by itself (they are not
 // auto-enabled: x86_cpu_expand_features skips them), so an expansion of
 // "host" lacks them although every model may have them.
@@ -115,7 +115,7 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, rel core.Release, acce
 	case core.KVM:
 		if s != nil && s.KVM == nil && s.Source == host.SourceQEMUExpansion {
 			// A snapshot made from QEMU's expansion of "host" already is
-			// what QEMU and KVM together offer: QEMU's adjustments are in
+			// what QEMU and KVM together make available: QEMU's adjustments are in
 			// it, made by the QEMU that answered.
 			set, err := reg.Set(append(s.Features.KVM, notInHostModel...)...)
 			if err != nil {
@@ -145,7 +145,7 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, rel core.Release, acce
 	case core.TCG:
 		a.Set, a.xcr0 = tcgSupported(reg, r)
 	default:
-		_, err := core.ParseAccel(string(accel))
+		_, err := core.ParseAccel(string(accel)) // refuses all but kvm and tcg
 		return nil, err
 	}
 	a.Set = xsaveFilter(reg, a.Set, a.xcr0, r).Intersect(a.Known)

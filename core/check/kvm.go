@@ -279,7 +279,7 @@ const (
 
 // intelPTUsable mirrors the Intel PT check at the end of
 // x86_cpu_filter_features: intel-pt is filtered, even when KVM reports
-// it, unless KVM's leaf 0x14 offers what QEMU's CPUID leaf 0x14 promises.
+// it, unless KVM's leaf 0x14 gives what QEMU's CPUID leaf 0x14 promises.
 // QEMU also filters intel-pt when the host's intel-pt-lip differs from
 // the model's; that depends on the model, and is left to the model's own
 // intel-pt-lip (which is unavailable when the host lacks it).

@@ -66,7 +66,7 @@ type Requirement struct {
 	Accel    string   `json:"accel"`
 	Machines []string `json:"machines"`
 	// Requires are the features QEMU gives the guest (what a host must
-	// offer), canonical names, sorted.
+	// make available), canonical names, sorted.
 	Requires []string `json:"requires"`
 	// Expansion hashes what the guest sees: the features and every CPUID
 	// property of the expansion (vendor, family, model, stepping,

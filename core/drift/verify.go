@@ -26,7 +26,7 @@ const (
 	// nothing under it can be checked.
 	AccelGone Kind = "accel-gone"
 	// Requirements: the triple gives the guest features it did not, and
-	// a host must now offer them.
+	// a host must now make them available.
 	Requirements Kind = "requirements"
 	// Definition: the triple's definition changed without a new version
 	// name (features removed, CPUID properties changed, or what -cpu
