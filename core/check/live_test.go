@@ -114,15 +114,15 @@ func TestLiveQEMU(t *testing.T) {
 				}
 				t.Logf("QEMU %s (%s), machine %s, accel %s: %d models, %d features available",
 					sess.version, bin, machine, accel, len(sess.defs), a.Set.Count())
-				checkDefinitions(t, reg, spell, a, s, sess)
+				checkUnavailable(t, reg, spell, a, s, sess)
 				checkHostModel(t, reg, spell, a, s, sess)
 			})
 		}
 	}
 }
 
-// checkDefinitions is check 1 of TestLiveQEMU.
-func checkDefinitions(t *testing.T, reg *feature.Registry, spell map[string]feature.ID, a *Availability, s *host.HostSnapshot, sess *qemuSession) {
+// checkUnavailable is check 1 of TestLiveQEMU.
+func checkUnavailable(t *testing.T, reg *feature.Registry, spell map[string]feature.ID, a *Availability, s *host.HostSnapshot, sess *qemuSession) {
 	t.Helper()
 	bits, xcr0 := supportedBits(t, reg, a, s)
 	equal := 0
