@@ -1,6 +1,8 @@
 package check
 
 import (
+	"slices"
+
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -37,8 +39,10 @@ func (b regBits) in(k regKey) uint32 {
 // as register masks compiled from feature names (core/feature's table
 // says where each bit lives).
 type kvmMasks struct {
-	// always and fromHost: a release's kvmAlways and kvmFromHost.
-	always, fromHost map[regKey]uint32
+	// fixed: a release's kvmAlways and kvmFromHost, by register. A short
+	// slice, not a map: cpuid looks it up for every register of every
+	// host, and a scan of a handful of keys is cheaper than hashing one.
+	fixed []regFix
 	// The bits of the host-dependent fixups (see kvmHost.cpuid).
 	tscDeadline, x2apic, tsx, archCapabilities, pvUnhalt regBits
 	// xcr0Lo and xcr0Hi are CPUID[0xD,0].EAX and EDX, the supported
@@ -46,6 +50,23 @@ type kvmMasks struct {
 	xcr0Lo, xcr0Hi regKey
 	// archCapabilitiesMSR is the MSR arch-capabilities enumerates.
 	archCapabilitiesMSR uint32
+}
+
+// regFix is what a release sets in one register whatever KVM answers
+// (always), and what it copies there from the host's CPUID (fromHost).
+type regFix struct {
+	key              regKey
+	always, fromHost uint32
+}
+
+// fix returns the regFix of register k (zero when there is none).
+func (m *kvmMasks) fix(k regKey) regFix {
+	for _, f := range m.fixed {
+		if f.key == k {
+			return f
+		}
+	}
+	return regFix{}
 }
 
 // compileKVM compiles release r's kvm fixups against reg, the built-in
@@ -65,13 +86,25 @@ func compileKVM(reg *feature.Registry, r *releaseRules) *kvmMasks {
 		return l
 	}
 	key := func(l feature.Location) regKey { return regKey{l.Leaf, l.Subleaf, l.Reg} }
-	masks := func(names []string) map[regKey]uint32 {
-		m := map[regKey]uint32{}
-		for _, n := range names {
-			l := loc(n)
-			m[key(l)] |= 1 << l.Bit
+	var fixed []regFix
+	add := func(n string, host bool) {
+		l := loc(n)
+		i := slices.IndexFunc(fixed, func(f regFix) bool { return f.key == key(l) })
+		if i < 0 {
+			i = len(fixed)
+			fixed = append(fixed, regFix{key: key(l)})
 		}
-		return m
+		if host {
+			fixed[i].fromHost |= 1 << l.Bit
+		} else {
+			fixed[i].always |= 1 << l.Bit
+		}
+	}
+	for _, n := range r.kvmAlways {
+		add(n, false)
+	}
+	for _, n := range r.kvmFromHost {
+		add(n, true)
 	}
 	bits := func(names ...string) regBits {
 		var b regBits
@@ -96,8 +129,7 @@ func compileKVM(reg *feature.Registry, r *releaseRules) *kvmMasks {
 		panic("check: FEAT_ARCH_CAPABILITIES is not enumerated by arch-capabilities")
 	}
 	return &kvmMasks{
-		always:              masks(r.kvmAlways),
-		fromHost:            masks(r.kvmFromHost),
+		fixed:               fixed,
 		tscDeadline:         bits("tsc-deadline"),
 		x2apic:              bits("x2apic"),
 		tsx:                 bits("rtm", "hle"),
@@ -216,9 +248,10 @@ func (k *kvmHost) cpuid(leaf, subleaf uint32, r cpuid.Reg) uint32 {
 	ret := k.entry(leaf, subleaf, r)
 	key := regKey{leaf, subleaf, r}
 	m := k.m
-	ret |= m.always[key]
-	if h := m.fromHost[key]; h != 0 {
-		ret |= k.hostCPUID(leaf, subleaf, r) & h
+	fix := m.fix(key)
+	ret |= fix.always
+	if fix.fromHost != 0 {
+		ret |= k.hostCPUID(leaf, subleaf, r) & fix.fromHost
 	}
 	if k.irqchip && k.caps[capTSCDeadlineTimer] != 0 {
 		ret |= m.tscDeadline.in(key)
