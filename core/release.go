@@ -39,19 +39,33 @@ func ParseRelease(version string) (Release, error) {
 	// expansion it computes, so this does not allocate.
 	majorText, rest, ok := strings.Cut(version, ".")
 	minorText, _, _ := strings.Cut(rest, ".")
-	if ok {
-		major, err1 := strconv.Atoi(majorText)
-		minor, err2 := strconv.Atoi(minorText)
-		if err1 == nil && err2 == nil {
-			r := Release{major, minor}
-			for _, k := range releases {
-				if k == r {
-					return r, nil
-				}
+	major, ok1 := number(majorText)
+	minor, ok2 := number(minorText)
+	if ok && ok1 && ok2 {
+		r := Release{major, minor}
+		for _, k := range releases {
+			if k == r {
+				return r, nil
 			}
 		}
 	}
 	return Release{}, fmt.Errorf("%w %q (known: %s)", ErrUnknownRelease, version, KnownReleases())
+}
+
+// number reads a version component as QEMU writes it: decimal digits,
+// no sign, no leading zero, at most four digits.
+func number(s string) (int, bool) {
+	if s == "" || len(s) > 4 || len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
 }
 
 // KnownReleases names the known releases for messages: "7.2 and 10.0".
