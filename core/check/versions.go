@@ -36,8 +36,8 @@ type releaseRules struct {
 	rel core.Release
 
 	// absent lists the built-in registry's names this release does not
-	// have: the registry is the union of 7.2's and 10.0's names, and
-	// 10.0's names are a superset of 7.2's.
+	// have: the registry is the union of every known release's names
+	// (TestTables holds known features to the release's own -cpu help).
 	absent []string
 
 	// kvm_arch_get_supported_cpuid's fixups that do not depend on the
