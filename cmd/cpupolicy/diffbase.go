@@ -13,9 +13,9 @@ import (
 )
 
 // hostAvailability loads the snapshot FILE (this host, probed, for "") and
-// computes what QEMU release rules lets a guest have there under accel;
+// computes what QEMU release rel lets a guest have there under accel;
 // errors name the file.
-func (e *env) hostAvailability(file string, reg *feature.Registry, rules core.Release, accel core.Accel) (*check.Availability, error) {
+func (e *env) hostAvailability(file string, reg *feature.Registry, rel core.Release, accel core.Accel) (*check.Availability, error) {
 	var s *host.HostSnapshot
 	var err error
 	if file == "" {
@@ -27,7 +27,7 @@ func (e *env) hostAvailability(file string, reg *feature.Registry, rules core.Re
 	if err != nil {
 		return nil, err
 	}
-	return check.HostAvailability(file, reg, s, rules, accel)
+	return check.HostAvailability(file, reg, s, rel, accel)
 }
 
 // operand resolves one side of `diff`: MODEL, MODEL@MACHINE, a -cpu spec
@@ -116,14 +116,14 @@ func runBaseline(e *env, args []string) error {
 	if !cat.HasAccel(core.KVM) {
 		return fmt.Errorf("catalog %s has no kvm data", cat.Name())
 	}
-	rules, err := qemuRelease(e, cat)
+	rel, err := qemuRelease(e, cat)
 	if err != nil {
 		return err
 	}
 	var hosts []fleet.HostSet
 	for _, arg := range fs.Args() {
 		name := strings.TrimPrefix(arg, "host:")
-		a, err := e.hostAvailability(name, cat.Registry(), rules, core.KVM)
+		a, err := e.hostAvailability(name, cat.Registry(), rel, core.KVM)
 		if err != nil {
 			return err
 		}
