@@ -113,25 +113,15 @@ func isTerminal(w io.Writer) bool {
 
 func runCatalogShow(e *env, args []string) error {
 	fs := newFlags("catalog show")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
-	catName := fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)")
-	if err := parseArgs(e, fs, args); err != nil {
+	format := addFormatFlag(fs, "text", "json")
+	catName := catalogFlag(fs)
+	if err := parseNoArgs(e, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("catalog show", "unexpected argument %q", fs.Arg(0))
 	}
 	cat, err := e.loadCatalog(*catName)
 	if err != nil {
 		return err
 	}
 	js := cat.Summarize()
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, js)
-	} else {
-		js.WriteText(&buf, cat)
-	}
-	return output(e, "catalog show", "", buf.Bytes())
+	return writeFormat(e, "catalog show", "", format.value, js, func(b *bytes.Buffer) { js.WriteText(b, cat) })
 }

@@ -16,8 +16,7 @@ const defaultLockFile = "cpupolicy.lock"
 
 func runCatalogDiff(e *env, args []string) error {
 	fs := newFlags("catalog diff")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
+	format := addFormatFlag(fs, "text", "json")
 	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
@@ -33,13 +32,7 @@ func runCatalogDiff(e *env, args []string) error {
 		return err
 	}
 	d := drift.Diff(a, b)
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, d)
-	} else {
-		d.WriteText(&buf)
-	}
-	return output(e, "catalog diff", "", buf.Bytes())
+	return writeFormat(e, "catalog diff", "", format.value, d, func(b *bytes.Buffer) { d.WriteText(b) })
 }
 
 func runCatalogLock(e *env, args []string) error {
@@ -49,11 +42,8 @@ func runCatalogLock(e *env, args []string) error {
 	models := fs.String("models", "", "lock only these models: a comma-separated `LIST` (default: all)")
 	machines := fs.String("machines", "", "lock only these machine types: a comma-separated `LIST` (default: all)")
 	accels := fs.String("accels", "", "lock only these accelerators: kvm,tcg (default: all the catalog has)")
-	if err := parseArgs(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("catalog lock", "unexpected argument %q", fs.Arg(0))
 	}
 	cat, err := e.loadCatalog(*catName)
 	if err != nil {
@@ -100,15 +90,11 @@ type verifyJSON struct {
 
 func runCatalogVerify(e *env, args []string) error {
 	fs := newFlags("catalog verify")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
+	format := addFormatFlag(fs, "text", "json")
 	lockPath := fs.String("lock", "", "the lock `FILE` to verify against (required)")
 	catName := fs.String("catalog", "", "the catalog `NAME|FILE` to verify (default: the newest embedded)")
-	if err := parseArgs(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("catalog verify", "unexpected argument %q", fs.Arg(0))
 	}
 	if *lockPath == "" {
 		return usagef("catalog verify", "--lock FILE is required")
@@ -130,14 +116,12 @@ func runCatalogVerify(e *env, args []string) error {
 		return err
 	}
 	rep := drift.Verify(lf, cat)
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, verifyJSON{*lockPath, lf.Catalog, cat.Name(), cat.QEMUVersion(), rep.OK(), rep.Locked, rep.Checked,
-			rep.DefinitionsUnchecked, rep.Findings})
-	} else {
-		rep.WriteText(&buf, *lockPath, lf, cat, colorOK(e.stdout))
-	}
-	if err := output(e, "catalog verify", "", buf.Bytes()); err != nil || rep.OK() {
+	js := verifyJSON{*lockPath, lf.Catalog, cat.Name(), cat.QEMUVersion(), rep.OK(), rep.Locked, rep.Checked,
+		rep.DefinitionsUnchecked, rep.Findings}
+	err = writeFormat(e, "catalog verify", "", format.value, js, func(b *bytes.Buffer) {
+		rep.WriteText(b, *lockPath, lf, cat, colorOK(e.stdout))
+	})
+	if err != nil || rep.OK() {
 		return err
 	}
 	return errFailed

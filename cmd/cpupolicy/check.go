@@ -88,15 +88,14 @@ type checkFlags struct {
 
 func newCheckFlags() (*flag.FlagSet, *checkFlags) {
 	fs := newFlags("check")
-	f := &checkFlags{format: &formatFlag{value: "text", allowed: []string{"text", "json", "sarif", "junit"}}}
-	fs.Var(f.format, "format", "output `format`: text, json, sarif or junit")
+	f := &checkFlags{format: addFormatFlag(fs, "text", "json", "sarif", "junit")}
 	fs.Var(&f.names, "policy", "run the built-in policy `NAME` (repeatable; default: all, unless FILE.star are given)")
 	f.siteFile = fs.String("site", "", "the site `FILE` (site.star) declaring offers and pools")
 	fs.Var(&f.hostFiles, "host", "host snapshot `FILE` (repeatable): the pool of the --cpu offer; one is also ctx.host")
 	f.cpu = fs.String("cpu", "", "check the offer of the -cpu `SPEC` (without --site)")
 	f.xmlFile = cpuXMLFlag(fs)
 	f.machine = fs.String("machine", "", "the --cpu offer's machine `type` (default: the catalog's newest pc-q35)")
-	f.catName = fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)")
+	f.catName = catalogFlag(fs)
 	f.accel = fs.String("accel", "", "accelerator of offers that name none: kvm or tcg (default: kvm)")
 	f.waiversFile = fs.String("waivers", "", "accept the violations the waivers `FILE` (.json or .star) lists")
 	fs.Var(&f.params, "param", "`KEY=VALUE` for ctx.params (repeatable)")

@@ -59,8 +59,7 @@ func (j *judge) operand(e *env, arg string) (feature.FeatureSet, error) {
 
 func runDiff(e *env, args []string) error {
 	fs := newFlags("diff")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
+	format := addFormatFlag(fs, "text", "json")
 	jf := addJudgeFlags(fs)
 	jf.vendorOnly = true
 	if err := parseArgs(e, fs, args); err != nil {
@@ -82,34 +81,24 @@ func runDiff(e *env, args []string) error {
 		return err
 	}
 	out := check.Diff(j.reg, fs.Arg(0), fs.Arg(1), j.Accel, a, b)
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, out)
-	} else {
-		fmt.Fprintf(&buf, "%d features in common (%s)\n", out.Common, out.Accel)
-		fmt.Fprintf(&buf, "only in %s (%d): %s\n", out.A, len(out.OnlyA), strings.Join(out.OnlyA, " "))
-		fmt.Fprintf(&buf, "only in %s (%d): %s\n", out.B, len(out.OnlyB), strings.Join(out.OnlyB, " "))
-	}
-	return output(e, "diff", "", buf.Bytes())
+	return writeFormat(e, "diff", "", format.value, out, func(b *bytes.Buffer) {
+		fmt.Fprintf(b, "%d features in common (%s)\n", out.Common, out.Accel)
+		fmt.Fprintf(b, "only in %s (%d): %s\n", out.A, len(out.OnlyA), strings.Join(out.OnlyA, " "))
+		fmt.Fprintf(b, "only in %s (%d): %s\n", out.B, len(out.OnlyB), strings.Join(out.OnlyB, " "))
+	})
 }
 
 func runBaseline(e *env, args []string) error {
 	fs := newFlags("baseline")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
-	catName := fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)")
-	machine := fs.String("machine", "", "machine `type` (default: the catalog's newest pc-q35)")
+	format := addFormatFlag(fs, "text", "json")
+	catName, machine := catalogFlag(fs), machineFlag(fs)
 	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("baseline", "want one or more host snapshot FILEs (host: for this machine)")
 	}
-	cat, err := e.loadCatalog(*catName)
-	if err != nil {
-		return err
-	}
-	mt, err := check.Machine(cat, *machine)
+	cat, mt, err := e.catalogMachine(*catName, *machine)
 	if err != nil {
 		return err
 	}
@@ -136,11 +125,5 @@ func runBaseline(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, out)
-	} else {
-		out.WriteText(&buf)
-	}
-	return output(e, "baseline", "", buf.Bytes())
+	return writeFormat(e, "baseline", "", format.value, out, func(b *bytes.Buffer) { out.WriteText(b) })
 }

@@ -14,10 +14,9 @@ import (
 
 func runFleet(e *env, args []string) error {
 	fs := newFlags("fleet")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json", "html"}}
-	fs.Var(format, "format", "output `format`: text, json or html")
+	format := addFormatFlag(fs, "text", "json", "html")
 	siteFile := fs.String("site", "", "the site `FILE` (site.star) declaring offers and pools")
-	catName := fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)")
+	catName := catalogFlag(fs)
 	var machines repeatFlag
 	fs.Var(&machines, "machine", "judge the models on machine `type` (repeatable; default: the catalog's newest pc-q35)")
 	outFile := fs.String("o", "", "write the report to `FILE` (atomically) instead of standard output")

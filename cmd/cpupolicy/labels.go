@@ -17,11 +17,8 @@ func runLabels(e *env, args []string) error {
 	siteFile := fs.String("site", "", "label the runnable offers of the site `FILE` too")
 	out := fs.String("o", "", "write the labels to `FILE` atomically (an NFD features.d file; default: standard output)")
 	expiry := fs.Duration("expiry", 0, "add NFD's expiry-time `DURATION` from now, after which NFD drops the labels (0: none)")
-	if err := parseArgs(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("labels", "unexpected argument %q", fs.Arg(0))
 	}
 	if *expiry < 0 {
 		return usagef("labels", "--expiry: got %v, want a positive duration", *expiry)
@@ -50,11 +47,5 @@ func runLabels(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, n)
-	} else {
-		labels.WriteFeatureFile(&buf, n)
-	}
-	return output(e, "labels", *out, buf.Bytes())
+	return writeFormat(e, "labels", *out, format.value, n, func(b *bytes.Buffer) { labels.WriteFeatureFile(b, n) })
 }

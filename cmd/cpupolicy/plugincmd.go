@@ -31,8 +31,7 @@ func runPlugin(e *env, args []string) error {
 
 func runPluginInspect(e *env, args []string) error {
 	fs := newFlags("plugin")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
+	format := addFormatFlag(fs, "text", "json")
 	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
@@ -52,20 +51,17 @@ func runPluginInspect(e *env, args []string) error {
 			defer p.Close(context.Background())
 		}
 	}
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, out)
-	} else {
-		for i, in := range out {
-			if i > 0 {
-				buf.WriteByte('\n')
-			}
-			in.WriteText(&buf)
-		}
-	}
 	// The plugins that loaded are shown before the error of one that
 	// did not.
-	if err := output(e, "plugin", "", buf.Bytes()); err != nil {
+	err := writeFormat(e, "plugin", "", format.value, out, func(b *bytes.Buffer) {
+		for i, in := range out {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			in.WriteText(b)
+		}
+	})
+	if err != nil {
 		return err
 	}
 	return loadErr
@@ -73,8 +69,7 @@ func runPluginInspect(e *env, args []string) error {
 
 func runPluginRun(e *env, args []string) error {
 	fs := newFlags("plugin")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
+	format := addFormatFlag(fs, "text", "json")
 	hostFile := fs.String("host", "", "decode the CPUID of the recorded snapshot `FILE` instead of this host's")
 	input := fs.String("input", "", "the check's JSON `input` (@FILE reads a file; default: the host's hw feature names)")
 	if err := parseArgs(e, fs, args); err != nil {
@@ -111,15 +106,11 @@ func runPluginRun(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, out)
-	} else {
+	return writeFormat(e, "plugin", "", format.value, out, func(b *bytes.Buffer) {
 		for _, l := range text {
-			fmt.Fprintln(&buf, l)
+			fmt.Fprintln(b, l)
 		}
-	}
-	return output(e, "plugin", "", buf.Bytes())
+	})
 }
 
 // pluginModels is `plugin run FILE models`: JSON and text.

@@ -17,11 +17,8 @@ func runProbe(e *env, args []string) error {
 	hostFile := fs.String("host", "", "load a recorded snapshot `FILE` instead of probing")
 	dump := fs.String("from-cpuid-dump", "", "build the snapshot from `FILE`, the output of cpuid -r or cpuid -1 -r")
 	qmp := fs.String("from-qemu-expansion", "", "build the kvm layer from `FILE`, QEMU's query-cpu-model-expansion reply for model host")
-	if err := parseArgs(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("probe", "unexpected argument %q", fs.Arg(0))
 	}
 	if (*hostFile != "") && (*dump != "" || *qmp != "") || *dump != "" && *qmp != "" {
 		return usagef("probe", "--host, --from-cpuid-dump and --from-qemu-expansion exclude each other")

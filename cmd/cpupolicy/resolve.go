@@ -3,17 +3,15 @@ package main
 import (
 	"bytes"
 
+	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 )
 
 func runResolve(e *env, args []string) error {
 	fs := newFlags("resolve")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
-	catName := fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)")
-	machine := fs.String("machine", "", "machine `type` (default: the catalog's newest pc-q35)")
-	accel := fs.String("accel", "", "accelerator: kvm or tcg (default: kvm)")
+	format := addFormatFlag(fs, "text", "json")
+	catName, machine, accel := catalogFlag(fs), machineFlag(fs), accelFlag(fs)
 	spec := fs.String("cpu", "", "a QEMU -cpu `SPEC` (Model,+feat,-feat,feat=on|off,prop=value) to resolve instead of named models")
 	xmlFile := cpuXMLFlag(fs)
 	hostFile := fs.String("host", "", "snapshot `FILE` whose vendor QEMU would give kvm guests (default: this host's)")
@@ -24,11 +22,7 @@ func runResolve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cat, err := e.loadCatalog(*catName)
-	if err != nil {
-		return err
-	}
-	mt, err := check.Machine(cat, *machine)
+	cat, mt, err := e.catalogMachine(*catName, *machine)
 	if err != nil {
 		return err
 	}
@@ -47,13 +41,18 @@ func runResolve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, cat.ResolutionsJSON(out))
-	} else {
-		cat.WriteResolutions(&buf, out)
+	return writeFormat(e, "resolve", "", format.value, cat.ResolutionsJSON(out), func(b *bytes.Buffer) { cat.WriteResolutions(b, out) })
+}
+
+// catalogMachine loads the catalog name and finds machine on it (default:
+// its newest pc-q35).
+func (e *env) catalogMachine(name, machine string) (*catalog.Catalog, *catalog.MachineType, error) {
+	cat, err := e.loadCatalog(name)
+	if err != nil {
+		return nil, nil, err
 	}
-	return output(e, "resolve", "", buf.Bytes())
+	mt, err := check.Machine(cat, machine)
+	return cat, mt, err
 }
 
 func nonNil(s []string) []string {

@@ -165,6 +165,18 @@ func parseArgs(e *env, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseNoArgs is parseArgs for a command that takes flags only: a
+// positional argument is a usage error.
+func parseNoArgs(e *env, fs *flag.FlagSet, args []string) error {
+	if err := parseArgs(e, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef(fs.Name(), "unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
 // parseInterspersed parses flags wherever they stand among the
 // positional arguments ("why EPYC --accel tcg"), as users of QEMU and
 // libvirt tools expect; "--" ends the flags.
@@ -191,10 +203,31 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 // oneLine is err's message on one line, as errors.Join lists are not.
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
-// formatFlag registers --format with the given allowed values.
+// formatFlag is --format with the given allowed values.
 type formatFlag struct {
 	value   string
 	allowed []string
+}
+
+// addFormatFlag registers --format taking allowed, the first the default.
+func addFormatFlag(fs *flag.FlagSet, allowed ...string) *formatFlag {
+	f := &formatFlag{value: allowed[0], allowed: allowed}
+	last := len(allowed) - 1
+	fs.Var(f, "format", "output `format`: "+strings.Join(allowed[:last], ", ")+" or "+allowed[last])
+	return f
+}
+
+// The flags that several commands take, each worded once.
+func catalogFlag(fs *flag.FlagSet) *string {
+	return fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)")
+}
+
+func machineFlag(fs *flag.FlagSet) *string {
+	return fs.String("machine", "", "machine `type` (default: the catalog's newest pc-q35)")
+}
+
+func accelFlag(fs *flag.FlagSet) *string {
+	return fs.String("accel", "", "accelerator: kvm or tcg (default: kvm)")
 }
 
 func (f *formatFlag) String() string { return f.value }
@@ -225,6 +258,18 @@ func writeJSON(b *bytes.Buffer, v any) {
 	enc := json.NewEncoder(b)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// writeFormat writes v as JSON when format is json, else what text
+// writes, to standard output or path as output does.
+func writeFormat(e *env, cmd, path, format string, v any, text func(*bytes.Buffer)) error {
+	var buf bytes.Buffer
+	if format == "json" {
+		writeJSON(&buf, v)
+	} else {
+		text(&buf)
+	}
+	return output(e, cmd, path, buf.Bytes())
 }
 
 // output writes a command's output to standard output (path "") or

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 
 	"github.com/cpupolicy/cpupolicy/core"
@@ -47,28 +48,19 @@ type judgeFlags struct {
 	vendorOnly bool
 }
 
-func addJudgeFlags(fs interface {
-	String(name, value, usage string) *string
-}) judgeFlags {
-	return judgeFlags{
-		catName:  fs.String("catalog", "", "catalog `NAME|FILE` (default: the newest embedded)"),
-		machine:  fs.String("machine", "", "machine `type` (default: the catalog's newest pc-q35)"),
-		accel:    fs.String("accel", "", "accelerator: kvm or tcg (default: kvm)"),
-		hostFile: fs.String("host", "", "judge the recorded snapshot `FILE` instead of this host"),
-	}
+func addJudgeFlags(fs *flag.FlagSet) judgeFlags {
+	return judgeFlags{catName: catalogFlag(fs), machine: machineFlag(fs), accel: accelFlag(fs),
+		hostFile: fs.String("host", "", "judge the recorded snapshot `FILE` instead of this host")}
 }
 
 // loadJudge loads what the judge flags name: under kvm the --host
 // snapshot or this host, probed.
 func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
-	cat, err := e.loadCatalog(*f.catName)
+	cat, mt, err := e.catalogMachine(*f.catName, *f.machine)
 	if err != nil {
 		return nil, err
 	}
-	j := &judge{Judge: check.Judge{Catalog: cat}, reg: cat.Registry()}
-	if j.Machine, err = check.Machine(cat, *f.machine); err != nil {
-		return nil, err
-	}
+	j := &judge{Judge: check.Judge{Catalog: cat, Machine: mt}, reg: cat.Registry()}
 	if j.Accel, err = check.Accelerator(cat, *f.accel); err != nil {
 		return nil, usagef(cmd, "%v", err)
 	}
@@ -101,14 +93,10 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 
 func runModels(e *env, args []string) error {
 	fs := newFlags("models")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
+	format := addFormatFlag(fs, "text", "json")
 	jf := addJudgeFlags(fs)
-	if err := parseArgs(e, fs, args); err != nil {
+	if err := parseNoArgs(e, fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("models", "unexpected argument %q", fs.Arg(0))
 	}
 	j, err := loadJudge(e, "models", jf)
 	if err != nil {
@@ -118,19 +106,12 @@ func runModels(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, rows)
-	} else {
-		j.WriteModelsText(&buf, rows, colorOK(e.stdout))
-	}
-	return output(e, "models", "", buf.Bytes())
+	return writeFormat(e, "models", "", format.value, rows, func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) })
 }
 
 func runWhy(e *env, args []string) error {
 	fs := newFlags("why")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
+	format := addFormatFlag(fs, "text", "json")
 	spec := fs.String("cpu", "", "explain a QEMU -cpu `SPEC` instead of a model")
 	xmlFile := cpuXMLFlag(fs)
 	jf := addJudgeFlags(fs)
@@ -152,13 +133,8 @@ func runWhy(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if format.value == "json" {
-		writeJSON(&buf, out)
-	} else {
-		out.WriteText(&buf, colorOK(e.stdout))
-	}
-	if err := output(e, "why", "", buf.Bytes()); err != nil || out.Runnable {
+	err = writeFormat(e, "why", "", format.value, out, func(b *bytes.Buffer) { out.WriteText(b, colorOK(e.stdout)) })
+	if err != nil || out.Runnable {
 		return err
 	}
 	return errFailed

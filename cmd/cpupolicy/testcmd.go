@@ -19,8 +19,7 @@ const testCatalog = "qemu-7.2"
 
 func runTest(e *env, args []string) error {
 	fs := newFlags("test")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(format, "format", "output `format`: text or json")
+	format := addFormatFlag(fs, "text", "json")
 	runRE := fs.String("run", "", "run only the tests whose names match the regular expression `REGEX`")
 	verbose := fs.Bool("v", false, "list every test, not only failures")
 	catName := fs.String("catalog", "", "the `NAME|FILE` of the catalog tests run with (default: "+testCatalog+")")
