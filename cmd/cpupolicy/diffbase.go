@@ -102,8 +102,8 @@ func runBaseline(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !cat.HasAccel(core.KVM) {
-		return fmt.Errorf("catalog %s has no kvm data", cat.Name())
+	if err := kvmData(cat); err != nil {
+		return err
 	}
 	rel, err := qemuRelease(e, cat)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
@@ -68,8 +67,8 @@ func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf
 	if err != nil {
 		return site.FleetInput{}, err
 	}
-	if !cat.HasAccel(core.KVM) {
-		return site.FleetInput{}, fmt.Errorf("catalog %s has no kvm data", cat.Name())
+	if err := kvmData(cat); err != nil {
+		return site.FleetInput{}, err
 	}
 	in := site.FleetInput{Catalog: cat, SiteFile: siteFile, Load: e.loadSnapshot}
 	if len(machines) == 0 {

@@ -23,6 +23,15 @@ func qemuRelease(e *env, cat *catalog.Catalog) (core.Release, error) {
 	return rel, err
 }
 
+// kvmData is an error when cat has no kvm data, which judging hosts
+// (baseline, fleet) needs.
+func kvmData(cat *catalog.Catalog) error {
+	if !cat.HasAccel(core.KVM) {
+		return fmt.Errorf("catalog %s has no kvm data", cat.Name())
+	}
+	return nil
+}
+
 // qemuText names a catalog's QEMU release in text output.
 func qemuText(version string) string {
 	if version == "" {
