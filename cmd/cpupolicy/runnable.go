@@ -115,7 +115,7 @@ func runModels(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFormat(e, "models", "", format.value, rows, func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) })
+	return writeFormat(e, "models", "", format.value, check.ModelVerdicts(rows), func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) })
 }
 
 func runWhy(e *env, args []string) error {

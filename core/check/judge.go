@@ -202,25 +202,36 @@ type ModelVerdict struct {
 // Runnable reports whether the model runs on the host.
 func (v *ModelVerdict) Runnable() bool { return len(v.UnavailableFeatures) == 0 }
 
-// Models judges every model of the catalog, in catalog order.
+// Models judges every model of the catalog, in catalog order. The
+// verdicts' name lists share two backing arrays (one allocation each, not
+// two per model: `models` is called in loops).
 func (j *Judge) Models() ([]ModelVerdict, error) {
 	reg := j.Catalog.Registry()
 	models := j.Catalog.Models()
-	out := make([]ModelVerdict, len(models))
+	sets := make([]feature.FeatureSet, len(models))
+	total := 0
 	for i := range models {
-		m := &models[i]
-		_, missing, err := j.Missing(m.Name)
+		_, missing, err := j.Missing(models[i].Name)
 		if err != nil {
 			return nil, err
 		}
-		v := ModelVerdict{Name: m.Name, UnavailableFeatures: make([]string, 0, missing.Count()), AliasOf: m.AliasOf,
-			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated,
-			Why: make(FeatureLayers, 0, missing.Count()), Source: m.Source}
-		for id := range missing.All() {
-			v.UnavailableFeatures = append(v.UnavailableFeatures, reg.Name(id))
-			v.Why = append(v.Why, FeatureLayer{reg.Name(id), j.Avail.Layer(id)})
+		sets[i] = missing
+		total += missing.Count()
+	}
+	names := make([]string, 0, total)
+	why := make(FeatureLayers, 0, total)
+	out := make([]ModelVerdict, len(models))
+	for i := range models {
+		m := &models[i]
+		start := len(names)
+		for id := range sets[i].All() {
+			names = append(names, reg.Name(id))
+			why = append(why, FeatureLayer{reg.Name(id), j.Avail.Layer(id)})
 		}
-		out[i] = v
+		end := len(names)
+		out[i] = ModelVerdict{Name: m.Name, UnavailableFeatures: names[start:end:end], AliasOf: m.AliasOf,
+			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated,
+			Why: why[start:end:end], Source: m.Source}
 	}
 	return out, nil
 }

@@ -5,6 +5,12 @@ import (
 	"strconv"
 )
 
+// ModelVerdicts is a models listing that writes its own JSON.
+type ModelVerdicts []ModelVerdict
+
+// WriteJSON is WriteModelsJSON.
+func (vs ModelVerdicts) WriteJSON(b *bytes.Buffer) { WriteModelsJSON(b, vs) }
+
 // WriteModelsJSON appends vs to b exactly as an encoding/json Encoder with
 // SetIndent("", "  ") writes them (TestWriteModelsJSONIsEncodingJSON holds
 // it to that, escapes included). `models --format json` is the listing
