@@ -88,7 +88,7 @@ func runCatalogImport(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "%s: QEMU %s, %d models, %d machine types, accels %s, %d bytes\n",
-		*out, cat.QEMUVersion(), len(cat.Models()), len(cat.Machines()), strings.Join(cat.Accels(), ","), len(data))
+		*out, cat.QEMUVersion(), cat.NumModels(), len(cat.Machines()), strings.Join(cat.Accels(), ","), len(data))
 	return nil
 }
 

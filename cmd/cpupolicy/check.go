@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/report"
 	"github.com/cpupolicy/cpupolicy/site"
@@ -210,12 +209,8 @@ func (f *checkFlags) input(e *env, files []string) (starlib.Input, starlib.Optio
 		return in, opts, err
 	}
 	in.Catalog = starlib.NewCatalog(cat)
-	if *f.accel == "" {
-		*f.accel = string(core.KVM) // a policy gate must not pass vacuously where /dev/kvm is missing
-		if !cat.HasAccel(core.KVM) {
-			*f.accel = string(core.TCG)
-		}
-	}
+	// kvm by default, as in every command: a policy gate must not pass
+	// vacuously where /dev/kvm is missing.
 	acc, err := check.Accelerator(cat, *f.accel)
 	if err != nil {
 		return in, opts, usagef("check", "%v", err)

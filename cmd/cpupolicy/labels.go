@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"path/filepath"
 
-	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/labels"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -22,9 +21,6 @@ func runLabels(e *env, args []string) error {
 	}
 	if *expiry < 0 {
 		return usagef("labels", "--expiry: got %v, want a positive duration", *expiry)
-	}
-	if *jf.accel == "" {
-		*jf.accel = string(core.KVM) // a node's labels say what its KVM guests can run
 	}
 	j, err := loadJudge(e, "labels", jf)
 	if err != nil {

@@ -48,7 +48,7 @@ func runCatalogImportLibvirt(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "%s: libvirt CPU map %s, %d models on the %d machine types of %s, %d bytes\n",
-		*out, dir, len(cat.Models()), len(cat.Machines()), ref.Name(), len(data))
+		*out, dir, cat.NumModels(), len(cat.Machines()), ref.Name(), len(data))
 	return nil
 }
 

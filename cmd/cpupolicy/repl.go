@@ -77,7 +77,7 @@ func runRepl(e *env, args []string) error {
 		}
 	}
 	r := &repl{e: e, s: starlib.NewSession(scat, opts)}
-	return r.interactive(cat.Name(), qemuText(cat.QEMUVersion()), len(cat.Models()), desc)
+	return r.interactive(cat.Name(), qemuText(cat.QEMUVersion()), cat.NumModels(), desc)
 }
 
 // terminal reports whether f is a *os.File on a terminal.

@@ -18,6 +18,7 @@ package catalog
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strconv"
@@ -103,8 +104,25 @@ func (c *Catalog) Accels() []string { return slices.Clone(c.accels) }
 func (c *Catalog) Machines() []MachineType { return cloneMachines(c.machines) }
 
 // Models returns a copy of the models, by name: one allocation of
-// len × size of Model. A loop that indexes it should call it once.
+// len × size of Model. A loop that only reads them should range over
+// AllModels instead.
 func (c *Catalog) Models() []Model { return slices.Clone(c.models) }
+
+// AllModels yields each model, by name, as a copy: what Models gives,
+// without copying the whole slice (the per-command hot loops of models,
+// why and the fleet read every model once).
+func (c *Catalog) AllModels() iter.Seq[Model] {
+	return func(yield func(Model) bool) {
+		for i := range c.models {
+			if !yield(c.models[i]) {
+				return
+			}
+		}
+	}
+}
+
+// NumModels is how many models the catalog has.
+func (c *Catalog) NumModels() int { return len(c.models) }
 
 // cloneMachines copies ms and their versions (one allocation for all
 // versions), so that no MachineType it returns shares memory with ms.

@@ -79,7 +79,7 @@ func (sum *Summary) WriteText(buf io.Writer, cat *Catalog) {
 			fmt.Fprintf(buf, "%s: %d machine types: %s\n", fam, len(names), strings.Join(names, " "))
 		}
 	}
-	fmt.Fprintf(buf, "%d models:\n", len(cat.Models()))
+	fmt.Fprintf(buf, "%d models:\n", cat.NumModels())
 	tw := tabwriter.NewWriter(buf, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  NAME\tALIAS-OF\tVENDOR\tFEATURES\tFLAGS")
 	for _, m := range models {

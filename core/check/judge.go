@@ -207,31 +207,30 @@ func (v *ModelVerdict) Runnable() bool { return len(v.UnavailableFeatures) == 0 
 // two per model: `models` is called in loops).
 func (j *Judge) Models() ([]ModelVerdict, error) {
 	reg := j.Catalog.Registry()
-	models := j.Catalog.Models()
-	sets := make([]feature.FeatureSet, len(models))
+	n := j.Catalog.NumModels()
+	sets := make([]feature.FeatureSet, 0, n)
 	total := 0
-	for i := range models {
-		_, missing, err := j.Missing(models[i].Name)
+	for m := range j.Catalog.AllModels() {
+		_, missing, err := j.Missing(m.Name)
 		if err != nil {
 			return nil, err
 		}
-		sets[i] = missing
+		sets = append(sets, missing)
 		total += missing.Count()
 	}
 	names := make([]string, 0, total)
 	why := make(FeatureLayers, 0, total)
-	out := make([]ModelVerdict, len(models))
-	for i := range models {
-		m := &models[i]
+	out := make([]ModelVerdict, 0, n)
+	for m := range j.Catalog.AllModels() {
 		start := len(names)
-		for id := range sets[i].All() {
+		for id := range sets[len(out)].All() {
 			names = append(names, reg.Name(id))
 			why = append(why, FeatureLayer{reg.Name(id), j.Avail.Layer(id)})
 		}
 		end := len(names)
-		out[i] = ModelVerdict{Name: m.Name, UnavailableFeatures: names[start:end:end], AliasOf: m.AliasOf,
+		out = append(out, ModelVerdict{Name: m.Name, UnavailableFeatures: names[start:end:end], AliasOf: m.AliasOf,
 			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated,
-			Why: why[start:end:end], Source: m.Source}
+			Why: why[start:end:end], Source: m.Source})
 	}
 	return out, nil
 }
@@ -309,9 +308,7 @@ func (j *Judge) runnableVersions(spec string) []string {
 	if err != nil {
 		return out
 	}
-	models := j.Catalog.Models()
-	for i := range models {
-		o := &models[i]
+	for o := range j.Catalog.AllModels() {
 		if o.Base != m.Base || o.Name == m.Name || o.Version == 0 {
 			continue
 		}
