@@ -21,7 +21,7 @@ func runCatalog(e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(e.stdout, helpText("catalog"))
 		if len(args) == 0 {
-			return errUsagePrinted
+			return errIncomplete
 		}
 		return nil
 	}

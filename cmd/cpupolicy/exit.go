@@ -22,10 +22,11 @@ var (
 	// violations were found or something is not runnable. Exit 1 with no
 	// further message.
 	errFailed = errors.New("violations or not runnable")
-	// errIncomplete: the command wrote its full report and printed why
-	// part of it could not run (a policy or test file failed to load or
-	// run). Exit 2 with no further message.
-	errIncomplete = errors.New("report incomplete")
+	// errIncomplete: the command printed why it could not do all it was
+	// asked (a report with a policy or test file that failed to load or
+	// run; `catalog` without a subcommand, after its usage). Exit 2 with
+	// no further message.
+	errIncomplete = errors.New("incomplete")
 )
 
 // usageErr is a bad command line. Exit 2 with
@@ -43,11 +44,14 @@ func usagef(cmd, format string, args ...any) error {
 
 // cmdErr is a failure the command itself words; it prints as
 // "cpupolicy CMD: MSG" and exits with code (1 when a live host cannot be
-// probed or a plugin call fails at run time, 2 otherwise).
+// probed or a plugin call fails at run time, 2 otherwise). A script's
+// error is printed whole: it ends with a Starlark backtrace of several
+// lines.
 type cmdErr struct {
-	cmd  string
-	err  error
-	code int
+	cmd    string
+	err    error
+	code   int
+	script bool
 }
 
 func (c *cmdErr) Error() string { return c.err.Error() }
@@ -67,7 +71,6 @@ func cmdError(cmd string, err error) error { return &cmdErr{cmd: cmd, err: err, 
 func exitCode(e *env, err error) int {
 	var u *usageErr
 	var c *cmdErr
-	var se *scriptErr
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return exitOK
@@ -78,9 +81,9 @@ func exitCode(e *env, err error) int {
 	case errors.As(err, &u):
 		fmt.Fprintf(e.stderr, "cpupolicy %s: %s; run 'cpupolicy %s -h' for usage\n", u.cmd, oneLine(u), u.cmd)
 		return exitUsage
-	case errors.As(err, &se):
-		fmt.Fprintf(e.stderr, "cpupolicy %s: %s\n", se.cmd, strings.TrimRight(se.err.Error(), "\n"))
-		return exitUsage
+	case errors.As(err, &c) && c.script:
+		fmt.Fprintf(e.stderr, "cpupolicy %s: %s\n", c.cmd, strings.TrimRight(c.err.Error(), "\n"))
+		return c.code
 	case errors.As(err, &c):
 		fmt.Fprintf(e.stderr, "cpupolicy %s: %s\n", c.cmd, oneLine(c.err))
 		return c.code
@@ -89,16 +92,7 @@ func exitCode(e *env, err error) int {
 	return exitUsage
 }
 
-// scriptErr is a script that failed to load or run: printed whole as
-// "cpupolicy CMD: MSG", since its message ends with a Starlark backtrace
-// of several lines. Exit 2.
-type scriptErr struct {
-	cmd string
-	err error
+// scriptFailure is the failure of a script that cmd loads or runs. Exit 2.
+func scriptFailure(cmd string, err error) error {
+	return &cmdErr{cmd: cmd, err: err, code: exitUsage, script: true}
 }
-
-func (s *scriptErr) Error() string { return s.err.Error() }
-func (s *scriptErr) Unwrap() error { return s.err }
-
-// scriptFailure is the failure of a script that cmd loads or runs.
-func scriptFailure(cmd string, err error) error { return &scriptErr{cmd: cmd, err: err} }

@@ -57,9 +57,6 @@ var commands = []command{
 	{"plugin", runPlugin},
 }
 
-// errUsagePrinted: the command printed its usage for missing arguments; exit 2.
-var errUsagePrinted = errors.New("usage printed")
-
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
 	if len(args) == 0 {
@@ -86,11 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			e.plugins = st
 			defer st.Close(context.Background())
-			err = c.run(e, rest)
-			if errors.Is(err, errUsagePrinted) {
-				return exitUsage
-			}
-			return exitCode(e, err)
+			return exitCode(e, c.run(e, rest))
 		}
 	}
 	fmt.Fprintf(stderr, "cpupolicy: unknown command %q%s; run 'cpupolicy -h' for usage\n", name, suggestCommand(name))
