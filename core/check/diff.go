@@ -48,7 +48,8 @@ func ParseOperand(arg string) Operand {
 	if i := strings.IndexAny(arg, ",:"); i > 0 && arg[i] == ':' {
 		o.Catalog, o.Name = arg[:i], arg[i+1:]
 	}
-	if m, mach, ok := strings.Cut(o.Name, "@"); ok && !strings.Contains(o.Name, ",") {
+	// "EPYC@" keeps its "@": an unknown model, not the default machine.
+	if m, mach, ok := strings.Cut(o.Name, "@"); ok && mach != "" && !strings.Contains(o.Name, ",") {
 		o.Name, o.Machine = m, mach
 	}
 	return o

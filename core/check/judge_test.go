@@ -143,6 +143,7 @@ func TestParseOperand(t *testing.T) {
 		{"host:", Operand{Text: "host:", Host: true}},
 		{"host:a.json", Operand{Text: "host:a.json", Host: true, HostFile: "a.json"}},
 		{":x", Operand{Text: ":x", Name: ":x"}},
+		{"EPYC@", Operand{Text: "EPYC@", Name: "EPYC@"}},
 	} {
 		if got := ParseOperand(tc.in); got != tc.want {
 			t.Errorf("ParseOperand(%q) = %+v, want %+v", tc.in, got, tc.want)
@@ -163,4 +164,31 @@ func TestFeatureLayersRoundTrip(t *testing.T) {
 	if err := json.Unmarshal([]byte(`["x"]`), &out); err == nil {
 		t.Error("an array unmarshalled")
 	}
+}
+
+// FuzzParseOperand: any argument parses (no panic), and its parts put
+// back together are the argument: nothing is dropped or invented.
+func FuzzParseOperand(f *testing.F) {
+	for _, s := range []string{"Skylake-Client-v4", "EPYC-v3@pc-q35-7.2", "qemu-7.2:EPYC-v3@pc-q35-7.2",
+		"host:", "host:x.json", "Haswell-v4,+avx512f", "lib.json:Haswell,+a@b", ":x", "a@", "@"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		o := ParseOperand(arg)
+		back := o.Name
+		switch {
+		case o.Host:
+			back = "host:" + o.HostFile
+		default:
+			if o.Catalog != "" {
+				back = o.Catalog + ":" + back
+			}
+			if o.Machine != "" {
+				back += "@" + o.Machine
+			}
+		}
+		if back != arg || o.Text != arg {
+			t.Errorf("ParseOperand(%q) = %+v: parts give %q", arg, o, back)
+		}
+	})
 }
