@@ -17,6 +17,7 @@ import (
 var leafHelpers = map[string]string{
 	"github.com/cpupolicy/cpupolicy/internal/jsonpos": "../internal/jsonpos",
 	"github.com/cpupolicy/cpupolicy/internal/suggest": "../internal/suggest",
+	"github.com/cpupolicy/cpupolicy/internal/ansi":    "../internal/ansi",
 	// fleetgen makes realistic fleets for core/fleet's benchmarks.
 	"github.com/cpupolicy/cpupolicy/internal/fleetgen": "../internal/fleetgen",
 	// testenv tells core's tests which real systems (QEMU, /dev/kvm,

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/internal/ansi"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -44,8 +45,8 @@ func (r *Tests) ExitCode() int {
 func WriteTestText(w io.Writer, r *Tests, o TextOptions) error {
 	ew := &errWriter{w: w}
 	label := map[starlib.TestStatus]string{
-		starlib.TestPass: o.paint(Green, "PASS"), starlib.TestFail: o.paint(Red, "FAIL"),
-		starlib.TestError: o.paint(Red, "ERROR"), starlib.TestSkip: o.paint(Yellow, "SKIP"),
+		starlib.TestPass: o.paint(ansi.Green, "PASS"), starlib.TestFail: o.paint(ansi.Red, "FAIL"),
+		starlib.TestError: o.paint(ansi.Red, "ERROR"), starlib.TestSkip: o.paint(ansi.Yellow, "SKIP"),
 	}
 	for _, t := range r.Results {
 		if !o.Verbose && (t.Status == starlib.TestPass || t.Status == starlib.TestSkip) {
@@ -73,7 +74,7 @@ func WriteTestText(w io.Writer, r *Tests, o TextOptions) error {
 		}
 	}
 	if len(r.LoadErrors) > 0 {
-		fmt.Fprintf(ew, "%s: %d test files did not load\n", o.paint(Red, "ERROR"), len(r.LoadErrors))
+		fmt.Fprintf(ew, "%s: %d test files did not load\n", o.paint(ansi.Red, "ERROR"), len(r.LoadErrors))
 	}
 	return ew.err
 }

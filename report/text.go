@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/internal/ansi"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -17,31 +18,7 @@ type TextOptions struct {
 	Verbose bool
 }
 
-// Color is an ANSI colour (or weight) of terminal text, for Paint.
-type Color string
-
-// The colours of the text reports; cmd/cpupolicy's text outputs use the
-// same.
-const (
-	Red    Color = "\x1b[31m"
-	Green  Color = "\x1b[32m"
-	Yellow Color = "\x1b[33m"
-	Bold   Color = "\x1b[1m"
-)
-
-// reset ends a painted span.
-const reset = "\x1b[0m"
-
-// Paint returns s in colour c when on (the output is a terminal), and s
-// unchanged otherwise.
-func Paint(on bool, c Color, s string) string {
-	if !on {
-		return s
-	}
-	return string(c) + s + reset
-}
-
-func (o TextOptions) paint(c Color, s string) string { return Paint(o.Color, c, s) }
+func (o TextOptions) paint(c ansi.Color, s string) string { return ansi.Paint(o.Color, c, s) }
 
 // plural is "1 thing" or "n things".
 func plural(n int, one string) string {
@@ -61,13 +38,13 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	}
 	writeWaivedText(ew, r, o)
 	if len(r.Expired) > 0 {
-		fmt.Fprintf(ew, "\n%s\n", o.paint(Red, "expired waivers:"))
+		fmt.Fprintf(ew, "\n%s\n", o.paint(ansi.Red, "expired waivers:"))
 		for _, x := range r.Expired {
 			fmt.Fprintf(ew, "  %s\n", expiredLine(x))
 		}
 	}
 	violations, nWaived, errs := r.Counts()
-	verdict := map[string]string{"pass": o.paint(Green, "PASS"), "fail": o.paint(Red, "FAIL"), "error": o.paint(Red, "ERROR")}[r.Status()]
+	verdict := map[string]string{"pass": o.paint(ansi.Green, "PASS"), "fail": o.paint(ansi.Red, "FAIL"), "error": o.paint(ansi.Red, "ERROR")}[r.Status()]
 	parts := []string{plural(len(r.Results), "policy"), plural(violations, "violation")}
 	parts[0] = strings.Replace(parts[0], "policys", "policies", 1)
 	if nWaived > 0 {
@@ -85,16 +62,16 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 
 // writeResultText writes one policy's verdict line and its violations.
 func writeResultText(w io.Writer, res *Result, o TextOptions) {
-	name := o.paint(Bold, res.Policy.Name)
+	name := o.paint(ansi.Bold, res.Policy.Name)
 	switch res.Status() {
 	case "error":
 		msg, _, _ := strings.Cut(res.Err.Error(), "\n")
-		fmt.Fprintf(w, "%s %s: %s\n", o.paint(Red, "ERROR"), name, msg)
+		fmt.Fprintf(w, "%s %s: %s\n", o.paint(ansi.Red, "ERROR"), name, msg)
 		return
 	case "fail":
-		fmt.Fprintf(w, "%s  %s: %s", o.paint(Red, "FAIL"), name, plural(len(res.Violations), "violation"))
+		fmt.Fprintf(w, "%s  %s: %s", o.paint(ansi.Red, "FAIL"), name, plural(len(res.Violations), "violation"))
 	default:
-		fmt.Fprintf(w, "%s    %s", o.paint(Green, "ok"), name)
+		fmt.Fprintf(w, "%s    %s", o.paint(ansi.Green, "ok"), name)
 	}
 	if len(res.Waived) > 0 {
 		fmt.Fprintf(w, " (%d waived)", len(res.Waived))
@@ -122,7 +99,7 @@ func writeWaivedText(w io.Writer, r *Report, o TextOptions) {
 	if len(order) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n%s\n", o.paint(Yellow, "waived:"))
+	fmt.Fprintf(w, "\n%s\n", o.paint(ansi.Yellow, "waived:"))
 	for _, x := range order {
 		fmt.Fprintf(w, "  %s: %s of %s (%s on %s)\n", x.Source, plural(n[x], "violation"), x.Policy, x.Model, x.Machine)
 	}

@@ -5,14 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-)
 
-// ANSI escapes of the text report on a terminal.
-const (
-	ansiRed   = "\x1b[31m"
-	ansiGreen = "\x1b[32m"
-	ansiBold  = "\x1b[1m"
-	ansiReset = "\x1b[0m"
+	"github.com/cpupolicy/cpupolicy/internal/ansi"
 )
 
 // WriteFleetText writes the report for people: per pool, its hosts, the
@@ -20,19 +14,14 @@ const (
 // next, and the offers' verdicts; then the offers without a pool and a
 // summary line; color paints it with ANSI escapes for a terminal.
 func WriteFleetText(w io.Writer, o *FleetReport, color bool) {
-	paint := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return code + s + ansiReset
-	}
+	paint := func(c ansi.Color, s string) string { return ansi.Paint(color, c, s) }
 	fmt.Fprintf(w, "fleet: %d hosts in %d pools; catalog %s (QEMU %s), kvm; %s\n", o.Hosts, len(o.Pools), o.Catalog, o.QEMU, strings.Join(o.Machines, ", "))
 	for _, s := range o.Skipped {
 		fmt.Fprintf(w, "skipped %s: %s\n", s.File, s.Reason)
 	}
 	unsafe, offers := 0, 0
 	for _, p := range o.Pools {
-		fmt.Fprintf(w, "\n%s %s: %s (%s), %s\n", paint(ansiBold, "pool"), paint(ansiBold, p.Name), hostsN(len(p.Hosts)), list(p.Hosts, 8), strings.Join(p.Vendors, " "))
+		fmt.Fprintf(w, "\n%s %s: %s (%s), %s\n", paint(ansi.Bold, "pool"), paint(ansi.Bold, p.Name), hostsN(len(p.Hosts)), list(p.Hosts, 8), strings.Join(p.Vendors, " "))
 		if len(p.Vendors) > 1 {
 			fmt.Fprintf(w, "  mixed vendors: under kvm a guest sees its host's vendor, so no named model migrates between them\n")
 		}
@@ -69,17 +58,17 @@ func WriteFleetText(w io.Writer, o *FleetReport, color bool) {
 			writeOfferText(w, &of, names, paint)
 		}
 	}
-	verdict := paint(ansiGreen, "PASS")
+	verdict := paint(ansi.Green, "PASS")
 	if o.Status == "fail" {
-		verdict = paint(ansiRed, "FAIL")
+		verdict = paint(ansi.Red, "FAIL")
 	}
 	fmt.Fprintf(w, "\n%s: %d of %d pool offers not runnable or not migration-safe\n", verdict, unsafe, offers)
 }
 
-func writeOfferText(w io.Writer, of *OfferReport, order []string, paint func(code, s string) string) {
-	status := paint(ansiGreen, "ok  ")
+func writeOfferText(w io.Writer, of *OfferReport, order []string, paint func(ansi.Color, string) string) {
+	status := paint(ansi.Green, "ok  ")
 	if !of.Runnable || !of.MigrationSafe {
-		status = paint(ansiRed, "FAIL")
+		status = paint(ansi.Red, "FAIL")
 	}
 	fmt.Fprintf(w, "    %s %s: %s on %s (%s)", status, of.Name, of.CPU, of.Machine, of.Accel)
 	if len(of.Problems) > 0 {

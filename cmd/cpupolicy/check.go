@@ -218,12 +218,3 @@ func (f *checkFlags) input(e *env, files []string) (starlib.Input, starlib.Optio
 	*f.accel = string(acc)
 	return in, opts, nil
 }
-
-// ANSI colours of the text outputs of probe, fleet and catalog verify
-// (the check and test reports paint in package report).
-const (
-	ansiRed   = "\x1b[31m"
-	ansiGreen = "\x1b[32m"
-	ansiBold  = "\x1b[1m"
-	ansiReset = "\x1b[0m"
-)

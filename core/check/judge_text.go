@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/cpupolicy/cpupolicy/internal/ansi"
 )
 
 // WriteModelsText writes rows, the verdicts of j.Models, as a table for
@@ -43,9 +45,9 @@ func verdictText(color, yes bool) string {
 	case !color:
 		return "no"
 	case yes:
-		return "\x1b[32myes\x1b[0m"
+		return ansi.Paint(true, ansi.Green, "yes")
 	}
-	return "\x1b[31mno\x1b[0m"
+	return ansi.Paint(true, ansi.Red, "no")
 }
 
 // WriteText writes the explanation for people (`cpupolicy why`); color

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/internal/ansi"
 )
 
 // WriteText writes the diff for people (`cpupolicy catalog diff`): the lists of models and
@@ -63,23 +64,18 @@ func wrapNames(w io.Writer, names []string, indent int) {
 // one line per finding, then a summary; color paints the verdicts for a
 // terminal. path names the lock file lf was read from.
 func (rep *Report) WriteText(w io.Writer, path string, lf *LockFile, cat *catalog.Catalog, color bool) {
-	paint := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return code + s + "\x1b[0m"
-	}
+	paint := func(c ansi.Color, s string) string { return ansi.Paint(color, c, s) }
 	fmt.Fprintf(w, "lock %s: catalog %s (QEMU %s), %d triples\n", path, lf.Catalog, lf.QEMUVersion, rep.Locked)
 	fmt.Fprintf(w, "catalog %s (QEMU %s): %d of them checked\n", cat.Name(), cat.QEMUVersion(), rep.Checked)
 	if rep.DefinitionsUnchecked {
 		fmt.Fprintln(w, "note: the lock or the catalog has no model definitions: expansions compared, definitions not")
 	}
 	for i := range rep.Findings {
-		fmt.Fprintf(w, "%s %s\n", paint("\x1b[31m", "FAIL"), rep.Findings[i].String())
+		fmt.Fprintf(w, "%s %s\n", paint(ansi.Red, "FAIL"), rep.Findings[i].String())
 	}
 	if rep.OK() {
-		fmt.Fprintf(w, "%s: every locked model, machine type and triple is unchanged\n", paint("\x1b[32m", "ok"))
+		fmt.Fprintf(w, "%s: every locked model, machine type and triple is unchanged\n", paint(ansi.Green, "ok"))
 		return
 	}
-	fmt.Fprintf(w, "%s: %s\n", paint("\x1b[31m", "FAIL"), rep.Summary())
+	fmt.Fprintf(w, "%s: %s\n", paint(ansi.Red, "FAIL"), rep.Summary())
 }

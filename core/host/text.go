@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/ansi"
 )
 
 // WriteText writes a summary of s for people (`cpupolicy probe`): where
@@ -48,12 +49,7 @@ func writeSummary(w io.Writer, s *HostSnapshot) {
 // writeWithheld lists, by layer, the features the CPU has that the
 // kernel or KVM withhold, and says which layers a partial snapshot lacks.
 func writeWithheld(w io.Writer, s *HostSnapshot, reg *feature.Registry, color bool) {
-	bold := func(t string) string {
-		if color {
-			return "\x1b[1m" + t + "\x1b[0m"
-		}
-		return t
-	}
+	bold := func(t string) string { return ansi.Paint(color, ansi.Bold, t) }
 
 	hw, osl, kv, err := s.Sets(reg)
 	if err != nil {
