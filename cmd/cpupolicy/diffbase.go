@@ -40,7 +40,7 @@ func (j *judge) operand(e *env, arg string) (feature.FeatureSet, error) {
 		if err != nil {
 			return feature.FeatureSet{}, err
 		}
-		a, err := e.hostAvailability(op.HostFile, j.reg, rel, j.Accel)
+		a, err := e.hostAvailability(op.HostFile, j.Catalog.Registry(), rel, j.Accel)
 		if err != nil {
 			return feature.FeatureSet{}, err
 		}
@@ -80,7 +80,7 @@ func runDiff(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := check.Diff(j.reg, fs.Arg(0), fs.Arg(1), j.Accel, a, b)
+	out := check.Diff(j.Catalog.Registry(), fs.Arg(0), fs.Arg(1), j.Accel, a, b)
 	return writeFormat(e, "diff", "", format.value, out, func(b *bytes.Buffer) {
 		fmt.Fprintf(b, "%d features in common (%s)\n", out.Common, out.Accel)
 		fmt.Fprintf(b, "only in %s (%d): %s\n", out.A, len(out.OnlyA), strings.Join(out.OnlyA, " "))

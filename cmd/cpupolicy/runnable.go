@@ -9,7 +9,6 @@ import (
 	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
-	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
@@ -44,9 +43,7 @@ func qemuText(version string) string {
 // judges.
 type judge struct {
 	check.Judge
-	reg  *feature.Registry
 	snap *host.HostSnapshot // nil under tcg without --host
-
 }
 
 type judgeFlags struct {
@@ -69,7 +66,7 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &judge{Judge: check.Judge{Catalog: cat, Machine: mt}, reg: cat.Registry()}
+	j := &judge{Judge: check.Judge{Catalog: cat, Machine: mt}}
 	if j.Accel, err = check.Accelerator(cat, *f.accel); err != nil {
 		return nil, usagef(cmd, "%v", err)
 	}
@@ -89,7 +86,7 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	if err != nil {
 		return nil, err
 	}
-	j.Avail, err = check.HostAvailability(name, j.reg, j.snap, rel, j.Accel)
+	j.Avail, err = check.HostAvailability(name, cat.Registry(), j.snap, rel, j.Accel)
 	if err != nil && !(f.vendorOnly && errors.Is(err, check.ErrNoKVM)) {
 		return nil, err
 	}
