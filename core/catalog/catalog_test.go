@@ -267,7 +267,7 @@ func TestParseRejectsAt(t *testing.T) {
 		{"override model", doc(`["kvm"]`, m1, a1, "", `{"model":"c","machine":"pc-q35-9.0","accel":"kvm"}`), `cat.json:12:1: overrides: `},
 		{"override delta", doc(`["kvm"]`, m1, a1, "", `{"model":"a","machine":"pc-q35-9.0","accel":"tcg"}`), `cat.json:12:1: override of a on pc-q35-9.0: accelerator "tcg" is not in accels`},
 		{"unknown key", doc(`["kvm"]`, m1, `{"name":"b","props":{},"features":[],"colour":"red"}`, "", ""), `cat.json:8:40: unknown key "colour"`},
-		{"wrong type", doc(`["kvm"]`, m1, `{"name":"b","props":{},"features":[7]}`, "", ""), `cat.json:8:38: models.features: got JSON number, want string`},
+		{"wrong type", doc(`["kvm"]`, m1, `{"name":"b","props":{},"features":[7]}`, "", ""), `cat.json:8:38: models[1].features[0]: got JSON number, want string`},
 	} {
 		_, err := Parse("cat.json", tc.data, reg)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

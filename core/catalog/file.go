@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/cpupolicy/cpupolicy/core"
@@ -201,10 +202,12 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 	if prefix := []byte(`{"schema":"` + Schema + `",`); bytes.HasPrefix(data, prefix) {
 		head.Schema = json.RawMessage(`"` + Schema + `"`)
 	} else if err := json.NewDecoder(bytes.NewReader(data)).Decode(&head); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			line, col := position(data, se.Offset-1)
-			return nil, fmt.Errorf("%s:%d:%d: %w: %v", name, line, col, ErrNotCatalog, se)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if off, msg, ok := jsonpos.Explain(data, err); ok {
+			line, col := position(data, off)
+			return nil, fmt.Errorf("%s:%d:%d: %w: %s", name, line, col, ErrNotCatalog, msg)
 		}
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrNotCatalog, err)
 	}

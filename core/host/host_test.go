@@ -266,18 +266,21 @@ func TestParseRejects(t *testing.T) {
 		data []byte
 		want string // the message after "snap.json"
 	}{
-		{"empty", nil, ":1:1: not a cpupolicy host snapshot: unexpected end of JSON input"},
+		{"empty", nil, ":1:1: not a cpupolicy host snapshot: malformed JSON: unexpected end of JSON input"},
 		{"truncated", good[:len(good)/2], ":"},
 		{"truncated at the start", good[:1], ":1:2: malformed JSON: unexpected end of JSON input"},
-		{"binary noise", []byte("\x7fELF\x02\x01\x01\x00\x00\x00"), ":1:1: not a cpupolicy host snapshot: invalid character"},
+		{"binary noise", []byte("\x7fELF\x02\x01\x01\x00\x00\x00"), ":1:1: not a cpupolicy host snapshot: malformed JSON: invalid character"},
+		{"an array", []byte("[\n  {}\n]\n"), ":1:1: not a cpupolicy host snapshot: got JSON array, want object"},
+		{"schema a number", []byte("{\n  \"schema\": 1\n}"), ":2:13: schema: got JSON number, want string"},
+		{"bad time", replace(`"probed_at": "`, `"probed_at": "x`), `:5:3: probed_at "x`},
 		{"alien json (a QMP reply)", qmp, `: not a cpupolicy host snapshot: no "schema" key`},
 		{"wrong schema", replace(Schema, "cpupolicy/host-snapshot/v9"), `: not a cpupolicy host snapshot: schema "cpupolicy/host-snapshot/v9", want "cpupolicy/host-snapshot/v1"`},
 		{"unknown key", replace(`"source": `, `"extra": 1, "source": `), `:3:3: unknown key "extra"`}, // at the key
-		{"unknown feature", replace(`"hw": ["`, `"hw": ["avx512", "`), `: features.hw: unknown feature "avx512" (did you mean "avx512f"?)`},
-		{"negative subleaf", replace(`"subleaf": 0, "eax": `, `"subleaf": -1, "eax": `), ":15:28: cpuid.subleaf: got JSON number -1, want uint32"},
-		{"bad source", replace(`"source": "live"`, `"source": "guess"`), `: unknown source "guess"`},
+		{"unknown feature", replace(`"hw": ["`, `"hw": ["avx512", "`), `:194:5: features.hw: unknown feature "avx512" (did you mean "avx512f"?)`},
+		{"negative subleaf", replace(`"subleaf": 0, "eax": `, `"subleaf": -1, "eax": `), ":15:28: cpuid[0].subleaf: got JSON number -1, want unsigned integer"},
+		{"bad source", replace(`"source": "live"`, `"source": "guess"`), `:3:3: unknown source "guess"`},
 		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), ":199:1: data after the snapshot"},
-		{"bad msr key", replace(`"feature_msrs": {`, `"feature_msrs": {"0X10A": 1,`), `: kvm.feature_msrs: key "0X10A" is not a lowercase "0x…" MSR index`},
+		{"bad msr key", replace(`"feature_msrs": {`, `"feature_msrs": {"0X10A": 1,`), `:186:5: kvm.feature_msrs: key "0X10A" is not a lowercase "0x…" MSR index`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := Parse("snap.json", c.data, feature.Builtin())

@@ -338,6 +338,15 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...))
 	}
+	// failAt places a problem at key (the first of that name: the keys
+	// this is used for appear once), or at the file when it is missing.
+	failAt := func(key, format string, args ...any) error {
+		if off, ok := jsonpos.KeyOffset(data, strconv.Quote(key)); ok {
+			line, col := position(data, off)
+			return fmt.Errorf("%s:%d:%d: %s", name, line, col, fmt.Sprintf(format, args...))
+		}
+		return fail(format, args...)
+	}
 	var head struct {
 		Schema *string `json:"schema"`
 	}
@@ -347,19 +356,15 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) || err == io.ErrUnexpectedEOF {
-			off := int64(len(data))
-			if se != nil {
-				off = se.Offset - 1 // Offset is just past the bad byte
-			}
-			line, col := position(data, off)
-			if len(bytes.TrimSpace(data)) > 0 && data[0] == '{' {
-				return nil, fmt.Errorf("%s:%d:%d: malformed JSON: %v", name, line, col, syntaxMsg(err))
-			}
-			return nil, fmt.Errorf("%s:%d:%d: %w: %v", name, line, col, ErrNotSnapshot, syntaxMsg(err))
+		off, msg, ok := jsonpos.Explain(data, err)
+		if !ok {
+			return nil, fmt.Errorf("%s: %w: %v", name, ErrNotSnapshot, err)
 		}
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrNotSnapshot, err)
+		line, col := position(data, off)
+		if len(bytes.TrimSpace(data)) > 0 && data[0] == '{' {
+			return nil, fmt.Errorf("%s:%d:%d: %s", name, line, col, msg)
+		}
+		return nil, fmt.Errorf("%s:%d:%d: %w: %s", name, line, col, ErrNotSnapshot, msg)
 	}
 	if head.Schema == nil {
 		return nil, fmt.Errorf("%s: %w: no \"schema\" key", name, ErrNotSnapshot)
@@ -393,26 +398,26 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 	switch raw.Source {
 	case SourceLive, SourceCPUIDDump, SourceQEMUExpansion:
 	default:
-		return nil, fail("unknown source %q (want %q, %q or %q)", raw.Source, SourceLive, SourceCPUIDDump, SourceQEMUExpansion)
+		return nil, failAt("source", "unknown source %q (want %q, %q or %q)", raw.Source, SourceLive, SourceCPUIDDump, SourceQEMUExpansion)
 	}
 	t, err := time.Parse(time.RFC3339, raw.ProbedAt)
 	if err != nil {
-		return nil, fail("probed_at %q is not an RFC 3339 time", raw.ProbedAt)
+		return nil, failAt("probed_at", "probed_at %q is not an RFC 3339 time", raw.ProbedAt)
 	}
 	s.ProbedAt = t.UTC()
 	if raw.CPUID == nil {
 		return nil, fail("no \"cpuid\" array")
 	}
 	if err := checkEntries("cpuid", raw.CPUID, false); err != nil {
-		return nil, fail("%v", err)
+		return nil, failAt("cpuid", "%v", err)
 	}
 	if raw.KVM == nil {
 		if raw.KVMError == "" {
-			return nil, fail("\"kvm\" is null but \"kvm_error\" does not say why")
+			return nil, failAt("kvm", "\"kvm\" is null but \"kvm_error\" does not say why")
 		}
 	} else {
 		if raw.KVMError != "" {
-			return nil, fail("both \"kvm\" and \"kvm_error\" are set")
+			return nil, failAt("kvm_error", "both \"kvm\" and \"kvm_error\" are set")
 		}
 		k := &KVMInfo{
 			APIVersion:     raw.KVM.APIVersion,
@@ -422,32 +427,32 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 			FeatureMSRs:    make(map[uint32]uint64, len(raw.KVM.FeatureMSRs)),
 		}
 		if k.SupportedCPUID == nil || k.EmulatedCPUID == nil || raw.KVM.Capabilities == nil || raw.KVM.FeatureMSRs == nil {
-			return nil, fail("\"kvm\" needs supported_cpuid, emulated_cpuid, capabilities and feature_msrs")
+			return nil, failAt("kvm", "\"kvm\" needs supported_cpuid, emulated_cpuid, capabilities and feature_msrs")
 		}
 		if err := checkEntries("kvm.supported_cpuid", k.SupportedCPUID, true); err != nil {
-			return nil, fail("%v", err)
+			return nil, failAt("supported_cpuid", "%v", err)
 		}
 		if err := checkEntries("kvm.emulated_cpuid", k.EmulatedCPUID, true); err != nil {
-			return nil, fail("%v", err)
+			return nil, failAt("emulated_cpuid", "%v", err)
 		}
 		for key, v := range raw.KVM.Capabilities {
 			n, err := strconv.Atoi(key)
 			if err != nil || n < 0 || strconv.Itoa(n) != key {
-				return nil, fail("kvm.capabilities: key %q is not a decimal capability number", key)
+				return nil, failAt("capabilities", "kvm.capabilities: key %q is not a decimal capability number", key)
 			}
 			k.Capabilities[n] = v
 		}
 		for key, v := range raw.KVM.FeatureMSRs {
 			m, err := strconv.ParseUint(strings.TrimPrefix(key, "0x"), 16, 32)
 			if err != nil || fmt.Sprintf("%#x", m) != key {
-				return nil, fail("kvm.feature_msrs: key %q is not a lowercase \"0x…\" MSR index", key)
+				return nil, failAt("feature_msrs", "kvm.feature_msrs: key %q is not a lowercase \"0x…\" MSR index", key)
 			}
 			k.FeatureMSRs[uint32(m)] = v
 		}
 		s.KVM = k
 	}
 	if raw.Features == nil || raw.Features.HW == nil || raw.Features.OS == nil || raw.Features.KVM == nil {
-		return nil, fail("\"features\" needs \"hw\", \"os\" and \"kvm\" arrays")
+		return nil, failAt("features", "\"features\" needs \"hw\", \"os\" and \"kvm\" arrays")
 	}
 	s.Features = *raw.Features
 	for _, l := range []struct {
@@ -455,7 +460,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 		names []string
 	}{{"hw", s.Features.HW}, {"os", s.Features.OS}, {"kvm", s.Features.KVM}} {
 		if _, err := reg.Set(l.names...); err != nil {
-			return nil, fail("features.%s: %s", l.name, strings.ReplaceAll(err.Error(), "\n", "; "))
+			return nil, failAt(l.name, "features.%s: %s", l.name, strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
 	return s, nil
@@ -480,15 +485,6 @@ func checkEntries(what string, es []CPUIDEntry, kvmList bool) error {
 		seen[k] = true
 	}
 	return nil
-}
-
-// syntaxMsg words a JSON syntax error the way encoding/json does for
-// Unmarshal, also for the io errors a Decoder returns.
-func syntaxMsg(err error) string {
-	if err == io.ErrUnexpectedEOF {
-		return "unexpected end of JSON input"
-	}
-	return err.Error()
 }
 
 // position converts a byte offset into a 1-based line and column.

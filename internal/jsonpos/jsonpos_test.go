@@ -7,10 +7,19 @@ import (
 	"testing"
 )
 
+// head is embedded: encoding/json names its Go type in the error's
+// Field ("head.name"), which no message may show.
+type head struct {
+	Name string `json:"name"`
+}
+
 type doc struct {
-	Name  string `json:"name"`
-	Count int    `json:"count"`
-	List  []int  `json:"list"`
+	head
+	Count int               `json:"count"`
+	List  []int             `json:"list"`
+	Items []struct{ N int } `json:"items"`
+	Rate  float64           `json:"rate"`
+	Tags  map[string]bool   `json:"tags"`
 }
 
 func decode(data []byte) error {
@@ -22,11 +31,19 @@ func decode(data []byte) error {
 
 func TestError(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{"{\n  \"name\": \"a\",\n  \"count\": \"x\"\n}", `f.json:3:12: count: got JSON string, want int`},
-		{"{\n  \"list\": [1, true]\n}", `f.json:2:15: list: got JSON bool, want int`},
+		{"{\n  \"name\": \"a\",\n  \"count\": \"x\"\n}", `f.json:3:12: count: got JSON string, want integer`},
+		{"{\n  \"list\": [1, true]\n}", `f.json:2:15: list[1]: got JSON bool, want integer`},
+		{"{\n  \"name\": 5\n}", `f.json:2:11: name: got JSON number, want string`},
+		{"[\n  1\n]\n", `f.json:1:1: got JSON array, want object`},
+		{"\"doc\"", `f.json:1:1: got JSON string, want object`},
+		{"{\"items\": [{\"N\": 1}, {\"N\": 2}, {\"N\": [3]}]}", `f.json:1:38: items[2].N: got JSON array, want integer`},
+		{"{\"list\": {\"a\": 1}}", `f.json:1:10: list: got JSON object, want array`},
+		{"{\"tags\": {\"a\": 1}, \"rate\": \"x\"}", `f.json:1:16: tags.a: got JSON number, want true or false`},
+		{"{\"tags\": {}, \"rate\": \"x\"}", `f.json:1:22: rate: got JSON string, want number`},
+		{"{\n  \"list\": [\n    1,\n", `f.json:3:7: malformed JSON: unexpected end of JSON input`},
 		{"{\n  \"name\": \"a\",\n  \"extra\": 1\n}", `f.json:3:3: unknown key "extra"`},
 		{"{\n  \"name\": \"a\"\n  \"count\": 1\n}", `f.json:3:3: malformed JSON: invalid character '"' after object key:value pair`},
-		{"{\n  \"name\": ", `f.json:2:11: malformed JSON: unexpected end of JSON input`},
+		{"{\n  \"name\": ", `f.json:2:10: malformed JSON: unexpected end of JSON input`},
 		{"", `f.json:1:1: malformed JSON: unexpected end of JSON input`},
 	} {
 		err, ok := Error("f.json", []byte(c.in), decode([]byte(c.in)))
@@ -56,6 +73,8 @@ func FuzzError(f *testing.F) {
 	f.Add([]byte(`{"name": "a", "count": 1, "list": [1]}`))
 	f.Add([]byte(`{"count": "x"}`))
 	f.Add([]byte(`{"zz": 1}`))
+	f.Add([]byte(`{"items": [{"N": 1}, {"N": [2]}], "tags": {"a": 1}}`))
+	f.Add([]byte(`[1, {"a": [2]}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		err := decode(data)
 		if err == nil {
