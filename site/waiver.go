@@ -165,13 +165,8 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 	// Decoder's are not), so the position reported is right.
 	var whole any
 	if err := json.Unmarshal(data, &whole); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			if se.Offset >= int64(len(data)) && strings.Contains(se.Error(), "end of JSON input") {
-				return nil, fmt.Errorf("%s: unexpected end of file", name)
-			}
-			line, col := jsonpos.LineCol(data, se.Offset-1)
-			return nil, fmt.Errorf("%s:%d:%d: %v", name, line, col, err)
+		if placed, ok := jsonpos.Error(name, data, err); ok {
+			return nil, placed
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
@@ -225,7 +220,7 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 					if te.Field == "" { // the waiver itself is not an object
 						return nil, fmt.Errorf("%s:%d: waiver %d: got JSON %s, want an object", name, line, n, te.Value)
 					}
-					return nil, fmt.Errorf("%s:%d: waiver %d: %s: got JSON %s, want %v", name, line, n, te.Field, te.Value, te.Type)
+					return nil, fmt.Errorf("%s:%d: waiver %d: %s: got JSON %s, want %s", name, line, n, te.Field, te.Value, jsonpos.Kind(te.Type))
 				}
 				if strings.HasPrefix(err.Error(), "json: unknown field") {
 					return nil, fmt.Errorf("%s:%d: waiver %d: %s", name, line, n, strings.TrimPrefix(err.Error(), "json: "))
