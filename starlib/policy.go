@@ -214,6 +214,12 @@ func (e *Error) Error() string {
 		}
 		return e.File + ": " + msg
 	}
+	if pos, ok := topLevelOnly(ee); ok {
+		// A failure at the top level of the file itself (a site file's
+		// or a waivers file's bad call): the backtrace would only repeat
+		// this one position.
+		return pos + ": " + ee.Msg
+	}
 	fmt.Fprintf(&b, "policy %s: %s\n", e.File, ee.Msg)
 	// A failure in a loaded module is wrapped by the load statement's
 	// error; the innermost backtrace (same thread) has every frame.
@@ -226,6 +232,24 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(ee.Backtrace())
 	return b.String()
+}
+
+// topLevelOnly returns the position of ee when it happened at the top
+// level of the file that was run (directly, or in a builtin called
+// there), not in a function and not in a loaded module.
+func topLevelOnly(ee *starlark.EvalError) (string, bool) {
+	var inner *starlark.EvalError
+	if errors.As(errors.Unwrap(ee), &inner) {
+		return "", false // a load() of a module that failed
+	}
+	frames := ee.CallStack
+	for len(frames) > 0 && frames[len(frames)-1].Pos.Filename() == "<builtin>" {
+		frames = frames[:len(frames)-1]
+	}
+	if len(frames) != 1 || frames[0].Name != "<toplevel>" {
+		return "", false
+	}
+	return frames[0].Pos.String(), true
 }
 
 // Unwrap returns the failure and, when the run was stopped, the reason

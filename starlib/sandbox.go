@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -483,7 +485,7 @@ func readSource(fsys fs.FS, name string) ([]byte, error) {
 func compile(name string, src []byte, pre starlark.StringDict) (*syntax.File, *starlark.Program, error) {
 	f, err := FileOptions().Parse(name, src, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, placeSyntaxError(err, src)
 	}
 	prog, err := starlark.FileProgram(f, pre.Has)
 	return f, prog, err
@@ -531,4 +533,63 @@ func watchMemory(ctx context.Context, limit int64, stop context.CancelCauseFunc)
 			}
 		}
 	}
+}
+
+// placeSyntaxError moves a parse error of src from where the parser
+// noticed it to the token it is about. Starlark's parser reports "got X,
+// want Y" at the scanner's position, just past X: for a newline that is
+// the start of the next line, so a missing ':' at the end of line 2 was
+// reported at 3:1. The error then names the end of the line holding the
+// newline, or the first character of a name, keyword or punctuation.
+func placeSyntaxError(err error, src []byte) error {
+	var se syntax.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	got, ok := strings.CutPrefix(se.Msg, "got ")
+	if !ok {
+		return err
+	}
+	if i := strings.IndexAny(got, ", "); i >= 0 && !strings.HasPrefix(got, "'") {
+		got = got[:i]
+	}
+	lines := strings.Split(string(src), "\n")
+	line := int(se.Pos.Line)
+	if line < 1 || line > len(lines) {
+		return err
+	}
+	pos := se.Pos
+	switch {
+	case got == "newline":
+		if line < 2 || se.Pos.Col != 1 {
+			return err
+		}
+		pos.Line--
+		pos.Col = int32(utf8.RuneCountInString(strings.TrimSuffix(lines[line-2], "\r"))) + 1
+	case strings.HasPrefix(got, "'") || strings.HasPrefix(got, `"`):
+		// Punctuation, quoted: "got ')', want ...".
+		end := strings.IndexByte(got[1:], got[0])
+		n := int32(utf8.RuneCountInString(got[1 : end+1]))
+		if end <= 0 || se.Pos.Col <= n {
+			return err
+		}
+		pos.Col -= n
+	default:
+		// A name or keyword ("got identifier", "got def"): back up over
+		// its characters.
+		runes := []rune(lines[line-1])
+		col := int(se.Pos.Col) - 1 // index just past the token
+		if col > len(runes) {
+			return err
+		}
+		start := col
+		for start > 0 && (unicode.IsLetter(runes[start-1]) || unicode.IsDigit(runes[start-1]) || runes[start-1] == '_') {
+			start--
+		}
+		if start == col {
+			return err
+		}
+		pos.Col = int32(start) + 1
+	}
+	return syntax.Error{Pos: pos, Msg: se.Msg}
 }

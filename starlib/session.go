@@ -51,7 +51,7 @@ func (s *Session) thread(ctx context.Context) (*starlark.Thread, context.CancelF
 func (s *Session) ExecFile(ctx context.Context, name string, src []byte) error {
 	f, err := FileOptions().Parse(name, src, 0)
 	if err != nil {
-		return err
+		return placeSyntaxError(err, src)
 	}
 	prog, err := starlark.FileProgram(f, s.globals.Has)
 	if err != nil {

@@ -120,8 +120,8 @@ pool("p3", hosts = [])
 		{"two hosts of one name", `pool("p", hosts = ["HOSTS/xeon-gold-6130.json", "a/xeon-gold-6130.json"])`,
 			[]string{`site.star:1:5: pool p: hosts HOSTS/xeon-gold-6130.json and a/xeon-gold-6130.json have the same name "xeon-gold-6130"`}},
 		{"not a snapshot", `pool("p", hosts = ["site.star"])`, []string{`site.star:1:5: pool p: site.star:1:1: not a cpupolicy host snapshot`}},
-		{"a type error is a Starlark error", `offer("a", cpu = 1)`, []string{`policy site.star: offer: for parameter "cpu": got int, want string`}},
-		{"an option of the wrong type", `offer("a", cpu = "qemu64", pool = 1)`, []string{`policy site.star: offer: pool: got int, want string or None`}},
+		{"a type error is a Starlark error", `offer("a", cpu = 1)`, []string{`site.star:1:6: offer: for parameter "cpu": got int, want string`}},
+		{"an option of the wrong type", `offer("a", cpu = "qemu64", pool = 1)`, []string{`site.star:1:6: offer: pool: got int, want string or None`}},
 		{"hosts a string", `pool("p", hosts = "a.json")`, []string{`pool: hosts: got string, want a list of snapshot files`}},
 		{"no file access", `load("/etc/passwd", "x")`, []string{`cannot load /etc/passwd: absolute paths are not allowed`}},
 	}
