@@ -30,3 +30,27 @@ func TestWrite(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// TestWriteErrors: a path that cannot be written is refused with a
+// message about the path, never the temporary file's random name.
+func TestWriteErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, want string }{
+		{dir, "is a directory"},
+		{dir + "/", "is a directory"},
+		{filepath.Join(dir, "nodir", "out.json"), "no directory " + filepath.Join(dir, "nodir")},
+		{filepath.Join(file, "out.json"), file + " is not a directory"},
+	} {
+		err := Write(c.path, []byte("data"))
+		if err == nil || err.Error() != c.want {
+			t.Errorf("Write(%s) = %v, want %s", c.path, err, c.want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".cpupolicy-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
