@@ -522,35 +522,9 @@ func (e *UnknownError) Error() string {
 // nearest returns the candidate closest to name, or "" when none is
 // plausibly a typo of it.
 func nearest(name string, candidates []string) string {
-	if len(name) > 64 {
-		return ""
-	}
-	best, bestD := "", len(name)/2+2
-	lname := strings.ToLower(name)
-	for _, c := range candidates {
-		lc := strings.ToLower(c)
-		if lc == lname {
-			return c
-		}
-		d := suggest.Distance(lname, lc)
-		if strings.HasPrefix(lc, lname) && d > 0 {
-			d = min(d, 2) // "Skylake-Client" → "Skylake-Client-v1"
-		}
-		// Ties go to the longer common prefix, then to the later
-		// candidate: "pc-q35-7.3" suggests the newest pc-q35-7.x.
-		if d < bestD || d == bestD && best != "" && commonPrefix(lc, lname) >= commonPrefix(strings.ToLower(best), lname) {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func commonPrefix(a, b string) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
+	// Ties go to the later candidate: "pc-q35-7.3" suggests the newest
+	// pc-q35-7.x.
+	return suggest.NearestFunc(name, candidates, func(string, string) bool { return true })
 }
 
 // splitVersion splits "EPYC-v3" into ("EPYC", 3); other names get 0.

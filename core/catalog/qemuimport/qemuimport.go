@@ -603,14 +603,7 @@ func chunk(s string) (string, string) {
 // dropped (pc-i440fx-2.3 in 10.0) suggests its oldest successor and a
 // typo of 7.2 suggests 7.2, not 7.1 or 9.2.
 func nearest(w string, names []string) string {
-	best, bestD := "", len(w)/2+2
-	for _, n := range names {
-		d := suggest.Distance(w, n)
-		if d < bestD || (d == bestD && best != "" && versionGap(w, n) < versionGap(w, best)) {
-			best, bestD = n, d
-		}
-	}
-	return best
+	return suggest.NearestFunc(w, names, func(a, b string) bool { return versionGap(w, a) < versionGap(w, b) })
 }
 
 // versionGap is how far apart two machine types' versions are, as
