@@ -17,6 +17,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/cpupolicy/cpupolicy/internal/atomicfile"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 )
 
 // doc is this package's documentation, which is also the help text.
@@ -90,18 +91,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// suggestCommand returns ` (did you mean "fleet"?)` for a command name
+// close to one (suggest's rule) or that one starts ("models-all"), else "".
 func suggestCommand(name string) string {
 	names := make([]string, 0, len(commands))
 	for _, c := range commands {
-		if strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) {
-			names = append(names, c.name)
-		}
+		names = append(names, c.name)
 	}
 	sort.Strings(names)
-	if len(names) == 0 {
+	best := suggest.Nearest(name, names)
+	for _, n := range names {
+		if best == "" && strings.HasPrefix(name, n) {
+			best = n
+		}
+	}
+	if best == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", names[0])
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
 // helpText returns the overview (cmd == "") or one command's section of
@@ -153,9 +160,27 @@ func parseArgs(e *env, fs *flag.FlagSet, args []string) error {
 		return errHelp
 	}
 	if err != nil {
-		return usagef(fs.Name(), "%v", err)
+		return usagef(fs.Name(), "%s", flagError(fs, err))
 	}
 	return nil
+}
+
+// flagError words a flag package error; an unknown flag close to one of
+// fs's (suggest's rule) gets a suggestion: "unknown flag --frmat (did
+// you mean --format?)".
+func flagError(fs *flag.FlagSet, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
+	if !ok {
+		return err.Error()
+	}
+	name = strings.TrimLeft(name, "-")
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	msg := "unknown flag --" + name
+	if best := suggest.Nearest(name, names); best != "" {
+		msg += fmt.Sprintf(" (did you mean --%s?)", best)
+	}
+	return msg
 }
 
 // parseNoArgs is parseArgs for a command that takes flags only: a
