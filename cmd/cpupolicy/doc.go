@@ -54,6 +54,11 @@ judged by the host's layers like any other: the plugin stands for the QEMU
 release that defines its models. A plugin that fails (a trap, a deadline,
 a bad reply) fails the command with one line naming its file, exit 2.
 
+-o FILE (probe, fleet, labels) picks the format from FILE's extension:
+.json, .html, .sarif, .xml (JUnit) or .txt (text), unless --format names
+another, which is refused, as is an extension of a format the command
+does not write; other names keep --format or its default.
+
 Exit status: 0 success, 1 violations or not runnable, 2 usage or input
 error.
 

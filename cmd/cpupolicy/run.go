@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -162,7 +164,52 @@ func parseArgs(e *env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return usagef(fs.Name(), "%s", flagError(fs, err))
 	}
+	return formatFromOutput(fs)
+}
+
+// outputFormats are the formats a -o file name's extension stands for.
+var outputFormats = map[string]string{
+	".txt": "text", ".json": "json", ".html": "html", ".htm": "html", ".sarif": "sarif", ".xml": "junit",
+}
+
+// formatNoun names a file of each format, with its article.
+var formatNoun = map[string]string{
+	"text": "a text", "json": "a JSON", "html": "an HTML", "sarif": "a SARIF", "junit": "a JUnit XML",
+}
+
+// formatFromOutput makes -o FILE.EXT pick the format EXT stands for
+// (outputFormats) in a command that has --format: `fleet -o report.html`
+// writes HTML. A --format that says otherwise, or an extension of a
+// format the command cannot write, is refused rather than writing, say,
+// text into report.html; another extension (or none) leaves the format
+// as --format or the default has it.
+func formatFromOutput(fs *flag.FlagSet) error {
+	o, f := fs.Lookup("o"), fs.Lookup("format")
+	if o == nil || f == nil {
+		return nil
+	}
+	ff, ok := f.Value.(*formatFlag)
+	path := o.Value.String()
+	want, known := outputFormats[strings.ToLower(filepath.Ext(path))]
+	if !ok || path == "" || path == "-" || !known {
+		return nil
+	}
+	switch {
+	case !slices.Contains(ff.allowed, want):
+		return usagef(fs.Name(), "-o %s: %s writes %s, not %s", path, fs.Name(), orList(ff.allowed), want)
+	case ff.set && ff.value != want:
+		return usagef(fs.Name(), "-o %s names %s file, but --format is %s", path, formatNoun[want], ff.value)
+	}
+	ff.value = want
 	return nil
+}
+
+// orList is "a, b or c".
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // flagError words a flag package error; an unknown flag close to one of
@@ -225,6 +272,7 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", ";
 type formatFlag struct {
 	value   string
 	allowed []string
+	set     bool // given on the command line
 }
 
 // addFormatFlag registers --format taking allowed, the first the default.
@@ -252,7 +300,7 @@ func (f *formatFlag) String() string { return f.value }
 func (f *formatFlag) Set(s string) error {
 	for _, a := range f.allowed {
 		if s == a {
-			f.value = s
+			f.value, f.set = s, true
 			return nil
 		}
 	}
