@@ -164,8 +164,9 @@ type FleetInput struct {
 
 // JudgeFleet judges every model on every pool of the site and of the host
 // files, and each offer on its pool (an offer without a pool on every
-// host) with Judge. A host is named by its file name without ".json", as
-// site files name theirs; a file whose name a pool already lists must be
+// host) with Judge. A host is named by host.Name (its snapshot's
+// hostname, else its file's name without ".json"), as site files name
+// theirs; a file whose name a pool already lists must be
 // that same snapshot, and is that host. A file named outright must be
 // judgeable under kvm; one a directory or glob found is skipped without
 // KVM data.
@@ -235,19 +236,21 @@ func (r *FleetReport) join(pool string, i int) {
 // addFiles adds the host files; those no pool lists join DefaultPool.
 func (r *FleetReport) addFiles(files []FleetFile, load func(string) (*host.HostSnapshot, error)) error {
 	byName := map[string]string{} // host name → file, for these files
+	seen := map[string]bool{}     // cleaned paths, as a file may be named twice
 	for _, fl := range files {
-		name := strings.TrimSuffix(filepath.Base(fl.Path), ".json")
-		if prev, ok := byName[name]; ok {
-			if filepath.Clean(prev) == filepath.Clean(fl.Path) {
-				continue
-			}
-			return fmt.Errorf("%s: host name %s is also %s's (hosts are named by file name)", fl.Path, name, prev)
+		if seen[filepath.Clean(fl.Path)] {
+			continue
 		}
-		byName[name] = fl.Path
+		seen[filepath.Clean(fl.Path)] = true
 		s, err := load(fl.Path)
 		if err != nil {
 			return err
 		}
+		name := host.Name(s, fl.Path)
+		if prev, ok := byName[name]; ok {
+			return fmt.Errorf("%s: host name %s is also %s's (a host is named by its snapshot's hostname, else by its file name)", fl.Path, name, prev)
+		}
+		byName[name] = fl.Path
 		if i, ok := r.f.Lookup(name); ok {
 			// The site already has a host of this name: it must be this
 			// snapshot.

@@ -2,9 +2,7 @@ package starlib
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
-	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -14,13 +12,6 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/site"
 )
-
-// HostName is the name of the host whose snapshot is the file path: the
-// file's name without ".json". Site files, test directories and the
-// commands that take snapshot files all name hosts so.
-func HostName(path string) string {
-	return strings.TrimSuffix(filepath.Base(path), ".json")
-}
 
 // Host is the Starlark value of a host snapshot, by layer:
 //

@@ -9,6 +9,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"github.com/cpupolicy/cpupolicy/site"
 )
@@ -190,17 +191,16 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*site.Site, e
 			file = filepath.Clean(file)
 			h, ok := byFile[file]
 			if !ok {
-				name := HostName(file)
-				if other, dup := byName[name]; dup {
-					errs = append(errs, scriptPosError{p.pos, fmt.Errorf("pool %s: hosts %s and %s have the same name %q", p.name, other, file, name)})
-					continue
-				}
 				var err error
-				if h, err = loadSiteHost(file, name, opts); err != nil {
+				if h, err = loadSiteHost(file, opts); err != nil {
 					errs = append(errs, scriptPosError{p.pos, fmt.Errorf("pool %s: %v", p.name, err)})
 					continue
 				}
-				byFile[file], byName[name] = h, file
+				if other, dup := byName[h.Name]; dup {
+					errs = append(errs, scriptPosError{p.pos, fmt.Errorf("pool %s: hosts %s and %s have the same name %q", p.name, other, file, h.Name)})
+					continue
+				}
+				byFile[file], byName[h.Name] = h, file
 			}
 			pool.Hosts = append(pool.Hosts, h)
 		}
@@ -231,14 +231,15 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*site.Site, e
 	return s, nil
 }
 
-// loadSiteHost reads a host snapshot file as the host named name,
-// checking that its features are over the registry of opts.
-func loadSiteHost(file, name string, opts Options) (*site.Host, error) {
+// loadSiteHost reads a host snapshot file as a host named as every
+// command names one (host.Name), checking that its features are over the
+// registry of opts.
+func loadSiteHost(file string, opts Options) (*site.Host, error) {
 	snap, err := opts.readSnapshot(file)
 	if err != nil {
 		return nil, err
 	}
-	h, err := NewHost(name, snap, opts.registry())
+	h, err := NewHost(host.Name(snap, file), snap, opts.registry())
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,13 +188,23 @@ func TestOfferCheck(t *testing.T) {
 	}
 }
 
-// TestHostName: a host is named by its snapshot's file name, whatever
-// the directory; only one ".json" goes.
-func TestHostName(t *testing.T) {
-	for _, c := range [][2]string{{"hosts/xeon-gold-6130.json", "xeon-gold-6130"}, {"/abs/a.b.json", "a.b"},
-		{"plain", "plain"}, {"dir/x.json.json", "x.json"}} {
-		if got := starlib.HostName(c[0]); got != c[1] {
-			t.Errorf("HostName(%q) = %q, want %q", c[0], got, c[1])
-		}
+// TestSiteHostNames: a site's host is named as every command names one
+// (host.Name): the hostname its snapshot records (this-machine.json
+// records "vm"), else its file's name without ".json".
+func TestSiteHostNames(t *testing.T) {
+	loadFixtures(t)
+	dir := writeTree(t, map[string]string{
+		"site.star": `pool("p", hosts = ["HOSTS/xeon-gold-6130.json", "HOSTS/this-machine.json"])` + "\n",
+	})
+	st, err := starlib.LoadSiteFile(filepath.Join(dir, "site.star"), fixtures.cat72, starlib.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range st.Pools[0].Hosts {
+		got = append(got, h.Name)
+	}
+	if want := []string{"xeon-gold-6130", "vm"}; !slices.Equal(got, want) {
+		t.Errorf("host names %q, want %q", got, want)
 	}
 }

@@ -58,8 +58,8 @@ type TestFixtures struct {
 	Hosts map[string]*Host
 }
 
-// LoadTestHosts reads every *.json snapshot of dir as a host named by its
-// file name without .json: the Hosts of TestFixtures, over opts' registry
+// LoadTestHosts reads every *.json snapshot of dir, keyed by its file name
+// without .json: the Hosts of TestFixtures, over opts' registry
 // and completed by its DecodeSnapshot. With strict, a file that is not a
 // snapshot is an error and so is a missing dir; without (a directory
 // found, not named), such files are skipped. An empty dir has no hosts.
@@ -92,8 +92,10 @@ func LoadTestHosts(dir string, strict bool, opts Options) (map[string]*Host, err
 		if err := opts.decode(snap); err != nil {
 			return nil, err
 		}
-		name := HostName(f)
-		if hosts[name], err = NewHost(name, snap, opts.registry()); err != nil {
+		// The key is the fixture's file name, which tests know; the host
+		// is named as every command names it (host.Name).
+		key := strings.TrimSuffix(filepath.Base(f), ".json")
+		if hosts[key], err = NewHost(host.Name(snap, f), snap, opts.registry()); err != nil {
 			return nil, err
 		}
 	}

@@ -13,21 +13,23 @@ import (
 )
 
 // hostAvailability loads the snapshot FILE (this host, probed, for "") and
-// computes what QEMU release rel lets a guest have there under accel;
-// errors name the file.
-func (e *env) hostAvailability(file string, reg *feature.Registry, rel core.Release, accel core.Accel) (*check.Availability, error) {
+// computes what QEMU release rel lets a guest have there under accel,
+// and the host's name (host.Name); errors name the file.
+func (e *env) hostAvailability(file string, reg *feature.Registry, rel core.Release, accel core.Accel) (_ *check.Availability, name string, _ error) {
 	var s *host.HostSnapshot
 	var err error
+	where := file // what an error names
 	if file == "" {
-		file = "this host"
+		where = "this host"
 		s, err = e.probeLive()
 	} else {
 		s, err = e.loadSnapshot(file)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return check.HostAvailability(file, reg, s, rel, accel)
+	a, err := check.HostAvailability(where, reg, s, rel, accel)
+	return a, host.Name(s, file), err
 }
 
 // operand resolves one side of `diff`: MODEL, MODEL@MACHINE, a -cpu spec
@@ -40,7 +42,7 @@ func (j *judge) operand(e *env, arg string) (feature.FeatureSet, error) {
 		if err != nil {
 			return feature.FeatureSet{}, err
 		}
-		a, err := e.hostAvailability(op.HostFile, j.Catalog.Registry(), rel, j.Accel)
+		a, _, err := e.hostAvailability(op.HostFile, j.Catalog.Registry(), rel, j.Accel)
 		if err != nil {
 			return feature.FeatureSet{}, err
 		}
@@ -111,13 +113,9 @@ func runBaseline(e *env, args []string) error {
 	}
 	var hosts []fleet.HostSet
 	for _, arg := range fs.Args() {
-		name := strings.TrimPrefix(arg, "host:")
-		a, err := e.hostAvailability(name, cat.Registry(), rel, core.KVM)
+		a, name, err := e.hostAvailability(strings.TrimPrefix(arg, "host:"), cat.Registry(), rel, core.KVM)
 		if err != nil {
 			return err
-		}
-		if name == "" {
-			name = "this host"
 		}
 		hosts = append(hosts, fleet.HostSet{Name: name, Set: a.Set})
 	}

@@ -59,6 +59,10 @@ a bad reply) fails the command with one line naming its file, exit 2.
 another, which is refused, as is an extension of a format the command
 does not write; other names keep --format or its default.
 
+A host snapshot file names its host, in every command (labels, fleet,
+check, baseline, why, the REPL): by the hostname the snapshot records,
+else by the file's name without ".json".
+
 Exit status: 0 success, 1 violations or not runnable, 2 usage or input
 error.
 
@@ -163,8 +167,9 @@ hosts that block the next better model, and on which bits; and the offers
 that are not migration-safe.
 
 HOSTS are host snapshot files (cpupolicy probe --format json),
-directories (every *.json in them) and globs. Hosts are named by their
-file name without ".json", as site files name them. A file named outright
+directories (every *.json in them) and globs. A host is named as every
+command names it: by the hostname its snapshot records, else by its
+file name without ".json" (no two hosts may share a name). A file named outright
 must have KVM data; one found in a directory or by a glob that has none
 (a snapshot of a cpuid dump) is skipped and listed as skipped. --site
 FILE declares offers and pools as for check; the hosts on the command
@@ -346,7 +351,8 @@ and the --param values (ctx.params).
 
 offer(name, cpu, machine=None, pool=None, accel=None) and pool(name,
 hosts) with host snapshot files (cpupolicy probe --format json) relative
-to the site file, each host named by its file name. The file runs in the
+to the site file, each host named by its snapshot's hostname, else by
+its file name without ".json". The file runs in the
 policy sandbox (it names files; cpupolicy reads them). With --site, one
 --host FILE may name the host under check. Without --site, --cpu SPEC
 (with --machine M, default the newest pc-q35) is one offer on the pool

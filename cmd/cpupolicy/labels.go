@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"path/filepath"
 
 	"github.com/cpupolicy/cpupolicy/labels"
 	"github.com/cpupolicy/cpupolicy/starlib"
@@ -28,9 +27,6 @@ func runLabels(e *env, args []string) error {
 	}
 	in := labels.Input{Host: j.Host, Catalog: j.Catalog, Machine: j.Machine.Name, Accel: string(j.Accel),
 		Snapshot: j.snap, Avail: j.Avail, SiteFile: *siteFile}
-	if j.snap != nil && j.snap.Hostname == "" && *jf.hostFile != "" {
-		in.Host = filepath.Base(*jf.hostFile)
-	}
 	if *expiry > 0 {
 		in.Expiry = e.now().Add(*expiry)
 	}

@@ -19,6 +19,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -71,13 +72,23 @@ func runRepl(e *env, args []string) error {
 	opts.MaxSteps, opts.Timeout = math.MaxUint64, -1
 	desc := "None"
 	if h, ok := h.(*starlib.Host); ok {
-		desc = fmt.Sprintf("%q (this machine)", h.Name())
-		if *hostFile != "" {
-			desc = fmt.Sprintf("%q (%s)", h.Name(), *hostFile)
-		}
+		desc = replHostDesc(h.Name(), *hostFile)
 	}
 	r := &repl{e: e, s: starlib.NewSession(scat, opts)}
 	return r.interactive(cat.Name(), qemuText(cat.QEMUVersion()), cat.NumModels(), desc)
+}
+
+// replHostDesc describes the host of the banner: its name, and where it
+// came from when the name does not say (this machine, or a snapshot that
+// records a hostname of its own).
+func replHostDesc(name, file string) string {
+	switch {
+	case file == "":
+		return fmt.Sprintf("%q (this machine)", name)
+	case name == host.Name(nil, file):
+		return fmt.Sprintf("%q", name) // named by the file
+	}
+	return fmt.Sprintf("%q (%s)", name, file)
 }
 
 // terminal reports whether f is a *os.File on a terminal.
@@ -95,11 +106,7 @@ func replHost(e *env, file string, reg *feature.Registry) (v starlark.Value, not
 		if err != nil {
 			return nil, "", err
 		}
-		name := s.Hostname
-		if name == "" {
-			name = file
-		}
-		h, err := starlib.NewHost(name, s, reg)
+		h, err := starlib.NewHost(host.Name(s, file), s, reg)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %v", file, err)
 		}
@@ -109,7 +116,7 @@ func replHost(e *env, file string, reg *feature.Registry) (v starlark.Value, not
 	if err != nil {
 		return starlark.None, fmt.Sprintf("cannot probe this host (%v); host is None", err), nil
 	}
-	h, err := starlib.NewHost("", s, reg)
+	h, err := starlib.NewHost(host.Name(s, ""), s, reg)
 	if err != nil {
 		return starlark.None, fmt.Sprintf("%v; host is None", err), nil
 	}

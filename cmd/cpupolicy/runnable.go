@@ -71,8 +71,10 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 		return nil, usagef(cmd, "%v", err)
 	}
 	name := *f.hostFile
+	var path string // the snapshot's file, "" for this host
 	switch {
 	case name != "":
+		path = name
 		if j.snap, err = e.loadSnapshot(name); err != nil {
 			return nil, err
 		}
@@ -90,7 +92,7 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	if err != nil && !(f.vendorOnly && errors.Is(err, check.ErrNoKVM)) {
 		return nil, err
 	}
-	j.Host = check.HostLabel(j.snap)
+	j.Host = check.HostLabel(j.snap, path)
 	if j.snap != nil {
 		j.Vendor = j.snap.Vendor
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -86,12 +87,8 @@ func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starl
 		if err != nil {
 			return nil, nil, cmdError("check", fmt.Errorf("probing this host: %v", err))
 		}
-		name := snap.Hostname
-		if name == "" {
-			name = "this-host"
-		}
 		reg, _ := e.registry() // loaded by probeLive
-		h, err := starlib.NewHost(name, snap, reg)
+		h, err := starlib.NewHost(host.Name(snap, ""), snap, reg)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -121,13 +118,13 @@ func (sc siteConfig) fromFlags(e *env, cat *starlib.Catalog) (*site.Site, *starl
 	return st, h, nil
 }
 
-// loadHost reads a snapshot file as a host named by the file's name
-// without ".json", as site files name theirs.
+// loadHost reads a snapshot file as a host named as every command names
+// one (host.Name).
 func loadHost(e *env, path string) (*starlib.Host, error) {
 	snap, err := e.loadSnapshot(path)
 	if err != nil {
 		return nil, err
 	}
 	reg, _ := e.registry() // loaded by loadSnapshot
-	return starlib.NewHost(starlib.HostName(path), snap, reg)
+	return starlib.NewHost(host.Name(snap, path), snap, reg)
 }

@@ -96,20 +96,18 @@ type Judge struct {
 	// Vendor is the CPU vendor QEMU gives kvm guests on the host ("" when
 	// no host was probed, under tcg).
 	Vendor string
-	// Host names the host in verdicts: its hostname, "the host" for an
-	// unnamed one, "any host" under tcg without one.
+	// Host names the host in verdicts: host.Name's rule, "any host"
+	// under tcg without one.
 	Host string
 }
 
-// HostLabel is how a verdict names the host of snapshot s (nil: none).
-func HostLabel(s *host.HostSnapshot) string {
-	switch {
-	case s == nil:
+// HostLabel is how a verdict names the host of snapshot s (nil: none)
+// read from file path ("" for a live probe): host.Name.
+func HostLabel(s *host.HostSnapshot, path string) string {
+	if s == nil {
 		return "any host"
-	case s.Hostname != "":
-		return s.Hostname
 	}
-	return "the host"
+	return host.Name(s, path)
 }
 
 // Missing returns model's features on the judge's machine type and

@@ -51,7 +51,7 @@ func testJudge(t *testing.T, snap *host.HostSnapshot, accel core.Accel) *Judge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Judge{Catalog: cat, Machine: mt, Accel: accel, Avail: a, Vendor: snap.Vendor, Host: HostLabel(snap)}
+	return &Judge{Catalog: cat, Machine: mt, Accel: accel, Avail: a, Vendor: snap.Vendor, Host: HostLabel(snap, "")}
 }
 
 // TestJudge: models and why agree on a recorded host, and name the

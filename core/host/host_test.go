@@ -464,3 +464,23 @@ func FuzzFromQEMUExpansion(f *testing.F) {
 		}
 	})
 }
+
+func TestName(t *testing.T) {
+	named := &HostSnapshot{Hostname: "node-7"}
+	for _, c := range []struct {
+		s    *HostSnapshot
+		path string
+		want string
+	}{
+		{named, "testdata/hosts/xeon-gold-6130.json", "node-7"},
+		{&HostSnapshot{}, "testdata/hosts/xeon-gold-6130.json", "xeon-gold-6130"},
+		{&HostSnapshot{}, "xeon.snapshot", "xeon.snapshot"},
+		{nil, "a/b.json", "b"},
+		{&HostSnapshot{}, "", LiveName},
+		{named, "", "node-7"},
+	} {
+		if got := Name(c.s, c.path); got != c.want {
+			t.Errorf("Name(%+v, %q) = %q, want %q", c.s, c.path, got, c.want)
+		}
+	}
+}
