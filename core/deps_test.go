@@ -18,6 +18,7 @@ var leafHelpers = map[string]string{
 	"github.com/cpupolicy/cpupolicy/internal/jsonpos": "../internal/jsonpos",
 	"github.com/cpupolicy/cpupolicy/internal/suggest": "../internal/suggest",
 	"github.com/cpupolicy/cpupolicy/internal/ansi":    "../internal/ansi",
+	"github.com/cpupolicy/cpupolicy/internal/english": "../internal/english",
 	// fleetgen makes realistic fleets for core/fleet's benchmarks.
 	"github.com/cpupolicy/cpupolicy/internal/fleetgen": "../internal/fleetgen",
 	// testenv tells core's tests which real systems (QEMU, /dev/kvm,

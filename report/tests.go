@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cpupolicy/cpupolicy/internal/ansi"
+	"github.com/cpupolicy/cpupolicy/internal/english"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -68,13 +69,17 @@ func WriteTestText(w io.Writer, r *Tests, o TextOptions) error {
 	}
 	total := len(r.Results)
 	fmt.Fprintln(ew, strings.Repeat("-", 80))
+	if total == 0 {
+		// "PASS: 0/0" would claim a pass where nothing ran.
+		fmt.Fprintln(ew, "no tests to run (test_* functions in *_test.star files)")
+	}
 	for _, s := range []starlib.TestStatus{starlib.TestPass, starlib.TestFail, starlib.TestError, starlib.TestSkip} {
-		if n := r.count(s); n > 0 || s == starlib.TestPass {
+		if n := r.count(s); total > 0 && (n > 0 || s == starlib.TestPass) {
 			fmt.Fprintf(ew, "%s: %d/%d\n", label[s], n, total)
 		}
 	}
 	if len(r.LoadErrors) > 0 {
-		fmt.Fprintf(ew, "%s: %d test files did not load\n", o.paint(ansi.Red, "ERROR"), len(r.LoadErrors))
+		fmt.Fprintf(ew, "%s: %s did not load\n", o.paint(ansi.Red, "ERROR"), english.Count(len(r.LoadErrors), "test file"))
 	}
 	return ew.err
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cpupolicy/cpupolicy/internal/ansi"
+	"github.com/cpupolicy/cpupolicy/internal/english"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -21,12 +22,7 @@ type TextOptions struct {
 func (o TextOptions) paint(c ansi.Color, s string) string { return ansi.Paint(o.Color, c, s) }
 
 // plural is "1 thing" or "n things".
-func plural(n int, one string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %ss", n, one)
-}
+func plural(n int, one string) string { return english.Count(n, one) }
 
 // WriteText writes r for people: each policy's verdict with its
 // violations under it, then what was waived, the expired waivers and a
@@ -46,7 +42,6 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	violations, nWaived, errs := r.Counts()
 	verdict := map[string]string{"pass": o.paint(ansi.Green, "PASS"), "fail": o.paint(ansi.Red, "FAIL"), "error": o.paint(ansi.Red, "ERROR")}[r.Status()]
 	parts := []string{plural(len(r.Results), "policy"), plural(violations, "violation")}
-	parts[0] = strings.Replace(parts[0], "policys", "policies", 1)
 	if nWaived > 0 {
 		parts = append(parts, fmt.Sprintf("%d waived", nWaived))
 	}

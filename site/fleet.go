@@ -14,6 +14,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/fleet"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/internal/english"
 )
 
 // DefaultPool is the pool of the fleet's host files that no pool of the
@@ -408,12 +409,7 @@ func (r *FleetReport) judgeOffer(cat *catalog.Catalog, o Offer, hosts []int32, t
 }
 
 // hostsN is "1 host" or "N hosts".
-func hostsN(n int) string {
-	if n == 1 {
-		return "1 host"
-	}
-	return fmt.Sprintf("%d hosts", n)
-}
+func hostsN(n int) string { return english.Count(n, "host") }
 
 // nonNil is s, or an empty slice for nil (JSON [] rather than null).
 func nonNil(s []string) []string {

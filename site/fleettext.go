@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/internal/ansi"
+	"github.com/cpupolicy/cpupolicy/internal/english"
 )
 
 // WriteFleetText writes the report for people: per pool, its hosts, the
@@ -15,7 +16,7 @@ import (
 // summary line; color paints it with ANSI escapes for a terminal.
 func WriteFleetText(w io.Writer, o *FleetReport, color bool) {
 	paint := func(c ansi.Color, s string) string { return ansi.Paint(color, c, s) }
-	fmt.Fprintf(w, "fleet: %d hosts in %d pools; catalog %s (QEMU %s), kvm; %s\n", o.Hosts, len(o.Pools), o.Catalog, o.QEMU, strings.Join(o.Machines, ", "))
+	fmt.Fprintf(w, "fleet: %s in %s; catalog %s (QEMU %s), kvm; %s\n", english.Count(o.Hosts, "host"), english.Count(len(o.Pools), "pool"), o.Catalog, o.QEMU, strings.Join(o.Machines, ", "))
 	for _, s := range o.Skipped {
 		fmt.Fprintf(w, "skipped %s: %s\n", s.File, s.Reason)
 	}
@@ -62,7 +63,12 @@ func WriteFleetText(w io.Writer, o *FleetReport, color bool) {
 	if o.Status == "fail" {
 		verdict = paint(ansi.Red, "FAIL")
 	}
-	fmt.Fprintf(w, "\n%s: %d of %d pool offers not runnable or not migration-safe\n", verdict, unsafe, offers)
+	if offers == 0 {
+		// Nothing was judged but the models: a PASS would claim more.
+		fmt.Fprintf(w, "\nno pool offers to judge (a --site file declares them)\n")
+		return
+	}
+	fmt.Fprintf(w, "\n%s: %d of %s not runnable or not migration-safe\n", verdict, unsafe, english.Count(offers, "pool offer"))
 }
 
 func writeOfferText(w io.Writer, of *OfferReport, order []string, paint func(ansi.Color, string) string) {

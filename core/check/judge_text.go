@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/internal/ansi"
+	"github.com/cpupolicy/cpupolicy/internal/english"
 )
 
 // WriteModelsText writes rows, the verdicts of j.Models, as a table for
@@ -65,7 +66,7 @@ func (o *Explanation) WriteText(w io.Writer, color bool) {
 				counts = append(counts, fmt.Sprintf("%d %s", byLayer[l], l))
 			}
 		}
-		fmt.Fprintf(w, "%d features missing (%s):\n", len(o.Missing), strings.Join(counts, ", "))
+		fmt.Fprintf(w, "%s missing (%s):\n", english.Count(len(o.Missing), "feature"), strings.Join(counts, ", "))
 		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  FEATURE\tLAYER\tLOCATION\tWHY")
 		for _, m := range o.Missing {

@@ -9,6 +9,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/english"
 )
 
 // HostSet is one host's name and its availability under kvm.
@@ -87,7 +88,7 @@ func CatalogBaseline(cat *catalog.Catalog, machine string, hosts []HostSet) (*Ba
 
 // WriteText writes the report for people (`cpupolicy baseline`).
 func (out *BaselineReport) WriteText(buf io.Writer) {
-	fmt.Fprintf(buf, "%d hosts, %s on %s (kvm): %d features in common\n", len(out.Hosts), out.Catalog, out.Machine, len(out.Features))
+	fmt.Fprintf(buf, "%s, %s on %s (kvm): %s in common\n", english.Count(len(out.Hosts), "host"), out.Catalog, out.Machine, english.Count(len(out.Features), "feature"))
 	fmt.Fprintf(buf, "runnable on every host (%d): %s\n", len(out.Runnable), strings.Join(out.Runnable, " "))
 	if out.Best != "" {
 		fmt.Fprintf(buf, "best model: %s\n", out.Best)
