@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -222,14 +223,21 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 					}
 					return nil, fmt.Errorf("%s:%d: waiver %d: %s: got JSON %s, want %s", name, line, n, te.Field, te.Value, jsonpos.Kind(te.Type))
 				}
-				if strings.HasPrefix(err.Error(), "json: unknown field") {
-					return nil, fmt.Errorf("%s:%d: waiver %d: %s", name, line, n, strings.TrimPrefix(err.Error(), "json: "))
+				if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+					line := keyLine(data, at, raw, field, line)
+					return nil, fmt.Errorf("%s:%d: waiver %d: unknown field %s", name, line, n, field)
 				}
 				return nil, syntax(err)
 			}
 			w, err := newWaiver(reg, wj)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s:%d: waiver %d: %v", name, line, n, err))
+				// A problem with one key ("features: unknown feature …") is
+				// placed on that key's line.
+				eline := line
+				if key, _, ok := strings.Cut(err.Error(), ":"); ok && !strings.Contains(key, " ") {
+					eline = keyLine(data, at, raw, strconv.Quote(key), line)
+				}
+				errs = append(errs, fmt.Errorf("%s:%d: waiver %d: %v", name, eline, n, err))
 				continue
 			}
 			w.Source = fmt.Sprintf("%s:%d", name, line)
@@ -249,6 +257,17 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 		return nil, errors.Join(errs...)
 	}
 	return ws, nil
+}
+
+// keyLine is the line in data of the key quoted of the waiver raw, which
+// starts at offset at; def when raw has no such key.
+func keyLine(data []byte, at int64, raw []byte, quoted string, def int) int {
+	off, ok := jsonpos.KeyOffset(raw, quoted)
+	if !ok {
+		return def
+	}
+	line, _ := jsonpos.LineCol(data, at+off)
+	return line
 }
 
 // newWaiver checks a JSON waiver and canonicalizes its features.

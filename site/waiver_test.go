@@ -117,6 +117,8 @@ func TestParseWaivers(t *testing.T) {
 		{"bad date", `{"waivers": [{"policy": "p", "model": "*", "machine": "*", "features": [], "reason": "r", "expires": "31/12/2026"}]}`, `expires: got "31/12/2026", want a date YYYY-MM-DD`},
 		{"unknown feature", `{"waivers": [{"policy": "p", "model": "*", "machine": "*", "features": ["avx512"], "reason": "r"}]}`, `features: unknown feature "avx512" (did you mean "avx512f"?)`},
 		{"unknown key", `{"waivers": [{"policy": "p", "model": "*", "machine": "*", "features": [], "reason": "r", "until": "x"}]}`, `waiver 1: unknown field "until"`},
+		{"unknown key, its line", "{\"waivers\": [\n  {\"policy\": \"p\", \"model\": \"*\", \"machine\": \"*\", \"features\": [],\n   \"reason\": \"r\",\n   \"until\": \"x\"}]}", `w.json:4: waiver 1: unknown field "until"`},
+		{"unknown feature, its line", "{\"waivers\": [\n  {\"policy\": \"p\", \"model\": \"*\", \"machine\": \"*\",\n   \"features\": [\"avx513\"], \"reason\": \"r\"}]}", `w.json:3: waiver 1: features: unknown feature "avx513" (did you mean "avx512f"?)`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := site.ParseWaivers("w.json", []byte(tt.doc), nil)

@@ -214,7 +214,7 @@ func TestParseRejects(t *testing.T) {
 		want string
 	}{
 		{"noise", []byte("\x00\x01garbage"), "cat.json:1:1: not a cpupolicy catalog"},
-		{"snapshot", []byte(`{"schema": "cpupolicy/host-snapshot/v1"}`), `cat.json: not a cpupolicy catalog: schema "cpupolicy/host-snapshot/v1", want "cpupolicy/catalog/v1"`},
+		{"snapshot", []byte(`{"schema": "cpupolicy/host-snapshot/v1"}`), `cat.json:1:2: not a cpupolicy catalog: schema "cpupolicy/host-snapshot/v1", want "cpupolicy/catalog/v1"`},
 		{"truncated", good[:len(good)/2], "cat.json:"},
 		{"unknown feature", []byte(strings.Replace(string(good), `"features":["`, `"features":["avx512","`, 1)), `unknown feature "avx512" (did you mean "avx512f"?)`},
 	} {

@@ -217,7 +217,12 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 		if head.Schema != nil {
 			got = string(head.Schema)
 		}
-		return nil, fmt.Errorf("%s: %w: schema %s, want %q", name, ErrNotCatalog, got, Schema)
+		off := int64(len(data) - len(bytes.TrimLeft(data, " \t\r\n"))) // no key: the document
+		if head.Schema != nil {
+			off, _ = jsonpos.KeyOffset(data, `"schema"`)
+		}
+		line, col := position(data, off)
+		return nil, fmt.Errorf("%s:%d:%d: %w: schema %s, want %q", name, line, col, ErrNotCatalog, got, Schema)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -273,8 +273,8 @@ func TestParseRejects(t *testing.T) {
 		{"an array", []byte("[\n  {}\n]\n"), ":1:1: not a cpupolicy host snapshot: got JSON array, want object"},
 		{"schema a number", []byte("{\n  \"schema\": 1\n}"), ":2:13: schema: got JSON number, want string"},
 		{"bad time", replace(`"probed_at": "`, `"probed_at": "x`), `:5:3: probed_at "x`},
-		{"alien json (a QMP reply)", qmp, `: not a cpupolicy host snapshot: no "schema" key`},
-		{"wrong schema", replace(Schema, "cpupolicy/host-snapshot/v9"), `: not a cpupolicy host snapshot: schema "cpupolicy/host-snapshot/v9", want "cpupolicy/host-snapshot/v1"`},
+		{"alien json (a QMP reply)", qmp, `:1:1: not a cpupolicy host snapshot: no "schema" key`},
+		{"wrong schema", replace(Schema, "cpupolicy/host-snapshot/v9"), `:2:3: not a cpupolicy host snapshot: schema "cpupolicy/host-snapshot/v9", want "cpupolicy/host-snapshot/v1"`},
 		{"unknown key", replace(`"source": `, `"extra": 1, "source": `), `:3:3: unknown key "extra"`}, // at the key
 		{"unknown feature", replace(`"hw": ["`, `"hw": ["avx512", "`), `:194:5: features.hw: unknown feature "avx512" (did you mean "avx512f"?)`},
 		{"negative subleaf", replace(`"subleaf": 0, "eax": `, `"subleaf": -1, "eax": `), ":15:28: cpuid[0].subleaf: got JSON number -1, want unsigned integer"},

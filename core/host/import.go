@@ -12,6 +12,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
 )
 
 // FromCPUIDDump builds a snapshot from `cpuid -r` or `cpuid -1 -r` output
@@ -131,9 +132,13 @@ func findExpansion(name string, data []byte) (map[string]json.RawMessage, error)
 		if err != nil {
 			var se *json.SyntaxError
 			off := start
-			if errors.As(err, &se) {
+			switch {
+			case errors.As(err, &se):
 				off = se.Offset - 1 // Offset is just past the bad byte
-			} else {
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				off = jsonpos.End(data) // the reply is cut off at the end
+				err = errors.New("malformed JSON: unexpected end of JSON input")
+			default:
 				off = dec.InputOffset()
 			}
 			line, col := position(data, off)

@@ -367,10 +367,14 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 		return nil, fmt.Errorf("%s:%d:%d: %w: %s", name, line, col, ErrNotSnapshot, msg)
 	}
 	if head.Schema == nil {
-		return nil, fmt.Errorf("%s: %w: no \"schema\" key", name, ErrNotSnapshot)
+		// At the document's first byte: the key is missing from it.
+		line, col := position(data, int64(len(data)-len(bytes.TrimLeft(data, " \t\r\n"))))
+		return nil, fmt.Errorf("%s:%d:%d: %w: no \"schema\" key", name, line, col, ErrNotSnapshot)
 	}
 	if *head.Schema != Schema {
-		return nil, fmt.Errorf("%s: %w: schema %q, want %q", name, ErrNotSnapshot, *head.Schema, Schema)
+		off, _ := jsonpos.KeyOffset(data, `"schema"`)
+		line, col := position(data, off)
+		return nil, fmt.Errorf("%s:%d:%d: %w: schema %q, want %q", name, line, col, ErrNotSnapshot, *head.Schema, Schema)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
