@@ -200,16 +200,22 @@ type loader struct {
 }
 
 func (l *loader) parse(file string) (*node, error) {
+	name := path.Join(l.dir, file)
 	f, err := l.fsys.Open(file)
 	if err != nil {
-		return nil, err
+		// The fs.FS names the file relative to the map; say which map.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %v", name, err)
 	}
-	return parseXML(path.Join(l.dir, file), data)
+	return parseXML(name, data)
 }
 
 // load reads the vendors, then the features, then the models among n's

@@ -255,7 +255,7 @@ func TestIndexErrors(t *testing.T) {
 		{"escape", "<cpus><arch name='x86'>\n<include filename='../etc/passwd'/></arch></cpus>",
 			`map/index.xml:2: include "../etc/passwd": not a file name in the map's directory`},
 		{"missing", "<cpus><arch name='x86'>\n<include filename='nope.xml'/></arch></cpus>",
-			`map/index.xml:2: include "nope.xml": open nope.xml: file does not exist`},
+			`map/index.xml:2: include "nope.xml": map/nope.xml: file does not exist`},
 		{"twice", "<cpus><arch name='x86'>\n<include filename='x86_vendors.xml'/>\n<include filename='x86_vendors.xml'/></arch></cpus>",
 			`map/index.xml:3: include "x86_vendors.xml" again (first at line 2)`},
 		{"no x86", "<cpus>\n<arch name='arm'/></cpus>", "map/index.xml:1: no <arch name='x86'>"},
