@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -206,7 +207,7 @@ func TestFleetHTMLInChromium(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := row{host: h, missing: map[string][]string{}}
+		r := row{host: host.Name(s, h+".json"), missing: map[string][]string{}} // this-machine.json records hostname "vm"
 		for i, q := range reqs {
 			if m := q.Difference(a.Set); m.IsEmpty() {
 				r.runs++
