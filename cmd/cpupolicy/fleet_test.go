@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core"
-	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/internal/testenv"
 	"github.com/cpupolicy/cpupolicy/site"
 )

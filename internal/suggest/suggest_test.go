@@ -32,7 +32,7 @@ func TestNearest(t *testing.T) {
 		{"avx513", "avx512f"}, // not avx10: two edits of six is close, three is not
 		{"nosuch", ""},        // fsrc is four edits away
 		{"enforce", ""},
-		{"avx", ""},    // too short to complete
+		{"avx", ""}, // too short to complete
 		{"zzzzzzzz", ""},
 		{"", ""},
 		{strings.Repeat("x", MaxLen+1), ""},
