@@ -122,10 +122,16 @@ func FleetFiles(args []string) ([]FleetFile, error) {
 			if err != nil {
 				return nil, err
 			}
+			n := len(files)
 			for _, d := range ents {
 				if !d.IsDir() && strings.HasSuffix(d.Name(), ".json") {
 					files = append(files, FleetFile{filepath.Join(a, d.Name()), true})
 				}
+			}
+			if len(files) == n {
+				// Named outright, it was meant to hold hosts: an empty one
+				// is a wrong path, as a glob matching nothing is.
+				return nil, fmt.Errorf("%s: a directory without *.json host snapshots", a)
 			}
 		case err != nil && strings.ContainsAny(a, "*?["):
 			m, gerr := filepath.Glob(a)

@@ -178,8 +178,20 @@ func ParseWaivers(name string, data []byte, reg *feature.Registry) ([]Waiver, er
 			return syntax(err)
 		}
 		if tok != want {
-			line, col := jsonpos.LineCol(data, dec.InputOffset())
-			return fmt.Errorf("%s:%d:%d: got %v, want %q (a waivers file is {\"waivers\": [...]})", name, line, col, tok, want)
+			// At the token's first byte: InputOffset is just past it.
+			start := jsonpos.ValueStart(data, dec.InputOffset())
+			if _, ok := tok.(json.Delim); ok {
+				start = dec.InputOffset() - 1
+			}
+			line, col := jsonpos.LineCol(data, start)
+			got := fmt.Sprint(tok)
+			switch tok.(type) {
+			case nil:
+				got = "null"
+			case string:
+				got = fmt.Sprintf("%q", tok)
+			}
+			return fmt.Errorf("%s:%d:%d: got %s, want %q (a waivers file is {\"waivers\": [...]})", name, line, col, got, want)
 		}
 		return nil
 	}

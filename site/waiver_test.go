@@ -101,7 +101,9 @@ func TestParseWaivers(t *testing.T) {
 		t.Errorf("features %q, expires %q", ws[1].Features, ws[1].Expires)
 	}
 	for _, tt := range []struct{ name, doc, want string }{
-		{"not an object", `[]`, `w.json:1:2: got [, want "{"`},
+		{"not an object", `[]`, `w.json:1:1: got [, want "{"`},
+		{"null", `null`, `w.json:1:1: got null, want "{"`},
+		{"a string", `"waivers"`, `w.json:1:1: got "waivers", want "{"`},
 		{"no waivers key", `{}`, `w.json: no "waivers" key`},
 		{"other key", `{"exceptions": []}`, `w.json:1: unexpected key exceptions`},
 		{"syntax", "{\"waivers\": [\n{\"policy\": }]}", `w.json:2:12: malformed JSON: invalid character '}'`},
