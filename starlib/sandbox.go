@@ -553,7 +553,7 @@ func placeSyntaxError(err error, src []byte) error {
 	if i := strings.IndexAny(got, ", "); i >= 0 && !strings.HasPrefix(got, "'") {
 		got = got[:i]
 	}
-	lines := strings.Split(string(src), "\n")
+	lines := sourceLines(src)
 	line := int(se.Pos.Line)
 	if line < 1 || line > len(lines) {
 		return err
@@ -565,7 +565,7 @@ func placeSyntaxError(err error, src []byte) error {
 			return err
 		}
 		pos.Line--
-		pos.Col = int32(utf8.RuneCountInString(strings.TrimSuffix(lines[line-2], "\r"))) + 1
+		pos.Col = int32(utf8.RuneCountInString(lines[line-2])) + 1
 	case strings.HasPrefix(got, "'") || strings.HasPrefix(got, `"`):
 		// Punctuation, quoted: "got ')', want ...".
 		end := strings.IndexByte(got[1:], got[0])
@@ -592,4 +592,10 @@ func placeSyntaxError(err error, src []byte) error {
 		pos.Col = int32(start) + 1
 	}
 	return syntax.Error{Pos: pos, Msg: se.Msg}
+}
+
+// sourceLines splits src into lines as Starlark's scanner counts them:
+// "\n", "\r\n" and a lone "\r" each end one.
+func sourceLines(src []byte) []string {
+	return strings.Split(strings.ReplaceAll(strings.ReplaceAll(string(src), "\r\n", "\n"), "\r", "\n"), "\n")
 }

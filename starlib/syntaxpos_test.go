@@ -16,6 +16,7 @@ func TestSyntaxErrorPosition(t *testing.T) {
 		{"keyword", "x = (1,\ndef f(): pass\n", "p.star:2:1: got def, want primary expression"},
 		{"punctuation", "x = [1, 2)\n", "p.star:1:10: got ')', want ']'"},
 		{"not a got", "s = \"abc\n", "p.star:1:5: unexpected newline in string"},
+		{"CRLF line ends", "x = 1\r\ndef f()\r\n    pass\r\n", "p.star:2:8: got newline, want ':'"},
 		{"unicode", "é = 1\ndef f(ü)\n    pass\n", "p.star:2:9: got newline, want ':'"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -348,3 +348,17 @@ func countLines(pane, line string) int {
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// TestReplHostDesc: the banner names the host once; the file only when
+// the name does not come from it (the REPL printed the path twice).
+func TestReplHostDesc(t *testing.T) {
+	for _, c := range []struct{ name, file, want string }{
+		{"xeon-gold-6130", "testdata/hosts/xeon-gold-6130.json", `"xeon-gold-6130"`},
+		{"vm", "testdata/hosts/this-machine.json", `"vm" (testdata/hosts/this-machine.json)`},
+		{"node-1", "", `"node-1" (this machine)`},
+	} {
+		if got := replHostDesc(c.name, c.file); got != c.want {
+			t.Errorf("replHostDesc(%q, %q) = %s, want %s", c.name, c.file, got, c.want)
+		}
+	}
+}

@@ -85,3 +85,34 @@ func FuzzError(f *testing.F) {
 		}
 	})
 }
+
+// TestPath: the keys and indexes to the value at an offset, read from
+// the document.
+func TestPath(t *testing.T) {
+	data := []byte(`{"a": [1, {"b": [true, "x"]}], "c": {"d": null}}`)
+	for _, c := range []struct {
+		at   string // the value's first bytes, found in data
+		want string
+	}{
+		{`{"a"`, ""}, {`[1,`, "a"}, {`1,`, "a[0]"}, {`{"b"`, "a[1]"}, {`true`, "a[1].b[0]"},
+		{`"x"`, "a[1].b[1]"}, {`{"d"`, "c"}, {`null`, "c.d"},
+	} {
+		off := bytes.Index(data, []byte(c.at))
+		if got := Path(data, int64(off)); got != c.want {
+			t.Errorf("Path at %s = %q, want %q", c.at, got, c.want)
+		}
+	}
+}
+
+// FuzzPath: Path never panics, on any bytes and offset, and names a
+// path of keys and indexes no longer than the document allows.
+func FuzzPath(f *testing.F) {
+	f.Add([]byte(`{"a": [1, {"b": [true, "x"]}], "c": {"d": null}}`), int64(20))
+	f.Add([]byte(`[[[`), int64(2))
+	f.Add([]byte(`{"a": }`), int64(6))
+	f.Fuzz(func(t *testing.T, data []byte, off int64) {
+		if p := Path(data, off); len(p) > 4*len(data)+16 {
+			t.Fatalf("Path(%q, %d) = %q: longer than the document allows", data, off, p)
+		}
+	})
+}
