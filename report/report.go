@@ -64,6 +64,10 @@ type Report struct {
 	SiteFile    string
 	WaiversFile string
 	Start, End  time.Time
+	// Offers is how many offers the site had: with none, the policies
+	// that judge offers (runnable, migration-safe) judged nothing, and
+	// the text report says so rather than let "ok" suggest otherwise.
+	Offers int
 }
 
 // Config is what Run checks.
@@ -88,6 +92,9 @@ func Run(ctx context.Context, c Config) *Report {
 		now = time.Now
 	}
 	r := &Report{SiteFile: c.SiteFile, WaiversFile: c.WaiversFile, Start: now()}
+	if c.Input.Site != nil {
+		r.Offers = len(c.Input.Site.Offers)
+	}
 	if c.Input.Catalog != nil {
 		r.Catalog = c.Input.Catalog.Catalog().Name()
 	}

@@ -52,7 +52,22 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		parts = append(parts, plural(errs, "error"))
 	}
 	fmt.Fprintf(ew, "\n%s: %s\n", verdict, strings.Join(parts, ", "))
+	if r.Offers == 0 && violations+nWaived == 0 && judgesOffers(r) {
+		fmt.Fprintln(ew, "no offers to judge: the policies about offers judged nothing (give --cpu SPEC or a --site file)")
+	}
 	return ew.err
+}
+
+// judgesOffers reports whether a policy of r may judge offers: a site
+// policy may; of the built-in ones, no-new-host-deps judges the catalog
+// alone.
+func judgesOffers(r *Report) bool {
+	for _, res := range r.Results {
+		if !res.Policy.Builtin || res.Policy.Name != "no-new-host-deps" {
+			return true
+		}
+	}
+	return false
 }
 
 // writeResultText writes one policy's verdict line and its violations.

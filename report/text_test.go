@@ -50,3 +50,30 @@ func TestWriteTextColor(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", plain.String(), want)
 	}
 }
+
+// TestWriteTextNoOffers: a run that had no offers says the offer
+// policies judged nothing, unless only the catalog was judged.
+func TestWriteTextNoOffers(t *testing.T) {
+	for _, c := range []struct {
+		policies []Policy
+		offers   int
+		note     bool
+	}{
+		{[]Policy{{Name: "runnable", Builtin: true}}, 0, true},
+		{[]Policy{{Name: "runnable", Builtin: true}}, 1, false},
+		{[]Policy{{Name: "no-new-host-deps", Builtin: true}}, 0, false},
+		{[]Policy{{Name: "site", File: "site.star"}}, 0, true},
+	} {
+		r := &Report{Offers: c.offers}
+		for _, p := range c.policies {
+			r.Results = append(r.Results, &Result{Policy: p})
+		}
+		var b strings.Builder
+		if err := WriteText(&b, r, TextOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(b.String(), "no offers to judge"); got != c.note {
+			t.Errorf("%+v, %d offers: note %v, want %v:\n%s", c.policies, c.offers, got, c.note, b.String())
+		}
+	}
+}
