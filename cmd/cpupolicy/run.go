@@ -221,7 +221,9 @@ func flagError(fs *flag.FlagSet, err error) string {
 		return err.Error()
 	}
 	name = strings.TrimLeft(name, "-")
-	var names []string
+	// The vendor plugin flags every command takes are parsed before fs
+	// (takePluginFlags): a typo of one is close to them too.
+	names := []string{"plugin", "plugin-memory", "plugin-timeout"}
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	msg := "unknown flag --" + name
 	if best := suggest.Nearest(name, names); best != "" {
