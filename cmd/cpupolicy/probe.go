@@ -45,7 +45,10 @@ func runProbe(e *env, args []string) error {
 		}
 		buf.Write(data)
 	} else {
-		host.WriteText(&buf, snap, reg, *out == "" && colorOK(e.stdout))
+		// The host is named by the file it came from, as every command
+		// names one (host.Name).
+		from := *hostFile + *dump + *qmp // at most one is set
+		host.WriteText(&buf, snap, from, reg, *out == "" && colorOK(e.stdout))
 	}
 	return output(e, "probe", *out, buf.Bytes())
 }

@@ -10,20 +10,17 @@ import (
 	"github.com/cpupolicy/cpupolicy/internal/ansi"
 )
 
-// WriteText writes a summary of s for people (`cpupolicy probe`): where
-// it came from, the CPU, the kernel and KVM, then the features a layer
-// withholds; color makes the titles bold for a terminal.
-func WriteText(w io.Writer, s *HostSnapshot, reg *feature.Registry, color bool) {
-	writeSummary(w, s)
+// WriteText writes a summary of s, read from file path ("" for a live
+// probe), for people (`cpupolicy probe`): the host as Name calls it,
+// where it came from, the CPU, the kernel and KVM, then the features a
+// layer withholds; color makes the titles bold for a terminal.
+func WriteText(w io.Writer, s *HostSnapshot, path string, reg *feature.Registry, color bool) {
+	writeSummary(w, s, Name(s, path))
 	writeWithheld(w, s, reg, color)
 }
 
-func writeSummary(w io.Writer, s *HostSnapshot) {
+func writeSummary(w io.Writer, s *HostSnapshot, name string) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	name := s.Hostname
-	if name == "" {
-		name = "(unnamed host)"
-	}
 	fmt.Fprintf(tw, "host\t%s (%s, %s)\n", name, s.Source, s.ProbedAt.Format("2006-01-02 15:04:05Z"))
 	fmt.Fprintf(tw, "cpu\t%s, family %d model %d stepping %d\n", s.Vendor, s.Family, s.Model, s.Stepping)
 	if s.Brand != "" {
