@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/core/libvirt"
 	"github.com/cpupolicy/cpupolicy/report"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
@@ -79,7 +80,8 @@ func (f sandboxFlags) options(e *env) starlib.Options {
 type checkFlags struct {
 	format                   *formatFlag
 	names, hostFiles, params repeatFlag
-	siteFile, cpu, xmlFile   *string
+	siteFile, cpu            *string
+	cpuf                     *cpuFlags
 	machine, catName, accel  *string
 	waiversFile              *string
 	sandbox                  sandboxFlags
@@ -91,8 +93,8 @@ func newCheckFlags() (*flag.FlagSet, *checkFlags) {
 	fs.Var(&f.names, "policy", "run the built-in policy `NAME` (repeatable; default: all, unless FILE.star are given)")
 	f.siteFile = fs.String("site", "", "the site `FILE` (site.star) declaring offers and pools")
 	fs.Var(&f.hostFiles, "host", "host snapshot `FILE` (repeatable): the pool of the --cpu offer; one is also ctx.host")
-	f.cpu = fs.String("cpu", "", "check the offer of the -cpu `SPEC` (without --site)")
-	f.xmlFile = cpuXMLFlag(fs)
+	f.cpuf = addCPUFlags(fs, "check", false)
+	f.cpu = new(string)
 	f.machine = fs.String("machine", "", "the --cpu offer's machine `type` (default: the catalog's newest pc-q35)")
 	f.catName = catalogFlag(fs)
 	f.accel = fs.String("accel", "", "accelerator of offers that name none: kvm or tcg (default: kvm)")
@@ -172,18 +174,37 @@ func (f *checkFlags) config(e *env, files []string) (report.Config, error) {
 // they run in; it resolves *f.cpu and *f.accel.
 func (f *checkFlags) input(e *env, files []string) (starlib.Input, starlib.Options, error) {
 	in := starlib.Input{Params: map[string]string{}}
-	spec, forbid, err := cpuSpecFlags(e, "check", *f.cpu, *f.xmlFile)
+	t, err := f.cpuf.load(e)
+	if err != nil {
+		return in, starlib.Options{}, err
+	}
+	t.defaults(e, "check", f.machine, f.accel)
+	reg, err := e.registry()
+	if err != nil {
+		return in, starlib.Options{}, err
+	}
+	spec, forbid, err := t.spec(reg, func() (*libvirt.Host, error) {
+		// A host-dependent <cpu> is a different offer on each host:
+		// judge it on one.
+		if len(f.hostFiles) != 1 {
+			return nil, usagef("check", "%s depends on the host: give exactly one --host, or run why --cpu-xml on each", *f.cpuf.xml)
+		}
+		j, err := loadJudge(e, "check", judgeFlags{catName: f.catName, machine: f.machine, accel: f.accel, hostFile: &f.hostFiles[0]})
+		if err != nil {
+			return nil, err
+		}
+		return f.cpuf.libvirtHost(j)
+	})
 	if err != nil {
 		return in, starlib.Options{}, err
 	}
 	*f.cpu = spec
 	if forbid != nil && !forbid.IsEmpty() {
-		reg, _ := e.registry() // loaded by cpuSpecFlags
 		// Policies judge what the guest gets; "the host must not have
 		// it" is a start-time check of libvirt's that `why --cpu-xml`
 		// makes.
 		fmt.Fprintf(e.stderr, "cpupolicy check: note: %s forbids %s; policies do not see forbid (run why --cpu-xml for it)\n",
-			*f.xmlFile, strings.Join(reg.Names(*forbid), " "))
+			*f.cpuf.xml, strings.Join(reg.Names(*forbid), " "))
 	}
 	for _, p := range f.params {
 		k, v, ok := strings.Cut(p, "=")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -50,27 +49,4 @@ func runCatalogImportLibvirt(e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "%s: libvirt CPU map %s, %d models on the %d machine types of %s, %d bytes\n",
 		*out, dir, cat.NumModels(), len(cat.Machines()), ref.Name(), len(data))
 	return nil
-}
-
-// cpuXMLFlag registers --cpu-xml, the libvirt form of --cpu.
-func cpuXMLFlag(fs *flag.FlagSet) *string {
-	return fs.String("cpu-xml", "", "a libvirt domain XML `FILE` (or its <cpu> element): the offer of its <cpu mode='custom'>, as libvirt passes it to QEMU")
-}
-
-// cpuSpecFlags resolves --cpu and --cpu-xml, which exclude each other,
-// into one -cpu spec ("" when neither is given) and, for --cpu-xml, the
-// features it forbids.
-func cpuSpecFlags(e *env, cmd, cpu, xmlFile string) (string, *feature.FeatureSet, error) {
-	if xmlFile == "" {
-		return cpu, nil, nil
-	}
-	if cpu != "" {
-		return "", nil, usagef(cmd, "--cpu and --cpu-xml exclude each other")
-	}
-	reg, err := e.registry()
-	if err != nil {
-		return "", nil, err
-	}
-	spec, forbid, err := libvirt.ReadCPUFile(xmlFile, reg)
-	return spec, &forbid, err
 }

@@ -6,22 +6,23 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
+	"github.com/cpupolicy/cpupolicy/core/libvirt"
 )
 
 func runResolve(e *env, args []string) error {
 	fs := newFlags("resolve")
 	format := addFormatFlag(fs, "text", "json")
 	catName, machine, accel := catalogFlag(fs), machineFlag(fs), accelFlag(fs)
-	spec := fs.String("cpu", "", "a QEMU -cpu `SPEC` (Model,+feat,-feat,feat=on|off,prop=value) to resolve instead of named models")
-	xmlFile := cpuXMLFlag(fs)
-	hostFile := fs.String("host", "", "snapshot `FILE` whose vendor QEMU would give kvm guests (default: this host's)")
+	cf := addCPUFlags(fs, "resolve", false)
+	hostFile := fs.String("host", "", "snapshot `FILE` whose vendor QEMU would give kvm guests, and that libvirt's host-model is computed for (default: this host's)")
 	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
-	s, _, err := cpuSpecFlags(e, "resolve", *spec, *xmlFile)
+	t, err := cf.load(e)
 	if err != nil {
 		return err
 	}
+	t.defaults(e, "resolve", machine, accel)
 	cat, mt, err := e.catalogMachine(*catName, *machine)
 	if err != nil {
 		return err
@@ -34,8 +35,18 @@ func runResolve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if s != "" && fs.NArg() > 0 {
-		return usagef("resolve", "--cpu (or --cpu-xml) and model names exclude each other")
+	if t.given() && fs.NArg() > 0 {
+		return usagef("resolve", "--cpu (--cpu-xml, --qemu-cmdline) and model names exclude each other")
+	}
+	s, _, err := t.spec(cat.Registry(), func() (*libvirt.Host, error) {
+		j, err := loadJudge(e, "resolve", judgeFlags{catName: catName, machine: machine, accel: accel, hostFile: hostFile})
+		if err != nil {
+			return nil, err
+		}
+		return cf.libvirtHost(j)
+	})
+	if err != nil {
+		return err
 	}
 	out, err := check.ResolveAll(cat, fs.Args(), s, mt.Name, acc, vendor)
 	if err != nil {

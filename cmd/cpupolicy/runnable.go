@@ -10,6 +10,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/libvirt"
 )
 
 // qemuRelease is the QEMU release whose availability rules judge hosts
@@ -120,20 +121,24 @@ func runModels(e *env, args []string) error {
 func runWhy(e *env, args []string) error {
 	fs := newFlags("why")
 	format := addFormatFlag(fs, "text", "json")
-	spec := fs.String("cpu", "", "explain a QEMU -cpu `SPEC` instead of a model")
-	xmlFile := cpuXMLFlag(fs)
+	cf := addCPUFlags(fs, "why", true)
 	jf := addJudgeFlags(fs)
 	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
-	if (*spec == "" && *xmlFile == "") == (fs.NArg() != 1) {
-		return usagef("why", "want one MODEL or --cpu SPEC (or --cpu-xml FILE)")
-	}
-	s, forbid, err := cpuSpecFlags(e, "why", *spec, *xmlFile)
+	t, err := cf.load(e)
 	if err != nil {
 		return err
 	}
+	if !t.given() == (fs.NArg() != 1) {
+		return usagef("why", "want one MODEL, or one of --cpu SPEC, --cpu-xml FILE, --qemu-cmdline FILE, --pid PID")
+	}
+	t.defaults(e, "why", jf.machine, jf.accel)
 	j, err := loadJudge(e, "why", jf)
+	if err != nil {
+		return err
+	}
+	s, forbid, err := t.spec(j.Catalog.Registry(), func() (*libvirt.Host, error) { return cf.libvirtHost(j) })
 	if err != nil {
 		return err
 	}

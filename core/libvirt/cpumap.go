@@ -81,7 +81,12 @@ type Model struct {
 	Set feature.FeatureSet
 	// Migratable is false when one of its features is not.
 	Migratable bool
-	Pos        Pos
+	// DecodeHost and DecodeGuest are the model's <decode host= guest=>:
+	// whether libvirt may name a host CPU, or a guest CPU it computes
+	// from one (host-model), by this model. Both are on without a
+	// <decode> element.
+	DecodeHost, DecodeGuest bool
+	Pos                     Pos
 }
 
 // Vendor returns the named vendor.
@@ -373,7 +378,7 @@ func (l *loader) model(n *node) error {
 	if err != nil {
 		return err
 	}
-	m := Model{Name: name, Migratable: true, Pos: n.pos}
+	m := Model{Name: name, Migratable: true, DecodeHost: true, DecodeGuest: true, Pos: n.pos}
 	have := map[string]bool{}
 	// x86ModelParseAncestor, then signatures, vendor, features.
 	var ancestor *node
@@ -422,6 +427,24 @@ func (l *loader) model(n *node) error {
 			return errorf(k.pos, "model %s: unknown vendor %q%s", name, vn, l.didYouMean(vn, names(l.m.Vendors, func(v *Vendor) string { return v.Name })))
 		}
 		m.Vendor = vn
+	}
+	for _, k := range n.kids {
+		if k.name != "decode" {
+			continue
+		}
+		for _, d := range []struct {
+			attr string
+			to   *bool
+		}{{"host", &m.DecodeHost}, {"guest", &m.DecodeGuest}} {
+			switch v, _ := k.attr(d.attr); v {
+			case "on":
+				*d.to = true
+			case "off":
+				*d.to = false
+			default:
+				return errorf(k.pos, "model %s: decode %s=%q, want on or off", name, d.attr, v)
+			}
+		}
 	}
 	removed := map[string]bool{}
 	for _, k := range n.kids {

@@ -1,21 +1,45 @@
 package libvirt
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/internal/suggest"
 )
 
-// CPU is a domain's <cpu mode='custom'> element: a named model and
-// features switched on or off, which libvirt turns into QEMU's -cpu
-// option ([CPU.Spec]).
+// CPU is a domain's <cpu> element in any of libvirt's modes, which
+// libvirt turns into QEMU's -cpu option ([CPU.Spec]):
+//
+//   - custom: a named model and features switched on or off;
+//   - host-model: the libvirt model closest to the host CPU, and the
+//     features that make up the difference ([Map.HostModel]);
+//   - host-passthrough: QEMU's "host" model;
+//   - maximum: QEMU's "max" model.
 type CPU struct {
-	// Match is the match attribute: "exact" (the default) or "strict".
+	// Mode is "custom" (the default), "host-model", "host-passthrough"
+	// or "maximum".
+	Mode string
+	// Match is custom's match attribute: "exact" (the default),
+	// "strict" or "minimum" (the model is what the guest needs at
+	// least: libvirt gives it the host-model CPU, and refuses to start
+	// the domain on a host that lacks one of the model's features).
 	Match string
+	// Check is the check attribute: "none", "partial" or "full", or ""
+	// when absent (libvirt then picks partial for custom and
+	// host-model, none for host-passthrough and maximum). It says what
+	// libvirt itself verifies before or after starting QEMU.
+	Check string
+	// Migratable is host-passthrough's and maximum's migratable
+	// attribute, "on" or "off"; libvirt sets "on" when it is absent
+	// (its QEMU driver does so for every QEMU that has the property,
+	// 2.12 and later).
+	Migratable string
+	// Model is the <model> text: the model for custom, "" otherwise.
 	Model string
 	// Fallback is the model's fallback attribute ("allow", the default,
 	// or "forbid"); VendorID its vendor_id, "" when absent.
@@ -25,22 +49,59 @@ type CPU struct {
 	Vendor   string
 	Features []CPUFeature // in document order
 	Pos      Pos          // of the <cpu> element
+	// DomainType is the <domain type=…> around the <cpu> ("kvm",
+	// "qemu", …), "" for a <cpu> alone; Machine its <os><type
+	// machine=…>, "" when absent.
+	DomainType, Machine string
+}
+
+// Accel is the accelerator of the domain's type: kvm for "kvm", tcg for
+// "qemu" (libvirt's name for emulation); "" for a <cpu> alone or another
+// hypervisor.
+func (c *CPU) Accel() core.Accel {
+	switch c.DomainType {
+	case "kvm":
+		return core.KVM
+	case "qemu":
+		return core.TCG
+	}
+	return ""
+}
+
+// NeedsHost reports whether c's -cpu option depends on the host
+// (host-model, match='minimum', optional features): [CPU.Spec] then
+// needs a Host.
+func (c *CPU) NeedsHost() bool {
+	if c.Mode == "host-model" || c.Match == "minimum" {
+		return true
+	}
+	for _, f := range c.Features {
+		if f.Policy == "optional" {
+			return true
+		}
+	}
+	return false
 }
 
 // CPUFeature is a <feature policy='require' name='vmx'/>.
 type CPUFeature struct {
-	// Policy is "require", "force", "disable" or "forbid".
+	// Policy is "require", "force", "optional", "disable" or "forbid".
 	Policy string
 	Name   string // libvirt's name
 	ID     feature.ID
 	Pos    Pos
 }
 
-// The policies libvirt accepts in a domain's <cpu mode='custom'>, and
-// whether each switches the feature on for the guest. ("optional" is
-// resolved by libvirt against the host when the domain starts, so it
-// names no fixed -cpu option; it is refused.)
-var policies = map[string]bool{"require": true, "force": true, "disable": false, "forbid": false}
+// The policies libvirt accepts, and whether each switches the feature on
+// for the guest. "optional" is on when the host can give the guest the
+// feature and off otherwise: libvirt decides it when the domain starts
+// ([CPU.Spec] with a host).
+var policies = map[string]bool{"require": true, "force": true, "optional": true, "disable": false, "forbid": false}
+
+// ErrNeedsHost is returned by [CPU.Spec] for a <cpu> whose -cpu option
+// depends on the host (host-model, match='minimum', optional features)
+// when no host is given.
+var ErrNeedsHost = errors.New("the -cpu option depends on the host")
 
 // ParseCPU reads a <cpu> element, alone or inside a <domain>, from
 // file's data. Feature names are libvirt's (the registry's libvirt
@@ -51,11 +112,20 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 		return nil, err
 	}
 	n := root
+	var domainType, machine string
 	switch root.name {
 	case "cpu":
 	case "domain":
+		domainType, _ = root.attr("type")
 		n = nil
 		for _, k := range root.kids {
+			if k.name == "os" {
+				for _, o := range k.kids {
+					if o.name == "type" {
+						machine, _ = o.attr("machine")
+					}
+				}
+			}
 			if k.name != "cpu" {
 				continue
 			}
@@ -70,18 +140,45 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 	default:
 		return nil, errorf(root.pos, "root element is <%s>, want <cpu> or <domain>", root.name)
 	}
-	c := &CPU{Pos: n.pos, Match: "exact"}
-	if mode, ok := n.attr("mode"); ok && mode != "custom" {
-		return nil, errorf(n.pos, "cpu mode %q names no CPU model: only mode='custom' is an offer of a model", mode)
+	c := &CPU{Pos: n.pos, Mode: "custom", DomainType: domainType, Machine: machine}
+	if v, ok := n.attr("mode"); ok {
+		switch v {
+		case "custom", "host-model", "host-passthrough", "maximum":
+			c.Mode = v
+		default:
+			return nil, errorf(n.pos, "cpu mode=%q, want custom, host-model, host-passthrough or maximum", v)
+		}
 	}
 	if v, ok := n.attr("match"); ok {
+		if c.Mode != "custom" {
+			return nil, errorf(n.pos, "cpu match=%q: only mode='custom' takes match", v)
+		}
 		switch v {
-		case "exact", "strict":
+		case "exact", "strict", "minimum":
 			c.Match = v
-		case "minimum":
-			return nil, errorf(n.pos, "cpu match='minimum' lets libvirt give the guest more than it names; only exact and strict are offers")
 		default:
-			return nil, errorf(n.pos, "cpu match=%q, want exact or strict", v)
+			return nil, errorf(n.pos, "cpu match=%q, want exact, strict or minimum", v)
+		}
+	} else if c.Mode == "custom" {
+		c.Match = "exact"
+	}
+	if v, ok := n.attr("check"); ok {
+		switch v {
+		case "none", "partial", "full":
+			c.Check = v
+		default:
+			return nil, errorf(n.pos, "cpu check=%q, want none, partial or full", v)
+		}
+	}
+	if v, ok := n.attr("migratable"); ok {
+		if c.Mode != "host-passthrough" && c.Mode != "maximum" {
+			return nil, errorf(n.pos, "cpu migratable=%q: only host-passthrough and maximum take migratable", v)
+		}
+		switch v {
+		case "on", "off":
+			c.Migratable = v
+		default:
+			return nil, errorf(n.pos, "cpu migratable=%q, want on or off", v)
 		}
 	}
 	lv := libvirtNames(reg)
@@ -95,8 +192,10 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 			}
 			model = k
 			c.Model = strings.TrimSpace(k.text.String())
-			if c.Model == "" {
-				return nil, errorf(k.pos, "<model> names no model")
+			if c.Model != "" && c.Mode != "custom" {
+				// libvirt ignores the model name of the other
+				// modes; an offer that names one is misread.
+				return nil, errorf(k.pos, "<model>%s</model>: mode=%q takes no model name", c.Model, c.Mode)
 			}
 			if strings.ContainsAny(c.Model, ",= \t\n") {
 				return nil, errorf(k.pos, "model name %q: not a CPU model name", c.Model)
@@ -125,7 +224,7 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 			policy := "require"
 			if v, ok := k.attr("policy"); ok {
 				if _, known := policies[v]; !known {
-					return nil, errorf(k.pos, "feature %s: policy=%q, want require, force, disable or forbid", name, v)
+					return nil, errorf(k.pos, "feature %s: policy=%q, want force, require, optional, disable or forbid", name, v)
 				}
 				policy = v
 			}
@@ -144,29 +243,103 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 			c.Features = append(c.Features, CPUFeature{Policy: policy, Name: name, ID: id, Pos: k.pos})
 		}
 	}
-	if model == nil {
-		return nil, errorf(n.pos, "<cpu> has no <model>")
+	if c.Migratable == "" && (c.Mode == "host-passthrough" || c.Mode == "maximum") {
+		c.Migratable = "on"
+	}
+	if c.Mode == "custom" && c.Model == "" {
+		if model == nil {
+			return nil, errorf(n.pos, "<cpu> has no <model>")
+		}
+		return nil, errorf(model.pos, "<model> names no model")
 	}
 	return c, nil
 }
 
-// Spec returns the QEMU -cpu option libvirt builds for c: the model,
-// then, in document order, +NAME for each required or forced feature and
-// -NAME for each disabled or forbidden one, NAME being QEMU's canonical
-// name; then vendor=VENDOR_ID when the model sets one.
-func (c *CPU) Spec(reg *feature.Registry) string {
+// Host is what a <cpu> whose -cpu option depends on the host needs to
+// know of it: what it can give a guest, and who made its CPU.
+type Host struct {
+	// Features is the host's availability: what QEMU can give a guest
+	// on it ("-cpu host"), as check.Availability's Set.
+	Features feature.FeatureSet
+	// Vendor is the CPUID vendor string ("GenuineIntel").
+	Vendor string
+	// Family, Model and Stepping are the CPU's signature (0, 0, 0 when
+	// unknown): libvirt prefers a model whose signature it is.
+	Family, Model, Stepping int
+	// Map is libvirt's CPU map (host-model and match='minimum' need
+	// it).
+	Map *Map
+	// Usable, when not nil, says which models QEMU has: libvirt names
+	// a host CPU only by a model the hypervisor knows.
+	Usable func(model string) bool
+}
+
+// Spec returns the QEMU -cpu option libvirt builds for c, the way
+// libvirt's qemuBuildCpuModelArgStr writes it: the model (custom's own,
+// host-model's from the host, "host" for host-passthrough, "max" for
+// maximum), then vendor=VENDOR_ID when the model sets one, then
+// migratable=on|off when set, then NAME=on for each forced, required
+// or (host permitting) optional feature and NAME=off for each disabled
+// or forbidden one, in document order, NAME being QEMU's canonical name.
+//
+// host may be nil unless the option depends on the host: host-model,
+// match='minimum' and optional features; then it is [ErrNeedsHost]
+// (wrapped).
+func (c *CPU) Spec(reg *feature.Registry, host *Host) (string, error) {
 	parts := []string{c.Model}
-	for _, f := range c.Features {
-		sign := "-"
-		if policies[f.Policy] {
-			sign = "+"
+	var hostFeatures feature.FeatureSet
+	if c.NeedsHost() {
+		if host == nil {
+			return "", fmt.Errorf("%s: %w: give a host", c.Pos, ErrNeedsHost)
 		}
-		parts = append(parts, sign+reg.Name(f.ID))
+		hostFeatures = host.Features
+	}
+	var model []string
+	switch c.Mode {
+	case "host-passthrough":
+		parts[0] = "host"
+	case "maximum":
+		parts[0] = "max"
+	case "host-model":
+		hm, err := host.hostModel(reg)
+		if err != nil {
+			return "", fmt.Errorf("%s: host-model: %w", c.Pos, err)
+		}
+		parts[0], model = hm[0], hm[1:]
+	}
+	if c.Match == "minimum" {
+		// libvirt gives the guest the host-model CPU, the
+		// domain's model and features being a floor it checks: the
+		// model's features are required on top of it, so that a
+		// host without one is not runnable.
+		hm, err := host.hostModel(reg)
+		if err != nil {
+			return "", fmt.Errorf("%s: match='minimum': %w", c.Pos, err)
+		}
+		lm, ok := host.Map.Model(c.Model)
+		if !ok {
+			return "", fmt.Errorf("%s: match='minimum': libvirt's CPU map has no model %q", c.Pos, c.Model)
+		}
+		parts[0], model = hm[0], hm[1:]
+		for id := range lm.Set.Difference(hostFeatures).All() {
+			model = append(model, reg.Name(id)+"=on")
+		}
 	}
 	if c.VendorID != "" {
 		parts = append(parts, "vendor="+c.VendorID)
 	}
-	return strings.Join(parts, ",")
+	if c.Migratable != "" {
+		parts = append(parts, "migratable="+c.Migratable)
+	}
+	parts = append(parts, model...)
+	for _, f := range c.Features {
+		on := policies[f.Policy]
+		if f.Policy == "optional" {
+			on = hostFeatures.Has(f.ID)
+		}
+		parts = append(parts, reg.Name(f.ID)+map[bool]string{true: "=on", false: "=off"}[on])
+	}
+	return strings.Join(parts, ","), nil
 }
 
 // Forbidden returns the features with policy forbid: libvirt refuses to

@@ -1,12 +1,20 @@
 package libvirt
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/qemucmd"
+	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
 
 const domainXML = `<domain type='kvm'>
@@ -31,20 +39,24 @@ func TestParseCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Model != "Haswell-noTSX-IBRS" || c.Fallback != "forbid" || c.Vendor != "Intel" || c.Match != "exact" || c.Pos.Line != 4 {
+	if c.Accel() != core.KVM || c.Machine != "pc-q35-7.2" || c.NeedsHost() {
+		t.Errorf("domain type %q machine %q", c.DomainType, c.Machine)
+	}
+	if c.Mode != "custom" || c.Model != "Haswell-noTSX-IBRS" || c.Fallback != "forbid" || c.Vendor != "Intel" || c.Match != "exact" || c.Check != "partial" || c.Pos.Line != 4 {
 		t.Errorf("parsed %+v", c)
 	}
 	// libvirt's names become QEMU's; require/force switch on, and
 	// disable/forbid off; a feature without a policy is required.
-	const want = "Haswell-noTSX-IBRS,+pclmulqdq,+lahf-lm,-spec-ctrl,-tsx-ctrl,+vmx"
-	if got := c.Spec(reg); got != want {
-		t.Errorf("Spec() = %q, want %q", got, want)
+	const want = "Haswell-noTSX-IBRS,pclmulqdq=on,lahf-lm=on,spec-ctrl=off,tsx-ctrl=off,vmx=on"
+	if got, err := c.Spec(reg, nil); got != want || err != nil {
+		t.Errorf("Spec() = %q, %v; want %q", got, err, want)
 	}
 	if got := reg.Names(c.Forbidden()); len(got) != 1 || got[0] != "tsx-ctrl" {
 		t.Errorf("Forbidden() = %v", got)
 	}
 	// The spec is one QEMU reads: it resolves on the embedded catalog.
-	s, err := catalog.ParseCPUSpec(c.Spec(reg), reg)
+	spec, _ := c.Spec(reg, nil)
+	s, err := catalog.ParseCPUSpec(spec, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,13 +75,235 @@ func TestParseCPU(t *testing.T) {
 	}
 }
 
-func TestParseCPUBare(t *testing.T) {
-	c, err := ParseCPU("cpu.xml", []byte("<cpu>\n<model vendor_id='GenuineIntel'>Skylake-Client-v4</model>\n</cpu>"), feature.Builtin())
+// TestSpecMatchesLibvirt: for libvirt's own test domains, Spec writes the
+// -cpu option libvirt's tests expect it to give QEMU, byte for byte
+// (testdata/domains/SOURCES.md; the .args files are read with
+// core/qemucmd).
+func TestSpecMatchesLibvirt(t *testing.T) {
+	reg := feature.Builtin()
+	for _, tc := range []struct{ xml, args string }{
+		{"cpu-exact1.xml", "cpu-exact1.x86_64-latest.args"},
+		{"cpu-exact1.x86_64-latest.xml", "cpu-exact1.x86_64-latest.args"},
+		// No migratable attribute: libvirt sets migratable='on'.
+		{"cpu-host-passthrough-features.xml", "cpu-host-passthrough-features.x86_64-latest.args"},
+		{"cpu-host-passthrough.x86_64-latest.xml", "cpu-host-passthrough.x86_64-latest.args"},
+	} {
+		t.Run(tc.xml, func(t *testing.T) {
+			c, err := ReadCPUFile(filepath.Join("testdata", "domains", tc.xml), reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Spec(reg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := argsCPU(t, tc.args)
+			if got != want {
+				t.Errorf("Spec() = %q\nlibvirt: %q", got, want)
+			}
+		})
+	}
+}
+
+// argsCPU is the -cpu option of one of libvirt's expected command lines.
+func argsCPU(t *testing.T, name string) string {
+	t.Helper()
+	file := filepath.Join("..", "qemucmd", "testdata", "libvirt", name)
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Spec(feature.Builtin()); got != "Skylake-Client-v4,vendor=GenuineIntel" {
-		t.Errorf("Spec() = %q", got)
+	cmd, err := qemucmd.Parse(file, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd.CPU
+}
+
+// TestModes: libvirt's own examples of each mode (docs/formatdomain.rst).
+func TestModes(t *testing.T) {
+	reg := feature.Builtin()
+	for _, tc := range []struct{ file, mode, spec string }{
+		{"formatdomain-custom.xml", "custom", "core2duo,lahf-lm=off"},
+		{"formatdomain-host-passthrough.xml", "host-passthrough", "host,migratable=off,lahf-lm=off"},
+		{"formatdomain-maximum.xml", "maximum", "max,migratable=off,lahf-lm=off"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			c, err := ReadCPUFile(filepath.Join("testdata", "domains", tc.file), reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Spec(reg, nil)
+			if c.Mode != tc.mode || got != tc.spec || err != nil {
+				t.Errorf("mode %q, Spec() = %q, %v; want %q, %q", c.Mode, got, err, tc.mode, tc.spec)
+			}
+		})
+	}
+	// host-model depends on the host.
+	c, err := ReadCPUFile(filepath.Join("testdata", "domains", "formatdomain-host-model.xml"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Spec(reg, nil); !errors.Is(err, ErrNeedsHost) {
+		t.Errorf("host-model without a host: %v, want ErrNeedsHost", err)
+	}
+}
+
+// libvirtHaswellHost is the host CPU of libvirt's host-model tests
+// (QEMU_CPU_DEF_HASWELL, tests/testutilshostcpus.h, libvirt commit
+// fb6b391672c8bef6bc86c5f28d05884464ea75ec): libvirt's Haswell model and
+// these features, on an Intel family 6 model 60 CPU.
+var libvirtHaswellHost = []string{"vme", "ds", "acpi", "ss", "ht", "tm", "pbe", "dtes64", "monitor", "ds_cpl",
+	"vmx", "smx", "est", "tm2", "xtpr", "pdcm", "osxsave", "f16c", "rdrand", "cmt", "pdpe1gb", "abm", "invtsc", "lahf_lm"}
+
+// TestHostModelLibvirtHaswell: libvirt's cpu-host-model-vendor test,
+// host-model on its Haswell host, gives the -cpu option in
+// cpu-host-model-vendor.x86_64-latest.args.
+func TestHostModelLibvirtHaswell(t *testing.T) {
+	dir := testenv.Need(t, testenv.LibvirtCPUMap, "host-model names the host by a model of libvirt's CPU map")
+	reg := feature.Builtin()
+	m, err := LoadMap(dir, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw, _ := m.Model("Haswell")
+	h := &Host{Features: hw.Set, Vendor: "GenuineIntel", Family: 6, Model: 60, Map: m}
+	for _, name := range libvirtHaswellHost {
+		f, ok := m.Feature(name)
+		if !ok {
+			t.Fatalf("libvirt's map has no feature %s", name)
+		}
+		h.Features = h.Features.Union(f.IDs)
+	}
+	c, err := ReadCPUFile(filepath.Join("testdata", "domains", "cpu-host-model-vendor.xml"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Spec(reg, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := argsCPU(t, "cpu-host-model-vendor.x86_64-latest.args")
+	// The same model and vendor. libvirt's test host lists features its
+	// Haswell model already has (lahf_lm), which libvirt repeats and
+	// HostModel leaves out, so the two are compared by what QEMU 10.0
+	// makes of them on the command line's machine type and accelerator
+	// (pc, tcg). libvirt leaves out four of the host's features: invtsc
+	// (not migratable), osxsave and cmt (virQEMUCapsCPUFilterFeatures),
+	// and ht; HostModel keeps ht.
+	gotOpts, wantOpts := strings.Split(got, ","), strings.Split(want, ",")
+	if gotOpts[0] != wantOpts[0] || gotOpts[1] != wantOpts[1] {
+		t.Errorf("Spec() = %q\nlibvirt: %q", got, want)
+	}
+	cat, err := catalog.Embedded("qemu-10.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(spec string) feature.FeatureSet {
+		s, err := catalog.ParseCPUSpec(spec, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := cat.ResolveSpec(s, "pc", core.TCG, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Features
+	}
+	// vendor= is a 12-character string QEMU's syntax takes whole.
+	g, w := resolve(got), resolve(want)
+	if extra := reg.Names(g.Difference(w)); !slices.Equal(extra, []string{"ht"}) || !w.Difference(g).IsEmpty() {
+		t.Errorf("Spec() = %q\nlibvirt: %q\nmore: %v, fewer: %v", got, want, extra, reg.Names(w.Difference(g)))
+	}
+}
+
+// TestHostModelRecordedHosts: on each recorded host, host-model names
+// the model of libvirt's map libvirt would (the host's signature, decode
+// guest='on', fewest changes), and the model's libvirt features with the
+// options added and removed are exactly the host's available features
+// that the map knows and marks migratable. The spec is one QEMU 10.0's
+// catalog resolves.
+func TestHostModelRecordedHosts(t *testing.T) {
+	dir := testenv.Need(t, testenv.LibvirtCPUMap, "host-model names the host by a model of libvirt's CPU map")
+	reg := feature.Builtin()
+	m, err := LoadMap(dir, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var known feature.FeatureSet
+	for _, f := range m.Features {
+		if f.Migratable {
+			known = known.Union(f.IDs)
+		}
+	}
+	cat, err := catalog.Embedded("qemu-10.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, err := check.Machine(cat, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, model string }{
+		// Skylake-*-noTSX-IBRS have <decode guest='off'>: libvirt
+		// names such hosts Skylake-*-IBRS (with hle=off,rtm=off where
+		// TSX is off).
+		{"xeon-gold-6130.json", "Skylake-Server-IBRS"},
+		{"core-i7-8550u.json", "Skylake-Client-IBRS"},
+		{"epyc-7502-32-core.json", "EPYC-Rome"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			s, err := host.ReadFile(filepath.Join("..", "..", "testdata", "hosts", tc.file), reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := check.Compute(reg, s, core.Release{Major: 10, Minor: 0}, core.KVM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &Host{Features: a.Set, Vendor: s.Vendor, Family: s.Family, Model: s.Model, Stepping: s.Stepping, Map: m,
+				Usable: func(name string) bool { _, err := cat.Model(name); return err == nil }}
+			c, err := ParseCPU("hm.xml", []byte("<cpu mode='host-model'/>"), reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := c.Spec(reg, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := catalog.ParseCPUSpec(spec, reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cs.Model != tc.model {
+				t.Errorf("host-model is %s, want %s", cs.Model, tc.model)
+			}
+			lm, _ := m.Model(cs.Model)
+			on, off := cs.Explicit()
+			if got, want := lm.Set.Union(on).Difference(off), a.Set.Intersect(known); got != want {
+				t.Errorf("%s gives %v more and %v fewer than the host's", spec, reg.Names(got.Difference(want)), reg.Names(want.Difference(got)))
+			}
+			if _, err := cat.ResolveSpec(cs, mt.Name, core.KVM, s.Vendor); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestOptionalAndMinimum(t *testing.T) {
+	reg := feature.Builtin()
+	var avail feature.FeatureSet
+	avail = avail.Add(mustID(t, reg, "vmx"))
+	c, err := ParseCPU("f.xml", []byte("<cpu><model>Haswell</model><feature policy='optional' name='vmx'/><feature policy='optional' name='svm'/></cpu>"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Spec(reg, nil); !errors.Is(err, ErrNeedsHost) {
+		t.Errorf("optional without a host: %v", err)
+	}
+	// optional: on where the host has it, off where it does not.
+	if got, err := c.Spec(reg, &Host{Features: avail}); got != "Haswell,vmx=on,svm=off" || err != nil {
+		t.Errorf("Spec() = %q, %v", got, err)
 	}
 }
 
@@ -81,11 +315,17 @@ func TestParseCPUErrors(t *testing.T) {
 			`f.xml:3: unknown libvirt feature "avx512" (did you mean "avx512f"?)`},
 		{"qemu name", "<cpu><model>Haswell</model>\n\n<feature name='lahf-lm'/></cpu>",
 			`f.xml:3: unknown libvirt feature "lahf-lm" (did you mean "lahf_lm"?)`},
-		{"policy", "<cpu><model>Haswell</model>\n<feature policy='optional' name='vmx'/></cpu>",
-			`f.xml:2: feature vmx: policy="optional", want require, force, disable or forbid`},
-		{"mode", "<domain>\n<cpu mode='host-passthrough'/></domain>",
-			`f.xml:2: cpu mode "host-passthrough" names no CPU model: only mode='custom' is an offer of a model`},
+		{"policy", "<cpu><model>Haswell</model>\n<feature policy='maybe' name='vmx'/></cpu>",
+			`f.xml:2: feature vmx: policy="maybe", want force, require, optional, disable or forbid`},
+		{"mode", "<domain>\n<cpu mode='host'/></domain>",
+			`f.xml:2: cpu mode="host", want custom, host-model, host-passthrough or maximum`},
+		{"match in host-model", "<cpu mode='host-model' match='exact'/>", `f.xml:1: cpu match="exact": only mode='custom' takes match`},
+		{"migratable in custom", "<cpu migratable='on'><model>EPYC</model></cpu>", `f.xml:1: cpu migratable="on": only host-passthrough and maximum take migratable`},
+		{"migratable value", "<cpu mode='maximum' migratable='yes'/>", `f.xml:1: cpu migratable="yes", want on or off`},
+		{"check", "<cpu check='some'><model>EPYC</model></cpu>", `f.xml:1: cpu check="some", want none, partial or full`},
+		{"model in passthrough", "<cpu mode='host-passthrough'>\n<model>EPYC</model></cpu>", `f.xml:2: <model>EPYC</model>: mode="host-passthrough" takes no model name`},
 		{"no model", "<cpu>\n</cpu>", "f.xml:1: <cpu> has no <model>"},
+		{"empty model", "<cpu>\n<model fallback='allow'/></cpu>", "f.xml:2: <model> names no model"},
 		{"no cpu", "<domain>\n<name>x</name>\n</domain>", "f.xml:1: the domain has no <cpu> element"},
 		{"twice", "<cpu><model>Haswell</model>\n<feature name='vmx'/>\n<feature name='vmx' policy='disable'/></cpu>",
 			"f.xml:3: feature vmx given twice (first at line 2)"},
@@ -102,12 +342,23 @@ func TestParseCPUErrors(t *testing.T) {
 }
 
 // FuzzParseCPU: no panic; errors are one line naming the file; a parsed
-// CPU's Spec is a -cpu spec QEMU's syntax reads back to the same model
-// and features.
+// CPU's Spec (on a host with nothing, for the modes that need one) is a
+// -cpu option whose options QEMU's syntax reads back: every feature on
+// or off as its policy says.
 func FuzzParseCPU(f *testing.F) {
 	f.Add(domainXML)
 	f.Add("<cpu><model>Haswell</model><feature policy='forbid' name='hle'/></cpu>")
 	f.Add("<cpu mode='custom' match='strict'><model vendor_id='AuthenticAMD'>EPYC</model><feature name='svm' policy='disable'/></cpu>")
+	f.Add("<cpu mode='host-passthrough' migratable='off'><feature policy='optional' name='vmx'/></cpu>")
+	f.Add("<cpu mode='maximum' check='none'/>")
+	files, _ := filepath.Glob("testdata/domains/*.xml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(data))
+	}
 	reg := feature.Builtin()
 	f.Fuzz(func(t *testing.T, doc string) {
 		c, err := ParseCPU("f.xml", []byte(doc), reg)
@@ -117,18 +368,35 @@ func FuzzParseCPU(f *testing.F) {
 			}
 			return
 		}
-		s, err := catalog.ParseCPUSpec(c.Spec(reg), reg)
-		if err != nil {
-			t.Fatalf("Spec %q does not parse: %v", c.Spec(reg), err)
+		if c.Mode == "host-model" || c.Match == "minimum" {
+			return // needs a map and a host
 		}
-		on, off := s.Explicit()
+		spec, err := c.Spec(reg, &Host{})
+		if err != nil {
+			t.Fatalf("Spec: %v", err)
+		}
+		opts := strings.Split(spec, ",")
+		want := map[string]string{}
 		for _, cf := range c.Features {
-			if policies[cf.Policy] != on.Has(cf.ID) || policies[cf.Policy] == off.Has(cf.ID) {
-				t.Fatalf("feature %s (%s) lost in %q", cf.Name, cf.Policy, c.Spec(reg))
+			want[reg.Name(cf.ID)] = map[bool]string{true: "on", false: "off"}[policies[cf.Policy] && cf.Policy != "optional"]
+		}
+		got := map[string]string{}
+		for _, o := range opts[1:] {
+			k, v, _ := strings.Cut(o, "=")
+			if k != "vendor" && k != "migratable" {
+				got[k] = v
 			}
 		}
-		if s.Model != c.Model {
-			t.Fatalf("model %q became %q", c.Model, s.Model)
+		if len(got) != len(want) {
+			t.Fatalf("%q: options %v, features %v", spec, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("%q: feature %s=%s, want %s", spec, k, got[k], v)
+			}
+		}
+		if c.Mode == "custom" && opts[0] != c.Model {
+			t.Fatalf("model %q became %q", c.Model, opts[0])
 		}
 	})
 }

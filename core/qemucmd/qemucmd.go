@@ -524,3 +524,46 @@ func ReadPID(pid int) (*Config, error) {
 	}
 	return Parse(file, data)
 }
+
+// Target is what a command line asks QEMU for, with QEMU's defaults
+// filled in: the -cpu option ("qemu64", x86-64's default model, when the
+// line has none), the machine type ("pc", x86's default, when it names
+// none; a Proxmox "+pveN" suffix removed) and the accelerator QEMU tries
+// first. Notes say which defaults were taken and what was left out.
+type Target struct {
+	CPU, Machine string
+	Accel        core.Accel
+	Notes        []string
+}
+
+// Target returns what c asks for.
+func (c *Config) Target() (*Target, error) {
+	t := &Target{CPU: c.CPU, Machine: c.Machine}
+	if t.CPU == "" {
+		t.CPU = "qemu64"
+		t.Notes = append(t.Notes, "no -cpu: QEMU's default model, qemu64")
+	}
+	if t.Machine == "" {
+		t.Machine = "pc"
+		t.Notes = append(t.Notes, "no machine type: QEMU's default, pc")
+	}
+	if c.MachineVariant != "" {
+		t.Notes = append(t.Notes, fmt.Sprintf("machine type %s%s: Proxmox's %s variant judged as upstream's %s", c.Machine, c.MachineVariant, c.MachineVariant, c.Machine))
+	}
+	a, def, err := c.Accel()
+	if err != nil {
+		return nil, err
+	}
+	t.Accel = a
+	switch {
+	case def:
+		other := core.TCG
+		if a == core.TCG {
+			other = core.KVM
+		}
+		t.Notes = append(t.Notes, fmt.Sprintf("no accelerator: QEMU tries %s, then %s", a, other))
+	case len(c.Accels) > 1:
+		t.Notes = append(t.Notes, fmt.Sprintf("accelerators %s: judged under the first, which QEMU uses where it works", strings.Join(c.Accels, ", ")))
+	}
+	return t, nil
+}

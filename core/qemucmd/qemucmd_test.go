@@ -220,3 +220,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestTarget(t *testing.T) {
+	for _, tc := range []struct {
+		in, cpu, machine string
+		accel            core.Accel
+		notes            int
+	}{
+		{"qemu-system-x86_64", "qemu64", "pc", core.TCG, 3},
+		{"kvm -machine type=q35+pve0 -cpu host", "host", "q35", core.KVM, 2},
+		{"qemu -accel kvm -accel tcg -M pc-q35-7.2 -cpu EPYC", "EPYC", "pc-q35-7.2", core.KVM, 1},
+		{"qemu -machine pc-i440fx-7.2,accel=tcg -cpu Haswell", "Haswell", "pc-i440fx-7.2", core.TCG, 0},
+	} {
+		c, err := Parse("f", []byte(tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Target()
+		if err != nil || got.CPU != tc.cpu || got.Machine != tc.machine || got.Accel != tc.accel || len(got.Notes) != tc.notes {
+			t.Errorf("%q: Target() = %+v, %v", tc.in, got, err)
+		}
+	}
+}
