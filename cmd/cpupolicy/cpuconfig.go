@@ -160,7 +160,7 @@ func (t *cpuTarget) spec(reg *feature.Registry, host func() (*libvirt.Host, erro
 // catalog's models as the ones QEMU has.
 func (f *cpuFlags) libvirtHost(j *judge) (*libvirt.Host, error) {
 	if j.snap == nil {
-		return nil, usagef(f.cmd, "%s: libvirt's %s CPU depends on the host: give --host FILE or judge this host under kvm", *f.xml, j.Accel)
+		return nil, usagef(f.cmd, "%s: the <cpu> depends on the host (host-model, match='minimum' or optional features): give --host FILE, or judge this host under kvm", *f.xml)
 	}
 	m, err := libvirt.LoadMap(*f.cpuMap, j.Catalog.Registry())
 	if err != nil {
