@@ -106,24 +106,51 @@ disabled it), kvm (KVM will not pass it), tcg (not emulated). JSON keys:
 
 # why
 
-	cpupolicy why MODEL|--cpu SPEC|--cpu-xml FILE [--catalog NAME|FILE]
-	              [--machine M] [--accel kvm|tcg] [--host FILE]
-	              [--format text|json]
+	cpupolicy why MODEL|--cpu SPEC|--cpu-xml FILE|--qemu-cmdline FILE|--pid PID
+	              [--catalog NAME|FILE] [--machine M] [--accel kvm|tcg]
+	              [--host FILE] [--cpu-map DIR] [--format text|json]
 
 Explains whether MODEL (or the -cpu SPEC) runs on the host: each missing
 bit with its layer and CPUID/MSR location, and the runnable versions of
 the same model. Exit 1 when it is not runnable.
 
---cpu-xml FILE reads a libvirt domain XML (or just its <cpu> element):
-its <cpu mode='custom'> with <model> and <feature policy=... name=...>
-becomes the -cpu spec libvirt gives QEMU — libvirt's feature names
-become QEMU's, require and force become +feat, disable and forbid -feat
-(a feature without a policy is required). forbid also says the host must
-not have the feature: one the host offers makes the domain not runnable
-("forbidden_present" in JSON), as libvirt refuses to start it. resolve
-and check take --cpu-xml too (check notes forbid but its policies do not
-judge it). Other modes (host-model, host-passthrough), match='minimum'
-and policy 'optional' name no fixed CPU and are refused.
+A CPU configuration is named in the form a site already has it in; each
+of these replaces --cpu, and the machine type and accelerator it names
+are the defaults of --machine and --accel (a flag given wins):
+
+--cpu-xml FILE reads a libvirt domain XML (or just its <cpu> element) in
+any CPU mode and gives the -cpu option libvirt gives QEMU, as libvirt
+writes it: custom is the model with feat=on for each feature of policy
+require or force, feat=off for disable or forbid, and for optional on
+where the host has it (libvirt's names become QEMU's; no policy means
+require); host-passthrough is "host,migratable=on|off"; maximum
+"max,migratable=on|off"; host-model is the model of libvirt's CPU map
+(--cpu-map DIR, default /usr/share/libvirt/cpu_map) that names the host
+as libvirt's x86Decode does (the host's signature first, then the fewest
+features added or removed; migratable features only), with feat=on and
+feat=off for the difference; match='minimum' is host-model with the
+model's features required. host-model, minimum and optional are computed
+for the --host snapshot (or this host under kvm). <domain type='kvm'>
+means kvm, 'qemu' tcg; <os><type machine=...> is the machine type.
+forbid also says the host must not have the feature: one the host
+offers makes the domain not runnable ("forbidden_present" in JSON), as
+libvirt refuses to start it.
+
+--qemu-cmdline FILE (- for standard input) reads a whole QEMU command
+line: /proc/PID/cmdline (NUL-separated), or shell-quoted text such as
+libvirt's .args files, ps output or Proxmox's qm showcmd. -cpu,
+-machine/-M (type=, accel=), -accel and -enable-kvm are read; every
+other option is skipped with its argument. Without -cpu the model is
+QEMU's default, qemu64; without a machine type, pc; without an
+accelerator, QEMU's default: tcg, or kvm when the program's name ends in
+"kvm" (/usr/bin/kvm, qemu-kvm). A Proxmox "+pveN" machine type is judged
+as upstream's. Notes on stderr say which defaults were taken.
+
+--pid PID reads /proc/PID/cmdline of a running QEMU, as --qemu-cmdline.
+
+resolve and check take --cpu-xml and --qemu-cmdline too (check notes
+forbid but its policies do not judge it; a host-dependent <cpu> needs
+exactly one --host there).
 
 # diff
 
@@ -208,8 +235,8 @@ one is not, 2 on a usage or input error (one line naming the file).
 # resolve
 
 	cpupolicy resolve [--catalog NAME|FILE] [--machine M] [--accel kvm|tcg]
-	                  [--cpu SPEC|--cpu-xml FILE] [--host FILE]
-	                  [--format text|json] [MODEL...]
+	                  [--cpu SPEC|--cpu-xml FILE|--qemu-cmdline FILE] [--host FILE]
+	                  [--cpu-map DIR] [--format text|json] [MODEL...]
 
 Resolves each MODEL (every model of the catalog when none is named), or
 the -cpu SPEC ("Model,+feat,-feat,feat=on|off,level=N,…", QEMU's syntax),
@@ -332,7 +359,7 @@ ignores, then a rename). JSON output is {"host", "catalog", "machine",
 # check
 
 	cpupolicy check [--policy NAME]... [FILE.star...] [--site FILE]
-	                [--host FILE]... [--cpu SPEC|--cpu-xml FILE [--machine M]]
+	                [--host FILE]... [--cpu SPEC|--cpu-xml FILE|--qemu-cmdline FILE [--machine M]]
 	                [--catalog NAME|FILE] [--accel kvm|tcg] [--waivers FILE]
 	                [--param KEY=VALUE]... [--max-steps N] [--timeout D] [--max-memory SIZE]
 	                [--format text|json|sarif|junit]

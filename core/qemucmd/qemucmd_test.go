@@ -88,6 +88,60 @@ func TestRealCommandLines(t *testing.T) {
 	}
 }
 
+// TestProxmoxCorpus reads every x86 command line of Proxmox's cfg2cmd
+// tests (92 files) and checks what it takes against the file's own
+// "  -cpu" and "  -machine" lines, read as lines: qm showcmd --pretty
+// puts one option on a line, its argument single-quoted when it needs
+// quotes.
+func TestProxmoxCorpus(t *testing.T) {
+	files, err := filepath.Glob("testdata/proxmox/*.conf.cmd")
+	if err != nil || len(files) != 92 {
+		t.Fatalf("%d files, %v", len(files), err)
+	}
+	line := func(data, opt string) string {
+		for _, l := range strings.Split(data, "\n") {
+			if v, ok := strings.CutPrefix(l, "  -"+opt+" "); ok {
+				v = strings.TrimSuffix(v, " \\")
+				return strings.Trim(v, "'")
+			}
+		}
+		return ""
+	}
+	accels := map[core.Accel]int{}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Parse(file, data)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if c.Program != "/usr/bin/kvm" || c.CPU != line(string(data), "cpu") {
+			t.Errorf("%s: program %q cpu %q, file has -cpu %q", file, c.Program, c.CPU, line(string(data), "cpu"))
+		}
+		m := line(string(data), "machine")
+		if !strings.Contains(m, "type="+c.Machine+c.MachineVariant) || c.MachineVariant == "" {
+			t.Errorf("%s: machine %q%s, file has -machine %q", file, c.Machine, c.MachineVariant, m)
+		}
+		tg, err := c.Target()
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		if want := map[bool]core.Accel{true: core.TCG, false: core.KVM}[strings.Contains(m, "accel=tcg")]; tg.Accel != want {
+			t.Errorf("%s: accelerator %s, want %s", file, tg.Accel, want)
+		}
+		accels[tg.Accel]++
+	}
+	// Proxmox starts templates under tcg, every other VM under QEMU's
+	// default for /usr/bin/kvm.
+	if accels[core.TCG] != 3 || accels[core.KVM] != 89 {
+		t.Errorf("accelerators %v", accels)
+	}
+}
+
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		name, in     string
