@@ -156,9 +156,9 @@ func TestModes(t *testing.T) {
 var libvirtHaswellHost = []string{"vme", "ds", "acpi", "ss", "ht", "tm", "pbe", "dtes64", "monitor", "ds_cpl",
 	"vmx", "smx", "est", "tm2", "xtpr", "pdcm", "osxsave", "f16c", "rdrand", "cmt", "pdpe1gb", "abm", "invtsc", "lahf_lm"}
 
-// TestHostModelLibvirtHaswell: libvirt's cpu-host-model-vendor test,
-// host-model on its Haswell host, gives the -cpu option in
-// cpu-host-model-vendor.x86_64-latest.args.
+// TestHostModelLibvirtHaswell: libvirt's tests of host-model
+// (cpu-host-model-vendor) and match='minimum' (cpu-minimum1, model 486)
+// on its Haswell host give the -cpu options of their .args files.
 func TestHostModelLibvirtHaswell(t *testing.T) {
 	dir := testenv.Need(t, testenv.LibvirtCPUMap, "host-model names the host by a model of libvirt's CPU map")
 	reg := feature.Builtin()
@@ -175,45 +175,58 @@ func TestHostModelLibvirtHaswell(t *testing.T) {
 		}
 		h.Features = h.Features.Union(f.IDs)
 	}
-	c, err := ReadCPUFile(filepath.Join("testdata", "domains", "cpu-host-model-vendor.xml"), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.Spec(reg, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := argsCPU(t, "cpu-host-model-vendor.x86_64-latest.args")
-	// The same model and vendor. libvirt's test host lists features its
-	// Haswell model already has (lahf_lm), which libvirt repeats and
-	// HostModel leaves out, so the two are compared by what QEMU 10.0
-	// makes of them on the command line's machine type and accelerator
-	// (pc, tcg). libvirt leaves out four of the host's features: invtsc
-	// (not migratable), osxsave and cmt (virQEMUCapsCPUFilterFeatures),
-	// and ht; HostModel keeps ht.
-	gotOpts, wantOpts := strings.Split(got, ","), strings.Split(want, ",")
-	if gotOpts[0] != wantOpts[0] || gotOpts[1] != wantOpts[1] {
-		t.Errorf("Spec() = %q\nlibvirt: %q", got, want)
-	}
 	cat, err := catalog.Embedded("qemu-10.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolve := func(spec string) feature.FeatureSet {
-		s, err := catalog.ParseCPUSpec(spec, reg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := cat.ResolveSpec(s, "pc", core.TCG, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Features
-	}
-	// vendor= is a 12-character string QEMU's syntax takes whole.
-	g, w := resolve(got), resolve(want)
-	if extra := reg.Names(g.Difference(w)); !slices.Equal(extra, []string{"ht"}) || !w.Difference(g).IsEmpty() {
-		t.Errorf("Spec() = %q\nlibvirt: %q\nmore: %v, fewer: %v", got, want, extra, reg.Names(w.Difference(g)))
+	for _, tc := range []struct{ xml, args string }{
+		{"cpu-host-model-vendor.xml", "cpu-host-model-vendor.x86_64-latest.args"},
+		{"cpu-minimum1.x86_64-latest.xml", "cpu-minimum1.x86_64-latest.args"},
+	} {
+		t.Run(tc.xml, func(t *testing.T) {
+			c, err := ReadCPUFile(filepath.Join("testdata", "domains", tc.xml), reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Spec(reg, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := argsCPU(t, tc.args)
+			// The same model and vendor. libvirt's test host lists
+			// features its Haswell model already has (lahf_lm), which
+			// libvirt repeats and HostModel leaves out, so the two are
+			// compared by what QEMU 10.0 makes of them on the command
+			// line's machine type (pc, tcg). libvirt leaves out four
+			// of the host's features: invtsc (not migratable), osxsave
+			// and cmt (virQEMUCapsCPUFilterFeatures), and ht;
+			// HostModel keeps ht.
+			gotOpts, wantOpts := strings.Split(got, ","), strings.Split(want, ",")
+			vendor := func(opts []string) string {
+				if strings.HasPrefix(opts[1], "vendor=") {
+					return opts[1]
+				}
+				return ""
+			}
+			if gotOpts[0] != wantOpts[0] || vendor(gotOpts) != vendor(wantOpts) {
+				t.Errorf("Spec() = %q\nlibvirt: %q", got, want)
+			}
+			resolve := func(spec string) feature.FeatureSet {
+				s, err := catalog.ParseCPUSpec(spec, reg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := cat.ResolveSpec(s, "pc", core.TCG, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r.Features
+			}
+			g, w := resolve(got), resolve(want)
+			if extra := reg.Names(g.Difference(w)); !slices.Equal(extra, []string{"ht"}) || !w.Difference(g).IsEmpty() {
+				t.Errorf("Spec() = %q\nlibvirt: %q\nmore: %v, fewer: %v", got, want, extra, reg.Names(w.Difference(g)))
+			}
+		})
 	}
 }
 
@@ -304,6 +317,36 @@ func TestOptionalAndMinimum(t *testing.T) {
 	// optional: on where the host has it, off where it does not.
 	if got, err := c.Spec(reg, &Host{Features: avail}); got != "Haswell,vmx=on,svm=off" || err != nil {
 		t.Errorf("Spec() = %q, %v", got, err)
+	}
+}
+
+// TestMinimumAboveHost: match='minimum' on a host that lacks some of the
+// model's features still asks for them, so that judging the spec finds
+// them missing, as libvirt refuses to start the domain there.
+func TestMinimumAboveHost(t *testing.T) {
+	reg := feature.Builtin()
+	m, err := LoadMap("testdata/cpu_map", reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw, _ := m.Model("Haswell-noTSX-IBRS")
+	sky, _ := m.Model("Skylake-Server")
+	h := &Host{Features: hw.Set, Vendor: "GenuineIntel", Family: 6, Model: 63, Map: m}
+	c, err := ParseCPU("f.xml", []byte("<cpu match='minimum'><model>Skylake-Server</model></cpu>"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := c.Spec(reg, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := catalog.ParseCPUSpec(spec, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, _ := cs.Explicit()
+	if cs.Model != "Haswell-noTSX-IBRS" || on != sky.Set.Difference(hw.Set) || on.IsEmpty() {
+		t.Errorf("Spec() = %q: want Haswell-noTSX-IBRS and Skylake-Server's %v on", spec, reg.Names(sky.Set.Difference(hw.Set)))
 	}
 }
 
