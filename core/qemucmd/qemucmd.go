@@ -46,6 +46,11 @@ type Config struct {
 	Accels []string
 	// CPU is the last -cpu option ("" when none: QEMU's default model).
 	CPU string
+	// KVMOpen is set by ReadPID: whether the running process holds
+	// /dev/kvm open (it does from the moment KVM is its accelerator),
+	// or nil when its open files could not be read. It tells which
+	// accelerator of a list QEMU ended up with.
+	KVMOpen *bool
 }
 
 // Error is a problem with a command line, at a place in it.
@@ -501,9 +506,20 @@ func (c *Config) Accel() (core.Accel, bool, error) {
 			accels = []string{"kvm", "tcg"}
 		}
 	}
-	a, err := core.ParseAccel(accels[0])
+	first := accels[0]
+	if c.KVMOpen != nil && len(accels) > 1 {
+		// A running QEMU: the accelerator it uses is kvm exactly
+		// when it holds /dev/kvm; else the first other one listed.
+		for _, a := range accels {
+			if (a == "kvm") == *c.KVMOpen {
+				first = a
+				break
+			}
+		}
+	}
+	a, err := core.ParseAccel(first)
 	if err != nil {
-		return "", def, fmt.Errorf("accelerator %q: cpupolicy models kvm and tcg", accels[0])
+		return "", def, fmt.Errorf("accelerator %q: cpupolicy models kvm and tcg", first)
 	}
 	return a, def, nil
 }
@@ -522,7 +538,21 @@ func ReadPID(pid int) (*Config, error) {
 		// A kernel thread or a zombie has no command line.
 		return nil, fmt.Errorf("%s is empty: process %d is not a running program", file, pid)
 	}
-	return Parse(file, data)
+	c, err := Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	if fds, err := os.ReadDir(dir); err == nil {
+		open := false
+		for _, fd := range fds {
+			if target, err := os.Readlink(dir + "/" + fd.Name()); err == nil && target == "/dev/kvm" {
+				open = true
+			}
+		}
+		c.KVMOpen = &open
+	}
+	return c, nil
 }
 
 // Target is what a command line asks QEMU for, with QEMU's defaults
@@ -556,6 +586,8 @@ func (c *Config) Target() (*Target, error) {
 	}
 	t.Accel = a
 	switch {
+	case c.KVMOpen != nil && (def || len(c.Accels) > 1):
+		t.Notes = append(t.Notes, fmt.Sprintf("the running QEMU uses %s (it holds /dev/kvm open: %v)", a, *c.KVMOpen))
 	case def:
 		other := core.TCG
 		if a == core.TCG {

@@ -296,3 +296,32 @@ func TestTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestAccelRunning: for a running QEMU, whether it holds /dev/kvm says
+// which accelerator of its list it ended up with.
+func TestAccelRunning(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		in   string
+		open *bool
+		want core.Accel
+	}{
+		{"qemu -accel kvm -accel tcg", &no, core.TCG},
+		{"qemu -accel kvm -accel tcg", &yes, core.KVM},
+		{"qemu -accel kvm -accel tcg", nil, core.KVM},
+		{"qemu-kvm", &no, core.TCG},
+		{"qemu", &yes, core.KVM},
+		{"qemu -machine accel=tcg:kvm", &yes, core.KVM},
+		// One accelerator: QEMU exits if it fails, so it is that one.
+		{"qemu -accel kvm", &no, core.KVM},
+	} {
+		c, err := Parse("f", []byte(tc.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.KVMOpen = tc.open
+		if got, _, err := c.Accel(); got != tc.want || err != nil {
+			t.Errorf("%q with /dev/kvm open %v: Accel() = %s, %v; want %s", tc.in, tc.open, got, err, tc.want)
+		}
+	}
+}
