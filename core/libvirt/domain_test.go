@@ -56,18 +56,15 @@ func TestParseCPU(t *testing.T) {
 	}
 	// The spec is one QEMU reads: it resolves on the embedded catalog.
 	spec, _ := c.Spec(reg, nil)
-	s, err := catalog.ParseCPUSpec(spec, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cat, err := catalog.Embedded("qemu-7.2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := cat.ResolveSpec(s, "pc-q35-7.2", core.KVM, "")
+	rs, err := check.ResolveAll(cat, nil, spec, "pc-q35-7.2", core.KVM, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := rs[0]
 	for name, want := range map[string]bool{"vmx": true, "spec-ctrl": false, "pclmulqdq": true, "tsx-ctrl": false} {
 		if got := r.Features.Has(mustID(t, reg, name)); got != want {
 			t.Errorf("resolved %s: %v, want %v", name, got, want)
@@ -103,6 +100,32 @@ func TestSpecMatchesLibvirt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// specOptions reads a spec Spec wrote: the model, and the features it
+// sets on and off (NAME=on|off; other options are skipped).
+func specOptions(t *testing.T, reg *feature.Registry, spec string) (model string, on, off feature.FeatureSet) {
+	t.Helper()
+	opts := strings.Split(spec, ",")
+	for _, o := range opts[1:] {
+		k, v, _ := strings.Cut(o, "=")
+		if k == "vendor" || k == "migratable" {
+			continue
+		}
+		id, err := reg.Lookup(k)
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		switch v {
+		case "on":
+			on = on.Add(id)
+		case "off":
+			off = off.Add(id)
+		default:
+			t.Fatalf("%s: option %s", spec, o)
+		}
+	}
+	return opts[0], on, off
 }
 
 // argsCPU is the -cpu option of one of libvirt's expected command lines.
@@ -212,15 +235,11 @@ func TestHostModelLibvirtHaswell(t *testing.T) {
 				t.Errorf("Spec() = %q\nlibvirt: %q", got, want)
 			}
 			resolve := func(spec string) feature.FeatureSet {
-				s, err := catalog.ParseCPUSpec(spec, reg)
+				r, err := check.ResolveAll(cat, nil, spec, "pc", core.TCG, "")
 				if err != nil {
 					t.Fatal(err)
 				}
-				r, err := cat.ResolveSpec(s, "pc", core.TCG, "")
-				if err != nil {
-					t.Fatal(err)
-				}
-				return r.Features
+				return r[0].Features
 			}
 			g, w := resolve(got), resolve(want)
 			if extra := reg.Names(g.Difference(w)); !slices.Equal(extra, []string{"ht"}) || !w.Difference(g).IsEmpty() {
@@ -284,19 +303,15 @@ func TestHostModelRecordedHosts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cs, err := catalog.ParseCPUSpec(spec, reg)
-			if err != nil {
-				t.Fatal(err)
+			model, on, off := specOptions(t, reg, spec)
+			if model != tc.model {
+				t.Errorf("host-model is %s, want %s", model, tc.model)
 			}
-			if cs.Model != tc.model {
-				t.Errorf("host-model is %s, want %s", cs.Model, tc.model)
-			}
-			lm, _ := m.Model(cs.Model)
-			on, off := cs.Explicit()
+			lm, _ := m.Model(model)
 			if got, want := lm.Set.Union(on).Difference(off), a.Set.Intersect(known); got != want {
 				t.Errorf("%s gives %v more and %v fewer than the host's", spec, reg.Names(got.Difference(want)), reg.Names(want.Difference(got)))
 			}
-			if _, err := cat.ResolveSpec(cs, mt.Name, core.KVM, s.Vendor); err != nil {
+			if _, err := check.ResolveAll(cat, nil, spec, mt.Name, core.KVM, s.Vendor); err != nil {
 				t.Error(err)
 			}
 		})
@@ -340,12 +355,8 @@ func TestMinimumAboveHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := catalog.ParseCPUSpec(spec, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	on, _ := cs.Explicit()
-	if cs.Model != "Haswell-noTSX-IBRS" || on != sky.Set.Difference(hw.Set) || on.IsEmpty() {
+	model, on, _ := specOptions(t, reg, spec)
+	if model != "Haswell-noTSX-IBRS" || on != sky.Set.Difference(hw.Set) || on.IsEmpty() {
 		t.Errorf("Spec() = %q: want Haswell-noTSX-IBRS and Skylake-Server's %v on", spec, reg.Names(sky.Set.Difference(hw.Set)))
 	}
 }
