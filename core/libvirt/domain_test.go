@@ -413,7 +413,16 @@ func FuzzParseCPU(f *testing.F) {
 		}
 		f.Add(string(data))
 	}
+	f.Add("<cpu mode='host-model'><feature policy='disable' name='vmx'/></cpu>")
+	f.Add("<cpu match='minimum'><model>EPYC</model></cpu>")
 	reg := feature.Builtin()
+	m, err := LoadMap("testdata/cpu_map", reg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// A host with every feature of the map's Haswell-noTSX-IBRS.
+	hw, _ := m.Model("Haswell-noTSX-IBRS")
+	host := &Host{Features: hw.Set, Vendor: "GenuineIntel", Family: 6, Model: 63, Map: m}
 	f.Fuzz(func(t *testing.T, doc string) {
 		c, err := ParseCPU("f.xml", []byte(doc), reg)
 		if err != nil {
@@ -422,17 +431,26 @@ func FuzzParseCPU(f *testing.F) {
 			}
 			return
 		}
+		spec, err := c.Spec(reg, host)
 		if c.Mode == "host-model" || c.Match == "minimum" {
-			return // needs a map and a host
+			// The host-model part is the map's; only a minimum
+			// model the map lacks is an error.
+			if err != nil && !strings.Contains(err.Error(), "has no model") {
+				t.Fatalf("Spec: %v", err)
+			}
+			return
 		}
-		spec, err := c.Spec(reg, &Host{})
 		if err != nil {
 			t.Fatalf("Spec: %v", err)
 		}
 		opts := strings.Split(spec, ",")
 		want := map[string]string{}
 		for _, cf := range c.Features {
-			want[reg.Name(cf.ID)] = map[bool]string{true: "on", false: "off"}[policies[cf.Policy] && cf.Policy != "optional"]
+			on := policies[cf.Policy]
+			if cf.Policy == "optional" {
+				on = host.Features.Has(cf.ID)
+			}
+			want[reg.Name(cf.ID)] = map[bool]string{true: "on", false: "off"}[on]
 		}
 		got := map[string]string{}
 		for _, o := range opts[1:] {
