@@ -268,6 +268,9 @@ func parseWords(file string, words []word) (*Config, error) {
 	}
 	if i < len(words) && !strings.HasPrefix(words[i].Text, "-") {
 		c.Program = words[i].Text
+		if err := checkProgram(c.Program); err != nil {
+			return nil, words[i].pos.at(err.Error())
+		}
 		i++
 	}
 	if c.Program == "" && i == len(words) {
@@ -393,6 +396,24 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// checkProgram refuses a QEMU for another target: its CPU options are
+// not x86's.
+func checkProgram(program string) error {
+	base := path.Base(program)
+	if t, ok := strings.CutPrefix(base, "qemu-system-"); ok && t != "x86_64" && t != "i386" {
+		return fmt.Errorf("%s runs %s guests; cpupolicy judges x86 (qemu-system-x86_64)", program, t)
+	}
+	return nil
+}
+
+// isQEMU reports whether program's name is one QEMU's system emulator
+// goes by: qemu-system-TARGET, qemu-kvm (RHEL), kvm (Debian, Proxmox) or
+// qemu.
+func isQEMU(program string) bool {
+	base := path.Base(program)
+	return strings.HasPrefix(base, "qemu-system-") || base == "qemu-kvm" || base == "kvm" || base == "qemu"
 }
 
 // isAssignment reports whether w is a shell NAME=VALUE assignment.
@@ -537,6 +558,11 @@ func ReadPID(pid int) (*Config, error) {
 	if len(data) == 0 {
 		// A kernel thread or a zombie has no command line.
 		return nil, fmt.Errorf("%s is empty: process %d is not a running program", file, pid)
+	}
+	// Any process has a command line; only QEMU's says what CPU a
+	// guest gets.
+	if argv0, _, _ := strings.Cut(string(data), "\x00"); !isQEMU(argv0) {
+		return nil, fmt.Errorf("process %d runs %q, not QEMU", pid, argv0)
 	}
 	c, err := Parse(file, data)
 	if err != nil {

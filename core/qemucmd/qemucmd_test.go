@@ -199,6 +199,7 @@ func TestParseErrors(t *testing.T) {
 		{"json", "qemu -machine '{\"type\":'", "f:1:15: -machine: JSON argument: unexpected EOF"},
 		{"empty", "  \n", "f:1:1: no QEMU command: the input has no program and no options"},
 		{"nul", "qemu\x00-cpu\x00", "f: argument 2: -cpu requires an argument"},
+		{"other target", "LC_ALL=C \\\n/usr/bin/qemu-system-aarch64 -cpu max", "f:2:1: /usr/bin/qemu-system-aarch64 runs aarch64 guests; cpupolicy judges x86 (qemu-system-x86_64)"},
 		// Fuzz finds (testdata/fuzz/FuzzParse).
 		{"quoted option name", "'-\n'", `f:1:1: "-\n" requires an argument`},
 		{"accel not a name", "-machine accel==", `f:1:10: -machine accel="=": "=" is not an accelerator name`},
@@ -323,5 +324,15 @@ func TestAccelRunning(t *testing.T) {
 		if got, _, err := c.Accel(); got != tc.want || err != nil {
 			t.Errorf("%q with /dev/kvm open %v: Accel() = %s, %v; want %s", tc.in, tc.open, got, err, tc.want)
 		}
+	}
+}
+
+func TestReadPID(t *testing.T) {
+	// This test's own process is no QEMU.
+	if _, err := ReadPID(os.Getpid()); err == nil || !strings.Contains(err.Error(), "not QEMU") {
+		t.Errorf("ReadPID(self) = %v", err)
+	}
+	if _, err := ReadPID(-1); err == nil {
+		t.Error("ReadPID(-1) succeeded")
 	}
 }
