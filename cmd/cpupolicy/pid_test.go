@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -43,8 +45,14 @@ func TestWhyPID(t *testing.T) {
 				args = append(args, strings.Fields(tc.accel)...)
 			}
 			cmd := exec.CommandContext(ctx, bin, args...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
+			// QEMU writes its warnings straight into a file (no copying
+			// goroutine that could lag behind the QMP reply).
+			stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stderr.Close()
+			cmd.Stderr = stderr
 			in, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -83,7 +91,11 @@ func TestWhyPID(t *testing.T) {
 				t.Fatal(err)
 			}
 			accel := map[bool]string{true: "kvm", false: "tcg"}[kvm.Return.Enabled]
-			qemuMissing := tcgWarnings(stderr.String())
+			warnings, err := os.ReadFile(stderr.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			qemuMissing := tcgWarnings(string(warnings))
 
 			var stdout, errOut bytes.Buffer
 			code := run([]string{"why", "--pid", strconv.Itoa(cmd.Process.Pid), "--catalog", "qemu-7.2", "--format", "json"}, strings.NewReader(""), &stdout, &errOut)
