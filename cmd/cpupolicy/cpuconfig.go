@@ -77,7 +77,7 @@ func (f *cpuFlags) load(e *env) (*cpuTarget, error) {
 		if t.domain, err = libvirt.ReadCPUFile(*f.xml, reg); err != nil {
 			return nil, err
 		}
-		t.machine, t.accel = t.domain.Machine, string(t.domain.Accel())
+		t.machine, t.accel, t.notes = t.domain.Machine, string(t.domain.Accel()), t.domain.Notes()
 	case *f.cmdline != "":
 		cmd, err := f.readCmdline(e)
 		if err != nil {

@@ -68,6 +68,23 @@ func (c *CPU) Accel() core.Accel {
 	return ""
 }
 
+// Notes says what of c the -cpu option does not carry: libvirt's own
+// checks when it starts the domain.
+func (c *CPU) Notes() []string {
+	var out []string
+	check := c.Check
+	if check == "" && (c.Mode == "host-passthrough" || c.Mode == "maximum") {
+		check = "none"
+	}
+	if check == "none" {
+		out = append(out, "check='none': libvirt leaves the CPU to QEMU, which starts the guest without the features it cannot give (a warning each)")
+	}
+	if c.Vendor != "" {
+		out = append(out, fmt.Sprintf("<vendor>%s</vendor>: libvirt also requires the host CPU's vendor to be %s; not judged here", c.Vendor, c.Vendor))
+	}
+	return out
+}
+
 // NeedsHost reports whether c's -cpu option depends on the host
 // (host-model, match='minimum', optional features): [CPU.Spec] then
 // needs a Host.

@@ -51,6 +51,9 @@ func TestParseCPU(t *testing.T) {
 	if got, err := c.Spec(reg, nil); got != want || err != nil {
 		t.Errorf("Spec() = %q, %v; want %q", got, err, want)
 	}
+	if n := c.Notes(); len(n) != 1 || !strings.HasPrefix(n[0], "<vendor>Intel</vendor>") {
+		t.Errorf("Notes() = %q", n)
+	}
 	if got := reg.Names(c.Forbidden()); len(got) != 1 || got[0] != "tsx-ctrl" {
 		t.Errorf("Forbidden() = %v", got)
 	}
