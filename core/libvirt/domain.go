@@ -53,6 +53,10 @@ type CPU struct {
 	// "qemu", …), "" for a <cpu> alone; Machine its <os><type
 	// machine=…>, "" when absent.
 	DomainType, Machine string
+	// PVEOI and PVSpinlock are the domain's <features><apic eoi=…/>
+	// and <pvspinlock state=…/>: "on", "off" or "" when absent.
+	// libvirt passes them as the CPU's kvm-pv-eoi and kvm-pv-unhalt.
+	PVEOI, PVSpinlock string
 }
 
 // Accel is the accelerator of the domain's type: kvm for "kvm", tcg for
@@ -129,7 +133,7 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 		return nil, err
 	}
 	n := root
-	var domainType, machine string
+	var domainType, machine, eoi, spinlock string
 	switch root.name {
 	case "cpu":
 	case "domain":
@@ -140,6 +144,20 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 				for _, o := range k.kids {
 					if o.name == "type" {
 						machine, _ = o.attr("machine")
+					}
+				}
+			}
+			if k.name == "features" {
+				for _, f := range k.kids {
+					var err error
+					switch f.name {
+					case "apic":
+						eoi, err = onOff(f, "eoi")
+					case "pvspinlock":
+						spinlock, err = onOff(f, "state")
+					}
+					if err != nil {
+						return nil, err
 					}
 				}
 			}
@@ -157,7 +175,7 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 	default:
 		return nil, errorf(root.pos, "root element is <%s>, want <cpu> or <domain>", root.name)
 	}
-	c := &CPU{Pos: n.pos, Mode: "custom", DomainType: domainType, Machine: machine}
+	c := &CPU{Pos: n.pos, Mode: "custom", DomainType: domainType, Machine: machine, PVEOI: eoi, PVSpinlock: spinlock}
 	if v, ok := n.attr("mode"); ok {
 		switch v {
 		case "custom", "host-model", "host-passthrough", "maximum":
@@ -356,7 +374,24 @@ func (c *CPU) Spec(reg *feature.Registry, host *Host) (string, error) {
 		}
 		parts = append(parts, reg.Name(f.ID)+map[bool]string{true: "=on", false: "=off"}[on])
 	}
+	// The domain's <features> that libvirt writes into -cpu, after
+	// the <cpu>'s own (libvirt's cpu-translation test).
+	if c.PVEOI != "" {
+		parts = append(parts, "kvm-pv-eoi="+c.PVEOI)
+	}
+	if c.PVSpinlock != "" {
+		parts = append(parts, "kvm-pv-unhalt="+c.PVSpinlock)
+	}
 	return strings.Join(parts, ","), nil
+}
+
+// onOff reads n's attribute attr, "on" or "off" ("" when absent).
+func onOff(n *node, attr string) (string, error) {
+	v, ok := n.attr(attr)
+	if !ok || v == "on" || v == "off" {
+		return v, nil
+	}
+	return "", errorf(n.pos, "<%s %s=%q>, want on or off", n.name, attr, v)
 }
 
 // Forbidden returns the features with policy forbid: libvirt refuses to
