@@ -130,8 +130,13 @@ as libvirt's x86Decode does (the host's signature first, then the fewest
 features added or removed; migratable features only), with feat=on and
 feat=off for the difference; match='minimum' is host-model with the
 model's features required. host-model, minimum and optional are computed
-for the --host snapshot (or this host under kvm). <domain type='kvm'>
-means kvm, 'qemu' tcg; <os><type machine=...> is the machine type.
+for the --host snapshot (or this host under kvm). A domain that names no
+model (no <cpu>, or one with only a topology) gets QEMU's default,
+qemu64. The domain's <features> that libvirt writes into -cpu follow:
+<apic eoi> (kvm-pv-eoi), <pvspinlock> (kvm-pv-unhalt), the <hyperv>
+enlightenments (hv-*, hv-passthrough) and <kvm> (hidden: kvm=off,
+hint-dedicated, poll-control). <domain type='kvm'> means kvm, 'qemu'
+tcg; <os><type machine=...> is the machine type.
 forbid also says the host must not have the feature: one the host
 offers makes the domain not runnable ("forbidden_present" in JSON), as
 libvirt refuses to start it.

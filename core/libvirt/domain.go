@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -53,10 +54,16 @@ type CPU struct {
 	// "qemu", …), "" for a <cpu> alone; Machine its <os><type
 	// machine=…>, "" when absent.
 	DomainType, Machine string
-	// PVEOI and PVSpinlock are the domain's <features><apic eoi=…/>
-	// and <pvspinlock state=…/>: "on", "off" or "" when absent.
-	// libvirt passes them as the CPU's kvm-pv-eoi and kvm-pv-unhalt.
-	PVEOI, PVSpinlock string
+	// Extra are the -cpu options libvirt makes of the domain's
+	// <features> ([domainFeatures]), in libvirt's order: kvm-pv-eoi
+	// (<apic eoi>), kvm-pv-unhalt (<pvspinlock>), the <hyperv>
+	// enlightenments, and <kvm>'s kvm=off, kvm-hint-dedicated and
+	// kvm-poll-control.
+	Extra []string
+	// DefaultModel is set when the domain names no model (no <cpu>,
+	// or one with only a topology): the guest gets QEMU's default,
+	// qemu64.
+	DefaultModel bool
 }
 
 // Accel is the accelerator of the domain's type: kvm for "kvm", tcg for
@@ -82,6 +89,9 @@ func (c *CPU) Notes() []string {
 	}
 	if check == "none" {
 		out = append(out, "check='none': libvirt leaves the CPU to QEMU, which starts the guest without the features it cannot give (a warning each)")
+	}
+	if c.DefaultModel {
+		out = append(out, "the domain names no CPU model: QEMU's default, qemu64")
 	}
 	if c.Vendor != "" {
 		out = append(out, fmt.Sprintf("<vendor>%s</vendor>: libvirt also requires the host CPU's vendor to be %s; not judged here", c.Vendor, c.Vendor))
@@ -133,7 +143,8 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 		return nil, err
 	}
 	n := root
-	var domainType, machine, eoi, spinlock string
+	var domainType, machine string
+	var extra []string
 	switch root.name {
 	case "cpu":
 	case "domain":
@@ -148,17 +159,8 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 				}
 			}
 			if k.name == "features" {
-				for _, f := range k.kids {
-					var err error
-					switch f.name {
-					case "apic":
-						eoi, err = onOff(f, "eoi")
-					case "pvspinlock":
-						spinlock, err = onOff(f, "state")
-					}
-					if err != nil {
-						return nil, err
-					}
+				if extra, err = domainFeatures(k); err != nil {
+					return nil, err
 				}
 			}
 			if k.name != "cpu" {
@@ -170,12 +172,15 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 			n = k
 		}
 		if n == nil {
-			return nil, errorf(root.pos, "the domain has no <cpu> element")
+			// No <cpu>: QEMU's default model, with what the
+			// domain's <features> add.
+			return &CPU{Pos: root.pos, Mode: "custom", Match: "exact", Model: "qemu64", Fallback: "allow", DefaultModel: true,
+				DomainType: domainType, Machine: machine, Extra: extra}, nil
 		}
 	default:
 		return nil, errorf(root.pos, "root element is <%s>, want <cpu> or <domain>", root.name)
 	}
-	c := &CPU{Pos: n.pos, Mode: "custom", DomainType: domainType, Machine: machine, PVEOI: eoi, PVSpinlock: spinlock}
+	c := &CPU{Pos: n.pos, Mode: "custom", DomainType: domainType, Machine: machine, Extra: extra}
 	if v, ok := n.attr("mode"); ok {
 		switch v {
 		case "custom", "host-model", "host-passthrough", "maximum":
@@ -282,10 +287,14 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 		c.Migratable = "on"
 	}
 	if c.Mode == "custom" && c.Model == "" {
-		if model == nil {
-			return nil, errorf(n.pos, "<cpu> has no <model>")
+		if model != nil {
+			return nil, errorf(model.pos, "<model> names no model")
 		}
-		return nil, errorf(model.pos, "<model> names no model")
+		if len(c.Features) > 0 {
+			return nil, errorf(n.pos, "<cpu> has features but no <model>")
+		}
+		// A <cpu> with only a topology: QEMU's default model.
+		c.Model, c.Fallback, c.DefaultModel = "qemu64", "allow", true
 	}
 	return c, nil
 }
@@ -374,15 +383,122 @@ func (c *CPU) Spec(reg *feature.Registry, host *Host) (string, error) {
 		}
 		parts = append(parts, reg.Name(f.ID)+map[bool]string{true: "=on", false: "=off"}[on])
 	}
-	// The domain's <features> that libvirt writes into -cpu, after
-	// the <cpu>'s own (libvirt's cpu-translation test).
-	if c.PVEOI != "" {
-		parts = append(parts, "kvm-pv-eoi="+c.PVEOI)
-	}
-	if c.PVSpinlock != "" {
-		parts = append(parts, "kvm-pv-unhalt="+c.PVSpinlock)
-	}
+	parts = append(parts, c.Extra...)
 	return strings.Join(parts, ","), nil
+}
+
+// hypervOptions are libvirt's <hyperv> enlightenments in the order
+// libvirt writes them (its enum order), each as QEMU's hv- property.
+var hypervOptions = []struct{ elem, prop string }{
+	{"relaxed", "hv-relaxed"}, {"vapic", "hv-vapic"}, {"spinlocks", "hv-spinlocks"},
+	{"vpindex", "hv-vpindex"}, {"runtime", "hv-runtime"}, {"synic", "hv-synic"},
+	{"stimer", "hv-stimer"}, {"reset", "hv-reset"}, {"vendor_id", "hv-vendor-id"},
+	{"frequencies", "hv-frequencies"}, {"reenlightenment", "hv-reenlightenment"},
+	{"tlbflush", "hv-tlbflush"}, {"ipi", "hv-ipi"}, {"evmcs", "hv-evmcs"},
+	{"avic", "hv-avic"}, {"emsr_bitmap", "hv-emsr-bitmap"}, {"xmm_input", "hv-xmm-input"},
+}
+
+// kvmOptions are <kvm>'s elements libvirt writes into -cpu, in its order,
+// with the option each state='on' gives.
+var kvmOptions = []struct{ elem, on string }{
+	{"hidden", "kvm=off"}, {"hint-dedicated", "kvm-hint-dedicated=on"}, {"poll-control", "kvm-poll-control=on"},
+}
+
+// domainFeatures returns the -cpu options libvirt makes of a domain's
+// <features> (libvirt's cpu-translation, hyperv and kvm-features tests):
+// <apic eoi='on|off'> is kvm-pv-eoi, <pvspinlock state='on|off'>
+// kvm-pv-unhalt; of <hyperv> (mode custom), each enlightenment with
+// state='on' is hv-NAME=on (spinlocks: hv-spinlocks=0xRETRIES; vendor_id:
+// hv-vendor-id=VALUE), and mode='passthrough' is hv-passthrough=on; of
+// <kvm>, hidden is kvm=off, hint-dedicated and poll-control =on. The
+// rest of <features> does not reach -cpu.
+func domainFeatures(n *node) ([]string, error) {
+	var out []string
+	kids := map[string]*node{}
+	for _, k := range n.kids {
+		kids[k.name] = k
+	}
+	if k := kids["apic"]; k != nil {
+		v, err := onOff(k, "eoi")
+		if err != nil {
+			return nil, err
+		}
+		if v != "" {
+			out = append(out, "kvm-pv-eoi="+v)
+		}
+	}
+	if k := kids["pvspinlock"]; k != nil {
+		v, err := onOff(k, "state")
+		if err != nil {
+			return nil, err
+		}
+		if v != "" {
+			out = append(out, "kvm-pv-unhalt="+v)
+		}
+	}
+	if hv := kids["hyperv"]; hv != nil {
+		switch mode, _ := hv.attr("mode"); mode {
+		case "passthrough":
+			out = append(out, "hv-passthrough=on")
+		case "", "custom":
+			en := map[string]*node{}
+			for _, k := range hv.kids {
+				en[k.name] = k
+			}
+			for _, o := range hypervOptions {
+				k := en[o.elem]
+				if k == nil {
+					continue
+				}
+				v, err := onOff(k, "state")
+				if err != nil {
+					return nil, err
+				}
+				if v != "on" {
+					continue
+				}
+				switch o.elem {
+				case "spinlocks":
+					r, ok := k.attr("retries")
+					retries, err := strconv.ParseUint(r, 10, 32)
+					if !ok || err != nil || retries < 4095 {
+						return nil, errorf(k.pos, "<spinlocks retries=%q>: want a number of at least 4095", r)
+					}
+					out = append(out, fmt.Sprintf("%s=0x%x", o.prop, retries))
+				case "vendor_id":
+					v, _ := k.attr("value")
+					if v == "" || len(v) > 12 || strings.Contains(v, ",") {
+						return nil, errorf(k.pos, "<vendor_id value=%q>: want 1 to 12 characters, no comma", v)
+					}
+					out = append(out, o.prop+"="+v)
+				default:
+					out = append(out, o.prop+"=on")
+				}
+			}
+		default:
+			return nil, errorf(hv.pos, "<hyperv mode=%q>, want custom or passthrough", mode)
+		}
+	}
+	if kvm := kids["kvm"]; kvm != nil {
+		en := map[string]*node{}
+		for _, k := range kvm.kids {
+			en[k.name] = k
+		}
+		for _, o := range kvmOptions {
+			k := en[o.elem]
+			if k == nil {
+				continue
+			}
+			v, err := onOff(k, "state")
+			if err != nil {
+				return nil, err
+			}
+			if v == "on" {
+				out = append(out, o.on)
+			}
+		}
+	}
+	return out, nil
 }
 
 // onOff reads n's attribute attr, "on" or "off" ("" when absent).

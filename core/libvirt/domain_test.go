@@ -39,7 +39,7 @@ func TestParseCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Accel() != core.KVM || c.Machine != "pc-q35-7.2" || c.NeedsHost() || c.PVEOI != "" {
+	if c.Accel() != core.KVM || c.Machine != "pc-q35-7.2" || c.NeedsHost() || c.Extra != nil {
 		t.Errorf("domain type %q machine %q", c.DomainType, c.Machine)
 	}
 	if c.Mode != "custom" || c.Model != "Haswell-noTSX-IBRS" || c.Fallback != "forbid" || c.Vendor != "Intel" || c.Match != "exact" || c.Check != "partial" || c.Pos.Line != 4 {
@@ -93,6 +93,9 @@ func TestSpecMatchesLibvirt(t *testing.T) {
 		// established here, so cmp-legacy=on is taken out of Spec's
 		// output before the comparison.
 		{"cpu-translation.xml", "cpu-translation.x86_64-latest.args"},
+		// No <cpu>: QEMU's default model, and the <hyperv>
+		// enlightenments in libvirt's order.
+		{"hyperv.xml", "hyperv.x86_64-latest.args"},
 	} {
 		t.Run(tc.xml, func(t *testing.T) {
 			c, err := ReadCPUFile(filepath.Join("testdata", "domains", tc.xml), reg)
@@ -330,6 +333,31 @@ func TestHostModelRecordedHosts(t *testing.T) {
 	}
 }
 
+func TestDefaultModel(t *testing.T) {
+	reg := feature.Builtin()
+	for _, doc := range []string{"<domain type='kvm'><name>x</name></domain>", "<cpu><topology sockets='1' cores='2' threads='1'/></cpu>"} {
+		c, err := ParseCPU("f.xml", []byte(doc), reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := c.Spec(reg, nil)
+		if spec != "qemu64" || err != nil || !c.DefaultModel || len(c.Notes()) != 1 {
+			t.Errorf("%s: Spec() = %q, %v; notes %q", doc, spec, err, c.Notes())
+		}
+	}
+	// <kvm> and <hyperv mode='passthrough'> on host-passthrough.
+	c, err := ParseCPU("f.xml", []byte(`<domain type='kvm'><features><hyperv mode='passthrough'/>
+<kvm><hidden state='on'/><hint-dedicated state='on'/><poll-control state='on'/></kvm></features>
+<cpu mode='host-passthrough' migratable='off'/></domain>`), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "host,migratable=off,hv-passthrough=on,kvm=off,kvm-hint-dedicated=on,kvm-poll-control=on"
+	if got, err := c.Spec(reg, nil); got != want || err != nil {
+		t.Errorf("Spec() = %q, %v; want %q", got, err, want)
+	}
+}
+
 func TestOptionalAndMinimum(t *testing.T) {
 	reg := feature.Builtin()
 	var avail feature.FeatureSet
@@ -390,9 +418,10 @@ func TestParseCPUErrors(t *testing.T) {
 		{"migratable value", "<cpu mode='maximum' migratable='yes'/>", `f.xml:1: cpu migratable="yes", want on or off`},
 		{"check", "<cpu check='some'><model>EPYC</model></cpu>", `f.xml:1: cpu check="some", want none, partial or full`},
 		{"model in passthrough", "<cpu mode='host-passthrough'>\n<model>EPYC</model></cpu>", `f.xml:2: <model>EPYC</model>: mode="host-passthrough" takes no model name`},
-		{"no model", "<cpu>\n</cpu>", "f.xml:1: <cpu> has no <model>"},
+		{"features without model", "<cpu>\n<feature name='vmx'/></cpu>", "f.xml:1: <cpu> has features but no <model>"},
 		{"empty model", "<cpu>\n<model fallback='allow'/></cpu>", "f.xml:2: <model> names no model"},
-		{"no cpu", "<domain>\n<name>x</name>\n</domain>", "f.xml:1: the domain has no <cpu> element"},
+		{"spinlocks", "<domain><features><hyperv>\n<spinlocks state='on' retries='12'/></hyperv></features></domain>", `f.xml:2: <spinlocks retries="12">: want a number of at least 4095`},
+		{"hyperv mode", "<domain><features>\n<hyperv mode='all'/></features></domain>", `f.xml:2: <hyperv mode="all">, want custom or passthrough`},
 		{"twice", "<cpu><model>Haswell</model>\n<feature name='vmx'/>\n<feature name='vmx' policy='disable'/></cpu>",
 			"f.xml:3: feature vmx given twice (first at line 2)"},
 		{"spec injection", "<cpu><model>Haswell,+avx512f</model></cpu>", `f.xml:1: model name "Haswell,+avx512f": not a CPU model name`},
@@ -465,11 +494,9 @@ func FuzzParseCPU(f *testing.F) {
 			}
 			want[reg.Name(cf.ID)] = map[bool]string{true: "on", false: "off"}[on]
 		}
-		if c.PVEOI != "" {
-			want["kvm-pv-eoi"] = c.PVEOI
-		}
-		if c.PVSpinlock != "" {
-			want["kvm-pv-unhalt"] = c.PVSpinlock
+		for _, o := range c.Extra {
+			k, v, _ := strings.Cut(o, "=")
+			want[k] = v
 		}
 		got := map[string]string{}
 		for _, o := range opts[1:] {
