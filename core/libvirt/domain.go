@@ -60,6 +60,11 @@ type CPU struct {
 	// enlightenments, and <kvm>'s kvm=off, kvm-hint-dedicated and
 	// kvm-poll-control.
 	Extra []string
+	// Cache is the <cache mode=…> ("emulate", "passthrough",
+	// "disable") or ""; PhysAddr the -cpu options of <maxphysaddr>
+	// (host-phys-bits=on[,host-phys-bits-limit=N] or phys-bits=N).
+	Cache    string
+	PhysAddr []string
 	// DefaultModel is set when the domain names no model (no <cpu>,
 	// or one with only a topology): the guest gets QEMU's default,
 	// qemu64.
@@ -255,6 +260,48 @@ func ParseCPU(file string, data []byte, reg *feature.Registry) (*CPU, error) {
 			}
 		case "vendor":
 			c.Vendor = strings.TrimSpace(k.text.String())
+		case "cache":
+			v, _ := k.attr("mode")
+			if v != "emulate" && v != "passthrough" && v != "disable" {
+				return nil, errorf(k.pos, "<cache mode=%q>, want emulate, passthrough or disable", v)
+			}
+			if l, ok := k.attr("level"); ok && l != "3" {
+				return nil, errorf(k.pos, "<cache level=%q>: QEMU emulates level 3 only", l)
+			}
+			c.Cache = v
+		case "maxphysaddr":
+			num := func(attr string) (string, bool, error) {
+				v, ok := k.attr(attr)
+				if !ok {
+					return "", false, nil
+				}
+				if b, err := strconv.ParseUint(v, 10, 8); err != nil || b == 0 || b > 52 {
+					return "", true, errorf(k.pos, "<maxphysaddr %s=%q>: want 1 to 52 bits", attr, v)
+				}
+				return v, true, nil
+			}
+			bits, hasBits, err := num("bits")
+			if err != nil {
+				return nil, err
+			}
+			limit, hasLimit, err := num("limit")
+			if err != nil {
+				return nil, err
+			}
+			switch v, _ := k.attr("mode"); v {
+			case "passthrough":
+				c.PhysAddr = []string{"host-phys-bits=on"}
+				if hasLimit {
+					c.PhysAddr = append(c.PhysAddr, "host-phys-bits-limit="+limit)
+				}
+			case "emulate":
+				if !hasBits {
+					return nil, errorf(k.pos, "<maxphysaddr mode='emulate'> without bits")
+				}
+				c.PhysAddr = []string{"phys-bits=" + bits}
+			default:
+				return nil, errorf(k.pos, "<maxphysaddr mode=%q>, want passthrough or emulate", v)
+			}
 		case "feature":
 			name, _ := k.attr("name")
 			if name == "" {
@@ -384,6 +431,26 @@ func (c *CPU) Spec(reg *feature.Registry, host *Host) (string, error) {
 		parts = append(parts, reg.Name(f.ID)+map[bool]string{true: "=on", false: "=off"}[on])
 	}
 	parts = append(parts, c.Extra...)
+	// <cache> (libvirt's cpu-cache-* tests): emulate turns QEMU's
+	// emulated L3 on and the host's cache info off, passthrough the
+	// other way round, disable both off; host-cache-info exists only
+	// for host-passthrough and maximum.
+	hostModel := c.Mode == "host-passthrough" || c.Mode == "maximum"
+	switch c.Cache {
+	case "emulate":
+		parts = append(parts, "l3-cache=on")
+		if hostModel {
+			parts = append(parts, "host-cache-info=off")
+		}
+	case "passthrough":
+		parts = append(parts, "host-cache-info=on", "l3-cache=off")
+	case "disable":
+		if hostModel {
+			parts = append(parts, "host-cache-info=off")
+		}
+		parts = append(parts, "l3-cache=off")
+	}
+	parts = append(parts, c.PhysAddr...)
 	return strings.Join(parts, ","), nil
 }
 

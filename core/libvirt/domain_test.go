@@ -96,6 +96,7 @@ func TestSpecMatchesLibvirt(t *testing.T) {
 		// No <cpu>: QEMU's default model, and the <hyperv>
 		// enlightenments in libvirt's order.
 		{"hyperv.xml", "hyperv.x86_64-latest.args"},
+		{"cpu-phys-bits-passthrough.xml", "cpu-phys-bits-passthrough.x86_64-latest.args"},
 	} {
 		t.Run(tc.xml, func(t *testing.T) {
 			c, err := ReadCPUFile(filepath.Join("testdata", "domains", tc.xml), reg)
@@ -162,9 +163,11 @@ func argsCPU(t *testing.T, name string) string {
 func TestModes(t *testing.T) {
 	reg := feature.Builtin()
 	for _, tc := range []struct{ file, mode, spec string }{
-		{"formatdomain-custom.xml", "custom", "core2duo,lahf-lm=off"},
-		{"formatdomain-host-passthrough.xml", "host-passthrough", "host,migratable=off,lahf-lm=off"},
-		{"formatdomain-maximum.xml", "maximum", "max,migratable=off,lahf-lm=off"},
+		// <cache level='3' mode='emulate'/>, <maxphysaddr mode='emulate' bits='42'/>.
+		{"formatdomain-custom.xml", "custom", "core2duo,lahf-lm=off,l3-cache=on,phys-bits=42"},
+		// <cache mode='passthrough'/>, <maxphysaddr mode='passthrough' limit='39'/>.
+		{"formatdomain-host-passthrough.xml", "host-passthrough", "host,migratable=off,lahf-lm=off,host-cache-info=on,l3-cache=off,host-phys-bits=on,host-phys-bits-limit=39"},
+		{"formatdomain-maximum.xml", "maximum", "max,migratable=off,lahf-lm=off,host-cache-info=on,l3-cache=off"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			c, err := ReadCPUFile(filepath.Join("testdata", "domains", tc.file), reg)
@@ -426,6 +429,8 @@ func TestParseCPUErrors(t *testing.T) {
 			"f.xml:3: feature vmx given twice (first at line 2)"},
 		{"spec injection", "<cpu><model>Haswell,+avx512f</model></cpu>", `f.xml:1: model name "Haswell,+avx512f": not a CPU model name`},
 		{"root", "<features/>", "f.xml:1: root element is <features>, want <cpu> or <domain>"},
+		{"cache", "<cpu mode='maximum'>\n<cache level='2' mode='emulate'/></cpu>", `f.xml:2: <cache level="2">: QEMU emulates level 3 only`},
+		{"phys bits", "<cpu mode='maximum'>\n<maxphysaddr mode='emulate'/></cpu>", `f.xml:2: <maxphysaddr mode='emulate'> without bits`},
 		{"eoi", "<domain>\n<features><apic eoi='yes'/></features><cpu><model>EPYC</model></cpu></domain>", `f.xml:2: <apic eoi="yes">, want on or off`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -501,7 +506,9 @@ func FuzzParseCPU(f *testing.F) {
 		got := map[string]string{}
 		for _, o := range opts[1:] {
 			k, v, _ := strings.Cut(o, "=")
-			if k != "vendor" && k != "migratable" {
+			switch k {
+			case "vendor", "migratable", "l3-cache", "host-cache-info", "host-phys-bits", "host-phys-bits-limit", "phys-bits":
+			default:
 				got[k] = v
 			}
 		}
