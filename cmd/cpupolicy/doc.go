@@ -135,7 +135,7 @@ model (no <cpu>, or one with only a topology) gets QEMU's default,
 qemu64. The domain's <features> that libvirt writes into -cpu follow:
 <apic eoi> (kvm-pv-eoi), <pvspinlock> (kvm-pv-unhalt), the <hyperv>
 enlightenments (hv-*, hv-passthrough) and <kvm> (hidden: kvm=off,
-hint-dedicated, poll-control), then <cache> (l3-cache, host-cache-info)
+hint-dedicated, poll-control), <pmu>, then <cache> (l3-cache, host-cache-info)
 and <maxphysaddr> (phys-bits, host-phys-bits, host-phys-bits-limit). <domain type='kvm'> means kvm, 'qemu'
 tcg; <os><type machine=...> is the machine type.
 forbid also says the host must not have the feature: one the host

@@ -57,8 +57,8 @@ type CPU struct {
 	// Extra are the -cpu options libvirt makes of the domain's
 	// <features> ([domainFeatures]), in libvirt's order: kvm-pv-eoi
 	// (<apic eoi>), kvm-pv-unhalt (<pvspinlock>), the <hyperv>
-	// enlightenments, and <kvm>'s kvm=off, kvm-hint-dedicated and
-	// kvm-poll-control.
+	// enlightenments, <kvm>'s kvm=off, kvm-hint-dedicated and
+	// kvm-poll-control, and <pmu>'s pmu.
 	Extra []string
 	// Cache is the <cache mode=…> ("emulate", "passthrough",
 	// "disable") or ""; PhysAddr the -cpu options of <maxphysaddr>
@@ -477,8 +477,9 @@ var kvmOptions = []struct{ elem, on string }{
 // kvm-pv-unhalt; of <hyperv> (mode custom), each enlightenment with
 // state='on' is hv-NAME=on (spinlocks: hv-spinlocks=0xRETRIES; vendor_id:
 // hv-vendor-id=VALUE), and mode='passthrough' is hv-passthrough=on; of
-// <kvm>, hidden is kvm=off, hint-dedicated and poll-control =on. The
-// rest of <features> does not reach -cpu.
+// <kvm>, hidden is kvm=off, hint-dedicated and poll-control =on;
+// <pmu state='on|off'> is pmu. The rest of <features> does not reach
+// -cpu.
 func domainFeatures(n *node) ([]string, error) {
 	var out []string
 	kids := map[string]*node{}
@@ -563,6 +564,15 @@ func domainFeatures(n *node) ([]string, error) {
 			if v == "on" {
 				out = append(out, o.on)
 			}
+		}
+	}
+	if k := kids["pmu"]; k != nil {
+		v, err := onOff(k, "state")
+		if err != nil {
+			return nil, err
+		}
+		if v != "" {
+			out = append(out, "pmu="+v)
 		}
 	}
 	return out, nil

@@ -359,6 +359,23 @@ func TestDefaultModel(t *testing.T) {
 	if got, err := c.Spec(reg, nil); got != want || err != nil {
 		t.Errorf("Spec() = %q, %v; want %q", got, err, want)
 	}
+	// libvirt's pmu-feature-off test: its .args has -cpu qemu64,pmu=off
+	// (the domain, whose file is not at hand here, has no <cpu> and
+	// <features><acpi/><pmu state='off'/></features>).
+	c, err = ParseCPU("f.xml", []byte("<domain type='qemu'><features><acpi/><pmu state='off'/></features></domain>"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := must(c.Spec(reg, nil)), argsCPU(t, "pmu-feature-off.x86_64-latest.args"); got != want {
+		t.Errorf("Spec() = %q, libvirt: %q", got, want)
+	}
+}
+
+func must(s string, err error) string {
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 func TestOptionalAndMinimum(t *testing.T) {
