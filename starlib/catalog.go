@@ -308,7 +308,7 @@ func (c *Catalog) parseSpec(fn string, r *run, text string) (*catalog.CPUSpec, e
 	if err := r.checkLen(fn, "cpu spec length", len(text)); err != nil {
 		return nil, err
 	}
-	spec, err := catalog.ParseCPUSpec(text, c.reg)
+	spec, err := c.c.ParseCPU(text)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", fn, err)
 	}

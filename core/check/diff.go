@@ -76,7 +76,7 @@ func (o Operand) Resolve(cat *catalog.Catalog, machine string, accel core.Accel,
 	var err error
 	if strings.Contains(o.Name, ",") {
 		var s *catalog.CPUSpec
-		if s, err = catalog.ParseCPUSpec(o.Name, cat.Registry()); err == nil {
+		if s, err = cat.ParseCPU(o.Name); err == nil {
 			r, err = cat.ResolveSpec(s, machine, accel, vendor)
 		}
 	} else {
@@ -110,7 +110,7 @@ func Diff(reg *feature.Registry, aName, bName string, accel core.Accel, a, b fea
 // vendor.
 func ResolveAll(cat *catalog.Catalog, names []string, spec, machine string, accel core.Accel, vendor string) ([]*catalog.Resolution, error) {
 	if spec != "" {
-		s, err := catalog.ParseCPUSpec(spec, cat.Registry())
+		s, err := cat.ParseCPU(spec)
 		if err != nil {
 			return nil, err
 		}

@@ -271,7 +271,7 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 	var err error
 	if spec != "" {
 		var s *catalog.CPUSpec
-		if s, err = catalog.ParseCPUSpec(spec, reg); err == nil {
+		if s, err = j.Catalog.ParseCPU(spec); err == nil {
 			if r, err = j.Catalog.ResolveSpec(s, j.Machine.Name, j.Accel, j.Vendor); err == nil {
 				r.Model = spec
 			}
