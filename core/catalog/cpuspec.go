@@ -243,6 +243,42 @@ func (s *CPUSpec) Explicit() (on, off feature.FeatureSet) {
 // approximation that misses hidden features (vmx=on adds no VMX
 // capability) and never lowers a level.
 func (c *Catalog) ResolveSpec(s *CPUSpec, machine string, accel core.Accel, hostVendor string) (*Resolution, error) {
+	return c.ResolveCPU(s, machine, accel, &HostCPU{Vendor: hostVendor})
+}
+
+// HostCPU is what the host and max models start from on one host under
+// one accelerator: what the accelerator can give a guest there (under
+// kvm, KVM's answer adjusted as QEMU adjusts it; under tcg, what TCG
+// emulates), less the features QEMU never turns on by itself
+// (no_autoenable_flags), and the host's identity. core/check computes it
+// (check.HostCPU) from a host's availability.
+type HostCPU struct {
+	Features feature.FeatureSet
+	// Unmigratable are the features "migratable=on" (host's and max's
+	// default) leaves out: invtsc, which QEMU marks unmigratable.
+	Unmigratable feature.FeatureSet
+	// Vendor is the CPUID vendor QEMU gives a kvm guest on the host ("":
+	// unknown, the model's own).
+	Vendor                  string
+	Family, Model, Stepping int
+	ModelID                 string
+}
+
+// ResolveCPU is ResolveSpec for any model, host and max included: those
+// start from h (QEMU's max_x86_cpu_initfn and
+// x86_cpu_expand_features' max_features: every feature the accelerator
+// supports that QEMU auto-enables, less the unmigratable ones unless
+// migratable=off), with vendor, family, model, stepping and model-id the
+// host's under kvm; under tcg "host" is an error, as in QEMU, and max
+// is an AMD CPU. h may be nil for a named model.
+func (c *Catalog) ResolveCPU(s *CPUSpec, machine string, accel core.Accel, h *HostCPU) (*Resolution, error) {
+	hostVendor := ""
+	if h != nil {
+		hostVendor = h.Vendor
+	}
+	if s.Model == "host" || s.Model == "max" {
+		return c.resolveHostModel(s, machine, accel, h)
+	}
 	r, err := c.Resolve(s.Model, machine, accel, hostVendor)
 	if err != nil {
 		return nil, err
@@ -271,6 +307,14 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine string, accel core.Accel, host
 		}
 	}
 	f = f.Union(s.Plus).Difference(s.Minus)
+	return c.applyProps(r, s, f, in)
+}
+
+// applyProps applies the spec's properties to r, whose features (with
+// the spec's features applied) are f and whose definition's levels are
+// in, and expands the result as QEMU does.
+func (c *Catalog) applyProps(r *Resolution, s *CPUSpec, f feature.FeatureSet, in LevelInput) (*Resolution, error) {
+	accel := r.Accel
 	num := func(k string) (uint32, bool) {
 		v, ok := s.Props[k]
 		if !ok {
@@ -332,11 +376,10 @@ func (c *Catalog) ResolveSpec(s *CPUSpec, machine string, accel core.Accel, host
 	exposeKVM := flag("kvm", true)
 	in.Vendor = r.Vendor
 	var l, auto cpuidLevels
-	expandAccel := string(accel)
 	if !exposeKVM {
 		f = f.Difference(kvmWord(c.reg))
 	}
-	r.Features, l, auto = c.expandDefinition(f, in, expandAccel)
+	r.Features, l, auto = c.expandDefinition(f, in, string(accel))
 	r.Level, r.XLevel, r.XLevel2 = l.level, l.xlevel, l.xlevel2
 	r.MinLevel, r.MinXLevel, r.MinXLevel2 = auto.level, auto.xlevel, auto.xlevel2
 	return r, nil
@@ -428,4 +471,45 @@ func (s *CPUSpec) Canonical(reg *feature.Registry) string {
 		b.WriteString(",-" + reg.Name(id))
 	}
 	return b.String()
+}
+
+// tcgMaxVendor is the vendor of QEMU's max model under tcg
+// (max_x86_cpu_initfn: "CPUID_VENDOR_AMD" when not accelerated).
+const tcgMaxVendor = "AuthenticAMD"
+
+// resolveHostModel resolves host or max (see ResolveCPU).
+func (c *Catalog) resolveHostModel(s *CPUSpec, machine string, accel core.Accel, h *HostCPU) (*Resolution, error) {
+	if s.Model == "host" && accel != core.KVM {
+		return nil, fmt.Errorf("cpu spec %q: CPU model 'host' requires KVM or HVF", s.Text)
+	}
+	if h == nil || (h.Features.IsEmpty() && h.Vendor == "") {
+		return nil, fmt.Errorf("cpu spec %q: model %s needs the host's availability under %s", s.Text, s.Model, accel)
+	}
+	mt, err := c.machine(machine)
+	if err != nil {
+		return nil, err
+	}
+	if !c.HasAccel(accel) {
+		return nil, fmt.Errorf("catalog %s has no data for accelerator %q (it has %v)", c.name, accel, c.accels)
+	}
+	if _, err := c.release(); err != nil {
+		return nil, fmt.Errorf("cpu spec %q: catalog %s is of QEMU %s: host and max are resolved for QEMU %s only",
+			s.Text, c.name, c.qemuVersion, core.KnownReleases())
+	}
+	f := h.Features
+	if s.Prop("migratable", "on") == "on" {
+		f = f.Difference(h.Unmigratable)
+	}
+	// User settings win over max_features: QEMU fills in only what the
+	// user did not set (~env->user_features).
+	on, off := s.Explicit()
+	f = f.Union(on).Difference(off)
+	r := &Resolution{Model: s.Model, Machine: mt.Name, Accel: accel}
+	r.Vendor, r.Family, r.Props.Model, r.Stepping, r.ModelID = h.Vendor, h.Family, h.Model, h.Stepping, h.ModelID
+	if accel != core.KVM {
+		r.Vendor = tcgMaxVendor
+	}
+	r.FullCPUIDAutoLevel, r.IntelPTAutoLevel = true, true
+	in := LevelInput{FullCPUIDAutoLevel: true, IntelPTAutoLevel: true, VendorCPUIDOnly: true, Vendor: r.Vendor}
+	return c.applyProps(r, s, f, in)
 }
