@@ -51,7 +51,7 @@ func ResolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel,
 	}
 	// The host's availability: what host and max start from, and what
 	// enforce holds the CPU to. Under tcg it needs no host; under kvm
-	// without a snapshot only named models without enforce resolve.
+	// without a snapshot only named models resolve, enforce unjudged.
 	var a *Availability
 	needHost := catalog.IsHostModel(cs.Model) && cs.Model != "base"
 	if needHost && cs.Model == "host" && accel != core.KVM {
@@ -65,10 +65,37 @@ func ResolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel,
 		if a, err = HostAvailability(HostLabel(s), cat.Registry(), s, rel, accel); err != nil {
 			return nil, nil, err
 		}
-		if needHost {
-			if h, err = HostCPU(a, s); err != nil {
-				return nil, nil, err
-			}
+	}
+	r, _, err := resolveConfig(cat, spec, machine, accel, a, h, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := realizeChecks(cat, cs, r, a); err != nil {
+		return nil, nil, err
+	}
+	return r, cs, nil
+}
+
+// resolveConfig parses and resolves spec with the host's availability a
+// (nil: unknown) and identity h; host and max start from a.
+func resolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel, a *Availability, h *catalog.HostCPU, s *host.HostSnapshot) (*catalog.Resolution, *catalog.CPUSpec, error) {
+	cs, err := cat.ParseCPU(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if catalog.IsHostModel(cs.Model) && cs.Model != "base" {
+		if cs.Model == "host" && accel != core.KVM {
+			return nil, nil, fmt.Errorf("cpu spec %q: CPU model 'host' requires KVM or HVF", spec)
+		}
+		if a == nil {
+			return nil, nil, fmt.Errorf("cpu spec %q: model %s needs the host's availability under %s", spec, cs.Model, accel)
+		}
+		vendor := h.Vendor
+		if h, err = HostCPU(a, s); err != nil {
+			return nil, nil, err
+		}
+		if h.Vendor == "" {
+			h.Vendor = vendor
 		}
 	}
 	r, err := cat.ResolveCPU(cs, machine, accel, h)
@@ -76,9 +103,6 @@ func ResolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel,
 		return nil, nil, err
 	}
 	r.Model = cs.Text
-	if err := realizeChecks(cat, cs, r, a); err != nil {
-		return nil, nil, err
-	}
 	return r, cs, nil
 }
 

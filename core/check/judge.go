@@ -248,6 +248,11 @@ type Explanation struct {
 	Missing  []Missing  `json:"missing"`
 	// Nearest lists the runnable versions of the same model.
 	Nearest []string `json:"runnable_versions"`
+	// Filtered (for a -cpu spec without enforce) says QEMU starts the
+	// guest without the Missing features, warning: the guest runs.
+	Filtered bool `json:"filtered,omitempty"`
+	// Warnings are QEMU's warnings about the -cpu spec itself.
+	Warnings []string `json:"warnings,omitempty"`
 	// Forbidden (for a libvirt <cpu> only) lists the features it forbids
 	// and the host makes available: libvirt will not start the domain.
 	Forbidden []string `json:"forbidden_present,omitempty"`
@@ -268,14 +273,10 @@ type Missing struct {
 func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanation, error) {
 	reg := j.Catalog.Registry()
 	var r *catalog.Resolution
+	var cs *catalog.CPUSpec
 	var err error
 	if spec != "" {
-		var s *catalog.CPUSpec
-		if s, err = j.Catalog.ParseCPU(spec); err == nil {
-			if r, err = j.Catalog.ResolveSpec(s, j.Machine.Name, j.Accel, j.Vendor); err == nil {
-				r.Model = spec
-			}
-		}
+		r, cs, err = resolveConfig(j.Catalog, spec, j.Machine.Name, j.Accel, j.Avail, &catalog.HostCPU{Vendor: j.Vendor}, nil)
 	} else {
 		r, err = j.Catalog.Resolve(model, j.Machine.Name, j.Accel, j.Vendor)
 	}
@@ -289,6 +290,17 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 	}
 	out := &Explanation{Model: r.Model, Machine: j.Machine.Name, Accel: j.Accel, QEMU: j.Catalog.QEMUVersion(), Host: j.Host,
 		Runnable: missing.IsEmpty() && present.IsEmpty(), Missing: []Missing{}, Nearest: j.runnableVersions(r.Model)}
+	if cs != nil {
+		out.Warnings = cs.Warnings
+		// Without enforce QEMU starts the guest without the features the
+		// host lacks (x86_cpu_filter_features), warning about each
+		// unless check=off: runnable, with the missing ones filtered. A
+		// libvirt <cpu> (forbid != nil) is judged by libvirt's own check
+		// before QEMU runs: missing features stay fatal.
+		if !cs.Enforce() && forbid == nil && !missing.IsEmpty() {
+			out.Filtered, out.Runnable = true, present.IsEmpty()
+		}
+	}
 	if forbid != nil {
 		out.Forbidden = append([]string{}, reg.Names(present)...)
 	}
