@@ -189,7 +189,7 @@ func TestCorpusMatchesQEMU(t *testing.T) {
 			wg.Wait()
 			accepted, rejected, bad := 0, 0, 0
 			for _, j := range jobs {
-				r, _, err := ResolveConfig(cat, j.e.spec, j.mt, core.TCG, nil)
+				r, _, err := ResolveConfig(cat, j.e.spec, j.mt, core.TCG, nil, "")
 				switch {
 				case j.qemu.err != "" && err == nil:
 					bad++

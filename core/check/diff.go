@@ -7,6 +7,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // Machine returns the catalog's machine type called name, or for "" its
@@ -105,26 +106,25 @@ func Diff(reg *feature.Registry, aName, bName string, accel core.Accel, a, b fea
 		OnlyB: append([]string{}, reg.Names(b.Difference(a))...), Common: a.Intersect(b).Count()}
 }
 
-// ResolveAll resolves the QEMU -cpu spec, or else the named models (for
-// none, every model of cat) on machine under accel, for a kvm host of
-// vendor.
-func ResolveAll(cat *catalog.Catalog, names []string, spec, machine string, accel core.Accel, vendor string) ([]*catalog.Resolution, error) {
+// ResolveAll resolves the QEMU -cpu spec (ResolveConfig: host and max
+// need snap under kvm), or else the named models (for none, every model
+// of cat) on machine under accel, for a kvm host of vendor (snap's when
+// snap is not nil).
+func ResolveAll(cat *catalog.Catalog, names []string, spec, machine string, accel core.Accel, snap *host.HostSnapshot, vendor string) ([]*catalog.Resolution, error) {
 	if spec != "" {
-		s, err := cat.ParseCPU(spec)
+		r, _, err := ResolveConfig(cat, spec, machine, accel, snap, vendor)
 		if err != nil {
 			return nil, err
 		}
-		r, err := cat.ResolveSpec(s, machine, accel, vendor)
-		if err != nil {
-			return nil, err
-		}
-		r.Model = s.Text
 		return []*catalog.Resolution{r}, nil
 	}
 	if len(names) == 0 {
 		for _, m := range cat.Models() {
 			names = append(names, m.Name)
 		}
+	}
+	if snap != nil {
+		vendor = snap.Vendor
 	}
 	var out []*catalog.Resolution
 	for _, n := range names {

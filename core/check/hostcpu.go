@@ -36,16 +36,17 @@ func HostCPU(a *Availability, s *host.HostSnapshot) (*catalog.HostCPU, error) {
 }
 
 // ResolveConfig parses a QEMU -cpu spec for cat's release and resolves
-// it on machine under accel for the host s (nil: none; then host and max
-// resolve under tcg only): the one entry point every command, the
+// it on machine under accel for the host s (nil: none, with vendor the
+// kvm host's CPU vendor or ""; host and max then resolve under tcg only,
+// and enforce is judged under tcg only): the one entry point every command, the
 // site, Starlark and libvirt/command-line importers resolve a
 // configuration through. The warnings are QEMU's while parsing.
-func ResolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel, s *host.HostSnapshot) (*catalog.Resolution, *catalog.CPUSpec, error) {
+func ResolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel, s *host.HostSnapshot, vendor string) (*catalog.Resolution, *catalog.CPUSpec, error) {
 	cs, err := cat.ParseCPU(spec)
 	if err != nil {
 		return nil, nil, err
 	}
-	h := &catalog.HostCPU{}
+	h := &catalog.HostCPU{Vendor: vendor}
 	if s != nil {
 		h.Vendor = s.Vendor
 	}
