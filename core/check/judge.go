@@ -232,7 +232,27 @@ func (j *Judge) Models() ([]ModelVerdict, error) {
 			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated,
 			Why: why[start:end:end], Source: m.Source})
 	}
-	return out, nil
+	return j.appendHostModels(out), nil
+}
+
+// appendHostModels adds host and max, which query-cpu-definitions lists
+// beside the named models (base is one of the catalog's): max is made of
+// what the accelerator offers, so it always runs; host needs KVM
+// (QEMU lists "kvm" as its unavailable feature under tcg:
+// x86_cpu_class_check_missing_features, host_cpuid_required).
+func (j *Judge) appendHostModels(out []ModelVerdict) []ModelVerdict {
+	for _, name := range []string{"host", "max"} {
+		if _, err := j.Catalog.Model(name); err == nil {
+			continue // a catalog that lists them itself
+		}
+		v := ModelVerdict{Name: name, UnavailableFeatures: []string{}, Why: FeatureLayers{}}
+		if name == "host" && j.Accel != core.KVM {
+			v.UnavailableFeatures = []string{"kvm"}
+			v.Why = FeatureLayers{{Feature: "kvm", Layer: LayerTCG}}
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // Explanation is why one model or -cpu spec is runnable or not: each
