@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -382,6 +383,9 @@ func (c *Catalog) applyProps(r *Resolution, s *CPUSpec, f feature.FeatureSet, in
 	r.Features, l, auto = c.expandDefinition(f, in, string(accel))
 	r.Level, r.XLevel, r.XLevel2 = l.level, l.xlevel, l.xlevel2
 	r.MinLevel, r.MinXLevel, r.MinXLevel2 = auto.level, auto.xlevel, auto.xlevel2
+	if len(s.Props) > 0 {
+		r.Options = maps.Clone(s.Props)
+	}
 	return r, nil
 }
 
