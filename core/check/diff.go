@@ -75,11 +75,9 @@ func (o Operand) Resolve(cat *catalog.Catalog, machine string, accel core.Accel,
 	}
 	var r *catalog.Resolution
 	var err error
-	if strings.Contains(o.Name, ",") {
-		var s *catalog.CPUSpec
-		if s, err = cat.ParseCPU(o.Name); err == nil {
-			r, err = cat.ResolveSpec(s, machine, accel, vendor)
-		}
+	if model, _, _ := strings.Cut(o.Name, ","); model != o.Name || catalog.IsHostModel(model) {
+		// A -cpu spec, or max or host: the one configuration path.
+		r, _, err = ResolveConfig(cat, o.Name, machine, accel, nil, vendor)
 	} else {
 		r, err = cat.Resolve(o.Name, machine, accel, vendor)
 	}
