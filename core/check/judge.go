@@ -320,6 +320,12 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 		if !cs.Enforce() && forbid == nil && !missing.IsEmpty() {
 			out.Filtered, out.Runnable = true, present.IsEmpty()
 		}
+		// What QEMU refuses when it realizes the CPU, beyond features
+		// (enforce is judged above, by layer).
+		if err := realizeChecks(j.Catalog, cs, r, nil); err != nil {
+			out.Runnable = false
+			out.Warnings = append(out.Warnings, err.Error())
+		}
 	}
 	if forbid != nil {
 		out.Forbidden = append([]string{}, reg.Names(present)...)
