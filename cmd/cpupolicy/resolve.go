@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"strings"
+
+	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/core/host"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
@@ -34,10 +38,23 @@ func runResolve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// host and max start from what the host offers: the --host snapshot,
+	// else (under kvm) this host probed live.
+	var snap *host.HostSnapshot
+	switch model, _, _ := strings.Cut(s, ","); {
+	case *hostFile != "":
+		if snap, err = e.loadSnapshot(*hostFile); err != nil {
+			return err
+		}
+	case (model == "host" || model == "max") && acc == core.KVM:
+		if snap, err = e.probeLive(); err != nil {
+			return err
+		}
+	}
 	if s != "" && fs.NArg() > 0 {
 		return usagef("resolve", "--cpu (or --cpu-xml) and model names exclude each other")
 	}
-	out, err := check.ResolveAll(cat, fs.Args(), s, mt.Name, acc, vendor)
+	out, err := check.ResolveAll(cat, fs.Args(), s, mt.Name, acc, snap, vendor)
 	if err != nil {
 		return err
 	}

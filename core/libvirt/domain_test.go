@@ -44,7 +44,7 @@ func TestParseCPU(t *testing.T) {
 		t.Errorf("Forbidden() = %v", got)
 	}
 	// The spec is one QEMU reads: it resolves on the embedded catalog.
-	s, err := catalog.ParseCPUSpec(c.Spec(reg), reg)
+	s, err := catalog.ParseCPU(core.Release{Major: 7, Minor: 2}, c.Spec(reg), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func FuzzParseCPU(f *testing.F) {
 			}
 			return
 		}
-		s, err := catalog.ParseCPUSpec(c.Spec(reg), reg)
+		s, err := catalog.ParseCPU(core.Release{Major: 10, Minor: 0}, c.Spec(reg), reg)
 		if err != nil {
 			t.Fatalf("Spec %q does not parse: %v", c.Spec(reg), err)
 		}
