@@ -438,14 +438,18 @@ snapshot, else this machine probed live: None, with a note, when probing
 fails; a host without KVM data has an empty host.kvm) and catalog
 (--catalog, default the newest embedded). The sandbox is a policy's: no
 load(), files, clock or environment. With --plugin, plugins.call reaches
-the plugins' checks.
+the plugins' checks. help() lists the names with a line each, help(x)
+prints the entry of x (a builtin, a method, a value's type, or a name in
+quotes) from the Starlark reference, docs/starlark.md, and dir() lists
+the session's globals.
 
 On a terminal (standard input and output both), lines are edited with
 readline. Tab completes names and attributes (`host.k`) and, inside a
 string, feature names (`features("avx5`), model names
 (`catalog.model("Sky`), the -cpu spec of config(), resolve(), runnable()
 and why() (a model, then features after each comma) and machine types
-(`machine="pc-q`); completion looks names up and never runs code.
+(`machine="pc-q`); Tab on an empty line lists every name; completion
+looks names up and never runs code.
 def/for/if blocks continue at a "... " prompt until a blank line. The
 value of an expression is printed (its repr) unless None, and kept in _;
 an error prints as a Starlark backtrace and the session goes on. Ctrl-C
