@@ -474,7 +474,9 @@ to standard error), 2 on a usage or input error.
 
 inspect loads each plugin and shows its manifest (name, version, ABI
 version, vendors, CPUID leaf ranges, the features it defines with their
-locations, its checks), the file's size, the module's imports and
+locations, its checks), the CPU models it adds (its models call: each
+model's vendor, family, model and stepping, feature count and versioned
+names), the file's size, the module's imports and
 exports, its initial memory, and how long compiling (or loading from the
 compilation cache, under the user cache directory, cpupolicy/wazero),
 instantiating and the describe call took. --format json gives the same
