@@ -388,7 +388,9 @@ unless NO_COLOR is set); json is {"violations": [...], "waived":
 [{"violation", "waiver"}], "expired_waivers": [...], "errors": [...],
 "summary": {...}}, each violation with "policy", "message", "model",
 "machine", "features" and the policy's own keys; sarif is a SARIF 2.1.0
-log (a rule per policy, a result per violation, waived ones suppressed);
+log (a rule per policy, a result per violation, waived ones suppressed;
+a violation about an offer of --site, by its "offer" key or as the only
+offer of its model, is located at the line of that offer() call);
 junit is JUnit XML (a test case per policy).
 
 Exit 0 when nothing is violated, 1 on violations or an expired waiver, 2
