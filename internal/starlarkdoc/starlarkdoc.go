@@ -141,7 +141,9 @@ func Generate(root string) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	b.WriteString(header)
-	fmt.Fprintf(&b, sandbox, starlib.DefaultMaxSteps, starlib.DefaultTimeout, starlib.DefaultMaxLen, starlib.DefaultMaxMemory>>20, starlib.DefaultMaxViolations, starlib.LibraryPrefix)
+	fmt.Fprintf(&b, sandbox, starlib.DefaultMaxSteps, starlib.ErrMaxSteps, starlib.DefaultTimeout, starlib.ErrTimeout,
+		starlib.DefaultMaxLen, starlib.ErrLimit, starlib.DefaultMaxMemory>>20, starlib.ErrMemory,
+		starlib.DefaultMaxViolations, starlib.ErrLimit, starlib.LibraryPrefix)
 	sections := []struct{ title, where, intro string }{
 		{"Builtins of every script", "", "Policies, site files, waiver files, test files and the REPL all have these."},
 		{"The REPL", "repl", "`cpupolicy repl` adds these (examples here run with the recorded host " + exampleHost + "; at a prompt `host` is this machine). Tab completes names, attributes, and models, machine types and features inside strings; Tab on an empty line lists every name."},
@@ -223,9 +225,12 @@ cpupolicy's policies, site files, waiver files and policy tests are
 small dialect of Python. This page lists every name cpupolicy adds to it:
 the builtins, the globals of each kind of file, and the value types with
 their attributes. Each entry has an example, run when this page was
-generated (over QEMU 7.2's embedded catalog and the recorded hosts of
-` + "`testdata/hosts`" + `), followed by what it printed. In the REPL, ` + "`help(x)`" + `
-shows the same entry.
+generated, followed by what it printed. The examples run with QEMU 7.2's
+embedded catalog (` + "`catalog`" + `), the recorded hosts of ` + "`testdata/hosts`" + `
+(` + "`hosts`" + `; ` + "`host`" + ` is the Xeon Gold 6130 among them, whose snapshot comes
+from QEMU's host expansion and so has only a kvm layer), the globals of a
+test file, and a policy's ` + "`ctx`" + ` over one pool of two hosts. In the REPL,
+` + "`help(x)`" + ` shows the same entry.
 
 A policy is a file with a docstring and a ` + "`check(ctx)`" + ` function:
 
@@ -255,11 +260,11 @@ random source: a policy is a pure function of its input. Further:
 
 | limit | default | what happens |
 | --- | --- | --- |
-| steps (about one bytecode each) per run: a load, one call of ` + "`check`" + ` or of a test | %d | the run stops with "too many steps" (` + "`--max-steps`" + `) |
-| wall-clock time per run, inside builtins too | %v | the run stops with "time limit exceeded" (` + "`--timeout`" + `) |
-| length of a string or list a builtin accepts or builds | %d | the builtin fails |
-| heap growth during a run | %d MiB | the run stops (` + "`--max-memory`" + `) |
-| violations per check | %d | the check fails |
+| steps (about one bytecode each) per run: a load, one call of ` + "`check`" + ` or of a test | %d | the run stops: "%v" (` + "`--max-steps`" + `) |
+| wall-clock time per run, inside builtins too | %v | the run stops: "%v" (` + "`--timeout`" + `) |
+| length of a string or list a builtin accepts or builds | %d | the builtin fails: "%v" |
+| heap growth during a run | %d MiB | the run stops: "%v" (` + "`--max-memory`" + `) |
+| violations per check | %d | the check fails: "%v" |
 
 - ` + "`load()`" + ` reads only ` + "`.star`" + ` files of the policy's own directory tree (relative paths, no ` + "`..`" + ` out of it, no symbolic links out of it) and the built-in library under ` + "`%s`" + `.
 - No ` + "`while`" + ` loops and no recursion (Starlark's defaults): every loop iterates a finite value.
