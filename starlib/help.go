@@ -135,6 +135,20 @@ func helpFor(x starlark.Value) (string, error) {
 			return name + ": one of Starlark's own builtins; see the Starlark specification.\n", nil
 		}
 		return "", fmt.Errorf("no entry for builtin %s", name)
+	case *starlark.Function:
+		// A function of the session or of a loaded file: its own
+		// signature and docstring.
+		params := make([]string, x.NumParams())
+		for i := range params {
+			params[i], _ = x.Param(i)
+		}
+		text := x.Name() + "(" + strings.Join(params, ", ") + ")  (defined at " + x.Position().String() + ")\n"
+		for _, l := range strings.Split(strings.TrimSpace(x.Doc()), "\n") {
+			if l != "" {
+				text += "    " + strings.TrimSpace(l) + "\n"
+			}
+		}
+		return text, nil
 	case *starlarkstruct.Module:
 		if d, ok := LookupDoc("module", x.Name); ok {
 			return docText(d), nil

@@ -165,6 +165,7 @@ func TestSessionHelp(t *testing.T) {
 		{"file-specific name", `help("waiver")`, "waiver(policy, model, machine, features, reason, expires=None)  (waiver file)"},
 		{"starlark builtin", "help(len)", "len: one of Starlark's own builtins; see the Starlark specification."},
 		{"starlark value", "help(1)", "int: a Starlark int; see the Starlark specification."},
+		{"script function", "def sq(x, n=2):\n    \"\"\"Squares x.\"\"\"\n    return x * x\nhelp(sq)", "sq(x, n)  (defined at help:1:1)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			printed.Reset()
