@@ -141,6 +141,15 @@ func Generate(root string) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	b.WriteString(header)
+	b.WriteString("\nContents: [the sandbox](#the-sandbox), [builtins of every script](#builtins-of-every-script), [the REPL](#the-repl), [site files](#site-files), [waiver files](#waiver-files), [test files](#test-files), value types:")
+	sep := " "
+	for _, d := range starlib.Reference() {
+		if d.Kind == "type" {
+			fmt.Fprintf(&b, "%s[`%s`](#%s)", sep, d.Name, anchor(d))
+			sep = ", "
+		}
+	}
+	b.WriteString(".\n")
 	fmt.Fprintf(&b, sandbox, starlib.DefaultMaxSteps, starlib.ErrMaxSteps, starlib.DefaultTimeout, starlib.ErrTimeout,
 		starlib.DefaultMaxLen, starlib.ErrLimit, starlib.DefaultMaxMemory>>20, starlib.ErrMemory,
 		starlib.DefaultMaxViolations, starlib.ErrLimit, starlib.LibraryPrefix)
@@ -153,6 +162,16 @@ func Generate(root string) ([]byte, error) {
 	}
 	for _, sec := range sections {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n", sec.title, sec.intro)
+		// Names this kind of file shares with one listed before.
+		var also []string
+		for _, d := range starlib.Reference() {
+			if d.Kind != "type" && d.Kind != "attribute" && !hasWhere(d.Where, sec.where) && inWhere(d.Where, sec.where) {
+				also = append(also, fmt.Sprintf("[`%s`](#%s)", d.Name, anchor(d)))
+			}
+		}
+		if len(also) > 0 {
+			fmt.Fprintf(&b, "\nAlso: %s, described above.\n", strings.Join(also, ", "))
+		}
 		for _, d := range starlib.Reference() {
 			if d.Kind == "type" || d.Kind == "attribute" || !hasWhere(d.Where, sec.where) {
 				continue
@@ -183,6 +202,16 @@ func Generate(root string) ([]byte, error) {
 func hasWhere(where, sec string) bool {
 	first, _, _ := strings.Cut(where, ",")
 	return first == sec
+}
+
+// inWhere reports whether where lists the kind of file sec.
+func inWhere(where, sec string) bool {
+	for _, w := range strings.Split(where, ",") {
+		if strings.TrimSpace(w) == sec {
+			return true
+		}
+	}
+	return false
 }
 
 // entry writes d's section.
