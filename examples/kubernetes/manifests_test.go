@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -168,6 +169,9 @@ func TestManifests(t *testing.T) {
 	}
 	if len(c.Env) != 1 || c.Env[0].Name != "NODE_NAME" || c.Env[0].ValueFrom == nil || c.Env[0].ValueFrom.FieldRef == nil || c.Env[0].ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
 		t.Errorf("DaemonSet env %+v, want NODE_NAME from spec.nodeName", c.Env)
+	}
+	if !dsPod.HostNetwork {
+		t.Errorf("DaemonSet pods do not use the host's network (and UTS) namespace: snapshots would record the pod's hostname")
 	}
 	if c.SecurityContext == nil || c.SecurityContext.Privileged == nil || !*c.SecurityContext.Privileged {
 		t.Errorf("DaemonSet container is not privileged: /dev/kvm cannot be opened")
@@ -389,6 +393,9 @@ var fleetNodes = map[string]string{
 	"kvm-amd-1":   "epyc-7502-32-core",
 }
 
+// hostnameField is a snapshot's hostname.
+var hostnameField = regexp.MustCompile(`"hostname": "[^"]*"`)
+
 // TestFleetJob runs the CronJob's script as written over the snapshots of
 // three recorded hosts and the site file of the ConfigMap: every offer
 // runs on its pool. Then with an AMD node that hides SSE3 from its guests
@@ -415,6 +422,10 @@ func TestFleetJob(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				// The DaemonSet's probe runs in the node's UTS namespace
+				// (hostNetwork), so its snapshot records the node's
+				// hostname, which names the host in reports.
+				data = hostnameField.ReplaceAll(data, []byte(`"hostname": "`+node+`"`))
 				if err := os.WriteFile(filepath.Join(dir, "snapshots", node+".json"), data, 0o644); err != nil {
 					t.Fatal(err)
 				}
