@@ -8,6 +8,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/plugins/sdk"
 )
 
 // Inspection is what `cpupolicy plugin inspect` shows about a plugin: its
@@ -24,6 +25,8 @@ type Inspection struct {
 	Leaves        [][2]string        `json:"leaves"`
 	Features      []InspectedFeature `json:"features"`
 	Checks        []CheckDef         `json:"checks"`
+	Models        []InspectedModel   `json:"models"`
+	ModelsError   string             `json:"models_error,omitempty"`
 	Imports       []string           `json:"imports"`
 	Exports       []string           `json:"exports"`
 	MemoryPages   uint64             `json:"memory_pages"`
@@ -51,8 +54,26 @@ type InspectedFeature struct {
 	Description string   `json:"description,omitempty"`
 }
 
+// InspectedModel is a CPU model the plugin defines (its models export),
+// as the plugin states it: the version 1 definition and the names of
+// its versions.
+type InspectedModel struct {
+	Name     string   `json:"name"`
+	Vendor   string   `json:"vendor"`
+	Family   int      `json:"family"`
+	Model    int      `json:"model"`
+	Stepping int      `json:"stepping"`
+	ModelID  string   `json:"model_id,omitempty"`
+	Note     string   `json:"note,omitempty"`
+	Features []string `json:"features"`
+	// Versions are the versioned names ("Name-v1") and version aliases.
+	Versions []string `json:"versions"`
+}
+
 // Inspect describes the plugin; durations are in milliseconds, to the
-// microsecond. Lists are empty, never nil.
+// microsecond. Lists are empty, never nil. The models are the plugin's
+// models call, under the plugin's deadline; when it fails, ModelsError
+// says why and Models is empty.
 func (p *Plugin) Inspect() Inspection {
 	in := p.Info()
 	m := in.Manifest
@@ -77,6 +98,26 @@ func (p *Plugin) Inspect() Inspection {
 			fj.Leaf, fj.Subleaf, fj.Register = &leaf, &sub, f.Loc.Reg.String()
 		}
 		out.Features = append(out.Features, fj)
+	}
+	out.Models = []InspectedModel{}
+	defs, err := p.Models(context.Background())
+	if err != nil {
+		out.ModelsError = err.Error()
+	}
+	for _, d := range defs {
+		im := InspectedModel{Name: d.Name, Vendor: d.Vendor, Family: d.Family, Model: d.Model, Stepping: d.Stepping,
+			ModelID: d.ModelID, Note: d.Note, Features: nonNil(d.Features), Versions: []string{}}
+		versions := d.Versions
+		if len(versions) == 0 {
+			versions = []sdk.Version{{Version: 1}} // as Expand reads it
+		}
+		for _, v := range versions {
+			im.Versions = append(im.Versions, fmt.Sprintf("%s-v%d", d.Name, v.Version))
+			if v.Alias != "" {
+				im.Versions = append(im.Versions, v.Alias)
+			}
+		}
+		out.Models = append(out.Models, im)
 	}
 	return out
 }

@@ -42,6 +42,17 @@ func (in Inspection) WriteText(w io.Writer) {
 		}
 		tw.Flush()
 	}
+	if len(in.Models) > 0 || in.ModelsError != "" {
+		fmt.Fprintf(w, "\nmodels (%d):\n", len(in.Models))
+		if in.ModelsError != "" {
+			fmt.Fprintf(w, "  error: %s\n", in.ModelsError)
+		}
+		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+		for _, m := range in.Models {
+			fmt.Fprintf(tw, "  %s\t%s family %d model %d stepping %d\t%d features\t%s\n", m.Name, m.Vendor, m.Family, m.Model, m.Stepping, len(m.Features), strings.Join(m.Versions, " "))
+		}
+		tw.Flush()
+	}
 	if len(in.Checks) > 0 {
 		fmt.Fprintf(w, "\nchecks (%d):\n", len(in.Checks))
 		for _, c := range in.Checks {

@@ -470,3 +470,55 @@ func TestZhaoxinPadlockCheck(t *testing.T) {
 		t.Errorf("invalid JSON input: got %v", err)
 	}
 }
+
+// TestInspectModels: plugin inspect lists each vendor plugin's models as
+// the catalog gets them: every name ExpandModels gives, but the
+// unversioned alias, is one of the model's versions, and its features
+// are the version 1 definition's.
+func TestInspectModels(t *testing.T) {
+	ctx := context.Background()
+	for _, pkg := range vendorPkgs {
+		p := sharedPlugin(t, pkg)
+		t.Run(p.Describe().Name, func(t *testing.T) {
+			in := p.Inspect()
+			if in.ModelsError != "" {
+				t.Fatal(in.ModelsError)
+			}
+			reg := extended(t, p)
+			defs, err := p.ExpandModels(ctx, reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(in.Models) == 0 {
+				t.Fatalf("no models listed")
+			}
+			bases := map[string]bool{}
+			for _, m := range in.Models {
+				bases[m.Name] = true
+			}
+			var want, got []string
+			byName := map[string]catalog.ModelDefinition{}
+			for _, d := range defs {
+				byName[d.Name] = d
+				if !bases[d.Name] {
+					want = append(want, d.Name)
+				}
+			}
+			for _, m := range in.Models {
+				got = append(got, m.Versions...)
+				set, err := reg.Set(m.Features...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v1, ok := byName[m.Name+"-v1"]; !ok || !v1.Features.Equal(set) || v1.Vendor != m.Vendor || v1.Family != m.Family {
+					t.Errorf("model %s: features %d, vendor %s; the catalog's %s-v1 has %d, %s", m.Name, len(m.Features), m.Vendor, m.Name, v1.Features.Count(), v1.Vendor)
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("versions %q, want %q (from ExpandModels)", got, want)
+			}
+		})
+	}
+}

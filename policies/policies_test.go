@@ -455,7 +455,7 @@ func TestExplicitKVMBitsEveryModel(t *testing.T) {
 		byKVM := kvm.Features.Difference(tcg.Features).Intersect(bits)
 		for _, v := range variants {
 			name, cpu := m.Name+v.suffix, m.Name+v.spec
-			spec, err := catalog.ParseCPUSpec(cpu, reg)
+			spec, err := c.ParseCPU(cpu)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -63,11 +63,12 @@ type Report struct {
 	// SiteFile and WaiversFile name the inputs, or are "".
 	SiteFile    string
 	WaiversFile string
-	Start, End  time.Time
-	// Offers is how many offers the site had: with none, the policies
-	// that judge offers (runnable, migration-safe) judged nothing, and
-	// the text report says so rather than let "ok" suggest otherwise.
-	Offers int
+	// Offers are the site's offers: with none, the policies that judge
+	// offers (runnable, migration-safe) judged nothing, and the text
+	// report says so rather than let "ok" suggest otherwise; each one's
+	// Source locates the violations about it (SARIF regions).
+	Offers     []site.Offer
+	Start, End time.Time
 }
 
 // Config is what Run checks.
@@ -93,7 +94,7 @@ func Run(ctx context.Context, c Config) *Report {
 	}
 	r := &Report{SiteFile: c.SiteFile, WaiversFile: c.WaiversFile, Start: now()}
 	if c.Input.Site != nil {
-		r.Offers = len(c.Input.Site.Offers)
+		r.Offers = c.Input.Site.Offers
 	}
 	if c.Input.Catalog != nil {
 		r.Catalog = c.Input.Catalog.Catalog().Name()

@@ -223,6 +223,13 @@ func sarifViolation(r *Report, v starlib.Violation, rule int) sarifResult {
 	var loc sarifLocation
 	if r.SiteFile != "" {
 		loc.PhysicalLocation = &sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: sarifURI(r.SiteFile)}}
+		if o, ok := violationOffer(r.Offers, v); ok {
+			// The line of the offer() call: a region of only a start
+			// line is the whole line (SARIF 2.1.0, 3.30.2).
+			if src := sarifSource(o.Source); src != nil && src.PhysicalLocation.Region != nil {
+				loc.PhysicalLocation.Region = &sarifRegion{StartLine: src.PhysicalLocation.Region.StartLine}
+			}
+		}
 	}
 	switch {
 	case v.Model != "" && v.Machine != "":
@@ -240,6 +247,30 @@ func sarifViolation(r *Report, v starlib.Violation, rule int) sarifResult {
 	sum := sha256.Sum256([]byte(strings.Join([]string{v.Policy, v.Model, v.Machine, strings.Join(v.Features, ",")}, "\x00")))
 	sr.PartialFingerprints = map[string]string{"cpupolicyViolation/v1": hex.EncodeToString(sum[:16])}
 	return sr
+}
+
+// violationOffer is the offer v is about: the one its "offer" value
+// names (the built-in policies and well-behaved site policies pass
+// offer = offer.name), else the only offer whose -cpu spec is v's model.
+func violationOffer(offers []site.Offer, v starlib.Violation) (site.Offer, bool) {
+	if name, ok := v.Extra["offer"].(string); ok {
+		for _, o := range offers {
+			if o.Name == name {
+				return o, true
+			}
+		}
+		return site.Offer{}, false
+	}
+	var found []site.Offer
+	for _, o := range offers {
+		if v.Model != "" && o.CPU == v.Model {
+			found = append(found, o)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], true
+	}
+	return site.Offer{}, false
 }
 
 // sarifSource locates a waiver's "file:line[:col]".

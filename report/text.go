@@ -52,7 +52,7 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		parts = append(parts, plural(errs, "error"))
 	}
 	fmt.Fprintf(ew, "\n%s: %s\n", verdict, strings.Join(parts, ", "))
-	if r.Offers == 0 && violations+nWaived == 0 && judgesOffers(r) {
+	if len(r.Offers) == 0 && violations+nWaived == 0 && judgesOffers(r) {
 		fmt.Fprintln(ew, "no offers to judge: the policies about offers judged nothing (give --cpu SPEC or a --site file)")
 	}
 	return ew.err

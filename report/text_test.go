@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
@@ -64,7 +65,7 @@ func TestWriteTextNoOffers(t *testing.T) {
 		{[]Policy{{Name: "no-new-host-deps", Builtin: true}}, 0, false},
 		{[]Policy{{Name: "site", File: "site.star"}}, 0, true},
 	} {
-		r := &Report{Offers: c.offers}
+		r := &Report{Offers: make([]site.Offer, c.offers)}
 		for _, p := range c.policies {
 			r.Results = append(r.Results, &Result{Policy: p})
 		}

@@ -39,6 +39,9 @@ type Offer struct {
 	Pool string
 	// Accel is "kvm" or "tcg"; "" means kvm.
 	Accel string
+	// Source is where the offer is declared, "file:line:col" (the
+	// offer() call of a site file), or "": reports point at it.
+	Source string
 }
 
 // Pool is a named set of hosts.

@@ -39,7 +39,7 @@ func Resolve(cat *catalog.Catalog, o Offer, defaultMachine string) (*Config, err
 	if accel == "" {
 		accel = string(core.KVM)
 	}
-	spec, err := catalog.ParseCPUSpec(o.CPU, cat.Registry())
+	spec, err := cat.ParseCPU(o.CPU)
 	if err != nil {
 		return nil, err
 	}

@@ -282,15 +282,19 @@ func (c *Catalog) resolveFn(thread *starlark.Thread, b *starlark.Builtin, args s
 		vendor = h.snap.Vendor
 	}
 	var res *catalog.Resolution
-	if s, ok := cpu.(starlark.String); ok && strings.Contains(string(s), ",") {
-		spec, err := c.parseSpec(b.Name(), r, string(s))
-		if err != nil {
+	if s, ok := cpu.(starlark.String); ok && (strings.Contains(string(s), ",") || catalog.IsHostModel(string(s)) && string(s) != "base") {
+		// A -cpu spec, or host or max: check.ResolveConfig, the one
+		// configuration path (host and max start from the host argument).
+		if err := r.checkLen(b.Name(), "cpu spec length", len(s)); err != nil {
 			return nil, err
 		}
-		if res, err = c.c.ResolveSpec(spec, mt.mt.Name, core.Accel(accel), vendor); err != nil {
+		var snap *host.HostSnapshot
+		if h != nil {
+			snap = h.snap
+		}
+		if res, _, err = check.ResolveConfig(c.c, string(s), mt.mt.Name, core.Accel(accel), snap, vendor); err != nil {
 			return nil, fmt.Errorf("%s: %v", b.Name(), err)
 		}
-		res.Model = spec.Text
 	} else {
 		m, err := c.modelArg(b.Name(), cpu)
 		if err != nil {
@@ -301,21 +305,6 @@ func (c *Catalog) resolveFn(thread *starlark.Thread, b *starlark.Builtin, args s
 		}
 	}
 	return &Resolution{res: res, features: FeatureSet{c.reg, res.Features}}, nil
-}
-
-// parseSpec parses a -cpu spec of bounded length.
-func (c *Catalog) parseSpec(fn string, r *run, text string) (*catalog.CPUSpec, error) {
-	if err := r.checkLen(fn, "cpu spec length", len(text)); err != nil {
-		return nil, err
-	}
-	spec, err := catalog.ParseCPUSpec(text, c.reg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", fn, err)
-	}
-	if _, err := c.c.Model(spec.Model); err != nil {
-		return nil, fmt.Errorf("%s: cpu spec %q: %v", fn, text, err)
-	}
-	return spec, nil
 }
 
 // implicit(model, machine=None, accel="kvm")

@@ -69,7 +69,7 @@ func (c *Catalog) newConfig(fn string, maxLen int, cpu string, machine starlark.
 	if len(cpu) > maxLen {
 		return nil, fmt.Errorf("%s: cpu spec length %d exceeds the limit of %d: %w", fn, len(cpu), maxLen, ErrLimit)
 	}
-	spec, err := catalog.ParseCPUSpec(cpu, c.reg)
+	spec, err := c.c.ParseCPU(cpu)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", fn, err)
 	}

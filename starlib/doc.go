@@ -11,6 +11,11 @@
 // over the catalog package, Config over a parsed -cpu spec, and Context,
 // the ctx of a policy.
 //
+// Reference lists every name a script can use, with its text and an
+// example: docs/starlark.md is generated from it (internal/starlarkdoc,
+// which runs the examples and fails its test when a builtin or attribute
+// has no entry) and the REPL's help() prints it.
+//
 // # Policies
 //
 // A policy is a .star file whose module docstring says what it checks and

@@ -30,8 +30,15 @@ type Session struct {
 // builtins and opts.Predeclared, and run under opts' limits. print()
 // writes its message to opts.Print as is: at a prompt, the file:line
 // prefix of a policy's print would only be noise.
+//
+// The session adds help(x=None), which prints the entries of Reference,
+// and dir(x=None), which without x lists the session's globals (Starlark's
+// dir needs an argument).
 func NewSession(cat *Catalog, opts Options) *Session {
-	return &Session{cat: cat, opts: opts, globals: Predeclared(opts)}
+	s := &Session{cat: cat, opts: opts, globals: Predeclared(opts)}
+	s.globals["help"] = starlark.NewBuiltin("help", s.helpBuiltin)
+	s.globals["dir"] = starlark.NewBuiltin("dir", s.dirBuiltin)
+	return s
 }
 
 // thread returns a thread for one evaluation, ended by ctx.
@@ -104,6 +111,7 @@ var starlarkKeywords = []string{"and", "break", "continue", "def", "elif", "else
 // complete returns the word before the end of text that Tab completes,
 // and its completions (each starting with the word), sorted:
 //
+//   - on an empty line, every name (as for a name, below);
 //   - in leading whitespace, an indent of four spaces;
 //   - a name: globals, Starlark's builtins and keywords;
 //   - a dotted name ("host.k", "catalog.mo"): the attributes of the value
@@ -118,7 +126,7 @@ var starlarkKeywords = []string{"and", "break", "continue", "def", "elif", "else
 //
 // A name whose value is callable completes with "(".
 func (s *Session) complete(text string) (string, []string) {
-	if strings.TrimLeft(text, " \t") == "" {
+	if text != "" && strings.TrimLeft(text, " \t") == "" {
 		return "", []string{"    "}
 	}
 	st := scanLine(text)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -138,4 +139,81 @@ func TestSessionComplete(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSessionHelp: help() indexes the globals, help(x) finds x's entry
+// of the reference by value, method, module, struct type or name; dir()
+// lists the globals; an unknown name is an error.
+func TestSessionHelp(t *testing.T) {
+	var printed strings.Builder
+	loadFixtures(t)
+	opts := starlib.Options{Print: func(msg string) { printed.WriteString(msg + "\n") },
+		Predeclared: starlark.StringDict{"host": fixtures.hosts["this-machine"], "catalog": fixtures.cat72}}
+	s := starlib.NewSession(fixtures.cat72, opts)
+	for _, c := range []struct {
+		name, src, want string // want: the first line printed
+	}{
+		{"index", "help()", "Names (help(x) or help(\"name\") for one; dir() lists them):"},
+		{"builtin", "help(features)", "features(*names)"},
+		{"module function", "help(plugins.call)", "plugins.call(name, input)"},
+		{"module", "help(plugins)", "plugins"},
+		{"method", "help(catalog.resolve)", `catalog.resolve(cpu, machine=None, accel="kvm", host=None)`},
+		{"value", "help(host)", "type host"},
+		{"feature set", "help(host.kvm)", "type feature_set"},
+		{"struct type", `help(verdict(config("qemu64"), [host]))`, "type verdict"},
+		{"name", `help("host.kvm")`, "host.kvm"},
+		{"file-specific name", `help("waiver")`, "waiver(policy, model, machine, features, reason, expires=None)  (waiver file)"},
+		{"starlark builtin", "help(len)", "len: one of Starlark's own builtins; see the Starlark specification."},
+		{"starlark value", "help(1)", "int: a Starlark int; see the Starlark specification."},
+		{"script function", "def sq(x, n=2):\n    \"\"\"Squares x.\"\"\"\n    return x * x\nhelp(sq)", "sq(x, n)  (defined at help:1:1)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			printed.Reset()
+			if err := s.ExecFile(context.Background(), "help", []byte(c.src)); err != nil {
+				t.Fatal(err)
+			}
+			if first, _, _ := strings.Cut(printed.String(), "\n"); first != c.want {
+				t.Errorf("%s printed first %q, want %q\n%s", c.src, first, c.want, printed.String())
+			}
+		})
+	}
+	err := s.ExecFile(context.Background(), "help", []byte(`help("nope")`))
+	if err == nil || !strings.Contains(err.Error(), `help: no entry for "nope"`) {
+		t.Errorf(`help("nope"): %v`, err)
+	}
+
+	v, err := s.Exec(context.Background(), parseStmt(t, "dir()"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := v.String(), `["catalog", "config", "dir", "features", "help", "host", "plugins", "runnable", "struct", "verdict", "why"]`; got != want {
+		t.Errorf("dir() = %s, want %s", got, want)
+	}
+	if v, err = s.Exec(context.Background(), parseStmt(t, "dir(catalog)")); err != nil || !strings.Contains(v.String(), `"resolve"`) {
+		t.Errorf("dir(catalog) = %v, %v", v, err)
+	}
+}
+
+// TestSessionCompleteEmpty: Tab on an empty line lists every name: the
+// globals, Starlark's builtins and keywords.
+func TestSessionCompleteEmpty(t *testing.T) {
+	s := testSession(t)
+	word, got := s.Complete("")
+	for _, want := range []string{"catalog", "features(", "help(", "dir(", "len(", "return", "host"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("Complete(\"\") lacks %q: %q", want, got)
+		}
+	}
+	if word != "" || !slices.IsSorted(got) {
+		t.Errorf("Complete(\"\") = %q, %q: want the empty word and sorted names", word, got)
+	}
+}
+
+func parseStmt(t *testing.T, src string) *syntax.File {
+	t.Helper()
+	f, err := starlib.FileOptions().Parse("stmt", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -43,7 +43,6 @@ func LoadSiteFile(path string, cat *Catalog, opts Options) (*site.Site, error) {
 // siteDecls collects the declarations of a site file as it runs.
 type siteDecls struct {
 	offers    []site.Offer
-	offerPos  []string
 	pools     []poolDecl
 	offerSeen map[string]string // name → position
 	poolSeen  map[string]string
@@ -98,8 +97,8 @@ func (d *siteDecls) offer(thread *starlark.Thread, b *starlark.Builtin, args sta
 		return bad("offer %s: already declared at %s", name, at)
 	}
 	d.offerSeen[name] = pos
+	o.Source = pos
 	d.offers = append(d.offers, o)
-	d.offerPos = append(d.offerPos, pos)
 	return starlark.None, nil
 }
 
@@ -206,9 +205,9 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*site.Site, e
 		}
 		s.Pools = append(s.Pools, pool)
 	}
-	for i, o := range d.offers {
+	for _, o := range d.offers {
 		if _, ok := d.poolSeen[o.Pool]; o.Pool != "" && !ok {
-			errs = append(errs, scriptPosError{d.offerPos[i], fmt.Errorf("offer %s: no pool %q%s", o.Name, o.Pool, nearestName(o.Pool, sitePoolNames(d.pools)))})
+			errs = append(errs, scriptPosError{o.Source, fmt.Errorf("offer %s: no pool %q%s", o.Name, o.Pool, nearestName(o.Pool, sitePoolNames(d.pools)))})
 		}
 		if cat == nil {
 			continue
@@ -217,7 +216,7 @@ func (d *siteDecls) site(path string, cat *Catalog, opts Options) (*site.Site, e
 			return nil, fmt.Errorf("%s: catalog %s is over a different feature registry than Options.Registry", path, cat.c.Name())
 		}
 		if err := CheckOffer(cat, o); err != nil {
-			errs = append(errs, scriptPosError{d.offerPos[i], fmt.Errorf("offer %s: %v", o.Name, err)})
+			errs = append(errs, scriptPosError{o.Source, fmt.Errorf("offer %s: %v", o.Name, err)})
 		}
 	}
 	if len(errs) > 0 {

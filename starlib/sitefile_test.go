@@ -52,10 +52,12 @@ pool("mixed", hosts = ["HOSTS/xeon-gold-6130.json", "../hosts/epyc-7502-32-core.
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Source is the position of the offer() call (its parenthesis).
+	file := filepath.Join(dir, "site", "site.star")
 	want := []site.Offer{
-		{Name: "web", CPU: "Skylake-Server-v4", Machine: "pc-q35-7.2", Pool: "intel"},
-		{Name: "db", CPU: "EPYC-v3,kvmclock=on", Pool: "mixed"},
-		{Name: "batch", CPU: "qemu64", Accel: "tcg"},
+		{Name: "web", CPU: "Skylake-Server-v4", Machine: "pc-q35-7.2", Pool: "intel", Source: file + ":4:6"},
+		{Name: "db", CPU: "EPYC-v3,kvmclock=on", Pool: "mixed", Source: file + ":5:6"},
+		{Name: "batch", CPU: "qemu64", Accel: "tcg", Source: file + ":6:6"},
 	}
 	if len(st.Offers) != len(want) {
 		t.Fatalf("offers %+v", st.Offers)

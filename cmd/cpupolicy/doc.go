@@ -421,7 +421,9 @@ unless NO_COLOR is set); json is {"violations": [...], "waived":
 [{"violation", "waiver"}], "expired_waivers": [...], "errors": [...],
 "summary": {...}}, each violation with "policy", "message", "model",
 "machine", "features" and the policy's own keys; sarif is a SARIF 2.1.0
-log (a rule per policy, a result per violation, waived ones suppressed);
+log (a rule per policy, a result per violation, waived ones suppressed;
+a violation about an offer of --site, by its "offer" key or as the only
+offer of its model, is located at the line of that offer() call);
 junit is JUnit XML (a test case per policy).
 
 Exit 0 when nothing is violated, 1 on violations or an expired waiver, 2
@@ -471,14 +473,18 @@ snapshot, else this machine probed live: None, with a note, when probing
 fails; a host without KVM data has an empty host.kvm) and catalog
 (--catalog, default the newest embedded). The sandbox is a policy's: no
 load(), files, clock or environment. With --plugin, plugins.call reaches
-the plugins' checks.
+the plugins' checks. help() lists the names with a line each, help(x)
+prints the entry of x (a builtin, a method, a value's type, or a name in
+quotes) from the Starlark reference, docs/starlark.md, and dir() lists
+the session's globals.
 
 On a terminal (standard input and output both), lines are edited with
 readline. Tab completes names and attributes (`host.k`) and, inside a
 string, feature names (`features("avx5`), model names
 (`catalog.model("Sky`), the -cpu spec of config(), resolve(), runnable()
 and why() (a model, then features after each comma) and machine types
-(`machine="pc-q`); completion looks names up and never runs code.
+(`machine="pc-q`); Tab on an empty line lists every name; completion
+looks names up and never runs code.
 def/for/if blocks continue at a "... " prompt until a blank line. The
 value of an expression is printed (its repr) unless None, and kept in _;
 an error prints as a Starlark backtrace and the session goes on. Ctrl-C
@@ -503,7 +509,9 @@ to standard error), 2 on a usage or input error.
 
 inspect loads each plugin and shows its manifest (name, version, ABI
 version, vendors, CPUID leaf ranges, the features it defines with their
-locations, its checks), the file's size, the module's imports and
+locations, its checks), the CPU models it adds (its models call: each
+model's vendor, family, model and stepping, feature count and versioned
+names), the file's size, the module's imports and
 exports, its initial memory, and how long compiling (or loading from the
 compilation cache, under the user cache directory, cpupolicy/wazero),
 instantiating and the describe call took. --format json gives the same

@@ -35,8 +35,10 @@ func qemuDefinitions(t *testing.T, bin, machine, accel string) map[string][]stri
 	reg := feature.Builtin()
 	out := map[string][]string{}
 	for _, d := range defs {
-		if d.Name == "host" || d.Name == "max" {
-			continue // not catalog models: under tcg QEMU says host needs "kvm"
+		if d.Name == "host" && slices.Equal(d.Unavailable, []string{"kvm"}) {
+			// Not a feature: under tcg QEMU says host needs KVM.
+			out[d.Name] = d.Unavailable
+			continue
 		}
 		var s feature.FeatureSet
 		for _, n := range d.Unavailable {
@@ -51,53 +53,70 @@ func qemuDefinitions(t *testing.T, bin, machine, accel string) map[string][]stri
 	return out
 }
 
-// TestModelsMatchQEMU: `cpupolicy models --catalog qemu-7.2 --format json`
-// gives, for every model, the same unavailable-features set as QEMU 7.2's
-// own query-cpu-definitions on this host, under kvm and tcg, on
-// pc-q35-7.2 and pc-i440fx-2.3.
+// TestModelsMatchQEMU: `cpupolicy models --format json` lists exactly
+// the models QEMU's own query-cpu-definitions lists on this host (host,
+// max and base included) with the same unavailable-features set, under
+// kvm and tcg, for QEMU 7.2 (pc-q35-7.2, pc-i440fx-2.3) and 10.0
+// (pc-q35-10.0, pc-i440fx-2.4).
 func TestModelsMatchQEMU(t *testing.T) {
-	bin := testenv.Need(t, testenv.QEMU, "compare with QEMU's own query-cpu-definitions")
 	accels := []string{"tcg"}
 	if testenv.Want(t, testenv.KVM, "models are checked under tcg only") {
 		accels = append(accels, "kvm")
 	}
-	for _, machine := range []string{"pc-q35-7.2", "pc-i440fx-2.3"} {
-		for _, accel := range accels {
-			t.Run(machine+"/"+accel, func(t *testing.T) {
-				want := qemuDefinitions(t, bin, machine, accel)
-				var stdout, stderr bytes.Buffer
-				code := run([]string{"models", "--catalog", "qemu-7.2", "--machine", machine, "--accel", accel, "--format", "json"}, strings.NewReader(""), &stdout, &stderr)
-				if code != 0 {
-					t.Fatalf("exit %d: %s", code, stderr.String())
-				}
-				var got []check.ModelVerdict
-				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-					t.Fatal(err)
-				}
-				if len(got) == 0 {
-					t.Fatal("no models")
-				}
-				runnable := 0
-				for _, m := range got {
-					w, ok := want[m.Name]
-					if !ok {
-						t.Errorf("QEMU does not list %s", m.Name)
-						continue
+	for _, rel := range []struct {
+		req      testenv.Req
+		catalog  string
+		machines []string
+	}{
+		{testenv.QEMU, "qemu-7.2", []string{"pc-q35-7.2", "pc-i440fx-2.3"}},
+		{testenv.QEMU10, "qemu-10.0", []string{"pc-q35-10.0", "pc-i440fx-2.4"}},
+	} {
+		bin := testenv.Need(t, rel.req, "compare with QEMU's own query-cpu-definitions")
+		for _, machine := range rel.machines {
+			for _, accel := range accels {
+				t.Run(machine+"/"+accel, func(t *testing.T) {
+					want := qemuDefinitions(t, bin, machine, accel)
+					var stdout, stderr bytes.Buffer
+					code := run([]string{"models", "--catalog", rel.catalog, "--machine", machine, "--accel", accel, "--format", "json"}, strings.NewReader(""), &stdout, &stderr)
+					if code != 0 {
+						t.Fatalf("exit %d: %s", code, stderr.String())
 					}
-					if !slices.Equal(m.UnavailableFeatures, w) {
-						t.Errorf("%s: cpupolicy %v, QEMU %v", m.Name, m.UnavailableFeatures, w)
+					var got []check.ModelVerdict
+					if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+						t.Fatal(err)
 					}
-					if len(w) == 0 {
-						runnable++
+					if len(got) == 0 {
+						t.Fatal("no models")
 					}
-					for i, f := range m.UnavailableFeatures {
-						if i >= len(m.Why) || m.Why[i].Feature != f || m.Why[i].Layer == "" {
-							t.Errorf("%s: no layer for %s", m.Name, f)
+					runnable := 0
+					listed := map[string]bool{}
+					for _, m := range got {
+						listed[m.Name] = true
+						w, ok := want[m.Name]
+						if !ok {
+							t.Errorf("QEMU does not list %s", m.Name)
+							continue
+						}
+						if !slices.Equal(m.UnavailableFeatures, w) {
+							t.Errorf("%s: cpupolicy %v, QEMU %v", m.Name, m.UnavailableFeatures, w)
+						}
+						if len(w) == 0 {
+							runnable++
+						}
+						for i, f := range m.UnavailableFeatures {
+							if i >= len(m.Why) || m.Why[i].Feature != f || m.Why[i].Layer == "" {
+								t.Errorf("%s: no layer for %s", m.Name, f)
+							}
 						}
 					}
-				}
-				t.Logf("%d models agree with QEMU (%d runnable)", len(got), runnable)
-			})
+					for name := range want {
+						if !listed[name] {
+							t.Errorf("cpupolicy does not list %s, QEMU does", name)
+						}
+					}
+					t.Logf("%d models agree with QEMU (%d runnable)", len(got), runnable)
+				})
+			}
 		}
 	}
 }

@@ -119,8 +119,10 @@ func TestWhyPID(t *testing.T) {
 			if !slices.Equal(missing, qemuMissing) {
 				t.Errorf("why: missing %v\nQEMU warns of %v", missing, qemuMissing)
 			}
-			if want := map[bool]int{true: 0, false: 1}[len(qemuMissing) == 0]; code != want {
-				t.Errorf("exit %d, want %d", code, want)
+			// No enforce on the line: QEMU started the guest without
+			// the missing features (it is running), and why says so.
+			if code != 0 {
+				t.Errorf("exit %d, want 0", code)
 			}
 		})
 	}

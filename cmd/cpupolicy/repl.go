@@ -195,7 +195,7 @@ func (r *repl) interactive(catName, qemu string, models int, hostDesc string) er
 	}
 	defer rl.Close()
 	fmt.Fprintf(r.e.stdout, "cpupolicy repl: catalog %s (%s, %d models), host %s.\n", catName, qemu, models, hostDesc)
-	fmt.Fprintln(r.e.stdout, "Tab completes, Ctrl-C interrupts, Ctrl-D exits.")
+	fmt.Fprintln(r.e.stdout, "help() lists names, Tab completes, Ctrl-C interrupts, Ctrl-D exits.")
 	defer r.handleInterrupts()()
 	for {
 		f, err := r.read(rl)

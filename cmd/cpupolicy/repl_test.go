@@ -271,6 +271,33 @@ func TestReplTerminal(t *testing.T) {
 	p.waitFor("the last line of the previous session", func(s string) bool { return lastLine(s) == `>>> "after" + "-stop"` })
 	p.send("C-c")
 	p.waitFor("a fresh prompt", func(s string) bool { return lastLine(s) == ">>>" })
+
+	// (6) help() lists the globals with their summaries, help(x) prints
+	// x's entry of the reference (docs/starlark.md's text), dir() lists
+	// the globals, and Tab on an empty prompt lists every name.
+	p.typeLine("help()")
+	p.waitFor("the index", func(s string) bool {
+		return strings.Contains(s, "Names (help(x)") && countLines(s, "  runnable  Returns (ok, missing): whether the config (or model, or -cpu …") == 1 &&
+			strings.Contains(s, "\nTypes: feature_set, host, catalog,") && lastLine(s) == ">>>"
+	})
+	p.typeLine("help(host.available)")
+	p.waitFor("a method's entry", func(s string) bool {
+		return countLines(s, `host.available(accel="kvm", catalog=None)`) == 1 && strings.Contains(s, "    print(len(host.available()), len(host.available(\"tcg\")))") && lastLine(s) == ">>>"
+	})
+	p.typeLine("help(catalog)")
+	p.waitFor("a type's entry with its attributes", func(s string) bool {
+		return countLines(s, "type catalog") == 1 && strings.Contains(s, "    catalog.resolve ") && lastLine(s) == ">>>"
+	})
+	p.typeLine("dir()")
+	p.waitFor("the globals", func(s string) bool {
+		return countLines(s, `["catalog", "config", "dir", "features", "help", "host", "plugins", "runnable", "struct", "verdict", "why"]`) == 1
+	})
+	p.send("Tab")
+	p.waitFor("every name", func(s string) bool {
+		return strings.Contains(s, "features(") && strings.Contains(s, "sorted(") && strings.Contains(s, "return") && strings.Contains(s, "help(")
+	})
+	p.send("C-c")
+	p.waitFor("a fresh prompt", func(s string) bool { return lastLine(s) == ">>>" })
 	exited(p, status)
 }
 

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"strings"
+
+	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/core/host"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
@@ -48,7 +52,20 @@ func runResolve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := check.ResolveAll(cat, fs.Args(), s, mt.Name, acc, vendor)
+	// host and max start from what the host offers: the --host snapshot,
+	// else (under kvm) this host probed live.
+	var snap *host.HostSnapshot
+	switch model, _, _ := strings.Cut(s, ","); {
+	case *hostFile != "":
+		if snap, err = e.loadSnapshot(*hostFile); err != nil {
+			return err
+		}
+	case (model == "host" || model == "max") && acc == core.KVM:
+		if snap, err = e.probeLive(); err != nil {
+			return err
+		}
+	}
+	out, err := check.ResolveAll(cat, fs.Args(), s, mt.Name, acc, snap, vendor)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -343,8 +344,17 @@ func TestJSONSchemaValidator(t *testing.T) {
 
 // TestSARIFValid runs check in the situations SARIF output has to
 // express and validates each log against the schema.
+//
+// A result about an offer of the site file is located at the line of its
+// offer() call, found here by reading the file.
 func TestSARIFValid(t *testing.T) {
 	s := sarifSchemaForTest(t)
+	located := 0
+	defer func() {
+		if located == 0 && !t.Failed() {
+			t.Errorf("no scenario had a result about an offer")
+		}
+	}()
 	for _, c := range checkScenarios(t) {
 		t.Run(c.name, func(t *testing.T) {
 			out, code := runCheckForTest(t, append(c.args, "--format", "sarif"))
@@ -368,6 +378,14 @@ func TestSARIFValid(t *testing.T) {
 						RuleID       string
 						RuleIndex    int
 						Suppressions []any
+						Locations    []struct {
+							PhysicalLocation *struct {
+								Region *struct{ StartLine, StartColumn int }
+							}
+						}
+						Properties struct {
+							Extra struct{ Offer string }
+						}
 					}
 				}
 			}
@@ -378,8 +396,38 @@ func TestSARIFValid(t *testing.T) {
 			if got := run.Invocations[0].ExecutionSuccessful; got != (c.code != exitUsage) {
 				t.Errorf("executionSuccessful %v with exit %d", got, c.code)
 			}
+			offerLines := map[string]int{} // offer name → line of its offer() call
+			if i := slices.Index(c.args, "--site"); i >= 0 {
+				data, err := os.ReadFile(c.args[i+1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				for n, line := range strings.Split(string(data), "\n") {
+					if name, ok := strings.CutPrefix(line, `offer("`); ok {
+						name, _, _ = strings.Cut(name, `"`)
+						offerLines[name] = n + 1
+					}
+				}
+			}
 			suppressed := 0
 			for _, r := range run.Results {
+				if o := r.Properties.Extra.Offer; o != "" && !slices.Contains(c.args, "--site") {
+					// --cpu: an offer of no file has no region.
+					if len(r.Locations) > 0 && r.Locations[0].PhysicalLocation != nil && r.Locations[0].PhysicalLocation.Region != nil {
+						t.Errorf("result about offer %s of no site file has a region", o)
+					}
+				} else if o != "" {
+					want, ok := offerLines[o]
+					if !ok {
+						t.Fatalf("result about offer %q, which the site file does not declare", o)
+					}
+					if len(r.Locations) == 0 || r.Locations[0].PhysicalLocation == nil || r.Locations[0].PhysicalLocation.Region == nil {
+						t.Errorf("result about offer %s has no region", o)
+					} else if reg := r.Locations[0].PhysicalLocation.Region; reg.StartLine != want || reg.StartColumn != 0 {
+						t.Errorf("result about offer %s: region %+v, want line %d", o, *reg, want)
+					}
+					located++
+				}
 				if run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
 					t.Errorf("result %q: ruleIndex %d is rule %q", r.RuleID, r.RuleIndex, run.Tool.Driver.Rules[r.RuleIndex].ID)
 				}

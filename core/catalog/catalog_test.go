@@ -175,36 +175,6 @@ func TestUnknownNamesSuggest(t *testing.T) {
 	}
 }
 
-func TestParseCPUSpec(t *testing.T) {
-	reg := feature.Builtin()
-	s, err := ParseCPUSpec("Skylake-Client-v4,+avx512f,-hle,sse4_1=off,kvm_pv_eoi,model-id=A,,B,level=0xd", reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Model != "Skylake-Client-v4" || s.Props["model-id"] != "A,B" || s.Props["level"] != "0xd" {
-		t.Errorf("parsed %+v", s)
-	}
-	on, off := s.Explicit()
-	if got := reg.Names(on); strings.Join(got, " ") != "avx512f kvm-pv-eoi" {
-		t.Errorf("explicit on %v", got)
-	}
-	if got := reg.Names(off); strings.Join(got, " ") != "hle sse4.1" {
-		t.Errorf("explicit off %v", got)
-	}
-	for _, tc := range []struct{ spec, want string }{
-		{"", `cpu spec "": no model name`},
-		{"Haswell,+avx512", `cpu spec "Haswell,+avx512": option "+avx512": unknown feature "avx512" (did you mean "avx512f"?)`},
-		{"Haswell,avx2=maybe", `cpu spec "Haswell,avx2=maybe": option avx2=maybe: want on or off`},
-		{"Haswell,level", `cpu spec "Haswell,level": option "level" needs a value`},
-		{"Haswell,vendor=Intel", `cpu spec "Haswell,vendor=Intel": option vendor: vendor "Intel": want 12 characters`},
-	} {
-		_, err := ParseCPUSpec(tc.spec, reg)
-		if err == nil || err.Error() != tc.want {
-			t.Errorf("ParseCPUSpec(%q): %v, want %q", tc.spec, err, tc.want)
-		}
-	}
-}
-
 func TestParseRejects(t *testing.T) {
 	reg := feature.Builtin()
 	good, _ := embedded.ReadFile("data/qemu-7.2.json")
@@ -274,25 +244,6 @@ func TestParseRejectsAt(t *testing.T) {
 			t.Errorf("%s: %v, want %q…", tc.name, err, tc.want)
 		}
 	}
-}
-
-func FuzzParseCPUSpec(f *testing.F) {
-	for _, s := range []string{"Skylake-Client-v4,+avx512f,-hle", "EPYC,svm=off,level=13", "qemu64,model-id=a,,b", ",,,", "x,+,-,=", "Haswell,vendor=GenuineIntel"} {
-		f.Add(s)
-	}
-	reg := feature.Builtin()
-	f.Fuzz(func(t *testing.T, spec string) {
-		s, err := ParseCPUSpec(spec, reg)
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("multi-line error %q", err)
-			}
-			return
-		}
-		if s.Model == "" {
-			t.Fatalf("parsed %q without a model", spec)
-		}
-	})
 }
 
 func FuzzParseCatalog(f *testing.F) {

@@ -14,6 +14,10 @@ type Resolution struct {
 	Accel          core.Accel
 	Features       feature.FeatureSet
 	Props
+	// Options are the non-feature properties a -cpu spec set (CPUSpec.Props):
+	// those that change CPUID are applied above as well; the others
+	// (enforce, pmu, phys-bits, hv-*, …) are recorded here.
+	Options map[string]string
 }
 
 // Resolve returns what QEMU gives a guest of model on machine under

@@ -33,7 +33,7 @@ func TestResolveSpecKnownFacts(t *testing.T) {
 	reg := c.Registry()
 	resolve := func(spec, machine string, accel core.Accel) *Resolution {
 		t.Helper()
-		s, err := ParseCPUSpec(spec, reg)
+		s, err := c.ParseCPU(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ var specTemplates = []string{
 // It fails when the list names a property twice.
 func templateProps(reg *feature.Registry, opts string) (map[string]any, error) {
 	p := map[string]any{}
-	for _, o := range splitOpts(opts) {
+	for _, o := range strings.Split(opts, ",") {
 		var k string
 		var v any
 		switch {
@@ -290,7 +290,7 @@ func checkSpecsAgainstQEMU(t *testing.T, c *Catalog, b qemuBinary, machine strin
 		}
 		for _, m := range c.models {
 			spec := m.Name + "," + tmpl
-			s, err := ParseCPUSpec(spec, reg)
+			s, err := c.ParseCPU(spec)
 			if err != nil {
 				t.Fatal(err)
 			}

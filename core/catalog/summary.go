@@ -3,6 +3,8 @@ package catalog
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -115,6 +117,8 @@ type ResolutionJSON struct {
 	Stepping int        `json:"stepping"`
 	ModelID  string     `json:"model-id"`
 	Vendor   string     `json:"vendor"`
+	// Options are a -cpu spec's non-feature properties (Resolution.Options).
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // ResolutionsJSON returns rs, resolved on c, as JSON values.
@@ -123,7 +127,7 @@ func (c *Catalog) ResolutionsJSON(rs []*Resolution) []ResolutionJSON {
 	for i, r := range rs {
 		js[i] = ResolutionJSON{Name: r.Model, Machine: r.Machine, Accel: r.Accel, Features: append([]string{}, c.Registry().Names(r.Features)...),
 			Level: r.Level, XLevel: r.XLevel, Family: r.Family, Model: r.Props.Model, Stepping: r.Stepping,
-			ModelID: r.ModelID, Vendor: r.Vendor}
+			ModelID: r.ModelID, Vendor: r.Vendor, Options: r.Options}
 	}
 	return js
 }
@@ -140,5 +144,13 @@ func (c *Catalog) WriteResolutions(buf io.Writer, out []*Resolution) {
 	tw.Flush()
 	if len(out) == 1 {
 		fmt.Fprintf(buf, "\nfeatures: %v\n", c.Registry().Names(out[0].Features))
+		if o := out[0].Options; len(o) > 0 {
+			keys := slices.Sorted(maps.Keys(o))
+			opts := make([]string, len(keys))
+			for i, k := range keys {
+				opts[i] = k + "=" + o[k]
+			}
+			fmt.Fprintf(buf, "options: %s\n", strings.Join(opts, " "))
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
 // Machine returns the catalog's machine type called name, or for "" its
@@ -74,11 +75,9 @@ func (o Operand) Resolve(cat *catalog.Catalog, machine string, accel core.Accel,
 	}
 	var r *catalog.Resolution
 	var err error
-	if strings.Contains(o.Name, ",") {
-		var s *catalog.CPUSpec
-		if s, err = catalog.ParseCPUSpec(o.Name, cat.Registry()); err == nil {
-			r, err = cat.ResolveSpec(s, machine, accel, vendor)
-		}
+	if model, _, _ := strings.Cut(o.Name, ","); model != o.Name || catalog.IsHostModel(model) {
+		// A -cpu spec, or max or host: the one configuration path.
+		r, _, err = ResolveConfig(cat, o.Name, machine, accel, nil, vendor)
 	} else {
 		r, err = cat.Resolve(o.Name, machine, accel, vendor)
 	}
@@ -105,26 +104,25 @@ func Diff(reg *feature.Registry, aName, bName string, accel core.Accel, a, b fea
 		OnlyB: append([]string{}, reg.Names(b.Difference(a))...), Common: a.Intersect(b).Count()}
 }
 
-// ResolveAll resolves the QEMU -cpu spec, or else the named models (for
-// none, every model of cat) on machine under accel, for a kvm host of
-// vendor.
-func ResolveAll(cat *catalog.Catalog, names []string, spec, machine string, accel core.Accel, vendor string) ([]*catalog.Resolution, error) {
+// ResolveAll resolves the QEMU -cpu spec (ResolveConfig: host and max
+// need snap under kvm), or else the named models (for none, every model
+// of cat) on machine under accel, for a kvm host of vendor (snap's when
+// snap is not nil).
+func ResolveAll(cat *catalog.Catalog, names []string, spec, machine string, accel core.Accel, snap *host.HostSnapshot, vendor string) ([]*catalog.Resolution, error) {
 	if spec != "" {
-		s, err := catalog.ParseCPUSpec(spec, cat.Registry())
+		r, _, err := ResolveConfig(cat, spec, machine, accel, snap, vendor)
 		if err != nil {
 			return nil, err
 		}
-		r, err := cat.ResolveSpec(s, machine, accel, vendor)
-		if err != nil {
-			return nil, err
-		}
-		r.Model = s.Text
 		return []*catalog.Resolution{r}, nil
 	}
 	if len(names) == 0 {
 		for _, m := range cat.Models() {
 			names = append(names, m.Name)
 		}
+	}
+	if snap != nil {
+		vendor = snap.Vendor
 	}
 	var out []*catalog.Resolution
 	for _, n := range names {

@@ -230,7 +230,27 @@ func (j *Judge) Models() ([]ModelVerdict, error) {
 			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated,
 			Why: why[start:end:end], Source: m.Source})
 	}
-	return out, nil
+	return j.appendHostModels(out), nil
+}
+
+// appendHostModels adds host and max, which query-cpu-definitions lists
+// beside the named models (base is one of the catalog's): max is made of
+// what the accelerator offers, so it always runs; host needs KVM
+// (QEMU lists "kvm" as its unavailable feature under tcg:
+// x86_cpu_class_check_missing_features, host_cpuid_required).
+func (j *Judge) appendHostModels(out []ModelVerdict) []ModelVerdict {
+	for _, name := range []string{"host", "max"} {
+		if _, err := j.Catalog.Model(name); err == nil {
+			continue // a catalog that lists them itself
+		}
+		v := ModelVerdict{Name: name, UnavailableFeatures: []string{}, Why: FeatureLayers{}}
+		if name == "host" && j.Accel != core.KVM {
+			v.UnavailableFeatures = []string{"kvm"}
+			v.Why = FeatureLayers{{Feature: "kvm", Layer: LayerTCG}}
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // Explanation is why one model or -cpu spec is runnable or not: each
@@ -246,6 +266,11 @@ type Explanation struct {
 	Missing  []Missing  `json:"missing"`
 	// Nearest lists the runnable versions of the same model.
 	Nearest []string `json:"runnable_versions"`
+	// Filtered (for a -cpu spec without enforce) says QEMU starts the
+	// guest without the Missing features, warning: the guest runs.
+	Filtered bool `json:"filtered,omitempty"`
+	// Warnings are QEMU's warnings about the -cpu spec itself.
+	Warnings []string `json:"warnings,omitempty"`
 	// Forbidden (for a libvirt <cpu> only) lists the features it forbids
 	// and the host makes available: libvirt will not start the domain.
 	Forbidden []string `json:"forbidden_present,omitempty"`
@@ -266,14 +291,10 @@ type Missing struct {
 func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanation, error) {
 	reg := j.Catalog.Registry()
 	var r *catalog.Resolution
+	var cs *catalog.CPUSpec
 	var err error
 	if spec != "" {
-		var s *catalog.CPUSpec
-		if s, err = catalog.ParseCPUSpec(spec, reg); err == nil {
-			if r, err = j.Catalog.ResolveSpec(s, j.Machine.Name, j.Accel, j.Vendor); err == nil {
-				r.Model = spec
-			}
-		}
+		r, cs, err = resolveConfig(j.Catalog, spec, j.Machine.Name, j.Accel, j.Avail, &catalog.HostCPU{Vendor: j.Vendor}, nil)
 	} else {
 		r, err = j.Catalog.Resolve(model, j.Machine.Name, j.Accel, j.Vendor)
 	}
@@ -287,6 +308,23 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 	}
 	out := &Explanation{Model: r.Model, Machine: j.Machine.Name, Accel: j.Accel, QEMU: j.Catalog.QEMUVersion(), Host: j.Host,
 		Runnable: missing.IsEmpty() && present.IsEmpty(), Missing: []Missing{}, Nearest: j.runnableVersions(r.Model)}
+	if cs != nil {
+		out.Warnings = cs.Warnings
+		// Without enforce QEMU starts the guest without the features the
+		// host lacks (x86_cpu_filter_features), warning about each
+		// unless check=off: runnable, with the missing ones filtered. A
+		// libvirt <cpu> (forbid != nil) is judged by libvirt's own check
+		// before QEMU runs: missing features stay fatal.
+		if !cs.Enforce() && forbid == nil && !missing.IsEmpty() {
+			out.Filtered, out.Runnable = true, present.IsEmpty()
+		}
+		// What QEMU refuses when it realizes the CPU, beyond features
+		// (enforce is judged above, by layer).
+		if err := realizeChecks(j.Catalog, cs, r, nil); err != nil {
+			out.Runnable = false
+			out.Warnings = append(out.Warnings, err.Error())
+		}
+	}
 	if forbid != nil {
 		out.Forbidden = append([]string{}, reg.Names(present)...)
 	}

@@ -55,6 +55,9 @@ func verdictText(color, yes bool) string {
 // paints the verdict for a terminal.
 func (o *Explanation) WriteText(w io.Writer, color bool) {
 	fmt.Fprintf(w, "%s on %s (%s, %s), host %s: runnable: %s\n", o.Model, o.Machine, o.Accel, releaseText(o.QEMU), o.Host, verdictText(color, o.Runnable))
+	for _, warn := range o.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
 	if len(o.Missing) > 0 {
 		byLayer := map[string]int{}
 		for _, m := range o.Missing {
@@ -66,7 +69,11 @@ func (o *Explanation) WriteText(w io.Writer, color bool) {
 				counts = append(counts, fmt.Sprintf("%d %s", byLayer[l], l))
 			}
 		}
-		fmt.Fprintf(w, "%s missing (%s):\n", english.Count(len(o.Missing), "feature"), strings.Join(counts, ", "))
+		if o.Filtered {
+			fmt.Fprintf(w, "warning: without enforce QEMU starts the guest without %s the host lacks (%s):\n", english.Count(len(o.Missing), "feature"), strings.Join(counts, ", "))
+		} else {
+			fmt.Fprintf(w, "%s missing (%s):\n", english.Count(len(o.Missing), "feature"), strings.Join(counts, ", "))
+		}
 		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(tw, "  FEATURE\tLAYER\tLOCATION\tWHY")
 		for _, m := range o.Missing {

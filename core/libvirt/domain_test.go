@@ -63,7 +63,7 @@ func TestParseCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := check.ResolveAll(cat, nil, spec, "pc-q35-7.2", core.KVM, "")
+	rs, err := check.ResolveAll(cat, nil, spec, "pc-q35-7.2", core.KVM, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestHostModelLibvirtHaswell(t *testing.T) {
 				t.Errorf("Spec() = %q\nlibvirt: %q", got, want)
 			}
 			resolve := func(spec string) feature.FeatureSet {
-				r, err := check.ResolveAll(cat, nil, spec, "pc", core.TCG, "")
+				r, err := check.ResolveAll(cat, nil, spec, "pc", core.TCG, nil, "")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -329,7 +329,7 @@ func TestHostModelRecordedHosts(t *testing.T) {
 			if got, want := lm.Set.Union(on).Difference(off), a.Set.Intersect(known); got != want {
 				t.Errorf("%s gives %v more and %v fewer than the host's", spec, reg.Names(got.Difference(want)), reg.Names(want.Difference(got)))
 			}
-			if _, err := check.ResolveAll(cat, nil, spec, mt.Name, core.KVM, s.Vendor); err != nil {
+			if _, err := check.ResolveAll(cat, nil, spec, mt.Name, core.KVM, s, s.Vendor); err != nil {
 				t.Error(err)
 			}
 		})
