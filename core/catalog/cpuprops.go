@@ -207,18 +207,10 @@ func parseTSCFreq(v string) (string, error) {
 }
 
 // closeName returns the known name nearest to name when it is a plausible
-// typo of it: at most two edits, and fewer for short names (QEMU itself
-// suggests nothing; a far-fetched suggestion, "enforce" → "fsrc", is worse
-// than none).
+// typo of it, by suggest's rule, which every "did you mean" follows
+// (QEMU itself suggests nothing; a far-fetched suggestion, "enforce" →
+// "fsrc", is worse than none). Ties go to the longer common prefix:
+// "avx513" suggests avx512f, not avx10, both two edits away.
 func closeName(name string, names []string) string {
-	if len(name) > suggest.MaxLen {
-		return ""
-	}
-	best, bestD := "", min(2, len(name)/4+1)+1
-	for _, c := range names {
-		if d := suggest.Distance(name, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
+	return suggest.Nearest(name, names)
 }
