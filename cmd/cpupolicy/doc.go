@@ -69,7 +69,8 @@ error.
 # probe
 
 	cpupolicy probe [--format text|json] [-o FILE]
-	                [--host FILE | --from-cpuid-dump FILE | --from-qemu-expansion FILE]
+	                [--host FILE | --from-cpuid-dump FILE | --from-qemu-expansion FILE |
+	                 --from-domcapabilities FILE [--cpu-map DIR] | --from-nfd FILE]
 
 Without a source flag, probe reads this machine: every CPUID leaf and
 subleaf of the first CPU (the way `cpuid -1 -r` walks them), XCR0, the
@@ -82,7 +83,16 @@ kvm (KVM can give them to a guest).
 --from-cpuid-dump FILE builds a snapshot from `cpuid -r` or `cpuid -1 -r`
 output (CPU 0; hw layer only). --from-qemu-expansion FILE builds the kvm
 layer from a QMP query-cpu-model-expansion reply for model "host" (or a
-file of concatenated QMP replies holding one).
+file of concatenated QMP replies holding one). --from-domcapabilities FILE
+builds the kvm layer from `virsh domcapabilities` output: its host-model
+CPU, expanded with libvirt's CPU map (--cpu-map, default
+/usr/share/libvirt/cpu_map) as `virsh hypervisor-cpu-baseline --features`
+expands it. --from-nfd FILE builds the hw layer from a Kubernetes Node
+object (`kubectl get node NAME -o json`, its
+feature.node.kubernetes.io/cpu-cpuid.* and cpu-model.* labels) or an NFD
+NodeFeature object. Each import records its source and names, in
+kvm_error, what it could not see; `why` says which layers a verdict did
+not see.
 
 Text output is a summary: the CPU, feature counts by layer, and each bit
 the hardware has but the kernel or KVM will not give a guest. JSON output
