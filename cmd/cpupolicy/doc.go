@@ -316,7 +316,8 @@ exits 2.
 
 	cpupolicy labels [--host FILE] [--catalog NAME|FILE] [--machine M]
 	                 [--accel kvm|tcg] [--site FILE] [--expiry DURATION]
-	                 [--format text|json] [-o FILE]
+	                 [--style nfd|kubevirt [--cpu-map DIR] [--host-model-from FILE]
+	                  [--obsolete-models M,M...]] [--format text|json] [-o FILE]
 
 Writes Kubernetes node labels in the format of Node Feature Discovery's
 local feature files (/etc/kubernetes/node-feature-discovery/features.d/):
@@ -338,6 +339,27 @@ its SHA-256; a comment line says what it stands for. --expiry adds NFD's
 vanish. -o writes atomically (a dot-named temporary file, which NFD
 ignores, then a rename). JSON output is {"host", "catalog", "machine",
 "accel", "expiry_time", "labels": {...}, "shortened": {...}}.
+
+--style kubevirt writes the labels KubeVirt's node-labeller would (its
+keys and rules, pkg/virt-handler/node-labeller), from cpupolicy's verdicts
+on the machine type under kvm:
+
+	cpu-feature.node.kubevirt.io/F=true                 each libvirt feature of the host-model CPU
+	cpu-model.node.kubevirt.io/M=true                   each runnable model M (below)
+	cpu-model-migration.node.kubevirt.io/M=true         the same, and the host-model
+	host-model-cpu.node.kubevirt.io/H=true              libvirt's host-model CPU H
+	host-model-required-features.node.kubevirt.io/F=true
+	cpu-vendor.node.kubevirt.io/V=true
+
+A runnable model is labelled unless obsolete (KubeVirt's default list, or
+--obsolete-models, as a KubeVirt CR's obsoleteCPUModels), and only when it
+is the host-model or every feature its file in libvirt's CPU map
+(--cpu-map, default /usr/share/libvirt/cpu_map) lists is a cpu-feature
+label, as node-labeller decides. The host-model is computed the way
+libvirt's x86Decode picks it, or read from the host's `virsh
+domcapabilities` with --host-model-from. NFD writes labels of other
+namespaces from a features.d file only when nfd-master allows them
+(-extra-label-ns).
 
 # check
 

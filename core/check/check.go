@@ -337,3 +337,17 @@ func kvmParavirtDefaults(reg *feature.Registry) []string {
 	}
 	return out
 }
+
+// HostModel returns what QEMU's "host" CPU model gives a guest under
+// kvm: Set without the bits KVM offers but "host" never turns on by
+// itself (topoext, kvm-hint-dedicated). libvirt's host-model CPU is made
+// from it.
+func (a *Availability) HostModel() feature.FeatureSet {
+	s := a.Set
+	for _, n := range notInHostModel {
+		if id, err := a.reg.Lookup(n); err == nil {
+			s = s.Remove(id)
+		}
+	}
+	return s
+}

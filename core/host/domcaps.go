@@ -3,6 +3,7 @@ package host
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -47,7 +48,11 @@ func FromDomCapabilities(name string, r io.Reader, reg *feature.Registry, m *lib
 	s.Vendor = h.VendorString(m)
 	s.KVMError = fmt.Sprintf("not probed: snapshot built from libvirt's host-model CPU %s in %s (%s, %s)", h.Model, name, dc.Domain, dc.Machine)
 	if len(h.Unknown) > 0 {
-		s.KVMError += fmt.Sprintf("; features unknown here left out: %v", h.Unknown)
+		var names []string
+		for _, f := range h.Unknown {
+			names = append(names, f.Name)
+		}
+		s.KVMError += fmt.Sprintf("; features unknown here left out: %s", strings.Join(names, " "))
 	}
 	s.Features = Layers{HW: []string{}, OS: []string{}, KVM: reg.Names(set)}
 	return s, nil

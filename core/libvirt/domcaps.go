@@ -31,9 +31,9 @@ type HostModel struct {
 	// Vendor is the vendor's name in the CPU map ("Intel", "AMD").
 	Vendor   string
 	Features []CPUFeature
-	// Unknown are the feature names neither the CPU map nor the
-	// registry knows: a newer libvirt's. They are left out of Set.
-	Unknown []string
+	// Unknown are the features neither the CPU map nor the registry
+	// knows (a newer libvirt's; ID unset). They are left out of Set.
+	Unknown []CPUFeature
 	// Pos is the line of its <model> element.
 	Pos Pos
 }
@@ -156,7 +156,7 @@ func hostModel(mode *node, m *Map, reg *feature.Registry) (*HostModel, error) {
 			seen[name] = k.pos
 			ids, ok := featureIDs(name, m, lv, reg)
 			if !ok {
-				h.Unknown = append(h.Unknown, name)
+				h.Unknown = append(h.Unknown, CPUFeature{Policy: policy, Name: name, Pos: k.pos})
 				continue
 			}
 			for id := range ids.All() {

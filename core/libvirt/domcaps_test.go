@@ -122,7 +122,7 @@ func TestHostModelSet(t *testing.T) {
 	if !epyc.Set.Has(sha) {
 		t.Error("EPYC lacks sha-ni: the test proves nothing")
 	}
-	if strings.Join(dc.HostModel.Unknown, ",") != "no-such-feature" {
+	if u := dc.HostModel.Unknown; len(u) != 1 || u[0].Name != "no-such-feature" || u[0].Policy != "require" {
 		t.Errorf("unknown %v", dc.HostModel.Unknown)
 	}
 	if v := dc.HostModel.VendorString(m); v != "AuthenticAMD" {
