@@ -361,6 +361,35 @@ domcapabilities` with --host-model-from. NFD writes labels of other
 namespaces from a features.d file only when nfd-master allows them
 (-extra-label-ns).
 
+# export
+
+	cpupolicy export nova|proxmox|libvirt|kubevirt --pool POOL (--site FILE | HOSTFILE...)
+	                 [--catalog NAME|FILE] [--machine M] [--cpu-map DIR]
+	                 [--obsolete-models M,M...] [--format text|json] [-o FILE]
+
+Writes the configuration a platform reads for a pool: the pool of the
+--site file named by --pool, or the hosts of the snapshot files. The pool
+is judged under kvm on the machine type; its best model is the one
+`fleet` and `baseline` name (fleet.Baseline), and every output says why in
+comments (JSON: "reasons").
+
+	nova      nova.conf's [libvirt] section: cpu_mode = custom, cpu_models
+	          (libvirt's models of the pool's vendor every host runs by both
+	          QEMU's and libvirt's definitions, least advanced first) and
+	          cpu_model_extra_flags (what the best model has beyond the last)
+	proxmox   a cpu-models.conf section (cpu-model: cpupolicy-POOL) whose
+	          reported-model and flags give the best model; phys-bits the
+	          fewest of the hosts, when their snapshots have raw CPUID
+	libvirt   a domain's <cpu mode='custom' match='exact' check='partial'>
+	          that resolves to the best model (--cpu-xml accepts it)
+	kubevirt  the KubeVirt CR's cpuModel (the best model node-labeller labels
+	          on every host) and obsoleteCPUModels, and, per model the pool
+	          runs whose libvirt definition asks for features QEMU's does not
+	          and a host lacks, the features to disable
+
+nova, libvirt and kubevirt read libvirt's CPU map (--cpu-map, default
+/usr/share/libvirt/cpu_map) for its model and feature names.
+
 # check
 
 	cpupolicy check [--policy NAME]... [FILE.star...] [--site FILE]

@@ -52,6 +52,7 @@ var commands = []command{
 	{"baseline", runBaseline},
 	{"fleet", runFleet},
 	{"labels", runLabels},
+	{"export", runExport},
 	{"resolve", runResolve},
 	{"catalog", runCatalog},
 	{"check", runCheck},
