@@ -135,6 +135,13 @@ and check take --cpu-xml too (check notes forbid but its policies do not
 judge it). Other modes (host-model, host-passthrough), match='minimum'
 and policy 'optional' name no fixed CPU and are refused.
 
+A snapshot imported from a source that saw only part of the host says so:
+from QEMU's host expansion or libvirt's domcapabilities (the kvm layer
+only) a missing bit's layer is kvm, and why adds that the hw and os
+layers were not seen ("source" and "unseen_layers" in JSON); one from a
+cpuid dump or NFD labels (the hw layer only) cannot be judged under kvm,
+and the error names what the source could not see.
+
 # diff
 
 	cpupolicy diff A B [--catalog NAME|FILE] [--machine M] [--accel kvm|tcg]
