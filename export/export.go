@@ -144,9 +144,9 @@ func libvirtNames(reg *feature.Registry, m *libvirt.Map, s feature.FeatureSet) (
 	return names, missing
 }
 
-// mapModelFits reports whether libvirt's definition of the map model lm
-// asks nothing of the pool it lacks, and which of its features it does
-// ask for beyond: libvirt checks its own definition against the host.
+// mapModelGap is what libvirt's definition of the map model lm asks of
+// the pool beyond what every host has (empty when it fits): libvirt
+// checks its own definition against the host, not QEMU's.
 func (j *Judged) mapModelGap(lm *libvirt.Model) feature.FeatureSet {
 	return lm.Set.Difference(j.common)
 }
