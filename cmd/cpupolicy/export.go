@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/core/libvirt"
 	"github.com/cpupolicy/cpupolicy/export"
 	"github.com/cpupolicy/cpupolicy/site"
@@ -18,6 +18,7 @@ var exportFormats = []string{"nova", "proxmox", "libvirt", "kubevirt"}
 func runExport(e *env, args []string) error {
 	fs := newFlags("export")
 	format := addFormatFlag(fs, "text", "json")
+	format.textIsFile = true
 	pool := fs.String("pool", "", "the `POOL` to export: a pool of --site, or the name of the pool the HOST files make")
 	siteFile := fs.String("site", "", "the site `FILE` (site.star) whose pools name the hosts")
 	catName := catalogFlag(fs)
@@ -71,7 +72,7 @@ func runExport(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		in.Pool.Hosts = append(in.Pool.Hosts, site.NewHost(strings.TrimSuffix(filepath.Base(f), ".json"), s))
+		in.Pool.Hosts = append(in.Pool.Hosts, site.NewHost(host.Name(s, f), s))
 	}
 	if platform != "proxmox" {
 		if in.Map, err = libvirt.LoadMap(*cpuMap, cat.Registry()); err != nil {

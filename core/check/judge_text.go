@@ -83,8 +83,8 @@ func (o *Explanation) WriteText(w io.Writer, color bool) {
 		tw.Flush()
 	}
 	if len(o.Unseen) > 0 {
-		fmt.Fprintf(w, "the host's snapshot is %s (%s): it could not see the %s layer%s, so a feature missing at kvm may be missing there\n",
-			o.Source, host.SourceWhat(o.Source), strings.Join(o.Unseen, " and "), plural(len(o.Unseen)))
+		fmt.Fprintf(w, "snapshot source %s (%s): the %s layer%s not seen, so a feature missing at kvm may be missing there\n",
+			o.Source, host.SourceWhat(o.Source), strings.Join(o.Unseen, " and "), pluralVerb(len(o.Unseen)))
 	}
 	if len(o.Forbidden) > 0 {
 		fmt.Fprintf(w, "forbidden by the libvirt <cpu> but offered by the host (libvirt will not start the domain): %s\n", strings.Join(o.Forbidden, " "))
@@ -104,9 +104,10 @@ func releaseText(version string) string {
 	return "QEMU " + version
 }
 
-func plural(n int) string {
+// pluralVerb is " was" or "s were" after a layer count.
+func pluralVerb(n int) string {
 	if n == 1 {
-		return ""
+		return " was"
 	}
-	return "s"
+	return "s were"
 }

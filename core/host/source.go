@@ -22,7 +22,7 @@ var sourceInfo = map[string]struct {
 }{
 	SourceLive:            {[]string{"hw", "os", "kvm"}, "this machine's CPUID, kernel and /dev/kvm"},
 	SourceCPUIDDump:       {[]string{"hw"}, "a raw CPUID dump (cpuid -r)"},
-	SourceQEMUExpansion:   {[]string{"kvm"}, "QEMU's expansion of the host CPU model (what QEMU and KVM give a guest)"},
+	SourceQEMUExpansion:   {[]string{"kvm"}, "QEMU's expansion of its \"host\" CPU model (what QEMU and KVM give a guest)"},
 	SourceDomCapabilities: {[]string{"kvm"}, "libvirt's host-model CPU (libvirt's reading of QEMU's host expansion, in the features its CPU map names)"},
 	SourceNFD:             {[]string{"hw"}, "NFD's cpu-cpuid labels (the CPU's CPUID flags as NFD names them)"},
 }
