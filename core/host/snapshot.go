@@ -30,19 +30,12 @@ import (
 // Schema is the value of a snapshot's "schema" key.
 const Schema = "cpupolicy/host-snapshot/v1"
 
-// Sources of a snapshot: how its data was collected.
-const (
-	SourceLive          = "live"
-	SourceCPUIDDump     = "cpuid-dump"
-	SourceQEMUExpansion = "qemu-expansion"
-)
-
 // HostSnapshot is everything probed on one host. Its JSON form is a
 // contract (see the package documentation); field order in the file is
 // fixed so that load → save is byte-identical.
 type HostSnapshot struct {
 	Schema string `json:"schema"`
-	// Source is "live", "cpuid-dump" or "qemu-expansion".
+	// Source is one of Sources: how the data was collected.
 	Source   string `json:"source"`
 	Hostname string `json:"hostname"`
 	// ProbedAt is when the data was collected, in UTC.
@@ -399,10 +392,8 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 		Brand: raw.Brand, XCR0: raw.XCR0, CPUInfoFlags: raw.CPUInfoFlags, CPUID: raw.CPUID,
 		KVMError: raw.KVMError,
 	}
-	switch raw.Source {
-	case SourceLive, SourceCPUIDDump, SourceQEMUExpansion:
-	default:
-		return nil, failAt("source", "unknown source %q (want %q, %q or %q)", raw.Source, SourceLive, SourceCPUIDDump, SourceQEMUExpansion)
+	if sourceInfo[raw.Source].seen == nil {
+		return nil, failAt("source", "unknown source %q (want one of %s)", raw.Source, strings.Join(Sources, ", "))
 	}
 	t, err := time.Parse(time.RFC3339, raw.ProbedAt)
 	if err != nil {
