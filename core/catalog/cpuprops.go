@@ -206,19 +206,10 @@ func parseTSCFreq(v string) (string, error) {
 	return strconv.FormatInt(int64(f), 10), nil
 }
 
-// closeName returns the known name nearest to name when it is a plausible
-// typo of it: at most two edits, and fewer for short names (QEMU itself
-// suggests nothing; a far-fetched suggestion, "enforce" → "fsrc", is worse
+// closeName returns the known name nearest to name when it is a
+// plausible typo of it (internal/suggest's rule: QEMU itself suggests
+// nothing, and a far-fetched suggestion, "enforce" → "fsrc", is worse
 // than none).
 func closeName(name string, names []string) string {
-	if len(name) > suggest.MaxLen {
-		return ""
-	}
-	best, bestD := "", min(2, len(name)/4+1)+1
-	for _, c := range names {
-		if d := suggest.Distance(name, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
+	return suggest.Nearest(name, names)
 }
