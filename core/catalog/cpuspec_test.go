@@ -62,7 +62,7 @@ func TestParseCPU(t *testing.T) {
 		{"Haswell,enforce=maybe", `cpu spec "Haswell,enforce=maybe": option "enforce=maybe": parameter "enforce" expects 'on' or 'off'`},
 		{"Haswell,enforced", `cpu spec "Haswell,enforced": option "enforced": unknown feature "enforced" (did you mean "enforce"?)`},
 		{"Haswell,enfroce", `cpu spec "Haswell,enfroce": option "enfroce": unknown feature "enfroce" (did you mean "enforce"?)`},
-		{"Haswell,frobnicate", `cpu spec "Haswell,frobnicate": option "frobnicate": unknown feature "frobnicate" (QEMU 10.0's x86 CPU has no such property)`},
+		{"Haswell,frobnicate", `cpu spec "Haswell,frobnicate": option "frobnicate": unknown feature "frobnicate"`},
 	} {
 		_, err := ParseCPU(qemu100Grammar, tc.spec, reg)
 		if err == nil || err.Error() != tc.want {
