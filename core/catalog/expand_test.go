@@ -315,7 +315,7 @@ func TestAutoLevels(t *testing.T) {
 // ---- Validation against the real QEMU binaries ----
 
 // qemuCandidates are where QEMU may be: $PATH, the system's, and each
-// known release's own prefix (scripts/qemu-10.0.sh unpacks 10.0 into
+// known release's own prefix (scripts/qemu-release.sh unpacks 10.0 into
 // /opt/qemu-10.0). The version of each decides which release it checks.
 func qemuCandidates() []string {
 	c := []string{"qemu-system-x86_64", "/usr/bin/qemu-system-x86_64"}
