@@ -73,6 +73,12 @@ func runCatalogImport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(raw.NewFeatures) > 0 {
+		// Not an error: the catalog is QEMU's answers on every feature
+		// cpupolicy knows; these are the ones it could not record.
+		fmt.Fprintf(e.stderr, "catalog import: warning: QEMU %s recognises %d CPUID flags this cpupolicy does not know, left out of the catalog: %s\n",
+			raw.QEMUVersion, len(raw.NewFeatures), strings.Join(raw.NewFeatures, " "))
+	}
 	if *name == "" {
 		*name = qemuimport.CatalogName(raw.QEMUVersion)
 	}

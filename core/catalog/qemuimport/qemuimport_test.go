@@ -286,6 +286,35 @@ func equalExpansion(a, b catalog.RawExpansion) bool {
 		a.XLevelExplicit == b.XLevelExplicit && a.XLevel2Explicit == b.XLevel2Explicit
 }
 
+// TestImportNewerRelease: a QEMU newer than the registry imports. Its
+// CPUs lack the two automatic-level properties (as 11.1's do), which
+// read as on, and the flags of its -cpu help that the registry does not
+// know are named in NewFeatures; a release the registry knows has none.
+func TestImportNewerRelease(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		want []string
+	}{
+		{"ok", nil},
+		{"newer", []string{"amx-fp8", "amx-movrs", "zz-future"}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			raw, err := Import(context.Background(), Options{Binary: fakeBinary(t, tc.mode), Accels: []string{"tcg"}, Machines: []string{"pc"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(raw.NewFeatures, tc.want) {
+				t.Errorf("NewFeatures %q, want %q", raw.NewFeatures, tc.want)
+			}
+			for _, e := range raw.Expansions {
+				if !e.FullCPUIDAutoLevel || !e.IntelPTAutoLevel {
+					t.Errorf("%s: full-cpuid-auto-level %v, x-intel-pt-auto-level %v, want both on", e.Model, e.FullCPUIDAutoLevel, e.IntelPTAutoLevel)
+				}
+			}
+		})
+	}
+}
+
 func TestImportFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name, mode string
