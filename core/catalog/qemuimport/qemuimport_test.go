@@ -495,3 +495,54 @@ func TestImportQEMU(t *testing.T) {
 		}
 	})
 }
+
+// TestImportReleasesLive imports the default pc-q35 machine type under
+// tcg from each QEMU release's binary (scripts/qemu-release.sh unpacks
+// 5.2, 10.0 and 11.1; 7.2 is Debian's). The facts were read from the
+// binaries: query-cpu-definitions less host and max, and the flags of
+// "-cpu help" that core/feature's table lacks. 11.1's CPUs have no
+// full-cpuid-auto-level or x-intel-pt-auto-level (qom-list-properties),
+// which the importer reads as on.
+func TestImportReleasesLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts two QEMU processes per release")
+	}
+	for _, tc := range []struct {
+		req     testenv.Req
+		version string
+		models  int
+		newer   []string
+	}{
+		{testenv.QEMU52, "5.2.", 121, nil},
+		{testenv.QEMU, "7.2.", 130, nil},
+		{testenv.QEMU10, "10.0.", 152, nil},
+		{testenv.QEMU111, "11.1.", 187, strings.Fields(`amx-avx512 amx-bf16-alias amx-complex-alias
+			amx-fp16-alias amx-fp8 amx-int8-alias amx-movrs amx-tf32 apx-nci-ndd-nf apxf avx10-vnni-int
+			cet-ibt cet-ss fs-gs-base-ns gmet its-no movrs msr-imm prefetchi tsa-l1-no tsa-sq-no verw-clear
+			vmx-entry-load-cet vmx-exit-save-cet vmx-mbec`)},
+	} {
+		t.Run(string(tc.req), func(t *testing.T) {
+			bin := testenv.Need(t, tc.req, "import from QEMU "+strings.TrimSuffix(tc.version, "."))
+			raw, err := Import(context.Background(), Options{Binary: bin, Machines: []string{"q35"}, Accels: []string{"tcg"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(raw.QEMUVersion, tc.version) {
+				t.Fatalf("%s is QEMU %s, want %sx", bin, raw.QEMUVersion, tc.version)
+			}
+			if len(raw.Models) != tc.models || len(raw.Expansions) != tc.models {
+				t.Errorf("%d models, %d expansions, want %d each", len(raw.Models), len(raw.Expansions), tc.models)
+			}
+			if !slices.Equal(raw.NewFeatures, tc.newer) {
+				t.Errorf("NewFeatures %q, want %q", raw.NewFeatures, tc.newer)
+			}
+			for _, e := range raw.Expansions {
+				// Every machine type a q35 alias names has both
+				// automatic levels on, as property or as rule.
+				if !e.FullCPUIDAutoLevel || !e.IntelPTAutoLevel || len(e.Features) == 0 && e.Model != "base" {
+					t.Errorf("%s on %s: %+v", e.Model, e.Machine, e)
+				}
+			}
+		})
+	}
+}
