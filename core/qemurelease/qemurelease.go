@@ -166,3 +166,39 @@ func (d Detection) String() string {
 	}
 	return fmt.Sprintf("an unknown QEMU release (nearest: %s, %d of its properties missing, %d it lacks)", d.Release, len(d.Missing), len(d.Extra))
 }
+
+// Code is the detection in a snapshot's qemu_release field: "11.1" when
+// Exact; "pre-5.2" when the capture only lacks names of the nearest
+// release (an older release made it), "post-11.1" when it only has more
+// (a newer one), "near-10.0" when both; "" for no detection. (Words, not
+// "<" and ">", which JSON writers escape.)
+func (d Detection) Code() string {
+	switch {
+	case d.Release == "" || d.Exact:
+		return d.Release
+	case len(d.Extra) == 0:
+		return "pre-" + d.Release
+	case len(d.Missing) == 0:
+		return "post-" + d.Release
+	}
+	return "near-" + d.Release
+}
+
+// codePrefixes are Code's prefixes for an inexact detection.
+var codePrefixes = []string{"pre-", "post-", "near-"}
+
+// ParseCode reads what Code writes. The detection it returns has Release
+// and Exact; a code's Missing and Extra are not recorded, so they are
+// nil. An error names the known releases.
+func ParseCode(code string) (Detection, error) {
+	rel, exact := code, true
+	for _, p := range codePrefixes {
+		if r, ok := strings.CutPrefix(code, p); ok {
+			rel, exact = r, false
+		}
+	}
+	if Names(rel) == nil {
+		return Detection{}, fmt.Errorf("unknown QEMU release code %q (want RELEASE, pre-RELEASE, post-RELEASE or near-RELEASE; releases: %s)", code, strings.Join(Releases(), ", "))
+	}
+	return Detection{Release: rel, Exact: exact}, nil
+}

@@ -170,3 +170,53 @@ func TestListsMatchQEMU(t *testing.T) {
 		})
 	}
 }
+
+// TestCode: Code and ParseCode agree on every kind of detection.
+func TestCode(t *testing.T) {
+	for _, tc := range []struct {
+		d    Detection
+		code string
+	}{
+		{Detection{}, ""},
+		{Detection{Release: "7.2", Exact: true}, "7.2"},
+		{Detection{Release: "5.2", Missing: []string{"fsrm"}}, "pre-5.2"},
+		{Detection{Release: "11.1", Extra: []string{"zz"}}, "post-11.1"},
+		{Detection{Release: "10.0", Missing: []string{"a"}, Extra: []string{"b"}}, "near-10.0"},
+	} {
+		if got := tc.d.Code(); got != tc.code {
+			t.Errorf("%+v.Code() = %q, want %q", tc.d, got, tc.code)
+		}
+		if tc.code == "" {
+			continue
+		}
+		d, err := ParseCode(tc.code)
+		if err != nil || d.Release != tc.d.Release || d.Exact != tc.d.Exact {
+			t.Errorf("ParseCode(%q) = %+v, %v", tc.code, d, err)
+		}
+	}
+	for _, bad := range []string{"", "7.3", "pre-", "pre-pre-5.2", "old-5.2", "11.1 "} {
+		if _, err := ParseCode(bad); err == nil || !strings.Contains(err.Error(), "5.2, 7.2, 10.0, 11.1") {
+			t.Errorf("ParseCode(%q): %v, want an error naming the releases", bad, err)
+		}
+	}
+}
+
+// FuzzParseCode: a code ParseCode accepts is its release with at most one
+// of Code's prefixes, exact exactly when it has none.
+func FuzzParseCode(f *testing.F) {
+	for _, s := range []string{"7.2", "pre-5.2", "post-11.1", "near-10.0", "", "pre-", "10.0x", "near-near-10.0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, code string) {
+		d, err := ParseCode(code)
+		if err != nil {
+			return
+		}
+		if Names(d.Release) == nil {
+			t.Fatalf("ParseCode(%q) = unknown release %q", code, d.Release)
+		}
+		if ok := code == d.Release && d.Exact || !d.Exact && slices.ContainsFunc(codePrefixes, func(p string) bool { return code == p+d.Release }); !ok {
+			t.Fatalf("ParseCode(%q) = %+v", code, d)
+		}
+	})
+}
