@@ -88,6 +88,9 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w := check.ReleaseWarning(j.snap, path, cat.QEMUVersion()); w != "" {
+		fmt.Fprintf(e.stderr, "cpupolicy: warning: %s\n", w)
+	}
 	j.Avail, err = check.HostAvailability(name, cat.Registry(), j.snap, rel, j.Accel)
 	if err != nil && !(f.vendorOnly && errors.Is(err, check.ErrNoKVM)) {
 		return nil, err
