@@ -62,17 +62,33 @@ func addJudgeFlags(fs *flag.FlagSet) judgeFlags {
 // loadJudge loads what the judge flags name: under kvm the --host
 // snapshot or this host, probed.
 func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
-	cat, mt, err := e.catalogMachine(*f.catName, *f.machine)
+	catName, name := *f.catName, *f.hostFile
+	var snap *host.HostSnapshot
+	if catName == "auto" {
+		// The catalog of the release that captured the host.
+		if name == "" {
+			return nil, usagef(cmd, "--catalog auto needs --host FILE, a snapshot made by probe --from-qemu-expansion")
+		}
+		var err error
+		if snap, err = e.loadSnapshot(name); err != nil {
+			return nil, err
+		}
+		if catName, err = autoCatalog(e, name, snap); err != nil {
+			return nil, err
+		}
+	}
+	cat, mt, err := e.catalogMachine(catName, *f.machine)
 	if err != nil {
 		return nil, err
 	}
-	j := &judge{Judge: check.Judge{Catalog: cat, Machine: mt}}
+	j := &judge{Judge: check.Judge{Catalog: cat, Machine: mt}, snap: snap}
 	if j.Accel, err = check.Accelerator(cat, *f.accel); err != nil {
 		return nil, usagef(cmd, "%v", err)
 	}
-	name := *f.hostFile
 	var path string // the snapshot's file, "" for this host
 	switch {
+	case j.snap != nil: // --catalog auto loaded it
+		path = name
 	case name != "":
 		path = name
 		if j.snap, err = e.loadSnapshot(name); err != nil {
@@ -100,6 +116,23 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 		j.Vendor = j.snap.Vendor
 	}
 	return j, nil
+}
+
+// autoCatalog is --catalog auto's choice for snapshot s (file): the
+// embedded catalog of the QEMU release that captured it, or the nearest,
+// with a note saying which.
+func autoCatalog(e *env, file string, s *host.HostSnapshot) (string, error) {
+	if s.QEMURelease == "" {
+		return "", fmt.Errorf("%s: --catalog auto: the snapshot names no QEMU release (only probe --from-qemu-expansion records one); give --catalog NAME", file)
+	}
+	name, exact, err := catalog.ForRelease(s.QEMURelease)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", file, err)
+	}
+	if !exact {
+		fmt.Fprintf(e.stderr, "cpupolicy: note: --catalog auto: %s, the nearest embedded catalog to the capture's QEMU release (%s)\n", name, s.QEMURelease)
+	}
+	return name, nil
 }
 
 func runModels(e *env, args []string) error {
