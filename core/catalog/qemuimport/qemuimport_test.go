@@ -3,6 +3,7 @@ package qemuimport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -542,6 +543,137 @@ func TestImportReleasesLive(t *testing.T) {
 				if !e.FullCPUIDAutoLevel || !e.IntelPTAutoLevel || len(e.Features) == 0 && e.Model != "base" {
 					t.Errorf("%s on %s: %+v", e.Model, e.Machine, e)
 				}
+			}
+		})
+	}
+}
+
+// driftFinding is what changed for one model between two releases on one
+// machine type both have, under tcg.
+type driftFinding struct {
+	model          string
+	gained, lost   []string // features
+	otherDiffering []string // level, xlevel, family, … that differ
+}
+
+// releaseDrift imports machine from both binaries under tcg and returns
+// the models only the older or only the newer has, and the models both
+// have that expand differently.
+func releaseDrift(t *testing.T, oldBin, newBin, machine string) (removed, added []string, changed []driftFinding) {
+	t.Helper()
+	imp := func(bin string) map[string]catalog.RawExpansion {
+		raw, err := Import(context.Background(), Options{Binary: bin, Machines: []string{machine}, Accels: []string{"tcg"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]catalog.RawExpansion{}
+		for _, e := range raw.Expansions {
+			m[e.Model] = e
+		}
+		return m
+	}
+	o, n := imp(oldBin), imp(newBin)
+	for name := range o {
+		if _, ok := n[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	for name, ne := range n {
+		oe, ok := o[name]
+		if !ok {
+			added = append(added, name)
+			continue
+		}
+		f := driftFinding{model: name}
+		for _, x := range ne.Features {
+			if !slices.Contains(oe.Features, x) {
+				f.gained = append(f.gained, x)
+			}
+		}
+		for _, x := range oe.Features {
+			if !slices.Contains(ne.Features, x) {
+				f.lost = append(f.lost, x)
+			}
+		}
+		for _, c := range []struct {
+			name string
+			a, b any
+		}{
+			{"level", oe.Level, ne.Level}, {"xlevel", oe.XLevel, ne.XLevel}, {"xlevel2", oe.XLevel2, ne.XLevel2},
+			{"family", oe.Family, ne.Family}, {"model", oe.ModelNum, ne.ModelNum}, {"stepping", oe.Stepping, ne.Stepping},
+			{"model-id", oe.ModelID, ne.ModelID}, {"vendor", oe.Vendor, ne.Vendor},
+		} {
+			if c.a != c.b {
+				f.otherDiffering = append(f.otherDiffering, fmt.Sprintf("%s %v→%v", c.name, c.a, c.b))
+			}
+		}
+		if f.gained != nil || f.lost != nil || f.otherDiffering != nil {
+			changed = append(changed, f)
+		}
+	}
+	slices.Sort(removed)
+	slices.Sort(added)
+	slices.SortFunc(changed, func(a, b driftFinding) int { return strings.Compare(a.model, b.model) })
+	return removed, added, changed
+}
+
+// TestReleaseDriftLive compares consecutive QEMU releases on the newest
+// machine type the older one has (which the newer keeps): QEMU's rule is
+// that a model on a given machine type never changes, so every model both
+// have must expand alike there. The models each release drops or adds,
+// and every model that does change, are the drift table of
+// bench/RESULTS.md; this test holds the table to the real binaries (tcg:
+// no /dev/kvm here).
+func TestReleaseDriftLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: imports one machine type from each of four QEMUs")
+	}
+	for _, tc := range []struct {
+		old, new       testenv.Req
+		machine        string
+		removed, added []string
+		changed        []string // "model: what differs"
+	}{
+		// 7.2 dropped Icelake-Client (deprecated in 5.2), and on the
+		// 5.2 machine type qemu64-v1 is no longer 5.2's: 7.2 made
+		// qemu64 family 15 model 107 stepping 1, keeping 6/6/3 on old
+		// machine types only for the unversioned qemu64 class (the
+		// compat property names it), not for qemu64-v1.
+		{testenv.QEMU52, testenv.QEMU, "pc-q35-5.2",
+			strings.Fields("Icelake-Client Icelake-Client-noTSX Icelake-Client-v1 Icelake-Client-v2"),
+			strings.Fields(`Cascadelake-Server-v5 Cooperlake-v2 Denverton-v3 Dhyana-v2 EPYC-Milan EPYC-Milan-v1
+				EPYC-Rome-v2 Icelake-Server-v5 Icelake-Server-v6 Skylake-Client-v4 Skylake-Server-v5 Snowridge-v3 Snowridge-v4`),
+			[]string{`qemu64-v1: features +[] -[] ["family 6→15" "model 6→107" "stepping 3→1"]`}},
+		{testenv.QEMU, testenv.QEMU10, "pc-q35-7.2", nil,
+			strings.Fields(`ClearwaterForest ClearwaterForest-v1 EPYC-Genoa EPYC-Genoa-v1 EPYC-Milan-v2 EPYC-Rome-v3
+				EPYC-Rome-v4 EPYC-v4 GraniteRapids GraniteRapids-v1 GraniteRapids-v2 Icelake-Server-v7 SapphireRapids
+				SapphireRapids-v1 SapphireRapids-v2 SapphireRapids-v3 SierraForest SierraForest-v1 SierraForest-v2
+				YongFeng YongFeng-v1 YongFeng-v2`), nil},
+		{testenv.QEMU10, testenv.QEMU111, "pc-q35-10.0", nil,
+			strings.Fields(`Cascadelake-Server-v6 Cascadelake-Server-v7 ClearwaterForest-v2 ClearwaterForest-v3
+				ClearwaterForest-v4 DiamondRapids DiamondRapids-v1 DiamondRapids-v2 EPYC-Genoa-v2 EPYC-Genoa-v3
+				EPYC-Milan-v3 EPYC-Milan-v4 EPYC-Rome-v5 EPYC-Turin EPYC-Turin-v1 EPYC-Turin-v2 EPYC-v5
+				GraniteRapids-v3 GraniteRapids-v4 GraniteRapids-v5 GraniteRapids-v6 GraniteRapids-v7
+				Icelake-Server-v8 Icelake-Server-v9 SapphireRapids-v4 SapphireRapids-v5 SapphireRapids-v6
+				SapphireRapids-v7 SapphireRapids-v8 SierraForest-v3 SierraForest-v4 SierraForest-v5
+				SierraForest-v6 Skylake-Server-v6 YongFeng-v3`), nil},
+	} {
+		t.Run(string(tc.old)+"→"+string(tc.new), func(t *testing.T) {
+			oldBin := testenv.Need(t, tc.old, "compare releases")
+			newBin := testenv.Need(t, tc.new, "compare releases")
+			removed, added, changed := releaseDrift(t, oldBin, newBin, tc.machine)
+			if !slices.Equal(removed, tc.removed) {
+				t.Errorf("on %s, %d models only the older has: %q, want %q", tc.machine, len(removed), removed, tc.removed)
+			}
+			if !slices.Equal(added, tc.added) {
+				t.Errorf("on %s, %d models only the newer has: %q, want %q", tc.machine, len(added), added, tc.added)
+			}
+			var got []string
+			for _, c := range changed {
+				got = append(got, fmt.Sprintf("%s: features +%q -%q %q", c.model, c.gained, c.lost, c.otherDiffering))
+			}
+			if !slices.Equal(got, tc.changed) {
+				t.Errorf("on %s, models that changed:\n got %q\nwant %q", tc.machine, got, tc.changed)
 			}
 		})
 	}
