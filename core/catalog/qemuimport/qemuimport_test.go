@@ -628,6 +628,7 @@ func TestReleaseDriftLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: imports one machine type from each of four QEMUs")
 	}
+	var allAdded []string
 	for _, tc := range []struct {
 		old, new       testenv.Req
 		machine        string
@@ -676,5 +677,53 @@ func TestReleaseDriftLive(t *testing.T) {
 				t.Errorf("on %s, models that changed:\n got %q\nwant %q", tc.machine, got, tc.changed)
 			}
 		})
+		allAdded = append(allAdded, tc.added...)
 	}
+	slices.Sort(allAdded)
+
+	// A site going from 5.2 straight to 11.1 (what `catalog verify` of
+	// a 5.2 lock against 11.1 checks): 11.1 keeps only the 5.2 machine
+	// types of 5.2's 43, and on both every model 5.2 has and 11.1 kept
+	// expands as it did, but for qemu64-v1's identity; the models 11.1 adds
+	// are those of the three steps.
+	t.Run("qemu-5.2→qemu-11.1", func(t *testing.T) {
+		oldBin := testenv.Need(t, testenv.QEMU52, "compare releases")
+		newBin := testenv.Need(t, testenv.QEMU111, "compare releases")
+		machines := func(bin string) []string {
+			_, all, err := survey(context.Background(), bin, &featureNames{reg: feature.Builtin(), ids: map[string]lookup{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, m := range all {
+				if isPCMachine(m.Name) {
+					out = append(out, m.Name)
+				}
+			}
+			return out
+		}
+		o, n := machines(oldBin), machines(newBin)
+		var kept []string
+		for _, m := range o {
+			if slices.Contains(n, m) {
+				kept = append(kept, m)
+			}
+		}
+		slices.Sort(kept)
+		if len(o) != 43 || !slices.Equal(kept, []string{"pc-i440fx-5.2", "pc-q35-5.2"}) {
+			t.Errorf("5.2 has %d machine types, of which 11.1 keeps %q; want 43 and the two 5.2 ones", len(o), kept)
+		}
+		for _, m := range kept {
+			removed, added, changed := releaseDrift(t, oldBin, newBin, m)
+			var got []string
+			for _, c := range changed {
+				got = append(got, fmt.Sprintf("%s: features +%q -%q %q", c.model, c.gained, c.lost, c.otherDiffering))
+			}
+			if !slices.Equal(removed, strings.Fields("Icelake-Client Icelake-Client-noTSX Icelake-Client-v1 Icelake-Client-v2")) ||
+				!slices.Equal(added, allAdded) ||
+				!slices.Equal(got, []string{`qemu64-v1: features +[] -[] ["family 6→15" "model 6→107" "stepping 3→1"]`}) {
+				t.Errorf("on %s: removed %q, added %d (want the %d of the steps), changed %q", m, removed, len(added), len(allAdded), got)
+			}
+		}
+	})
 }
