@@ -556,12 +556,22 @@ type driftFinding struct {
 	otherDiffering []string // level, xlevel, family, … that differ
 }
 
+// driftImports are releaseDrift's imports, by binary and machine type
+// (the tests that use it do not run in parallel).
+var driftImports = map[string]map[string]catalog.RawExpansion{}
+
 // releaseDrift imports machine from both binaries under tcg and returns
 // the models only the older or only the newer has, and the models both
 // have that expand differently.
 func releaseDrift(t *testing.T, oldBin, newBin, machine string) (removed, added []string, changed []driftFinding) {
 	t.Helper()
 	imp := func(bin string) map[string]catalog.RawExpansion {
+		// The 5.2→11.1 comparison takes the machine types the steps
+		// already imported: each is imported once per test run.
+		key := bin + " " + machine
+		if m, ok := driftImports[key]; ok {
+			return m
+		}
 		raw, err := Import(context.Background(), Options{Binary: bin, Machines: []string{machine}, Accels: []string{"tcg"}})
 		if err != nil {
 			t.Fatal(err)
@@ -570,6 +580,7 @@ func releaseDrift(t *testing.T, oldBin, newBin, machine string) (removed, added 
 		for _, e := range raw.Expansions {
 			m[e.Model] = e
 		}
+		driftImports[key] = m
 		return m
 	}
 	o, n := imp(oldBin), imp(newBin)
