@@ -398,7 +398,10 @@ type qmpConn struct {
 }
 
 func startQMP(bin, machine, accel string) (*qmpConn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// A guard against a hung QEMU, not a speed limit: one session sends
+	// up to ~2,600 expansions, which took over 3 minutes (the former
+	// limit) on two cores shared with seven other test suites (load 35).
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	cmd := exec.CommandContext(ctx, bin, "-machine", machine, "-accel", accel,
 		"-nodefaults", "-no-user-config", "-display", "none", "-S", "-qmp", "stdio")
 	var stderr bytes.Buffer
