@@ -116,7 +116,7 @@ disabled it), kvm (KVM will not pass it), tcg (not emulated). JSON keys:
 
 A snapshot made by probe --from-qemu-expansion names the QEMU release
 that made the capture ("qemu_release"); judged with a catalog of another
-release, models, why and the other judging commands warn on stderr which
+release, models and why warn on stderr (after answering) which
 verdicts may differ and why. --catalog auto (with --host) picks the
 embedded catalog of that release, or the nearest with a note.
 

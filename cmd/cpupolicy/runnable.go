@@ -44,6 +44,9 @@ func qemuText(version string) string {
 type judge struct {
 	check.Judge
 	snap *host.HostSnapshot // nil under tcg without --host
+	// releaseWarning is check.ReleaseWarning's, which models and why
+	// print once they have answered (an error stays one line).
+	releaseWarning string
 }
 
 type judgeFlags struct {
@@ -104,9 +107,7 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w := check.ReleaseWarning(j.snap, path, cat.QEMUVersion()); w != "" {
-		fmt.Fprintf(e.stderr, "cpupolicy: warning: %s\n", w)
-	}
+	j.releaseWarning = check.ReleaseWarning(j.snap, path, cat.QEMUVersion())
 	j.Avail, err = check.HostAvailability(name, cat.Registry(), j.snap, rel, j.Accel)
 	if err != nil && !(f.vendorOnly && errors.Is(err, check.ErrNoKVM)) {
 		return nil, err
@@ -116,6 +117,13 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 		j.Vendor = j.snap.Vendor
 	}
 	return j, nil
+}
+
+// warnRelease prints the judge's release warning, if any.
+func (j *judge) warnRelease(e *env) {
+	if j.releaseWarning != "" {
+		fmt.Fprintf(e.stderr, "cpupolicy: warning: %s\n", j.releaseWarning)
+	}
 }
 
 // autoCatalog is --catalog auto's choice for snapshot s (file): the
@@ -150,7 +158,11 @@ func runModels(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFormat(e, "models", "", format.value, check.ModelVerdicts(rows), func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) })
+	if err := writeFormat(e, "models", "", format.value, check.ModelVerdicts(rows), func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) }); err != nil {
+		return err
+	}
+	j.warnRelease(e)
+	return nil
 }
 
 func runWhy(e *env, args []string) error {
@@ -178,6 +190,9 @@ func runWhy(e *env, args []string) error {
 		return err
 	}
 	err = writeFormat(e, "why", "", format.value, out, func(b *bytes.Buffer) { out.WriteText(b, colorOK(e.stdout)) })
+	if err == nil {
+		j.warnRelease(e)
+	}
 	if err != nil || out.Runnable {
 		return err
 	}
