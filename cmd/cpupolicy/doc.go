@@ -114,6 +114,12 @@ disabled it), kvm (KVM will not pass it), tcg (not emulated). JSON keys:
 "name", "unavailable-features", "alias-of", "static", "migration-safe",
 "deprecated", "why". Exit 0 whenever it could answer.
 
+A snapshot made by probe --from-qemu-expansion names the QEMU release
+that made the capture ("qemu_release"); judged with a catalog of another
+release, models and why warn on stderr (after answering) which
+verdicts may differ and why. --catalog auto (with --host) picks the
+embedded catalog of that release, or the nearest with a note.
+
 # why
 
 	cpupolicy why MODEL|--cpu SPEC|--cpu-xml FILE [--catalog NAME|FILE]
@@ -260,7 +266,10 @@ it query-version, query-machines, query-cpu-definitions and
 query-cpu-model-expansion (type full) for every model, derives the compact
 catalog (model bases, per-accelerator and per-machine deltas) and checks
 that it re-expands to exactly what QEMU said before writing it atomically.
-A progress bar shows on a terminal.
+A progress bar shows on a terminal. What the release has is learnt from
+the binary (qom-list-properties, -cpu help), not assumed from its version,
+so a release newer than cpupolicy imports; its CPUID flags cpupolicy does
+not know are named in a warning and left out of the catalog.
 
 import libvirt reads libvirt's CPU map (DIR, default
 /usr/share/libvirt/cpu_map from Debian's libvirt0): index.xml and the
