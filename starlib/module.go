@@ -42,6 +42,17 @@ import (
 //	                   (feature_set), layers (as why) and vendor (the CPUID
 //	                   vendor the guest sees there).
 //
+//	export(platform, hosts, pool="pool", machine=None, catalog=None) -
+//	                   Returns the configuration platform ("nova",
+//	                   "proxmox", "libvirt" or "kubevirt") reads for a pool
+//	                   of hosts on a machine type (default: the newest
+//	                   pc-q35) under kvm, as `cpupolicy export` writes it:
+//	                   a struct with platform, pool, text (the file),
+//	                   best_model, reasons (tuple of strings) and data
+//	                   (the export's JSON form, decoded). nova, libvirt and
+//	                   kubevirt need libvirt's CPU map, which the caller
+//	                   grants (Options.LibvirtMap).
+//
 //	struct(**fields) - Returns an immutable struct (starlarkstruct.Make).
 //
 //	plugins.call(name, input) - Runs the check name ("<plugin>.<check>",
@@ -65,6 +76,7 @@ var Module = &starlarkstruct.Module{
 		"runnable": starlark.NewBuiltin("runnable", runnable),
 		"why":      starlark.NewBuiltin("why", why),
 		"verdict":  starlark.NewBuiltin("verdict", verdictBuiltin),
+		"export":   starlark.NewBuiltin("export", exportBuiltin),
 		"struct":   starlark.NewBuiltin("struct", starlarkstruct.Make),
 		"plugins":  pluginsModule,
 	},

@@ -76,6 +76,10 @@ print(ok, missing)`},
 		Text: `Returns the verdict (a struct) on a config over a list of hosts (a pool): the one every command gives. See the verdict type.`,
 		Example: `v = verdict(config("Skylake-Client-v4"), [hosts["xeon-gold-6130"], hosts["core-i7-8550u"]])
 print(v.runnable, v.migration_safe)`},
+	{Kind: "function", Name: "export", Sig: `export(platform, hosts, pool="pool", machine=None, catalog=None)`,
+		Text: `Returns the configuration platform ("nova", "proxmox", "libvirt" or "kubevirt") reads for a pool of hosts under kvm, as cpupolicy export writes it: a struct with platform, pool, text (the file), best_model, reasons (tuple of strings) and data (the export's JSON form). nova, libvirt and kubevirt need libvirt's CPU map, which the caller grants.`,
+		Example: `e = export("proxmox", [host])
+print(e.best_model)`},
 	{Kind: "function", Name: "struct", Sig: "struct(**fields)",
 		Text: `Returns an immutable struct with the given fields (go.starlark.net's starlarkstruct).`,
 		Example: `s = struct(model = "Haswell", count = 3)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/libvirt"
 )
 
 // Defaults of Options. Each says why it is what it is.
@@ -127,6 +128,12 @@ type Options struct {
 	// the cpupolicy command adds the vendor plugins' features to the
 	// layers, as it does for the snapshots it reads.
 	DecodeSnapshot func(*host.HostSnapshot) error
+	// LibvirtMap returns libvirt's CPU map, which export() of nova,
+	// libvirt and kubevirt names models and features from; it is called
+	// only when a script asks for one of those (loading the map costs
+	// tens of milliseconds). Nil: those exports fail saying so (a script
+	// reads no files itself).
+	LibvirtMap func() (*libvirt.Map, error)
 }
 
 // readSnapshot reads and parses the snapshot file, and completes it with
@@ -188,6 +195,7 @@ type run struct {
 	maxLen        int
 	maxViolations int
 	plugins       Plugins // nil: no plugin loaded
+	libvirtMap    func() (*libvirt.Map, error)
 }
 
 // state returns the thread's run, or an error naming fn when the thread
@@ -314,6 +322,7 @@ func NewThread(ctx context.Context, name string, cat *Catalog, opts Options) (*s
 	thread.SetLocal(localKey, &run{
 		ctx: ctx, maxSteps: steps, reg: opts.registry(), cat: cat,
 		maxLen: opts.maxLen(), maxViolations: opts.maxViolations(), plugins: opts.Plugins,
+		libvirtMap: opts.LibvirtMap,
 	})
 	// Cancel is the only way into a running interpreter: when ctx is done
 	// (time limit, or the caller gave up) the thread stops at its next

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -72,6 +73,15 @@ func runCatalogImport(e *env, args []string) error {
 	raw, err := qemuimport.Import(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if len(raw.NewFeatures) > 0 {
+		// Not an error: the catalog is QEMU's answers on every feature
+		// cpupolicy knows; these are the ones it could not record.
+		fmt.Fprintf(e.stderr, "catalog import: warning: QEMU %s recognises %d CPUID flags this cpupolicy does not know, left out of the catalog: %s\n",
+			raw.QEMUVersion, len(raw.NewFeatures), strings.Join(raw.NewFeatures, " "))
+	}
+	if _, err := core.ParseRelease(raw.QEMUVersion); err != nil {
+		fmt.Fprintf(e.stderr, "catalog import: warning: %v: the catalog holds QEMU's answers but no definitions, and commands that judge refuse it until the release's rules are added (RATIONALE.md, \"How to add a QEMU release\")\n", err)
 	}
 	if *name == "" {
 		*name = qemuimport.CatalogName(raw.QEMUVersion)

@@ -69,7 +69,8 @@ error.
 # probe
 
 	cpupolicy probe [--format text|json] [-o FILE]
-	                [--host FILE | --from-cpuid-dump FILE | --from-qemu-expansion FILE]
+	                [--host FILE | --from-cpuid-dump FILE | --from-qemu-expansion FILE |
+	                 --from-domcapabilities FILE [--cpu-map DIR] | --from-nfd FILE]
 
 Without a source flag, probe reads this machine: every CPUID leaf and
 subleaf of the first CPU (the way `cpuid -1 -r` walks them), XCR0, the
@@ -82,7 +83,16 @@ kvm (KVM can give them to a guest).
 --from-cpuid-dump FILE builds a snapshot from `cpuid -r` or `cpuid -1 -r`
 output (CPU 0; hw layer only). --from-qemu-expansion FILE builds the kvm
 layer from a QMP query-cpu-model-expansion reply for model "host" (or a
-file of concatenated QMP replies holding one).
+file of concatenated QMP replies holding one). --from-domcapabilities FILE
+builds the kvm layer from `virsh domcapabilities` output: its host-model
+CPU, expanded with libvirt's CPU map (--cpu-map, default
+/usr/share/libvirt/cpu_map) as `virsh hypervisor-cpu-baseline --features`
+expands it. --from-nfd FILE builds the hw layer from a Kubernetes Node
+object (`kubectl get node NAME -o json`, its
+feature.node.kubernetes.io/cpu-cpuid.* and cpu-model.* labels) or an NFD
+NodeFeature object. Each import records its source and names, in
+kvm_error, what it could not see; `why` says which layers a verdict did
+not see.
 
 Text output is a summary: the CPU, feature counts by layer, and each bit
 the hardware has but the kernel or KVM will not give a guest. JSON output
@@ -103,6 +113,12 @@ layer that lacks each one — hw (the CPU lacks it), os (the kernel
 disabled it), kvm (KVM will not pass it), tcg (not emulated). JSON keys:
 "name", "unavailable-features", "alias-of", "static", "migration-safe",
 "deprecated", "why". Exit 0 whenever it could answer.
+
+A snapshot made by probe --from-qemu-expansion names the QEMU release
+that made the capture ("qemu_release"); judged with a catalog of another
+release, models and why warn on stderr (after answering) which
+verdicts may differ and why. --catalog auto (with --host) picks the
+embedded catalog of that release, or the nearest with a note.
 
 # why
 
@@ -157,6 +173,13 @@ as upstream's. Notes on stderr say which defaults were taken.
 resolve and check take --cpu-xml and --qemu-cmdline too (check notes
 forbid but its policies do not judge it; a host-dependent <cpu> needs
 exactly one --host there).
+
+A snapshot imported from a source that saw only part of the host says so:
+from QEMU's host expansion or libvirt's domcapabilities (the kvm layer
+only) a missing bit's layer is kvm, and why adds that the hw and os
+layers were not seen ("source" and "unseen_layers" in JSON); one from a
+cpuid dump or NFD labels (the hw layer only) cannot be judged under kvm,
+and the error names what the source could not see.
 
 # diff
 
@@ -276,7 +299,10 @@ it query-version, query-machines, query-cpu-definitions and
 query-cpu-model-expansion (type full) for every model, derives the compact
 catalog (model bases, per-accelerator and per-machine deltas) and checks
 that it re-expands to exactly what QEMU said before writing it atomically.
-A progress bar shows on a terminal.
+A progress bar shows on a terminal. What the release has is learnt from
+the binary (qom-list-properties, -cpu help), not assumed from its version,
+so a release newer than cpupolicy imports; its CPUID flags cpupolicy does
+not know are named in a warning and left out of the catalog.
 
 import libvirt reads libvirt's CPU map (DIR, default
 /usr/share/libvirt/cpu_map from Debian's libvirt0): index.xml and the
@@ -339,7 +365,8 @@ exits 2.
 
 	cpupolicy labels [--host FILE] [--catalog NAME|FILE] [--machine M]
 	                 [--accel kvm|tcg] [--site FILE] [--expiry DURATION]
-	                 [--format text|json] [-o FILE]
+	                 [--style nfd|kubevirt [--cpu-map DIR] [--host-model-from FILE]
+	                  [--obsolete-models M,M...]] [--format text|json] [-o FILE]
 
 Writes Kubernetes node labels in the format of Node Feature Discovery's
 local feature files (/etc/kubernetes/node-feature-discovery/features.d/):
@@ -361,6 +388,56 @@ its SHA-256; a comment line says what it stands for. --expiry adds NFD's
 vanish. -o writes atomically (a dot-named temporary file, which NFD
 ignores, then a rename). JSON output is {"host", "catalog", "machine",
 "accel", "expiry_time", "labels": {...}, "shortened": {...}}.
+
+--style kubevirt writes the labels KubeVirt's node-labeller would (its
+keys and rules, pkg/virt-handler/node-labeller), from cpupolicy's verdicts
+on the machine type under kvm:
+
+	cpu-feature.node.kubevirt.io/F=true                 each libvirt feature of the host-model CPU
+	cpu-model.node.kubevirt.io/M=true                   each runnable model M (below)
+	cpu-model-migration.node.kubevirt.io/M=true         the same, and the host-model
+	host-model-cpu.node.kubevirt.io/H=true              libvirt's host-model CPU H
+	host-model-required-features.node.kubevirt.io/F=true
+	cpu-vendor.node.kubevirt.io/V=true
+
+A runnable model is labelled unless obsolete (KubeVirt's default list, or
+--obsolete-models, as a KubeVirt CR's obsoleteCPUModels), and only when it
+is the host-model or every feature its file in libvirt's CPU map
+(--cpu-map, default /usr/share/libvirt/cpu_map) lists is a cpu-feature
+label, as node-labeller decides. The host-model is computed the way
+libvirt's x86Decode picks it, or read from the host's `virsh
+domcapabilities` with --host-model-from. NFD writes labels of other
+namespaces from a features.d file only when nfd-master allows them
+(-extra-label-ns).
+
+# export
+
+	cpupolicy export nova|proxmox|libvirt|kubevirt --pool POOL (--site FILE | HOSTFILE...)
+	                 [--catalog NAME|FILE] [--machine M] [--cpu-map DIR]
+	                 [--obsolete-models M,M...] [--format text|json] [-o FILE]
+
+Writes the configuration a platform reads for a pool: the pool of the
+--site file named by --pool, or the hosts of the snapshot files. The pool
+is judged under kvm on the machine type; its best model is the one
+`fleet` and `baseline` name (fleet.Baseline), and every output says why in
+comments (JSON: "reasons").
+
+	nova      nova.conf's [libvirt] section: cpu_mode = custom, cpu_models
+	          (libvirt's models of the pool's vendor every host runs by both
+	          QEMU's and libvirt's definitions, least advanced first) and
+	          cpu_model_extra_flags (what the best model has beyond the last)
+	proxmox   a cpu-models.conf section (cpu-model: cpupolicy-POOL) whose
+	          reported-model and flags give the best model; phys-bits the
+	          fewest of the hosts, when their snapshots have raw CPUID
+	libvirt   a domain's <cpu mode='custom' match='exact' check='partial'>
+	          that resolves to the best model (--cpu-xml accepts it)
+	kubevirt  the KubeVirt CR's cpuModel (the best model node-labeller labels
+	          on every host) and obsoleteCPUModels, and, per model the pool
+	          runs whose libvirt definition asks for features QEMU's does not
+	          and a host lacks, the features to disable
+
+nova, libvirt and kubevirt read libvirt's CPU map (--cpu-map, default
+/usr/share/libvirt/cpu_map) for its model and feature names.
 
 # check
 

@@ -136,7 +136,7 @@ func TestExitCodes(t *testing.T) {
 		{"probe help", []string{"probe", "-h"}, 0, ""},
 		{"bad flag", []string{"probe", "--nope"}, 2, "cpupolicy probe: unknown flag --nope;"},
 		{"bad format", []string{"probe", "--format", "yaml"}, 2, `cpupolicy probe: invalid value "yaml" for flag -format: got "yaml", want text or json`},
-		{"two sources", []string{"probe", "--host", good, "--from-cpuid-dump", badDump}, 2, "cpupolicy probe: --host, --from-cpuid-dump and --from-qemu-expansion exclude each other"},
+		{"two sources", []string{"probe", "--host", good, "--from-cpuid-dump", badDump}, 2, "cpupolicy probe: --host, --from-cpuid-dump, --from-qemu-expansion, --from-domcapabilities and --from-nfd exclude each other"},
 		{"stray argument", []string{"probe", "extra"}, 2, `cpupolicy probe: unexpected argument "extra"`},
 		{"good snapshot", []string{"probe", "--host", good, "-o", out}, 0, ""},
 		{"missing file", []string{"probe", "--host", filepath.Join(dir, "missing.json"), "-o", out + "2"}, 2, "cpupolicy: open " + filepath.Join(dir, "missing.json") + ": no such file or directory"},

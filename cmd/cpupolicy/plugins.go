@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/libvirt"
 	"github.com/cpupolicy/cpupolicy/plugins"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -131,7 +133,11 @@ func (e *env) pluginConfig() plugins.Config {
 // fixtures). A plugin load error is reported by whoever loads the catalog.
 func (e *env) starlibOptions() starlib.Options {
 	ps, reg, _ := e.plugins.Load(context.Background())
-	opts := starlib.Options{Registry: reg}
+	// libvirt's CPU map is read-only system data, as catalog import
+	// libvirt reads it; export() loads it only when a script asks.
+	opts := starlib.Options{Registry: reg, LibvirtMap: sync.OnceValues(func() (*libvirt.Map, error) {
+		return libvirt.LoadMap(libvirt.DefaultMapDir, reg)
+	})}
 	if len(ps) > 0 {
 		opts.Plugins = plugins.Checks(ps)
 		opts.DecodeSnapshot = func(s *host.HostSnapshot) error {

@@ -52,6 +52,7 @@ var commands = []command{
 	{"baseline", runBaseline},
 	{"fleet", runFleet},
 	{"labels", runLabels},
+	{"export", runExport},
 	{"resolve", runResolve},
 	{"catalog", runCatalog},
 	{"check", runCheck},
@@ -191,7 +192,7 @@ func formatFromOutput(fs *flag.FlagSet) error {
 	ff, ok := f.Value.(*formatFlag)
 	path := o.Value.String()
 	want, known := outputFormats[strings.ToLower(filepath.Ext(path))]
-	if !ok || path == "" || path == "-" || !known {
+	if !ok || path == "" || path == "-" || !known || ff.textIsFile && want != "json" {
 		return nil
 	}
 	switch {
@@ -275,6 +276,10 @@ type formatFlag struct {
 	value   string
 	allowed []string
 	set     bool // given on the command line
+	// textIsFile: the text format is a file of the platform's own
+	// (export's nova.conf, cpu-models.conf, <cpu> XML, YAML), so only
+	// .json among -o's extensions names a format.
+	textIsFile bool
 }
 
 // addFormatFlag registers --format taking allowed, the first the default.

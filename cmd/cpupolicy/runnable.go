@@ -45,6 +45,9 @@ func qemuText(version string) string {
 type judge struct {
 	check.Judge
 	snap *host.HostSnapshot // nil under tcg without --host
+	// releaseWarning is check.ReleaseWarning's, which models and why
+	// print once they have answered (an error stays one line).
+	releaseWarning string
 }
 
 type judgeFlags struct {
@@ -63,17 +66,33 @@ func addJudgeFlags(fs *flag.FlagSet) judgeFlags {
 // loadJudge loads what the judge flags name: under kvm the --host
 // snapshot or this host, probed.
 func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
-	cat, mt, err := e.catalogMachine(*f.catName, *f.machine)
+	catName, name := *f.catName, *f.hostFile
+	var snap *host.HostSnapshot
+	if catName == "auto" {
+		// The catalog of the release that captured the host.
+		if name == "" {
+			return nil, usagef(cmd, "--catalog auto needs --host FILE, a snapshot made by probe --from-qemu-expansion")
+		}
+		var err error
+		if snap, err = e.loadSnapshot(name); err != nil {
+			return nil, err
+		}
+		if catName, err = autoCatalog(e, name, snap); err != nil {
+			return nil, err
+		}
+	}
+	cat, mt, err := e.catalogMachine(catName, *f.machine)
 	if err != nil {
 		return nil, err
 	}
-	j := &judge{Judge: check.Judge{Catalog: cat, Machine: mt}}
+	j := &judge{Judge: check.Judge{Catalog: cat, Machine: mt}, snap: snap}
 	if j.Accel, err = check.Accelerator(cat, *f.accel); err != nil {
 		return nil, usagef(cmd, "%v", err)
 	}
-	name := *f.hostFile
 	var path string // the snapshot's file, "" for this host
 	switch {
+	case j.snap != nil: // --catalog auto loaded it
+		path = name
 	case name != "":
 		path = name
 		if j.snap, err = e.loadSnapshot(name); err != nil {
@@ -89,6 +108,7 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.releaseWarning = check.ReleaseWarning(j.snap, path, cat.QEMUVersion())
 	j.Avail, err = check.HostAvailability(name, cat.Registry(), j.snap, rel, j.Accel)
 	if err != nil && !(f.vendorOnly && errors.Is(err, check.ErrNoKVM)) {
 		return nil, err
@@ -98,6 +118,30 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 		j.Vendor = j.snap.Vendor
 	}
 	return j, nil
+}
+
+// warnRelease prints the judge's release warning, if any.
+func (j *judge) warnRelease(e *env) {
+	if j.releaseWarning != "" {
+		fmt.Fprintf(e.stderr, "cpupolicy: warning: %s\n", j.releaseWarning)
+	}
+}
+
+// autoCatalog is --catalog auto's choice for snapshot s (file): the
+// embedded catalog of the QEMU release that captured it, or the nearest,
+// with a note saying which.
+func autoCatalog(e *env, file string, s *host.HostSnapshot) (string, error) {
+	if s.QEMURelease == "" {
+		return "", fmt.Errorf("%s: --catalog auto: the snapshot names no QEMU release (only probe --from-qemu-expansion records one); give --catalog NAME", file)
+	}
+	name, exact, err := catalog.ForRelease(s.QEMURelease)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", file, err)
+	}
+	if !exact {
+		fmt.Fprintf(e.stderr, "cpupolicy: note: --catalog auto: %s, the nearest embedded catalog to the capture's QEMU release (%s)\n", name, s.QEMURelease)
+	}
+	return name, nil
 }
 
 func runModels(e *env, args []string) error {
@@ -115,7 +159,11 @@ func runModels(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFormat(e, "models", "", format.value, check.ModelVerdicts(rows), func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) })
+	if err := writeFormat(e, "models", "", format.value, check.ModelVerdicts(rows), func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) }); err != nil {
+		return err
+	}
+	j.warnRelease(e)
+	return nil
 }
 
 func runWhy(e *env, args []string) error {
@@ -147,6 +195,9 @@ func runWhy(e *env, args []string) error {
 		return err
 	}
 	err = writeFormat(e, "why", "", format.value, out, func(b *bytes.Buffer) { out.WriteText(b, colorOK(e.stdout)) })
+	if err == nil {
+		j.warnRelease(e)
+	}
 	if err != nil || out.Runnable {
 		return err
 	}

@@ -331,3 +331,27 @@ func BenchmarkParseEmbeddedBinary(b *testing.B) {
 		}
 	}
 }
+
+func TestForRelease(t *testing.T) {
+	newest := DefaultName()
+	for _, tc := range []struct {
+		code, want string
+		exact      bool
+	}{
+		{"7.2", "qemu-7.2", true},
+		{"10.0", "qemu-10.0", true},
+		{"pre-7.2", "qemu-7.2", false},
+		{"pre-5.2", "qemu-7.2", false}, // the libvirt captures: the oldest embedded
+		{"5.2", "qemu-7.2", false},
+		{"post-11.1", newest, false},
+		{"near-10.0", "qemu-10.0", false},
+	} {
+		got, exact, err := ForRelease(tc.code)
+		if err != nil || got != tc.want || exact != tc.exact {
+			t.Errorf("ForRelease(%q) = %q, %v, %v; want %q, %v", tc.code, got, exact, err, tc.want, tc.exact)
+		}
+	}
+	if _, _, err := ForRelease("9.9"); err == nil {
+		t.Error("ForRelease(9.9): no error")
+	}
+}

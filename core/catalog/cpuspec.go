@@ -123,8 +123,18 @@ func ParseCPU(rel core.Release, text string, reg *feature.Registry) (*CPUSpec, e
 			if fid, err := reg.Lookup(name); err == nil && reg.Feature(fid).Source != "" {
 				return cpuProperty{name: name, typ: "bool"}, fid, true, nil
 			}
-			msg := fmt.Sprintf("unknown feature %q (QEMU %s's x86 CPU has no such property)", name, rel)
-			if near := closeName(name, props.names); near != "" {
+			msg := fmt.Sprintf("unknown feature %q", name)
+			// The registry's suggestion for a feature-like name (it
+			// prefers canonical names), else the nearest property.
+			near := ""
+			var ue *feature.UnknownError
+			if _, err := reg.Lookup(name); errors.As(err, &ue) {
+				near = ue.Suggestion
+			}
+			if near == "" {
+				near = closeName(name, props.names)
+			}
+			if near != "" {
 				msg = fmt.Sprintf("unknown feature %q (did you mean %q?)", name, near)
 			}
 			return p, 0, false, errors.New(msg)

@@ -49,10 +49,7 @@ func TestParseCPU(t *testing.T) {
 		{"Haswell,+avx512", `cpu spec "Haswell,+avx512": option "+avx512": unknown feature "avx512" (did you mean "avx512f"?)`},
 		{"Haswell,avx2=maybe", `cpu spec "Haswell,avx2=maybe": option "avx2=maybe": parameter "avx2" expects 'on' or 'off'`},
 		{"Haswell,avx2=ON", `cpu spec "Haswell,avx2=ON": option "avx2=ON": parameter "avx2" expects 'on' or 'off'`},
-		// QEMU's names are case-sensitive; the suggestion (case is no edit) gives the right one.
 		{"Haswell,SSE4_1", `cpu spec "Haswell,SSE4_1": option "SSE4_1": unknown feature "SSE4-1" (did you mean "sse4-1"?)`},
-		{"Haswell,+avx513", `cpu spec "Haswell,+avx513": option "+avx513": unknown feature "avx513" (did you mean "avx512f"?)`},
-		{"Haswell,+nosuch", `cpu spec "Haswell,+nosuch": option "+nosuch": unknown feature "nosuch" (QEMU 10.0's x86 CPU has no such property)`},
 		{"Haswell,+hv_relaxed", `cpu spec "Haswell,+hv_relaxed": option "+hv_relaxed": unknown feature "hv_relaxed" (did you mean "hv-relaxed"?)`},
 		{"Haswell,level", `cpu spec "Haswell,level": option "level": parameter "level" expects uint64`},
 		{"Haswell,level=-1", `cpu spec "Haswell,level=-1": option "level=-1": parameter "level" expects uint32_t`},
@@ -65,7 +62,7 @@ func TestParseCPU(t *testing.T) {
 		{"Haswell,enforce=maybe", `cpu spec "Haswell,enforce=maybe": option "enforce=maybe": parameter "enforce" expects 'on' or 'off'`},
 		{"Haswell,enforced", `cpu spec "Haswell,enforced": option "enforced": unknown feature "enforced" (did you mean "enforce"?)`},
 		{"Haswell,enfroce", `cpu spec "Haswell,enfroce": option "enfroce": unknown feature "enfroce" (did you mean "enforce"?)`},
-		{"Haswell,frobnicate", `cpu spec "Haswell,frobnicate": option "frobnicate": unknown feature "frobnicate" (QEMU 10.0's x86 CPU has no such property)`},
+		{"Haswell,frobnicate", `cpu spec "Haswell,frobnicate": option "frobnicate": unknown feature "frobnicate"`},
 	} {
 		_, err := ParseCPU(qemu100Grammar, tc.spec, reg)
 		if err == nil || err.Error() != tc.want {

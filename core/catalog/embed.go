@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/qemurelease"
 )
 
 // The embedded catalogs, each imported from a real QEMU release by
@@ -91,4 +92,35 @@ func Load(nameOrFile string, reg *feature.Registry) (*Catalog, error) {
 		return nil, err
 	}
 	return Parse(nameOrFile, data, reg)
+}
+
+// ForRelease returns the embedded catalog for a host captured by the QEMU
+// release that code names (a snapshot's qemu_release, core/qemurelease's
+// Detection.Code: "11.1", "pre-5.2", …): that release's own catalog when
+// one is embedded and the capture is exactly of it (exact), else the
+// embedded catalog of the nearest release, the older one on a tie.
+func ForRelease(code string) (name string, exact bool, err error) {
+	d, err := qemurelease.ParseCode(code)
+	if err != nil {
+		return "", false, err
+	}
+	num := func(name string) int { // "qemu-10.0" → 10000
+		_, v, _ := ParseMachineName(name)
+		if len(v) < 2 {
+			return 0
+		}
+		return v[0]*1000 + v[1]
+	}
+	want := num("qemu-" + d.Release)
+	best, bestDist := "", -1
+	for _, n := range EmbeddedNames() {
+		dist := num(n) - want
+		if dist < 0 {
+			dist = -dist
+		}
+		if bestDist < 0 || dist < bestDist {
+			best, bestDist = n, dist
+		}
+	}
+	return best, d.Exact && bestDist == 0, nil
 }

@@ -315,7 +315,7 @@ func TestAutoLevels(t *testing.T) {
 // ---- Validation against the real QEMU binaries ----
 
 // qemuCandidates are where QEMU may be: $PATH, the system's, and each
-// known release's own prefix (scripts/qemu-10.0.sh unpacks 10.0 into
+// known release's own prefix (scripts/qemu-release.sh unpacks 10.0 into
 // /opt/qemu-10.0). The version of each decides which release it checks.
 func qemuCandidates() []string {
 	c := []string{"qemu-system-x86_64", "/usr/bin/qemu-system-x86_64"}
@@ -398,7 +398,10 @@ type qmpConn struct {
 }
 
 func startQMP(bin, machine, accel string) (*qmpConn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// A guard against a hung QEMU, not a speed limit: one session sends
+	// up to ~2,600 expansions, which took over 3 minutes (the former
+	// limit) on two cores shared with seven other test suites (load 35).
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	cmd := exec.CommandContext(ctx, bin, "-machine", machine, "-accel", accel,
 		"-nodefaults", "-no-user-config", "-display", "none", "-S", "-qmp", "stdio")
 	var stderr bytes.Buffer

@@ -317,3 +317,16 @@ func extends(reg, base *feature.Registry) error {
 	}
 	return nil
 }
+
+// AccelDefaultsOn returns the features QEMU switches on for every named
+// model under accel (its accel default props that are on), in the order
+// QEMU sets them.
+func AccelDefaultsOn(accel string) []string {
+	var out []string
+	for _, p := range accelDefaultProps[accel] {
+		if p.on {
+			out = append(out, p.name)
+		}
+	}
+	return out
+}

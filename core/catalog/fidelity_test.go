@@ -13,7 +13,7 @@ import (
 )
 
 // qemuBinaries are the QEMUs a fidelity test may find: Debian's, and the
-// 10.0 that scripts/qemu-10.0.sh unpacks beside it.
+// 10.0 that scripts/qemu-release.sh unpacks beside it.
 var qemuBinaries = []string{"qemu-system-x86_64", "/opt/qemu-10.0/bin/qemu-system-x86_64"}
 
 // TestFidelityLive harvests every model × machine type × accelerator

@@ -32,6 +32,13 @@ type Raw struct {
 	// before definitions were recorded, or from a QEMU release whose
 	// expansion rules expand.go does not know, have none.
 	Definitions bool `json:"definitions,omitempty"`
+	// NewFeatures are the CPUID flags the binary recognises
+	// (qemu-system-x86_64 -cpu help, "Recognized CPUID flags") that the
+	// feature registry of the import does not know: the binary is of a
+	// release newer than this cpupolicy. Expansions cannot record them
+	// (a FeatureSet holds registry features only), so they are named
+	// here, for the importer's caller to report.
+	NewFeatures []string `json:"new_features,omitempty"`
 }
 
 // RawMachine is one query-machines entry.

@@ -49,6 +49,7 @@ import (
 	"sync"
 
 	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 )
@@ -81,6 +82,8 @@ type Availability struct {
 	Set feature.FeatureSet
 	// Known holds the features this QEMU release names; Set ⊆ Known.
 	Known feature.FeatureSet
+	// Source is the snapshot's source (host.Sources), "" without one.
+	Source string
 
 	reg *feature.Registry
 	// hw and os are the snapshot's layers; hasHW says whether the
@@ -111,13 +114,28 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, rel core.Release, acce
 		return nil, fmt.Errorf("%w %q (known: %s)", core.ErrUnknownRelease, rel, core.KnownReleases())
 	}
 	a := &Availability{Release: rel, Accel: accel, reg: reg, Known: known(reg, r)}
+	if s != nil {
+		a.Source = s.Source
+	}
 	switch accel {
 	case core.KVM:
-		if s != nil && s.KVM == nil && s.Source == host.SourceQEMUExpansion {
+		if s != nil && s.KVM == nil && (s.Source == host.SourceQEMUExpansion || s.Source == host.SourceDomCapabilities) {
 			// A snapshot made from QEMU's expansion of "host" already is
 			// what QEMU and KVM together make available: QEMU's adjustments are in
-			// it, made by the QEMU that answered.
-			set, err := reg.Set(append(s.Features.KVM, notInHostModel...)...)
+			// it, made by the QEMU that answered. libvirt's host-model CPU
+			// is that expansion in libvirt's words.
+			names := append(append([]string{}, s.Features.KVM...), notInHostModel...)
+			if s.Source == host.SourceDomCapabilities {
+				// libvirt names no feature of KVM's paravirt leaf
+				// 0x40000001 (it writes them as <features><kvm>), so its
+				// host-model CPU never shows the ones QEMU switches on for
+				// every model under KVM (kvm_default_props): taken as
+				// given, as KVM has given them since Linux 3.6. Only x2apic
+				// of those defaults is a CPU feature libvirt names, and the
+				// host-model has it when the host does.
+				names = append(names, kvmParavirtDefaults(reg)...)
+			}
+			set, err := reg.Set(names...)
 			if err != nil {
 				return nil, err
 			}
@@ -306,4 +324,30 @@ func ReleaseFor(v string) (rel core.Release, noRelease bool, err error) {
 	}
 	rel, err = core.ParseRelease(v)
 	return rel, false, err
+}
+
+// kvmParavirtDefaults are the features of KVM's paravirt leaf
+// (0x40000001) that QEMU switches on for every model under kvm.
+func kvmParavirtDefaults(reg *feature.Registry) []string {
+	var out []string
+	for _, n := range catalog.AccelDefaultsOn(string(core.KVM)) {
+		if id, err := reg.Lookup(n); err == nil && !reg.Feature(id).Loc.IsMSR() && reg.Feature(id).Loc.Leaf == 0x40000001 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// HostModel returns what QEMU's "host" CPU model gives a guest under
+// kvm: Set without the bits KVM offers but "host" never turns on by
+// itself (topoext, kvm-hint-dedicated). libvirt's host-model CPU is made
+// from it.
+func (a *Availability) HostModel() feature.FeatureSet {
+	s := a.Set
+	for _, n := range notInHostModel {
+		if id, err := a.reg.Lookup(n); err == nil {
+			s = s.Remove(id)
+		}
+	}
+	return s
 }

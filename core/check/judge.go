@@ -274,6 +274,12 @@ type Explanation struct {
 	// Forbidden (for a libvirt <cpu> only) lists the features it forbids
 	// and the host makes available: libvirt will not start the domain.
 	Forbidden []string `json:"forbidden_present,omitempty"`
+	// Source is where the host's snapshot came from (host.Sources), and
+	// Unseen the layers that source could not see under kvm: a feature
+	// missing at kvm may then be missing lower down, which the verdict
+	// cannot tell.
+	Source string   `json:"source,omitempty"`
+	Unseen []string `json:"unseen_layers,omitempty"`
 }
 
 // Missing is one feature a guest cannot get, and why.
@@ -327,6 +333,9 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 	}
 	if forbid != nil {
 		out.Forbidden = append([]string{}, reg.Names(present)...)
+	}
+	if u := host.Unseen(j.Avail.Source); j.Accel == core.KVM && j.Avail.Source != "" && len(u) > 0 {
+		out.Source, out.Unseen = j.Avail.Source, u
 	}
 	for id := range missing.All() {
 		l := j.Avail.Layer(id)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/internal/ansi"
 	"github.com/cpupolicy/cpupolicy/internal/english"
 )
@@ -81,6 +82,10 @@ func (o *Explanation) WriteText(w io.Writer, color bool) {
 		}
 		tw.Flush()
 	}
+	if len(o.Unseen) > 0 {
+		fmt.Fprintf(w, "snapshot source %s (%s): the %s layer%s not seen, so a feature missing at kvm may be missing there\n",
+			o.Source, host.SourceWhat(o.Source), strings.Join(o.Unseen, " and "), pluralVerb(len(o.Unseen)))
+	}
 	if len(o.Forbidden) > 0 {
 		fmt.Fprintf(w, "forbidden by the libvirt <cpu> but offered by the host (libvirt will not start the domain): %s\n", strings.Join(o.Forbidden, " "))
 	}
@@ -97,4 +102,12 @@ func releaseText(version string) string {
 		return "no QEMU release"
 	}
 	return "QEMU " + version
+}
+
+// pluralVerb is " was" or "s were" after a layer count.
+func pluralVerb(n int) string {
+	if n == 1 {
+		return " was"
+	}
+	return "s were"
 }

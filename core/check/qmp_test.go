@@ -208,7 +208,7 @@ func querySession(q *qemuProc) (*qemuSession, error) {
 // q35 machine type to run it with, or skips the test.
 func findQEMU(t testing.TB, want string) (bin, machine string) {
 	t.Helper()
-	// A release's own prefix first (scripts/qemu-10.0.sh unpacks 10.0
+	// A release's own prefix first (scripts/qemu-release.sh unpacks 10.0
 	// into /opt/qemu-10.0), then $PATH and the system's.
 	cands := []string{"/opt/qemu-" + want + "/bin/qemu-system-x86_64"}
 	if p, err := exec.LookPath("qemu-system-x86_64"); err == nil {

@@ -1,10 +1,15 @@
 package check
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/qemurelease"
 )
 
 // This file is the release table of core/check: what differs between the
@@ -222,4 +227,62 @@ func rulesOf(rel core.Release) *releaseRules {
 		}
 	}
 	return nil
+}
+
+// ReleaseWarning says why verdicts on snapshot s (read from path, for
+// its name) may differ from what the
+// QEMU that captured it would say, when s was made from a QEMU expansion
+// of another release than catalogVersion's ("10.0.2"): "" when s names no
+// release (a live probe, a cpuid dump) or the same one. The reasons are
+// the host-visible differences between the two releases that cpupolicy
+// knows of.
+func ReleaseWarning(s *host.HostSnapshot, path, catalogVersion string) string {
+	if s == nil || s.QEMURelease == "" || catalogVersion == "" {
+		return ""
+	}
+	d, err := qemurelease.ParseCode(s.QEMURelease)
+	if err != nil {
+		return ""
+	}
+	major, rest, _ := strings.Cut(catalogVersion, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	catRel := major + "." + minor
+	if d.Exact && d.Release == catRel {
+		return ""
+	}
+	captured := "QEMU " + d.Release
+	if !d.Exact {
+		captured = map[string]string{"pre": "a QEMU older than ", "post": "a QEMU newer than ", "near": "a QEMU near "}[strings.SplitN(s.QEMURelease, "-", 2)[0]] + d.Release
+	}
+	var why []string
+	newer := compareRelease(d.Release, catRel)
+	switch {
+	case newer > 0 || newer == 0 && strings.HasPrefix(s.QEMURelease, "post-"):
+		why = append(why, "features the capturing QEMU knows and "+catRel+" does not are not in the snapshot")
+	case newer < 0:
+		why = append(why, "features added after "+d.Release+" read as absent from the host, although the capturing QEMU never offered them")
+	}
+	// QEMU 10.1 stopped exposing ARCH_CAPABILITIES to guests on AMD hosts
+	// (unless x-arch-cap-always-on, which machine types 10.0 and older
+	// set): a capture on either side of 10.1 lists arch-capabilities and
+	// its MSR bits differently.
+	if s.Vendor == "AuthenticAMD" && (compareRelease(d.Release, "10.1") < 0) != (compareRelease(catRel, "10.1") < 0) {
+		why = append(why, "QEMU 10.1 stopped exposing ARCH_CAPABILITIES on AMD hosts unless x-arch-cap-always-on")
+	}
+	msg := fmt.Sprintf("%s was captured by %s (its property names) and is judged with catalog QEMU %s: verdicts may differ", HostLabel(s, path), captured, catRel)
+	if len(why) > 0 {
+		msg += ": " + strings.Join(why, "; ")
+	}
+	return msg
+}
+
+// compareRelease orders "5.2" < "10.0" < "10.1" < "11.1".
+func compareRelease(a, b string) int {
+	num := func(s string) int {
+		ma, mi, _ := strings.Cut(s, ".")
+		x, _ := strconv.Atoi(ma)
+		y, _ := strconv.Atoi(mi)
+		return x*1000 + y
+	}
+	return num(a) - num(b)
 }

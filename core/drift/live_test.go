@@ -22,7 +22,7 @@ var fullLive = flag.Bool("full", false, "TestDiffLive: import every common machi
 
 // liveQEMU finds the QEMU binary whose release the embedded catalog name
 // was imported from: Debian's 7.2 in $PATH, the 10.0 that
-// scripts/qemu-10.0.sh unpacks into /opt/qemu-10.0.
+// scripts/qemu-release.sh unpacks into /opt/qemu-10.0.
 func liveQEMU(t *testing.T, name string) string {
 	t.Helper()
 	req := map[string]testenv.Req{"qemu-7.2": testenv.QEMU, "qemu-10.0": testenv.QEMU10}[name]

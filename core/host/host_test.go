@@ -198,13 +198,17 @@ func TestFromQEMUExpansion(t *testing.T) {
 		vendor, brand           string
 		family, model, stepping int
 		has, lacks              []string
+		// release: every capture is from a QEMU older than 5.2 (libvirt
+		// recorded no version): each lacks some of 5.2's properties and
+		// has none 5.2 lacks (core/qemurelease's TestDetect).
+		release string
 	}{
 		{"x86_64-cpuid-Xeon-Gold-6130.json", "GenuineIntel", "Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz", 6, 85, 4,
-			[]string{"avx512f", "sse4.1", "kvmclock", "vmx", "pku"}, []string{"svm", "avx512-bf16"}},
+			[]string{"avx512f", "sse4.1", "kvmclock", "vmx", "pku"}, []string{"svm", "avx512-bf16"}, "pre-5.2"},
 		{"x86_64-cpuid-EPYC-7502-32-Core.json", "AuthenticAMD", "AMD EPYC 7502 32-Core Processor", 23, 49, 0,
-			[]string{"svm", "clzero", "sha-ni", "x2apic"}, []string{"avx512f", "vmx-ept"}},
+			[]string{"svm", "clzero", "sha-ni", "x2apic"}, []string{"avx512f", "vmx-ept"}, "pre-5.2"},
 		{"x86_64-cpuid-Core-i7-8550U.json", "GenuineIntel", "Intel(R) Core(TM) i7-8550U CPU @ 1.80GHz", 6, 142, 10,
-			[]string{"avx2", "pni", "vmx-unrestricted-guest"}, []string{"avx512f"}},
+			[]string{"avx2", "pni", "vmx-unrestricted-guest"}, []string{"avx512f"}, "pre-5.2"},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			path := filepath.Join("../../testdata/qemu-hosts", c.file)
@@ -236,6 +240,9 @@ func TestFromQEMUExpansion(t *testing.T) {
 			}
 			if s.KVM != nil || !strings.Contains(s.KVMError, c.file) {
 				t.Errorf("kvm = %v, kvm_error = %q", s.KVM, s.KVMError)
+			}
+			if s.QEMURelease != c.release {
+				t.Errorf("qemu_release = %q, want %q", s.QEMURelease, c.release)
 			}
 			data, err := s.Marshal()
 			if err != nil {
@@ -279,6 +286,8 @@ func TestParseRejects(t *testing.T) {
 		{"unknown feature", replace(`"hw": ["`, `"hw": ["avx512", "`), `:194:5: features.hw: unknown feature "avx512" (did you mean "avx512f"?)`},
 		{"negative subleaf", replace(`"subleaf": 0, "eax": `, `"subleaf": -1, "eax": `), ":15:28: cpuid[0].subleaf: got JSON number -1, want unsigned integer"},
 		{"bad source", replace(`"source": "live"`, `"source": "guess"`), `:3:3: unknown source "guess"`},
+		{"qemu_release of a live probe", replace(`"source": "live",`, `"source": "live", "qemu_release": "7.2",`), `: qemu_release "7.2" in a snapshot from "live": only a QEMU expansion has one`},
+		{"unknown qemu_release", replace(`"source": "live",`, `"source": "qemu-expansion", "qemu_release": "pre-9.9",`), `: qemu_release: unknown QEMU release code "pre-9.9" (want RELEASE, pre-RELEASE, post-RELEASE or near-RELEASE; releases: 5.2, 7.2, 10.0, 11.1)`},
 		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), ":199:1: data after the snapshot"},
 		{"bad msr key", replace(`"feature_msrs": {`, `"feature_msrs": {"0X10A": 1,`), `:186:5: kvm.feature_msrs: key "0X10A" is not a lowercase "0x…" MSR index`},
 	} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/qemurelease"
 	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
 )
 
@@ -57,6 +58,9 @@ func FromQEMUExpansion(name string, r io.Reader, reg *feature.Registry, now time
 	// An expansion has no raw CPUID: the snapshot's list is empty.
 	s := newSnapshot(SourceQEMUExpansion, now, nil)
 	s.KVMError = fmt.Sprintf("not probed: snapshot built from QEMU's host CPU expansion in %s", name)
+	// Which release made it: judged with another release's catalog, its
+	// verdicts may differ (check.ReleaseWarning).
+	s.QEMURelease = qemurelease.Detect(keys).Code()
 	for _, k := range keys {
 		raw := props[k]
 		switch k {

@@ -24,27 +24,29 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/kvm"
+	"github.com/cpupolicy/cpupolicy/core/qemurelease"
 	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
 )
 
 // Schema is the value of a snapshot's "schema" key.
 const Schema = "cpupolicy/host-snapshot/v1"
 
-// Sources of a snapshot: how its data was collected.
-const (
-	SourceLive          = "live"
-	SourceCPUIDDump     = "cpuid-dump"
-	SourceQEMUExpansion = "qemu-expansion"
-)
-
 // HostSnapshot is everything probed on one host. Its JSON form is a
 // contract (see the package documentation); field order in the file is
 // fixed so that load → save is byte-identical.
 type HostSnapshot struct {
 	Schema string `json:"schema"`
-	// Source is "live", "cpuid-dump" or "qemu-expansion".
-	Source   string `json:"source"`
-	Hostname string `json:"hostname"`
+	// Source is one of Sources: how the data was collected.
+	Source string `json:"source"`
+	// QEMURelease is, for a snapshot made from a QEMU expansion, the QEMU
+	// release its property names identify (core/qemurelease's
+	// Detection.Code): "11.1" when they are exactly that release's;
+	// "pre-5.2" or "post-11.1" for a release older or newer than the
+	// nearest known one ("pre-10.0": older than 10.0, newer than the one
+	// before); "near-10.0" for names that are no release's, nearest 10.0.
+	// "" for the other sources.
+	QEMURelease string `json:"qemu_release,omitempty"`
+	Hostname    string `json:"hostname"`
 	// ProbedAt is when the data was collected, in UTC.
 	ProbedAt time.Time `json:"probed_at"`
 	// Kernel is the kernel release (uname -r), "" when unknown.
@@ -168,6 +170,9 @@ func (s *HostSnapshot) Marshal() ([]byte, error) {
 	b.WriteString("{\n")
 	w.field(1, "schema", s.Schema)
 	w.field(1, "source", s.Source)
+	if s.QEMURelease != "" {
+		w.field(1, "qemu_release", s.QEMURelease)
+	}
 	w.field(1, "hostname", s.Hostname)
 	w.field(1, "probed_at", s.ProbedAt.UTC().Format(time.RFC3339))
 	w.field(1, "kernel", s.Kernel)
@@ -313,8 +318,9 @@ type rawSnapshot struct {
 		Capabilities   map[string]int64  `json:"capabilities"`
 		FeatureMSRs    map[string]uint64 `json:"feature_msrs"`
 	} `json:"kvm"`
-	KVMError string  `json:"kvm_error"`
-	Features *Layers `json:"features"`
+	KVMError    string  `json:"kvm_error"`
+	Features    *Layers `json:"features"`
+	QEMURelease string  `json:"qemu_release"`
 }
 
 // ErrNotSnapshot is wrapped by Load's error for a document that is not a
@@ -397,12 +403,18 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 		Schema: raw.Schema, Source: raw.Source, Hostname: raw.Hostname, Kernel: raw.Kernel,
 		Vendor: raw.Vendor, Family: raw.Family, Model: raw.Model, Stepping: raw.Stepping,
 		Brand: raw.Brand, XCR0: raw.XCR0, CPUInfoFlags: raw.CPUInfoFlags, CPUID: raw.CPUID,
-		KVMError: raw.KVMError,
+		KVMError: raw.KVMError, QEMURelease: raw.QEMURelease,
 	}
-	switch raw.Source {
-	case SourceLive, SourceCPUIDDump, SourceQEMUExpansion:
-	default:
-		return nil, failAt("source", "unknown source %q (want %q, %q or %q)", raw.Source, SourceLive, SourceCPUIDDump, SourceQEMUExpansion)
+	if raw.QEMURelease != "" {
+		if raw.Source != SourceQEMUExpansion {
+			return nil, fail("qemu_release %q in a snapshot from %q: only a QEMU expansion has one", raw.QEMURelease, raw.Source)
+		}
+		if _, err := qemurelease.ParseCode(raw.QEMURelease); err != nil {
+			return nil, fail("qemu_release: %v", err)
+		}
+	}
+	if sourceInfo[raw.Source].seen == nil {
+		return nil, failAt("source", "unknown source %q (want one of %s)", raw.Source, strings.Join(Sources, ", "))
 	}
 	t, err := time.Parse(time.RFC3339, raw.ProbedAt)
 	if err != nil {

@@ -78,10 +78,7 @@ func writeWithheld(w io.Writer, s *HostSnapshot, reg *feature.Registry, color bo
 	if s.KVM != nil {
 		list("the CPU has, KVM will not give a guest (hw, not kvm)", hw.Difference(kv), "")
 	}
-	if s.Source == SourceCPUIDDump {
-		fmt.Fprintf(w, "\nonly the hw layer is known: %s\n", strings.TrimPrefix(s.KVMError, "not probed: "))
-	}
-	if s.Source == SourceQEMUExpansion {
-		fmt.Fprintf(w, "\nonly the kvm layer is known: %s\n", strings.TrimPrefix(s.KVMError, "not probed: "))
+	if seen := Seen(s.Source); len(seen) == 1 {
+		fmt.Fprintf(w, "\nonly the %s layer is known: %s\n", seen[0], strings.TrimPrefix(s.KVMError, "not probed: "))
 	}
 }

@@ -1,4 +1,4 @@
-package libvirt
+package libvirt_test
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	. "github.com/cpupolicy/cpupolicy/core/libvirt"
 	"github.com/cpupolicy/cpupolicy/core/qemucmd"
 	"github.com/cpupolicy/cpupolicy/internal/testenv"
 )
@@ -510,7 +511,7 @@ func FuzzParseCPU(f *testing.F) {
 		opts := strings.Split(spec, ",")
 		want := map[string]string{}
 		for _, cf := range c.Features {
-			on := policies[cf.Policy]
+			on := policyOn[cf.Policy]
 			if cf.Policy == "optional" {
 				on = host.Features.Has(cf.ID)
 			}
@@ -541,4 +542,16 @@ func FuzzParseCPU(f *testing.F) {
 			t.Fatalf("model %q became %q", c.Model, opts[0])
 		}
 	})
+}
+
+// policyOn is whether each policy switches its feature on.
+var policyOn = map[string]bool{"require": true, "force": true, "optional": true, "disable": false, "forbid": false}
+
+func mustID(t *testing.T, reg *feature.Registry, name string) feature.ID {
+	t.Helper()
+	id, err := reg.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -6,10 +6,10 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
-// HostModel is the CPU libvirt's host-model mode gives a guest on a
+// Decoded is the CPU libvirt's host-model mode gives a guest on a
 // host: a model of libvirt's CPU map and the features that make up the
 // difference.
-type HostModel struct {
+type Decoded struct {
 	Model string
 	// Plus are the host's features the model lacks; Minus the model's
 	// features the host lacks.
@@ -27,7 +27,7 @@ type HostModel struct {
 //   - a model whose signature is the host's beats one whose is not;
 //     then the one needing fewer features added or removed wins; a tie
 //     keeps the earlier model in the map's order.
-func (m *Map) HostModel(h *Host) (*HostModel, error) {
+func (m *Map) HostModel(h *Host) (*Decoded, error) {
 	var known feature.FeatureSet
 	for i := range m.Features {
 		if m.Features[i].Migratable {
@@ -35,7 +35,7 @@ func (m *Map) HostModel(h *Host) (*HostModel, error) {
 		}
 	}
 	host := h.Features.Intersect(known)
-	var best *HostModel
+	var best *Decoded
 	bestN, bestSig := 0, false
 	for i := range m.Models {
 		lm := &m.Models[i]
@@ -56,7 +56,7 @@ func (m *Map) HostModel(h *Host) (*HostModel, error) {
 			}
 		}
 		if best == nil || (sig && !bestSig) || (sig == bestSig && n < bestN) {
-			best = &HostModel{Model: lm.Name, Plus: plus, Minus: minus}
+			best = &Decoded{Model: lm.Name, Plus: plus, Minus: minus}
 			bestN, bestSig = n, sig
 		}
 	}

@@ -49,7 +49,9 @@ type Req string
 // probed and how to install it.
 const (
 	QEMU           Req = "qemu"            // QEMU 7.2's qemu-system-x86_64 on PATH
-	QEMU10         Req = "qemu-10.0"       // QEMU 10.0 unpacked by scripts/qemu-10.0.sh
+	QEMU52         Req = "qemu-5.2"        // QEMU 5.2 unpacked by scripts/qemu-release.sh
+	QEMU10         Req = "qemu-10.0"       // QEMU 10.0 unpacked by scripts/qemu-release.sh
+	QEMU111        Req = "qemu-11.1"       // QEMU 11.1 unpacked by scripts/qemu-release.sh
 	KVM            Req = "kvm"             // /dev/kvm, read-write
 	CPUID          Req = "cpuid"           // the cpuid tool on PATH
 	Taskset        Req = "taskset"         // taskset on PATH
@@ -61,8 +63,13 @@ const (
 	LibvirtCPUMap  Req = "libvirt-cpumap"  // libvirt's CPU map
 )
 
-// QEMU10Binary is where scripts/qemu-10.0.sh puts QEMU 10.0's wrapper.
-const QEMU10Binary = "/opt/qemu-10.0/bin/qemu-system-x86_64"
+// Where scripts/qemu-release.sh VERSION puts each release's wrapper
+// (/opt/qemu-VERSION/bin/qemu-system-x86_64).
+const (
+	QEMU52Binary  = "/opt/qemu-5.2/bin/qemu-system-x86_64"
+	QEMU10Binary  = "/opt/qemu-10.0/bin/qemu-system-x86_64"
+	QEMU111Binary = "/opt/qemu-11.1/bin/qemu-system-x86_64"
+)
 
 // LibvirtCPUMapDir is where Debian's libvirt0 installs libvirt's CPU map
 // (core/libvirt.DefaultMapDir; testenv's test checks they agree).
@@ -82,8 +89,12 @@ type req struct {
 var reqs = map[Req]req{
 	QEMU: {"QEMU 7.2's qemu-system-x86_64 on PATH", "apt-get install qemu-system-x86 (Debian 12)",
 		func() (string, error) { return qemuRelease("qemu-system-x86_64", "7.2") }},
-	QEMU10: {"QEMU 10.0 in " + QEMU10Binary, "run scripts/qemu-10.0.sh as root",
+	QEMU52: {"QEMU 5.2 in " + QEMU52Binary, "run scripts/qemu-release.sh 5.2 as root",
+		func() (string, error) { return qemuRelease(QEMU52Binary, "5.2") }},
+	QEMU10: {"QEMU 10.0 in " + QEMU10Binary, "run scripts/qemu-release.sh 10.0 as root",
 		func() (string, error) { return qemuRelease(QEMU10Binary, "10.0") }},
+	QEMU111: {"QEMU 11.1 in " + QEMU111Binary, "run scripts/qemu-release.sh 11.1 as root",
+		func() (string, error) { return qemuRelease(QEMU111Binary, "11.1") }},
 	KVM: {"/dev/kvm opened read-write", "a host with KVM: load kvm_intel or kvm_amd and give the user read-write access to /dev/kvm (group kvm)",
 		func() (string, error) {
 			f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)

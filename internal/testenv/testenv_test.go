@@ -53,10 +53,10 @@ func TestParseRequire(t *testing.T) {
 	}
 }
 
-// TestNames: the brief's eleven requirements, each with a description and
+// TestNames: the thirteen requirements, each with a description and
 // an install hint.
 func TestNames(t *testing.T) {
-	want := []string{"cc", "chromium", "cpuid", "kvm", "libvirt-cpumap", "qemu", "qemu-10.0", "systemd-analyze", "taskset", "tmux", "xmllint"}
+	want := []string{"cc", "chromium", "cpuid", "kvm", "libvirt-cpumap", "qemu", "qemu-10.0", "qemu-11.1", "qemu-5.2", "systemd-analyze", "taskset", "tmux", "xmllint"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}

@@ -112,6 +112,9 @@ func fakeProps(mode, machine, accel, model string, props map[string]any) string 
 		p["sse4_2"] = false
 	case "missing":
 		delete(p, "vendor")
+	case "newer":
+		delete(p, "full-cpuid-auto-level")
+		delete(p, "x-intel-pt-auto-level")
 	}
 	b, _ := json.Marshal(map[string]any{"model": map[string]any{"name": model, "props": p}})
 	return string(b)
@@ -126,6 +129,9 @@ func fakeProps(mode, machine, accel, model string, props map[string]any) string 
 //	badfeature  "avx" is a number
 //	disagree    "sse4.2" and "sse4_2" disagree
 //	missing     no "vendor"
+//	newer       a release newer than the registry: its CPUs have neither
+//	            full-cpuid-auto-level nor x-intel-pt-auto-level, and
+//	            -cpu help lists flags the registry does not know
 func fakeQEMU(mode string, args []string) int {
 	if mode == "dies" {
 		fmt.Fprintln(os.Stderr, "qemu-system-x86_64: warning: fake warning")
@@ -139,6 +145,16 @@ func fakeQEMU(mode string, args []string) int {
 			machine = args[i+1]
 		case "-accel":
 			accel = args[i+1]
+		case "-cpu":
+			if args[i+1] == "help" {
+				// QEMU's layout: models, then the flags, several a line.
+				flags := "avx i64 lm nx\n  sse4.2 vmx vmx-activity-hlt\n  vmx-hlt-exit xsaveopt"
+				if mode == "newer" {
+					flags += " amx-fp8 zz-future\n  amx-movrs"
+				}
+				fmt.Printf("Available CPUs:\nx86 qemu64  QEMU Virtual CPU version 2.5+\n\nRecognized CPUID flags:\n  %s\n", flags)
+				return 0
+			}
 		}
 	}
 	if mode == "dieq35" && strings.HasPrefix(machine, "pc-q35-") {
@@ -175,6 +191,14 @@ func fakeQEMU(mode string, args []string) int {
 			ret = fakeMachines
 		case "query-cpu-definitions":
 			ret = fakeDefinitions
+		case "qom-list-properties":
+			// A few of a CPU's ~500 properties, shaped as QEMU lists them.
+			props := []string{`{"name": "level", "type": "uint32"}`, `{"name": "avx", "type": "bool"}`,
+				`{"name": "check", "type": "bool", "description": "on/off", "default-value": true}`}
+			if mode != "newer" {
+				props = append(props, `{"name": "full-cpuid-auto-level", "type": "bool"}`, `{"name": "x-intel-pt-auto-level", "type": "bool"}`)
+			}
+			ret = "[" + strings.Join(props, ", ") + "]"
 		case "query-cpu-model-expansion":
 			ret = fakeProps(mode, machine, accel, req.Arguments.Model.Name, req.Arguments.Model.Props)
 		case "quit":

@@ -38,6 +38,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"math"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -96,7 +97,8 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 		par = runtime.NumCPU()
 	}
 
-	raw, all, err := survey(ctx, bin)
+	names := &featureNames{reg: feature.Builtin(), ids: map[string]lookup{}}
+	raw, all, err := survey(ctx, bin, names)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +111,6 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 	for i, m := range raw.Models {
 		models[i] = m.Name
 	}
-	names := &featureNames{reg: feature.Builtin(), ids: map[string]lookup{}}
 	def := newDefiner(names.reg, raw.QEMUVersion)
 	jobs := planJobs(raw.Machines, accels)
 
@@ -392,12 +393,16 @@ type qmpCPUModel struct {
 }
 
 // survey asks one QEMU process for its version, machine types and CPU
-// models. It runs "-machine none", which needs no firmware or devices.
+// models, and which properties its CPUs have (qom-list-properties), which
+// it records in names (featureNames.fixed); and the binary for the CPUID
+// flags it recognises, those the registry lacks going into
+// Raw.NewFeatures. It runs "-machine none", which needs no firmware or
+// devices.
 // The model list is the same on every machine type and accelerator;
 // alias-of is not: "none" gives the answer of machine types 4.1 and
 // newer, while 4.0.1 and older report unversioned names without alias-of
 // (see catalog.RawModel.AliasOf).
-func survey(ctx context.Context, bin string) (*catalog.Raw, []qmpMachine, error) {
+func survey(ctx context.Context, bin string, names *featureNames) (*catalog.Raw, []qmpMachine, error) {
 	c, err := qmp.Start(ctx, bin, qemuArgs("none", "tcg"))
 	if err != nil {
 		return nil, nil, err
@@ -415,8 +420,35 @@ func survey(ctx context.Context, bin string) (*catalog.Raw, []qmpMachine, error)
 	if err := c.Execute(ctx, "query-cpu-definitions", nil, &defs); err != nil {
 		return nil, nil, err
 	}
+	var props []qmpProperty
+	if typ := cpuTypeName(defs); typ != "" {
+		if err := c.Execute(ctx, "qom-list-properties", map[string]any{"typename": typ}, &props); err != nil {
+			return nil, nil, err
+		}
+	}
 	c.Close() // as in expandAll: the answers are in
+	has := map[string]bool{}
+	for _, p := range props {
+		has[p.Name] = true
+	}
+	for i, f := range convertFields {
+		if f.ifAbsent != "" && len(props) > 0 && !has[f.name] {
+			names.fixed[i] = []byte(f.ifAbsent)
+		}
+	}
+	flags, err := cpuFlags(ctx, bin)
+	if err != nil {
+		return nil, nil, err
+	}
+	var newFeatures []string
+	for _, f := range flags {
+		if _, err := names.reg.Lookup(f); err != nil {
+			newFeatures = append(newFeatures, f)
+		}
+	}
+	slices.Sort(newFeatures)
 	raw := &catalog.Raw{
+		NewFeatures: slices.Compact(newFeatures),
 		QEMUVersion: v.String(),
 		QEMUPackage: v.Package,
 		Models:      []catalog.RawModel{},
@@ -440,6 +472,42 @@ func survey(ctx context.Context, bin string) (*catalog.Raw, []qmpMachine, error)
 		return nil, nil, fmt.Errorf("%s: query-cpu-definitions lists no CPU model to import", bin)
 	}
 	return raw, machines, nil
+}
+
+// qmpProperty is one qom-list-properties entry (the field used).
+type qmpProperty struct {
+	Name string `json:"name"`
+}
+
+// cpuTypeName returns the QOM type of one named CPU model, whose
+// properties every x86 CPU has (they are the x86 CPU class's), or "".
+func cpuTypeName(defs []qmpCPUModel) string {
+	for _, d := range defs {
+		if importedModel(d) && d.TypeName != "" {
+			return d.TypeName
+		}
+	}
+	return ""
+}
+
+// cpuFlags returns the CPUID flags the binary recognises: the names
+// "BIN -cpu help" lists under "Recognized CPUID flags:", each release's
+// own list of features (QEMU's feature_word_info names). 5.2 to 11.1
+// print that heading; a binary that does not is answered with no flags.
+func cpuFlags(ctx context.Context, bin string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, bin, "-cpu", "help").Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = ": " + strings.TrimSpace(string(ee.Stderr))
+		}
+		return nil, fmt.Errorf("%s -cpu help: %v%s", bin, err, msg)
+	}
+	_, list, ok := strings.Cut(string(out), "Recognized CPUID flags:")
+	if !ok {
+		return nil, nil
+	}
+	return strings.Fields(list), nil
 }
 
 // importedModel says whether a CPU model is part of the catalog. "host"
@@ -683,6 +751,9 @@ func convert(names *featureNames, data json.RawMessage) (catalog.RawExpansion, f
 	for i, f := range convertFields {
 		v := known[i]
 		if v == nil {
+			v = names.fixed[i]
+		}
+		if v == nil {
 			errs = append(errs, fmt.Sprintf("no property %q", f.name))
 		} else if err := strict(v, f.dst(&e)); err != nil {
 			errs = append(errs, fmt.Sprintf("property %q is %s, want %s", f.name, quote(v), f.want))
@@ -698,23 +769,33 @@ func convert(names *featureNames, data json.RawMessage) (catalog.RawExpansion, f
 
 // convertFields are the properties convert reads into RawExpansion
 // fields.
+//
+// ifAbsent is the value of a property that a release dropped because
+// every machine type it keeps had it so: QEMU 11.1 dropped the machine
+// types up to 2.12 with their compat properties, and with them
+// full-cpuid-auto-level (off only on pc_compat_2_7) and
+// x-intel-pt-auto-level (off only on pc_compat_3_1); the automatic
+// levels they switched are now always on. Which properties a binary has
+// is learnt from it (survey's qom-list-properties), never assumed from
+// its version.
 var convertFields = [...]struct {
 	name, want string
 	dst        func(*catalog.RawExpansion) any
+	ifAbsent   string
 }{
-	{"level", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.Level }},
-	{"xlevel", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.XLevel }},
-	{"xlevel2", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.XLevel2 }},
-	{"family", "an integer", func(e *catalog.RawExpansion) any { return &e.Family }},
-	{"model", "an integer", func(e *catalog.RawExpansion) any { return &e.ModelNum }},
-	{"stepping", "an integer", func(e *catalog.RawExpansion) any { return &e.Stepping }},
-	{"model-id", "a string", func(e *catalog.RawExpansion) any { return &e.ModelID }},
-	{"vendor", "a string", func(e *catalog.RawExpansion) any { return &e.Vendor }},
-	{"min-level", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.MinLevel }},
-	{"min-xlevel", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.MinXLevel }},
-	{"min-xlevel2", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.MinXLevel2 }},
-	{"full-cpuid-auto-level", "a boolean", func(e *catalog.RawExpansion) any { return &e.FullCPUIDAutoLevel }},
-	{"x-intel-pt-auto-level", "a boolean", func(e *catalog.RawExpansion) any { return &e.IntelPTAutoLevel }},
+	{"level", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.Level }, ""},
+	{"xlevel", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.XLevel }, ""},
+	{"xlevel2", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.XLevel2 }, ""},
+	{"family", "an integer", func(e *catalog.RawExpansion) any { return &e.Family }, ""},
+	{"model", "an integer", func(e *catalog.RawExpansion) any { return &e.ModelNum }, ""},
+	{"stepping", "an integer", func(e *catalog.RawExpansion) any { return &e.Stepping }, ""},
+	{"model-id", "a string", func(e *catalog.RawExpansion) any { return &e.ModelID }, ""},
+	{"vendor", "a string", func(e *catalog.RawExpansion) any { return &e.Vendor }, ""},
+	{"min-level", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.MinLevel }, ""},
+	{"min-xlevel", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.MinXLevel }, ""},
+	{"min-xlevel2", "an unsigned 32-bit integer", func(e *catalog.RawExpansion) any { return &e.MinXLevel2 }, ""},
+	{"full-cpuid-auto-level", "a boolean", func(e *catalog.RawExpansion) any { return &e.FullCPUIDAutoLevel }, "true"},
+	{"x-intel-pt-auto-level", "a boolean", func(e *catalog.RawExpansion) any { return &e.IntelPTAutoLevel }, "true"},
 }
 
 // convertField returns the index of name in convertFields, or -1.
@@ -759,10 +840,15 @@ func conflictError(names *featureNames, data json.RawMessage, conflicting featur
 // expansion has the same few hundred properties, and Lookup of a name that
 // is not a feature looks for a suggestion, an edit-distance scan of the
 // whole registry: uncached, that scan was most of an import's time.
+//
+// It also carries what survey learnt of the binary's CPU properties:
+// fixed holds, by index in convertFields, the value of a property the
+// binary does not have (convertFields' ifAbsent), nil for one it has.
 type featureNames struct {
-	reg *feature.Registry
-	mu  sync.RWMutex
-	ids map[string]lookup
+	reg   *feature.Registry
+	mu    sync.RWMutex
+	ids   map[string]lookup
+	fixed [len(convertFields)][]byte
 }
 
 type lookup struct {

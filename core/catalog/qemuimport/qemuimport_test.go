@@ -3,6 +3,7 @@ package qemuimport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -286,6 +287,35 @@ func equalExpansion(a, b catalog.RawExpansion) bool {
 		a.XLevelExplicit == b.XLevelExplicit && a.XLevel2Explicit == b.XLevel2Explicit
 }
 
+// TestImportNewerRelease: a QEMU newer than the registry imports. Its
+// CPUs lack the two automatic-level properties (as 11.1's do), which
+// read as on, and the flags of its -cpu help that the registry does not
+// know are named in NewFeatures; a release the registry knows has none.
+func TestImportNewerRelease(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		want []string
+	}{
+		{"ok", nil},
+		{"newer", []string{"amx-fp8", "amx-movrs", "zz-future"}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			raw, err := Import(context.Background(), Options{Binary: fakeBinary(t, tc.mode), Accels: []string{"tcg"}, Machines: []string{"pc"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(raw.NewFeatures, tc.want) {
+				t.Errorf("NewFeatures %q, want %q", raw.NewFeatures, tc.want)
+			}
+			for _, e := range raw.Expansions {
+				if !e.FullCPUIDAutoLevel || !e.IntelPTAutoLevel {
+					t.Errorf("%s: full-cpuid-auto-level %v, x-intel-pt-auto-level %v, want both on", e.Model, e.FullCPUIDAutoLevel, e.IntelPTAutoLevel)
+				}
+			}
+		})
+	}
+}
+
 func TestImportFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name, mode string
@@ -463,6 +493,248 @@ func TestImportQEMU(t *testing.T) {
 		}
 		if e := byKey[[3]string{"EPYC-v3", "pc-q35-7.2", "kvm"}]; !slices.Equal(e.Latent, []string{"npt", "nrip-save"}) {
 			t.Errorf("EPYC-v3 on pc-q35-7.2 (kvm): latent %q", e.Latent)
+		}
+	})
+}
+
+// TestImportReleasesLive imports the default pc-q35 machine type under
+// tcg from each QEMU release's binary (scripts/qemu-release.sh unpacks
+// 5.2, 10.0 and 11.1; 7.2 is Debian's). The facts were read from the
+// binaries: query-cpu-definitions less host and max, and the flags of
+// "-cpu help" that core/feature's table lacks. 11.1's CPUs have no
+// full-cpuid-auto-level or x-intel-pt-auto-level (qom-list-properties),
+// which the importer reads as on.
+func TestImportReleasesLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts two QEMU processes per release")
+	}
+	for _, tc := range []struct {
+		req     testenv.Req
+		version string
+		models  int
+		newer   []string
+	}{
+		{testenv.QEMU52, "5.2.", 121, nil},
+		{testenv.QEMU, "7.2.", 130, nil},
+		{testenv.QEMU10, "10.0.", 152, nil},
+		{testenv.QEMU111, "11.1.", 187, strings.Fields(`amx-avx512 amx-bf16-alias amx-complex-alias
+			amx-fp16-alias amx-fp8 amx-int8-alias amx-movrs amx-tf32 apx-nci-ndd-nf apxf avx10-vnni-int
+			cet-ibt cet-ss fs-gs-base-ns gmet its-no movrs msr-imm prefetchi tsa-l1-no tsa-sq-no verw-clear
+			vmx-entry-load-cet vmx-exit-save-cet vmx-mbec`)},
+	} {
+		t.Run(string(tc.req), func(t *testing.T) {
+			bin := testenv.Need(t, tc.req, "import from QEMU "+strings.TrimSuffix(tc.version, "."))
+			raw, err := Import(context.Background(), Options{Binary: bin, Machines: []string{"q35"}, Accels: []string{"tcg"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(raw.QEMUVersion, tc.version) {
+				t.Fatalf("%s is QEMU %s, want %sx", bin, raw.QEMUVersion, tc.version)
+			}
+			if len(raw.Models) != tc.models || len(raw.Expansions) != tc.models {
+				t.Errorf("%d models, %d expansions, want %d each", len(raw.Models), len(raw.Expansions), tc.models)
+			}
+			if !slices.Equal(raw.NewFeatures, tc.newer) {
+				t.Errorf("NewFeatures %q, want %q", raw.NewFeatures, tc.newer)
+			}
+			for _, e := range raw.Expansions {
+				// Every machine type a q35 alias names has both
+				// automatic levels on, as property or as rule.
+				if !e.FullCPUIDAutoLevel || !e.IntelPTAutoLevel || len(e.Features) == 0 && e.Model != "base" {
+					t.Errorf("%s on %s: %+v", e.Model, e.Machine, e)
+				}
+			}
+		})
+	}
+}
+
+// driftFinding is what changed for one model between two releases on one
+// machine type both have, under tcg.
+type driftFinding struct {
+	model          string
+	gained, lost   []string // features
+	otherDiffering []string // level, xlevel, family, … that differ
+}
+
+// driftImports are releaseDrift's imports, by binary and machine type
+// (the tests that use it do not run in parallel).
+var driftImports = map[string]map[string]catalog.RawExpansion{}
+
+// releaseDrift imports machine from both binaries under tcg and returns
+// the models only the older or only the newer has, and the models both
+// have that expand differently.
+func releaseDrift(t *testing.T, oldBin, newBin, machine string) (removed, added []string, changed []driftFinding) {
+	t.Helper()
+	imp := func(bin string) map[string]catalog.RawExpansion {
+		// The 5.2→11.1 comparison takes the machine types the steps
+		// already imported: each is imported once per test run.
+		key := bin + " " + machine
+		if m, ok := driftImports[key]; ok {
+			return m
+		}
+		raw, err := Import(context.Background(), Options{Binary: bin, Machines: []string{machine}, Accels: []string{"tcg"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]catalog.RawExpansion{}
+		for _, e := range raw.Expansions {
+			m[e.Model] = e
+		}
+		driftImports[key] = m
+		return m
+	}
+	o, n := imp(oldBin), imp(newBin)
+	for name := range o {
+		if _, ok := n[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	for name, ne := range n {
+		oe, ok := o[name]
+		if !ok {
+			added = append(added, name)
+			continue
+		}
+		f := driftFinding{model: name}
+		for _, x := range ne.Features {
+			if !slices.Contains(oe.Features, x) {
+				f.gained = append(f.gained, x)
+			}
+		}
+		for _, x := range oe.Features {
+			if !slices.Contains(ne.Features, x) {
+				f.lost = append(f.lost, x)
+			}
+		}
+		for _, c := range []struct {
+			name string
+			a, b any
+		}{
+			{"level", oe.Level, ne.Level}, {"xlevel", oe.XLevel, ne.XLevel}, {"xlevel2", oe.XLevel2, ne.XLevel2},
+			{"family", oe.Family, ne.Family}, {"model", oe.ModelNum, ne.ModelNum}, {"stepping", oe.Stepping, ne.Stepping},
+			{"model-id", oe.ModelID, ne.ModelID}, {"vendor", oe.Vendor, ne.Vendor},
+		} {
+			if c.a != c.b {
+				f.otherDiffering = append(f.otherDiffering, fmt.Sprintf("%s %v→%v", c.name, c.a, c.b))
+			}
+		}
+		if f.gained != nil || f.lost != nil || f.otherDiffering != nil {
+			changed = append(changed, f)
+		}
+	}
+	slices.Sort(removed)
+	slices.Sort(added)
+	slices.SortFunc(changed, func(a, b driftFinding) int { return strings.Compare(a.model, b.model) })
+	return removed, added, changed
+}
+
+// TestReleaseDriftLive compares consecutive QEMU releases on the newest
+// machine type the older one has (which the newer keeps): QEMU's rule is
+// that a model on a given machine type never changes, so every model both
+// have must expand alike there. The models each release drops or adds,
+// and every model that does change, are the drift table of
+// bench/RESULTS.md; this test holds the table to the real binaries (tcg:
+// no /dev/kvm here).
+func TestReleaseDriftLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: imports one machine type from each of four QEMUs")
+	}
+	var allAdded []string
+	for _, tc := range []struct {
+		old, new       testenv.Req
+		machine        string
+		removed, added []string
+		changed        []string // "model: what differs"
+	}{
+		// 7.2 dropped Icelake-Client (deprecated in 5.2), and on the
+		// 5.2 machine type qemu64-v1 is no longer 5.2's: 7.2 made
+		// qemu64 family 15 model 107 stepping 1, keeping 6/6/3 on old
+		// machine types only for the unversioned qemu64 class (the
+		// compat property names it), not for qemu64-v1.
+		{testenv.QEMU52, testenv.QEMU, "pc-q35-5.2",
+			strings.Fields("Icelake-Client Icelake-Client-noTSX Icelake-Client-v1 Icelake-Client-v2"),
+			strings.Fields(`Cascadelake-Server-v5 Cooperlake-v2 Denverton-v3 Dhyana-v2 EPYC-Milan EPYC-Milan-v1
+				EPYC-Rome-v2 Icelake-Server-v5 Icelake-Server-v6 Skylake-Client-v4 Skylake-Server-v5 Snowridge-v3 Snowridge-v4`),
+			[]string{`qemu64-v1: features +[] -[] ["family 6→15" "model 6→107" "stepping 3→1"]`}},
+		{testenv.QEMU, testenv.QEMU10, "pc-q35-7.2", nil,
+			strings.Fields(`ClearwaterForest ClearwaterForest-v1 EPYC-Genoa EPYC-Genoa-v1 EPYC-Milan-v2 EPYC-Rome-v3
+				EPYC-Rome-v4 EPYC-v4 GraniteRapids GraniteRapids-v1 GraniteRapids-v2 Icelake-Server-v7 SapphireRapids
+				SapphireRapids-v1 SapphireRapids-v2 SapphireRapids-v3 SierraForest SierraForest-v1 SierraForest-v2
+				YongFeng YongFeng-v1 YongFeng-v2`), nil},
+		{testenv.QEMU10, testenv.QEMU111, "pc-q35-10.0", nil,
+			strings.Fields(`Cascadelake-Server-v6 Cascadelake-Server-v7 ClearwaterForest-v2 ClearwaterForest-v3
+				ClearwaterForest-v4 DiamondRapids DiamondRapids-v1 DiamondRapids-v2 EPYC-Genoa-v2 EPYC-Genoa-v3
+				EPYC-Milan-v3 EPYC-Milan-v4 EPYC-Rome-v5 EPYC-Turin EPYC-Turin-v1 EPYC-Turin-v2 EPYC-v5
+				GraniteRapids-v3 GraniteRapids-v4 GraniteRapids-v5 GraniteRapids-v6 GraniteRapids-v7
+				Icelake-Server-v8 Icelake-Server-v9 SapphireRapids-v4 SapphireRapids-v5 SapphireRapids-v6
+				SapphireRapids-v7 SapphireRapids-v8 SierraForest-v3 SierraForest-v4 SierraForest-v5
+				SierraForest-v6 Skylake-Server-v6 YongFeng-v3`), nil},
+	} {
+		t.Run(string(tc.old)+"→"+string(tc.new), func(t *testing.T) {
+			oldBin := testenv.Need(t, tc.old, "compare releases")
+			newBin := testenv.Need(t, tc.new, "compare releases")
+			removed, added, changed := releaseDrift(t, oldBin, newBin, tc.machine)
+			if !slices.Equal(removed, tc.removed) {
+				t.Errorf("on %s, %d models only the older has: %q, want %q", tc.machine, len(removed), removed, tc.removed)
+			}
+			if !slices.Equal(added, tc.added) {
+				t.Errorf("on %s, %d models only the newer has: %q, want %q", tc.machine, len(added), added, tc.added)
+			}
+			var got []string
+			for _, c := range changed {
+				got = append(got, fmt.Sprintf("%s: features +%q -%q %q", c.model, c.gained, c.lost, c.otherDiffering))
+			}
+			if !slices.Equal(got, tc.changed) {
+				t.Errorf("on %s, models that changed:\n got %q\nwant %q", tc.machine, got, tc.changed)
+			}
+		})
+		allAdded = append(allAdded, tc.added...)
+	}
+	slices.Sort(allAdded)
+
+	// A site going from 5.2 straight to 11.1 (what `catalog verify` of
+	// a 5.2 lock against 11.1 checks): 11.1 keeps only the 5.2 machine
+	// types of 5.2's 43, and on both every model 5.2 has and 11.1 kept
+	// expands as it did, but for qemu64-v1's identity; the models 11.1 adds
+	// are those of the three steps.
+	t.Run("qemu-5.2→qemu-11.1", func(t *testing.T) {
+		oldBin := testenv.Need(t, testenv.QEMU52, "compare releases")
+		newBin := testenv.Need(t, testenv.QEMU111, "compare releases")
+		machines := func(bin string) []string {
+			_, all, err := survey(context.Background(), bin, &featureNames{reg: feature.Builtin(), ids: map[string]lookup{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, m := range all {
+				if isPCMachine(m.Name) {
+					out = append(out, m.Name)
+				}
+			}
+			return out
+		}
+		o, n := machines(oldBin), machines(newBin)
+		var kept []string
+		for _, m := range o {
+			if slices.Contains(n, m) {
+				kept = append(kept, m)
+			}
+		}
+		slices.Sort(kept)
+		if len(o) != 43 || !slices.Equal(kept, []string{"pc-i440fx-5.2", "pc-q35-5.2"}) {
+			t.Errorf("5.2 has %d machine types, of which 11.1 keeps %q; want 43 and the two 5.2 ones", len(o), kept)
+		}
+		for _, m := range kept {
+			removed, added, changed := releaseDrift(t, oldBin, newBin, m)
+			var got []string
+			for _, c := range changed {
+				got = append(got, fmt.Sprintf("%s: features +%q -%q %q", c.model, c.gained, c.lost, c.otherDiffering))
+			}
+			if !slices.Equal(removed, strings.Fields("Icelake-Client Icelake-Client-noTSX Icelake-Client-v1 Icelake-Client-v2")) ||
+				!slices.Equal(added, allAdded) ||
+				!slices.Equal(got, []string{`qemu64-v1: features +[] -[] ["family 6→15" "model 6→107" "stepping 3→1"]`}) {
+				t.Errorf("on %s: removed %q, added %d (want the %d of the steps), changed %q", m, removed, len(added), len(allAdded), got)
+			}
 		}
 	})
 }
