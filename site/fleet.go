@@ -47,6 +47,8 @@ type FleetReport struct {
 	pools  []poolHosts
 	models []string             // versioned models, catalog order
 	reqs   []feature.FeatureSet // reqs[m*len(models)+i]: models[i] on Machines[m]
+	// cands[m*len(models)+i] is reqs[…] as the best-model rule sees it.
+	cands []fleet.Candidate
 }
 
 // PoolReport is one pool of a FleetReport.
@@ -213,13 +215,14 @@ func JudgeFleet(in FleetInput) (*FleetReport, error) {
 		}
 	}
 	for _, mt := range in.Machines {
-		for _, m := range r.models {
-			req, err := in.Catalog.Features(m, mt, core.KVM)
-			if err != nil {
-				return nil, err
-			}
-			r.reqs = append(r.reqs, req)
+		cands, err := fleet.Candidates(in.Catalog, mt, core.KVM)
+		if err != nil {
+			return nil, err
 		}
+		for _, c := range cands {
+			r.reqs = append(r.reqs, c.Set)
+		}
+		r.cands = append(r.cands, cands...)
 	}
 	if err := r.judge(in.Catalog, st.Offers); err != nil {
 		return nil, err
@@ -349,7 +352,7 @@ func (r *FleetReport) poolReport(p poolHosts) PoolReport {
 				pm.RunnableModels = append(pm.RunnableModels, r.models[i])
 			}
 		}
-		best, next := fleet.Baseline(reqs, sets)
+		best, next := fleet.Baseline(r.cands[mi*nm:(mi+1)*nm], sets)
 		if best >= 0 {
 			pm.NewestModel = r.models[best]
 		}
