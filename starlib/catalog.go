@@ -82,6 +82,7 @@ func NewCatalog(c *catalog.Catalog) *Catalog {
 	}
 	for _, m := range v.models {
 		m.featuresMethod = starlark.NewBuiltin("features", m.featuresFn).BindReceiver(m)
+		m.abiLevelMethod = starlark.NewBuiltin("abi_level", m.abiLevel).BindReceiver(m)
 	}
 	return v
 }
@@ -340,6 +341,8 @@ func (c *Catalog) implicitFn(thread *starlark.Thread, b *starlark.Builtin, args 
 //	                            machine type, tcg): what implicit() is relative to
 //	model.features(machine=None, accel="kvm")
 //	                            feature_set it resolves to
+//	model.abi_level(machine=None, accel="kvm")
+//	                            the x86-64 psABI level (0 … 4) of features()
 //
 // Models compare equal when they are the same model of the same catalog
 // and order by name. Its type is "model".
@@ -347,6 +350,7 @@ type Model struct {
 	cat            *Catalog
 	m              *catalog.Model
 	featuresMethod *starlark.Builtin
+	abiLevelMethod *starlark.Builtin
 }
 
 var (
@@ -369,7 +373,7 @@ func (m *Model) Cmp(y starlark.Value, depth int) (int, error) {
 	return strings.Compare(m.cat.c.Name(), n.cat.c.Name()), nil
 }
 
-var modelAttrs = []string{"alias_of", "base", "definition", "deprecated", "features", "migration_safe", "name", "static", "vendor", "version"}
+var modelAttrs = []string{"abi_level", "alias_of", "base", "definition", "deprecated", "features", "migration_safe", "name", "static", "vendor", "version"}
 
 func (m *Model) AttrNames() []string { return modelAttrs }
 
@@ -398,6 +402,8 @@ func (m *Model) Attr(name string) (starlark.Value, error) {
 		return FeatureSet{m.cat.reg, m.m.Features}, nil
 	case "features":
 		return m.featuresMethod, nil
+	case "abi_level":
+		return m.abiLevelMethod, nil
 	}
 	return nil, nil
 }

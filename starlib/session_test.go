@@ -93,7 +93,7 @@ func TestSessionExecFile(t *testing.T) {
 
 func TestSessionComplete(t *testing.T) {
 	s := testSession(t)
-	hostAttrs := []string{"available(", "brand", "family", "hw", "kernel", "kvm", "kvm_caps", "kvm_error", "model", "name", "os", "source", "stepping", "vendor"}
+	hostAttrs := []string{"abi_level(", "available(", "brand", "family", "hw", "kernel", "kvm", "kvm_caps", "kvm_error", "model", "name", "os", "source", "stepping", "vendor"}
 	skylakeClient := []string{"Skylake-Client", "Skylake-Client-IBRS", "Skylake-Client-noTSX-IBRS", "Skylake-Client-v1", "Skylake-Client-v2", "Skylake-Client-v3", "Skylake-Client-v4"}
 	for _, c := range []struct {
 		name, text, word string

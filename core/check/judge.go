@@ -12,6 +12,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/psabi"
 )
 
 // Accelerator returns accel checked against cat, or for "" the default:
@@ -192,6 +193,9 @@ type ModelVerdict struct {
 	MigrationSafe       bool          `json:"migration-safe"`
 	Deprecated          bool          `json:"deprecated"`
 	Why                 FeatureLayers `json:"why"`
+	// ABILevel is the x86-64 psABI level the model's features reach
+	// (psabi.Level: 0 … 4), whatever the host.
+	ABILevel int `json:"abi-level"`
 	// Source names the plugin that added the model ("plugin amd"); the
 	// catalog's own models have none.
 	Source string `json:"source,omitempty"`
@@ -205,15 +209,21 @@ func (v *ModelVerdict) Runnable() bool { return len(v.UnavailableFeatures) == 0 
 // two per model: `models` is called in loops).
 func (j *Judge) Models() ([]ModelVerdict, error) {
 	reg := j.Catalog.Registry()
+	levels, err := psabi.NewSets(reg)
+	if err != nil {
+		return nil, err
+	}
 	n := j.Catalog.NumModels()
 	sets := make([]feature.FeatureSet, 0, n)
+	lv := make([]psabi.Level, 0, n)
 	total := 0
 	for m := range j.Catalog.AllModels() {
-		_, missing, err := j.Missing(m.Name)
+		features, missing, err := j.Missing(m.Name)
 		if err != nil {
 			return nil, err
 		}
 		sets = append(sets, missing)
+		lv = append(lv, levels.Of(features))
 		total += missing.Count()
 	}
 	names := make([]string, 0, total)
@@ -228,7 +238,7 @@ func (j *Judge) Models() ([]ModelVerdict, error) {
 		end := len(names)
 		out = append(out, ModelVerdict{Name: m.Name, UnavailableFeatures: names[start:end:end], AliasOf: m.AliasOf,
 			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated,
-			Why: why[start:end:end], Source: m.Source})
+			Why: why[start:end:end], ABILevel: int(lv[len(out)]), Source: m.Source})
 	}
 	return j.appendHostModels(out), nil
 }
