@@ -5,11 +5,15 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/fleet"
 	"github.com/cpupolicy/cpupolicy/core/psabi"
 )
 
-// This file adapts core/psabi: the x86-64 psABI level of a feature set,
-// of what a host gives a guest, and of a model.
+// This file adapts core/psabi (the x86-64 psABI level of a feature set,
+// of what a host gives a guest, and of a model) and core/fleet's
+// best-model rule.
 
 // levelOf is the level set reaches, as a Starlark int.
 func levelOf(fn string, s FeatureSet) (starlark.Value, error) {
@@ -65,4 +69,47 @@ func abiLevelFeatures(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
 	}
 	return FeatureSet{r.reg, set}, nil
+}
+
+// catalog.best_model(hosts, machine=None, accel="kvm"): fleet.Baseline's
+// choice among the catalog's models for a pool of hosts, the model
+// `baseline`, `fleet` and `labels` name; None when no model runs on all.
+func (c *Catalog) bestModelFn(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var hosts starlark.Iterable
+	var machine starlark.Value = starlark.None
+	accel := string(core.KVM)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "hosts", &hosts, "machine?", &machine, "accel?", &accel); err != nil {
+		return nil, err
+	}
+	mt, err := c.machineAccelArgs(b.Name(), machine, accel)
+	if err != nil {
+		return nil, err
+	}
+	var sets []feature.FeatureSet
+	it := hosts.Iterate()
+	defer it.Done()
+	var x starlark.Value
+	for it.Next(&x) {
+		h, ok := x.(*Host)
+		if !ok {
+			return nil, fmt.Errorf("%s: hosts: got %s, want host", b.Name(), x.Type())
+		}
+		a, err := h.availability(c, accel)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		}
+		sets = append(sets, a.Set)
+	}
+	if len(sets) == 0 {
+		return nil, fmt.Errorf("%s: hosts: got none, want at least one", b.Name())
+	}
+	cands, err := fleet.Candidates(c.c, mt.mt.Name, core.Accel(accel))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+	}
+	best, _ := fleet.Baseline(cands, sets)
+	if best < 0 {
+		return starlark.None, nil
+	}
+	return c.byModel[cands[best].Name], nil
 }

@@ -26,6 +26,10 @@ import (
 //	catalog.resolve(cpu, machine=None, accel="kvm", host=None)
 //	                                        resolution of a model, or of a -cpu
 //	                                        spec when cpu has a comma
+//	catalog.best_model(hosts, machine=None, accel="kvm")
+//	                                        the best model every host of the
+//	                                        list runs (the rule of `baseline`,
+//	                                        `fleet`, `labels`), or None
 //	catalog.implicit(model, machine=None, accel="kvm")
 //	                                        (added, removed): what the accelerator
 //	                                        and machine type turn on and off on
@@ -79,6 +83,7 @@ func NewCatalog(c *catalog.Catalog) *Catalog {
 		"machine":       starlark.NewBuiltin("machine", v.machineFn).BindReceiver(v),
 		"resolve":       starlark.NewBuiltin("resolve", v.resolveFn).BindReceiver(v),
 		"implicit":      starlark.NewBuiltin("implicit", v.implicitFn).BindReceiver(v),
+		"best_model":    starlark.NewBuiltin("best_model", v.bestModelFn).BindReceiver(v),
 	}
 	for _, m := range v.models {
 		m.featuresMethod = starlark.NewBuiltin("features", m.featuresFn).BindReceiver(m)
@@ -96,7 +101,7 @@ func (c *Catalog) Freeze()               {} // immutable
 func (c *Catalog) Truth() starlark.Bool  { return true }
 func (c *Catalog) Hash() (uint32, error) { return starlark.String(c.c.Name()).Hash() }
 
-var catalogAttrs = []string{"accels", "implicit", "machine", "machine_types", "model", "models", "name", "qemu_version", "resolve"}
+var catalogAttrs = []string{"accels", "best_model", "implicit", "machine", "machine_types", "model", "models", "name", "qemu_version", "resolve"}
 
 func (c *Catalog) AttrNames() []string { return catalogAttrs }
 
