@@ -18,10 +18,12 @@ import (
 //
 //   - Xeon Gold 6130 runs Skylake-Server-v1 … v5. v1 has hle and rtm;
 //     v2 ("Skylake-Server-IBRS": clflushopt off, spec-ctrl on) the same
-//     count; v3 ("noTSX-IBRS": hle, rtm off) and v4 (vmx-eptp-switching,
-//     no feature bit under kvm) 76; v5 (xsaves on) 77. Only v2 and v5 are
-//     contained in no other (v5 lacks hle and rtm), both Skylake-Server:
-//     the higher version, v5. Cascadelake-Server needs avx512vnni.
+//     count; v3 ("noTSX-IBRS": hle, rtm off) 76, and v4
+//     (vmx-eptp-switching on) resolves to v3's set; v5 (xsaves,
+//     vmx-xsaves on) 77. v3 = v4 is contained in v2 and v5; v1, v2 and v5
+//     contain no other (v1 has clflushopt, v2 spec-ctrl, both TSX; v5
+//     lacks TSX), all Skylake-Server: the highest version, v5.
+//     Cascadelake-Server needs avx512vnni.
 //   - Core i7-8550U has no AVX-512: Skylake-Client; v1 and v2 have hle and
 //     rtm, which its microcode disabled, so v4 (v3 + xsaves).
 //   - EPYC 7502 runs EPYC-Rome-v1 only of the Rome versions (v2 adds ibrs,
