@@ -174,6 +174,9 @@ func Baseline(cands []Candidate, hosts []feature.FeatureSet) (best, next int) {
 		n := 0
 		for _, h := range hosts {
 			n += r.Difference(h).Count()
+			if fewest >= 0 && n > fewest {
+				break // already worse than the cheapest so far
+			}
 		}
 		if fewest < 0 || n < fewest || n == fewest && laterGeneration(&cands[i], &cands[next]) {
 			fewest, next = n, i
