@@ -103,7 +103,7 @@ func writeMigrationText(w io.Writer, classes []MigrationClass) {
 			for _, t := range c.MigratesTo {
 				to = append(to, fmt.Sprintf("%d", t))
 			}
-			fmt.Fprintf(w, "    host-model guests also migrate to class %s\n", strings.Join(to, ", "))
+			fmt.Fprintf(w, "    host-model guests also migrate to %s %s\n", plural(len(to), "class", "classes"), strings.Join(to, ", "))
 		}
 		other := 0
 		for _, b := range c.Blocked {
@@ -114,7 +114,15 @@ func writeMigrationText(w io.Writer, classes []MigrationClass) {
 			fmt.Fprintf(w, "    not to class %d: lacks %s\n", b.Class, list(b.Missing, 8))
 		}
 		if other > 0 {
-			fmt.Fprintf(w, "    not to %d classes of another vendor\n", other)
+			fmt.Fprintf(w, "    not to %d %s of another vendor\n", other, plural(other, "class", "classes"))
 		}
 	}
+}
+
+// plural is one or many by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
