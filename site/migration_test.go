@@ -36,8 +36,8 @@ func loadRecorded(t *testing.T, reg *feature.Registry, name string) *host.HostSn
 // them (internal/fleetgen: TSX, AVX-512, speculation controls and the
 // like switched off at the hw, os or kvm layer), the fleet report lists,
 // for a host-model guest of each host, exactly the hosts it can
-// live-migrate to: those that show it the same vendor and offer all it
-// has, checked here against each source's availability under kvm
+// live-migrate to: those that show it the same vendor and make all it has
+// available, checked here against each source's availability under kvm
 // (check.Compute: what `-cpu host` passes) and against `models` of the
 // targets (every model runnable on the source runs there); and for each
 // same-vendor host it cannot go to, the bits that host lacks.

@@ -176,7 +176,7 @@ QEMU's:
 	                           [--format text|json]
 
 For host snapshot files (or "host:" for this machine): the features every
-host's KVM offers and their x86-64 level, the catalog models runnable on
+host's KVM makes available and their x86-64 level, the catalog models runnable on
 all of them and the best of those, and for the next better model, which
 host blocks it on which bits — what libvirt's hypervisor-cpu-baseline and
 VMware EVC do, with reasons. The best model: no runnable model's features
@@ -218,7 +218,7 @@ model its own ("newest_model_abi_level").
 --migration adds the hosts' migratability classes ("migration_classes"):
 hosts that show a guest the same vendor and offer the same features take
 each other's host-model (or host-passthrough) guests; a class's guests
-also go to the classes that offer all they have ("migrates_to"), and not
+also go to the classes that make all they have available ("migrates_to"), and not
 to the others ("blocked": the bits each lacks, or its other vendor).
 --what-if-remove HOST and --what-if-add FILE (repeatable) report instead,
 per pool and machine type, the best model and levels before and after the

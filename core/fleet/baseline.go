@@ -31,7 +31,7 @@ type BaselineReport struct {
 	Hosts    []string `json:"hosts"`
 	Features []string `json:"features"`
 	// Level is the x86-64 level of the common features: what a guest
-	// with everything every host offers reaches.
+	// with everything every host makes available reaches.
 	Level    int      `json:"abi_level"`
 	Runnable []string `json:"runnable_models"`
 	Best     string   `json:"best_model"`

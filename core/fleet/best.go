@@ -142,7 +142,7 @@ func laterGeneration(a, b *Candidate) bool {
 	return a.Version > b.Version
 }
 
-// Baseline picks among cands for hosts (what each offers):
+// Baseline picks among cands for hosts (what each makes available):
 //
 //   - best, the rule's choice among the candidates every host runs
 //     (Rank's first);

@@ -16,11 +16,11 @@ import (
 func (f *Fleet) HostModelGuest(i int) feature.FeatureSet { return f.avail[i] }
 
 // Class is a migratability class: hosts that show a guest the same CPUID
-// vendor and offer it the same features, so each can take the others'
+// vendor and make the same features available, so each can take the others'
 // host-model guests. Classes are numbered in order of their first host.
 type Class struct {
 	Vendor string
-	// Set is what every host of the class offers a guest, and so what a
+	// Set is what every host of the class makes available, and so what a
 	// host-model guest started on one of them has.
 	Set   feature.FeatureSet
 	Hosts []int
@@ -49,8 +49,8 @@ func (f *Fleet) Classes(hosts []int32) []Class {
 }
 
 // Move is whether a host-model guest of one class can live-migrate to
-// the hosts of another: it can when they show the same vendor and offer
-// every feature the guest has. Missing is what they lack of it.
+// the hosts of another: it can when they show the same vendor and make
+// every feature the guest has available. Missing is what they lack of it.
 type Move struct {
 	To          int // index of the target class
 	OK          bool

@@ -242,7 +242,7 @@ func (s *HostSnapshot) Marshal() ([]byte, error) {
 
 // ABILevels are the x86-64 psABI levels (psabi.Level, 0 … 4) that a
 // snapshot's layers reach: what the CPU has, what the kernel enabled,
-// and what KVM itself offers a guest (before QEMU's adjustments, like the
+// and what KVM itself gives a guest (before QEMU's adjustments, like the
 // layer). A layer the snapshot did not see (an empty list) is 0. A snapshot's JSON carries them for people and tools to read;
 // they are derived from the layers, and Parse rejects a file whose
 // levels contradict its layers.

@@ -47,7 +47,7 @@ var table = [Max + 1][]string{
 	2: {"cx16", "lahf-lm", "popcnt", "pni", "sse4.1", "sse4.2", "ssse3"},
 	// AVX AVX2 BMI1 BMI2 F16C FMA LZCNT MOVBE OSXSAVE: LZCNT is abm's
 	// bit (CPUID 0x80000001 ECX[5]); OSXSAVE is set by the guest's
-	// kernel when the CPU has xsave, so a CPU model offers it as xsave.
+	// kernel when the CPU has xsave, so a CPU model provides it as xsave.
 	3: {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"},
 	// AVX512F AVX512BW AVX512CD AVX512DQ AVX512VL.
 	4: {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"},

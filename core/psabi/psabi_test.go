@@ -189,7 +189,7 @@ func TestLevelsOfModelsAndHosts(t *testing.T) {
 // asked for levels expected QEMU 7.2's TCG to stop below x86-64-v3 (no
 // fma, avx, avx2, f16c); 7.2 is the release whose TCG learned AVX, AVX2,
 // F16C and FMA (its TCG_EXT_FEATURES and TCG_7_0_EBX_FEATURES list them),
-// and the real 7.2 binary offers all of x86-64-v3: the test holds the
+// and the real 7.2 binary's max model has all of x86-64-v3: the test holds the
 // rules and the binary to that, and to stopping short of v4.
 func TestTCGLevel(t *testing.T) {
 	reg := feature.Builtin()
@@ -210,7 +210,7 @@ func TestTCGLevel(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got := sets.Of(a.Set); got != 3 {
-				t.Errorf("QEMU %s tcg offers %s (lacks %v), want x86-64-v3", c.rel, got, reg.Names(sets.Missing(3, a.Set)))
+				t.Errorf("QEMU %s tcg gives a guest %s (lacks %v), want x86-64-v3", c.rel, got, reg.Names(sets.Missing(3, a.Set)))
 			}
 			bin := testenv.Need(t, c.req, "compares the levels with the real binary's max model under tcg")
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
