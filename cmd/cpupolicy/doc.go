@@ -223,7 +223,10 @@ to the others ("blocked": the bits each lacks, or its other vendor).
 --what-if-remove HOST and --what-if-add FILE (repeatable) report instead,
 per pool and machine type, the best model and levels before and after the
 fleet loses or gains those hosts (an added file joins the pool
-"default").
+"default"); its JSON is {"catalog", "removed", "added", "pools":
+[{"pool", "machine", "before", "after", "changed"}]}, before and after
+each {"hosts", "best_model", "best_model_abi_level", "abi_level"} or null
+for a pool that exists on one side only.
 
 An offer is runnable when every host of its pool gives the guest all the
 features its -cpu spec resolves to (the runnable policy), and
