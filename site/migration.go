@@ -27,7 +27,8 @@ type MigrationClass struct {
 }
 
 // BlockedMove is a class a host-model guest cannot move to: it shows the
-// guest another vendor, or lacks Missing of the guest's features.
+// guest another vendor (Missing is then empty), or lacks Missing of the
+// guest's features.
 type BlockedMove struct {
 	Class   int      `json:"class"`
 	Vendor  string   `json:"other_vendor,omitempty"`
@@ -55,7 +56,9 @@ func (r *FleetReport) migration() {
 			case m.OK:
 				mc.MigratesTo = append(mc.MigratesTo, m.To+1)
 			case m.OtherVendor:
-				mc.Blocked = append(mc.Blocked, BlockedMove{Class: m.To + 1, Vendor: classes[m.To].Vendor, Missing: nonNil(r.reg.Names(m.Missing))})
+				// The vendor alone blocks it; the other vendor's
+				// missing bits (long lists) would say nothing more.
+				mc.Blocked = append(mc.Blocked, BlockedMove{Class: m.To + 1, Vendor: classes[m.To].Vendor, Missing: []string{}})
 			default:
 				mc.Blocked = append(mc.Blocked, BlockedMove{Class: m.To + 1, Missing: r.reg.Names(m.Missing)})
 			}
