@@ -441,7 +441,8 @@ nova, libvirt and kubevirt read libvirt's CPU map (--cpu-map, default
 
 Runs policies and reports their violations. Built-in policies are named
 with --policy (no-new-host-deps, explicit-kvm-bits, runnable,
-migration-safe); site policies are given as FILE.star arguments; with
+migration-safe, abi-level: with --param min=N every offer's guest, and the
+host, reach x86-64 level N); site policies are given as FILE.star arguments; with
 neither, every built-in runs. Each policy's check(ctx) sees the catalog,
 the site's offers and pools (ctx.site), the host under check (ctx.host)
 and the --param values (ctx.params).
