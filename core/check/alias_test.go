@@ -46,7 +46,7 @@ func TestWhyFollowsAliases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			j := &Judge{Catalog: cat, Machine: mt, Accel: core.KVM, Avail: a, Vendor: snap.Vendor, Host: HostLabel(snap)}
+			j := &Judge{Catalog: cat, Machine: mt, Accel: core.KVM, Avail: a, Vendor: snap.Vendor, Host: HostLabel(snap, p)}
 			aliases := 0
 			for m := range cat.AllModels() {
 				if m.AliasOf == "" {
