@@ -186,7 +186,7 @@ func TestSessionHelp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := v.String(), `["catalog", "config", "dir", "export", "features", "help", "host", "plugins", "runnable", "struct", "verdict", "why"]`; got != want {
+	if got, want := v.String(), `["abi_level", "abi_level_features", "catalog", "config", "dir", "export", "features", "help", "host", "plugins", "runnable", "struct", "verdict", "why"]`; got != want {
 		t.Errorf("dir() = %s, want %s", got, want)
 	}
 	if v, err = s.Exec(context.Background(), parseStmt(t, "dir(catalog)")); err != nil || !strings.Contains(v.String(), `"resolve"`) {
