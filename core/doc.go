@@ -14,6 +14,8 @@
 //   - core/fleet, core/drift, core/libvirt, core/qmp: fleets of hosts,
 //     changes between catalogs, libvirt's CPU map and domains, QEMU's
 //     machine protocol.
+//   - core/psabi: the x86-64 psABI micro-architecture levels (x86-64-v1
+//     … v4) of a feature set.
 //
 // # Glossary
 //

@@ -85,8 +85,7 @@ func Judge(in Input) (*Judged, error) {
 		j.Vendors = append(j.Vendors, v)
 	}
 	sort.Strings(j.Vendors)
-	var names []string
-	var reqs []feature.FeatureSet
+	var cands []fleet.Candidate
 	for m := range in.Catalog.AllModels() {
 		f, err := in.Catalog.Features(m.Name, in.Machine, core.KVM)
 		if err != nil {
@@ -97,14 +96,14 @@ func Judge(in Input) (*Judged, error) {
 			j.Runnable = append(j.Runnable, m.Name)
 		}
 		if m.AliasOf == "" {
-			names, reqs = append(names, m.Name), append(reqs, f)
+			cands = append(cands, fleet.Candidate{Name: m.Name, Set: f, Generation: fleet.Generation(m.Base), Version: m.Version, Deprecated: m.Deprecated})
 		}
 	}
-	best, _ := fleet.Baseline(reqs, j.hostSet)
+	best, _ := fleet.Baseline(cands, j.hostSet)
 	if best < 0 {
 		return nil, fmt.Errorf("pool %s: no model of %s runs on every host on %s", in.Pool.Name, j.Catalog, in.Machine)
 	}
-	j.Best = names[best]
+	j.Best = cands[best].Name
 	return j, nil
 }
 

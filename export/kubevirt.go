@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/fleet"
 	"github.com/cpupolicy/cpupolicy/labels"
 )
@@ -63,18 +62,17 @@ func KubeVirt(j *Judged, obsolete []string) (*KubeVirtConfig, error) {
 			}
 		}
 	}
-	var names []string
-	var reqs []feature.FeatureSet
+	var cands []fleet.Candidate
 	for m := range j.in.Catalog.AllModels() {
 		if everywhere[m.Name] == len(j.in.Pool.Hosts) {
-			names, reqs = append(names, m.Name), append(reqs, j.feats[m.Name])
+			cands = append(cands, fleet.Candidate{Name: m.Name, Set: j.feats[m.Name], Generation: fleet.Generation(m.Base), Version: m.Version, Deprecated: m.Deprecated})
 		}
 	}
-	best, _ := fleet.Baseline(reqs, j.hostSet)
+	best, _ := fleet.Baseline(cands, j.hostSet)
 	if best < 0 {
 		return nil, fmt.Errorf("kubevirt: node-labeller labels no model on every host of pool %s", j.Pool)
 	}
-	k.CPUModel = names[best]
+	k.CPUModel = cands[best].Name
 	k.Reasons = append(k.Reasons, fmt.Sprintf("best model of the pool: %s; the best node-labeller labels on every host: %s", j.Best, k.CPUModel))
 	for _, r := range j.Runnable {
 		lm, ok := m.Model(r)

@@ -1,7 +1,8 @@
 // Package labels makes the node labels of a host for Kubernetes' Node
 // Feature Discovery (NFD): which CPU models of a catalog run there, the
-// richest of them (the baseline), and which offers of a site run there,
-// each judged with site.Judge, the verdict every command gives. [For]
+// best of them (the baseline), the x86-64 level, and which offers of a
+// site run there, each judged with site.Judge, the verdict every command
+// gives. [For]
 // computes a [Node]'s labels; [WriteFeatureFile] writes NFD's local
 // feature file (features.d), and a Node marshals as `cpupolicy labels
 // --format json`.
@@ -13,6 +14,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +22,9 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/fleet"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/psabi"
 	"github.com/cpupolicy/cpupolicy/site"
 )
 
@@ -61,9 +65,11 @@ type Input struct {
 }
 
 // For returns the labels of in.Host: catalog, machine, model.NAME=true
-// for each model (aliases too) that runs there, baseline (the richest
-// runnable model under its versioned name, as `baseline` picks it for a
-// pool) and offer.NAME=true for each offer of the site that runs there.
+// for each model (aliases too) that runs there, baseline (the best
+// runnable model under its versioned name, by the rule `baseline` and
+// `fleet` use for a pool: fleet.Baseline), x86-64-level (the psABI level
+// of what a guest gets there, 0 … 4) and offer.NAME=true for each offer
+// of the site that runs there.
 func For(in Input) (*Node, error) {
 	n := &Node{Host: in.Host, Catalog: in.Catalog.Name(), Machine: in.Machine, Accel: in.Accel,
 		Labels: map[string]string{}, Shortened: map[string]string{}}
@@ -72,8 +78,6 @@ func For(in Input) (*Node, error) {
 	}
 	n.put("catalog", in.Catalog.Name())
 	n.put("machine", in.Machine)
-	var best feature.FeatureSet
-	bestName := ""
 	catModels := in.Catalog.Models()
 	for i := range catModels {
 		m := &catModels[i]
@@ -83,17 +87,24 @@ func For(in Input) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !features.SubsetOf(in.Avail.Set) {
-			continue
-		}
-		n.put("model."+m.Name, "true")
-		if m.AliasOf == "" && features.Count() > best.Count() {
-			best, bestName = features, m.Name
+		if features.SubsetOf(in.Avail.Set) {
+			n.put("model."+m.Name, "true")
 		}
 	}
-	if bestName != "" {
-		n.put("baseline", bestName)
+	// The baseline is the best-model rule's choice for a pool of this
+	// one host, as `baseline` and `fleet` make it.
+	cands, err := fleet.Candidates(in.Catalog, in.Machine, core.Accel(in.Accel))
+	if err != nil {
+		return nil, err
 	}
+	if best, _ := fleet.Baseline(cands, []feature.FeatureSet{in.Avail.Set}); best >= 0 {
+		n.put("baseline", cands[best].Name)
+	}
+	levels, err := psabi.NewSets(in.Catalog.Registry())
+	if err != nil {
+		return nil, err
+	}
+	n.put("x86-64-level", strconv.Itoa(int(levels.Of(in.Avail.Set))))
 	if in.Site == nil {
 		return n, nil
 	}

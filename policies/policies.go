@@ -16,6 +16,8 @@
 //   - migration-safe: an offer can live-migrate between every two hosts of
 //     its pool, and its model is not one its catalog marks not
 //     migration-safe.
+//   - abi-level: with --param min=N, every offer's guest reaches x86-64
+//     psABI level N, on every host of its pool (core/psabi).
 //
 // runnable and migration-safe decide with the verdict builtin
 // (site.Judge), which `fleet` and `labels` call too, so every command

@@ -120,7 +120,7 @@ func TestPolicyScripts(t *testing.T) {
 // TestNames: the names are a contract, and each is a policy that loads,
 // with a docstring, and has tests.
 func TestNames(t *testing.T) {
-	want := []string{"explicit-kvm-bits", "migration-safe", "no-new-host-deps", "runnable"}
+	want := []string{"abi-level", "explicit-kvm-bits", "migration-safe", "no-new-host-deps", "runnable"}
 	if got := policies.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}

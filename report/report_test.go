@@ -38,7 +38,7 @@ func TestLoadPolicies(t *testing.T) {
 	}
 	var unknown *report.UnknownPolicyError
 	if _, err := report.LoadPolicies([]string{"runable"}, nil, starlib.Options{}); !errors.As(err, &unknown) ||
-		err.Error() != `no built-in policy "runable" (did you mean "runnable"?) (have explicit-kvm-bits, migration-safe, no-new-host-deps, runnable)` {
+		err.Error() != `no built-in policy "runable" (did you mean "runnable"?) (have abi-level, explicit-kvm-bits, migration-safe, no-new-host-deps, runnable)` {
 		t.Errorf("unknown name: %v", err)
 	}
 	twin := writePolicy(t, "runnable.star", "\"\"\"Twin.\"\"\"\ndef check(ctx):\n    pass\n")

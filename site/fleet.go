@@ -14,6 +14,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/fleet"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/psabi"
 	"github.com/cpupolicy/cpupolicy/internal/english"
 )
 
@@ -38,6 +39,9 @@ type FleetReport struct {
 	// host; they do not decide Status.
 	UnpooledOffers []OfferReport `json:"unpooled_offers"`
 	Skipped        []Skipped     `json:"skipped"`
+	// Migration is the fleet's migratability classes, when
+	// FleetInput.Migration asked for them.
+	Migration []MigrationClass `json:"migration_classes,omitempty"`
 	// Status is "fail" when an offer of a pool is not runnable on every
 	// host of its pool or not migration-safe between them, else "pass".
 	Status string `json:"status"`
@@ -47,27 +51,35 @@ type FleetReport struct {
 	pools  []poolHosts
 	models []string             // versioned models, catalog order
 	reqs   []feature.FeatureSet // reqs[m*len(models)+i]: models[i] on Machines[m]
+	// cands[m*len(models)+i] is reqs[…] as the best-model rule sees it.
+	cands  []fleet.Candidate
+	levels *psabi.Sets
 }
 
 // PoolReport is one pool of a FleetReport.
 type PoolReport struct {
-	Name           string          `json:"name"`
-	Hosts          []string        `json:"hosts"`
-	Vendors        []string        `json:"vendors"`
-	CommonFeatures []string        `json:"common_features"`
-	Machines       []MachineReport `json:"machines"`
-	Offers         []OfferReport   `json:"offers"`
-	UnsafeOffers   []string        `json:"unsafe_offers"`
+	Name           string   `json:"name"`
+	Hosts          []string `json:"hosts"`
+	Vendors        []string `json:"vendors"`
+	CommonFeatures []string `json:"common_features"`
+	// ABILevel is the x86-64 psABI level of the common features: what a
+	// guest that may run on any host of the pool can reach.
+	ABILevel     int             `json:"abi_level"`
+	Machines     []MachineReport `json:"machines"`
+	Offers       []OfferReport   `json:"offers"`
+	UnsafeOffers []string        `json:"unsafe_offers"`
 }
 
 // MachineReport is what a pool runs on one machine type: the models every
 // host runs, the richest of them (fleet.Baseline) and the next better one.
 type MachineReport struct {
-	Machine        string     `json:"machine"`
-	RunnableModels []string   `json:"runnable_models"`
-	NewestModel    string     `json:"newest_model"`
-	NextModel      *NextModel `json:"next_model"`
-	Models         int        `json:"models"`
+	Machine        string   `json:"machine"`
+	RunnableModels []string `json:"runnable_models"`
+	NewestModel    string   `json:"newest_model"`
+	// NewestModelLevel is the x86-64 psABI level of NewestModel.
+	NewestModelLevel int        `json:"newest_model_abi_level"`
+	NextModel        *NextModel `json:"next_model"`
+	Models           int        `json:"models"`
 }
 
 // NextModel is the next better model and what each blocking host lacks.
@@ -167,6 +179,13 @@ type FleetInput struct {
 	Files []FleetFile
 	// Load reads a host snapshot file.
 	Load func(path string) (*host.HostSnapshot, error)
+	// Migration asks for the migratability classes of the hosts: where
+	// a host-model guest of each host can live-migrate (a report of
+	// classes × classes, so opt-in).
+	Migration bool
+	// Exclude names hosts to leave out, as the report names them (what
+	// if they were gone?); each must be a host of the site or the files.
+	Exclude []string
 }
 
 // JudgeFleet judges every model on every pool of the site and of the host
@@ -183,14 +202,26 @@ func JudgeFleet(in FleetInput) (*FleetReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	levels, err := psabi.NewSets(reg)
+	if err != nil {
+		return nil, err
+	}
 	r := &FleetReport{Catalog: in.Catalog.Name(), QEMU: in.Catalog.QEMUVersion(), Accel: string(core.KVM), Machines: in.Machines,
-		Pools: []PoolReport{}, UnpooledOffers: []OfferReport{}, Skipped: []Skipped{}, reg: reg, f: f}
+		Pools: []PoolReport{}, UnpooledOffers: []OfferReport{}, Skipped: []Skipped{}, reg: reg, f: f, levels: levels}
 	st := in.Site
 	if st == nil {
 		st = &Site{}
 	}
+	excluded := map[string]bool{}
+	for _, n := range in.Exclude {
+		excluded[n] = false
+	}
 	for _, p := range st.Pools {
 		for _, h := range p.Hosts {
+			if _, ok := excluded[h.Name]; ok {
+				excluded[h.Name] = true
+				continue
+			}
 			i, ok := f.Lookup(h.Name)
 			if !ok {
 				if i, err = f.Add(h.Name, h.Snapshot); err != nil {
@@ -200,8 +231,13 @@ func JudgeFleet(in FleetInput) (*FleetReport, error) {
 			r.join(p.Name, i)
 		}
 	}
-	if err := r.addFiles(in.Files, in.Load); err != nil {
+	if err := r.addFiles(in.Files, in.Load, excluded); err != nil {
 		return nil, err
+	}
+	for _, n := range in.Exclude {
+		if !excluded[n] {
+			return nil, fmt.Errorf("host %s to leave out: no host of that name", n)
+		}
 	}
 	if f.Len() == 0 {
 		return nil, ErrNoHosts
@@ -213,16 +249,20 @@ func JudgeFleet(in FleetInput) (*FleetReport, error) {
 		}
 	}
 	for _, mt := range in.Machines {
-		for _, m := range r.models {
-			req, err := in.Catalog.Features(m, mt, core.KVM)
-			if err != nil {
-				return nil, err
-			}
-			r.reqs = append(r.reqs, req)
+		cands, err := fleet.Candidates(in.Catalog, mt, core.KVM)
+		if err != nil {
+			return nil, err
 		}
+		for _, c := range cands {
+			r.reqs = append(r.reqs, c.Set)
+		}
+		r.cands = append(r.cands, cands...)
 	}
 	if err := r.judge(in.Catalog, st.Offers); err != nil {
 		return nil, err
+	}
+	if in.Migration {
+		r.migration()
 	}
 	return r, nil
 }
@@ -241,7 +281,9 @@ func (r *FleetReport) join(pool string, i int) {
 }
 
 // addFiles adds the host files; those no pool lists join DefaultPool.
-func (r *FleetReport) addFiles(files []FleetFile, load func(string) (*host.HostSnapshot, error)) error {
+// A file whose host name is a key of excluded is left out, and marked
+// found.
+func (r *FleetReport) addFiles(files []FleetFile, load func(string) (*host.HostSnapshot, error), excluded map[string]bool) error {
 	byName := map[string]string{} // host name → file, for these files
 	seen := map[string]bool{}     // cleaned paths, as a file may be named twice
 	for _, fl := range files {
@@ -258,6 +300,10 @@ func (r *FleetReport) addFiles(files []FleetFile, load func(string) (*host.HostS
 			return fmt.Errorf("%s: host name %s is also %s's (a host is named by its snapshot's hostname, else by its file name)", fl.Path, name, prev)
 		}
 		byName[name] = fl.Path
+		if _, ok := excluded[name]; ok {
+			excluded[name] = true
+			continue
+		}
 		if i, ok := r.f.Lookup(name); ok {
 			// The site already has a host of this name: it must be this
 			// snapshot.
@@ -340,6 +386,7 @@ func (r *FleetReport) poolReport(p poolHosts) PoolReport {
 	}
 	common := r.f.Common(p.hosts)
 	pr.CommonFeatures = nonNil(r.reg.Names(common))
+	pr.ABILevel = int(r.levels.Of(common))
 	nm := len(r.models)
 	for mi, mt := range r.Machines {
 		reqs := r.reqs[mi*nm : (mi+1)*nm]
@@ -349,9 +396,10 @@ func (r *FleetReport) poolReport(p poolHosts) PoolReport {
 				pm.RunnableModels = append(pm.RunnableModels, r.models[i])
 			}
 		}
-		best, next := fleet.Baseline(reqs, sets)
+		best, next := fleet.Baseline(r.cands[mi*nm:(mi+1)*nm], sets)
 		if best >= 0 {
 			pm.NewestModel = r.models[best]
+			pm.NewestModelLevel = int(r.levels.Of(reqs[best]))
 		}
 		if next >= 0 {
 			pm.NextModel = &NextModel{Model: r.models[next], BlockedBy: r.blockedBy(reqs[next], p.hosts)}

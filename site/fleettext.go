@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cpupolicy/cpupolicy/core/psabi"
 	"github.com/cpupolicy/cpupolicy/internal/ansi"
 	"github.com/cpupolicy/cpupolicy/internal/english"
 )
@@ -27,6 +28,7 @@ func WriteFleetText(w io.Writer, o *FleetReport, color bool) {
 			fmt.Fprintf(w, "  mixed vendors: under kvm a guest sees its host's vendor, so no named model migrates between them\n")
 		}
 		fmt.Fprintf(w, "  common features (%d): %s\n", len(p.CommonFeatures), strings.Join(p.CommonFeatures, " "))
+		fmt.Fprintf(w, "  x86-64 level of the common features: %s\n", psabi.Level(p.ABILevel))
 		for _, m := range p.Machines {
 			newest := m.NewestModel
 			if newest == "" {
@@ -59,6 +61,7 @@ func WriteFleetText(w io.Writer, o *FleetReport, color bool) {
 			writeOfferText(w, &of, names, paint)
 		}
 	}
+	writeMigrationText(w, o.Migration)
 	verdict := paint(ansi.Green, "PASS")
 	if o.Status == "fail" {
 		verdict = paint(ansi.Red, "FAIL")

@@ -26,6 +26,10 @@ import (
 //	catalog.resolve(cpu, machine=None, accel="kvm", host=None)
 //	                                        resolution of a model, or of a -cpu
 //	                                        spec when cpu has a comma
+//	catalog.best_model(hosts, machine=None, accel="kvm")
+//	                                        the best model every host of the
+//	                                        list runs (the rule of `baseline`,
+//	                                        `fleet`, `labels`), or None
 //	catalog.implicit(model, machine=None, accel="kvm")
 //	                                        (added, removed): what the accelerator
 //	                                        and machine type turn on and off on
@@ -79,9 +83,11 @@ func NewCatalog(c *catalog.Catalog) *Catalog {
 		"machine":       starlark.NewBuiltin("machine", v.machineFn).BindReceiver(v),
 		"resolve":       starlark.NewBuiltin("resolve", v.resolveFn).BindReceiver(v),
 		"implicit":      starlark.NewBuiltin("implicit", v.implicitFn).BindReceiver(v),
+		"best_model":    starlark.NewBuiltin("best_model", v.bestModelFn).BindReceiver(v),
 	}
 	for _, m := range v.models {
 		m.featuresMethod = starlark.NewBuiltin("features", m.featuresFn).BindReceiver(m)
+		m.abiLevelMethod = starlark.NewBuiltin("abi_level", m.abiLevel).BindReceiver(m)
 	}
 	return v
 }
@@ -95,7 +101,7 @@ func (c *Catalog) Freeze()               {} // immutable
 func (c *Catalog) Truth() starlark.Bool  { return true }
 func (c *Catalog) Hash() (uint32, error) { return starlark.String(c.c.Name()).Hash() }
 
-var catalogAttrs = []string{"accels", "implicit", "machine", "machine_types", "model", "models", "name", "qemu_version", "resolve"}
+var catalogAttrs = []string{"accels", "best_model", "implicit", "machine", "machine_types", "model", "models", "name", "qemu_version", "resolve"}
 
 func (c *Catalog) AttrNames() []string { return catalogAttrs }
 
@@ -340,6 +346,8 @@ func (c *Catalog) implicitFn(thread *starlark.Thread, b *starlark.Builtin, args 
 //	                            machine type, tcg): what implicit() is relative to
 //	model.features(machine=None, accel="kvm")
 //	                            feature_set it resolves to
+//	model.abi_level(machine=None, accel="kvm")
+//	                            the x86-64 psABI level (0 … 4) of features()
 //
 // Models compare equal when they are the same model of the same catalog
 // and order by name. Its type is "model".
@@ -347,6 +355,7 @@ type Model struct {
 	cat            *Catalog
 	m              *catalog.Model
 	featuresMethod *starlark.Builtin
+	abiLevelMethod *starlark.Builtin
 }
 
 var (
@@ -369,7 +378,7 @@ func (m *Model) Cmp(y starlark.Value, depth int) (int, error) {
 	return strings.Compare(m.cat.c.Name(), n.cat.c.Name()), nil
 }
 
-var modelAttrs = []string{"alias_of", "base", "definition", "deprecated", "features", "migration_safe", "name", "static", "vendor", "version"}
+var modelAttrs = []string{"abi_level", "alias_of", "base", "definition", "deprecated", "features", "migration_safe", "name", "static", "vendor", "version"}
 
 func (m *Model) AttrNames() []string { return modelAttrs }
 
@@ -398,6 +407,8 @@ func (m *Model) Attr(name string) (starlark.Value, error) {
 		return FeatureSet{m.cat.reg, m.m.Features}, nil
 	case "features":
 		return m.featuresMethod, nil
+	case "abi_level":
+		return m.abiLevelMethod, nil
 	}
 	return nil, nil
 }

@@ -27,6 +27,9 @@ import (
 //	host.available(accel="kvm", catalog=None)
 //	                              feature_set a guest can get here, as the
 //	                              catalog's QEMU release decides
+//	host.abi_level(accel="kvm", catalog=None)
+//	                              the x86-64 psABI level (0 … 4) of
+//	                              available(): what a guest here can run
 //
 // Its type is "host". A Host is immutable and safe to share between
 // threads; what available() computes is cached (in the site.Host).
@@ -38,6 +41,7 @@ type Host struct {
 	hw, os, kvm FeatureSet
 	caps        starlark.Value
 	availableFn *starlark.Builtin
+	abiLevelFn  *starlark.Builtin
 }
 
 var _ starlark.HasAttrs = (*Host)(nil)
@@ -64,6 +68,7 @@ func WrapHost(h *site.Host, reg *feature.Registry) (*Host, error) {
 		hw: FeatureSet{reg, hw}, os: FeatureSet{reg, os}, kvm: FeatureSet{reg, kvm},
 		caps: starlark.None}
 	hv.availableFn = starlark.NewBuiltin("available", hv.available).BindReceiver(hv)
+	hv.abiLevelFn = starlark.NewBuiltin("abi_level", hv.abiLevel).BindReceiver(hv)
 	if s.KVM != nil {
 		caps := make([]int, 0, len(s.KVM.Capabilities))
 		for c := range s.KVM.Capabilities {
@@ -95,7 +100,7 @@ func (h *Host) Freeze()               {} // immutable
 func (h *Host) Truth() starlark.Bool  { return true }
 func (h *Host) Hash() (uint32, error) { return starlark.String(h.name).Hash() }
 
-var hostAttrs = []string{"available", "brand", "family", "hw", "kernel", "kvm", "kvm_caps", "kvm_error", "model", "name", "os", "source", "stepping", "vendor"}
+var hostAttrs = []string{"abi_level", "available", "brand", "family", "hw", "kernel", "kvm", "kvm_caps", "kvm_error", "model", "name", "os", "source", "stepping", "vendor"}
 
 func (h *Host) AttrNames() []string { return hostAttrs }
 
@@ -130,6 +135,8 @@ func (h *Host) Attr(name string) (starlark.Value, error) {
 		return starlark.String(s.KVMError), nil
 	case "available":
 		return h.availableFn, nil
+	case "abi_level":
+		return h.abiLevelFn, nil
 	}
 	return nil, nil
 }

@@ -53,6 +53,14 @@ import (
 //	                   kubevirt need libvirt's CPU map, which the caller
 //	                   grants (Options.LibvirtMap).
 //
+//	abi_level(features) - Returns the x86-64 psABI micro-architecture
+//	                   level (0 … 4: x86-64-v1 … v4, 0 for not even v1) the
+//	                   feature_set reaches (core/psabi). host.abi_level()
+//	                   and model.abi_level() give a host's and a model's.
+//
+//	abi_level_features(level) - Returns the feature_set level (0 … 4)
+//	                   needs: its features and those of the levels below.
+//
 //	struct(**fields) - Returns an immutable struct (starlarkstruct.Make).
 //
 //	plugins.call(name, input) - Runs the check name ("<plugin>.<check>",
@@ -71,13 +79,15 @@ import (
 var Module = &starlarkstruct.Module{
 	Name: "cpupolicy",
 	Members: starlark.StringDict{
-		"features": starlark.NewBuiltin("features", makeFeatures),
-		"config":   starlark.NewBuiltin("config", makeConfig),
-		"runnable": starlark.NewBuiltin("runnable", runnable),
-		"why":      starlark.NewBuiltin("why", why),
-		"verdict":  starlark.NewBuiltin("verdict", verdictBuiltin),
-		"export":   starlark.NewBuiltin("export", exportBuiltin),
-		"struct":   starlark.NewBuiltin("struct", starlarkstruct.Make),
-		"plugins":  pluginsModule,
+		"features":           starlark.NewBuiltin("features", makeFeatures),
+		"config":             starlark.NewBuiltin("config", makeConfig),
+		"runnable":           starlark.NewBuiltin("runnable", runnable),
+		"why":                starlark.NewBuiltin("why", why),
+		"verdict":            starlark.NewBuiltin("verdict", verdictBuiltin),
+		"export":             starlark.NewBuiltin("export", exportBuiltin),
+		"abi_level":          starlark.NewBuiltin("abi_level", abiLevel),
+		"abi_level_features": starlark.NewBuiltin("abi_level_features", abiLevelFeatures),
+		"struct":             starlark.NewBuiltin("struct", starlarkstruct.Make),
+		"plugins":            pluginsModule,
 	},
 }

@@ -347,6 +347,8 @@ func TestNothingOutside(t *testing.T) {
 		"None", "False", "True", "abs", "any", "all", "bool", "bytes", "chr", "config", "dict", "dir", "enumerate",
 		"fail", "features", "float", "getattr", "hasattr", "hash", "int", "len", "list", "max", "min", "ord",
 		"print", "range", "repr", "reversed", "runnable", "set", "sorted", "str", "struct", "tuple", "type", "verdict", "why", "zip",
+		// Pure functions of a feature set (core/psabi).
+		"abi_level", "abi_level_features",
 		// plugins reaches only the checks of Options.Plugins: sandboxed
 		// WebAssembly, itself without files, network or clock.
 		"plugins",

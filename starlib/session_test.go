@@ -93,7 +93,7 @@ func TestSessionExecFile(t *testing.T) {
 
 func TestSessionComplete(t *testing.T) {
 	s := testSession(t)
-	hostAttrs := []string{"available(", "brand", "family", "hw", "kernel", "kvm", "kvm_caps", "kvm_error", "model", "name", "os", "source", "stepping", "vendor"}
+	hostAttrs := []string{"abi_level(", "available(", "brand", "family", "hw", "kernel", "kvm", "kvm_caps", "kvm_error", "model", "name", "os", "source", "stepping", "vendor"}
 	skylakeClient := []string{"Skylake-Client", "Skylake-Client-IBRS", "Skylake-Client-noTSX-IBRS", "Skylake-Client-v1", "Skylake-Client-v2", "Skylake-Client-v3", "Skylake-Client-v4"}
 	for _, c := range []struct {
 		name, text, word string
@@ -186,7 +186,7 @@ func TestSessionHelp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := v.String(), `["catalog", "config", "dir", "export", "features", "help", "host", "plugins", "runnable", "struct", "verdict", "why"]`; got != want {
+	if got, want := v.String(), `["abi_level", "abi_level_features", "catalog", "config", "dir", "export", "features", "help", "host", "plugins", "runnable", "struct", "verdict", "why"]`; got != want {
 		t.Errorf("dir() = %s, want %s", got, want)
 	}
 	if v, err = s.Exec(context.Background(), parseStmt(t, "dir(catalog)")); err != nil || !strings.Contains(v.String(), `"resolve"`) {

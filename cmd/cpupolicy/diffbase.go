@@ -94,6 +94,7 @@ func runBaseline(e *env, args []string) error {
 	fs := newFlags("baseline")
 	format := addFormatFlag(fs, "text", "json")
 	catName, machine := catalogFlag(fs), machineFlag(fs)
+	all := fs.Bool("all", false, "also list every runnable model, best first (the ranking is always in the JSON)")
 	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
@@ -123,5 +124,5 @@ func runBaseline(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFormat(e, "baseline", "", format.value, out, func(b *bytes.Buffer) { out.WriteText(b) })
+	return writeFormat(e, "baseline", "", format.value, out, func(b *bytes.Buffer) { out.WriteText(b, *all) })
 }

@@ -94,9 +94,12 @@ NodeFeature object. Each import records its source and names, in
 kvm_error, what it could not see; `why` says which layers a verdict did
 not see.
 
-Text output is a summary: the CPU, feature counts by layer, and each bit
-the hardware has but the kernel or KVM will not give a guest. JSON output
-is the snapshot itself ("schema": "cpupolicy/host-snapshot/v1"). -o FILE
+Text output is a summary: the CPU, feature counts by layer, the x86-64
+psABI level each layer reaches (x86-64-v1 … v4; RHEL 9 needs v2, RHEL 10
+v3), and each bit the hardware has but the kernel or KVM will not give a
+guest. JSON output is the snapshot itself ("schema":
+"cpupolicy/host-snapshot/v1"), whose "abi_levels" {"hw", "os", "kvm"}
+are the layers' levels (0 for a layer not seen). -o FILE
 writes the output to FILE atomically (a temporary file, then a rename);
 the format defaults to json with -o and to text otherwise.
 
@@ -112,7 +115,8 @@ feature MSRs as QEMU adjusts them, or QEMU's TCG masks), plus "why": the
 layer that lacks each one — hw (the CPU lacks it), os (the kernel
 disabled it), kvm (KVM will not pass it), tcg (not emulated). JSON keys:
 "name", "unavailable-features", "alias-of", "static", "migration-safe",
-"deprecated", "why". Exit 0 whenever it could answer.
+"deprecated", "why", "abi-level" (the x86-64 psABI level, 0 … 4, the
+model's features reach). Exit 0 whenever it could answer.
 
 A snapshot made by probe --from-qemu-expansion names the QEMU release
 that made the capture ("qemu_release"); judged with a catalog of another
@@ -201,19 +205,25 @@ QEMU's:
 
 # baseline
 
-	cpupolicy baseline HOST... [--catalog NAME|FILE] [--machine M]
+	cpupolicy baseline HOST... [--catalog NAME|FILE] [--machine M] [--all]
 	                           [--format text|json]
 
 For host snapshot files (or "host:" for this machine): the features every
-host's KVM offers, the catalog models runnable on all of them and the
-richest of those, and for the next better model, which host blocks it on
-which bits — what libvirt's hypervisor-cpu-baseline and VMware EVC do,
-with reasons.
+host's KVM makes available and their x86-64 level, the catalog models runnable on
+all of them and the best of those, and for the next better model, which
+host blocks it on which bits — what libvirt's hypervisor-cpu-baseline and
+VMware EVC do, with reasons. The best model: no runnable model's features
+contain its own; then the later generation (QEMU's definition order),
+the higher version; never a deprecated one while another qualifies
+(RATIONALE.md). --all lists every runnable model in that order; the JSON
+always has it ("ranking").
 
 # fleet
 
 	cpupolicy fleet [--site FILE] [--catalog NAME|FILE] [--machine M]...
-	                [--format text|json|html] [-o FILE] [HOSTS...]
+	                [--format text|json|html] [-o FILE] [--migration]
+	                [--what-if-remove HOST]... [--what-if-add FILE]...
+	                [HOSTS...]
 
 Judges every catalog model and every offer of the site on every host, under
 kvm, and reports by pool: the features every host of the pool offers a
@@ -231,11 +241,25 @@ must have KVM data; one found in a directory or by a glob that has none
 FILE declares offers and pools as for check; the hosts on the command
 line that no pool lists form the pool "default".
 
-The newest model is the one `baseline` picks: of the models every host of
-the pool runs, the one that needs the most features (each new version or
-generation of a model adds some). The next better model needs all of its
-features and more, and of those the hosts miss the fewest bits. Aliases
-are judged under their versioned names.
+The newest model is the one `baseline` picks, by the best-model rule
+among the models every host of the pool runs. The next better model needs
+all of its features and more, and of those the hosts miss the fewest
+bits. Aliases are judged under their versioned names. Each pool also gets
+the x86-64 level of its common features ("abi_level"), and each newest
+model its own ("newest_model_abi_level").
+
+--migration adds the hosts' migratability classes ("migration_classes"):
+hosts that show a guest the same vendor and offer the same features take
+each other's host-model (or host-passthrough) guests; a class's guests
+also go to the classes that make all they have available ("migrates_to"), and not
+to the others ("blocked": the bits each lacks, or its other vendor).
+--what-if-remove HOST and --what-if-add FILE (repeatable) report instead,
+per pool and machine type, the best model and levels before and after the
+fleet loses or gains those hosts (an added file joins the pool
+"default"); its JSON is {"catalog", "removed", "added", "pools":
+[{"pool", "machine", "before", "after", "changed"}]}, before and after
+each {"hosts", "best_model", "best_model_abi_level", "abi_level"} or null
+for a pool that exists on one side only.
 
 An offer is runnable when every host of its pool gives the guest all the
 features its -cpu spec resolves to (the runnable policy), and
@@ -376,7 +400,8 @@ one "name=value" line per label, sorted, under the cpupolicy.io/ prefix:
 	cpupolicy.io/machine=pc-q35-10.0        the machine type judged on
 	cpupolicy.io/model.Haswell-v4=true      each runnable catalog model
 	cpupolicy.io/offer.web=true             each runnable offer of --site
-	cpupolicy.io/baseline=Skylake-Server-v1 the richest runnable model
+	cpupolicy.io/baseline=Skylake-Server-v5 the best runnable model (baseline's rule)
+	cpupolicy.io/x86-64-level=4             the psABI level a guest gets
 
 A model is judged as `models` judges it (this host, or --host FILE; kvm
 unless --accel says otherwise); an offer on its own machine type and
@@ -449,7 +474,8 @@ nova, libvirt and kubevirt read libvirt's CPU map (--cpu-map, default
 
 Runs policies and reports their violations. Built-in policies are named
 with --policy (no-new-host-deps, explicit-kvm-bits, runnable,
-migration-safe); site policies are given as FILE.star arguments; with
+migration-safe, abi-level: with --param min=N every offer's guest, and the
+host, reach x86-64 level N); site policies are given as FILE.star arguments; with
 neither, every built-in runs. Each policy's check(ctx) sees the catalog,
 the site's offers and pools (ctx.site), the host under check (ctx.host)
 and the --param values (ctx.params).

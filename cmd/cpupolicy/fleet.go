@@ -19,6 +19,10 @@ func runFleet(e *env, args []string) error {
 	var machines repeatFlag
 	fs.Var(&machines, "machine", "judge the models on machine `type` (repeatable; default: the catalog's newest pc-q35)")
 	outFile := fs.String("o", "", "write the report to `FILE` (atomically) instead of standard output")
+	migration := fs.Bool("migration", false, "also group the hosts into migratability classes: where a host-model guest of each can live-migrate")
+	var remove, add repeatFlag
+	fs.Var(&remove, "what-if-remove", "report how each pool's best model and level change without `HOST` (repeatable)")
+	fs.Var(&add, "what-if-add", "report how each pool's best model and level change with the host snapshot `FILE` (repeatable)")
 	sf := addSandboxFlags(fs)
 	if err := parseArgs(e, fs, args); err != nil {
 		return err
@@ -32,6 +36,10 @@ func runFleet(e *env, args []string) error {
 	}
 	if in.Files, err = site.FleetFiles(fs.Args()); err != nil {
 		return err
+	}
+	in.Migration = *migration
+	if len(remove) > 0 || len(add) > 0 {
+		return runWhatIf(e, in, remove, add, format.value, *outFile)
 	}
 	r, err := site.JudgeFleet(in)
 	if errors.Is(err, site.ErrNoHosts) {
@@ -58,6 +66,31 @@ func runFleet(e *env, args []string) error {
 		return errFailed
 	}
 	return nil
+}
+
+// runWhatIf writes the what-if report of fleet --what-if-remove/--what-if-add.
+func runWhatIf(e *env, in site.FleetInput, remove, add []string, format, outFile string) error {
+	if format == "html" {
+		return usagef("fleet", "--what-if-remove and --what-if-add write text or json, not html")
+	}
+	var files []site.FleetFile
+	for _, a := range add {
+		files = append(files, site.FleetFile{Path: a})
+	}
+	r, err := site.WhatIf(in, remove, files)
+	if errors.Is(err, site.ErrNoHosts) {
+		return usagef("fleet", "%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if format == "json" {
+		writeJSON(&buf, r)
+	} else {
+		site.WriteWhatIfText(&buf, r)
+	}
+	return output(e, "fleet", outFile, buf.Bytes())
 }
 
 // fleetInput loads what the flags name: the catalog (with kvm data), the

@@ -12,6 +12,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/core/psabi"
 )
 
 // Accelerator returns accel checked against cat, or for "" the default:
@@ -192,6 +193,9 @@ type ModelVerdict struct {
 	MigrationSafe       bool          `json:"migration-safe"`
 	Deprecated          bool          `json:"deprecated"`
 	Why                 FeatureLayers `json:"why"`
+	// ABILevel is the x86-64 psABI level the model's features reach
+	// (psabi.Level: 0 … 4), whatever the host.
+	ABILevel int `json:"abi-level"`
 	// Source names the plugin that added the model ("plugin amd"); the
 	// catalog's own models have none.
 	Source string `json:"source,omitempty"`
@@ -205,15 +209,21 @@ func (v *ModelVerdict) Runnable() bool { return len(v.UnavailableFeatures) == 0 
 // two per model: `models` is called in loops).
 func (j *Judge) Models() ([]ModelVerdict, error) {
 	reg := j.Catalog.Registry()
+	levels, err := psabi.NewSets(reg)
+	if err != nil {
+		return nil, err
+	}
 	n := j.Catalog.NumModels()
 	sets := make([]feature.FeatureSet, 0, n)
+	lv := make([]psabi.Level, 0, n)
 	total := 0
 	for m := range j.Catalog.AllModels() {
-		_, missing, err := j.Missing(m.Name)
+		features, missing, err := j.Missing(m.Name)
 		if err != nil {
 			return nil, err
 		}
 		sets = append(sets, missing)
+		lv = append(lv, levels.Of(features))
 		total += missing.Count()
 	}
 	names := make([]string, 0, total)
@@ -228,7 +238,7 @@ func (j *Judge) Models() ([]ModelVerdict, error) {
 		end := len(names)
 		out = append(out, ModelVerdict{Name: m.Name, UnavailableFeatures: names[start:end:end], AliasOf: m.AliasOf,
 			Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated,
-			Why: why[start:end:end], Source: m.Source})
+			Why: why[start:end:end], ABILevel: int(lv[len(out)]), Source: m.Source})
 	}
 	return j.appendHostModels(out), nil
 }
@@ -264,6 +274,10 @@ type Explanation struct {
 	Host     string     `json:"host"`
 	Runnable bool       `json:"runnable"`
 	Missing  []Missing  `json:"missing"`
+	// AliasOf is the versioned model the name given is an alias of
+	// ("Skylake-Client-IBRS" → "Skylake-Client-v2"), "" for a versioned
+	// name: the versions are looked for from it.
+	AliasOf string `json:"alias_of,omitempty"`
 	// Nearest lists the runnable versions of the same model.
 	Nearest []string `json:"runnable_versions"`
 	// Filtered (for a -cpu spec without enforce) says QEMU starts the
@@ -312,8 +326,12 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 	if forbid != nil {
 		present = forbid.Intersect(j.Avail.Set)
 	}
+	target := j.versionOf(r.Model)
 	out := &Explanation{Model: r.Model, Machine: j.Machine.Name, Accel: j.Accel, QEMU: j.Catalog.QEMUVersion(), Host: j.Host,
-		Runnable: missing.IsEmpty() && present.IsEmpty(), Missing: []Missing{}, Nearest: j.runnableVersions(r.Model)}
+		Runnable: missing.IsEmpty() && present.IsEmpty(), Missing: []Missing{}, Nearest: j.runnableVersions(target)}
+	if target != nil && target.Name != strings.SplitN(r.Model, ",", 2)[0] {
+		out.AliasOf = target.Name
+	}
 	if cs != nil {
 		out.Warnings = cs.Warnings
 		// Without enforce QEMU starts the guest without the features the
@@ -345,12 +363,29 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 	return out, nil
 }
 
-// runnableVersions lists the runnable versions (-vN) of the model that
-// spec (a model name or -cpu spec) names, other than that model itself.
-func (j *Judge) runnableVersions(spec string) []string {
-	out := []string{}
+// versionOf returns the versioned model that spec (a model name or -cpu
+// spec) names: the model itself, or the version an alias stands for
+// (aliases chain to a versioned name in one step in QEMU's catalogs, but
+// a loop is cut), nil for a name the catalog does not know.
+func (j *Judge) versionOf(spec string) *catalog.Model {
 	m, err := j.Catalog.Model(strings.SplitN(spec, ",", 2)[0])
+	for hops := 0; err == nil && m.AliasOf != "" && hops < 8; hops++ {
+		var t *catalog.Model
+		if t, err = j.Catalog.Model(m.AliasOf); err == nil {
+			m = t
+		}
+	}
 	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// runnableVersions lists the runnable versions (-vN) of m's base model
+// other than m itself (none for nil).
+func (j *Judge) runnableVersions(m *catalog.Model) []string {
+	out := []string{}
+	if m == nil {
 		return out
 	}
 	for o := range j.Catalog.AllModels() {

@@ -56,6 +56,9 @@ func verdictText(color, yes bool) string {
 // paints the verdict for a terminal.
 func (o *Explanation) WriteText(w io.Writer, color bool) {
 	fmt.Fprintf(w, "%s on %s (%s, %s), host %s: runnable: %s\n", o.Model, o.Machine, o.Accel, releaseText(o.QEMU), o.Host, verdictText(color, o.Runnable))
+	if o.AliasOf != "" {
+		fmt.Fprintf(w, "%s is an alias of %s\n", strings.SplitN(o.Model, ",", 2)[0], o.AliasOf)
+	}
 	for _, warn := range o.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}

@@ -76,6 +76,7 @@ func WriteModelsJSON(b *bytes.Buffer, vs []ModelVerdict) {
 			b.WriteString("\n    ")
 		}
 		b.WriteString("}")
+		b.WriteString(",\n    \"abi-level\": " + strconv.Itoa(v.ABILevel))
 		if v.Source != "" {
 			b.WriteString(",\n    \"source\": ")
 			appendJSONString(b, v.Source)

@@ -210,8 +210,11 @@ func BenchmarkBaseline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, reqs := modelReqs(b, cat, benchMachines[0], true)
+	cands, err := fleet.Candidates(cat, benchMachines[0], core.KVM)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
-		fleet.Baseline(reqs, sets)
+		fleet.Baseline(cands, sets)
 	}
 }

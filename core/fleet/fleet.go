@@ -20,10 +20,13 @@
 // cannot move between hosts that show it different vendors), which is
 // why hosts keep theirs.
 //
-// [Baseline] picks, from requirements, the richest one every host runs
-// and the next better one: the choice `cpupolicy baseline` and
-// `cpupolicy fleet` report; [CatalogBaseline] makes that choice among a
-// catalog's models for a few hosts, as a [BaselineReport].
+// [Baseline] picks, among [Candidate] models, the best one every host
+// runs by the best-model rule ([Rank]: no model another contains, then
+// the later generation in QEMU's definitions, then the higher version,
+// never a deprecated one while another qualifies) and the next better
+// one: the choice `cpupolicy baseline`, `cpupolicy fleet` and `cpupolicy
+// labels` report; [CatalogBaseline] makes that choice among a catalog's
+// models for a few hosts, as a [BaselineReport].
 package fleet
 
 import (
@@ -169,52 +172,4 @@ func (f *Fleet) Blockers(req feature.FeatureSet, hosts []int32) []Blocker {
 		}
 	}
 	return out
-}
-
-// Baseline picks among reqs (requirements in the caller's preference
-// order, e.g. a catalog's models) for hosts (what each offers):
-//
-//   - best, the requirement every host runs that asks the most of them
-//     (the largest set; the first of equals): the richest CPU model the
-//     hosts can all give a guest, and so the newest of its family, since
-//     each new model version or generation adds features;
-//   - next, the requirement that would be better: one that needs all of
-//     best's features and more, which some host blocks, and of those the
-//     one the hosts miss the fewest bits of in total (the first of
-//     equals) — the cheapest upgrade.
-//
-// Each is -1 when there is none. With no hosts, every requirement runs.
-func Baseline(reqs, hosts []feature.FeatureSet) (best, next int) {
-	best, next = -1, -1
-	var bestSet feature.FeatureSet
-	// A requirement runs on every host exactly when it is a subset of
-	// what they all offer: one pass over the hosts, then one subset test
-	// per requirement instead of one per host.
-	var common feature.FeatureSet
-	for i, h := range hosts {
-		if i == 0 {
-			common = h
-		}
-		common = common.Intersect(h)
-	}
-	runs := func(r feature.FeatureSet) bool { return len(hosts) == 0 || r.SubsetOf(common) }
-	for i, r := range reqs {
-		if runs(r) && (best < 0 || r.Count() > bestSet.Count()) {
-			best, bestSet = i, r
-		}
-	}
-	fewest := -1
-	for i, r := range reqs {
-		if r == bestSet || !bestSet.SubsetOf(r) || runs(r) {
-			continue
-		}
-		n := 0
-		for _, h := range hosts {
-			n += r.Difference(h).Count()
-		}
-		if fewest < 0 || n < fewest {
-			fewest, next = n, i
-		}
-	}
-	return best, next
 }

@@ -288,7 +288,7 @@ func TestParseRejects(t *testing.T) {
 		{"bad source", replace(`"source": "live"`, `"source": "guess"`), `:3:3: unknown source "guess"`},
 		{"qemu_release of a live probe", replace(`"source": "live",`, `"source": "live", "qemu_release": "7.2",`), `: qemu_release "7.2" in a snapshot from "live": only a QEMU expansion has one`},
 		{"unknown qemu_release", replace(`"source": "live",`, `"source": "qemu-expansion", "qemu_release": "pre-9.9",`), `: qemu_release: unknown QEMU release code "pre-9.9" (want RELEASE, pre-RELEASE, post-RELEASE or near-RELEASE; releases: 5.2, 7.2, 10.0, 11.1)`},
-		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), ":199:1: data after the snapshot"},
+		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), ":200:1: data after the snapshot"},
 		{"bad msr key", replace(`"feature_msrs": {`, `"feature_msrs": {"0X10A": 1,`), `:186:5: kvm.feature_msrs: key "0X10A" is not a lowercase "0x…" MSR index`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -491,5 +491,39 @@ func TestName(t *testing.T) {
 		if got := Name(c.s, c.path); got != c.want {
 			t.Errorf("Name(%+v, %q) = %q, want %q", c.s, c.path, got, c.want)
 		}
+	}
+}
+
+// TestABILevels: a snapshot's levels are its layers', written by Marshal;
+// Parse rejects a file whose levels contradict its layers, and reads one
+// without them (older snapshots).
+func TestABILevels(t *testing.T) {
+	reg := feature.Builtin()
+	data, err := os.ReadFile("../../testdata/hosts/this-machine.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse("this-machine.json", data, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A nested guest: the CPU reaches v4, its KVM hides pni and more.
+	if got, want := s.Features.ABILevels(), (ABILevels{HW: 4, OS: 4, KVM: 1}); got != want {
+		t.Errorf("levels %s, want %s", got, want)
+	}
+	line := []byte(`"abi_levels": {"hw": 4, "os": 4, "kvm": 1}`)
+	if !bytes.Contains(data, line) {
+		t.Fatalf("the recording lacks %s", line)
+	}
+	bad := bytes.Replace(data, line, []byte(`"abi_levels": {"hw": 4, "os": 4, "kvm": 3}`), 1)
+	if _, err := Parse("bad.json", bad, reg); err == nil || !strings.Contains(err.Error(), "bad.json: abi_levels (hw 4, os 4, kvm 3) contradict the layers, which reach hw 4, os 4, kvm 1") {
+		t.Errorf("contradicting levels: %v", err)
+	}
+	old := bytes.Replace(data, []byte("},\n  "+string(line)+"\n}"), []byte("}\n}"), 1)
+	if bytes.Equal(old, data) {
+		t.Fatal("could not cut the levels")
+	}
+	if _, err := Parse("old.json", old, reg); err != nil {
+		t.Errorf("a snapshot without levels: %v", err)
 	}
 }

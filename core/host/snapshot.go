@@ -24,6 +24,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/kvm"
+	"github.com/cpupolicy/cpupolicy/core/psabi"
 	"github.com/cpupolicy/cpupolicy/core/qemurelease"
 	"github.com/cpupolicy/cpupolicy/internal/jsonpos"
 )
@@ -233,8 +234,30 @@ func (s *HostSnapshot) Marshal() ([]byte, error) {
 	w.field(2, "os", nonNil(s.Features.OS))
 	w.key(2, "kvm")
 	w.value(nonNil(s.Features.KVM))
-	b.WriteString("\n  }\n}\n")
+	b.WriteString("\n  },\n")
+	lv := s.Features.ABILevels()
+	fmt.Fprintf(&b, "  \"abi_levels\": {\"hw\": %d, \"os\": %d, \"kvm\": %d}\n}\n", lv.HW, lv.OS, lv.KVM)
 	return b.Bytes(), w.err
+}
+
+// ABILevels are the x86-64 psABI levels (psabi.Level, 0 … 4) that a
+// snapshot's layers reach: what the CPU has, what the kernel enabled,
+// and what KVM itself gives a guest (before QEMU's adjustments, like the
+// layer). A layer the snapshot did not see (an empty list) is 0. A snapshot's JSON carries them for people and tools to read;
+// they are derived from the layers, and Parse rejects a file whose
+// levels contradict its layers.
+type ABILevels struct {
+	HW  int `json:"hw"`
+	OS  int `json:"os"`
+	KVM int `json:"kvm"`
+}
+
+// String is "hw 4, os 4, kvm 3".
+func (l ABILevels) String() string { return fmt.Sprintf("hw %d, os %d, kvm %d", l.HW, l.OS, l.KVM) }
+
+// ABILevels returns the levels the layers reach.
+func (l Layers) ABILevels() ABILevels {
+	return ABILevels{HW: int(psabi.OfNames(l.HW)), OS: int(psabi.OfNames(l.OS)), KVM: int(psabi.OfNames(l.KVM))}
 }
 
 func nonNil(s []string) []string {
@@ -321,6 +344,9 @@ type rawSnapshot struct {
 	KVMError    string  `json:"kvm_error"`
 	Features    *Layers `json:"features"`
 	QEMURelease string  `json:"qemu_release"`
+	// ABILevels is optional (older snapshots lack it), derived from
+	// Features.
+	ABILevels *ABILevels `json:"abi_levels"`
 }
 
 // ErrNotSnapshot is wrapped by Load's error for a document that is not a
@@ -471,6 +497,9 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 		return nil, failAt("features", "\"features\" needs \"hw\", \"os\" and \"kvm\" arrays")
 	}
 	s.Features = *raw.Features
+	if lv := s.Features.ABILevels(); raw.ABILevels != nil && *raw.ABILevels != lv {
+		return nil, fail("abi_levels (%s) contradict the layers, which reach %s", *raw.ABILevels, lv)
+	}
 	for _, l := range []struct {
 		name  string
 		names []string

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/psabi"
 	"github.com/cpupolicy/cpupolicy/internal/ansi"
 )
 
@@ -40,6 +41,14 @@ func writeSummary(w io.Writer, s *HostSnapshot, name string) {
 		fmt.Fprintf(tw, "kvm\tnone: %s\n", s.KVMError)
 	}
 	fmt.Fprintf(tw, "features\thw %d, os %d, kvm %d\n", len(s.Features.HW), len(s.Features.OS), len(s.Features.KVM))
+	lv := s.Features.ABILevels()
+	level := func(names []string, l int) string {
+		if len(names) == 0 {
+			return "unknown" // the layer was not seen (see below)
+		}
+		return psabi.Level(l).String()
+	}
+	fmt.Fprintf(tw, "x86-64 level\thw %s, os %s, kvm %s\n", level(s.Features.HW, lv.HW), level(s.Features.OS, lv.OS), level(s.Features.KVM, lv.KVM))
 	tw.Flush()
 }
 

@@ -86,18 +86,9 @@ func siteFile(hosts []fleetgen.Host, reg *feature.Registry) ([]byte, error) {
 		return nil, err
 	}
 	mt, _ := cat.Newest("pc-q35")
-	var names []string
-	var reqs []feature.FeatureSet
-	models := cat.Models()
-	for i := range models {
-		if models[i].AliasOf != "" {
-			continue
-		}
-		f, err := cat.Features(models[i].Name, mt.Name, core.KVM)
-		if err != nil {
-			return nil, err
-		}
-		names, reqs = append(names, models[i].Name), append(reqs, f)
+	cands, err := fleet.Candidates(cat, mt.Name, core.KVM)
+	if err != nil {
+		return nil, err
 	}
 	var order []string
 	members := map[string][]string{}
@@ -123,8 +114,8 @@ func siteFile(hosts []fleetgen.Host, reg *feature.Registry) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if best, _ := fleet.Baseline(reqs, []feature.FeatureSet{avail}); best >= 0 {
-			fmt.Fprintf(&b, "offer(%q, cpu = %q, pool = %q)\n", "std-"+p, names[best], p)
+		if best, _ := fleet.Baseline(cands, []feature.FeatureSet{avail}); best >= 0 {
+			fmt.Fprintf(&b, "offer(%q, cpu = %q, pool = %q)\n", "std-"+p, cands[best].Name, p)
 		}
 		fmt.Fprintf(&b, "pool(%q, hosts = [\n", p)
 		for _, m := range members[p] {
