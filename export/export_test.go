@@ -225,9 +225,13 @@ func TestLibvirtResolves(t *testing.T) {
 			if cpu.Match != "exact" || cpu.Model != c.Model || cpu.Fallback != "forbid" {
 				t.Errorf("parsed %+v", cpu)
 			}
-			got, want := f.resolves(t, cpu.Spec(f.cat.Registry())), f.resolves(t, j.Best)
+			spec, err := cpu.Spec(f.cat.Registry(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := f.resolves(t, spec), f.resolves(t, j.Best)
 			if !got.Equal(want) {
-				t.Errorf("%s resolves to %v more, %v fewer than %s", cpu.Spec(f.cat.Registry()),
+				t.Errorf("%s resolves to %v more, %v fewer than %s", spec,
 					f.cat.Registry().Names(got.Difference(want)), f.cat.Registry().Names(want.Difference(got)), j.Best)
 			}
 		})
