@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
@@ -192,6 +193,10 @@ func TestDeclarationMustAgree(t *testing.T) {
 	}
 }
 
+// sealTimeout is plugins/sdk/seal's (the interpreter is slow under
+// -race).
+const sealTimeout = 2 * time.Minute
+
 // TestSealAgain: sealing a sealed module replaces its declaration; the
 // result is byte-identical.
 func TestSealAgain(t *testing.T) {
@@ -200,7 +205,7 @@ func TestSealAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := plugins.Config{}.WithInterpreter(true).WithCacheDir("")
+	cfg := plugins.Config{}.WithInterpreter(true).WithCacheDir("").WithTimeout(sealTimeout)
 	again, err := plugins.Seal(context.Background(), "amd.wasm", bin, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -31,9 +31,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cpupolicy/cpupolicy/plugins"
 )
+
+// sealTimeout is plugins/sdk/seal's: sealing runs the module in the
+// interpreter, which under -race on a loaded machine takes seconds.
+const sealTimeout = 2 * time.Minute
 
 type build struct {
 	once sync.Once
@@ -144,7 +149,7 @@ func buildOnce(t testing.TB, pkg string, sealed bool) string {
 			return
 		}
 		if sealed {
-			cfg := plugins.Config{}.WithInterpreter(true).WithCacheDir("")
+			cfg := plugins.Config{}.WithInterpreter(true).WithCacheDir("").WithTimeout(sealTimeout)
 			if err := plugins.SealFile(context.Background(), b.path, cfg); err != nil {
 				b.err = fmt.Errorf("sealing %s: %v", pkg, err)
 			}

@@ -23,9 +23,17 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/cpupolicy/cpupolicy/plugins"
 )
+
+// sealTimeout bounds each call into the module while sealing: the Go
+// runtime's start in the interpreter takes tens of milliseconds on a
+// quiet machine, seconds on a loaded one or under the race detector, and
+// a build step should not fail for that (2 s is the default for calls at
+// run time).
+const sealTimeout = 2 * time.Minute
 
 func main() {
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" {
@@ -35,7 +43,7 @@ func main() {
 	// The interpreter: a module is run once here, so compiling it to
 	// machine code (hundreds of milliseconds) would be wasted; no cache
 	// either, for the same reason.
-	cfg := plugins.Config{}.WithInterpreter(true).WithCacheDir("")
+	cfg := plugins.Config{}.WithInterpreter(true).WithCacheDir("").WithTimeout(sealTimeout)
 	code := 0
 	for _, path := range os.Args[1:] {
 		if err := plugins.SealFile(context.Background(), path, cfg); err != nil {
