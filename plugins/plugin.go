@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
@@ -46,6 +47,7 @@ type Plugin struct {
 	rawManifest []byte
 
 	started  sync.Once
+	ready    atomic.Bool // started has run: startErr is final
 	startErr error
 	mod      *sandbox.Module
 	info     Info
@@ -172,6 +174,10 @@ func engine(cfg Config) string {
 // checks it against its declaration; every call after a failed start
 // fails the same way. It does nothing for a plugin loaded by running it.
 func (p *Plugin) start(ctx context.Context) error {
+	if p.ready.Load() { // the hot path: no closure to allocate
+		return p.startErr
+	}
+	defer p.ready.Store(true)
 	p.started.Do(func() {
 		f, size, err := openModule(p.file)
 		if err != nil {
