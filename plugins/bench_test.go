@@ -123,6 +123,11 @@ func BenchmarkDecode(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer p.Close(context.Background())
+				// A sealed plugin compiles on its first call: not part of
+				// a decode.
+				if err := p.Start(context.Background()); err != nil {
+					b.Fatal(err)
+				}
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {

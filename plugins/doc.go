@@ -14,6 +14,14 @@
 // [LoadAll] loads several at once, concurrently. A Plugin serves
 // concurrent callers, each in an instance of its own.
 //
+// A plugin sealed at build time ([Seal], plugins/sdk/seal) carries its
+// manifest and models in a custom section: Load reads only that, and the
+// module is compiled and started on the first Decode or Check, once per
+// process, and refused ([ErrDeclaration]) if its code disagrees with its
+// declaration. [DecodeSnapshot] records in a snapshot which plugin module
+// decoded it, so a recorded snapshot is not decoded again: models, why and
+// fleet on saved snapshots start no plugin at all.
+//
 // The joins put loaded plugins to work in the core: [Registry] extends a
 // feature registry with their features (a clash names both sides),
 // [Catalog] adds their models to a catalog (resolved on every machine type

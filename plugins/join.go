@@ -86,7 +86,13 @@ func Catalog(ctx context.Context, cat *catalog.Catalog, reg *feature.Registry, p
 // kept), and in the kvm layer what KVM_GET_SUPPORTED_CPUID shows. A
 // plugin is asked only about hosts of its vendors (all hosts when it
 // names none). Names must be in reg. s is changed in place; its layers
-// stay sorted.
+// stay sorted, and s records each plugin that decoded it (name, version,
+// module hash): a plugin whose module s records already is not run again,
+// since what it finds is in the layers. So a snapshot saved after
+// decoding (probe -o) is read later without starting any plugin.
+//
+// A record of another module of the same plugin is replaced; the names it
+// found stay in the layers, with the new module's added.
 func DecodeSnapshot(ctx context.Context, reg *feature.Registry, ps []*Plugin, s *host.HostSnapshot) error {
 	if len(s.CPUID) == 0 && s.KVM == nil {
 		return nil
@@ -96,10 +102,12 @@ func DecodeSnapshot(ctx context.Context, reg *feature.Registry, ps []*Plugin, s 
 		cpuinfo[f] = true
 	}
 	var hw, os, kvm feature.FeatureSet
+	var decoded []*Plugin
 	for _, p := range ps {
-		if !p.handles(s.Vendor) {
+		if !p.handles(s.Vendor) || s.DecodedBy(p.manifest.Name, p.hash) {
 			continue
 		}
+		decoded = append(decoded, p)
 		if len(s.CPUID) > 0 {
 			found, err := p.decodeSet(ctx, reg, s.Leaves())
 			if err != nil {
@@ -132,6 +140,9 @@ func DecodeSnapshot(ctx context.Context, reg *feature.Registry, ps []*Plugin, s 
 		if s.Features.KVM, err = addNames(reg, s.Features.KVM, kvm); err != nil {
 			return err
 		}
+	}
+	for _, p := range decoded {
+		s.RecordPlugin(host.PluginRecord{Name: p.manifest.Name, Version: p.manifest.Version, Module: p.hash})
 	}
 	return nil
 }

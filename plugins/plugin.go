@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
@@ -26,11 +27,29 @@ import (
 // never in one another goroutine is using. A call that fails by the
 // plugin's fault (a trap, a panic, a deadline, a bad reply) discards its
 // instance; the next call starts a fresh one.
+//
+// A sealed plugin (one whose .wasm carries a declaration section, see
+// Seal) is loaded from its declaration alone: its manifest and models are
+// known without running it, and its module is read, compiled and started
+// on the first call that needs its code (Decode, Check, Info), once. That
+// start compares the code with the declaration and refuses a module that
+// disagrees (ErrDeclaration), for every call after it too.
 type Plugin struct {
 	file     string
 	cfg      Config
-	mod      *sandbox.Module
 	manifest Manifest
+	// hash is the module's hash (moduleHash), as snapshots record it.
+	hash string
+	// decl is the declaration of a sealed plugin, nil for one loaded
+	// by running it.
+	decl *declaration
+	// rawManifest is describe's payload, as the declaration holds it.
+	rawManifest []byte
+
+	started  sync.Once
+	ready    atomic.Bool // started has run: startErr is final
+	startErr error
+	mod      *sandbox.Module
 	info     Info
 }
 
@@ -58,32 +77,147 @@ type Info struct {
 	// Instantiate is how long the first instantiation (with
 	// _initialize) took, and Describe the describe call after it.
 	Instantiate, Describe time.Duration
+	// Declared says the module is sealed: its manifest and models were
+	// read from its declaration section, not asked of its code.
+	Declared bool
+	// Module is the module's hash, "sha256:…" of the module without its
+	// declaration section: what snapshots record.
+	Module string
 }
 
 // requiredExports are the functions every plugin exports (plugins/ABI.md).
 var requiredExports = []string{"_initialize", "alloc", "describe", "decode", "models", "check"}
 
-// Load reads, checks, compiles and starts the plugin in the file at path,
-// and asks it to describe itself. Every error is an *Error naming the
-// file.
+// Load reads the plugin in the file at path. A sealed module (Seal) is
+// read from its declaration section alone, and compiled and started when
+// it is first called; any other is checked, compiled and started now, and
+// asked to describe itself. Every error is an *Error naming the file.
 func Load(ctx context.Context, path string, cfg Config) (*Plugin, error) {
-	f, err := os.Open(path)
+	f, size, err := openModule(path)
 	if err != nil {
-		return nil, &Error{File: path, Op: "load", Kind: ErrModule, Detail: err.Error()}
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	decl, err := readDeclaration(f, size)
 	if err != nil {
-		return nil, &Error{File: path, Op: "load", Kind: ErrModule, Detail: err.Error()}
+		kind := ErrDeclaration
+		if _, ok := err.(*moduleError); ok {
+			kind = ErrModule
+		}
+		return nil, &Error{File: path, Op: "load", Kind: kind, Detail: err.Error()}
 	}
-	if st.Size() > maxModuleSize || !st.Mode().IsRegular() {
-		return nil, &Error{File: path, Op: "load", Kind: ErrModule, Detail: fmt.Sprintf("not a regular file of at most %s", sandbox.Size(maxModuleSize))}
+	if decl != nil {
+		return declared(path, decl, size, cfg)
 	}
-	bin := make([]byte, st.Size())
+	bin := make([]byte, size)
 	if _, err := io.ReadFull(f, bin); err != nil {
 		return nil, &Error{File: path, Op: "load", Kind: ErrModule, Detail: err.Error()}
 	}
 	return load(ctx, path, bin, cfg)
+}
+
+// reparse returns code's module info: wi when code is the whole module
+// (of n bytes) wi describes, else code parsed again.
+func reparse(code []byte, wi *wasmfile.Info, n int) ([]byte, *wasmfile.Info, error) {
+	if len(code) == n {
+		return code, wi, nil
+	}
+	wi, err := wasmfile.Parse(code)
+	return code, wi, err
+}
+
+// openModule opens a plugin file, which must be a regular file of at most
+// maxModuleSize bytes.
+func openModule(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, &Error{File: path, Op: "load", Kind: ErrModule, Detail: err.Error()}
+	}
+	st, err := f.Stat()
+	if err == nil && (st.Size() > maxModuleSize || !st.Mode().IsRegular()) {
+		err = fmt.Errorf("not a regular file of at most %s", sandbox.Size(maxModuleSize))
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, &Error{File: path, Op: "load", Kind: ErrModule, Detail: err.Error()}
+	}
+	return f, st.Size(), nil
+}
+
+// declared is a sealed plugin, from its declaration: its manifest and
+// models are checked now, as load checks describe's and models' replies.
+func declared(path string, decl *declaration, size int64, cfg Config) (*Plugin, error) {
+	p := &Plugin{file: path, cfg: cfg, decl: decl, hash: hashString(decl.hash)}
+	p.info = Info{File: path, Size: size, Engine: engine(cfg), Declared: true, Module: p.hash}
+	if err := p.readManifest(decl.manifest); err != nil {
+		e := err.(*Error)
+		e.Op, e.Detail = "load", "declaration section: "+e.Detail
+		return nil, e
+	}
+	if _, err := p.Models(context.Background()); err != nil {
+		e := err.(*Error)
+		e.Op, e.Detail = "load", "declaration section: "+e.Detail
+		return nil, e
+	}
+	p.info.Manifest, p.info.ABI = p.manifest, p.manifest.ABI
+	return p, nil
+}
+
+func engine(cfg Config) string {
+	if cfg.Interpreter() {
+		return "interpreter"
+	}
+	return "compiler"
+}
+
+// start reads, compiles and starts a sealed plugin's module, once, and
+// checks it against its declaration; every call after a failed start
+// fails the same way. It does nothing for a plugin loaded by running it.
+func (p *Plugin) start(ctx context.Context) error {
+	if p.ready.Load() { // the hot path: no closure to allocate
+		return p.startErr
+	}
+	defer p.ready.Store(true)
+	p.started.Do(func() {
+		f, size, err := openModule(p.file)
+		if err != nil {
+			p.startErr = err
+			return
+		}
+		defer f.Close()
+		bin := make([]byte, size)
+		if _, err := io.ReadFull(f, bin); err != nil {
+			p.startErr = &Error{File: p.file, Op: "load", Kind: ErrModule, Detail: err.Error()}
+			return
+		}
+		wi, err := wasmfile.Parse(bin)
+		if err != nil {
+			p.startErr = &Error{File: p.file, Kind: ErrModule, Detail: err.Error()}
+			return
+		}
+		code := withoutDeclaration(bin, wi)
+		if moduleHash(code) != p.decl.hash {
+			p.startErr = &Error{File: p.file, Op: "load", Kind: ErrDeclaration,
+				Detail: "the module is not the one its declaration section was written for (seal it again after building it)"}
+			return
+		}
+		// What is compiled is the code alone: the compilation cache's
+		// key is then the same for the module sealed or not, sealed
+		// again, or with another declaration.
+		if code, wi, err = reparse(code, wi, len(bin)); err != nil {
+			p.startErr = &Error{File: p.file, Kind: ErrModule, Detail: err.Error()}
+			return
+		}
+		if err := p.run(ctx, code, wi); err != nil {
+			p.startErr = err
+			return
+		}
+		if err := p.checkAgainstCode(ctx); err != nil {
+			p.mod.Close(ctx)
+			p.startErr = err
+		}
+	})
+	return p.startErr
 }
 
 // LoadAll loads the plugins at paths concurrently (a warm load is mostly
@@ -122,16 +256,26 @@ func LoadAll(ctx context.Context, paths []string, cfg Config) ([]*Plugin, error)
 
 func load(ctx context.Context, path string, bin []byte, cfg Config) (*Plugin, error) {
 	p := &Plugin{file: path, cfg: cfg}
-	p.info = Info{File: path, Size: int64(len(bin)), Engine: "compiler"}
-	if cfg.Interpreter() {
-		p.info.Engine = "interpreter"
-	}
+	p.started.Do(func() {})
 	wi, err := wasmfile.Parse(bin)
 	if err != nil {
 		return nil, &Error{File: path, Kind: ErrModule, Detail: err.Error()}
 	}
-	if err := p.checkModule(wi); err != nil {
+	p.hash = hashString(moduleHash(withoutDeclaration(bin, wi)))
+	p.info.Module = p.hash
+	if err := p.run(ctx, bin, wi); err != nil {
 		return nil, err
+	}
+	return p, nil
+}
+
+// run checks, compiles and starts the module bin and asks it to describe
+// itself.
+func (p *Plugin) run(ctx context.Context, bin []byte, wi *wasmfile.Info) error {
+	path, cfg := p.file, p.cfg
+	p.info.File, p.info.Size, p.info.Engine = path, int64(len(bin)), engine(cfg)
+	if err := p.checkModule(wi); err != nil {
+		return err
 	}
 	opts := sandbox.Options{
 		MemoryLimit: cfg.MemoryLimit(),
@@ -157,7 +301,7 @@ func load(ctx context.Context, path string, bin []byte, cfg Config) (*Plugin, er
 	}
 	mod, err := sandbox.Compile(ctx, bin, opts)
 	if err != nil {
-		return nil, wrap(path, "compile", err)
+		return wrap(path, "compile", err)
 	}
 	p.mod = mod
 	p.info.Compile, p.info.CacheHit, p.info.CacheNote = mod.CompileTime, mod.CacheHit, mod.CacheNote
@@ -166,11 +310,20 @@ func load(ctx context.Context, path string, bin []byte, cfg Config) (*Plugin, er
 	p.info.Instantiate = took
 	if err != nil {
 		mod.Close(ctx)
-		return nil, wrap(path, "instantiate", err)
+		return wrap(path, "instantiate", err)
 	}
 	mod.Put(inst)
 	t0 := time.Now()
-	err = mod.Call(ctx, "describe", nil, false, p.readManifest)
+	read := p.readManifest
+	if p.decl != nil {
+		// The declaration's manifest is the one in use; the code's is
+		// only compared with it.
+		read = func(payload []byte) error {
+			p.rawManifest = bytes.Clone(payload)
+			return nil
+		}
+	}
+	err = mod.Call(ctx, "describe", nil, false, read)
 	p.info.Describe = time.Since(t0)
 	if err != nil {
 		mod.Close(ctx)
@@ -178,15 +331,16 @@ func load(ctx context.Context, path string, bin []byte, cfg Config) (*Plugin, er
 		if e := err.(*Error); e.Elapsed == 0 {
 			e.Elapsed = p.info.Describe
 		}
-		return nil, err
+		return err
 	}
 	p.info.Manifest, p.info.ABI = p.manifest, p.manifest.ABI
-	return p, nil
+	return nil
 }
 
 // checkModule checks imports and exports before anything is compiled.
 func (p *Plugin) checkModule(wi *wasmfile.Info) error {
 	p.info.MemoryPages = wi.MemoryMin
+	p.info.Imports, p.info.Exports = nil, nil
 	var unknown []string
 	for _, im := range wi.Imports {
 		name := im.Module + "." + im.Name
@@ -248,6 +402,7 @@ func (p *Plugin) readManifest(payload []byte) error {
 		return &Error{File: p.file, Op: "describe", Kind: ErrABI, Detail: err.Error()}
 	}
 	p.manifest = m
+	p.rawManifest = bytes.Clone(payload)
 	return nil
 }
 
@@ -266,12 +421,38 @@ func (p *Plugin) Describe() Manifest { return p.manifest }
 // feature or another plugin's, naming both.
 func (p *Plugin) Features() []feature.Feature { return p.manifest.registryFeatures() }
 
-// Info returns what `plugin inspect` shows.
-func (p *Plugin) Info() Info { return p.info }
+// Module returns the module's hash: "sha256:" and the hex SHA-256 of the
+// module without its declaration section. Snapshots record it.
+func (p *Plugin) Module() string { return p.hash }
+
+// Declared reports whether the plugin was loaded from its declaration
+// section (Seal), without running it.
+func (p *Plugin) Declared() bool { return p.decl != nil }
+
+// Info returns what `plugin inspect` shows. A sealed plugin's module is
+// started for it (Start), so that its compile and instantiation times are
+// known; a failure to start leaves them zero (Start reports it).
+func (p *Plugin) Info() Info {
+	p.start(context.Background())
+	return p.info
+}
+
+// Start compiles and starts a sealed plugin's module now rather than on
+// its first call, and checks it against its declaration: `plugin inspect`
+// uses it to vouch for a module. It returns the error every call would.
+func (p *Plugin) Start(ctx context.Context) error { return p.start(ctx) }
 
 // Close frees the plugin's compiled code and instances. Calls after Close
 // fail with ErrClosed.
-func (p *Plugin) Close(ctx context.Context) error { return p.mod.Close(ctx) }
+func (p *Plugin) Close(ctx context.Context) error {
+	p.started.Do(func() {
+		p.startErr = &Error{File: p.file, Kind: ErrClosed, Detail: "plugin closed"}
+	})
+	if p.mod == nil {
+		return nil
+	}
+	return p.mod.Close(ctx)
+}
 
 // Decode asks the plugin which features leaves show. It passes leaves 0
 // and 1 and the leaves in the plugin's ranges (all leaves if it declares
@@ -291,6 +472,9 @@ func (p *Plugin) Decode(ctx context.Context, leaves cpuid.Leaves) ([]string, err
 		if l.Leaf <= 1 || p.wants(l.Leaf) {
 			e.Leaf(wire.Leaf(l))
 		}
+	}
+	if err := p.start(ctx); err != nil {
+		return nil, err
 	}
 	var names []string
 	err := p.mod.Call(ctx, op, e.B, true, func(payload []byte) error {
@@ -331,26 +515,50 @@ func (p *Plugin) wants(leaf uint32) bool {
 	return false
 }
 
-// Models returns the plugin's model definitions.
+// Models returns the plugin's model definitions: a sealed plugin's from
+// its declaration, without running it.
 func (p *Plugin) Models(ctx context.Context) ([]ModelDef, error) {
 	const op = "models"
-	var ws []wire.Model
-	err := p.mod.Call(ctx, op, nil, false, func(payload []byte) error {
-		d := wire.NewDecoder(payload)
-		ws = wire.DecodeModels(d)
-		if err := d.End(); err != nil {
-			return &Error{File: p.file, Op: op, Kind: ErrABI, Detail: "malformed reply: " + err.Error()}
+	payload := p.declaredModels()
+	if payload == nil {
+		var err error
+		if payload, err = p.rawModels(ctx); err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, wrap(p.file, op, err)
+	}
+	d := wire.NewDecoder(payload)
+	ws := wire.DecodeModels(d)
+	if err := d.End(); err != nil {
+		return nil, &Error{File: p.file, Op: op, Kind: ErrABI, Detail: "malformed reply: " + err.Error()}
 	}
 	ms, err := modelsFrom(ws)
 	if err != nil {
 		return nil, &Error{File: p.file, Op: op, Kind: ErrABI, Detail: err.Error()}
 	}
 	return ms, nil
+}
+
+func (p *Plugin) declaredModels() []byte {
+	if p.decl == nil {
+		return nil
+	}
+	if p.decl.models == nil {
+		return []byte{}
+	}
+	return p.decl.models
+}
+
+// rawModels asks the running module for its models' payload.
+func (p *Plugin) rawModels(ctx context.Context) ([]byte, error) {
+	var out []byte
+	err := p.mod.Call(ctx, "models", nil, false, func(payload []byte) error {
+		out = bytes.Clone(payload)
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(p.file, "models", err)
+	}
+	return out, nil
 }
 
 // Check runs the named check with input, a JSON document, and returns its
@@ -372,6 +580,9 @@ func (p *Plugin) Check(ctx context.Context, name string, input []byte) ([]byte, 
 	}
 	if !json.Valid(input) {
 		return nil, &Error{File: p.file, Op: op, Kind: ErrPlugin, Detail: "input is not a JSON document"}
+	}
+	if err := p.start(ctx); err != nil {
+		return nil, err
 	}
 	e := wire.Encoder{}
 	wire.EncodeCheckRequest(&e, name, input)

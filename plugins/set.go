@@ -101,6 +101,20 @@ func (s *Set) ReadSnapshot(ctx context.Context, path string) (*host.HostSnapshot
 	return snap, DecodeSnapshot(ctx, reg, ps, snap)
 }
 
+// ParseSnapshot parses and validates a snapshot file's data (name names
+// it in errors), and runs the plugins' decoders on it.
+func (s *Set) ParseSnapshot(ctx context.Context, name string, data []byte) (*host.HostSnapshot, error) {
+	ps, reg, err := s.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := host.Parse(name, data, reg)
+	if err != nil {
+		return nil, err
+	}
+	return snap, DecodeSnapshot(ctx, reg, ps, snap)
+}
+
 // Probe probes this machine at time now, and runs the plugins' decoders
 // on the snapshot.
 func (s *Set) Probe(ctx context.Context, now time.Time) (*host.HostSnapshot, error) {

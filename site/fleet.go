@@ -177,8 +177,11 @@ type FleetInput struct {
 	SiteFile string
 	// Files are more hosts: those no pool lists join DefaultPool.
 	Files []FleetFile
-	// Load reads a host snapshot file.
-	Load func(path string) (*host.HostSnapshot, error)
+	// Parse parses and validates a host snapshot file's data (name names
+	// the file in errors), running any decoders (plugins) on it. The
+	// fleet calls it once per distinct snapshot (AppendAnonymous), from
+	// several goroutines at once.
+	Parse func(name string, data []byte) (*host.HostSnapshot, error)
 	// Migration asks for the migratability classes of the hosts: where
 	// a host-model guest of each host can live-migrate (a report of
 	// classes × classes, so opt-in).
@@ -231,7 +234,7 @@ func JudgeFleet(in FleetInput) (*FleetReport, error) {
 			r.join(p.Name, i)
 		}
 	}
-	if err := r.addFiles(in.Files, in.Load, excluded); err != nil {
+	if err := r.addFiles(in.Files, in.Parse, excluded); err != nil {
 		return nil, err
 	}
 	for _, n := range in.Exclude {
@@ -267,6 +270,17 @@ func JudgeFleet(in FleetInput) (*FleetReport, error) {
 	return r, nil
 }
 
+// joinNew is join for a host just added to the fleet, which no pool has
+// yet: no search of the pool (a million hosts join the default pool).
+func (r *FleetReport) joinNew(pool string, i int) {
+	p := slices.IndexFunc(r.pools, func(p poolHosts) bool { return p.name == pool })
+	if p < 0 {
+		p = len(r.pools)
+		r.pools = append(r.pools, poolHosts{name: pool})
+	}
+	r.pools[p].hosts = append(r.pools[p].hosts, int32(i))
+}
+
 // join puts host i in the pool named pool, creating the pool; a host
 // joins a pool once.
 func (r *FleetReport) join(pool string, i int) {
@@ -281,21 +295,31 @@ func (r *FleetReport) join(pool string, i int) {
 }
 
 // addFiles adds the host files; those no pool lists join DefaultPool.
-// A file whose host name is a key of excluded is left out, and marked
+// Each distinct snapshot is parsed and computed once (readHosts). A
+// file whose host name is a key of excluded is left out, and marked
 // found.
-func (r *FleetReport) addFiles(files []FleetFile, load func(string) (*host.HostSnapshot, error), excluded map[string]bool) error {
-	byName := map[string]string{} // host name → file, for these files
-	seen := map[string]bool{}     // cleaned paths, as a file may be named twice
+func (r *FleetReport) addFiles(files []FleetFile, parse func(string, []byte) (*host.HostSnapshot, error), excluded map[string]bool) error {
+	seen := map[string]bool{} // cleaned paths, as a file may be named twice
+	var todo []FleetFile
 	for _, fl := range files {
 		if seen[filepath.Clean(fl.Path)] {
 			continue
 		}
 		seen[filepath.Clean(fl.Path)] = true
-		s, err := load(fl.Path)
-		if err != nil {
-			return err
+		todo = append(todo, fl)
+	}
+	seen = nil
+	hosts, err := readHosts(todo, parse, r.reg, r.f.Release())
+	if err != nil {
+		return err
+	}
+	byName := map[string]string{} // host name → file, for these files
+	for k, fl := range todo {
+		d := hosts[k]
+		name := d.hostname
+		if name == "" { // host.Name's rule
+			name = host.Name(nil, fl.Path)
 		}
-		name := host.Name(s, fl.Path)
 		if prev, ok := byName[name]; ok {
 			return fmt.Errorf("%s: host name %s is also %s's (a host is named by its snapshot's hostname, else by its file name)", fl.Path, name, prev)
 		}
@@ -307,21 +331,26 @@ func (r *FleetReport) addFiles(files []FleetFile, load func(string) (*host.HostS
 		if i, ok := r.f.Lookup(name); ok {
 			// The site already has a host of this name: it must be this
 			// snapshot.
-			a, err := check.Compute(r.reg, s, r.f.Release(), core.KVM)
-			if err != nil || a.Set != r.f.Avail(i) || s.Vendor != r.f.Vendor(i) {
+			if d.err != nil || d.set != r.f.Avail(i) || d.vendor != r.f.Vendor(i) {
 				return fmt.Errorf("%s: host name %s is a different snapshot in the site file's pools", fl.Path, name)
 			}
 			continue
 		}
-		i, err := r.f.Add(name, s)
+		err := d.err
 		if errors.Is(err, check.ErrNoKVM) && fl.Found {
-			r.Skipped = append(r.Skipped, Skipped{File: fl.Path, Reason: "no KVM data: " + s.KVMError})
+			r.Skipped = append(r.Skipped, Skipped{File: fl.Path, Reason: "no KVM data: " + d.kvmError})
 			continue
+		}
+		var i int
+		if err == nil {
+			i, err = r.f.AddSet(name, d.vendor, d.set)
+		} else {
+			err = fmt.Errorf("host %s: %w", name, err)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %v", fl.Path, err)
 		}
-		r.join(DefaultPool, i)
+		r.joinNew(DefaultPool, i)
 	}
 	return nil
 }

@@ -171,15 +171,11 @@ func TestWhatIf(t *testing.T) {
 	file := func(n string) site.FleetFile {
 		return site.FleetFile{Path: filepath.Join("..", "testdata", "hosts", n+".json")}
 	}
-	load := func(p string) (*host.HostSnapshot, error) {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		return host.Parse(p, data, cat.Registry())
+	parse := func(name string, data []byte) (*host.HostSnapshot, error) {
+		return host.Parse(name, data, cat.Registry())
 	}
 	in := func(files ...string) site.FleetInput {
-		fin := site.FleetInput{Catalog: cat, Release: core.Release{Major: 10, Minor: 0}, Machines: []string{mt.Name}, Load: load}
+		fin := site.FleetInput{Catalog: cat, Release: core.Release{Major: 10, Minor: 0}, Machines: []string{mt.Name}, Parse: parse}
 		for _, f := range files {
 			fin.Files = append(fin.Files, file(f))
 		}

@@ -103,7 +103,7 @@ func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf
 	if err := kvmData(cat); err != nil {
 		return site.FleetInput{}, err
 	}
-	in := site.FleetInput{Catalog: cat, SiteFile: siteFile, Load: e.loadSnapshot}
+	in := site.FleetInput{Catalog: cat, SiteFile: siteFile, Parse: e.parseSnapshot}
 	if len(machines) == 0 {
 		machines = repeatFlag{""}
 	}

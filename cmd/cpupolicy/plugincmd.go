@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -47,8 +48,14 @@ func runPluginInspect(e *env, args []string) error {
 	var out []plugins.Inspection
 	for _, p := range ps {
 		if p != nil {
-			out = append(out, p.Inspect())
 			defer p.Close(context.Background())
+			// Inspecting vouches for the module: a sealed one is started
+			// and compared with its declaration.
+			if err := p.Start(context.Background()); err != nil {
+				loadErr = errors.Join(loadErr, err)
+				continue
+			}
+			out = append(out, p.Inspect())
 		}
 	}
 	// The plugins that loaded are shown before the error of one that

@@ -114,6 +114,11 @@ func (e *env) loadSnapshot(path string) (*host.HostSnapshot, error) {
 	return e.plugins.ReadSnapshot(context.Background(), path)
 }
 
+// parseSnapshot is loadSnapshot on a file's data.
+func (e *env) parseSnapshot(name string, data []byte) (*host.HostSnapshot, error) {
+	return e.plugins.ParseSnapshot(context.Background(), name, data)
+}
+
 // probeLive probes this machine, and runs the plugins' decoders on it.
 func (e *env) probeLive() (*host.HostSnapshot, error) {
 	return e.plugins.Probe(context.Background(), e.now())

@@ -42,6 +42,11 @@ func TestPluginScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range ps {
+		// Sealed plugins compile on first use: start them now, into the
+		// cache the scripts share.
+		if err := p.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		p.Close(context.Background())
 	}
 	testscript.Run(t, testscript.Params{

@@ -149,9 +149,9 @@ func newBuiltin() (*Registry, error) {
 			fs = append(fs, Feature{
 				Name:        name,
 				Loc:         loc,
-				Linux:       linuxFlags[name],
-				Libvirt:     libvirtNames[name],
-				Description: descriptions[name],
+				Linux:       linuxFlags()[name],
+				Libvirt:     libvirtNames()[name],
+				Description: descriptions()[name],
 				XCR0:        xsaveMask(name),
 			})
 		}
@@ -170,7 +170,7 @@ func newBuiltin() (*Registry, error) {
 			}
 			f.Aliases = append(f.Aliases, Alias{name, src})
 		}
-		for _, a := range qemuAliases[f.Name] {
+		for _, a := range qemuAliases()[f.Name] {
 			add(a, QEMU)
 		}
 		add(f.Linux, Linux)

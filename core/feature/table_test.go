@@ -13,8 +13,8 @@ import (
 )
 
 // These tests check the data tables (table.go, aliases.go) on their own:
-// they use only words, qemuAliases, linuxFlags, libvirtNames,
-// descriptions and the standard library.
+// they use only words, qemuAliases(), linuxFlags(), libvirtNames(),
+// descriptions() and the standard library.
 
 // multiBit lists the names QEMU's table gives to more than one bit, with
 // the bits. QEMU turns each into one property covering all its bits
@@ -336,32 +336,32 @@ func TestMapKeysAreCanonical(t *testing.T) {
 			}
 		}
 	}
-	check("qemuAliases", keysOf(qemuAliases))
-	check("linuxFlags", keysOf(linuxFlags))
-	check("libvirtNames", keysOf(libvirtNames))
-	check("descriptions", keysOf(descriptions))
-	for k, v := range qemuAliases {
+	check("qemuAliases()", keysOf(qemuAliases()))
+	check("linuxFlags()", keysOf(linuxFlags()))
+	check("libvirtNames()", keysOf(libvirtNames()))
+	check("descriptions()", keysOf(descriptions()))
+	for k, v := range qemuAliases() {
 		if len(v) == 0 {
-			t.Errorf("qemuAliases[%q] is empty", k)
+			t.Errorf("qemuAliases()[%q] is empty", k)
 		}
 	}
-	for k, v := range linuxFlags {
+	for k, v := range linuxFlags() {
 		if v == "" || strings.ContainsAny(v, "-. ") || strings.ToLower(v) != v {
-			t.Errorf("linuxFlags[%q] = %q is not a /proc/cpuinfo spelling", k, v)
+			t.Errorf("linuxFlags()[%q] = %q is not a /proc/cpuinfo spelling", k, v)
 		}
 	}
-	for k, v := range libvirtNames {
+	for k, v := range libvirtNames() {
 		if v == "" {
-			t.Errorf("libvirtNames[%q] is empty", k)
+			t.Errorf("libvirtNames()[%q] is empty", k)
 		}
 	}
-	for k, v := range descriptions {
+	for k, v := range descriptions() {
 		if v == "" {
-			t.Errorf("descriptions[%q] is empty", k)
+			t.Errorf("descriptions()[%q] is empty", k)
 		}
 	}
 	for n := range names {
-		if _, ok := descriptions[n]; !ok {
+		if _, ok := descriptions()[n]; !ok {
 			t.Errorf("%q has no description", n)
 		}
 	}
@@ -389,16 +389,16 @@ func TestNoSpellingCollisions(t *testing.T) {
 		for n := range names {
 			claim(n, n, "canonical")
 		}
-		for _, c := range keysOf(qemuAliases) {
-			for _, a := range qemuAliases[c] {
+		for _, c := range keysOf(qemuAliases()) {
+			for _, a := range qemuAliases()[c] {
 				claim(a, c, "qemu")
 			}
 		}
-		for _, c := range keysOf(linuxFlags) {
-			claim(linuxFlags[c], c, "linux")
+		for _, c := range keysOf(linuxFlags()) {
+			claim(linuxFlags()[c], c, "linux")
 		}
-		for _, c := range keysOf(libvirtNames) {
-			claim(libvirtNames[c], c, "libvirt")
+		for _, c := range keysOf(libvirtNames()) {
+			claim(libvirtNames()[c], c, "libvirt")
 		}
 	}
 }
@@ -418,15 +418,15 @@ func TestAliasSpotChecks(t *testing.T) {
 		"perfmon-v2":        "perfmon_v2",
 		"arch-capabilities": "arch_capabilities",
 	} {
-		if got := linuxFlags[canon]; got != want {
-			t.Errorf("linuxFlags[%q] = %q, want %q", canon, got, want)
+		if got := linuxFlags()[canon]; got != want {
+			t.Errorf("linuxFlags()[%q] = %q, want %q", canon, got, want)
 		}
 	}
 	// Bits Linux does not print, or prints only as a synthetic flag.
 	for _, n := range []string{"ibpb", "ibrs", "stibp", "ssbd", "spec-ctrl", "amd-ssbd", "xfd", "sha512",
 		"cmpccxadd", "kvmclock", "vmx-ept", "ibrs-all", "split-lock-detect", "invtsc", "pcommit"} {
-		if v, ok := linuxFlags[n]; ok {
-			t.Errorf("linuxFlags[%q] = %q, want no entry", n, v)
+		if v, ok := linuxFlags()[n]; ok {
+			t.Errorf("linuxFlags()[%q] = %q, want no entry", n, v)
 		}
 	}
 	for canon, want := range map[string]string{
@@ -437,8 +437,8 @@ func TestAliasSpotChecks(t *testing.T) {
 		"split-lock-detect": "split-lock-detect",
 		"svm-lock":          "svm-lock",
 	} {
-		if got := libvirtNames[canon]; got != want {
-			t.Errorf("libvirtNames[%q] = %q, want %q", canon, got, want)
+		if got := libvirtNames()[canon]; got != want {
+			t.Errorf("libvirtNames()[%q] = %q, want %q", canon, got, want)
 		}
 	}
 	for canon, want := range map[string][]string{
@@ -449,15 +449,15 @@ func TestAliasSpotChecks(t *testing.T) {
 		"fxsr-opt":  {"ffxsr", "fxsr_opt"},
 		"lm":        {"i64"},
 	} {
-		got := append([]string(nil), qemuAliases[canon]...)
+		got := append([]string(nil), qemuAliases()[canon]...)
 		sort.Strings(got)
 		sort.Strings(want)
 		if strings.Join(got, ",") != strings.Join(want, ",") {
-			t.Errorf("qemuAliases[%q] = %v, want %v", canon, got, want)
+			t.Errorf("qemuAliases()[%q] = %v, want %v", canon, got, want)
 		}
 	}
 	n := 0
-	for _, v := range qemuAliases {
+	for _, v := range qemuAliases() {
 		n += len(v)
 	}
 	if n != 30 {

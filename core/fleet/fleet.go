@@ -5,8 +5,11 @@
 // A [Fleet] keeps, for each host, only what a verdict needs: its name, its
 // CPUID vendor (interned) and the [feature.FeatureSet] a guest can get
 // there under KVM, as [check.Compute] decides for the fleet's QEMU
-// release. The snapshot itself is not kept, so a loaded host costs a few
-// hundred bytes whatever the size of its snapshot. Hosts are numbered in
+// release, interned too: fleets repeat themselves (a few hundred distinct
+// CPU, kernel and KVM combinations over tens of thousands of hosts), so
+// the fleet keeps one set per distinct host with a count, and a host is a
+// name and two small indexes. The snapshot itself is not kept, so a loaded
+// host costs about a hundred bytes whatever the size of its snapshot. Hosts are numbered in
 // the order added; a group of them (a site's pool) is a slice of indexes.
 //
 // A verdict is a subset test of two 640-bit sets: a model on a machine
@@ -46,9 +49,14 @@ type Fleet struct {
 
 	// Per host, by index (columns, so that the verdict loop reads only
 	// the sets).
-	avail  []feature.FeatureSet
+	set    []uint32 // index into sets
 	names  []string
 	vendor []uint16 // index into vendors
+
+	// The distinct availability sets, each with its number of hosts.
+	sets   []feature.FeatureSet
+	counts []int32
+	setIx  map[feature.FeatureSet]uint32
 
 	vendors  []string
 	vendorIx map[string]uint16
@@ -62,7 +70,7 @@ func New(reg *feature.Registry, rel core.Release) (*Fleet, error) {
 	if _, err := check.Compute(reg, nil, rel, core.TCG); err != nil {
 		return nil, err
 	}
-	return &Fleet{reg: reg, rel: rel, vendorIx: map[string]uint16{}, byName: map[string]int32{}}, nil
+	return &Fleet{reg: reg, rel: rel, vendorIx: map[string]uint16{}, byName: map[string]int32{}, setIx: map[feature.FeatureSet]uint32{}}, nil
 }
 
 // Release returns the QEMU release whose rules judge the hosts.
@@ -97,8 +105,16 @@ func (f *Fleet) AddSet(name, vendor string, avail feature.FeatureSet) (int, erro
 		f.vendors = append(f.vendors, vendor)
 		f.vendorIx[vendor] = v
 	}
+	d, ok := f.setIx[avail]
+	if !ok {
+		d = uint32(len(f.sets))
+		f.sets = append(f.sets, avail)
+		f.counts = append(f.counts, 0)
+		f.setIx[avail] = d
+	}
+	f.counts[d]++
 	i := len(f.names)
-	f.avail = append(f.avail, avail)
+	f.set = append(f.set, d)
 	f.names = append(f.names, name)
 	f.vendor = append(f.vendor, v)
 	f.byName[name] = int32(i)
@@ -115,7 +131,15 @@ func (f *Fleet) Name(i int) string { return f.names[i] }
 func (f *Fleet) Vendor(i int) string { return f.vendors[f.vendor[i]] }
 
 // Avail returns what host i offers a KVM guest.
-func (f *Fleet) Avail(i int) feature.FeatureSet { return f.avail[i] }
+func (f *Fleet) Avail(i int) feature.FeatureSet { return f.sets[f.set[i]] }
+
+// Distinct returns the number of distinct availability sets among the
+// hosts.
+func (f *Fleet) Distinct() int { return len(f.sets) }
+
+// DistinctSet returns distinct availability set d (0 ≤ d < Distinct())
+// and how many hosts offer it.
+func (f *Fleet) DistinctSet(d int) (feature.FeatureSet, int) { return f.sets[d], int(f.counts[d]) }
 
 // Lookup returns the index of the host named name.
 func (f *Fleet) Lookup(name string) (int, bool) {
@@ -130,9 +154,13 @@ func (f *Fleet) Common(hosts []int32) feature.FeatureSet {
 	if len(hosts) == 0 {
 		return feature.FeatureSet{}
 	}
-	c := f.avail[hosts[0]]
+	c := f.Avail(int(hosts[0]))
+	last := f.set[hosts[0]]
 	for _, h := range hosts[1:] {
-		c = c.Intersect(f.avail[h])
+		if d := f.set[h]; d != last { // runs of one set are common
+			c = c.Intersect(f.sets[d])
+			last = d
+		}
 	}
 	return c
 }
@@ -167,7 +195,7 @@ type Blocker struct {
 func (f *Fleet) Blockers(req feature.FeatureSet, hosts []int32) []Blocker {
 	var out []Blocker
 	for _, h := range hosts {
-		if m := req.Difference(f.avail[h]); !m.IsEmpty() {
+		if m := req.Difference(f.Avail(int(h))); !m.IsEmpty() {
 			out = append(out, Blocker{int(h), m})
 		}
 	}

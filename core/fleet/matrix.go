@@ -53,7 +53,7 @@ func (f *Fleet) Judge(reqs []feature.FeatureSet) *Matrix {
 
 // JudgeInto is Judge reusing m's storage.
 func (f *Fleet) JudgeInto(m *Matrix, reqs []feature.FeatureSet) {
-	m.hosts, m.reqs = len(f.avail), len(reqs)
+	m.hosts, m.reqs = len(f.set), len(reqs)
 	m.stride = (len(reqs) + 63) / 64
 	n := m.hosts * m.stride
 	if cap(m.bits) < n {
@@ -64,8 +64,8 @@ func (f *Fleet) JudgeInto(m *Matrix, reqs []feature.FeatureSet) {
 	for i, r := range reqs {
 		rw[i] = r.Words()
 	}
-	for h := range f.avail {
-		judgeRow(m.bits[h*m.stride:(h+1)*m.stride], rw, f.avail[h].Words())
+	for h, d := range f.set {
+		judgeRow(m.bits[h*m.stride:(h+1)*m.stride], rw, f.sets[d].Words())
 	}
 }
 

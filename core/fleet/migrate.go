@@ -13,7 +13,7 @@ import (
 // host-model guest is resolved: `-cpu host` never turns on topoext or
 // kvm-hint-dedicated by itself (check's notInHostModel), but QEMU sets
 // both on every host under kvm, so leaving them in changes no answer.
-func (f *Fleet) HostModelGuest(i int) feature.FeatureSet { return f.avail[i] }
+func (f *Fleet) HostModelGuest(i int) feature.FeatureSet { return f.Avail(i) }
 
 // Class is a migratability class: hosts that show a guest the same CPUID
 // vendor and make the same features available, so each can take the others'
@@ -84,7 +84,7 @@ func (f *Fleet) Targets(i int, hosts []int32) []int {
 	g, v := f.HostModelGuest(i), f.vendor[i]
 	var out []int
 	for _, h := range hosts {
-		if int(h) != i && f.vendor[h] == v && g.SubsetOf(f.avail[h]) {
+		if int(h) != i && f.vendor[h] == v && g.SubsetOf(f.Avail(int(h))) {
 			out = append(out, int(h))
 		}
 	}

@@ -290,6 +290,8 @@ func TestParseRejects(t *testing.T) {
 		{"unknown qemu_release", replace(`"source": "live",`, `"source": "qemu-expansion", "qemu_release": "pre-9.9",`), `: qemu_release: unknown QEMU release code "pre-9.9" (want RELEASE, pre-RELEASE, post-RELEASE or near-RELEASE; releases: 5.2, 7.2, 10.0, 11.1)`},
 		{"trailing data", append(append([]byte{}, good...), []byte("{}")...), ":200:1: data after the snapshot"},
 		{"bad msr key", replace(`"feature_msrs": {`, `"feature_msrs": {"0X10A": 1,`), `:186:5: kvm.feature_msrs: key "0X10A" is not a lowercase "0x…" MSR index`},
+		{"bad plugin module", replace(`"features": {`, `"plugins": [{"name": "amd", "version": "1", "module": "md5:00"}], "features": {`), `:193:3: plugins[0]: module "md5:00" is not "sha256:" and 64 lowercase hex digits`},
+		{"plugin records out of order", replace(`"features": {`, `"plugins": [{"name": "b", "version": "1", "module": "sha256:`+strings.Repeat("0", 64)+`"}, {"name": "a", "version": "1", "module": "sha256:`+strings.Repeat("1", 64)+`"}], "features": {`), `:193:3: plugins[1]: a is not after b (one record per plugin, sorted by name)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := Parse("snap.json", c.data, feature.Builtin())
@@ -304,6 +306,40 @@ func TestParseRejects(t *testing.T) {
 				t.Errorf("error is not one line: %q", msg)
 			}
 		})
+	}
+}
+
+// TestPluginRecords: records of the plugins that decoded a snapshot are
+// kept sorted, one per plugin, and survive a save and a load.
+func TestPluginRecords(t *testing.T) {
+	s, err := ReadFile("../../testdata/hosts/this-machine.json", feature.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := func(c string) string { return "sha256:" + strings.Repeat(c, 64) }
+	s.RecordPlugin(PluginRecord{Name: "zhaoxin", Version: "1.0.0", Module: h("a")})
+	s.RecordPlugin(PluginRecord{Name: "amd", Version: "1.0.0", Module: h("b")})
+	s.RecordPlugin(PluginRecord{Name: "amd", Version: "1.1.0", Module: h("c")})
+	want := []PluginRecord{{"amd", "1.1.0", h("c")}, {"zhaoxin", "1.0.0", h("a")}}
+	if !slices.Equal(s.Plugins, want) {
+		t.Fatalf("records %v, want %v", s.Plugins, want)
+	}
+	if !s.DecodedBy("amd", h("c")) || s.DecodedBy("amd", h("b")) || s.DecodedBy("intel", h("c")) {
+		t.Error("DecodedBy does not match name and module")
+	}
+	data, err := s.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse("saved.json", data, feature.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.Plugins, want) {
+		t.Errorf("loaded records %v, want %v", back.Plugins, want)
+	}
+	if again, _ := back.Marshal(); !bytes.Equal(again, data) {
+		t.Error("save → load → save changed the bytes")
 	}
 }
 

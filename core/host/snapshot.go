@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,7 +68,41 @@ type HostSnapshot struct {
 	// could not be read.
 	KVM      *KVMInfo `json:"kvm"`
 	KVMError string   `json:"kvm_error,omitempty"`
-	Features Layers   `json:"features"`
+	// Plugins are the plugins whose decoders have run on the snapshot:
+	// what they found is in Features. A program with the same plugin
+	// (name and module hash) need not run it again.
+	Plugins  []PluginRecord `json:"plugins,omitempty"`
+	Features Layers         `json:"features"`
+}
+
+// PluginRecord says that a plugin decoded a snapshot.
+type PluginRecord struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Module is the plugin module's hash: "sha256:" and 64 hex digits.
+	Module string `json:"module"`
+}
+
+// DecodedBy reports whether the plugin name with module hash module has
+// decoded s.
+func (s *HostSnapshot) DecodedBy(name, module string) bool {
+	for _, r := range s.Plugins {
+		if r.Name == name && r.Module == module {
+			return true
+		}
+	}
+	return false
+}
+
+// RecordPlugin records that a plugin decoded s, replacing any record of
+// another module of the same name; records stay sorted by name.
+func (s *HostSnapshot) RecordPlugin(r PluginRecord) {
+	i := sort.Search(len(s.Plugins), func(i int) bool { return s.Plugins[i].Name >= r.Name })
+	if i < len(s.Plugins) && s.Plugins[i].Name == r.Name {
+		s.Plugins[i] = r
+		return
+	}
+	s.Plugins = slices.Insert(s.Plugins, i, r)
 }
 
 // CPUIDEntry is one CPUID result in a snapshot. Flags is only used in KVM
@@ -228,6 +263,23 @@ func (s *HostSnapshot) Marshal() ([]byte, error) {
 		}
 		b.WriteString("}\n  },\n")
 	}
+	if len(s.Plugins) > 0 {
+		w.key(1, "plugins")
+		b.WriteString("[")
+		for i, r := range s.Plugins {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n    {\"name\": ")
+			w.value(r.Name)
+			b.WriteString(", \"version\": ")
+			w.value(r.Version)
+			b.WriteString(", \"module\": ")
+			w.value(r.Module)
+			b.WriteString("}")
+		}
+		b.WriteString("\n  ],\n")
+	}
 	w.key(1, "features")
 	b.WriteString("{\n")
 	w.field(2, "hw", nonNil(s.Features.HW))
@@ -341,9 +393,10 @@ type rawSnapshot struct {
 		Capabilities   map[string]int64  `json:"capabilities"`
 		FeatureMSRs    map[string]uint64 `json:"feature_msrs"`
 	} `json:"kvm"`
-	KVMError    string  `json:"kvm_error"`
-	Features    *Layers `json:"features"`
-	QEMURelease string  `json:"qemu_release"`
+	KVMError    string         `json:"kvm_error"`
+	Plugins     []PluginRecord `json:"plugins"`
+	Features    *Layers        `json:"features"`
+	QEMURelease string         `json:"qemu_release"`
 	// ABILevels is optional (older snapshots lack it), derived from
 	// Features.
 	ABILevels *ABILevels `json:"abi_levels"`
@@ -500,6 +553,17 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 	if lv := s.Features.ABILevels(); raw.ABILevels != nil && *raw.ABILevels != lv {
 		return nil, fail("abi_levels (%s) contradict the layers, which reach %s", *raw.ABILevels, lv)
 	}
+	for i, r := range raw.Plugins {
+		switch {
+		case r.Name == "":
+			return nil, failAt("plugins", "plugins[%d]: no name", i)
+		case !validModuleHash(r.Module):
+			return nil, failAt("plugins", "plugins[%d]: module %q is not \"sha256:\" and 64 lowercase hex digits", i, r.Module)
+		case i > 0 && raw.Plugins[i-1].Name >= r.Name:
+			return nil, failAt("plugins", "plugins[%d]: %s is not after %s (one record per plugin, sorted by name)", i, r.Name, raw.Plugins[i-1].Name)
+		}
+	}
+	s.Plugins = raw.Plugins
 	for _, l := range []struct {
 		name  string
 		names []string
@@ -509,6 +573,21 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 		}
 	}
 	return s, nil
+}
+
+// validModuleHash reports whether s is "sha256:" and 64 lowercase hex
+// digits.
+func validModuleHash(s string) bool {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkEntries rejects flags where they do not belong or are missing, and

@@ -5,6 +5,11 @@
 // Build, in this directory (a module of its own, see go.mod):
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o acme.wasm .
+//	(cd ../.. && go run ./plugins/sdk/seal examples/vendor-plugin/acme.wasm)
+//
+// The second step writes the plugin's declaration into it (see
+// plugins/sdk/seal); a vendor outside this repository runs
+// `go run github.com/cpupolicy/cpupolicy/plugins/sdk/seal@VERSION acme.wasm`.
 package main
 
 import "github.com/cpupolicy/cpupolicy/plugins/sdk"

@@ -113,6 +113,11 @@ type Config struct {
 	// has 1 to MaxMasked of them.
 	MaskedHosts float64
 	MaxMasked   int
+	// Variants, when not 0, is how many distinct sets of masks each
+	// base has: a masked host takes one of them, drawn at random, as real
+	// hosts share their kernel, microcode and BIOS settings with many
+	// others. 0 draws every masked host's masks anew.
+	Variants int
 	// Relevant limits masking to these features when not empty: e.g.
 	// the union of a catalog's models, so that masks change verdicts.
 	Relevant feature.FeatureSet
@@ -134,10 +139,20 @@ var Toggled = []string{
 // Realistic is a configuration close to a real site's: pools of 100
 // hosts (for n hosts), one host in a hundred from another pool's
 // hardware, and a third of the hosts with up to three of the [Toggled]
-// features masked.
+// features masked, in one of 75 variants per base: with four bases, a
+// few hundred distinct hosts however large the fleet, as real fleets
+// have a few hundred distinct CPU, kernel and KVM combinations.
 func Realistic(n int, seed uint64, reg *feature.Registry) Config {
 	toggled, _ := reg.Set(Toggled...) // built-in names
-	return Config{Seed: seed, Pools: max(1, n/100), Strays: 0.01, MaskedHosts: 0.33, MaxMasked: 3, Relevant: toggled}
+	return Config{Seed: seed, Pools: max(1, n/100), Strays: 0.01, MaskedHosts: 0.33, MaxMasked: 3, Variants: 75, Relevant: toggled}
+}
+
+// variant is a set of masks and the snapshot they give.
+type variant struct {
+	ids    []feature.ID
+	layers []int
+	masked []string
+	snap   *host.HostSnapshot
 }
 
 // Generate returns n hosts made from bases, named BASE-POOL-NNNNNN.
@@ -151,6 +166,7 @@ func Generate(bases []*Base, n int, cfg Config, reg *feature.Registry) ([]Host, 
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x666c656574))
 	out := make([]Host, 0, n)
+	variants := map[*Base][]*variant{}
 	for i := range n {
 		p := rng.IntN(pools)
 		b := bases[p%len(bases)]
@@ -159,32 +175,60 @@ func Generate(bases []*Base, n int, cfg Config, reg *feature.Registry) ([]Host, 
 		}
 		pool := fmt.Sprintf("pool-%03d", p)
 		h := Host{Name: fmt.Sprintf("%s-%s-%06d", b.Name, pool, i), Pool: pool, Base: b}
-		var ids []feature.ID
-		var layers []int
 		if cfg.MaxMasked > 0 && rng.Float64() < cfg.MaskedHosts {
-			k := 1 + rng.IntN(cfg.MaxMasked)
-			for range k {
-				l := rng.IntN(numLayers)
-				cands := b.maskable[l]
-				if !cfg.Relevant.IsEmpty() {
-					cands = relevant(cands, cfg.Relevant)
+			var v *variant
+			if cfg.Variants > 0 {
+				vs := variants[b]
+				if vs == nil {
+					// Drawn from their own source, so that a base's
+					// variants do not depend on where its first host is.
+					vr := rand.New(rand.NewPCG(cfg.Seed, uint64(slices.Index(bases, b))))
+					for range cfg.Variants {
+						vs = append(vs, drawMasks(vr, b, cfg, reg))
+					}
+					variants[b] = vs
 				}
-				if len(cands) == 0 {
-					continue
-				}
-				id := cands[rng.IntN(len(cands))]
-				if slices.Contains(ids, id) {
-					continue
-				}
-				ids, layers = append(ids, id), append(layers, l)
-				h.Masked = append(h.Masked, fmt.Sprintf("%s (%s)", reg.Name(id), layerNames[l]))
+				v = vs[rng.IntN(len(vs))]
+			} else {
+				v = drawMasks(rng, b, cfg, reg)
 			}
+			h.Masked = v.masked
+			h.Snap = v.snap
+		} else {
+			h.Snap = b.Snap
 		}
-		h.Snap = mask(b.Snap, reg, ids, layers)
-		h.Snap.Hostname = h.Name
+		c := *h.Snap
+		c.Hostname = h.Name
+		h.Snap = &c
 		out = append(out, h)
 	}
 	return out, nil
+}
+
+// drawMasks draws 1 to cfg.MaxMasked masks for a host of b and masks a
+// copy of b's snapshot with them. Hosts of one variant share the copy
+// (only their names differ), which keeps a million-host fleet small.
+func drawMasks(rng *rand.Rand, b *Base, cfg Config, reg *feature.Registry) *variant {
+	v := &variant{}
+	k := 1 + rng.IntN(cfg.MaxMasked)
+	for range k {
+		l := rng.IntN(numLayers)
+		cands := b.maskable[l]
+		if !cfg.Relevant.IsEmpty() {
+			cands = relevant(cands, cfg.Relevant)
+		}
+		if len(cands) == 0 {
+			continue
+		}
+		id := cands[rng.IntN(len(cands))]
+		if slices.Contains(v.ids, id) {
+			continue
+		}
+		v.ids, v.layers = append(v.ids, id), append(v.layers, l)
+		v.masked = append(v.masked, fmt.Sprintf("%s (%s)", reg.Name(id), layerNames[l]))
+	}
+	v.snap = mask(b.Snap, reg, v.ids, v.layers)
+	return v
 }
 
 func relevant(ids []feature.ID, set feature.FeatureSet) []feature.ID {

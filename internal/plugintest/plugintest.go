@@ -22,6 +22,7 @@
 package plugintest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,7 +31,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/cpupolicy/cpupolicy/plugins"
 )
+
+// sealTimeout is plugins/sdk/seal's: sealing runs the module in the
+// interpreter, which under -race on a loaded machine takes seconds.
+const sealTimeout = 2 * time.Minute
 
 type build struct {
 	once sync.Once
@@ -99,24 +107,52 @@ func fileExists(p string) bool {
 }
 
 // Build builds the Go main package pkg (an import path, such as
-// "github.com/cpupolicy/cpupolicy/plugins/vendors/zhaoxin") to WebAssembly, once per test
-// binary, and returns the .wasm file's path.
+// "github.com/cpupolicy/cpupolicy/plugins/vendors/zhaoxin") to WebAssembly and seals it
+// (plugins.SealFile, as plugins/sdk/seal does after go build), once per
+// test binary, and returns the .wasm file's path.
 func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	return buildOnce(t, pkg, true)
+}
+
+// BuildUnsealed is Build without the seal: a module cpupolicy loads by
+// running it, as it loads one built without the post-link step (and
+// modules that cannot be sealed, such as hostile ones).
+func BuildUnsealed(t testing.TB, pkg string) string {
+	t.Helper()
+	return buildOnce(t, pkg, false)
+}
+
+func buildOnce(t testing.TB, pkg string, sealed bool) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds a WebAssembly plugin (skipped in -short mode)")
 	}
 	dir := Dir(t)
-	v, _ := builds.LoadOrStore(pkg, &build{})
+	key := pkg
+	if !sealed {
+		key += " unsealed"
+	}
+	v, _ := builds.LoadOrStore(key, &build{})
 	b := v.(*build)
 	b.once.Do(func() {
 		slots <- struct{}{}
 		defer func() { <-slots }()
-		name := strings.ReplaceAll(strings.TrimPrefix(pkg, "github.com/cpupolicy/cpupolicy/"), "/", "_") + ".wasm"
-		b.path = filepath.Join(dir, name)
+		name := strings.ReplaceAll(strings.TrimPrefix(pkg, "github.com/cpupolicy/cpupolicy/"), "/", "_")
+		if !sealed {
+			name += "-unsealed"
+		}
+		b.path = filepath.Join(dir, name+".wasm")
 		out, err := Command(pkg, b.path).CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("building %s: %v\n%s", pkg, err, out)
+			return
+		}
+		if sealed {
+			cfg := plugins.Config{}.WithInterpreter(true).WithCacheDir("").WithTimeout(sealTimeout)
+			if err := plugins.SealFile(context.Background(), b.path, cfg); err != nil {
+				b.err = fmt.Errorf("sealing %s: %v", pkg, err)
+			}
 		}
 	})
 	if b.err != nil {

@@ -20,9 +20,12 @@
 //
 //	func main() {}
 //
-// Build it with the standard toolchain:
+// Build it with the standard toolchain, then seal it (the post-link step
+// that writes the plugin's declaration into the module, so that cpupolicy
+// learns its features and models without compiling it):
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o acme.wasm .
+//	go run github.com/cpupolicy/cpupolicy/plugins/sdk/seal@VERSION acme.wasm
 //
 // The package imports no fmt, reflect or encoding/json, and a plugin that
 // wants to stay small (every kilobyte of guest code costs load time in the

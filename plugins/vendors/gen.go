@@ -10,9 +10,11 @@
 //     bits QEMU does not name among them, and the YongFeng model.
 //
 // `go generate ./plugins/vendors/` builds each to X/X.wasm with exactly
-// the command a vendor uses (the .wasm files are build outputs, not kept
-// in the repository); the tests build them the same way, once per test
-// binary (plugins/internal/plugintest).
+// the commands a vendor uses: go build, then the post-link step
+// plugins/sdk/seal, which writes the plugin's declaration into the module
+// (the .wasm files are build outputs, not kept in the repository); the
+// tests build them the same way, once per test binary
+// (internal/plugintest).
 //
 // They are not a Go API: nothing imports them. They stay outside
 // internal/ because they are what a vendor reads to write a plugin of
@@ -23,3 +25,4 @@ package vendors
 //go:generate env GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o amd/amd.wasm ./amd
 //go:generate env GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o intel/intel.wasm ./intel
 //go:generate env GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o zhaoxin/zhaoxin.wasm ./zhaoxin
+//go:generate go run ../sdk/seal amd/amd.wasm intel/intel.wasm zhaoxin/zhaoxin.wasm

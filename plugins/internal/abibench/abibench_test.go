@@ -80,7 +80,8 @@ var codecs = []codec{
 }
 
 func load(t testing.TB, name, cacheDir string) (*sandbox.Module, int) {
-	path := plugintest.Build(t, "github.com/cpupolicy/cpupolicy/plugins/internal/abibench/testdata/"+name)
+	// Unsealed: these modules speak a bare ABI of their own, not the SDK's.
+	path := plugintest.BuildUnsealed(t, "github.com/cpupolicy/cpupolicy/plugins/internal/abibench/testdata/"+name)
 	wasm, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,15 @@ type Info struct {
 	// pages (MemoryMax is 0 when the module sets none).
 	MemoryMin, MemoryMax uint64
 	HasMemoryMax         bool
+	// Customs are the custom sections, in file order.
+	Customs []Custom
+}
+
+// Custom is a custom section: its name, where the section starts (its id
+// byte) and ends, and where its content after the name starts.
+type Custom struct {
+	Name                     string
+	Start, ContentStart, End int
 }
 
 // Export returns the export named name, if any.
@@ -193,6 +202,7 @@ func Parse(b []byte) (*Info, error) {
 	r.off = 8
 	info := &Info{}
 	for r.off < len(b) {
+		start := r.off
 		id := r.byte()
 		size := r.uleb(32)
 		if r.err != nil {
@@ -210,8 +220,13 @@ func Parse(b []byte) (*Info, error) {
 			parseMemory(sec, info)
 		case 7:
 			parseExports(sec, info)
-		case 0, 1, 3, 4, 6, 8, 9, 10, 11, 12, 13:
-			// custom, type, function, table, global, start, element,
+		case 0:
+			name := sec.name()
+			if sec.err == nil {
+				info.Customs = append(info.Customs, Custom{Name: name, Start: start, ContentStart: sec.off, End: end})
+			}
+		case 1, 3, 4, 6, 8, 9, 10, 11, 12, 13:
+			// type, function, table, global, start, element,
 			// code, data, data count, tag: not needed here.
 		default:
 			sec.fail("unknown section id %d", id)
