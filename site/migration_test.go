@@ -37,9 +37,9 @@ func loadRecorded(t *testing.T, reg *feature.Registry, name string) *host.HostSn
 // like switched off at the hw, os or kvm layer), the fleet report lists,
 // for a host-model guest of each host, exactly the hosts it can
 // live-migrate to: those that show it the same vendor and make all it has
-// available, checked here against each source's availability under kvm
-// (check.Compute: what `-cpu host` passes) and against `models` of the
-// targets (every model runnable on the source runs there); and for each
+// available, checked here against `resolve --cpu host` of each source
+// under kvm (check.ResolveConfig: what QEMU's -cpu host gives a guest)
+// and against `models` of the targets (every model runnable on the source runs there); and for each
 // same-vendor host it cannot go to, the bits that host lacks.
 func TestMigrationTargets(t *testing.T) {
 	reg := feature.Builtin()
@@ -118,9 +118,15 @@ func TestMigrationTargets(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s is in no migration class", src)
 		}
+		// What a host-model guest of src has: `resolve --cpu host` on
+		// src under kvm (check.ResolveConfig, QEMU's -cpu host).
+		res, _, err := check.ResolveConfig(cat, "host", mt.Name, core.KVM, snaps[src], "")
+		if err != nil {
+			t.Fatalf("%s: resolve --cpu host: %v", src, err)
+		}
 		var want []string
 		for _, dst := range names {
-			if dst != src && snaps[dst].Vendor == snaps[src].Vendor && avail[src].Set.SubsetOf(avail[dst].Set) {
+			if dst != src && snaps[dst].Vendor == snaps[src].Vendor && res.Features.SubsetOf(avail[dst].Set) {
 				want = append(want, dst)
 			}
 		}
