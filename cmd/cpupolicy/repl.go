@@ -1,37 +1,19 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"sync"
-	"unicode/utf8"
 
-	"github.com/chzyer/readline"
 	"github.com/mattn/go-isatty"
-	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
-	"go.starlark.net/syntax"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/starlib"
+	"github.com/cpupolicy/cpupolicy/starlib/repl"
 )
-
-// replFile names what the REPL reads in positions and backtraces.
-const replFile = "<stdin>"
-
-// maxReplScript bounds a piped script, as starlib bounds a policy file:
-// Starlark sources are kilobytes.
-const maxReplScript = 4 << 20
-
-// errInterrupted is the cause of an evaluation stopped by Ctrl-C.
-var errInterrupted = errors.New("interrupted")
 
 // runRepl is `cpupolicy repl` (doc.go, "# repl"): a prompt on a
 // terminal, else standard input run as one script. The session is a
@@ -65,7 +47,14 @@ func runRepl(e *env, args []string) error {
 	// e.stdout are whenever they are terminals (main passes os.Stdin and
 	// os.Stdout; tests pass buffers).
 	if !terminal(e.stdin) || !terminal(e.stdout) {
-		return replScript(e, starlib.NewSession(scat, opts))
+		err := repl.Script(starlib.NewSession(scat, opts), e.stdin, e.stderr)
+		if errors.Is(err, repl.ErrFailed) {
+			return errFailed
+		}
+		if err != nil {
+			return cmdError("repl", err)
+		}
+		return nil
 	}
 	// At a prompt an evaluation has no step budget and no deadline:
 	// Ctrl-C stops it.
@@ -74,8 +63,11 @@ func runRepl(e *env, args []string) error {
 	if h, ok := h.(*starlib.Host); ok {
 		desc = replHostDesc(h.Name(), *hostFile)
 	}
-	r := &repl{e: e, s: starlib.NewSession(scat, opts)}
-	return r.interactive(cat.Name(), qemuText(cat.QEMUVersion()), cat.NumModels(), desc)
+	banner := fmt.Sprintf("cpupolicy repl: catalog %s (%s, %d models), host %s.\nhelp() lists names, Tab completes, Ctrl-C interrupts, Ctrl-D exits.\n", cat.Name(), qemuText(cat.QEMUVersion()), cat.NumModels(), desc)
+	if err := repl.Interactive(starlib.NewSession(scat, opts), banner, e.stdout, e.stderr, os.Getenv); err != nil {
+		return cmdError("repl", err)
+	}
+	return nil
 }
 
 // replHostDesc describes the host of the banner: its name, and where it
@@ -124,210 +116,4 @@ func replHost(e *env, file string, reg *feature.Registry) (v starlark.Value, not
 		return h, fmt.Sprintf("this host has no KVM data (%s); host.kvm is empty", s.KVMError), nil
 	}
 	return h, "", nil
-}
-
-// replScript runs standard input as one Starlark file, under the
-// sandbox's default limits (nobody is there to press Ctrl-C). Exit 1
-// when it fails to parse or run.
-func replScript(e *env, s *starlib.Session) error {
-	src, err := io.ReadAll(io.LimitReader(e.stdin, maxReplScript+1))
-	if err != nil {
-		return cmdError("repl", fmt.Errorf("reading standard input: %v", err))
-	}
-	if len(src) > maxReplScript {
-		fmt.Fprintf(e.stderr, "%s: script too large (limit %d bytes)\n", replFile, maxReplScript)
-		return errFailed
-	}
-	if err := s.ExecFile(context.Background(), replFile, src); err != nil {
-		printStarlarkErr(e, err)
-		return errFailed
-	}
-	return nil
-}
-
-// printStarlarkErr prints a Starlark failure as its backtrace, and
-// resolver errors (undefined names…) all, each with its file:line:col.
-func printStarlarkErr(e *env, err error) {
-	var ee *starlark.EvalError
-	var el resolve.ErrorList
-	switch {
-	case errors.As(err, &ee):
-		fmt.Fprintln(e.stderr, ee.Backtrace())
-	case errors.As(err, &el):
-		for _, e2 := range el {
-			fmt.Fprintln(e.stderr, e2.Error())
-		}
-	default:
-		fmt.Fprintln(e.stderr, err)
-	}
-}
-
-// repl is an interactive session on a terminal.
-type repl struct {
-	e *env
-	s *starlib.Session
-
-	mu   sync.Mutex
-	stop context.CancelCauseFunc // ends the running evaluation; nil between them
-}
-
-// interactive reads, evaluates and prints until Ctrl-D.
-func (r *repl) interactive(catName, qemu string, models int, hostDesc string) error {
-	cfg := &readline.Config{
-		Prompt:            ">>> ",
-		AutoComplete:      completer{r.s},
-		InterruptPrompt:   "^C",
-		EOFPrompt:         "\n", // readline's way of saying none
-		HistorySearchFold: true,
-		Stdout:            r.e.stdout,
-		Stderr:            r.e.stderr,
-	}
-	if path, err := historyPath(os.Getenv); err != nil {
-		fmt.Fprintf(r.e.stderr, "cpupolicy repl: no history: %v\n", err)
-	} else if err := prepareHistory(path); err != nil {
-		fmt.Fprintf(r.e.stderr, "cpupolicy repl: no history: %v\n", err)
-	} else {
-		cfg.HistoryFile = path
-	}
-	rl, err := readline.NewEx(cfg)
-	if err != nil {
-		return cmdError("repl", err)
-	}
-	defer rl.Close()
-	fmt.Fprintf(r.e.stdout, "cpupolicy repl: catalog %s (%s, %d models), host %s.\n", catName, qemu, models, hostDesc)
-	fmt.Fprintln(r.e.stdout, "help() lists names, Tab completes, Ctrl-C interrupts, Ctrl-D exits.")
-	defer r.handleInterrupts()()
-	for {
-		f, err := r.read(rl)
-		switch {
-		case err == io.EOF:
-			return nil
-		case err == readline.ErrInterrupt:
-			continue // the line (or the unfinished block) is dropped
-		case err != nil:
-			printStarlarkErr(r.e, err)
-			continue
-		}
-		r.eval(f)
-	}
-}
-
-// handleInterrupts makes SIGINT stop the running evaluation until the
-// returned function is called. While an evaluation runs the terminal is
-// in cooked mode, so Ctrl-C is a SIGINT; at the prompt readline reads it
-// as a key.
-func (r *repl) handleInterrupts() (stop func()) {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt)
-	quit := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-sigs:
-				r.interrupt()
-			case <-quit:
-				return
-			}
-		}
-	}()
-	return func() { signal.Stop(sigs); close(quit) }
-}
-
-// read reads one compound statement: a line, or a def/for/if block
-// continued at a "... " prompt until it is complete (a blank line ends
-// a block, as in Python). It returns io.EOF on Ctrl-D and
-// readline.ErrInterrupt on Ctrl-C.
-func (r *repl) read(rl *readline.Instance) (*syntax.File, error) {
-	rl.SetPrompt(">>> ")
-	var stop error
-	f, err := starlib.FileOptions().ParseCompoundStmt(replFile, func() ([]byte, error) {
-		line, err := rl.Readline()
-		rl.SetPrompt("... ")
-		if err != nil {
-			stop = err
-			return nil, err
-		}
-		return []byte(line + "\n"), nil
-	})
-	if stop != nil {
-		return nil, stop
-	}
-	return f, err
-}
-
-// eval runs one statement and prints an expression's value (its repr)
-// unless it is None. An error after an interruption starts on a line of
-// its own (the terminal echoed "^C").
-func (r *repl) eval(f *syntax.File) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	r.setStop(cancel)
-	defer r.setStop(nil)
-	v, err := r.s.Exec(ctx, f)
-	switch {
-	case err != nil:
-		if context.Cause(ctx) == errInterrupted {
-			fmt.Fprintln(r.e.stderr)
-		}
-		printStarlarkErr(r.e, err)
-	case v != nil:
-		fmt.Fprintln(r.e.stdout, v.String())
-	}
-}
-
-func (r *repl) setStop(f context.CancelCauseFunc) {
-	r.mu.Lock()
-	r.stop = f
-	r.mu.Unlock()
-}
-
-// interrupt stops the running evaluation, if any.
-func (r *repl) interrupt() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stop != nil {
-		r.stop(errInterrupted)
-	}
-}
-
-// historyPath is where the REPL keeps its history, in the user's state
-// directory as the XDG Base Directory specification defines it:
-// $XDG_STATE_HOME/cpupolicy/repl_history, or under ~/.local/state when
-// XDG_STATE_HOME is unset or not absolute (the specification says to
-// ignore a relative one).
-func historyPath(getenv func(string) string) (string, error) {
-	dir := getenv("XDG_STATE_HOME")
-	if !filepath.IsAbs(dir) {
-		home := getenv("HOME")
-		if !filepath.IsAbs(home) {
-			return "", errors.New("neither $XDG_STATE_HOME nor $HOME is an absolute path")
-		}
-		dir = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(dir, "cpupolicy", "repl_history"), nil
-}
-
-// prepareHistory creates path's directories (0700) and the file itself
-// (0600), private as a shell's history is.
-func prepareHistory(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-// completer is readline's Tab completion over a session.
-type completer struct{ s *starlib.Session }
-
-func (c completer) Do(line []rune, pos int) ([][]rune, int) {
-	prefix, cands := c.s.Complete(string(line[:pos]))
-	out := make([][]rune, len(cands))
-	for i, s := range cands {
-		out[i] = []rune(s[len(prefix):])
-	}
-	return out, utf8.RuneCountInString(prefix)
 }

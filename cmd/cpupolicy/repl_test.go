@@ -11,11 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"go.starlark.net/starlark"
-
-	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/internal/testenv"
-	"github.com/cpupolicy/cpupolicy/starlib"
 )
 
 const replTestHost = "../../testdata/hosts/this-machine.json"
@@ -55,56 +51,6 @@ func TestReplExitCodes(t *testing.T) {
 				t.Errorf("stderr %q, want a line %q", stderr.String(), c.stderr)
 			}
 		})
-	}
-}
-
-func TestReplHistoryPath(t *testing.T) {
-	for _, c := range []struct {
-		name, xdg, home, want string
-	}{
-		{"xdg", "/x/state", "/home/u", "/x/state/cpupolicy/repl_history"},
-		{"home", "", "/home/u", "/home/u/.local/state/cpupolicy/repl_history"},
-		{"relative xdg is ignored", "state", "/home/u", "/home/u/.local/state/cpupolicy/repl_history"},
-		{"nothing", "", "", ""},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := historyPath(func(k string) string {
-				return map[string]string{"XDG_STATE_HOME": c.xdg, "HOME": c.home}[k]
-			})
-			if got != c.want || (err != nil) != (c.want == "") {
-				t.Errorf("got %q, %v; want %q", got, err, c.want)
-			}
-		})
-	}
-}
-
-// testSession returns a session over the embedded qemu-7.2 catalog and
-// the recorded host.
-func testSession(t *testing.T) *starlib.Session {
-	t.Helper()
-	e := &env{plugins: &pluginState{}}
-	cat, err := e.loadCatalog("qemu-7.2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := e.loadSnapshot(replTestHost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := starlib.NewHost("", snap, feature.Builtin())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return starlib.NewSession(starlib.NewCatalog(cat), starlib.Options{Predeclared: starlark.StringDict{"host": h, "catalog": starlib.NewCatalog(cat)}})
-}
-
-// TestReplCompleterDo: readline gets the rest of each candidate and the
-// length of the word.
-func TestReplCompleterDo(t *testing.T) {
-	line := []rune(`features("avx512bita") # …`)
-	got, n := completer{testSession(t)}.Do(line, len(`features("avx512bita`))
-	if n != len("avx512bita") || len(got) != 1 || string(got[0]) != "lg" {
-		t.Errorf("Do = %q, %d; want [\"lg\"], %d", got, n, len("avx512bita"))
 	}
 }
 
