@@ -178,12 +178,12 @@ func (f *checkFlags) input(e *env, files []string) (starlib.Input, starlib.Optio
 	if err != nil {
 		return in, starlib.Options{}, err
 	}
-	t.defaults(e, "check", f.machine, f.accel)
+	defaults(e, t, "check", f.machine, f.accel)
 	reg, err := e.registry()
 	if err != nil {
 		return in, starlib.Options{}, err
 	}
-	spec, forbid, err := t.spec(reg, func() (*libvirt.Host, error) {
+	spec, forbid, err := t.Spec(reg, func() (*libvirt.Host, error) {
 		// A host-dependent <cpu> is a different offer on each host:
 		// judge it on one.
 		if len(f.hostFiles) != 1 {

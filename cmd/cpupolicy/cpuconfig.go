@@ -3,12 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/core/guestcpu"
 	"github.com/cpupolicy/cpupolicy/core/libvirt"
-	"github.com/cpupolicy/cpupolicy/core/qemucmd"
 )
 
 // cpuFlags are the flags that name the guest CPU a command judges, each
@@ -36,29 +34,17 @@ func addCPUFlags(fs *flag.FlagSet, cmd string, pid bool) *cpuFlags {
 	return f
 }
 
-// cpuTarget is the configuration the flags name: a -cpu spec (for
-// --cpu-xml, once the host is known: spec), and the machine type and
-// accelerator the configuration itself names ("" when it names none).
-type cpuTarget struct {
-	cpu            string
-	domain         *libvirt.CPU // --cpu-xml
-	machine, accel string
-	notes          []string
-}
-
-// given reports whether any of the flags was given.
-func (t *cpuTarget) given() bool { return t.cpu != "" || t.domain != nil }
-
 // load reads what the flags name.
-func (f *cpuFlags) load(e *env) (*cpuTarget, error) {
+func (f *cpuFlags) load(e *env) (*guestcpu.Target, error) {
+	src := guestcpu.Source{CPU: *f.cpu, XML: *f.xml, Cmdline: *f.cmdline, Stdin: e.stdin}
+	if f.pid != nil {
+		src.PID = *f.pid
+	}
 	n := 0
-	for _, s := range []string{*f.cpu, *f.xml, *f.cmdline} {
-		if s != "" {
+	for _, given := range []bool{src.CPU != "", src.XML != "", src.Cmdline != "", src.PID != 0} {
+		if given {
 			n++
 		}
-	}
-	if f.pid != nil && *f.pid != 0 {
-		n++
 	}
 	if n > 1 {
 		names := "--cpu, --cpu-xml and --qemu-cmdline"
@@ -67,92 +53,28 @@ func (f *cpuFlags) load(e *env) (*cpuTarget, error) {
 		}
 		return nil, usagef(f.cmd, "%s exclude each other", names)
 	}
-	t := &cpuTarget{cpu: *f.cpu}
-	switch {
-	case *f.xml != "":
-		reg, err := e.registry()
-		if err != nil {
+	var reg *feature.Registry // only a libvirt <cpu> names features
+	if src.XML != "" {
+		var err error
+		if reg, err = e.registry(); err != nil {
 			return nil, err
 		}
-		if t.domain, err = libvirt.ReadCPUFile(*f.xml, reg); err != nil {
-			return nil, err
-		}
-		t.machine, t.accel, t.notes = t.domain.Machine, string(t.domain.Accel()), t.domain.Notes()
-	case *f.cmdline != "":
-		cmd, err := f.readCmdline(e)
-		if err != nil {
-			return nil, err
-		}
-		return target(cmd)
-	case f.pid != nil && *f.pid != 0:
-		cmd, err := qemucmd.ReadPID(*f.pid)
-		if err != nil {
-			return nil, err
-		}
-		return target(cmd)
 	}
-	return t, nil
-}
-
-func (f *cpuFlags) readCmdline(e *env) (*qemucmd.Config, error) {
-	name := *f.cmdline
-	var data []byte
-	var err error
-	if name == "-" {
-		name = "<stdin>"
-		data, err = io.ReadAll(e.stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return qemucmd.Parse(name, data)
-}
-
-func target(cmd *qemucmd.Config) (*cpuTarget, error) {
-	t, err := cmd.Target()
-	if err != nil {
-		return nil, err
-	}
-	return &cpuTarget{cpu: t.CPU, machine: t.Machine, accel: string(t.Accel), notes: t.Notes}, nil
+	return guestcpu.Load(src, reg)
 }
 
 // defaults fills the machine and accel flags the user left empty with
 // what the configuration names, and prints its notes.
-func (t *cpuTarget) defaults(e *env, cmd string, machine, accel *string) {
+func defaults(e *env, t *guestcpu.Target, cmd string, machine, accel *string) {
 	if *machine == "" {
-		*machine = t.machine
+		*machine = t.Machine
 	}
 	if *accel == "" {
-		*accel = t.accel
+		*accel = t.Accel
 	}
-	for _, n := range t.notes {
+	for _, n := range t.Notes {
 		fmt.Fprintf(e.stderr, "cpupolicy %s: note: %s\n", cmd, n)
 	}
-}
-
-// spec returns the -cpu spec ("" when no flag named one) and, for
-// --cpu-xml, the features the domain forbids. host is called only when
-// the spec depends on the host (libvirt's host-model, match='minimum' or
-// optional features).
-func (t *cpuTarget) spec(reg *feature.Registry, host func() (*libvirt.Host, error)) (string, *feature.FeatureSet, error) {
-	if t.domain == nil {
-		return t.cpu, nil, nil
-	}
-	var h *libvirt.Host
-	if t.domain.NeedsHost() {
-		var err error
-		if h, err = host(); err != nil {
-			return "", nil, err
-		}
-	}
-	spec, err := t.domain.Spec(reg, h)
-	if err != nil {
-		return "", nil, err
-	}
-	forbid := t.domain.Forbidden()
-	return spec, &forbid, nil
 }
 
 // libvirtHost is the host a libvirt <cpu> is judged on: the judge's
