@@ -133,5 +133,5 @@ func runCatalogShow(e *env, args []string) error {
 		return err
 	}
 	js := cat.Summarize()
-	return writeFormat(e, "catalog show", "", format.value, js, func(b *bytes.Buffer) { js.WriteText(b, cat) })
+	return writeFormat(e, "catalog show", "", format.Value, js, func(b *bytes.Buffer) { js.WriteText(b, cat) })
 }

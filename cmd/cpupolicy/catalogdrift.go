@@ -32,7 +32,7 @@ func runCatalogDiff(e *env, args []string) error {
 		return err
 	}
 	d := drift.Diff(a, b)
-	return writeFormat(e, "catalog diff", "", format.value, d, func(b *bytes.Buffer) { d.WriteText(b) })
+	return writeFormat(e, "catalog diff", "", format.Value, d, func(b *bytes.Buffer) { d.WriteText(b) })
 }
 
 func runCatalogLock(e *env, args []string) error {
@@ -118,7 +118,7 @@ func runCatalogVerify(e *env, args []string) error {
 	rep := drift.Verify(lf, cat)
 	js := verifyJSON{*lockPath, lf.Catalog, cat.Name(), cat.QEMUVersion(), rep.OK(), rep.Locked, rep.Checked,
 		rep.DefinitionsUnchecked, rep.Findings}
-	err = writeFormat(e, "catalog verify", "", format.value, js, func(b *bytes.Buffer) {
+	err = writeFormat(e, "catalog verify", "", format.Value, js, func(b *bytes.Buffer) {
 		rep.WriteText(b, *lockPath, lf, cat, colorOK(e.stdout))
 	})
 	if err != nil || rep.OK() {

@@ -125,7 +125,7 @@ func runCheck(e *env, args []string) error {
 		}
 	}
 	var buf bytes.Buffer
-	if w := checkWriters[f.format.value]; w != nil {
+	if w := checkWriters[f.format.Value]; w != nil {
 		err = w(&buf, rep)
 	} else {
 		err = report.WriteText(&buf, rep, report.TextOptions{Color: colorOK(e.stdout)})

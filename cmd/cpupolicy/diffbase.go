@@ -83,7 +83,7 @@ func runDiff(e *env, args []string) error {
 		return err
 	}
 	out := check.Diff(j.Catalog.Registry(), fs.Arg(0), fs.Arg(1), j.Accel, a, b)
-	return writeFormat(e, "diff", "", format.value, out, func(b *bytes.Buffer) {
+	return writeFormat(e, "diff", "", format.Value, out, func(b *bytes.Buffer) {
 		fmt.Fprintf(b, "%d features in common (%s)\n", out.Common, out.Accel)
 		fmt.Fprintf(b, "only in %s (%d): %s\n", out.A, len(out.OnlyA), strings.Join(out.OnlyA, " "))
 		fmt.Fprintf(b, "only in %s (%d): %s\n", out.B, len(out.OnlyB), strings.Join(out.OnlyB, " "))
@@ -124,5 +124,5 @@ func runBaseline(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFormat(e, "baseline", "", format.value, out, func(b *bytes.Buffer) { out.WriteText(b, *all) })
+	return writeFormat(e, "baseline", "", format.Value, out, func(b *bytes.Buffer) { out.WriteText(b, *all) })
 }

@@ -18,7 +18,7 @@ var exportFormats = []string{"nova", "proxmox", "libvirt", "kubevirt"}
 func runExport(e *env, args []string) error {
 	fs := newFlags("export")
 	format := addFormatFlag(fs, "text", "json")
-	format.textIsFile = true
+	format.TextIsFile = true
 	pool := fs.String("pool", "", "the `POOL` to export: a pool of --site, or the name of the pool the HOST files make")
 	siteFile := fs.String("site", "", "the site `FILE` (site.star) whose pools name the hosts")
 	catName := catalogFlag(fs)
@@ -101,5 +101,5 @@ func runExport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFormat(e, "export", *out, format.value, v, func(b *bytes.Buffer) { b.Write(v.Text()) })
+	return writeFormat(e, "export", *out, format.Value, v, func(b *bytes.Buffer) { b.Write(v.Text()) })
 }

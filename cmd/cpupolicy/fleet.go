@@ -39,7 +39,7 @@ func runFleet(e *env, args []string) error {
 	}
 	in.Migration = *migration
 	if len(remove) > 0 || len(add) > 0 {
-		return runWhatIf(e, in, remove, add, format.value, *outFile)
+		return runWhatIf(e, in, remove, add, format.Value, *outFile)
 	}
 	r, err := site.JudgeFleet(in)
 	if errors.Is(err, site.ErrNoHosts) {
@@ -49,7 +49,7 @@ func runFleet(e *env, args []string) error {
 		return err
 	}
 	var buf bytes.Buffer
-	switch format.value {
+	switch format.Value {
 	case "json":
 		writeJSON(&buf, r)
 	case "html":

@@ -15,7 +15,7 @@ import (
 
 func runLabels(e *env, args []string) error {
 	fs := newFlags("labels")
-	format := &formatFlag{value: "text", allowed: []string{"text", "json"}}
+	format := &formatFlag{Value: "text", Allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output `format`: text (NFD's feature file) or json")
 	jf := addJudgeFlags(fs)
 	siteFile := fs.String("site", "", "label the runnable offers of the site `FILE` too")
@@ -43,7 +43,7 @@ func runLabels(e *env, args []string) error {
 		return err
 	}
 	if *style == "kubevirt" {
-		return kubevirtLabels(e, j, kubevirtFlags{*cpuMap, *hostModelFrom, obsolete}, *expiry, *out, format.value)
+		return kubevirtLabels(e, j, kubevirtFlags{*cpuMap, *hostModelFrom, obsolete}, *expiry, *out, format.Value)
 	}
 	in := labels.Input{Host: j.Host, Catalog: j.Catalog, Machine: j.Machine.Name, Accel: string(j.Accel),
 		Snapshot: j.snap, Avail: j.Avail, SiteFile: *siteFile}
@@ -59,7 +59,7 @@ func runLabels(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFormat(e, "labels", *out, format.value, n, func(b *bytes.Buffer) { labels.WriteFeatureFile(b, n) })
+	return writeFormat(e, "labels", *out, format.Value, n, func(b *bytes.Buffer) { labels.WriteFeatureFile(b, n) })
 }
 
 // kubevirtFlags are the flags of labels --style kubevirt.

@@ -60,7 +60,7 @@ func runPluginInspect(e *env, args []string) error {
 	}
 	// The plugins that loaded are shown before the error of one that
 	// did not.
-	err := writeFormat(e, "plugin", "", format.value, out, func(b *bytes.Buffer) {
+	err := writeFormat(e, "plugin", "", format.Value, out, func(b *bytes.Buffer) {
 		for i, in := range out {
 			if i > 0 {
 				b.WriteByte('\n')
@@ -113,7 +113,7 @@ func runPluginRun(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFormat(e, "plugin", "", format.value, out, func(b *bytes.Buffer) {
+	return writeFormat(e, "plugin", "", format.Value, out, func(b *bytes.Buffer) {
 		for _, l := range text {
 			fmt.Fprintln(b, l)
 		}

@@ -19,7 +19,7 @@ type probeSources struct {
 
 func runProbe(e *env, args []string) error {
 	fs := newFlags("probe")
-	format := &formatFlag{allowed: []string{"text", "json"}}
+	format := &formatFlag{Allowed: []string{"text", "json"}}
 	fs.Var(format, "format", "output `format`: text or json (default: json with -o, text otherwise)")
 	out := fs.String("o", "", "write the output to `FILE` atomically instead of standard output")
 	src := probeSources{
@@ -42,10 +42,10 @@ func runProbe(e *env, args []string) error {
 	if n > 1 {
 		return usagef("probe", "--host, --from-cpuid-dump, --from-qemu-expansion, --from-domcapabilities and --from-nfd exclude each other")
 	}
-	if format.value == "" {
-		format.value = "text"
+	if format.Value == "" {
+		format.Value = "text"
 		if *out != "" {
-			format.value = "json"
+			format.Value = "json"
 		}
 	}
 	reg, err := e.registry()
@@ -57,7 +57,7 @@ func runProbe(e *env, args []string) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if format.value == "json" {
+	if format.Value == "json" {
 		data, err := snap.Marshal()
 		if err != nil {
 			return cmdError("probe", err)

@@ -69,7 +69,7 @@ func runResolve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFormat(e, "resolve", "", format.value, cat.ResolutionsJSON(out), func(b *bytes.Buffer) { cat.WriteResolutions(b, out) })
+	return writeFormat(e, "resolve", "", format.Value, cat.ResolutionsJSON(out), func(b *bytes.Buffer) { cat.WriteResolutions(b, out) })
 }
 
 // catalogMachine loads the catalog name and finds machine on it (default:

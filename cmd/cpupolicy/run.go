@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/cpupolicy/cpupolicy/internal/atomicfile"
+	"github.com/cpupolicy/cpupolicy/internal/cliflag"
 	"github.com/cpupolicy/cpupolicy/internal/suggest"
 )
 
@@ -154,7 +153,7 @@ func newFlags(cmd string) *flag.FlagSet {
 // parseArgs parses args: errHelp after printing help on -h, a usage
 // error for a bad flag.
 func parseArgs(e *env, fs *flag.FlagSet, args []string) error {
-	err := parseInterspersed(fs, args)
+	err := cliflag.Parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(e.stdout, helpText(fs.Name()))
 		fmt.Fprintln(e.stdout, "\nFlags:")
@@ -163,74 +162,14 @@ func parseArgs(e *env, fs *flag.FlagSet, args []string) error {
 		return errHelp
 	}
 	if err != nil {
-		return usagef(fs.Name(), "%s", flagError(fs, err))
+		// The vendor plugin flags every command takes are parsed before
+		// fs (takePluginFlags): a typo of one is close to them too.
+		return usagef(fs.Name(), "%s", cliflag.Describe(fs, err, "plugin", "plugin-memory", "plugin-timeout"))
 	}
-	return formatFromOutput(fs)
-}
-
-// outputFormats are the formats a -o file name's extension stands for.
-var outputFormats = map[string]string{
-	".txt": "text", ".json": "json", ".html": "html", ".htm": "html", ".sarif": "sarif", ".xml": "junit",
-}
-
-// formatNoun names a file of each format, with its article.
-var formatNoun = map[string]string{
-	"text": "a text", "json": "a JSON", "html": "an HTML", "sarif": "a SARIF", "junit": "a JUnit XML",
-}
-
-// formatFromOutput makes -o FILE.EXT pick the format EXT stands for
-// (outputFormats) in a command that has --format: `fleet -o report.html`
-// writes HTML. A --format that says otherwise, or an extension of a
-// format the command cannot write, is refused rather than writing, say,
-// text into report.html; another extension (or none) leaves the format
-// as --format or the default has it.
-func formatFromOutput(fs *flag.FlagSet) error {
-	o, f := fs.Lookup("o"), fs.Lookup("format")
-	if o == nil || f == nil {
-		return nil
+	if err := cliflag.FormatFromOutput(fs); err != nil {
+		return usagef(fs.Name(), "%v", err)
 	}
-	ff, ok := f.Value.(*formatFlag)
-	path := o.Value.String()
-	want, known := outputFormats[strings.ToLower(filepath.Ext(path))]
-	if !ok || path == "" || path == "-" || !known || ff.textIsFile && want != "json" {
-		return nil
-	}
-	switch {
-	case !slices.Contains(ff.allowed, want):
-		return usagef(fs.Name(), "-o %s: %s writes %s, not %s", path, fs.Name(), orList(ff.allowed), want)
-	case ff.set && ff.value != want:
-		return usagef(fs.Name(), "-o %s names %s file, but --format is %s", path, formatNoun[want], ff.value)
-	}
-	ff.value = want
 	return nil
-}
-
-// orList is "a, b or c".
-func orList(s []string) string {
-	if len(s) < 2 {
-		return strings.Join(s, "")
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
-}
-
-// flagError words a flag package error; an unknown flag close to one of
-// fs's (suggest's rule) gets a suggestion: "unknown flag --frmat (did
-// you mean --format?)".
-func flagError(fs *flag.FlagSet, err error) string {
-	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: ")
-	if !ok {
-		return err.Error()
-	}
-	name = strings.TrimLeft(name, "-")
-	// The vendor plugin flags every command takes are parsed before fs
-	// (takePluginFlags): a typo of one is close to them too.
-	names := []string{"plugin", "plugin-memory", "plugin-timeout"}
-	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	msg := "unknown flag --" + name
-	if best := suggest.Nearest(name, names); best != "" {
-		msg += fmt.Sprintf(" (did you mean --%s?)", best)
-	}
-	return msg
 }
 
 // parseNoArgs is parseArgs for a command that takes flags only: a
@@ -245,49 +184,15 @@ func parseNoArgs(e *env, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// parseInterspersed parses flags wherever they stand among the
-// positional arguments ("why EPYC --accel tcg"), as users of QEMU and
-// libvirt tools expect; "--" ends the flags.
-func parseInterspersed(fs *flag.FlagSet, args []string) error {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		if args[0] == "--" {
-			pos = append(pos, args[1:]...)
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	return fs.Parse(append([]string{"--"}, pos...))
-}
-
 // oneLine is err's message on one line, as errors.Join lists are not.
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
-// formatFlag is --format with the given allowed values.
-type formatFlag struct {
-	value   string
-	allowed []string
-	set     bool // given on the command line
-	// textIsFile: the text format is a file of the platform's own
-	// (export's nova.conf, cpu-models.conf, <cpu> XML, YAML), so only
-	// .json among -o's extensions names a format.
-	textIsFile bool
-}
+// formatFlag is --format (cliflag.Format).
+type formatFlag = cliflag.Format
 
 // addFormatFlag registers --format taking allowed, the first the default.
 func addFormatFlag(fs *flag.FlagSet, allowed ...string) *formatFlag {
-	f := &formatFlag{value: allowed[0], allowed: allowed}
-	last := len(allowed) - 1
-	fs.Var(f, "format", "output `format`: "+strings.Join(allowed[:last], ", ")+" or "+allowed[last])
-	return f
+	return cliflag.NewFormat(fs, allowed...)
 }
 
 // The flags that several commands take, each worded once.
@@ -301,17 +206,6 @@ func machineFlag(fs *flag.FlagSet) *string {
 
 func accelFlag(fs *flag.FlagSet) *string {
 	return fs.String("accel", "", "accelerator: kvm or tcg (default: kvm)")
-}
-
-func (f *formatFlag) String() string { return f.value }
-func (f *formatFlag) Set(s string) error {
-	for _, a := range f.allowed {
-		if s == a {
-			f.value, f.set = s, true
-			return nil
-		}
-	}
-	return fmt.Errorf("got %q, want %s", s, strings.Join(f.allowed, " or "))
 }
 
 // colorOK reports whether w is a terminal that may be coloured: a TTY,

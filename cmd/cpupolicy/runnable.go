@@ -159,7 +159,7 @@ func runModels(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFormat(e, "models", "", format.value, check.ModelVerdicts(rows), func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) }); err != nil {
+	if err := writeFormat(e, "models", "", format.Value, check.ModelVerdicts(rows), func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) }); err != nil {
 		return err
 	}
 	j.warnRelease(e)
@@ -194,7 +194,7 @@ func runWhy(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = writeFormat(e, "why", "", format.value, out, func(b *bytes.Buffer) { out.WriteText(b, colorOK(e.stdout)) })
+	err = writeFormat(e, "why", "", format.Value, out, func(b *bytes.Buffer) { out.WriteText(b, colorOK(e.stdout)) })
 	if err == nil {
 		j.warnRelease(e)
 	}

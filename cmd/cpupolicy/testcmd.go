@@ -56,7 +56,7 @@ func runTest(e *env, args []string) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if format.value == "json" {
+	if format.Value == "json" {
 		err = report.WriteTestJSON(&buf, rep)
 	} else {
 		err = report.WriteTestText(&buf, rep, report.TextOptions{Verbose: *verbose, Color: colorOK(e.stdout)})
