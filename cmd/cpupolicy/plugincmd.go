@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -106,7 +105,7 @@ func runPluginRun(e *env, args []string) error {
 	var out any
 	var text []string
 	if a[1] == "models" {
-		out, text, err = pluginModels(ctx, p, reg)
+		out, text, err = p.RunModels(ctx, reg)
 	} else {
 		out, text, err = pluginDecode(ctx, e, p, reg, *hostFile, a[1:], *input)
 	}
@@ -120,23 +119,8 @@ func runPluginRun(e *env, args []string) error {
 	})
 }
 
-// pluginModels is `plugin run FILE models`: JSON and text.
-func pluginModels(ctx context.Context, p *plugins.Plugin, reg *feature.Registry) (any, []string, error) {
-	ds, err := p.ExpandModels(ctx, reg)
-	if err != nil {
-		return nil, nil, err
-	}
-	var defs []plugins.DefinitionJSON
-	var text []string
-	for _, d := range ds {
-		defs = append(defs, plugins.DefinitionJSONOf(&d, reg))
-		text = append(text, plugins.DefinitionSummary(&d))
-	}
-	return defs, text, nil
-}
-
-// pluginDecode is `plugin run FILE decode` and `check NAME` on the raw
-// CPUID of --host FILE or this machine: JSON and text.
+// pluginDecode reads what `plugin run FILE decode|check NAME` decodes:
+// the raw CPUID of --host FILE or this machine, and the check's --input.
 func pluginDecode(ctx context.Context, e *env, p *plugins.Plugin, reg *feature.Registry, file string, op []string, input string) (any, []string, error) {
 	var s *host.HostSnapshot
 	var err error
@@ -148,22 +132,17 @@ func pluginDecode(ctx context.Context, e *env, p *plugins.Plugin, reg *feature.R
 	if err != nil {
 		return nil, nil, err
 	}
-	leaves, hw, err := p.DecodeHost(ctx, reg, file, s)
-	if err != nil {
-		return nil, nil, err
-	}
-	if op[0] == "decode" {
-		names, err := p.Decode(ctx, leaves)
-		return nonNil(names), names, err
-	}
-	in := []byte(input)
-	if strings.HasPrefix(input, "@") {
-		if in, err = os.ReadFile(input[1:]); err != nil {
-			return nil, nil, err
+	var check string
+	var in []byte
+	if op[0] == "check" {
+		check = op[1]
+		if in = []byte(input); strings.HasPrefix(input, "@") {
+			if in, err = os.ReadFile(input[1:]); err != nil {
+				return nil, nil, err
+			}
+		} else if input == "" {
+			in = nil
 		}
-	} else if input == "" {
-		in, _ = json.Marshal(nonNil(hw))
 	}
-	res, err := p.Check(ctx, op[1], in)
-	return json.RawMessage(res), []string{string(res)}, err
+	return p.RunDecode(ctx, reg, file, s, check, in)
 }
