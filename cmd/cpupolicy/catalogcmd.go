@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
-
 	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 	"github.com/cpupolicy/cpupolicy/core/feature"
+	"github.com/cpupolicy/cpupolicy/internal/tty"
 )
 
 func runCatalog(e *env, args []string) error {
@@ -65,8 +63,8 @@ func runCatalogImport(e *env, args []string) error {
 	if *machines != "all" {
 		opts.Machines = strings.Split(*machines, ",")
 	}
-	if isTerminal(e.stderr) {
-		opts.Progress = progressBar(e.stderr, time.Now())
+	if tty.Is(e.stderr) {
+		opts.Progress = tty.Progress(e.stderr, "importing", "machine×accel", time.Now())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -100,25 +98,6 @@ func runCatalogImport(e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "%s: QEMU %s, %d models, %d machine types, accels %s, %d bytes\n",
 		*out, cat.QEMUVersion(), cat.NumModels(), len(cat.Machines()), strings.Join(cat.Accels(), ","), len(data))
 	return nil
-}
-
-// progressBar draws the import's progress on w, a terminal.
-func progressBar(w io.Writer, start time.Time) func(done, total int) {
-	return func(done, total int) {
-		const width = 30
-		n := width * done / max(total, 1)
-		fmt.Fprintf(w, "\rimporting [%s%s] %d/%d machine×accel  %.1fs", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, time.Since(start).Seconds())
-		if done == total {
-			fmt.Fprintln(w)
-		}
-	}
-}
-
-// isTerminal reports whether w is a terminal (colour aside: a progress bar
-// is not colour, so NO_COLOR does not turn it off).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func runCatalogShow(e *env, args []string) error {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cpupolicy/cpupolicy/core/drift"
+	"github.com/cpupolicy/cpupolicy/internal/tty"
 )
 
 // defaultLockFile is where `catalog lock` writes without -o, beside the
@@ -119,7 +120,7 @@ func runCatalogVerify(e *env, args []string) error {
 	js := verifyJSON{*lockPath, lf.Catalog, cat.Name(), cat.QEMUVersion(), rep.OK(), rep.Locked, rep.Checked,
 		rep.DefinitionsUnchecked, rep.Findings}
 	err = writeFormat(e, "catalog verify", "", format.Value, js, func(b *bytes.Buffer) {
-		rep.WriteText(b, *lockPath, lf, cat, colorOK(e.stdout))
+		rep.WriteText(b, *lockPath, lf, cat, tty.Color(e.stdout))
 	})
 	if err != nil || rep.OK() {
 		return err

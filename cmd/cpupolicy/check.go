@@ -15,6 +15,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/libvirt"
+	"github.com/cpupolicy/cpupolicy/internal/tty"
 	"github.com/cpupolicy/cpupolicy/report"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
@@ -128,7 +129,7 @@ func runCheck(e *env, args []string) error {
 	if w := checkWriters[f.format.Value]; w != nil {
 		err = w(&buf, rep)
 	} else {
-		err = report.WriteText(&buf, rep, report.TextOptions{Color: colorOK(e.stdout)})
+		err = report.WriteText(&buf, rep, report.TextOptions{Color: tty.Color(e.stdout)})
 	}
 	if err != nil {
 		return cmdError("check", fmt.Errorf("writing the report: %v", err))

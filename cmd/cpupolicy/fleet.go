@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/cpupolicy/cpupolicy/core/check"
+	"github.com/cpupolicy/cpupolicy/internal/tty"
 	"github.com/cpupolicy/cpupolicy/site"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -57,7 +58,7 @@ func runFleet(e *env, args []string) error {
 			return cmdError("fleet", fmt.Errorf("writing the report: %v", err))
 		}
 	default:
-		site.WriteFleetText(&buf, r, *outFile == "" && colorOK(e.stdout))
+		site.WriteFleetText(&buf, r, *outFile == "" && tty.Color(e.stdout))
 	}
 	if err := output(e, "fleet", *outFile, buf.Bytes()); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/core/libvirt"
+	"github.com/cpupolicy/cpupolicy/internal/tty"
 	"github.com/cpupolicy/cpupolicy/plugins"
 )
 
@@ -67,7 +68,7 @@ func runProbe(e *env, args []string) error {
 		// The host is named by the file it came from, as every command
 		// names one (host.Name).
 		from := *src.hostFile + *src.dump + *src.qmp + *src.domcaps + *src.nfd // at most one is set
-		host.WriteText(&buf, snap, from, reg, *out == "" && colorOK(e.stdout))
+		host.WriteText(&buf, snap, from, reg, *out == "" && tty.Color(e.stdout))
 	}
 	return output(e, "probe", *out, buf.Bytes())
 }

@@ -6,11 +6,11 @@ import (
 	"math"
 	"os"
 
-	"github.com/mattn/go-isatty"
 	"go.starlark.net/starlark"
 
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
+	"github.com/cpupolicy/cpupolicy/internal/tty"
 	"github.com/cpupolicy/cpupolicy/starlib"
 	"github.com/cpupolicy/cpupolicy/starlib/repl"
 )
@@ -46,7 +46,7 @@ func runRepl(e *env, args []string) error {
 	// readline works on file descriptors 0 and 1, which e.stdin and
 	// e.stdout are whenever they are terminals (main passes os.Stdin and
 	// os.Stdout; tests pass buffers).
-	if !terminal(e.stdin) || !terminal(e.stdout) {
+	if !tty.Is(e.stdin) || !tty.Is(e.stdout) {
 		err := repl.Script(starlib.NewSession(scat, opts), e.stdin, e.stderr)
 		if errors.Is(err, repl.ErrFailed) {
 			return errFailed
@@ -81,12 +81,6 @@ func replHostDesc(name, file string) string {
 		return fmt.Sprintf("%q", name) // named by the file
 	}
 	return fmt.Sprintf("%q (%s)", name, file)
-}
-
-// terminal reports whether f is a *os.File on a terminal.
-func terminal(f any) bool {
-	file, ok := f.(*os.File)
-	return ok && isatty.IsTerminal(file.Fd())
 }
 
 // replHost returns the value of the global host: the snapshot in file,

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
-
 	"github.com/cpupolicy/cpupolicy/internal/atomicfile"
 	"github.com/cpupolicy/cpupolicy/internal/cliflag"
 	"github.com/cpupolicy/cpupolicy/internal/suggest"
@@ -206,16 +204,6 @@ func machineFlag(fs *flag.FlagSet) *string {
 
 func accelFlag(fs *flag.FlagSet) *string {
 	return fs.String("accel", "", "accelerator: kvm or tcg (default: kvm)")
-}
-
-// colorOK reports whether w is a terminal that may be coloured: a TTY,
-// and NO_COLOR (https://no-color.org) unset or empty.
-func colorOK(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok || os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	return isatty.IsTerminal(f.Fd())
 }
 
 // writeJSON appends v as every --format json writes it: indented by two

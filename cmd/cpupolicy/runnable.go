@@ -11,6 +11,7 @@ import (
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/core/libvirt"
+	"github.com/cpupolicy/cpupolicy/internal/tty"
 )
 
 // qemuRelease is the QEMU release whose availability rules judge hosts
@@ -159,7 +160,7 @@ func runModels(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFormat(e, "models", "", format.Value, check.ModelVerdicts(rows), func(b *bytes.Buffer) { j.WriteModelsText(b, rows, colorOK(e.stdout)) }); err != nil {
+	if err := writeFormat(e, "models", "", format.Value, check.ModelVerdicts(rows), func(b *bytes.Buffer) { j.WriteModelsText(b, rows, tty.Color(e.stdout)) }); err != nil {
 		return err
 	}
 	j.warnRelease(e)
@@ -194,7 +195,7 @@ func runWhy(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = writeFormat(e, "why", "", format.Value, out, func(b *bytes.Buffer) { out.WriteText(b, colorOK(e.stdout)) })
+	err = writeFormat(e, "why", "", format.Value, out, func(b *bytes.Buffer) { out.WriteText(b, tty.Color(e.stdout)) })
 	if err == nil {
 		j.warnRelease(e)
 	}

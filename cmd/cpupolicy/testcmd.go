@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/internal/tty"
 	"github.com/cpupolicy/cpupolicy/report"
 	"github.com/cpupolicy/cpupolicy/starlib"
 )
@@ -59,7 +60,7 @@ func runTest(e *env, args []string) error {
 	if format.Value == "json" {
 		err = report.WriteTestJSON(&buf, rep)
 	} else {
-		err = report.WriteTestText(&buf, rep, report.TextOptions{Verbose: *verbose, Color: colorOK(e.stdout)})
+		err = report.WriteTestText(&buf, rep, report.TextOptions{Verbose: *verbose, Color: tty.Color(e.stdout)})
 	}
 	if err != nil {
 		return cmdError("test", err)
