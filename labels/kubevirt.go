@@ -2,6 +2,7 @@ package labels
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"time"
@@ -307,4 +308,32 @@ func HostModelOf(dc *libvirt.DomainCaps) (*HostModel, error) {
 		}
 	}
 	return hm, nil
+}
+
+// ReadFiles fills in what `labels --style kubevirt` takes from files:
+// Map from libvirt's CPU map in mapDir and, when hostModelFrom is not "",
+// HostModel from that domcapabilities file (what the host's libvirt
+// reported). Catalog must be set: its registry names the features.
+func (in *KubeVirtInput) ReadFiles(mapDir, hostModelFrom string) error {
+	reg := in.Catalog.Registry()
+	m, err := libvirt.LoadMap(mapDir, reg)
+	if err != nil {
+		return err
+	}
+	in.Map = m
+	if hostModelFrom == "" {
+		return nil
+	}
+	data, err := os.ReadFile(hostModelFrom)
+	if err != nil {
+		return err
+	}
+	dc, err := libvirt.ParseDomainCaps(hostModelFrom, data, m, reg)
+	if err != nil {
+		return err
+	}
+	if in.HostModel, err = HostModelOf(dc); err != nil {
+		return fmt.Errorf("%s: %v", hostModelFrom, err)
+	}
+	return nil
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -73,26 +71,12 @@ func kubevirtLabels(e *env, j *judge, kf kubevirtFlags, expiry time.Duration, ou
 	if j.Accel != core.KVM {
 		return usagef("labels", "--style kubevirt judges under kvm, as KubeVirt runs")
 	}
-	m, err := libvirt.LoadMap(kf.cpuMap, j.Catalog.Registry())
-	if err != nil {
+	in := labels.KubeVirtInput{Host: j.Host, Catalog: j.Catalog, Machine: j.Machine.Name, Snapshot: j.snap, Avail: j.Avail}
+	if err := in.ReadFiles(kf.cpuMap, kf.hostModelFrom); err != nil {
 		return err
 	}
-	in := labels.KubeVirtInput{Host: j.Host, Catalog: j.Catalog, Machine: j.Machine.Name, Snapshot: j.snap, Avail: j.Avail, Map: m}
 	if kf.obsolete.set {
 		in.Obsolete = kf.obsolete.values
-	}
-	if kf.hostModelFrom != "" {
-		data, err := os.ReadFile(kf.hostModelFrom)
-		if err != nil {
-			return err
-		}
-		dc, err := libvirt.ParseDomainCaps(kf.hostModelFrom, data, m, j.Catalog.Registry())
-		if err != nil {
-			return err
-		}
-		if in.HostModel, err = labels.HostModelOf(dc); err != nil {
-			return fmt.Errorf("%s: %v", kf.hostModelFrom, err)
-		}
 	}
 	if expiry > 0 {
 		in.Expiry = e.now().Add(expiry)
