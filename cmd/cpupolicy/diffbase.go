@@ -105,10 +105,7 @@ func runBaseline(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := kvmData(cat); err != nil {
-		return err
-	}
-	rel, err := qemuRelease(e, cat)
+	rel, err := hostRelease(e, cat)
 	if err != nil {
 		return err
 	}

@@ -101,9 +101,6 @@ func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf
 	if err != nil {
 		return site.FleetInput{}, err
 	}
-	if err := kvmData(cat); err != nil {
-		return site.FleetInput{}, err
-	}
 	in := site.FleetInput{Catalog: cat, SiteFile: siteFile, Parse: e.parseSnapshot}
 	if len(machines) == 0 {
 		machines = repeatFlag{""}
@@ -117,7 +114,7 @@ func fleetInput(e *env, catName string, machines repeatFlag, siteFile string, sf
 			in.Machines = append(in.Machines, mt.Name)
 		}
 	}
-	if in.Release, err = qemuRelease(e, cat); err != nil {
+	if in.Release, err = hostRelease(e, cat); err != nil {
 		return site.FleetInput{}, err
 	}
 	if siteFile != "" {

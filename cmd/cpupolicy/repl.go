@@ -8,6 +8,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/internal/tty"
@@ -63,7 +64,7 @@ func runRepl(e *env, args []string) error {
 	if h, ok := h.(*starlib.Host); ok {
 		desc = replHostDesc(h.Name(), *hostFile)
 	}
-	banner := fmt.Sprintf("cpupolicy repl: catalog %s (%s, %d models), host %s.\nhelp() lists names, Tab completes, Ctrl-C interrupts, Ctrl-D exits.\n", cat.Name(), qemuText(cat.QEMUVersion()), cat.NumModels(), desc)
+	banner := fmt.Sprintf("cpupolicy repl: catalog %s (%s, %d models), host %s.\nhelp() lists names, Tab completes, Ctrl-C interrupts, Ctrl-D exits.\n", cat.Name(), catalog.ReleaseText(cat.QEMUVersion()), cat.NumModels(), desc)
 	if err := repl.Interactive(starlib.NewSession(scat, opts), banner, e.stdout, e.stderr, os.Getenv); err != nil {
 		return cmdError("repl", err)
 	}

@@ -24,21 +24,13 @@ func qemuRelease(e *env, cat *catalog.Catalog) (core.Release, error) {
 	return rel, err
 }
 
-// kvmData is an error when cat has no kvm data, which judging hosts
-// (baseline, fleet) needs.
-func kvmData(cat *catalog.Catalog) error {
+// hostRelease is qemuRelease for the commands that judge hosts under kvm
+// (baseline, fleet, export): the catalog must have kvm data.
+func hostRelease(e *env, cat *catalog.Catalog) (core.Release, error) {
 	if !cat.HasAccel(core.KVM) {
-		return fmt.Errorf("catalog %s has no kvm data", cat.Name())
+		return core.Release{}, fmt.Errorf("catalog %s has no kvm data", cat.Name())
 	}
-	return nil
-}
-
-// qemuText names a catalog's QEMU release in text output.
-func qemuText(version string) string {
-	if version == "" {
-		return "no QEMU release"
-	}
-	return "QEMU " + version
+	return qemuRelease(e, cat)
 }
 
 // judge is what the judge flags load: a check.Judge and the snapshot it
@@ -78,8 +70,12 @@ func loadJudge(e *env, cmd string, f judgeFlags) (*judge, error) {
 		if snap, err = e.loadSnapshot(name); err != nil {
 			return nil, err
 		}
-		if catName, err = autoCatalog(e, name, snap); err != nil {
+		var note string
+		if catName, note, err = catalog.Auto(name, snap.QEMURelease); err != nil {
 			return nil, err
+		}
+		if note != "" {
+			fmt.Fprintf(e.stderr, "cpupolicy: note: %s\n", note)
 		}
 	}
 	cat, mt, err := e.catalogMachine(catName, *f.machine)
@@ -126,23 +122,6 @@ func (j *judge) warnRelease(e *env) {
 	if j.releaseWarning != "" {
 		fmt.Fprintf(e.stderr, "cpupolicy: warning: %s\n", j.releaseWarning)
 	}
-}
-
-// autoCatalog is --catalog auto's choice for snapshot s (file): the
-// embedded catalog of the QEMU release that captured it, or the nearest,
-// with a note saying which.
-func autoCatalog(e *env, file string, s *host.HostSnapshot) (string, error) {
-	if s.QEMURelease == "" {
-		return "", fmt.Errorf("%s: --catalog auto: the snapshot names no QEMU release (only probe --from-qemu-expansion records one); give --catalog NAME", file)
-	}
-	name, exact, err := catalog.ForRelease(s.QEMURelease)
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", file, err)
-	}
-	if !exact {
-		fmt.Fprintf(e.stderr, "cpupolicy: note: --catalog auto: %s, the nearest embedded catalog to the capture's QEMU release (%s)\n", name, s.QEMURelease)
-	}
-	return name, nil
 }
 
 func runModels(e *env, args []string) error {

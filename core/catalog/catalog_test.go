@@ -355,3 +355,20 @@ func TestForRelease(t *testing.T) {
 		t.Error("ForRelease(9.9): no error")
 	}
 }
+
+// TestAuto: --catalog auto takes the capture's own catalog silently, the
+// nearest with a note saying so, and refuses a snapshot without a
+// release or with an unknown one, naming its file.
+func TestAuto(t *testing.T) {
+	if name, note, err := Auto("h.json", "10.0"); name != "qemu-10.0" || note != "" || err != nil {
+		t.Errorf("10.0: %q, %q, %v", name, note, err)
+	}
+	if name, note, err := Auto("h.json", "pre-5.2"); name != "qemu-7.2" || !strings.Contains(note, "nearest embedded catalog to the capture's QEMU release (pre-5.2)") || err != nil {
+		t.Errorf("pre-5.2: %q, %q, %v", name, note, err)
+	}
+	for _, code := range []string{"", "9.9"} {
+		if _, _, err := Auto("h.json", code); err == nil || !strings.HasPrefix(err.Error(), "h.json: ") {
+			t.Errorf("%q: %v, want an error naming h.json", code, err)
+		}
+	}
+}

@@ -124,3 +124,21 @@ func ForRelease(code string) (name string, exact bool, err error) {
 	}
 	return best, d.Exact && bestDist == 0, nil
 }
+
+// Auto is `--catalog auto`'s choice for a snapshot (read from file)
+// captured by the QEMU release code names: ForRelease's catalog, with a
+// note when it is only the nearest. A snapshot that names no release is
+// an error naming file.
+func Auto(file, code string) (name, note string, err error) {
+	if code == "" {
+		return "", "", fmt.Errorf("%s: --catalog auto: the snapshot names no QEMU release (only probe --from-qemu-expansion records one); give --catalog NAME", file)
+	}
+	name, exact, err := ForRelease(code)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %v", file, err)
+	}
+	if !exact {
+		note = fmt.Sprintf("--catalog auto: %s, the nearest embedded catalog to the capture's QEMU release (%s)", name, code)
+	}
+	return name, note, nil
+}

@@ -56,8 +56,9 @@ func (c *Catalog) Summarize() *Summary {
 	return s
 }
 
-// releaseText names a QEMU release in text.
-func releaseText(version string) string {
+// ReleaseText names a catalog's QEMU release (QEMUVersion) in text:
+// "QEMU 10.0.2", or "no QEMU release".
+func ReleaseText(version string) string {
 	if version == "" {
 		return "no QEMU release"
 	}
@@ -71,7 +72,7 @@ func (sum *Summary) WriteText(buf io.Writer, cat *Catalog) {
 	if cat.QEMUPackage() != "" {
 		pkg = " (" + cat.QEMUPackage() + ")"
 	}
-	fmt.Fprintf(buf, "catalog %s: %s%s, accels %s\n", cat.Name(), releaseText(cat.QEMUVersion()), pkg, strings.Join(cat.Accels(), ", "))
+	fmt.Fprintf(buf, "catalog %s: %s%s, accels %s\n", cat.Name(), ReleaseText(cat.QEMUVersion()), pkg, strings.Join(cat.Accels(), ", "))
 	for _, fam := range []string{"pc-i440fx", "pc-q35"} {
 		var names []string
 		for _, m := range cat.MachineTypes(fam) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/host"
 	"github.com/cpupolicy/cpupolicy/internal/ansi"
 	"github.com/cpupolicy/cpupolicy/internal/english"
@@ -36,7 +37,7 @@ func (j *Judge) WriteModelsText(w io.Writer, rows []ModelVerdict, color bool) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", name, verdictText(color, r.Runnable()), strings.Join(why, ", "))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(rows), j.Host, j.Machine.Name, j.Accel, releaseText(j.Catalog.QEMUVersion()))
+	fmt.Fprintf(w, "\n%d of %d models runnable on %s with %s (%s, %s)\n", runnable, len(rows), j.Host, j.Machine.Name, j.Accel, catalog.ReleaseText(j.Catalog.QEMUVersion()))
 }
 
 // paint writes a verdict, green or red on a terminal.
@@ -55,7 +56,7 @@ func verdictText(color, yes bool) string {
 // WriteText writes the explanation for people (`cpupolicy why`); color
 // paints the verdict for a terminal.
 func (o *Explanation) WriteText(w io.Writer, color bool) {
-	fmt.Fprintf(w, "%s on %s (%s, %s), host %s: runnable: %s\n", o.Model, o.Machine, o.Accel, releaseText(o.QEMU), o.Host, verdictText(color, o.Runnable))
+	fmt.Fprintf(w, "%s on %s (%s, %s), host %s: runnable: %s\n", o.Model, o.Machine, o.Accel, catalog.ReleaseText(o.QEMU), o.Host, verdictText(color, o.Runnable))
 	if o.AliasOf != "" {
 		fmt.Fprintf(w, "%s is an alias of %s\n", strings.SplitN(o.Model, ",", 2)[0], o.AliasOf)
 	}
@@ -97,14 +98,6 @@ func (o *Explanation) WriteText(w io.Writer, color bool) {
 	} else if !o.Runnable {
 		fmt.Fprintln(w, "no version of the same model is runnable here")
 	}
-}
-
-// releaseText names a catalog's QEMU release in text.
-func releaseText(version string) string {
-	if version == "" {
-		return "no QEMU release"
-	}
-	return "QEMU " + version
 }
 
 // pluralVerb is " was" or "s were" after a layer count.
