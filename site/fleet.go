@@ -485,6 +485,17 @@ func (r *FleetReport) judgeOffer(cat *catalog.Catalog, o Offer, hosts []int32, t
 		slices.Sort(vs)
 		or.Problems = append(or.Problems, "the guest sees vendor "+strings.Join(vs, ", "))
 	}
+	if cfg.PerHost {
+		// host and max give each host's own CPU: hosts that give
+		// different ones cannot take each other's guests.
+		guests := map[feature.FeatureSet]bool{}
+		for _, hv := range v.Hosts {
+			guests[hv.Guest] = true
+		}
+		if n := len(guests); n > 1 {
+			or.Problems = append(or.Problems, fmt.Sprintf("the guest's CPU differs between hosts: %d different CPUs on %s", n, hostsN(len(hosts))))
+		}
+	}
 	if !v.ModelMigrationSafe() {
 		or.Problems = append(or.Problems, fmt.Sprintf("catalog %s marks model %s not migration-safe", cat.Name(), v.Model.Name))
 	}

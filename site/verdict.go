@@ -16,8 +16,14 @@ type Config struct {
 	Spec    *catalog.CPUSpec
 	// Machine is the machine type's name, Accel "kvm" or "tcg".
 	Machine, Accel string
-	// Features are what the guest gets, and so what it needs of a host.
+	// Features are what the guest gets, and so what it needs of a host;
+	// for a per-host model (PerHost), only what the spec switches on
+	// itself: the rest is each host's own.
 	Features feature.FeatureSet
+	// PerHost is true for QEMU's host and max models, whose features are
+	// whatever the accelerator gives on the host the guest runs on:
+	// Judge resolves them on each host.
+	PerHost bool
 }
 
 // Resolve resolves offer o with cat. An offer that names no machine type
@@ -42,6 +48,16 @@ func Resolve(cat *catalog.Catalog, o Offer, defaultMachine string) (*Config, err
 	spec, err := cat.ParseCPU(o.CPU)
 	if err != nil {
 		return nil, err
+	}
+	if catalog.IsPerHost(spec.Model) {
+		if spec.Model == "host" && accel != string(core.KVM) {
+			return nil, fmt.Errorf("cpu spec %q: CPU model 'host' requires KVM or HVF", o.CPU)
+		}
+		if _, err := cat.Machine(machine); err != nil {
+			return nil, err
+		}
+		on, _ := spec.Explicit()
+		return &Config{Catalog: cat, Spec: spec, Machine: machine, Accel: accel, Features: on, PerHost: true}, nil
 	}
 	res, err := cat.ResolveSpec(spec, machine, core.Accel(accel), "")
 	if err != nil {
@@ -71,6 +87,10 @@ type HostVerdict struct {
 	// Vendor is the CPUID vendor the guest sees there: under kvm the
 	// host's, unless the spec sets vendor=.
 	Vendor string
+	// Guest are the features the guest sees there: what the config
+	// resolves to on the host, less Missing (QEMU filters what the host
+	// lacks when enforce is off).
+	Guest  feature.FeatureSet
 	layers *check.Availability
 }
 
@@ -119,7 +139,7 @@ func (v *Verdict) ModelMigrationSafe() bool { return v.Model.MigrationSafe }
 // lacks, as QEMU filters it without enforce) or different vendors.
 func (v *Verdict) Differ(i, j int) bool {
 	a, b := &v.Hosts[i], &v.Hosts[j]
-	return a.Missing != b.Missing || a.Vendor != b.Vendor
+	return a.Guest != b.Guest || a.Vendor != b.Vendor
 }
 
 // MigrationSafe reports whether a guest of the config can live-migrate
@@ -143,6 +163,9 @@ func (v *Verdict) MigrationSafe() bool {
 // the runnable and migration-safe policies, `fleet` and `labels` all
 // decide with it.
 func Judge(cfg *Config, hosts []Availability) (*Verdict, error) {
+	if cfg.PerHost {
+		return judgePerHost(cfg, hosts)
+	}
 	m, err := cfg.Catalog.Model(cfg.Spec.Model)
 	if err != nil {
 		return nil, err
@@ -159,7 +182,47 @@ func Judge(cfg *Config, hosts []Availability) (*Verdict, error) {
 			gv = res.Vendor
 			guest[h.Vendor] = gv
 		}
-		v.Hosts[i] = HostVerdict{Host: h.Host, Missing: cfg.Features.Difference(h.Set), Vendor: gv, layers: h.Layers}
+		missing := cfg.Features.Difference(h.Set)
+		v.Hosts[i] = HostVerdict{Host: h.Host, Missing: missing, Guest: cfg.Features.Difference(missing), Vendor: gv, layers: h.Layers}
+	}
+	return v, nil
+}
+
+// judgePerHost judges a host or max config: on each host the guest gets
+// what QEMU's host/max expansion gives there (check.HostCPUOf, then the
+// spec's own settings), and misses only what the spec switches on that
+// the host lacks. Hosts that give the same set are resolved once, so a
+// fleet pays per distinct host.
+func judgePerHost(cfg *Config, hosts []Availability) (*Verdict, error) {
+	m, _ := catalog.PerHostModel(cfg.Spec.Model)
+	v := &Verdict{Config: cfg, Model: m, Hosts: make([]HostVerdict, len(hosts))}
+	type key struct {
+		set    feature.FeatureSet
+		vendor string
+	}
+	type resolved struct {
+		features feature.FeatureSet
+		vendor   string
+	}
+	seen := map[key]resolved{}
+	reg := cfg.Catalog.Registry()
+	for i, h := range hosts {
+		k := key{h.Set, h.Vendor}
+		r, ok := seen[k]
+		if !ok {
+			hc, err := check.HostCPUOf(reg, h.Set, h.Vendor)
+			if err != nil {
+				return nil, err
+			}
+			res, err := cfg.Catalog.ResolveCPU(cfg.Spec, cfg.Machine, core.Accel(cfg.Accel), hc)
+			if err != nil {
+				return nil, err
+			}
+			r = resolved{res.Features, res.Vendor}
+			seen[k] = r
+		}
+		missing := r.features.Difference(h.Set)
+		v.Hosts[i] = HostVerdict{Host: h.Host, Missing: missing, Guest: r.features.Difference(missing), Vendor: r.vendor, layers: h.Layers}
 	}
 	return v, nil
 }

@@ -71,6 +71,13 @@ func NewCatalog(c *catalog.Catalog) *Catalog {
 		v.models = append(v.models, m)
 		v.byModel[m.m.Name] = m
 	}
+	// host and max are no catalog's definitions, but configs and offers
+	// name them: their models are what query-cpu-definitions says.
+	for _, n := range []string{"host", "max"} {
+		if m, ok := catalog.PerHostModel(n); ok && v.byModel[n] == nil {
+			v.byModel[n] = &Model{cat: v, m: m}
+		}
+	}
 	for _, mt := range c.MachineTypes("") {
 		w := &MachineType{cat: v, mt: mt}
 		v.machines = append(v.machines, w)
@@ -223,6 +230,9 @@ func (c *Catalog) modelArg(fn string, v starlark.Value) (*Model, error) {
 	case starlark.String:
 		m, err := c.c.Model(string(v))
 		if err != nil {
+			if pm := c.byModel[string(v)]; pm != nil && catalog.IsPerHost(string(v)) {
+				return pm, nil
+			}
 			return nil, fmt.Errorf("%s: %v", fn, err)
 		}
 		return c.byModel[m.Name], nil

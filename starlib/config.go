@@ -81,6 +81,19 @@ func (c *Catalog) newConfig(fn string, maxLen int, cpu string, machine starlark.
 	if err != nil {
 		return nil, err
 	}
+	if catalog.IsPerHost(spec.Model) {
+		// What host and max give depends on the host: the config holds
+		// what the spec asks of every host, site.Judge the rest.
+		sc, err := site.Resolve(c.c, site.Offer{CPU: cpu, Machine: mt.mt.Name, Accel: accel}, "")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", fn, err)
+		}
+		on, off := spec.Explicit()
+		res := &catalog.Resolution{Model: spec.Text, Machine: mt.mt.Name, Accel: core.Accel(accel), Features: sc.Features}
+		return &Config{cat: c, spec: spec, model: m, mt: mt, accel: accel,
+			res:      &Resolution{res: res, features: FeatureSet{c.reg, sc.Features}},
+			explicit: on, explicitOff: off}, nil
+	}
 	res, err := c.c.ResolveSpec(spec, mt.mt.Name, core.Accel(accel), "")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", fn, err)
@@ -123,7 +136,7 @@ func (c *Config) CompareSameType(op syntax.Token, y starlark.Value, depth int) (
 	return false, fmt.Errorf("%s %s %s not implemented", c.Type(), op, d.Type())
 }
 
-var configAttrs = []string{"accel", "cpu", "explicit", "explicit_off", "implicit", "implicit_off", "machine", "model", "resolution", "resolved"}
+var configAttrs = []string{"accel", "cpu", "explicit", "explicit_off", "implicit", "implicit_off", "machine", "model", "per_host", "resolution", "resolved"}
 
 func (c *Config) AttrNames() []string { return configAttrs }
 
@@ -143,6 +156,8 @@ func (c *Config) Attr(name string) (starlark.Value, error) {
 		return FeatureSet{c.cat.reg, c.explicitOff}, nil
 	case "resolved":
 		return c.res.features, nil
+	case "per_host":
+		return starlark.Bool(catalog.IsPerHost(c.spec.Model)), nil
 	case "implicit":
 		return FeatureSet{c.cat.reg, c.implicit}, nil
 	case "implicit_off":

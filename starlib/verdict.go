@@ -7,6 +7,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/check"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/site"
@@ -14,7 +15,7 @@ import (
 
 // siteConfig is c as package site judges it.
 func (c *Config) siteConfig() *site.Config {
-	return &site.Config{Catalog: c.cat.c, Spec: c.spec, Machine: c.mt.mt.Name, Accel: c.accel, Features: c.Resolved()}
+	return &site.Config{Catalog: c.cat.c, Spec: c.spec, Machine: c.mt.mt.Name, Accel: c.accel, Features: c.Resolved(), PerHost: catalog.IsPerHost(c.spec.Model)}
 }
 
 // judgeConfig is site.Judge over hosts (nil entries: no host, only under
@@ -93,7 +94,7 @@ func verdictBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.
 		layers.Freeze()
 		out[i] = starlarkstruct.FromStringDict(starlark.String("host_verdict"), starlark.StringDict{
 			"host": hosts[i], "runnable": starlark.Bool(h.Runnable()), "missing": FeatureSet{reg, h.Missing},
-			"layers": layers, "vendor": starlark.String(h.Vendor)})
+			"layers": layers, "vendor": starlark.String(h.Vendor), "guest": FeatureSet{reg, h.Guest}})
 	}
 	return starlarkstruct.FromStringDict(starlark.String("verdict"), starlark.StringDict{
 		"runnable": starlark.Bool(v.Runnable()), "migration_safe": starlark.Bool(v.MigrationSafe()),

@@ -63,6 +63,24 @@ var hostModels = []string{"base", "host", "max"}
 // IsHostModel reports whether name is one of host, max and base.
 func IsHostModel(name string) bool { return slices.Contains(hostModels, name) }
 
+// IsPerHost reports whether a guest of model name gets its features from
+// the host it runs on: host, and max (under kvm the host's, under tcg
+// what TCG emulates), whose expansion QEMU computes from the
+// accelerator at realize time (x86_cpu_expand_features, max_features).
+func IsPerHost(name string) bool { return name == "host" || name == "max" }
+
+// PerHostModel is what QEMU's query-cpu-definitions says of host and
+// max, which no catalog lists as definitions: neither static nor
+// migration-safe (x86_cpu_definition_entry reads the class's
+// migration_safe, which only the named models and base set), and no
+// features of their own. ok is false for any other name.
+func PerHostModel(name string) (m *Model, ok bool) {
+	if !IsPerHost(name) {
+		return nil, false
+	}
+	return &Model{Name: name, Base: name}, true
+}
+
 // readOnly are writable-looking properties QEMU refuses to set from -cpu
 // (found by trying each with QEMU 7.2 and 10.0: "is not writable", or a
 // failure to realize); the types below are never settable.

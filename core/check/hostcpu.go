@@ -6,6 +6,7 @@ import (
 
 	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
+	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/host"
 )
 
@@ -18,20 +19,31 @@ var unmigratableFeatures = []string{"invtsc"}
 // (s, nil under tcg without one): the availability less the features
 // QEMU never auto-enables, and the host's identity.
 func HostCPU(a *Availability, s *host.HostSnapshot) (*catalog.HostCPU, error) {
-	h := &catalog.HostCPU{Features: a.Set}
+	h, err := HostCPUOf(a.reg, a.Set, "")
+	if err != nil {
+		return nil, err
+	}
+	if s != nil {
+		h.Vendor, h.Family, h.Model, h.Stepping, h.ModelID = s.Vendor, s.Family, s.Model, s.Stepping, s.Brand
+	}
+	return h, nil
+}
+
+// HostCPUOf is HostCPU from an availability set alone (a fleet keeps
+// only the set and the vendor of each host): the identity other than
+// the vendor is unknown, which changes no feature.
+func HostCPUOf(reg *feature.Registry, set feature.FeatureSet, vendor string) (*catalog.HostCPU, error) {
+	h := &catalog.HostCPU{Features: set, Vendor: vendor}
 	for _, n := range notInHostModel {
-		if id, err := a.reg.Lookup(n); err == nil {
+		if id, err := reg.Lookup(n); err == nil {
 			h.Features = h.Features.Remove(id)
 		}
 	}
-	u, err := a.reg.Set(unmigratableFeatures...)
+	u, err := reg.Set(unmigratableFeatures...)
 	if err != nil {
 		return nil, err
 	}
 	h.Unmigratable = u
-	if s != nil {
-		h.Vendor, h.Family, h.Model, h.Stepping, h.ModelID = s.Vendor, s.Family, s.Model, s.Stepping, s.Brand
-	}
 	return h, nil
 }
 
