@@ -179,12 +179,13 @@ func (f *checkFlags) input(e *env, files []string) (starlib.Input, starlib.Optio
 	if err != nil {
 		return in, starlib.Options{}, err
 	}
-	defaults(e, t, "check", f.machine, f.accel)
-	reg, err := e.registry()
+	defaults(t, f.machine, f.accel)
+	cat, err := e.loadCatalog(*f.catName)
 	if err != nil {
 		return in, starlib.Options{}, err
 	}
-	spec, forbid, err := t.Spec(reg, func() (*libvirt.Host, error) {
+	reg := cat.Registry()
+	spec, forbid, err := f.cpuf.spec(e, t, cat, func() (*libvirt.Host, error) {
 		// A host-dependent <cpu> is a different offer on each host:
 		// judge it on one.
 		if len(f.hostFiles) != 1 {
@@ -225,10 +226,6 @@ func (f *checkFlags) input(e *env, files []string) (starlib.Input, starlib.Optio
 		printMu.Lock()
 		defer printMu.Unlock()
 		fmt.Fprintln(e.stderr, msg)
-	}
-	cat, err := e.loadCatalog(*f.catName)
-	if err != nil {
-		return in, opts, err
 	}
 	in.Catalog = starlib.NewCatalog(cat)
 	// kvm by default, as in every command: a policy gate must not pass

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/feature"
 	"github.com/cpupolicy/cpupolicy/core/guestcpu"
 	"github.com/cpupolicy/cpupolicy/core/libvirt"
@@ -36,17 +37,11 @@ func addCPUFlags(fs *flag.FlagSet, cmd string, pid bool) *cpuFlags {
 
 // load reads what the flags name.
 func (f *cpuFlags) load(e *env) (*guestcpu.Target, error) {
-	src := guestcpu.Source{CPU: *f.cpu, XML: *f.xml, Cmdline: *f.cmdline, Stdin: e.stdin}
+	src := guestcpu.Source{CPU: *f.cpu, XML: *f.xml, Cmdline: *f.cmdline, Stdin: e.stdin, CPUMap: *f.cpuMap}
 	if f.pid != nil {
 		src.PID = *f.pid
 	}
-	n := 0
-	for _, given := range []bool{src.CPU != "", src.XML != "", src.Cmdline != "", src.PID != 0} {
-		if given {
-			n++
-		}
-	}
-	if n > 1 {
+	if src.Given() > 1 {
 		names := "--cpu, --cpu-xml and --qemu-cmdline"
 		if f.pid != nil {
 			names = "--cpu, --cpu-xml, --qemu-cmdline and --pid"
@@ -64,17 +59,24 @@ func (f *cpuFlags) load(e *env) (*guestcpu.Target, error) {
 }
 
 // defaults fills the machine and accel flags the user left empty with
-// what the configuration names, and prints its notes.
-func defaults(e *env, t *guestcpu.Target, cmd string, machine, accel *string) {
+// what the configuration names.
+func defaults(t *guestcpu.Target, machine, accel *string) {
 	if *machine == "" {
 		*machine = t.Machine
 	}
 	if *accel == "" {
 		*accel = t.Accel
 	}
+}
+
+// spec is t.Spec with the models of cat as QEMU's; it prints the notes
+// on what was read.
+func (f *cpuFlags) spec(e *env, t *guestcpu.Target, cat *catalog.Catalog, host func() (*libvirt.Host, error)) (string, *feature.FeatureSet, error) {
+	s, forbid, err := t.Spec(cat.Registry(), libvirt.QEMU{HasModel: cat.HasModel, HasFeature: cat.HasProperty}, host)
 	for _, n := range t.Notes {
-		fmt.Fprintf(e.stderr, "cpupolicy %s: note: %s\n", cmd, n)
+		fmt.Fprintf(e.stderr, "cpupolicy %s: note: %s\n", f.cmd, n)
 	}
+	return s, forbid, err
 }
 
 // libvirtHost is the host a libvirt <cpu> is judged on: the judge's

@@ -26,7 +26,7 @@ func runResolve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	defaults(e, t, "resolve", machine, accel)
+	defaults(t, machine, accel)
 	cat, mt, err := e.catalogMachine(*catName, *machine)
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func runResolve(e *env, args []string) error {
 	if t.Given() && fs.NArg() > 0 {
 		return usagef("resolve", "--cpu (--cpu-xml, --qemu-cmdline) and model names exclude each other")
 	}
-	s, _, err := t.Spec(cat.Registry(), func() (*libvirt.Host, error) {
+	s, _, err := cf.spec(e, t, cat, func() (*libvirt.Host, error) {
 		j, err := loadJudge(e, "resolve", judgeFlags{catName: catName, machine: machine, accel: accel, hostFile: hostFile})
 		if err != nil {
 			return nil, err

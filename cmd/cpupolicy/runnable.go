@@ -161,12 +161,12 @@ func runWhy(e *env, args []string) error {
 	if !t.Given() == (fs.NArg() != 1) {
 		return usagef("why", "want one MODEL, or one of --cpu SPEC, --cpu-xml FILE, --qemu-cmdline FILE, --pid PID")
 	}
-	defaults(e, t, "why", jf.machine, jf.accel)
+	defaults(t, jf.machine, jf.accel)
 	j, err := loadJudge(e, "why", jf)
 	if err != nil {
 		return err
 	}
-	s, forbid, err := t.Spec(j.Catalog.Registry(), func() (*libvirt.Host, error) { return cf.libvirtHost(j) })
+	s, forbid, err := cf.spec(e, t, j.Catalog, func() (*libvirt.Host, error) { return cf.libvirtHost(j) })
 	if err != nil {
 		return err
 	}

@@ -419,6 +419,13 @@ func (c *Catalog) Model(name string) (*Model, error) {
 	return &cp, nil
 }
 
+// HasModel reports whether the catalog defines the named model (an
+// alias included), as query-cpu-definitions would list it.
+func (c *Catalog) HasModel(name string) bool {
+	_, ok := c.modelIdx[name]
+	return ok
+}
+
 // model returns the named model itself, for the package's own reads.
 func (c *Catalog) model(name string) (*Model, error) {
 	if i, ok := c.modelIdx[name]; ok {

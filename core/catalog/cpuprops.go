@@ -63,6 +63,23 @@ var hostModels = []string{"base", "host", "max"}
 // IsHostModel reports whether name is one of host, max and base.
 func IsHostModel(name string) bool { return slices.Contains(hostModels, name) }
 
+// HasProperty reports whether QEMU's x86 CPU object of the catalog's
+// release has the named property (a feature, by QEMU's canonical
+// name); true when the release's property list is not known, so that
+// nothing is judged absent on no evidence.
+func (c *Catalog) HasProperty(name string) bool {
+	rel, err := c.release()
+	if err != nil {
+		return true
+	}
+	p := propertiesOf(rel)
+	if p == nil {
+		return true
+	}
+	_, ok := p.byName[name]
+	return ok
+}
+
 // IsPerHost reports whether a guest of model name gets its features from
 // the host it runs on: host, and max (under kvm the host's, under tcg
 // what TCG emulates), whose expansion QEMU computes from the

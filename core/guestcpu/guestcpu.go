@@ -6,6 +6,7 @@
 package guestcpu
 
 import (
+	"fmt"
 	"io"
 	"os"
 
@@ -22,6 +23,9 @@ type Source struct {
 	Cmdline string    // a file holding a QEMU command line; "-" for Stdin
 	PID     int       // a running QEMU process
 	Stdin   io.Reader // read when Cmdline is "-"
+	// CPUMap is libvirt's CPU map directory, read when a <cpu> needs it
+	// (host-model, or a model QEMU lacks under fallback='allow').
+	CPUMap string
 }
 
 // Target is the configuration a Source names: a -cpu spec (for a libvirt
@@ -33,6 +37,19 @@ type Target struct {
 	Domain         *libvirt.CPU // from XML
 	Machine, Accel string
 	Notes          []string
+	cpuMap         string
+}
+
+// Given is how many configurations src names: more than one is the
+// caller's usage error.
+func (src Source) Given() int {
+	n := 0
+	for _, given := range []bool{src.CPU != "", src.XML != "", src.Cmdline != "", src.PID != 0} {
+		if given {
+			n++
+		}
+	}
+	return n
 }
 
 // Load reads what src names; reg names the features of a libvirt <cpu>
@@ -44,7 +61,7 @@ func Load(src Source, reg *feature.Registry) (*Target, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Target{Domain: d, Machine: d.Machine, Accel: string(d.Accel()), Notes: d.Notes()}, nil
+		return &Target{Domain: d, Machine: d.Machine, Accel: string(d.Accel()), Notes: d.Notes(), cpuMap: src.CPUMap}, nil
 	case src.Cmdline != "":
 		cmd, err := readCmdline(src.Cmdline, src.Stdin)
 		if err != nil {
@@ -88,13 +105,30 @@ func fromCmdline(cmd *qemucmd.Config) (*Target, error) {
 func (t *Target) Given() bool { return t.CPU != "" || t.Domain != nil }
 
 // Spec returns the -cpu spec ("" when none was named) and, for a
-// libvirt <cpu>, the features the domain forbids. host is called only
+// libvirt <cpu>, the features the domain forbids. q is the QEMU the
+// <cpu> is for, as libvirt sees it: a custom <cpu> naming a model QEMU
+// lacks is translated (libvirt.CPU.Translate), and disabled features
+// QEMU does not know are left out (DropUnknown). host is called only
 // when the spec depends on the host (libvirt's host-model,
 // match='minimum' or optional features).
-func (t *Target) Spec(reg *feature.Registry, host func() (*libvirt.Host, error)) (string, *feature.FeatureSet, error) {
+func (t *Target) Spec(reg *feature.Registry, q libvirt.QEMU, host func() (*libvirt.Host, error)) (string, *feature.FeatureSet, error) {
 	if t.Domain == nil {
 		return t.CPU, nil, nil
 	}
+	if t.Domain.Mode == "custom" && !q.HasModel(t.Domain.Model) {
+		var m *libvirt.Map
+		if t.Domain.Fallback == "allow" {
+			var err error
+			if m, err = libvirt.LoadMap(t.cpuMap, reg); err != nil {
+				return "", nil, err
+			}
+		}
+		if _, err := t.Domain.Translate(m, q.HasModel); err != nil {
+			return "", nil, err
+		}
+		t.Notes = append(t.Notes, fmt.Sprintf("QEMU has no CPU model %s: libvirt names the same CPU by %s (fallback='allow')", t.Domain.Translated, t.Domain.Model))
+	}
+	t.Domain.DropUnknown(reg, q)
 	var h *libvirt.Host
 	if t.Domain.NeedsHost() {
 		var err error

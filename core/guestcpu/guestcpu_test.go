@@ -28,11 +28,11 @@ func TestSourcesAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xmlSpec, forbid, err := fromXML.Spec(reg, noHost)
+	xmlSpec, forbid, err := fromXML.Spec(reg, anyQEMU, noHost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	argsSpec, noForbid, err := fromArgs.Spec(reg, noHost)
+	argsSpec, noForbid, err := fromArgs.Spec(reg, anyQEMU, noHost)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,3 +67,6 @@ func mustOpen(t *testing.T, name string) *strings.Reader {
 	}
 	return strings.NewReader(string(data))
 }
+
+// anyQEMU has every model and feature.
+var anyQEMU = libvirt.QEMU{HasModel: func(string) bool { return true }, HasFeature: func(string) bool { return true }}

@@ -45,6 +45,9 @@ type CPU struct {
 	// Fallback is the model's fallback attribute ("allow", the default,
 	// or "forbid"); VendorID its vendor_id, "" when absent.
 	Fallback, VendorID string
+	// Translated is the model the domain named when Translate replaced
+	// it by one QEMU has, else "".
+	Translated string
 	// Vendor is the <vendor> element: the host CPU vendor libvirt
 	// requires ("Intel", "AMD"), or "".
 	Vendor   string
@@ -98,6 +101,7 @@ func (c *CPU) Notes() []string {
 	if c.DefaultModel {
 		out = append(out, "the domain names no CPU model: QEMU's default, qemu64")
 	}
+
 	if c.Vendor != "" {
 		out = append(out, fmt.Sprintf("<vendor>%s</vendor>: libvirt also requires the host CPU's vendor to be %s; not judged here", c.Vendor, c.Vendor))
 	}
