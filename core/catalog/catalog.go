@@ -419,6 +419,14 @@ func (c *Catalog) Model(name string) (*Model, error) {
 	return &cp, nil
 }
 
+// HasModel reports whether the catalog defines the named model: Model
+// without the copy, and without looking for a suggestion when it does
+// not (which measures the name against every model's).
+func (c *Catalog) HasModel(name string) bool {
+	_, ok := c.modelIdx[name]
+	return ok
+}
+
 // model returns the named model itself, for the package's own reads.
 func (c *Catalog) model(name string) (*Model, error) {
 	if i, ok := c.modelIdx[name]; ok {
