@@ -42,6 +42,20 @@ mkdir -p "$tmp/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$tmp/hello/main.go"
 printf 'module hello\n\ngo 1.26\n' >"$tmp/hello/go.mod"
 (cd "$tmp/hello" && go build -o "$tmp/hello.bin" .)
+# deps.bin links what cpupolicy imports from outside the module (blank
+# imports: every package's init runs, none of cpupolicy's code) and exits:
+# the floor no change to cpupolicy's own code can go below.
+mkdir -p cmd/_depsfloor
+trap 'rm -rf cmd/_depsfloor; git worktree remove --force "$tmp/old" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+{
+  printf 'package main\n\nimport (\n'
+  go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./cmd/cpupolicy | grep -v '^github.com/cpupolicy/' | grep -v /internal/ | sed 's/.*/\t_ "&"/'
+  go list -f '{{join .Imports "\n"}}' $(go list -deps ./cmd/cpupolicy | grep '^github.com/cpupolicy/') | sort -u |
+    grep -Fx -f <(go list -f '{{if .Standard}}{{.ImportPath}}{{end}}' -deps ./cmd/cpupolicy) | grep -v internal | sed 's/.*/\t_ "&"/'
+  printf ')\n\nfunc main() {}\n'
+} >cmd/_depsfloor/main.go
+go build -o "$tmp/deps.bin" ./cmd/_depsfloor
+rm -rf cmd/_depsfloor
 for v in amd intel zhaoxin; do
   GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$tmp/$v.wasm" ./plugins/vendors/$v
 done
@@ -89,6 +103,8 @@ pair '`models --host F --plugin amd.wasm` (F: this AMD host, decoded and recorde
 pair '`models --host xeon-gold-6130.json`, three plugins' '`models --host xeon-gold-6130.json`' -- \
   "$cp" models --host $h/xeon-gold-6130.json --plugin "$tmp/amd.wasm" --plugin "$tmp/intel.wasm" --plugin "$tmp/zhaoxin.wasm" -- "$cp" models --host $h/xeon-gold-6130.json
 pair '`cpupolicy -h`' 'hello world' -- "$cp" -h -- "$tmp/hello.bin"
+pair '`cpupolicy -h`' 'cpupolicy'"'"'s dependencies only (deps.bin)' -- "$cp" -h -- "$tmp/deps.bin"
+pair 'cpupolicy'"'"'s dependencies only (deps.bin)' 'hello world' -- "$tmp/deps.bin" -- "$tmp/hello.bin"
 pair '`cpupolicy -h` (CGO_ENABLED=0)' 'hello world' -- "$tmp/cpupolicy-static" -h -- "$tmp/hello.bin"
 printf '{"execute":"qmp_capabilities"}\n{"execute":"query-cpu-definitions"}\n{"execute":"quit"}\n' >"$tmp/defs.in"
 q10=(sh_in "$tmp/defs.in" "$qemu10" -machine pc-q35-10.0 -accel tcg -nodefaults -S -display none -qmp stdio)
@@ -110,7 +126,7 @@ echo
 
 echo "### Where cpupolicy -h's start goes: GODEBUG=inittrace=1 (sum of package init clocks, ms) and perf stat (page faults)"
 echo
-for b in "$tmp/hello.bin" "$cp -h" "$tmp/cpupolicy-static -h" "$cp models --host $h/xeon-gold-6130.json"; do
+for b in "$tmp/hello.bin" "$tmp/deps.bin" "$cp -h" "$tmp/cpupolicy-static -h" "$cp models --host $h/xeon-gold-6130.json"; do
   # shellcheck disable=SC2086
   init=$(for i in 1 2 3 4 5; do GODEBUG=inittrace=1 $b 2>&1 >/dev/null | awk '/^init/{s+=$5} END{print s+0}'; done | sort -n | sed -n 3p)
   pf=""
