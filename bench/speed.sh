@@ -12,8 +12,9 @@
 #      start → query-cpu-definitions → quit (tcg: the kvm comparison needs
 #      /dev/kvm, which this VM lacks);
 #   4. `fleet DIR --format json` on a generated 100,000-host fleet, this
-#      tree against REV (before the issue), and on 1,000,000 hosts (wall,
-#      CPU, peak RSS);
+#      tree against REV (before the issue: it reads a copy written with
+#      writefleet -legacy, without the snapshot keys it does not know),
+#      and on 1,000,000 hosts (wall, CPU, peak RSS);
 #   5. plugin decode in process (go test -bench Decode ./plugins/).
 #
 # Usage: bash bench/speed.sh [RUNS] [REV] [MAX_HOSTS]
@@ -41,6 +42,20 @@ mkdir -p "$tmp/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$tmp/hello/main.go"
 printf 'module hello\n\ngo 1.26\n' >"$tmp/hello/go.mod"
 (cd "$tmp/hello" && go build -o "$tmp/hello.bin" .)
+# deps.bin links what cpupolicy imports from outside the module (blank
+# imports: every package's init runs, none of cpupolicy's code) and exits:
+# the floor no change to cpupolicy's own code can go below.
+mkdir -p cmd/_depsfloor
+trap 'rm -rf cmd/_depsfloor; git worktree remove --force "$tmp/old" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+{
+  printf 'package main\n\nimport (\n'
+  go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' ./cmd/cpupolicy | grep -v '^github.com/cpupolicy/' | grep -v /internal/ | sed 's/.*/\t_ "&"/'
+  go list -f '{{join .Imports "\n"}}' $(go list -deps ./cmd/cpupolicy | grep '^github.com/cpupolicy/') | sort -u |
+    grep -Fx -f <(go list -f '{{if .Standard}}{{.ImportPath}}{{end}}' -deps ./cmd/cpupolicy) | grep -v internal | sed 's/.*/\t_ "&"/'
+  printf ')\n\nfunc main() {}\n'
+} >cmd/_depsfloor/main.go
+go build -o "$tmp/deps.bin" ./cmd/_depsfloor
+rm -rf cmd/_depsfloor
 for v in amd intel zhaoxin; do
   GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$tmp/$v.wasm" ./plugins/vendors/$v
 done
@@ -88,6 +103,8 @@ pair '`models --host F --plugin amd.wasm` (F: this AMD host, decoded and recorde
 pair '`models --host xeon-gold-6130.json`, three plugins' '`models --host xeon-gold-6130.json`' -- \
   "$cp" models --host $h/xeon-gold-6130.json --plugin "$tmp/amd.wasm" --plugin "$tmp/intel.wasm" --plugin "$tmp/zhaoxin.wasm" -- "$cp" models --host $h/xeon-gold-6130.json
 pair '`cpupolicy -h`' 'hello world' -- "$cp" -h -- "$tmp/hello.bin"
+pair '`cpupolicy -h`' 'cpupolicy'"'"'s dependencies only (deps.bin)' -- "$cp" -h -- "$tmp/deps.bin"
+pair 'cpupolicy'"'"'s dependencies only (deps.bin)' 'hello world' -- "$tmp/deps.bin" -- "$tmp/hello.bin"
 pair '`cpupolicy -h` (CGO_ENABLED=0)' 'hello world' -- "$tmp/cpupolicy-static" -h -- "$tmp/hello.bin"
 printf '{"execute":"qmp_capabilities"}\n{"execute":"query-cpu-definitions"}\n{"execute":"quit"}\n' >"$tmp/defs.in"
 q10=(sh_in "$tmp/defs.in" "$qemu10" -machine pc-q35-10.0 -accel tcg -nodefaults -S -display none -qmp stdio)
@@ -109,7 +126,7 @@ echo
 
 echo "### Where cpupolicy -h's start goes: GODEBUG=inittrace=1 (sum of package init clocks, ms) and perf stat (page faults)"
 echo
-for b in "$tmp/hello.bin" "$cp -h" "$tmp/cpupolicy-static -h" "$cp models --host $h/xeon-gold-6130.json"; do
+for b in "$tmp/hello.bin" "$tmp/deps.bin" "$cp -h" "$tmp/cpupolicy-static -h" "$cp models --host $h/xeon-gold-6130.json"; do
   # shellcheck disable=SC2086
   init=$(for i in 1 2 3 4 5; do GODEBUG=inittrace=1 $b 2>&1 >/dev/null | awk '/^init/{s+=$5} END{print s+0}'; done | sort -n | sed -n 3p)
   pf=""
@@ -117,7 +134,9 @@ for b in "$tmp/hello.bin" "$cp -h" "$tmp/cpupolicy-static -h" "$cp models --host
     # shellcheck disable=SC2086
     pf=$(perf stat -r 20 -e page-faults,task-clock $b 2>&1 >/dev/null | awk '/page-faults/{p=$1} /task-clock/{t=$1} END{printf "%s page faults, %s ms task clock", p, t}')
   fi
-  echo "- \`$(basename "${b%% *}")${b#* }\`: init $init ms (median of 5); $pf"
+  args=""
+  if [[ $b == *" "* ]]; then args=" ${b#* }"; fi
+  echo "- \`$(basename "${b%% *}")$args\`: init $init ms (median of 5); $pf"
 done
 echo
 
@@ -126,6 +145,9 @@ echo
 git worktree add -q --detach "$tmp/old" "$rev"
 (cd "$tmp/old" && go build -o "$tmp/old.bin" ./cmd/cpupolicy)
 go run ./internal/fleetgen/internal/writefleet -n 100000 -o "$tmp/f100k"
+# The same fleet for REV, which refuses the keys added since (qemu_release,
+# abi_levels: both derived, so the hosts are the same).
+go run ./internal/fleetgen/internal/writefleet -n 100000 -legacy -o "$tmp/f100k-old"
 echo "| binary | hosts | wall s | user+sys s | peak RSS MiB | exit |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 timed() { # NAME N BIN DIR
@@ -135,10 +157,10 @@ timed() { # NAME N BIN DIR
   echo "| $1 | $2 | $w | $(echo "$u + $s" | bc) | $((m / 1024)) | $rc |"
 }
 for i in 1 2 3; do
-  timed "$rev" 100000 "$tmp/old.bin" "$tmp/f100k"
+  timed "$rev" 100000 "$tmp/old.bin" "$tmp/f100k-old"
   timed "this tree" 100000 "$cp" "$tmp/f100k"
 done
-rm -rf "$tmp/f100k"
+rm -rf "$tmp/f100k" "$tmp/f100k-old"
 if [ "$maxn" -ge 1000000 ]; then
   f1m=${FLEET_1M:-}
   if [ -z "$f1m" ]; then

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // proxmoxModels are the models a Proxmox VE custom CPU may report
@@ -25,7 +26,10 @@ var proxmoxModels = []string{
 }
 
 // proxmoxID is PVE's pve-configid format, which a section id must match.
-var proxmoxID = regexp.MustCompile(`^[a-z][a-z0-9_-]+$`)
+// It is compiled on first use: compiling at package init cost every
+// command, `cpupolicy -h` included, a dozen page faults (regexp's code
+// and heap) for the one that exports to Proxmox.
+var proxmoxID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]+$`) })
 
 // ProxmoxConfig is a section of Proxmox VE's
 // /etc/pve/virtual-guest/cpu-models.conf (a PVE::SectionConfig file):
@@ -50,7 +54,7 @@ type ProxmoxConfig struct {
 // it the best model.
 func Proxmox(j *Judged) (*ProxmoxConfig, error) {
 	name := "cpupolicy-" + strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9_-]`).ReplaceAllString(j.Pool, "-"))
-	if !proxmoxID.MatchString(name) {
+	if !proxmoxID().MatchString(name) {
 		return nil, fmt.Errorf("proxmox: pool name %q makes no section id", j.Pool)
 	}
 	p := &ProxmoxConfig{Judged: j, Name: name, Flags: []string{}}

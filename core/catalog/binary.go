@@ -127,18 +127,18 @@ func parseBinary(data []byte, reg *feature.Registry) (c *Catalog, err error) {
 	c.definitions = r.bool()
 	c.accels = make([]string, r.count())
 	for i := range c.accels {
-		c.accels[i] = r.str()
+		c.accels[i] = r.name()
 	}
 	c.machines = make([]MachineType, r.count())
 	for i := range c.machines {
-		name := r.str()
+		name := r.name()
 		fam, ver, _ := ParseMachineName(name)
 		c.machines[i] = MachineType{Name: name, Family: fam, Version: ver, Alias: r.str(), Deprecated: r.bool()}
 	}
 	c.models = make([]Model, r.count())
 	for i := range c.models {
 		m := &c.models[i]
-		m.Name, m.AliasOf = r.str(), r.str()
+		m.Name, m.AliasOf = r.name(), r.str()
 		m.Base, m.Version = splitVersion(m.Name)
 		m.Static, m.MigrationSafe, m.Deprecated = r.bool(), r.bool(), r.bool()
 		m.Props = r.props()
@@ -147,16 +147,21 @@ func parseBinary(data []byte, reg *feature.Registry) (c *Catalog, err error) {
 		n := r.count()
 		m.accel = make(map[string]Delta, n)
 		for j := 0; j < n; j++ {
-			a := r.str()
+			a := r.name()
 			m.accel[a] = r.delta()
 		}
 	}
 	for n := r.count(); n > 0; n-- {
-		mach, acc := r.str(), r.str()
+		mach, acc := r.name(), r.name()
 		c.setDefault(mach, acc, r.delta())
 	}
-	for n := r.count(); n > 0; n-- {
-		k := resolveKey{r.str(), r.str(), r.str()}
+	// Sized up front: the overrides are most of a catalog, and a map
+	// grown entry by entry leaves every smaller table behind as garbage,
+	// pages a short command touches for nothing.
+	n := r.count()
+	c.overrides = make(map[resolveKey]Delta, n)
+	for ; n > 0; n-- {
+		k := resolveKey{r.name(), r.name(), r.name()}
 		c.overrides[k] = r.delta()
 	}
 	if r.err != nil {
@@ -263,6 +268,11 @@ func (w *binWriter) delta(d Delta) {
 type binReader struct {
 	b   []byte
 	err error
+	// names holds each model, machine type and accelerator name read so
+	// far: the overrides repeat them (656 of each in qemu-10.0), and one
+	// string per name instead of one per mention is 2,000 allocations
+	// fewer at every start.
+	names map[string]string
 }
 
 func (r *binReader) fail() {
@@ -310,6 +320,20 @@ func (r *binReader) u64() uint64 {
 }
 
 func (r *binReader) str() string { return string(r.bytes(r.count())) }
+
+// name is str for the names the catalog repeats, each allocated once.
+func (r *binReader) name() string {
+	b := r.bytes(r.count())
+	if s, ok := r.names[string(b)]; ok { // no allocation: the compiler's map[string(b)] form
+		return s
+	}
+	if r.names == nil {
+		r.names = make(map[string]string, 256)
+	}
+	s := string(b)
+	r.names[s] = s
+	return s
+}
 func (r *binReader) bool() bool  { b := r.bytes(1); return b != nil && b[0] == 1 }
 func (r *binReader) u32() uint32 { return uint32(r.uv()) }
 func (r *binReader) i() int      { return int(r.uv()) }

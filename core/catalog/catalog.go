@@ -420,7 +420,9 @@ func (c *Catalog) Model(name string) (*Model, error) {
 }
 
 // HasModel reports whether the catalog defines the named model (an
-// alias included), as query-cpu-definitions would list it.
+// alias included), as query-cpu-definitions would list it: Model without
+// the copy, and without looking for a suggestion when it does not (which
+// measures the name against every model's).
 func (c *Catalog) HasModel(name string) bool {
 	_, ok := c.modelIdx[name]
 	return ok

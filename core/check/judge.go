@@ -250,7 +250,7 @@ func (j *Judge) Models() ([]ModelVerdict, error) {
 // x86_cpu_class_check_missing_features, host_cpuid_required).
 func (j *Judge) appendHostModels(out []ModelVerdict) []ModelVerdict {
 	for _, name := range []string{"host", "max"} {
-		if _, err := j.Catalog.Model(name); err == nil {
+		if j.Catalog.HasModel(name) {
 			continue // a catalog that lists them itself
 		}
 		v := ModelVerdict{Name: name, UnavailableFeatures: []string{}, Why: FeatureLayers{}}

@@ -220,3 +220,13 @@ func FuzzParseCode(f *testing.F) {
 		}
 	})
 }
+
+// TestKnownIsNames holds known, which ParseCode asks, to Names, which it
+// stands for.
+func TestKnownIsNames(t *testing.T) {
+	for _, rel := range append(Releases(), "", "7", "7.3", "12.0", "../data/qemu-7.2", "data/qemu-7.2", "qemu-7.2", "7.2.txt", "7.2/") {
+		if got, want := known(rel), Names(rel) != nil; got != want {
+			t.Errorf("known(%q) = %v, want %v", rel, got, want)
+		}
+	}
+}

@@ -26,10 +26,18 @@ const MaxLen = 64
 // substitutions and swaps of two neighbouring bytes each cost one (the
 // optimal string alignment distance), as the commonest typos are.
 func Distance(a, b string) int {
-	// Three rows: the one before the previous is needed for swaps.
-	pp := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	// Three rows: the one before the previous is needed for swaps. They
+	// live on the stack for names up to MaxLen: a suggestion measures
+	// every candidate (a catalog's 200 model names), and three
+	// allocations each touched more heap than the rest of a command.
+	var buf [3 * (MaxLen + 1)]int
+	rows := buf[:0]
+	if n := 3 * (len(b) + 1); n <= len(buf) {
+		rows = buf[:n]
+	} else {
+		rows = make([]int, n)
+	}
+	pp, prev, cur := rows[:len(b)+1], rows[len(b)+1:2*(len(b)+1)], rows[2*(len(b)+1):]
 	for j := range prev {
 		prev[j] = j
 	}

@@ -1,7 +1,13 @@
 // Command writefleet writes a generated fleet as snapshot files, for
 // timing `cpupolicy fleet` end to end (bench/fleet.sh):
 //
-//	go run ./internal/fleetgen/internal/writefleet -n 10000 -o DIR [-seed 1] [BASE.json...]
+//	go run ./internal/fleetgen/internal/writefleet -n 10000 -o DIR [-seed 1] [-legacy] [BASE.json...]
+//
+// -legacy writes the snapshots without the keys added since commit
+// 107bed2 ("qemu_release" and "abi_levels"), which that commit's binary
+// refuses as unknown: bench/speed.sh times it on such a copy of the same
+// fleet. Both keys are derived (the release from the property names, the
+// levels from the layers), so the copy describes the same hosts.
 //
 // The bases default to the recorded hosts with KVM data in
 // testdata/hosts. Each host is written as DIR/NAME.json, and DIR/site.star
@@ -30,6 +36,7 @@ func main() {
 	n := flag.Int("n", 1000, "number of hosts")
 	seed := flag.Uint64("seed", 1, "random seed")
 	out := flag.String("o", "", "output directory (created)")
+	legacy := flag.Bool("legacy", false, "omit the snapshot keys commit 107bed2 does not know")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "writefleet: -o DIR is required")
@@ -80,6 +87,9 @@ func main() {
 			anon := *h.Snap
 			anon.Hostname = ""
 			tmpl, err = anon.Marshal()
+			if err == nil && *legacy {
+				tmpl, err = withoutNewKeys(tmpl)
+			}
 			marshalled[key] = tmpl
 		}
 		data := bytes.Replace(tmpl, []byte(`"hostname": "",`), []byte(`"hostname": "`+h.Name+`",`), 1)
@@ -91,6 +101,28 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// withoutNewKeys removes the "qemu_release" and "abi_levels" lines of a
+// marshalled snapshot (host.Snapshot.Marshal writes each on a line of its
+// own, abi_levels last), leaving valid JSON.
+func withoutNewKeys(snap []byte) ([]byte, error) {
+	lines := bytes.Split(snap, []byte("\n"))
+	var out [][]byte
+	for _, l := range lines {
+		switch {
+		case bytes.HasPrefix(l, []byte(`  "qemu_release": `)):
+		case bytes.HasPrefix(l, []byte(`  "abi_levels": `)):
+			if len(out) == 0 || !bytes.HasSuffix(out[len(out)-1], []byte(",")) {
+				return nil, fmt.Errorf("abi_levels does not follow a key ending in a comma")
+			}
+			prev := out[len(out)-1]
+			out[len(out)-1] = prev[:len(prev)-1]
+		default:
+			out = append(out, l)
+		}
+	}
+	return bytes.Join(out, []byte("\n")), nil
 }
 
 // siteFile declares the hosts' pools and an offer on each.
