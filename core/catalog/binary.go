@@ -95,6 +95,11 @@ func (c *Catalog) MarshalBinary() ([]byte, error) {
 		w.str(k.accel)
 		w.delta(c.overrides[k])
 	}
+	// kvm_data came after catalogs in this form were embedded: it is an
+	// optional trailer, absent (captured) in those, so they stay valid.
+	if c.kvmData != "" {
+		w.str(c.kvmData)
+	}
 	return w.b, nil
 }
 
@@ -158,6 +163,9 @@ func parseBinary(data []byte, reg *feature.Registry) (c *Catalog, err error) {
 	for n := r.count(); n > 0; n-- {
 		k := resolveKey{r.str(), r.str(), r.str()}
 		c.overrides[k] = r.delta()
+	}
+	if r.err == nil && len(r.b) > 0 {
+		c.kvmData = r.str()
 	}
 	if r.err != nil {
 		return nil, r.err
