@@ -166,7 +166,7 @@ func TestWithModels(t *testing.T) {
 
 // rawOf returns c's answers under accel as a Raw, as the importer would
 // have recorded them from QEMU.
-func rawOf(t *testing.T, c *Catalog, accel string) *Raw {
+func rawOf(t testing.TB, c *Catalog, accel string) *Raw {
 	t.Helper()
 	raw := &Raw{QEMUVersion: c.qemuVersion, QEMUPackage: c.qemuPackage, HostVendor: c.importHostVendor, Definitions: c.definitions}
 	for _, mt := range c.machines {
