@@ -42,12 +42,9 @@ type ModelDefinition struct {
 // accelDefaultProps are the properties QEMU sets on every named CPU model
 // for an accelerator before machine compat properties and user options:
 // kvm_default_props (target/i386/kvm/kvm-cpu.c) and tcg_default_props
-// (target/i386/tcg/tcg-cpu.c), identical in QEMU 7.2 and 10.0, and in
-// 5.2 (target/i386/cpu.c then) and 11.1. Newer lists also set
-// kvm-msi-ext-dest-id off (on only with a split irqchip, which pc and q35
-// do not default to): left out, as no definition has it on.
+// (target/i386/tcg/tcg-cpu.c), identical in QEMU 7.2 and 10.0.
 // TestDefinitionsReproduceCatalog holds them to every built-in model's
-// answers, as TestDeriveKVMReproducesCatalog does for DeriveKVM.
+// answers.
 var accelDefaultProps = map[string][]struct {
 	name string
 	on   bool
