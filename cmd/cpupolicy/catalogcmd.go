@@ -36,7 +36,8 @@ func runCatalogImport(e *env, args []string) error {
 	fs := newFlags("catalog import")
 	binary := fs.String("binary", "qemu-system-x86_64", "the QEMU `PATH` to import from")
 	machines := fs.String("machines", "all", "machine types to import: all, or a comma-separated `LIST`")
-	accels := fs.String("accels", "", "accelerators: kvm,tcg (default: tcg, plus kvm when /dev/kvm works)")
+	accels := fs.String("accels", "", "accelerators: kvm,tcg (default: both)")
+	kvmMode := fs.String("kvm", "", "kvm answers: `capture` (ask QEMU under kvm) or derive (from the tcg answers); default: capture when /dev/kvm works, else derive")
 	out := fs.String("o", "", "write the catalog to `FILE` atomically (default: standard output)")
 	name := fs.String("name", "", "the catalog's `NAME` (default: qemu-MAJOR.MINOR)")
 	// The source comes first ("catalog import qemu --binary …"); flags may
@@ -59,7 +60,12 @@ func runCatalogImport(e *env, args []string) error {
 	if source != "qemu" {
 		return usagef("catalog import", "unknown source %q: want 'catalog import qemu [flags]' or 'catalog import libvirt [DIR]'", source)
 	}
-	opts := qemuimport.Options{Binary: *binary, Accels: splitList(*accels)}
+	switch *kvmMode {
+	case qemuimport.KVMAuto, qemuimport.KVMCapture, qemuimport.KVMDerive:
+	default:
+		return usagef("catalog import", "--kvm %q: want capture or derive", *kvmMode)
+	}
+	opts := qemuimport.Options{Binary: *binary, Accels: splitList(*accels), KVM: *kvmMode}
 	if *machines != "all" {
 		opts.Machines = strings.Split(*machines, ",")
 	}
@@ -95,8 +101,12 @@ func runCatalogImport(e *env, args []string) error {
 	if err := output(e, "catalog import", *out, data); err != nil || *out == "" {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "%s: QEMU %s, %d models, %d machine types, accels %s, %d bytes\n",
-		*out, cat.QEMUVersion(), cat.NumModels(), len(cat.Machines()), strings.Join(cat.Accels(), ","), len(data))
+	derived := ""
+	if cat.KVMData() != "" {
+		derived = " (kvm " + cat.KVMData() + ")"
+	}
+	fmt.Fprintf(e.stderr, "%s: QEMU %s, %d models, %d machine types, accels %s%s, %d bytes\n",
+		*out, cat.QEMUVersion(), cat.NumModels(), len(cat.Machines()), strings.Join(cat.Accels(), ","), derived, len(data))
 	return nil
 }
 

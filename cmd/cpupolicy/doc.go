@@ -307,7 +307,8 @@ of objects with "name", "machine", "accel", "features", "level", "xlevel",
 # catalog
 
 	cpupolicy catalog import qemu [--binary PATH] [--machines all|LIST]
-	                              [--accels kvm,tcg] [--name NAME] [-o FILE]
+	                              [--accels kvm,tcg] [--kvm capture|derive]
+	                              [--name NAME] [-o FILE]
 	cpupolicy catalog import libvirt [DIR] [--name NAME]
 	                              [--machines-from NAME|FILE] [-o FILE]
 	cpupolicy catalog show [--catalog NAME|FILE] [--format text|json]
@@ -327,6 +328,17 @@ A progress bar shows on a terminal. What the release has is learnt from
 the binary (qom-list-properties, -cpu help), not assumed from its version,
 so a release newer than cpupolicy imports; its CPUID flags cpupolicy does
 not know are named in a warning and left out of the catalog.
+
+Without a usable /dev/kvm (or with --kvm derive) QEMU runs under tcg only
+and the kvm answers are derived from the tcg ones: QEMU builds a named
+model under kvm from the same definition and machine compat properties,
+with kvm's default properties (kvmclock and the other paravirt bits,
+x2apic on; svm, monitor, acpi off) instead of tcg's (vme off), and the
+host's vendor; no host feature enters the expansion. The catalog then
+says "kvm_data": "derived". It needs a release cpupolicy knows (its
+definitions are recorded); for another one the catalog has tcg only.
+--kvm capture asks QEMU under kvm, as happens by default where /dev/kvm
+works.
 
 import libvirt reads libvirt's CPU map (DIR, default
 /usr/share/libvirt/cpu_map from Debian's libvirt0): index.xml and the

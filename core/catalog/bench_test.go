@@ -44,3 +44,20 @@ func BenchmarkParseEmbedded(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDeriveKVM derives all 9,272 kvm answers of qemu-10.0 from its
+// tcg answers: what an import without /dev/kvm adds to the tcg import.
+func BenchmarkDeriveKVM(b *testing.B) {
+	c, err := Embedded("qemu-10.0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := rawOf(b, c, tcg)
+	b.ReportAllocs()
+	b.ReportMetric(float64(len(raw.Expansions)), "answers")
+	for b.Loop() {
+		if _, err := DeriveKVM(raw, c.reg, "AuthenticAMD"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 // fingerprint and a mismatch falls back to the JSON form. The JSON file
 // stays the source of truth; a test holds the two equal.
 
-const binaryMagic = "cpupolicy-catalog-bin/2\n"
+const binaryMagic = "cpupolicy-catalog-bin/3\n"
 
 // MarshalBinary encodes c for a registry with c's fingerprint.
 func (c *Catalog) MarshalBinary() ([]byte, error) {
@@ -29,6 +29,7 @@ func (c *Catalog) MarshalBinary() ([]byte, error) {
 	w.bool(c.kvmVendorFromHost)
 	w.str(c.importHostVendor)
 	w.bool(c.definitions)
+	w.str(c.kvmData)
 	w.uv(uint64(len(c.accels)))
 	for _, a := range c.accels {
 		w.str(a)
@@ -125,6 +126,7 @@ func parseBinary(data []byte, reg *feature.Registry) (c *Catalog, err error) {
 	c.name, c.qemuVersion, c.qemuPackage = r.str(), r.str(), r.str()
 	c.kvmVendorFromHost, c.importHostVendor = r.bool(), r.str()
 	c.definitions = r.bool()
+	c.kvmData = r.str()
 	c.accels = make([]string, r.count())
 	for i := range c.accels {
 		c.accels[i] = r.name()

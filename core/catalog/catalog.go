@@ -57,9 +57,12 @@ type Catalog struct {
 	// features), not only its expansion: what ResolveSpec needs to
 	// apply -cpu options the way QEMU does.
 	definitions bool
-	accels      []string
-	machines    []MachineType // by family, then version
-	models      []Model       // by name
+	// kvmData is "" when the kvm answers are QEMU's (captured under
+	// kvm), KVMDerived when DeriveKVM made them from the tcg answers.
+	kvmData  string
+	accels   []string
+	machines []MachineType // by family, then version
+	models   []Model       // by name
 
 	// defaults[machine][accel] is what the machine type and accelerator
 	// change for every model (on top of each model's own accel delta).
@@ -96,6 +99,12 @@ func (c *Catalog) ImportHostVendor() string { return c.importHostVendor }
 // latent features), not only its expansion: what ResolveSpec needs to
 // apply -cpu options the way QEMU does.
 func (c *Catalog) Definitions() bool { return c.definitions }
+
+// KVMData is "" when the catalog's kvm answers were captured from QEMU
+// under kvm (or it has none), and KVMDerived ("derived") when they were
+// derived from its tcg answers with the release's kvm rules (DeriveKVM),
+// on a host without /dev/kvm.
+func (c *Catalog) KVMData() string { return c.kvmData }
 
 // Accels returns the accelerators the catalog holds data for.
 func (c *Catalog) Accels() []string { return slices.Clone(c.accels) }

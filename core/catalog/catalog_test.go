@@ -226,6 +226,7 @@ func TestParseRejectsAt(t *testing.T) {
 	}{
 		{"accel", doc(`["kvm", "hvf"]`, m1, a1, "", ""), `cat.json:2:19: accels: unknown accelerator "hvf"`},
 		{"no accels", doc(`[]`, m1, a1, "", ""), `cat.json:2:11: accels: empty`},
+		{"kvm data", doc(`["kvm"], "kvm_data": "guessed"`, m1, a1, "", ""), `cat.json:2:32: kvm_data: "guessed", want "derived" or none (captured)`},
 		{"machine name", doc(`["kvm"]`, `{"name":"pc"}`, a1, "", ""), `cat.json:5:1: machines: "pc" is not FAMILY-VERSION`},
 		{"machine repeated", doc(`["kvm"]`, `{"name":"pc-q35-9.0"}`, a1, "", ""), `cat.json:5:1: machines: "pc-q35-9.0" is repeated`},
 		{"model repeated", doc(`["kvm"]`, m1, `{"name":"a","props":{},"features":[]}`, "", ""), `cat.json:8:3: models: empty or repeated name "a"`},
@@ -251,6 +252,7 @@ func FuzzParseCatalog(f *testing.F) {
 	f.Add(good[:4000])
 	f.Add([]byte(`{"schema":"cpupolicy/catalog/v1","accels":["tcg"],"machines":[{"name":"pc-q35-1.0"}],"models":[{"name":"a","props":{},"features":["avx"]}],"defaults":[],"overrides":[]}`))
 	f.Add([]byte(`{"schema":"cpupolicy/catalog/v1"}`))
+	f.Add([]byte(`{"schema":"cpupolicy/catalog/v1","accels":["kvm","tcg"],"kvm_data":"derived","machines":[{"name":"pc-q35-1.0"}],"models":[{"name":"a","props":{},"features":["avx"]}],"defaults":[],"overrides":[]}`))
 	reg := feature.Builtin()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("fuzz.json", data, reg)

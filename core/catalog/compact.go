@@ -34,6 +34,7 @@ func Compact(raw *Raw, reg *feature.Registry, name string) (*Catalog, error) {
 		qemuPackage:      raw.QEMUPackage,
 		importHostVendor: raw.HostVendor,
 		definitions:      raw.Definitions,
+		kvmData:          raw.KVMData,
 		defaults:         map[string]map[string]Delta{},
 		overrides:        map[resolveKey]Delta{},
 		reg:              reg,

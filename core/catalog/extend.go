@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/cpupolicy/cpupolicy/core"
@@ -71,20 +72,9 @@ func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error
 	if err != nil {
 		return answer{}, err
 	}
-	f := d.Features.Add(hv)
-	for _, p := range accelDefaultProps[accel] {
-		if accel == kvm && kvmDefaultDropped(p.name, mt) {
-			continue
-		}
-		id, err := c.reg.Lookup(p.name)
-		if err != nil {
-			return answer{}, err
-		}
-		if p.on {
-			f = f.Add(id)
-		} else {
-			f = f.Remove(id)
-		}
+	f, err := applyAccelDefaults(c.reg, d.Features.Add(hv), accel, mt)
+	if err != nil {
+		return answer{}, err
 	}
 	p := Props{
 		Vendor: d.Vendor, Family: d.Family, Model: d.Model, Stepping: d.Stepping, ModelID: d.ModelID,
@@ -144,6 +134,27 @@ func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error
 		a.lat = md.applyLatent(f.Difference(exp))
 	}
 	return a, nil
+}
+
+// applyAccelDefaults returns f with accel's default props applied as
+// QEMU applies them on machine type mt: kvm_default_props less those
+// mt's compat function drops (kvmDefaultDropped), or tcg_default_props.
+func applyAccelDefaults(reg *feature.Registry, f feature.FeatureSet, accel string, mt *MachineType) (feature.FeatureSet, error) {
+	for _, p := range accelDefaultProps[accel] {
+		if accel == kvm && kvmDefaultDropped(p.name, mt) {
+			continue
+		}
+		id, err := reg.Lookup(p.name)
+		if err != nil {
+			return f, err
+		}
+		if p.on {
+			f = f.Add(id)
+		} else {
+			f = f.Remove(id)
+		}
+	}
+	return f, nil
 }
 
 // kvmDefaultDropped reports whether machine type mt takes prop out of
@@ -329,4 +340,121 @@ func AccelDefaultsOn(accel string) []string {
 		}
 	}
 	return out
+}
+
+// KVMDerived is a catalog's "kvm_data" (Raw.KVMData, Catalog.KVMData)
+// when its kvm answers were derived from its tcg answers by DeriveKVM,
+// not captured from QEMU under kvm.
+const KVMDerived = "derived"
+
+// What tcg's answers cannot show of a definition. tcg_default_props turn
+// vme off for every named model, and QEMU applies machine compat
+// properties after the accelerator's defaults, so under tcg no answer or
+// probe shows whether a definition has vme — yet under kvm the
+// expansion has it exactly when the definition does. These tables say
+// it instead, from the source; TestDeriveKVMReproducesCatalog holds them
+// to the captured kvm answers of the embedded catalogs.
+var (
+	// lacksVME are the models (every version) whose builtin_x86_defs
+	// entry (target/i386/cpu.c) has no CPUID_VME: qemu64 and qemu32 list
+	// PPRO_FEATURES-based words without it, base lists nothing. Every
+	// other model of 5.2 to 11.1 has it.
+	lacksVME = []string{"base", "qemu32", "qemu64"}
+	// compatVMEOff are the models whose class pc_compat_2_2
+	// (hw/i386/pc.c) sets vme=off on, on machine types 2.2 and older:
+	// the unversioned names only (the -vN models are other classes).
+	compatVMEOff = []string{"kvm64", "kvm32", "Conroe", "Penryn", "Nehalem", "Westmere", "SandyBridge", "Haswell",
+		"Broadwell", "Opteron_G1", "Opteron_G2", "Opteron_G3", "Opteron_G4", "Opteron_G5"}
+)
+
+// definitionHasVME says whether model's definition has vme on machine
+// type mt (see lacksVME, compatVMEOff).
+func definitionHasVME(model string, mt *MachineType) bool {
+	base, _ := splitVersion(model)
+	if slices.Contains(lacksVME, base) {
+		return false
+	}
+	return !(slices.Contains(compatVMEOff, model) && compareVersions(mt.Version, []int{2, 3}) < 0)
+}
+
+// DeriveKVM returns the kvm expansions QEMU would answer on a host whose
+// CPU vendor is hostVendor, derived from raw's tcg expansions, which
+// must record definitions (Raw.Definitions): one per tcg expansion, in
+// the same order.
+//
+// QEMU builds a named model under kvm from the same definition and
+// machine compat properties as under tcg; only the accelerator's
+// default props differ, and no host feature enters the expansion (only
+// host and max read the host; the importer leaves both out). So each
+// kvm answer is the tcg definition (the expansion and its latent
+// features) with tcg's defaults undone (vme, as definitionHasVME says)
+// and kvm's applied (applyAccelDefaults, build's rules), expanded with
+// the release's rules (expand.go) from the definition's own levels and
+// the machine type's automatic-level switches. Under kvm the vendor is
+// the host's (host_cpu_instance_init), except for base, which has none.
+func DeriveKVM(raw *Raw, reg *feature.Registry, hostVendor string) ([]RawExpansion, error) {
+	if !raw.Definitions {
+		return nil, fmt.Errorf("QEMU %s: deriving kvm answers needs the models' definitions, which the import records only for a known release", raw.QEMUVersion)
+	}
+	rel, err := core.ParseRelease(raw.QEMUVersion)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := compileRules(reg, rel); err != nil {
+		return nil, err
+	}
+	vme, err := reg.Lookup("vme")
+	if err != nil {
+		return nil, err
+	}
+	var out []RawExpansion
+	for _, e := range raw.Expansions {
+		if e.Accel != tcg {
+			continue
+		}
+		where := fmt.Sprintf("%s on %s", e.Model, e.Machine)
+		fam, ver, ok := ParseMachineName(e.Machine)
+		if !ok {
+			return nil, fmt.Errorf("%s: machine type %q is not FAMILY-VERSION", where, e.Machine)
+		}
+		mt := &MachineType{Name: e.Machine, Family: fam, Version: ver}
+		exp, err := reg.Set(e.Features...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", where, err)
+		}
+		lat, err := reg.Set(e.Latent...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", where, err)
+		}
+		def := exp.Union(lat)
+		if definitionHasVME(e.Model, mt) {
+			def = def.Add(vme)
+		}
+		// base is the one model without an X86CPUModel (its class is
+		// x86_cpu_base_class_init's), and QEMU applies the accelerator's
+		// defaults only "if (xcc->model)" (kvm_cpu_instance_init).
+		if e.Model != "base" {
+			if def, err = applyAccelDefaults(reg, def, kvm, mt); err != nil {
+				return nil, err
+			}
+		}
+		p := propsOf(e)
+		if e.Vendor != "" {
+			p.Vendor = hostVendor
+		}
+		in := definitionInput(p, true)
+		f, l, auto := expandCPU(reg, def, rel, in)
+		k := e
+		k.Accel = kvm
+		k.Features = reg.Names(f)
+		k.Latent = nil
+		if x := def.Difference(f); !x.IsEmpty() {
+			k.Latent = reg.Names(x)
+		}
+		k.Vendor = p.Vendor
+		k.Level, k.XLevel, k.XLevel2 = l.level, l.xlevel, l.xlevel2
+		k.MinLevel, k.MinXLevel, k.MinXLevel2 = auto.level, auto.xlevel, auto.xlevel2
+		out = append(out, k)
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -161,4 +162,137 @@ func TestWithModels(t *testing.T) {
 	if _, _, err := c.WithModels(other, nil); err != nil {
 		t.Errorf("extended registry refused: %v", err)
 	}
+}
+
+// rawOf returns c's answers under accel as a Raw, as the importer would
+// have recorded them from QEMU.
+func rawOf(t testing.TB, c *Catalog, accel string) *Raw {
+	t.Helper()
+	raw := &Raw{QEMUVersion: c.qemuVersion, QEMUPackage: c.qemuPackage, HostVendor: c.importHostVendor, Definitions: c.definitions}
+	for _, mt := range c.machines {
+		raw.Machines = append(raw.Machines, RawMachine{Name: mt.Name, Alias: mt.Alias, Deprecated: mt.Deprecated})
+	}
+	for i := range c.models {
+		m := &c.models[i]
+		raw.Models = append(raw.Models, RawModel{Name: m.Name, AliasOf: m.AliasOf, Static: m.Static, MigrationSafe: m.MigrationSafe, Deprecated: m.Deprecated})
+		for _, mt := range c.machines {
+			r, err := c.Resolve(m.Name, mt.Name, core.Accel(accel), c.importHostVendor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := r.Props
+			e := RawExpansion{Model: m.Name, Machine: mt.Name, Accel: accel, Features: c.reg.Names(r.Features),
+				Level: p.Level, XLevel: p.XLevel, XLevel2: p.XLevel2, Family: p.Family, ModelNum: p.Model, Stepping: p.Stepping,
+				ModelID: p.ModelID, Vendor: p.Vendor, MinLevel: p.MinLevel, MinXLevel: p.MinXLevel, MinXLevel2: p.MinXLevel2,
+				FullCPUIDAutoLevel: p.FullCPUIDAutoLevel, IntelPTAutoLevel: p.IntelPTAutoLevel,
+				DefMinLevel: p.DefMinLevel, DefMinXLevel: p.DefMinXLevel, DefMinXLevel2: p.DefMinXLevel2,
+				LevelExplicit: p.LevelExplicit, XLevelExplicit: p.XLevelExplicit, XLevel2Explicit: p.XLevel2Explicit}
+			if lat := c.latent(m, mt.Name, accel); !lat.IsEmpty() {
+				e.Latent = c.reg.Names(lat)
+			}
+			raw.Expansions = append(raw.Expansions, e)
+		}
+	}
+	return raw
+}
+
+// TestDeriveKVMReproducesCatalog derives every kvm answer of each
+// embedded catalog whose kvm data QEMU answered under kvm (captured)
+// from its tcg answers, and requires QEMU's: the rules DeriveKVM applies
+// (accelerator defaults, vme, expansion) are those of the release.
+func TestDeriveKVMReproducesCatalog(t *testing.T) {
+	for _, name := range EmbeddedNames() {
+		t.Run(name, func(t *testing.T) {
+			c, err := Embedded(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.HasAccel(core.KVM) || c.KVMData() != "" {
+				t.Skipf("%s has no captured kvm data to compare with", name)
+			}
+			raw := rawOf(t, c, tcg)
+			kvmExps, err := DeriveKVM(raw, c.reg, c.importHostVendor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(kvmExps) != len(raw.Expansions) {
+				t.Fatalf("%d kvm answers derived from %d tcg answers", len(kvmExps), len(raw.Expansions))
+			}
+			tcgExps := raw.Expansions
+			raw.Expansions = kvmExps
+			if err := c.Verify(raw); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d derived kvm answers equal QEMU's", name, len(kvmExps))
+			// And the catalog made of them is the embedded one, byte for
+			// byte, but for its marker.
+			raw.Expansions = append(tcgExps, kvmExps...)
+			raw.KVMData = KVMDerived
+			d, err := Compact(raw, c.reg, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := embedded.ReadFile("data/" + name + ".json")
+			marker := `,"kvm_data":"derived"`
+			if !bytes.Contains(got, []byte(marker)) {
+				t.Errorf("the derived catalog has no %s", marker)
+			}
+			if got := bytes.Replace(got, []byte(marker), nil, 1); !bytes.Equal(got, want) {
+				t.Errorf("the catalog with derived kvm data differs from the embedded one: %s", firstDiffLine(got, want))
+			}
+			bin, err := d.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err := parseBinary(bin, c.reg); err != nil {
+				t.Error(err)
+			} else if b.KVMData() != KVMDerived {
+				t.Errorf("binary form: kvm_data %q", b.KVMData())
+			}
+			if p, err := Parse(name, got, c.reg); err != nil {
+				t.Error(err)
+			} else if p.KVMData() != KVMDerived {
+				t.Errorf("JSON form: kvm_data %q", p.KVMData())
+			}
+		})
+	}
+}
+
+// TestDeriveKVMRefuses: without definitions, or for an unknown release,
+// nothing is derived.
+func TestDeriveKVMRefuses(t *testing.T) {
+	c, err := Embedded("qemu-10.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := &Raw{QEMUVersion: "10.0.2"}
+	if _, err := DeriveKVM(raw, c.reg, "AuthenticAMD"); err == nil || !strings.Contains(err.Error(), "needs the models' definitions") {
+		t.Errorf("no definitions: err = %v", err)
+	}
+	raw = &Raw{QEMUVersion: "8.2.2", Definitions: true}
+	if _, err := DeriveKVM(raw, c.reg, "AuthenticAMD"); err == nil {
+		t.Error("QEMU 8.2: no error")
+	}
+}
+
+// firstDiffLine shows the first line where a and b differ.
+func firstDiffLine(a, b []byte) string {
+	la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := range max(len(la), len(lb)) {
+		var x, y []byte
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if !bytes.Equal(x, y) {
+			return fmt.Sprintf("line %d: %.200s, want %.200s", i+1, x, y)
+		}
+	}
+	return "equal"
 }

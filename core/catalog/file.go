@@ -38,6 +38,9 @@ type fileHead struct {
 	ImportHostVendor  string   `json:"import_host_vendor"`
 	Definitions       bool     `json:"definitions,omitempty"`
 	Accels            []string `json:"accels"`
+	// KVMData is "derived" when the kvm answers were derived from the
+	// tcg ones (DeriveKVM); absent when captured.
+	KVMData string `json:"kvm_data,omitempty"`
 }
 
 type fileMachine struct {
@@ -98,7 +101,7 @@ func (c *Catalog) Marshal() ([]byte, error) {
 		fileHead: fileHead{
 			Schema: Schema, Name: c.name, QEMUVersion: c.qemuVersion, QEMUPackage: c.qemuPackage,
 			KVMVendorFromHost: c.kvmVendorFromHost, ImportHostVendor: c.importHostVendor, Definitions: c.definitions,
-			Accels: c.accels,
+			Accels: c.accels, KVMData: c.kvmData,
 		},
 		Defaults: []fileDelta{}, Overrides: []fileDelta{},
 	}
@@ -240,7 +243,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 	c := &Catalog{
 		name: fc.Name, qemuVersion: fc.QEMUVersion, qemuPackage: fc.QEMUPackage,
 		kvmVendorFromHost: fc.KVMVendorFromHost, importHostVendor: fc.ImportHostVendor, accels: fc.Accels,
-		definitions: fc.Definitions, defaults: map[string]map[string]Delta{}, overrides: map[resolveKey]Delta{}, reg: reg,
+		definitions: fc.Definitions, kvmData: fc.KVMData, defaults: map[string]map[string]Delta{}, overrides: map[resolveKey]Delta{}, reg: reg,
 	}
 	if c.name == "" {
 		c.name = name
@@ -252,6 +255,9 @@ func Parse(name string, data []byte, reg *feature.Registry) (*Catalog, error) {
 	}
 	if len(c.accels) == 0 {
 		return nil, failAt("accels", -1, "accels: empty")
+	}
+	if c.kvmData != "" && c.kvmData != KVMDerived {
+		return nil, failAt("kvm_data", -1, "kvm_data: %q, want %q or none (captured)", c.kvmData, KVMDerived)
 	}
 	machines := map[string]bool{}
 	for i, fm := range fc.Machines {

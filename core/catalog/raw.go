@@ -19,6 +19,10 @@ type Raw struct {
 	// HostVendor is the CPUID vendor string of the host the kvm
 	// expansions were taken on ("" when no kvm expansion was taken).
 	HostVendor string `json:"host_vendor,omitempty"`
+	// KVMData is KVMDerived when the kvm expansions were derived from
+	// the tcg ones (DeriveKVM) rather than taken from QEMU under kvm;
+	// HostVendor is then the vendor of the host they were derived for.
+	KVMData string `json:"kvm_data,omitempty"`
 	// Machines are the pc-i440fx-* and pc-q35-* machine types imported,
 	// as query-machines reports them.
 	Machines []RawMachine `json:"machines"`

@@ -14,12 +14,15 @@ import (
 // Summary is what `cpupolicy catalog show` lists of a catalog: its
 // release, machine types and models. Its JSON keys are a contract.
 type Summary struct {
-	Name        string           `json:"name"`
-	QEMUVersion string           `json:"qemu_version"`
-	QEMUPackage string           `json:"qemu_package"`
-	Accels      []string         `json:"accels"`
-	Machines    []SummaryMachine `json:"machines"`
-	Models      []SummaryModel   `json:"models"`
+	Name        string   `json:"name"`
+	QEMUVersion string   `json:"qemu_version"`
+	QEMUPackage string   `json:"qemu_package"`
+	Accels      []string `json:"accels"`
+	// KVMData is "derived" when the kvm answers were derived from the
+	// tcg ones (Catalog.KVMData); absent when QEMU gave them.
+	KVMData  string           `json:"kvm_data,omitempty"`
+	Machines []SummaryMachine `json:"machines"`
+	Models   []SummaryModel   `json:"models"`
 }
 
 // SummaryMachine is a machine type in a Summary.
@@ -46,7 +49,7 @@ type SummaryModel struct {
 
 // Summarize returns the summary of c.
 func (c *Catalog) Summarize() *Summary {
-	s := &Summary{Name: c.Name(), QEMUVersion: c.QEMUVersion(), QEMUPackage: c.QEMUPackage(), Accels: c.Accels()}
+	s := &Summary{Name: c.Name(), QEMUVersion: c.QEMUVersion(), QEMUPackage: c.QEMUPackage(), Accels: c.Accels(), KVMData: c.KVMData()}
 	for _, m := range c.Machines() {
 		s.Machines = append(s.Machines, SummaryMachine{m.Name, m.Family, m.VersionString(), m.Alias, m.Deprecated})
 	}
@@ -72,7 +75,11 @@ func (sum *Summary) WriteText(buf io.Writer, cat *Catalog) {
 	if cat.QEMUPackage() != "" {
 		pkg = " (" + cat.QEMUPackage() + ")"
 	}
-	fmt.Fprintf(buf, "catalog %s: %s%s, accels %s\n", cat.Name(), ReleaseText(cat.QEMUVersion()), pkg, strings.Join(cat.Accels(), ", "))
+	derived := ""
+	if cat.KVMData() != "" {
+		derived = " (kvm answers " + cat.KVMData() + " from tcg's)"
+	}
+	fmt.Fprintf(buf, "catalog %s: %s%s, accels %s%s\n", cat.Name(), ReleaseText(cat.QEMUVersion()), pkg, strings.Join(cat.Accels(), ", "), derived)
 	for _, fam := range []string{"pc-i440fx", "pc-q35"} {
 		var names []string
 		for _, m := range cat.MachineTypes(fam) {

@@ -70,9 +70,15 @@ type Options struct {
 	// pc-i440fx-* and pc-q35-* machine type the binary has. An alias
 	// ("pc", "q35") stands for the machine type it names.
 	Machines []string
-	// Accels are the accelerators, "tcg" and/or "kvm"; nil for tcg, plus
-	// kvm when /dev/kvm opens read-write.
+	// Accels are the accelerators, "tcg" and/or "kvm"; nil for both.
 	Accels []string
+	// KVM says where the kvm answers come from: KVMCapture asks QEMU
+	// under kvm (which needs a usable /dev/kvm), KVMDerive derives them
+	// from the tcg answers (catalog.DeriveKVM; it needs tcg among the
+	// accelerators and a release whose definitions the importer
+	// records), and KVMAuto (the zero value) captures when /dev/kvm
+	// opens read-write and derives otherwise.
+	KVM string
 	// Parallel is how many QEMU processes run at once; 0 for
 	// runtime.NumCPU().
 	Parallel int
@@ -82,13 +88,20 @@ type Options struct {
 	Progress func(done, total int)
 }
 
+// Where the kvm answers come from (Options.KVM).
+const (
+	KVMAuto    = ""
+	KVMCapture = "capture"
+	KVMDerive  = "derive"
+)
+
 // Import runs QEMU as Options say and returns what it answered. The result
 // is deterministic for a given binary and host: Machines are sorted by
 // family, then by version; Models by name; Expansions by model, then
 // machine (in Machines' order), then accelerator.
 func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 	bin := cmp.Or(o.Binary, DefaultBinary)
-	accels, err := accelerators(o.Accels)
+	accels, derive, err := accelerators(o.Accels, o.KVM, kvmUsable)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +190,17 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 			raw.Expansions = append(raw.Expansions, e)
 		}
 	}
+	if slices.Contains(accels, "kvm") && len(jobs) > 0 {
+		raw.HostVendor, err = hostVendor()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if derive {
+		if err := deriveKVM(raw, names.reg, o.KVM); err != nil {
+			return nil, err
+		}
+	}
 	order := map[string]int{}
 	for i, m := range raw.Machines {
 		order[m.Name] = i
@@ -187,13 +211,29 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 			cmp.Compare(order[a.Machine], order[b.Machine]),
 			strings.Compare(a.Accel, b.Accel))
 	})
-	if slices.Contains(accels, "kvm") && len(jobs) > 0 {
-		raw.HostVendor, err = hostVendor()
-		if err != nil {
-			return nil, err
-		}
-	}
 	return raw, nil
+}
+
+// deriveKVM adds to raw the kvm answers derived from its tcg answers, as
+// QEMU would give them on this host (whose vendor a named model takes
+// under kvm). A release whose definitions the importer does not record
+// cannot be derived: an error when mode asked for derived answers, and
+// a catalog without kvm answers when it was the default.
+func deriveKVM(raw *catalog.Raw, reg *feature.Registry, mode string) error {
+	if !raw.Definitions && mode == KVMAuto {
+		return nil
+	}
+	vendor, err := hostVendor()
+	if err != nil {
+		return err
+	}
+	exps, err := catalog.DeriveKVM(raw, reg, vendor)
+	if err != nil {
+		return fmt.Errorf("deriving the kvm answers (no usable /dev/kvm to ask QEMU): %w", err)
+	}
+	raw.Expansions = append(raw.Expansions, exps...)
+	raw.HostVendor, raw.KVMData = vendor, catalog.KVMDerived
+	return nil
 }
 
 // job is one (machine type, accelerator): one QEMU process.
@@ -328,32 +368,56 @@ func (j *job) define(ctx context.Context, r *runner, def *definer) error {
 	return err
 }
 
-// accelerators validates Options.Accels, or picks the default.
-func accelerators(want []string) ([]string, error) {
+// accelerators validates Options.Accels and Options.KVM, or picks the
+// defaults: it returns the accelerators to run QEMU under, and whether
+// the kvm answers are to be derived from the tcg ones instead. usable
+// says whether /dev/kvm works.
+func accelerators(want []string, mode string, usable func() bool) (run []string, derive bool, err error) {
+	switch mode {
+	case KVMAuto, KVMCapture, KVMDerive:
+	default:
+		return nil, false, fmt.Errorf("unknown kvm mode %q: want %s or %s", mode, KVMCapture, KVMDerive)
+	}
 	if want == nil {
-		out := []string{"tcg"}
-		// QEMU itself needs read-write access; a probe that only stats
-		// the file would offer kvm to users who cannot use it.
-		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
-			f.Close()
-			out = append(out, "kvm")
-		}
-		return out, nil
+		want = []string{"kvm", "tcg"}
 	}
 	if len(want) == 0 {
-		return nil, errors.New("no accelerator to import")
+		return nil, false, errors.New("no accelerator to import")
 	}
-	var out []string
 	for _, a := range want {
 		if a != "tcg" && a != "kvm" {
-			return nil, fmt.Errorf("unknown accelerator %q: want tcg or kvm", a)
+			return nil, false, fmt.Errorf("unknown accelerator %q: want tcg or kvm", a)
 		}
-		if !slices.Contains(out, a) {
-			out = append(out, a)
+		if !slices.Contains(run, a) {
+			run = append(run, a)
 		}
 	}
-	slices.Sort(out)
-	return out, nil
+	slices.Sort(run)
+	if !slices.Contains(run, "kvm") {
+		if mode != KVMAuto {
+			return nil, false, fmt.Errorf("kvm answers to %s, but kvm is not among the accelerators", mode)
+		}
+		return run, false, nil
+	}
+	if mode == KVMCapture || (mode == KVMAuto && usable()) {
+		return run, false, nil
+	}
+	if !slices.Contains(run, "tcg") {
+		return nil, false, errors.New("deriving the kvm answers needs the tcg ones: import tcg too (or capture kvm on a host with /dev/kvm)")
+	}
+	return []string{"tcg"}, true, nil
+}
+
+// kvmUsable says whether /dev/kvm opens read-write: QEMU itself needs
+// that, and a probe that only stats the file would offer kvm to users
+// who cannot use it.
+func kvmUsable() bool {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }
 
 // hostVendor is the CPUID vendor string of this host: under kvm, QEMU

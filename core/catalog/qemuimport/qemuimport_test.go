@@ -112,36 +112,48 @@ func TestSelectMachines(t *testing.T) {
 }
 
 func TestAccelerators(t *testing.T) {
+	yes := func() bool { return true }
+	no := func() bool { return false }
 	for _, tc := range []struct {
-		in, want []string
-		err      string
+		name   string
+		in     []string
+		mode   string
+		usable func() bool
+		want   []string
+		derive bool
+		err    string
 	}{
-		{[]string{"tcg"}, []string{"tcg"}, ""},
-		{[]string{"tcg", "kvm", "tcg"}, []string{"kvm", "tcg"}, ""},
-		{[]string{"xen"}, nil, `unknown accelerator "xen": want tcg or kvm`},
-		{[]string{}, nil, "no accelerator"},
+		{"tcg", []string{"tcg"}, KVMAuto, yes, []string{"tcg"}, false, ""},
+		{"repeated", []string{"tcg", "kvm", "tcg"}, KVMAuto, yes, []string{"kvm", "tcg"}, false, ""},
+		{"default with kvm", nil, KVMAuto, yes, []string{"kvm", "tcg"}, false, ""},
+		{"default without kvm", nil, KVMAuto, no, []string{"tcg"}, true, ""},
+		{"both without kvm", []string{"kvm", "tcg"}, KVMAuto, no, []string{"tcg"}, true, ""},
+		{"derive asked", nil, KVMDerive, yes, []string{"tcg"}, true, ""},
+		{"capture asked", nil, KVMCapture, no, []string{"kvm", "tcg"}, false, ""},
+		{"kvm alone, no kvm", []string{"kvm"}, KVMAuto, no, nil, false, "deriving the kvm answers needs the tcg ones"},
+		{"kvm alone", []string{"kvm"}, KVMAuto, yes, []string{"kvm"}, false, ""},
+		{"derive without kvm", []string{"tcg"}, KVMDerive, yes, nil, false, "kvm answers to derive, but kvm is not among the accelerators"},
+		{"mode", nil, "guess", yes, nil, false, `unknown kvm mode "guess": want capture or derive`},
+		{"xen", []string{"xen"}, KVMAuto, yes, nil, false, `unknown accelerator "xen": want tcg or kvm`},
+		{"none", []string{}, KVMAuto, yes, nil, false, "no accelerator"},
 	} {
-		t.Run(strings.Join(tc.in, ","), func(t *testing.T) {
-			got, err := accelerators(tc.in)
+		t.Run(tc.name, func(t *testing.T) {
+			got, derive, err := accelerators(tc.in, tc.mode, tc.usable)
 			if tc.err != "" {
 				checkErr(t, err, tc.err)
 				return
 			}
-			if err != nil || !slices.Equal(got, tc.want) {
-				t.Errorf("accelerators(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			if err != nil || !slices.Equal(got, tc.want) || derive != tc.derive {
+				t.Errorf("accelerators(%q, %q) = %q, %v, %v; want %q, %v", tc.in, tc.mode, got, derive, err, tc.want, tc.derive)
 			}
 		})
-	}
-	def, err := accelerators(nil)
-	if err != nil || def[0] != "tcg" {
-		t.Errorf("default accelerators = %q, %v", def, err)
 	}
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
 	if err == nil {
 		f.Close()
 	}
-	if got, want := slices.Contains(def, "kvm"), err == nil; got != want {
-		t.Errorf("default includes kvm: %v, but /dev/kvm opens read-write: %v", got, want)
+	if got, want := kvmUsable(), err == nil; got != want {
+		t.Errorf("kvmUsable() = %v, but /dev/kvm opens read-write: %v", got, want)
 	}
 }
 
@@ -151,6 +163,7 @@ func TestImportFake(t *testing.T) {
 	raw, err := Import(context.Background(), Options{
 		Binary:   bin,
 		Accels:   []string{"tcg", "kvm"},
+		KVM:      KVMCapture, // the fake answers kvm too
 		Parallel: 3,
 		Progress: func(done, total int) { progress = append(progress, [2]int{done, total}) },
 	})
@@ -291,6 +304,40 @@ func equalExpansion(a, b catalog.RawExpansion) bool {
 // CPUs lack the two automatic-level properties (as 11.1's do), which
 // read as on, and the flags of its -cpu help that the registry does not
 // know are named in NewFeatures; a release the registry knows has none.
+// TestImportDeriveFake: with kvm derived, QEMU runs under tcg only and
+// every tcg answer gets its kvm answer (catalog.DeriveKVM, tested
+// against QEMU's there), marked derived, for this host's vendor.
+func TestImportDeriveFake(t *testing.T) {
+	var progress int
+	raw, err := Import(context.Background(), Options{Binary: fakeBinary(t, "ok"), KVM: KVMDerive,
+		Progress: func(done, total int) { progress = total }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if progress != len(raw.Machines) {
+		t.Errorf("%d QEMU runs, want %d (tcg only)", progress, len(raw.Machines))
+	}
+	vendor, err := hostVendor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw.KVMData != catalog.KVMDerived || raw.HostVendor != vendor {
+		t.Errorf("kvm_data %q, host vendor %q; want %q, %q", raw.KVMData, raw.HostVendor, catalog.KVMDerived, vendor)
+	}
+	n := map[string]int{}
+	for i, e := range raw.Expansions {
+		n[e.Accel]++
+		// Sorted: each kvm answer right before its tcg one.
+		if e.Accel == "kvm" && (i+1 == len(raw.Expansions) || raw.Expansions[i+1].Model != e.Model ||
+			raw.Expansions[i+1].Machine != e.Machine || raw.Expansions[i+1].Accel != "tcg") {
+			t.Errorf("%s on %s: the kvm answer is not before the tcg one", e.Model, e.Machine)
+		}
+	}
+	if n["kvm"] != n["tcg"] || n["tcg"] != len(raw.Models)*len(raw.Machines) {
+		t.Errorf("answers per accelerator %v, want %d each", n, len(raw.Models)*len(raw.Machines))
+	}
+}
+
 func TestImportNewerRelease(t *testing.T) {
 	for _, tc := range []struct {
 		mode string
