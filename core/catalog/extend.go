@@ -41,7 +41,10 @@ type ModelDefinition struct {
 // accelDefaultProps are the properties QEMU sets on every named CPU model
 // for an accelerator before machine compat properties and user options:
 // kvm_default_props (target/i386/kvm/kvm-cpu.c) and tcg_default_props
-// (target/i386/tcg/tcg-cpu.c), identical in QEMU 7.2 and 10.0.
+// (target/i386/tcg/tcg-cpu.c), identical in QEMU 7.2 and 10.0, and in 5.2
+// (both in its target/i386/cpu.c). 7.2's list also switches
+// kvm-msi-ext-dest-id off, a no-op for models, none of which switches it
+// on (and a name 5.2 does not have), so it is left out.
 // TestDefinitionsReproduceCatalog holds them to every built-in model's
 // answers.
 var accelDefaultProps = map[string][]struct {
@@ -149,10 +152,14 @@ func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error
 // kvmDefaultDropped reports whether machine type mt takes prop out of
 // kvm_default_props (x86_cpu_change_kvm_default(prop, NULL) in its compat
 // function): x2apic before 2.0 (pc_compat_1_7), svm before 2.2
-// (pc_compat_2_1, when KVM still enabled SVM for models that have it).
+// (pc_compat_2_1, when KVM still enabled SVM for models that have it),
+// kvm-pv-eoi before 1.3 (pc_compat_1_2: pc-1.0 to pc-1.2, which only 5.2
+// of the known releases still has; hw/i386/pc_piix.c).
 func kvmDefaultDropped(prop string, mt *MachineType) bool {
 	var before []int
 	switch prop {
+	case "kvm-pv-eoi":
+		before = []int{1, 3}
 	case "x2apic":
 		before = []int{2, 0}
 	case "svm":
