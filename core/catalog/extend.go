@@ -152,14 +152,13 @@ func (c *Catalog) build(d *ModelDefinition, mi int, accel string) (answer, error
 // kvmDefaultDropped reports whether machine type mt takes prop out of
 // kvm_default_props (x86_cpu_change_kvm_default(prop, NULL) in its compat
 // function): x2apic before 2.0 (pc_compat_1_7), svm before 2.2
-// (pc_compat_2_1, when KVM still enabled SVM for models that have it),
-// kvm-pv-eoi before 1.3 (pc_compat_1_2: pc-1.0 to pc-1.2, which only 5.2
-// of the known releases still has; hw/i386/pc_piix.c).
+// (pc_compat_2_1, when KVM still enabled SVM for models that have it).
+// (5.2 also drops kvm-pv-eoi in pc_compat_1_2, hw/i386/pc_piix.c, but
+// only for pc-1.0 to pc-1.2: machine types of family "pc", which no
+// catalog holds — the importer takes pc-i440fx-* and pc-q35-* only.)
 func kvmDefaultDropped(prop string, mt *MachineType) bool {
 	var before []int
 	switch prop {
-	case "kvm-pv-eoi":
-		before = []int{1, 3}
 	case "x2apic":
 		before = []int{2, 0}
 	case "svm":
