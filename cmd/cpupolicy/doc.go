@@ -338,9 +338,8 @@ definitions, which depend on no machine type or accelerator: every model
 is the same on each machine type of --machines-from (default the newest
 embedded catalog) under kvm and tcg, its vendor and first signature as
 properties; it names no QEMU release, and commands judge it with QEMU
-7.2's availability rules (the oldest known; Debian 12 pairs libvirt 9.0
-with QEMU 7.2). Malformed XML or an unknown feature
-name is one line FILE:LINE and exit 2.
+7.2's availability rules (Debian 12 pairs libvirt 9.0 with QEMU 7.2).
+Malformed XML or an unknown feature name is one line FILE:LINE and exit 2.
 
 show prints what a catalog holds: its QEMU version, machine types and
 models.
