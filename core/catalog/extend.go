@@ -186,8 +186,8 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 		if c.qemuVersion != "" {
 			release = "is of QEMU " + c.qemuVersion
 		}
-		return nil, nil, fmt.Errorf("catalog %s %s: models of %s are built with QEMU 7.2's or 10.0's rules, so they join only those catalogs",
-			c.name, release, defs[0].Source)
+		return nil, nil, fmt.Errorf("catalog %s %s: models of %s are built with a known QEMU release's rules (%s), so they join only catalogs of those",
+			c.name, release, defs[0].Source, core.KnownReleases())
 	}
 	newest, ok := c.newest("pc-q35")
 	if !ok {
