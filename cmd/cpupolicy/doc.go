@@ -350,9 +350,8 @@ definitions, which depend on no machine type or accelerator: every model
 is the same on each machine type of --machines-from (default the newest
 embedded catalog) under kvm and tcg, its vendor and first signature as
 properties; it names no QEMU release, and commands judge it with QEMU
-7.2's availability rules (the oldest known; Debian 12 pairs libvirt 9.0
-with QEMU 7.2). Malformed XML or an unknown feature
-name is one line FILE:LINE and exit 2.
+7.2's availability rules (Debian 12 pairs libvirt 9.0 with QEMU 7.2).
+Malformed XML or an unknown feature name is one line FILE:LINE and exit 2.
 
 show prints what a catalog holds: its QEMU version, machine types and
 models.
@@ -391,7 +390,7 @@ is gone (a VM on pc-i440fx-2.3 cannot start on a QEMU that dropped it),
 or when a triple's definition changed without a new version name (lost
 features, other CPUID properties, hidden features; the last only when
 both the lock and the catalog know definitions, as imported catalogs of
-releases other than 7.2 and 10.0 do not): QEMU's rule since 2015, that a
+releases cpupolicy does not know do not): QEMU's rule since 2015, that a
 released model never changes, applied across releases. It exits 0 when
 every locked triple is as locked. A lock of another schema, a digest
 that does not match, or malformed JSON is one line naming the file and

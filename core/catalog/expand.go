@@ -10,7 +10,8 @@ package catalog
 // target/i386/cpu.c, at the lines expandSources names — feature_dependencies
 // first, then x86_cpu_adjust_level, x86_cpu_adjust_feat_level and
 // x86_cpu_expand_features (7.2: Debian 1:7.2+dfsg-7+deb12u18, stable
-// patches applied). The tests in expand_test.go hold both functions to
+// patches applied; 5.2: upstream v5.2.0, which Debian's 1:5.2+dfsg-11+deb11u3
+// patches nowhere here). The tests in expand_test.go hold both functions to
 // the real binaries' query-cpu-model-expansion answers. Where the words
 // the tables name live is core/feature's table (feature.LookupWord).
 //
@@ -43,12 +44,14 @@ import (
 // (entries carry the release that added them), so without this row a
 // new release would silently inherit its predecessor's rules.
 var expandSources = map[core.Release]string{
+	{Major: 5, Minor: 2}:  "QEMU 5.2.0 target/i386/cpu.c:1315-1400, 6239-6456",
 	{Major: 7, Minor: 2}:  "QEMU 7.2.22 target/i386/cpu.c:1301-1398, 6071-6314",
 	{Major: 10, Minor: 0}: "QEMU 10.0.2 target/i386/cpu.c:1668-1813, 7657-7931",
 }
 
 // Releases the tables below name.
 var (
+	qemu52  = core.Release{Major: 5, Minor: 2}
 	qemu72  = core.Release{Major: 7, Minor: 2}
 	qemu100 = core.Release{Major: 10, Minor: 0}
 )
@@ -136,7 +139,8 @@ type featureDep struct {
 // pass is also the fixpoint.
 //
 // QEMU 7.2 has the first 24 entries; 10.0 keeps them unchanged and
-// appends 12. Neither release has an entry for xsave: with xsave off the
+// appends 12. 5.2 has 21 of 7.2's (no MPX → VMX BNDCFGS controls, and no
+// FEAT_14_0_ECX word for intel-pt to clear), in the same order. Neither release has an entry for xsave: with xsave off the
 // 0xD.1 word (xsaveopt, xsavec, xgetbv1, xsaves, xfd) keeps its bits;
 // only the XSAVE component words, which name no feature, are zeroed.
 var featureDependencies = [...]featureDep{
@@ -164,12 +168,13 @@ var featureDependencies = [...]featureDep{
 	// CPUID_7_0_EBX_INVPCID → VMX_SECONDARY_EXEC_ENABLE_INVPCID
 	{from: []string{"invpcid"}, to: feats("vmx-invpcid-exit")},
 	// CPUID_7_0_EBX_MPX → VMX_VM_EXIT_CLEAR_BNDCFGS, VMX_VM_ENTRY_LOAD_BNDCFGS
-	{from: []string{"mpx"}, to: feats("vmx-exit-clear-bndcfgs")},
-	{from: []string{"mpx"}, to: feats("vmx-entry-load-bndcfgs")},
+	// (not in 5.2: its MPX-less models keep the two VMX controls)
+	{from: []string{"mpx"}, to: feats("vmx-exit-clear-bndcfgs"), since: qemu72},
+	{from: []string{"mpx"}, to: feats("vmx-entry-load-bndcfgs"), since: qemu72},
 	// CPUID_7_0_EBX_RDSEED → VMX_SECONDARY_EXEC_RDSEED_EXITING
 	{from: []string{"rdseed"}, to: feats("vmx-rdseed-exit")},
-	// CPUID_7_0_EBX_INTEL_PT → FEAT_14_0_ECX, ~0
-	{from: []string{"intel-pt"}, to: whole(feat140ECX)},
+	// CPUID_7_0_EBX_INTEL_PT → FEAT_14_0_ECX, ~0 (5.2 has no such word)
+	{from: []string{"intel-pt"}, to: whole(feat140ECX), since: qemu72},
 	// CPUID_EXT2_RDTSCP → VMX_SECONDARY_EXEC_RDTSCP
 	{from: []string{"rdtscp"}, to: feats("vmx-rdtscp-exit")},
 	// VMX_SECONDARY_EXEC_ENABLE_EPT → FEAT_VMX_EPT_VPID_CAPS, 0xffffffff
@@ -337,12 +342,13 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 //     unless x-force-features is on — after the dependencies have run,
 //     so the leaf 0x14 word (intel-pt-lip) stays;
 //     c. extended topology and (Intel or not x-vendor-cpuid-only) →
-//     level ≥ 0x1F;
+//     level ≥ 0x1F (5.2, which has no x-vendor-cpuid-only: extended
+//     topology alone, "env->nr_dies > 1");
 //     d. 10.0: avx10 → level ≥ 0x24;
 //     e. svm → xlevel ≥ 0x8000000A;
 //     f. SEV → xlevel ≥ 0x8000001F;
 //     g. 10.0: FEAT_8000_0021_EAX non-empty → xlevel ≥ 0x80000021;
-//     h. sgx → level ≥ 0x12.
+//     h. 7.2 and 10.0: sgx → level ≥ 0x12.
 //  4. level, xlevel, xlevel2 and level-func7 are the user's value when
 //     set ("if (env->cpuid_level == UINT32_MAX) env->cpuid_level =
 //     env->cpuid_min_level;"), else the minimum — even when the user's
@@ -389,7 +395,7 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, rel core.Release, in 
 				s = s.Remove(r.intelPT)
 			}
 		}
-		if in.ExtendedTopology && (in.Vendor == "GenuineIntel" || !in.VendorCPUIDOnly) {
+		if in.ExtendedTopology && (r.rel.Compare(qemu72) < 0 || in.Vendor == "GenuineIntel" || !in.VendorCPUIDOnly) {
 			l.level = max(l.level, 0x1f)
 		}
 		if r.rel.Compare(qemu100) >= 0 && s.Has(r.avx10) {
@@ -404,7 +410,7 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, rel core.Release, in 
 		if r.rel.Compare(qemu100) >= 0 && !s.Intersect(r.w80000021).IsEmpty() {
 			l.xlevel = max(l.xlevel, 0x80000021)
 		}
-		if s.Has(r.sgx) {
+		if r.rel.Compare(qemu72) >= 0 && s.Has(r.sgx) {
 			l.level = max(l.level, 0x12)
 		}
 	}

@@ -102,7 +102,7 @@ func TestExpandRulesNameQEMUBits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[core.Release]int{qemu72: 24, qemu100: 36}[rel]
+		want := map[core.Release]int{qemu52: 21, qemu72: 24, qemu100: 36}[rel]
 		if len(r.deps) != want {
 			t.Errorf("QEMU %s: %d dependencies, feature_dependencies[] has %d", rel, len(r.deps), want)
 		}
@@ -149,7 +149,7 @@ func TestUnknownRelease(t *testing.T) {
 		t.Errorf("compileRules(9.2): %v, want core.ErrUnknownRelease", err)
 	}
 	c := &Catalog{name: "x", qemuVersion: "9.2.0"}
-	if _, err := c.release(); err == nil || err.Error() != `unknown QEMU release "9.2.0" (known: 7.2 and 10.0)` {
+	if _, err := c.release(); err == nil || err.Error() != `unknown QEMU release "9.2.0" (known: 5.2, 7.2 and 10.0)` {
 		t.Errorf("release() of QEMU 9.2.0: %v", err)
 	}
 }
@@ -211,6 +211,11 @@ func TestApplyDependencies(t *testing.T) {
 		{"7.2", "rdctl-no split-lock-detect full-width-write intel-pt-lip npt vgif", ""},
 		{"7.2", "arch-capabilities rdctl-no core-capability split-lock-detect pdcm full-width-write intel-pt intel-pt-lip svm npt",
 			"arch-capabilities rdctl-no core-capability split-lock-detect pdcm full-width-write intel-pt intel-pt-lip svm npt"},
+		// 5.2 lacks mpx → the VMX BNDCFGS controls and intel-pt → leaf
+		// 0x14, which 7.2 has.
+		{"5.2", "vmx vmx-exit-clear-bndcfgs vmx-entry-load-bndcfgs intel-pt-lip", "vmx vmx-exit-clear-bndcfgs vmx-entry-load-bndcfgs intel-pt-lip"},
+		{"7.2", "vmx vmx-exit-clear-bndcfgs vmx-entry-load-bndcfgs intel-pt-lip", "vmx"},
+		{"5.2", "lm vmx-ept vmx-invept vmx-secondary-ctls vmx-entry-ia32e-mode npt", "lm"},
 		// No xsave dependency: the 0xD.1 word stays.
 		{"10.0", "xsaveopt xsavec xsaves", "xsaveopt xsavec xsaves"},
 	}
@@ -302,6 +307,11 @@ func TestAutoLevels(t *testing.T) {
 		{"10.0", LevelInput{MinLevel: 0xd, FullCPUIDAutoLevel: true, ExtendedTopology: true, Vendor: "AuthenticAMD", VendorCPUIDOnly: true}, "", [4]uint32{0xd, 0, 0, 0}},
 		{"7.2", LevelInput{MinLevel: 0xd, FullCPUIDAutoLevel: true, ExtendedTopology: true, Vendor: "AuthenticAMD"}, "", [4]uint32{0x1f, 0, 0, 0}},
 		{"7.2", LevelInput{MinLevel: 0xd, MinXLevel: 0x8000000a, FullCPUIDAutoLevel: true, SEV: true}, "", [4]uint32{0xd, 0x8000001f, 0, 0}},
+		// 5.2 has no x-vendor-cpuid-only (dies alone raise the level) and
+		// no SGX level rule.
+		{"5.2", LevelInput{MinLevel: 0xd, FullCPUIDAutoLevel: true, ExtendedTopology: true, Vendor: "AuthenticAMD", VendorCPUIDOnly: true}, "", [4]uint32{0x1f, 0, 0, 0}},
+		{"5.2", full, "sgx", [4]uint32{7, 0x80000001, 0, 0}},
+		{"5.2", full, "avx512-bf16 xsaveopt", [4]uint32{0xd, 0x80000001, 0, 1}},
 	}
 	for _, c := range cases {
 		s := mustSet(t, reg, c.feats)
@@ -315,8 +325,8 @@ func TestAutoLevels(t *testing.T) {
 // ---- Validation against the real QEMU binaries ----
 
 // qemuCandidates are where QEMU may be: $PATH, the system's, and each
-// known release's own prefix (scripts/qemu-release.sh unpacks 10.0 into
-// /opt/qemu-10.0). The version of each decides which release it checks.
+// known release's own prefix (scripts/qemu-release.sh unpacks 5.2 and
+// 10.0 into /opt/qemu-5.2 and /opt/qemu-10.0). The version of each decides which release it checks.
 func qemuCandidates() []string {
 	c := []string{"qemu-system-x86_64", "/usr/bin/qemu-system-x86_64"}
 	for _, r := range core.Releases() {
@@ -381,7 +391,7 @@ func findQEMUBinaries(t *testing.T) []qemuBinary {
 		if b, ok := byRel[rel]; ok {
 			bins = append(bins, b)
 		} else {
-			req := map[core.Release]testenv.Req{qemu72: testenv.QEMU, qemu100: testenv.QEMU10}[rel]
+			req := map[core.Release]testenv.Req{qemu52: testenv.QEMU52, qemu72: testenv.QEMU, qemu100: testenv.QEMU10}[rel]
 			testenv.Want(t, req, "QEMU "+rel.String()+" is not compared")
 		}
 	}

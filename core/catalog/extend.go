@@ -42,7 +42,10 @@ type ModelDefinition struct {
 // accelDefaultProps are the properties QEMU sets on every named CPU model
 // for an accelerator before machine compat properties and user options:
 // kvm_default_props (target/i386/kvm/kvm-cpu.c) and tcg_default_props
-// (target/i386/tcg/tcg-cpu.c), identical in QEMU 7.2 and 10.0.
+// (target/i386/tcg/tcg-cpu.c), identical in QEMU 7.2 and 10.0, and in 5.2
+// (both in its target/i386/cpu.c). 7.2's list also switches
+// kvm-msi-ext-dest-id off, a no-op for models, none of which switches it
+// on (and a name 5.2 does not have), so it is left out.
 // TestDefinitionsReproduceCatalog holds them to every built-in model's
 // answers.
 var accelDefaultProps = map[string][]struct {
@@ -161,6 +164,9 @@ func applyAccelDefaults(reg *feature.Registry, f feature.FeatureSet, accel strin
 // kvm_default_props (x86_cpu_change_kvm_default(prop, NULL) in its compat
 // function): x2apic before 2.0 (pc_compat_1_7), svm before 2.2
 // (pc_compat_2_1, when KVM still enabled SVM for models that have it).
+// (5.2 also drops kvm-pv-eoi in pc_compat_1_2, hw/i386/pc_piix.c, but
+// only for pc-1.0 to pc-1.2: machine types of family "pc", which no
+// catalog holds — the importer takes pc-i440fx-* and pc-q35-* only.)
 func kvmDefaultDropped(prop string, mt *MachineType) bool {
 	var before []int
 	switch prop {
@@ -191,8 +197,8 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 		if c.qemuVersion != "" {
 			release = "is of QEMU " + c.qemuVersion
 		}
-		return nil, nil, fmt.Errorf("catalog %s %s: models of %s are built with QEMU 7.2's or 10.0's rules, so they join only those catalogs",
-			c.name, release, defs[0].Source)
+		return nil, nil, fmt.Errorf("catalog %s %s: models of %s are built with a known QEMU release's rules (%s), so they join only catalogs of those",
+			c.name, release, defs[0].Source, core.KnownReleases())
 	}
 	newest, ok := c.newest("pc-q35")
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -198,7 +199,7 @@ func TestResolveSpecMatchesQEMU(t *testing.T) {
 		}
 		hostVendor = string(b)
 	}
-	machines := map[core.Release][]string{qemu72: {"pc-q35-7.2", "pc-i440fx-2.3"}, qemu100: {"pc-q35-10.0", "pc-i440fx-2.4"}}
+	machines := map[core.Release][]string{qemu52: {"pc-q35-5.2", "pc-i440fx-2.3"}, qemu72: {"pc-q35-7.2", "pc-i440fx-2.3"}, qemu100: {"pc-q35-10.0", "pc-i440fx-2.4"}}
 	var mu sync.Mutex
 	var summary []string
 	t.Cleanup(func() {
@@ -208,7 +209,15 @@ func TestResolveSpecMatchesQEMU(t *testing.T) {
 		}
 	})
 	for _, b := range bins {
-		c, err := Embedded("qemu-" + b.rel.String())
+		name := "qemu-" + b.rel.String()
+		if !slices.Contains(EmbeddedNames(), name) {
+			// A release is known (its rules are in) before its catalog is
+			// embedded (RATIONALE.md, "How to add a QEMU release", steps
+			// 1-4 before 5); the specs need the catalog's definitions.
+			t.Logf("QEMU %s: no embedded catalog %s yet, so its specs are not compared", b.version, name)
+			continue
+		}
+		c, err := Embedded(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,8 +9,9 @@
 // is KVM's answer as QEMU adjusts it (kvm_arch_get_supported_cpuid and
 // kvm_arch_get_supported_msr_feature, target/i386/kvm/kvm.c); under TCG it
 // is the fixed tcg_features mask of each feature word. [Compute] mirrors
-// both for QEMU 7.2 and 10.0 from a [host.HostSnapshot]'s raw KVM answers,
-// so that a model is runnable exactly when its features are a subset of
+// both for every known QEMU release (core.Releases) from a
+// [host.HostSnapshot]'s raw KVM answers, so that a model is runnable
+// exactly when its features are a subset of
 // [Availability.Set]. The rules, per release, are documented on the
 // functions that apply them and in versions.go.
 //
@@ -316,15 +317,23 @@ func mustSet(reg *feature.Registry, names ...string) feature.FeatureSet {
 // hosts for a catalog of QEMU version v ("7.2.22"): v's own release
 // (core.ParseRelease), or an error naming the known releases. A catalog
 // that names no release (v is "": libvirt's CPU map, whose models run on
-// whichever QEMU the site has) is judged by the oldest release known,
-// and noRelease says so.
+// whichever QEMU the site has) is judged by noReleaseRules' release, and
+// noRelease says so.
 func ReleaseFor(v string) (rel core.Release, noRelease bool, err error) {
 	if v == "" {
-		return core.Releases()[0], true, nil
+		return noReleaseRules.rel, true, nil
 	}
 	rel, err = core.ParseRelease(v)
 	return rel, false, err
 }
+
+// noReleaseRules judge a catalog that names no QEMU release: QEMU 7.2,
+// the release Debian 12 pairs with the libvirt 9.0 whose CPU map the
+// libvirt importer reads. It was the oldest release known until 5.2 came;
+// 5.2 would not do, for libvirt 9.0's models name features 5.2 lacks
+// (amx-tile, avx512-fp16 of Sapphire Rapids), which would read as
+// missing from every host.
+var noReleaseRules = &rules72
 
 // kvmParavirtDefaults are the features of KVM's paravirt leaf
 // (0x40000001) that QEMU switches on for every model under kvm.

@@ -264,6 +264,34 @@ func TestRules(t *testing.T) {
 				kvmEntry(0x14, 0, func(e *host.CPUIDEntry) { e.EAX, e.EBX, e.ECX = 1, 0xf, 0x7 }),
 				kvmEntry(0x14, 1, func(e *host.CPUIDEntry) { e.EAX, e.EBX = 0x02490002, 0x003f1fff })},
 			want: []string{"intel-pt"}},
+		{name: "as recorded, 5.2", qemu: "5.2",
+			want:    []string{"hypervisor", "x2apic", "tsc-deadline", "arat", "topoext", "mtrr", "pat", "mce", "mca", "kvm-pv-unhalt", "kvm-hint-dedicated", "arch-capabilities", "mds-no"},
+			wantNot: []string{"ht:kvm", "erms:kvm", "rdseed:os", "avx:kvm", "mpx:hw", "pku:hw", "kvm-msi-ext-dest-id:qemu", "pks:qemu", "ibrs:qemu", "intel-pt-lip:qemu"}},
+		// 5.2 emulates only PT whose IP payloads are not LIP; 7.2 leaves
+		// the bit to the model's intel-pt-lip.
+		{name: "5.2: intel-pt on a host whose PT reports LIP", qemu: "5.2",
+			edits: []snapEdit{
+				kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitIntelPT }),
+				kvmEntry(0x14, 0, func(e *host.CPUIDEntry) { e.EAX, e.EBX, e.ECX = 1, 0xf, 0x7|1<<31 }),
+				kvmEntry(0x14, 1, func(e *host.CPUIDEntry) { e.EAX, e.EBX = 0x02490002, 0x003f1fff })},
+			wantNot: []string{"intel-pt"}},
+		{name: "7.2: intel-pt on a host whose PT reports LIP", qemu: "7.2",
+			edits: []snapEdit{
+				kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitIntelPT }),
+				kvmEntry(0x14, 0, func(e *host.CPUIDEntry) { e.EAX, e.EBX, e.ECX = 1, 0xf, 0x7|1<<31 }),
+				kvmEntry(0x14, 1, func(e *host.CPUIDEntry) { e.EAX, e.EBX = 0x02490002, 0x003f1fff })},
+			want: []string{"intel-pt"}},
+		{name: "5.2: intel-pt with QEMU's minimal leaf 0x14", qemu: "5.2",
+			edits: []snapEdit{
+				kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitIntelPT }),
+				kvmEntry(0x14, 0, func(e *host.CPUIDEntry) { e.EAX, e.EBX, e.ECX = 1, 0xf, 0x7 }),
+				kvmEntry(0x14, 1, func(e *host.CPUIDEntry) { e.EAX, e.EBX = 0x02490002, 0x003f1fff })},
+			want: []string{"intel-pt"}},
+		{name: "5.2: AVX-512 bit without its XSAVE components", qemu: "5.2",
+			edits: []snapEdit{
+				kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitAVX512F }),
+				kvmEntry(0xd, 0, func(e *host.CPUIDEntry) { e.EAX = 0x7 })},
+			wantNot: []string{"avx512f:kvm"}},
 		{name: "VMX controls: may be 1 but need not be", qemu: "10.0",
 			edits: []snapEdit{
 				rawEntry(1, 0, func(e *host.CPUIDEntry) { e.ECX |= bitVMX }),
@@ -312,6 +340,26 @@ func TestRules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestXCompGuestSupp: 7.2 and 10.0 take [0xD,0] from
+// KVM_X86_XCOMP_GUEST_SUPP when KVM has KVM_CAP_SYS_ATTRIBUTES (the
+// snapshot's XCR0 stands in for the tile components); 5.2 takes KVM's
+// KVM_GET_SUPPORTED_CPUID answer as is.
+func TestXCompGuestSupp(t *testing.T) {
+	s := loadMachine(t)
+	setCap(capSysAttributes)(s)
+	setXCR0(0xe7 | 1<<feature.XStateTileCfg | 1<<feature.XStateTileData)(s)
+	tiles := uint64(1<<feature.XStateTileCfg | 1<<feature.XStateTileData)
+	for _, c := range []struct {
+		qemu      string
+		wantTiles bool
+	}{{"5.2", false}, {"7.2", true}, {"10.0", true}} {
+		got := newKVMHost(s, rulesOf(rel(t, c.qemu))).supportedXCR0()&tiles == tiles
+		if got != c.wantTiles {
+			t.Errorf("QEMU %s: tile components supported = %v, want %v", c.qemu, got, c.wantTiles)
+		}
 	}
 }
 
@@ -529,9 +577,10 @@ func TestReleaseTables(t *testing.T) {
 }
 
 // TestReleaseFor: a catalog is judged by its own release's rules; one of
-// no release by the oldest known; one of an unknown release not at all.
+// no release by 7.2's (not the oldest known, 5.2); one of an unknown
+// release not at all.
 func TestReleaseFor(t *testing.T) {
-	for v, want := range map[string]string{"7.2.22": "7.2", "7.2": "7.2", "10.0.2": "10.0", "10.0": "10.0", "": "7.2"} {
+	for v, want := range map[string]string{"5.2.0": "5.2", "7.2.22": "7.2", "7.2": "7.2", "10.0.2": "10.0", "10.0": "10.0", "": "7.2"} {
 		got, none, err := ReleaseFor(v)
 		if err != nil || got.String() != want || none != (v == "") {
 			t.Errorf("ReleaseFor(%q) = %v, %v, %v; want %s", v, got, none, err, want)

@@ -46,8 +46,8 @@ func CatalogRelease(cat *catalog.Catalog) (rel core.Release, note string, err er
 		return rel, "", fmt.Errorf("catalog %s: %w", cat.Name(), err)
 	case none:
 		// Definitions of no QEMU release (libvirt's CPU map) run on
-		// whichever QEMU the site has: judge them with the oldest rules
-		// known (Debian 12 pairs its libvirt 9.0 with QEMU 7.2).
+		// whichever QEMU the site has: judge them with QEMU 7.2's rules
+		// (Debian 12 pairs its libvirt 9.0 with QEMU 7.2; ReleaseFor).
 		return rel, fmt.Sprintf("catalog %s names no QEMU release; judging availability with QEMU %s's rules", cat.Name(), rel), nil
 	}
 	return rel, "", nil

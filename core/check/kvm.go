@@ -143,6 +143,7 @@ func compileKVM(reg *feature.Registry, r *releaseRules) *kvmMasks {
 
 // kvmHost answers the questions QEMU asks KVM, from a snapshot.
 type kvmHost struct {
+	r         *releaseRules
 	m         *kvmMasks
 	supported map[[2]uint32]host.CPUIDEntry // KVM_GET_SUPPORTED_CPUID
 	raw       cpuid.Leaves                  // the host's own CPUID
@@ -155,6 +156,7 @@ type kvmHost struct {
 
 func newKVMHost(s *host.HostSnapshot, r *releaseRules) *kvmHost {
 	k := &kvmHost{
+		r:         r,
 		m:         kvmMasksOf()[r],
 		supported: make(map[[2]uint32]host.CPUIDEntry, len(s.KVM.SupportedCPUID)),
 		raw:       s.Leaves(),
@@ -240,7 +242,8 @@ func (k *kvmHost) entry(leaf, subleaf uint32, r cpuid.Reg) uint32 {
 //     snapshot does not record; it differs from KVM_GET_SUPPORTED_CPUID
 //     only by the dynamic AMX tile components, which KVM leaves out until
 //     the process asks for them (arch_prctl), so they are taken from the
-//     host's XCR0.
+//     host's XCR0. 5.2 has no such replacement (the row's
+//     noXCompGuestSupp).
 //
 // ([8000_0001].EDX gets the AMD aliases of [1].EDX, which QEMU does not
 // name in that word.)
@@ -265,7 +268,7 @@ func (k *kvmHost) cpuid(leaf, subleaf uint32, r cpuid.Reg) uint32 {
 	if _, ok := k.msrs[m.archCapabilitiesMSR]; !ok {
 		ret &^= m.archCapabilities.in(key)
 	}
-	if (key == m.xcr0Lo || key == m.xcr0Hi) && k.caps[capSysAttributes] != 0 && k.xcr0 != nil {
+	if (key == m.xcr0Lo || key == m.xcr0Hi) && !k.r.noXCompGuestSupp && k.caps[capSysAttributes] != 0 && k.xcr0 != nil {
 		tiles := *k.xcr0 & (1<<feature.XStateTileCfg | 1<<feature.XStateTileData)
 		if key == m.xcr0Lo {
 			ret |= uint32(tiles)
@@ -308,14 +311,17 @@ const (
 	intelPTMTCBitmap         = 0x0249 << 16
 	intelPTCycleBitmap       = 0x1fff
 	intelPTPSBBitmap         = 0x003f << 16
+	intelPTIPLIP             = 1 << 31 // CPUID[0x14,0].ECX: IP payloads are LIP
 )
 
 // intelPTUsable mirrors the Intel PT check at the end of
 // x86_cpu_filter_features: intel-pt is filtered, even when KVM reports
 // it, unless KVM's leaf 0x14 gives what QEMU's CPUID leaf 0x14 promises.
-// QEMU also filters intel-pt when the host's intel-pt-lip differs from
-// the model's; that depends on the model, and is left to the model's own
-// intel-pt-lip (which is unavailable when the host lacks it).
+// From 7.2 on QEMU also filters intel-pt when the host's intel-pt-lip
+// differs from the model's; that depends on the model, and is left to the
+// model's own intel-pt-lip (which is unavailable when the host lacks it).
+// 5.2 names no intel-pt-lip and filters intel-pt whenever the host's PT
+// reports LIP (the row's ptRefusesLIP; 5.2's cpu.c INTEL_PT_IP_LIP).
 func (k *kvmHost) intelPTUsable() bool {
 	eax0 := k.cpuid(0x14, 0, cpuid.EAX)
 	ebx0 := k.cpuid(0x14, 0, cpuid.EBX)
@@ -327,7 +333,8 @@ func (k *kvmHost) intelPTUsable() bool {
 		ecx0&intelPTMinimalECX == intelPTMinimalECX &&
 		eax1&intelPTMTCBitmap == intelPTMTCBitmap &&
 		eax1&intelPTAddrRangesNumMask >= intelPTAddrRangesNum &&
-		ebx1&(intelPTPSBBitmap|intelPTCycleBitmap) == intelPTPSBBitmap|intelPTCycleBitmap
+		ebx1&(intelPTPSBBitmap|intelPTCycleBitmap) == intelPTPSBBitmap|intelPTCycleBitmap &&
+		!(k.r.ptRefusesLIP && ecx0&intelPTIPLIP != 0)
 }
 
 // kvmSupported mirrors x86_cpu_get_supported_feature_word under KVM for

@@ -77,8 +77,9 @@ func liveSnapshot(t *testing.T, reg *feature.Registry) *host.HostSnapshot {
 	return s
 }
 
-// TestLiveQEMU runs the real QEMU 7.2 and 10.0 under KVM and TCG (one
-// process each) and holds Compute to what QEMU itself says:
+// TestLiveQEMU runs each known release's real QEMU (5.2, 7.2, 10.0) under
+// KVM and TCG (one process each) and holds Compute to what QEMU itself
+// says:
 //
 //  1. For every model of query-cpu-definitions, unavailable-features (as
 //     a set) is exactly the model's features (the true feature properties

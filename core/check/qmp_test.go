@@ -208,8 +208,9 @@ func querySession(q *qemuProc) (*qemuSession, error) {
 // q35 machine type to run it with, or skips the test.
 func findQEMU(t testing.TB, want string) (bin, machine string) {
 	t.Helper()
-	// A release's own prefix first (scripts/qemu-release.sh unpacks 10.0
-	// into /opt/qemu-10.0), then $PATH and the system's.
+	// A release's own prefix first (scripts/qemu-release.sh unpacks 5.2
+	// and 10.0 into /opt/qemu-5.2 and /opt/qemu-10.0), then $PATH and the
+	// system's.
 	cands := []string{"/opt/qemu-" + want + "/bin/qemu-system-x86_64"}
 	if p, err := exec.LookPath("qemu-system-x86_64"); err == nil {
 		cands = append(cands, p)
@@ -224,9 +225,9 @@ func findQEMU(t testing.TB, want string) (bin, machine string) {
 			return c, "pc-q35-" + want
 		}
 	}
-	req := testenv.QEMU
-	if want == "10.0" {
-		req = testenv.QEMU10
+	req, ok := map[string]testenv.Req{"5.2": testenv.QEMU52, "10.0": testenv.QEMU10}[want]
+	if !ok {
+		req = testenv.QEMU
 	}
 	testenv.Missing(t, req, "QEMU %s not found (tried %v)", want, cands)
 	return "", ""

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,10 @@ import (
 //
 // Sources, read side by side with this file:
 //
+//   - QEMU 5.2: Debian's qemu 1:5.2+dfsg-11+deb11u3, i.e. upstream v5.2.0
+//     (qemu_5.2+dfsg.orig.tar.xz) plus Debian's patches, none of which
+//     touches a function mirrored here (spelling.diff only fixes an error
+//     message in cpu.c). 5.2 has target/i386/kvm.c, not kvm/kvm.c.
 //   - QEMU 7.2: Debian's qemu 1:7.2+dfsg-7+deb12u18, i.e. upstream v7.2.0
 //     plus the stable releases v7.2.1 … v7.2.22 (the binary reports
 //     7.2.22). Of the stable patches, only v7.2.10's touches a function
@@ -70,6 +75,18 @@ type releaseRules struct {
 	// tcgXCR0 is the tcg_features of FEAT_XSAVE_XCR0_LO/HI: the XSAVE
 	// components TCG supports.
 	tcgXCR0 uint64
+
+	// noXCompGuestSupp: kvm_arch_get_supported_cpuid takes [0xD,0].EAX/EDX
+	// from KVM_GET_SUPPORTED_CPUID as is. From 7.0 on it asks
+	// KVM_GET_DEVICE_ATTR(KVM_X86_XCOMP_GUEST_SUPP) instead (kvmHost.cpuid),
+	// which adds the AMX tile components; 5.2 (target/i386/kvm.c) does not.
+	noXCompGuestSupp bool
+	// ptRefusesLIP: x86_cpu_filter_features filters intel-pt on a host
+	// whose PT reports IP payloads as LIP (CPUID[0x14,0].ECX bit 31,
+	// INTEL_PT_IP_LIP), whatever the model: 5.2 emulates only the other
+	// kind. Later releases compare the bit with the model's intel-pt-lip
+	// instead.
+	ptRefusesLIP bool
 }
 
 // tcgWord is the tcg_features mask of one feature word.
@@ -82,7 +99,8 @@ type tcgWord struct {
 }
 
 // xsaveAreas is the XCR0 part of QEMU's x86_ext_save_areas (the same in
-// 7.2 and 10.0): the feature that makes QEMU request each component, and
+// 7.2 and 10.0; 5.2's lacks the AMX tile components, whose feature it does
+// not name): the feature that makes QEMU request each component, and
 // under whose name x86_cpu_feature_name reports it when it is missing.
 // ARCH_LBR (component 15) is a supervisor (XSS) component; QEMU reports a
 // missing XSS component under no name, so it is left out.
@@ -158,6 +176,61 @@ var rules72 = releaseRules{
 	tcgXCR0: ^uint64(0), // FEAT_XSAVE_XCR0_LO/HI: .tcg_features = ~0U
 }
 
+// rules52 is QEMU 5.2 (target/i386/cpu.c and kvm.c of v5.2.0).
+var rules52 = releaseRules{
+	rel: core.Release{Major: 5, Minor: 2},
+	// kvm_arch_get_supported_cpuid sets the same bits as 7.2's, and copies
+	// none from the host.
+	kvmAlways: kvmAlways72,
+	// Every name 7.2 lacks, and the ones 7.2 added (-cpu help of each;
+	// core/feature/testdata/qemu-{5.2,7.2}-cpu-flags.txt): no name of
+	// 5.2's is missing from 7.2's list.
+	absent: slices.Concat(rules72.absent, []string{
+		"amx-bf16", "amx-int8", "amx-tile", "arch-lbr", "avic", "avx-vnni",
+		"avx512-fp16", "bus-lock-detect", "ibrs", "intel-pt-lip",
+		"kvm-msi-ext-dest-id", "pks", "sgx", "sgx-debug", "sgx-exinfo",
+		"sgx-kss", "sgx-mode64", "sgx-provisionkey", "sgx-tokenkey", "sgx1",
+		"sgx2", "sgxlc", "svme-addr-chk", "v-vmsave-vmload", "vgif",
+		"vmx-entry-load-pkrs", "vmx-exit-load-pkrs", "vmx-tsc-scaling", "xfd",
+	}),
+	// As in 7.2, x86_cpu_enable_xsave_components requests every component
+	// a feature needs, and x86_cpu_filter_features filters FEAT_XSAVE_COMP_LO
+	// (5.2's name for XCR0_LO) like any word.
+	xsaveAllComponents: true,
+	// feature_word_info[].tcg_features. 5.2's TCG emulates neither AVX
+	// (nor F16C, FMA, AVX2: 7.2 added them with its AVX translator), nor
+	// UMIP, VAES, PKS, nor SVM's vgif and svme-addr-chk.
+	tcg: []tcgWord{
+		{word: "FEAT_1_EDX", macro: "TCG_FEATURES", names: []string{
+			"fpu", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep",
+			"mtrr", "pge", "mca", "cmov", "pat", "pse36", "clflush", "acpi",
+			"mmx", "fxsr", "sse", "sse2", "ss", "de"}},
+		{word: "FEAT_1_ECX", macro: "TCG_EXT_FEATURES", names: []string{
+			"pni", "pclmulqdq", "monitor", "ssse3", "cx16", "sse4.1",
+			"sse4.2", "popcnt", "xsave", "movbe", "aes", "hypervisor",
+			"rdrand"}},
+		// The CPUID_EXT2_AMD_ALIASES copies of FEAT_1_EDX are unnamed
+		// in FEAT_8000_0001_EDX.
+		{word: "FEAT_8000_0001_EDX", macro: "TCG_EXT2_FEATURES", names: []string{
+			"nx", "mmxext", "rdtscp", "3dnow", "3dnowext", "pdpe1gb",
+			"syscall", "lm"}},
+		{word: "FEAT_8000_0001_ECX", macro: "TCG_EXT3_FEATURES", names: []string{
+			"lahf-lm", "svm", "cr8legacy", "abm", "sse4a"}},
+		{word: "FEAT_SVM", macro: "TCG_SVM_FEATURES", names: []string{"npt"}},
+		{word: "FEAT_7_0_EBX", macro: "TCG_7_0_EBX_FEATURES", names: []string{
+			"smep", "smap", "bmi1", "bmi2", "adx", "pcommit", "clflushopt",
+			"clwb", "mpx", "fsgsbase", "erms"}},
+		{word: "FEAT_7_0_ECX", macro: "TCG_7_0_ECX_FEATURES", names: []string{
+			"pku", "la57"}},
+		{word: "FEAT_6_EAX", macro: "TCG_6_EAX_FEATURES", names: []string{"arat"}},
+		{word: "FEAT_XSAVE", macro: "TCG_XSAVE_FEATURES", names: []string{
+			"xsaveopt", "xgetbv1"}},
+	},
+	tcgXCR0:          ^uint64(0), // FEAT_XSAVE_COMP_LO/HI: .tcg_features = ~0U
+	noXCompGuestSupp: true,
+	ptRefusesLIP:     true,
+}
+
 // rules100 is QEMU 10.0.
 var rules100 = releaseRules{
 	rel: core.Release{Major: 10, Minor: 0},
@@ -207,7 +280,7 @@ var rules100 = releaseRules{
 
 // releases is the release table: a row per release core knows
 // (TestReleaseTables).
-var releases = []*releaseRules{&rules72, &rules100}
+var releases = []*releaseRules{&rules52, &rules72, &rules100}
 
 // kvmMasksOf holds each row's kvm fixups as register masks, compiled
 // from the names on first use.

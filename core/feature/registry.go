@@ -6,8 +6,8 @@
 // register and bit, or a feature MSR and bit), and its aliases (QEMU's legacy
 // spellings such as "sse4_1", Linux's /proc/cpuinfo names such as "pni" or
 // "sha_ni", libvirt's cpu_map names). [Builtin] returns the registry of every
-// name QEMU 7.2 and 10.0 recognise; [Registry.Extend] adds vendor features
-// from plugins.
+// name a known QEMU release (core.Releases) recognises; [Registry.Extend]
+// adds vendor features from plugins.
 //
 // A [FeatureSet] is a fixed-size bitset indexed by [ID]. [Registry.Decode]
 // turns raw CPUID leaves into a set and [Registry.Encode] turns a set back
@@ -117,7 +117,7 @@ var builtin = sync.OnceValue(func() *Registry {
 })
 
 // Builtin returns the registry of QEMU's named features (the union of what
-// QEMU 7.2 and 10.0 recognise). It is built once and shared; it is
+// the known QEMU releases recognise). It is built once and shared; it is
 // immutable.
 func Builtin() *Registry { return builtin() }
 

@@ -18,9 +18,13 @@ import "github.com/cpupolicy/cpupolicy/core/cpuid"
 //
 // Names are QEMU's canonical property names, exactly as QEMU spells them
 // ("" where QEMU names no feature). The set of names is the union of what
-// QEMU 7.2 and QEMU 10.0 print under "Recognized CPUID flags"
-// (testdata/qemu-{7.2,10.0}-cpu-flags.txt); 10.0 is a superset of 7.2 and
-// no name moved between the two.
+// QEMU 5.2, 7.2 and 10.0 print under "Recognized CPUID flags"
+// (testdata/qemu-{5.2,7.2,10.0}-cpu-flags.txt); each is a superset of the
+// one before, and no name moved between them (QEMU 5.2's feature_word_info
+// names every bit it has where 10.0 does, vmx-ins-outs and vmx-true-ctls
+// at 54 and 55 of FEAT_VMX_BASIC included). 5.2 also declares five words
+// for Hyper-V's leaves 0x40000003/4/A (FEAT_HYPERV_EAX … FEAT_HV_NESTED_EAX)
+// that name no bit and that 7.2 no longer has; they are not here.
 //
 // Two names occur twice, because QEMU's table has them twice:
 //
