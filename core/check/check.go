@@ -85,6 +85,9 @@ type Availability struct {
 	Known feature.FeatureSet
 	// Source is the snapshot's source (host.Sources), "" without one.
 	Source string
+	// HyperV is what KVM offers Hyper-V enlightenments (under kvm; nil
+	// under tcg, where QEMU checks none).
+	HyperV *HyperV
 
 	reg *feature.Registry
 	// hw and os are the snapshot's layers; hasHW says whether the
@@ -117,6 +120,9 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, rel core.Release, acce
 	a := &Availability{Release: rel, Accel: accel, reg: reg, Known: known(reg, r)}
 	if s != nil {
 		a.Source = s.Source
+	}
+	if accel == core.KVM {
+		a.HyperV = hyperVOf(s)
 	}
 	switch accel {
 	case core.KVM:

@@ -294,6 +294,10 @@ type Explanation struct {
 	// cannot tell.
 	Source string   `json:"source,omitempty"`
 	Unseen []string `json:"unseen_layers,omitempty"`
+	// HyperV lists the Hyper-V enlightenments the -cpu spec turns on
+	// that KVM on the host lacks: QEMU refuses to start the guest
+	// whatever enforce says ("Hyper-V … is not supported by kernel").
+	HyperV []Missing `json:"hyperv_missing,omitempty"`
 }
 
 // Missing is one feature a guest cannot get, and why.
@@ -348,6 +352,7 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 			out.Runnable = false
 			out.Warnings = append(out.Warnings, err.Error())
 		}
+		j.hyperV(cs, out)
 	}
 	if forbid != nil {
 		out.Forbidden = append([]string{}, reg.Names(present)...)
@@ -361,6 +366,31 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 	}
 	sort.SliceStable(out.Missing, func(a, b int) bool { return layerRank[out.Missing[a].Layer] < layerRank[out.Missing[b].Layer] })
 	return out, nil
+}
+
+// hyperV adds to out the Hyper-V enlightenments of cs QEMU refuses on
+// the host under kvm: one KVM lacks is missing at the kvm layer, one
+// whose partner is off a warning; either way QEMU exits, enforce or not.
+func (j *Judge) hyperV(cs *catalog.CPUSpec, out *Explanation) {
+	if j.Accel != core.KVM || j.Avail.HyperV == nil {
+		return
+	}
+	problems, judged := HyperVProblems(cs, j.Avail.Release, j.Avail.HyperV)
+	for _, p := range problems {
+		out.Runnable = false
+		if !p.Missing {
+			out.Warnings = append(out.Warnings, p.Message)
+			continue
+		}
+		reason := p.Message
+		if j.Avail.HyperV.None {
+			reason += " (KVM on this host emulates no Hyper-V: KVM_CAP_HYPERV is 0)"
+		}
+		out.HyperV = append(out.HyperV, Missing{Feature: p.Prop, Layer: LayerKVM, Location: p.Location, Reason: reason})
+	}
+	if !judged {
+		out.Warnings = append(out.Warnings, "Hyper-V enlightenments not judged: the snapshot has no KVM_GET_SUPPORTED_HV_CPUID answer (probe the host with this cpupolicy, on Linux 5.11 or later)")
+	}
 }
 
 // versionOf returns the versioned model that spec (a model name or -cpu

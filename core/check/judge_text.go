@@ -79,12 +79,11 @@ func (o *Explanation) WriteText(w io.Writer, color bool) {
 		} else {
 			fmt.Fprintf(w, "%s missing (%s):\n", english.Count(len(o.Missing), "feature"), strings.Join(counts, ", "))
 		}
-		tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  FEATURE\tLAYER\tLOCATION\tWHY")
-		for _, m := range o.Missing {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.Feature, m.Layer, m.Location, m.Reason)
-		}
-		tw.Flush()
+		writeMissing(w, o.Missing)
+	}
+	if len(o.HyperV) > 0 {
+		fmt.Fprintf(w, "QEMU refuses to start the guest, enforce or not: KVM lacks %s:\n", english.Count(len(o.HyperV), "Hyper-V enlightenment"))
+		writeMissing(w, o.HyperV)
 	}
 	if len(o.Unseen) > 0 {
 		fmt.Fprintf(w, "snapshot source %s (%s): the %s layer%s not seen, so a feature missing at kvm may be missing there\n",
@@ -98,6 +97,16 @@ func (o *Explanation) WriteText(w io.Writer, color bool) {
 	} else if !o.Runnable {
 		fmt.Fprintln(w, "no version of the same model is runnable here")
 	}
+}
+
+// writeMissing is the table of missing features (or enlightenments).
+func writeMissing(w io.Writer, ms []Missing) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  FEATURE\tLAYER\tLOCATION\tWHY")
+	for _, m := range ms {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.Feature, m.Layer, m.Location, m.Reason)
+	}
+	tw.Flush()
 }
 
 // pluralVerb is " was" or "s were" after a layer count.

@@ -52,6 +52,7 @@ func Probe(p Prober, reg *feature.Registry, now time.Time) (*HostSnapshot, error
 			APIVersion:     k.APIVersion,
 			SupportedCPUID: fromKVMEntries(k.SupportedCPUID),
 			EmulatedCPUID:  fromKVMEntries(k.EmulatedCPUID),
+			HyperVCPUID:    fromKVMEntries(k.HyperVCPUID),
 			Capabilities:   k.Capabilities,
 			FeatureMSRs:    k.FeatureMSRs,
 		}
@@ -213,6 +214,7 @@ func (r replay) KVM() (*kvm.Info, error) {
 		Capabilities:   k.Capabilities,
 		SupportedCPUID: conv(k.SupportedCPUID),
 		EmulatedCPUID:  conv(k.EmulatedCPUID),
+		HyperVCPUID:    conv(k.HyperVCPUID),
 		FeatureMSRs:    k.FeatureMSRs,
 	}, nil
 }

@@ -127,6 +127,12 @@ type KVMInfo struct {
 	Capabilities map[int]int64 `json:"capabilities"`
 	// FeatureMSRs maps a feature MSR index to its value.
 	FeatureMSRs map[uint32]uint64 `json:"feature_msrs"`
+	// HyperVCPUID is KVM_GET_SUPPORTED_HV_CPUID on the system fd: the
+	// Hyper-V leaves (0x40000000…) KVM can give a guest, which QEMU
+	// checks each hv-* enlightenment against. Empty when the kernel
+	// lacks KVM_CAP_SYS_HYPERV_CPUID (before Linux 5.11) or the snapshot
+	// predates it.
+	HyperVCPUID []CPUIDEntry `json:"hyperv_cpuid,omitempty"`
 }
 
 // Layers holds the canonical feature names of each layer, in canonical
@@ -231,6 +237,9 @@ func (s *HostSnapshot) Marshal() ([]byte, error) {
 		w.field(2, "api_version", k.APIVersion)
 		w.entries(2, "supported_cpuid", k.SupportedCPUID)
 		w.entries(2, "emulated_cpuid", k.EmulatedCPUID)
+		if len(k.HyperVCPUID) > 0 {
+			w.entries(2, "hyperv_cpuid", k.HyperVCPUID)
+		}
 		caps := make([]int, 0, len(k.Capabilities))
 		for c := range k.Capabilities {
 			caps = append(caps, c)
@@ -392,6 +401,7 @@ type rawSnapshot struct {
 		EmulatedCPUID  []CPUIDEntry      `json:"emulated_cpuid"`
 		Capabilities   map[string]int64  `json:"capabilities"`
 		FeatureMSRs    map[string]uint64 `json:"feature_msrs"`
+		HyperVCPUID    []CPUIDEntry      `json:"hyperv_cpuid"`
 	} `json:"kvm"`
 	KVMError    string         `json:"kvm_error"`
 	Plugins     []PluginRecord `json:"plugins"`
@@ -518,6 +528,7 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 			APIVersion:     raw.KVM.APIVersion,
 			SupportedCPUID: raw.KVM.SupportedCPUID,
 			EmulatedCPUID:  raw.KVM.EmulatedCPUID,
+			HyperVCPUID:    raw.KVM.HyperVCPUID,
 			Capabilities:   make(map[int]int64, len(raw.KVM.Capabilities)),
 			FeatureMSRs:    make(map[uint32]uint64, len(raw.KVM.FeatureMSRs)),
 		}
@@ -529,6 +540,9 @@ func Parse(name string, data []byte, reg *feature.Registry) (*HostSnapshot, erro
 		}
 		if err := checkEntries("kvm.emulated_cpuid", k.EmulatedCPUID, true); err != nil {
 			return nil, failAt("emulated_cpuid", "%v", err)
+		}
+		if err := checkEntries("kvm.hyperv_cpuid", k.HyperVCPUID, true); err != nil {
+			return nil, failAt("hyperv_cpuid", "%v", err)
 		}
 		for key, v := range raw.KVM.Capabilities {
 			n, err := strconv.Atoi(key)

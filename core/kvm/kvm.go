@@ -29,6 +29,10 @@ const (
 	// KVM_GET_MSR_FEATURE_INDEX_LIST and KVM_GET_MSRS on the system fd
 	// exist.
 	CapGetMSRFeatures = 153
+	// CapSysHyperVCPUID (KVM_CAP_SYS_HYPERV_CPUID, Linux 5.11) says
+	// KVM_GET_SUPPORTED_HV_CPUID works on the system fd, as QEMU asks
+	// it when it expands hv-* enlightenments.
+	CapSysHyperVCPUID = 191
 )
 
 // MaxCapability is the highest KVM_CAP_* number in the newest Linux uapi
@@ -82,6 +86,10 @@ type Info struct {
 	// order, including MSRs that KVM_GET_MSRS then refused; empty when
 	// the kernel lacks [CapGetMSRFeatures].
 	FeatureMSRList []uint32
+	// HyperVCPUID is KVM_GET_SUPPORTED_HV_CPUID on the system fd: the
+	// Hyper-V leaves KVM can give a guest; empty when the kernel lacks
+	// [CapSysHyperVCPUID].
+	HyperVCPUID []Entry
 	// FeatureMSRs maps each index of FeatureMSRList to the value
 	// KVM_GET_MSRS on the system fd read for it. An MSR the kernel
 	// refuses to read (the ioctl reports 0 MSRs read) is left out.

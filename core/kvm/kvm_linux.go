@@ -40,6 +40,8 @@ const (
 	kvmGetSupportedCPUID = (iocRead|iocWrite)<<iocDirShift | sizeofCPUID2<<iocSizeShift | kvmio<<iocTypeShift | 0x05
 	// KVM_GET_EMULATED_CPUID = _IOWR(KVMIO, 0x09, struct kvm_cpuid2) = 0xc008ae09
 	kvmGetEmulatedCPUID = (iocRead|iocWrite)<<iocDirShift | sizeofCPUID2<<iocSizeShift | kvmio<<iocTypeShift | 0x09
+	// KVM_GET_SUPPORTED_HV_CPUID = _IOWR(KVMIO, 0xc1, struct kvm_cpuid2) = 0xc008aec1
+	kvmGetSupportedHVCPUID = (iocRead|iocWrite)<<iocDirShift | sizeofCPUID2<<iocSizeShift | kvmio<<iocTypeShift | 0xc1
 	// KVM_GET_MSR_FEATURE_INDEX_LIST = _IOWR(KVMIO, 0x0a, struct kvm_msr_list) = 0xc004ae0a
 	kvmGetMSRFeatureIndexList = (iocRead|iocWrite)<<iocDirShift | sizeofMSRList<<iocSizeShift | kvmio<<iocTypeShift | 0x0a
 	// KVM_GET_MSRS = _IOWR(KVMIO, 0x88, struct kvm_msrs) = 0xc008ae88
@@ -140,6 +142,15 @@ func probeFD(dev device) (*Info, error) {
 	if info.Capability(CapExtEmulCPUID) != 0 {
 		if info.EmulatedCPUID, err = getCPUID(dev, kvmGetEmulatedCPUID); err != nil {
 			return nil, fmt.Errorf("get emulated cpuid: %w", err)
+		}
+	}
+
+	// The Hyper-V leaves on the system fd came with Linux 5.11; a kernel
+	// built without CONFIG_KVM_HYPERV (6.8+) lacks the capability too.
+	// Before that QEMU asked the vCPU fd, which a probe does not open.
+	if info.Capability(CapSysHyperVCPUID) != 0 {
+		if info.HyperVCPUID, err = getCPUID(dev, kvmGetSupportedHVCPUID); err != nil {
+			return nil, fmt.Errorf("get supported hv cpuid: %w", err)
 		}
 	}
 

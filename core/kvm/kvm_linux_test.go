@@ -31,6 +31,7 @@ type fakeDevice struct {
 	caps      map[int]int64
 	supported []Entry
 	emulated  []Entry
+	hyperv    []Entry // KVM_GET_SUPPORTED_HV_CPUID
 	// emulatedErr, if set, answers KVM_GET_EMULATED_CPUID, as kernels
 	// without the ioctl do.
 	emulatedErr error
@@ -56,8 +57,11 @@ func (f *fakeDevice) ioctl(req uintptr, buf []byte) (uintptr, error) {
 	f.count(req)
 	le := binary.LittleEndian
 	switch req {
-	case kvmGetSupportedCPUID, kvmGetEmulatedCPUID:
+	case kvmGetSupportedCPUID, kvmGetEmulatedCPUID, kvmGetSupportedHVCPUID:
 		es := f.supported
+		if req == kvmGetSupportedHVCPUID {
+			es = f.hyperv
+		}
 		if req == kvmGetEmulatedCPUID {
 			if f.emulatedErr != nil {
 				return 0, f.emulatedErr
@@ -132,6 +136,7 @@ func TestRequestNumbers(t *testing.T) {
 		{"KVM_CHECK_EXTENSION", kvmCheckExtension, 0xae03},
 		{"KVM_GET_SUPPORTED_CPUID", kvmGetSupportedCPUID, 0xc008ae05},
 		{"KVM_GET_EMULATED_CPUID", kvmGetEmulatedCPUID, 0xc008ae09},
+		{"KVM_GET_SUPPORTED_HV_CPUID", kvmGetSupportedHVCPUID, 0xc008aec1},
 		{"KVM_GET_MSR_FEATURE_INDEX_LIST", kvmGetMSRFeatureIndexList, 0xc004ae0a},
 		{"KVM_GET_MSRS", kvmGetMSRs, 0xc008ae88},
 	} {
@@ -153,9 +158,10 @@ func TestProbeFDRetries(t *testing.T) {
 	delete(msrs, refused)
 	f := &fakeDevice{
 		api:       APIVersion,
-		caps:      map[int]int64{0: 1, CapExtEmulCPUID: 1, CapGetMSRFeatures: 1, 39: -14, MaxCapability + CapabilityMargin: 7, MaxCapability + CapabilityMargin + 1: 9},
+		caps:      map[int]int64{0: 1, CapExtEmulCPUID: 1, CapGetMSRFeatures: 1, CapSysHyperVCPUID: 1, 39: -14, MaxCapability + CapabilityMargin: 7, MaxCapability + CapabilityMargin + 1: 9},
 		supported: entries(3*firstCPUIDEntries, 0xd), // two E2BIGs: 64 → 128 → 256
 		emulated:  entries(firstCPUIDEntries+1, 7),   // one E2BIG
+		hyperv:    entries(11, 0),                    // fits the first try
 		msrList:   msrList,
 		msrs:      msrs,
 	}
@@ -175,7 +181,7 @@ func TestProbeFDRetries(t *testing.T) {
 	if got := f.calls[kvmCheckExtension]; got != MaxCapability+CapabilityMargin+1 {
 		t.Errorf("KVM_CHECK_EXTENSION calls = %d, want %d", got, MaxCapability+CapabilityMargin+1)
 	}
-	wantCaps := map[int]int64{0: 1, CapExtEmulCPUID: 1, CapGetMSRFeatures: 1, 39: -14, MaxCapability + CapabilityMargin: 7}
+	wantCaps := map[int]int64{0: 1, CapExtEmulCPUID: 1, CapGetMSRFeatures: 1, CapSysHyperVCPUID: 1, 39: -14, MaxCapability + CapabilityMargin: 7}
 	if !reflect.DeepEqual(info.Capabilities, wantCaps) {
 		t.Errorf("Capabilities = %v, want %v", info.Capabilities, wantCaps)
 	}
@@ -184,6 +190,9 @@ func TestProbeFDRetries(t *testing.T) {
 	}
 	if !reflect.DeepEqual(info.EmulatedCPUID, f.emulated) {
 		t.Errorf("EmulatedCPUID = %v, want %v", info.EmulatedCPUID, f.emulated)
+	}
+	if !reflect.DeepEqual(info.HyperVCPUID, f.hyperv) || f.calls[kvmGetSupportedHVCPUID] != 1 {
+		t.Errorf("HyperVCPUID = %v (%d calls), want %v", info.HyperVCPUID, f.calls[kvmGetSupportedHVCPUID], f.hyperv)
 	}
 	if !reflect.DeepEqual(info.FeatureMSRList, msrList) {
 		t.Errorf("FeatureMSRList = %#x, want %#x", info.FeatureMSRList, msrList)
@@ -314,6 +323,7 @@ func TestProbeLive(t *testing.T) {
 		"KVM_CHECK_EXTENSION":            kvmCheckExtension,
 		"KVM_GET_SUPPORTED_CPUID":        kvmGetSupportedCPUID,
 		"KVM_GET_EMULATED_CPUID":         kvmGetEmulatedCPUID,
+		"KVM_GET_SUPPORTED_HV_CPUID":     kvmGetSupportedHVCPUID,
 		"KVM_GET_MSR_FEATURE_INDEX_LIST": kvmGetMSRFeatureIndexList,
 		"KVM_GET_MSRS":                   kvmGetMSRs,
 	} {
@@ -329,6 +339,7 @@ func TestProbeLive(t *testing.T) {
 	}
 	compareEntries(t, "supported", raw.info.SupportedCPUID, info.SupportedCPUID)
 	compareEntries(t, "emulated", raw.info.EmulatedCPUID, info.EmulatedCPUID)
+	compareEntries(t, "hyperv", raw.info.HyperVCPUID, info.HyperVCPUID)
 	if !reflect.DeepEqual(raw.info.FeatureMSRList, info.FeatureMSRList) {
 		t.Errorf("feature msr list:\nC  %#x\nGo %#x", raw.info.FeatureMSRList, info.FeatureMSRList)
 	}
@@ -453,7 +464,7 @@ func (r *rawResult) parse(f []string) error {
 			v, err = strconv.ParseInt(f[2], 10, 64)
 			r.info.Capabilities[n] = v
 		}
-	case "supported", "emulated":
+	case "supported", "emulated", "hyperv":
 		e := Entry{Flags: uint32(num(3, 16))}
 		e.Leaf.Leaf = uint32(num(1, 16))
 		e.Subleaf = uint32(num(2, 16))
@@ -463,6 +474,8 @@ func (r *rawResult) parse(f []string) error {
 		e.EDX = uint32(num(7, 16))
 		if f[0] == "supported" {
 			r.info.SupportedCPUID = append(r.info.SupportedCPUID, e)
+		} else if f[0] == "hyperv" {
+			r.info.HyperVCPUID = append(r.info.HyperVCPUID, e)
 		} else {
 			r.info.EmulatedCPUID = append(r.info.EmulatedCPUID, e)
 		}

@@ -76,6 +76,7 @@ int main(int argc, char **argv)
 	printf("ioctl KVM_CHECK_EXTENSION %lx\n", (unsigned long)KVM_CHECK_EXTENSION);
 	printf("ioctl KVM_GET_SUPPORTED_CPUID %lx\n", (unsigned long)KVM_GET_SUPPORTED_CPUID);
 	printf("ioctl KVM_GET_EMULATED_CPUID %lx\n", (unsigned long)KVM_GET_EMULATED_CPUID);
+	printf("ioctl KVM_GET_SUPPORTED_HV_CPUID %lx\n", (unsigned long)KVM_GET_SUPPORTED_HV_CPUID);
 	printf("ioctl KVM_GET_MSR_FEATURE_INDEX_LIST %lx\n", (unsigned long)KVM_GET_MSR_FEATURE_INDEX_LIST);
 	printf("ioctl KVM_GET_MSRS %lx\n", (unsigned long)KVM_GET_MSRS);
 
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
 		die("KVM_GET_API_VERSION");
 	printf("api %d\n", api);
 
-	int ext_emul = 0, msr_features = 0;
+	int ext_emul = 0, msr_features = 0, sys_hv = 0;
 	for (int n = 0; n <= maxcap; n++) {
 		int r = ioctl(fd, KVM_CHECK_EXTENSION, n);
 		if (r < 0)
@@ -95,11 +96,15 @@ int main(int argc, char **argv)
 			ext_emul = r;
 		if (n == KVM_CAP_GET_MSR_FEATURES)
 			msr_features = r;
+		if (n == KVM_CAP_SYS_HYPERV_CPUID)
+			sys_hv = r;
 	}
 
 	cpuid(fd, KVM_GET_SUPPORTED_CPUID, "supported");
 	if (ext_emul)
 		cpuid(fd, KVM_GET_EMULATED_CPUID, "emulated");
+	if (sys_hv)
+		cpuid(fd, KVM_GET_SUPPORTED_HV_CPUID, "hyperv");
 
 	if (msr_features) {
 		struct kvm_msr_list probe = { .nmsrs = 0 };
