@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/catalog/qemuimport"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -78,14 +77,8 @@ func runCatalogImport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(raw.NewFeatures) > 0 {
-		// Not an error: the catalog is QEMU's answers on every feature
-		// cpupolicy knows; these are the ones it could not record.
-		fmt.Fprintf(e.stderr, "catalog import: warning: QEMU %s recognises %d CPUID flags this cpupolicy does not know, left out of the catalog: %s\n",
-			raw.QEMUVersion, len(raw.NewFeatures), strings.Join(raw.NewFeatures, " "))
-	}
-	if _, err := core.ParseRelease(raw.QEMUVersion); err != nil {
-		fmt.Fprintf(e.stderr, "catalog import: warning: %v: the catalog holds QEMU's answers but no definitions, and commands that judge refuse it until the release's rules are added (RATIONALE.md, \"How to add a QEMU release\")\n", err)
+	for _, w := range qemuimport.Warnings(raw) {
+		fmt.Fprintf(e.stderr, "catalog import: warning: %s\n", w)
 	}
 	if *name == "" {
 		*name = qemuimport.CatalogName(raw.QEMUVersion)
@@ -101,12 +94,7 @@ func runCatalogImport(e *env, args []string) error {
 	if err := output(e, "catalog import", *out, data); err != nil || *out == "" {
 		return err
 	}
-	derived := ""
-	if cat.KVMData() != "" {
-		derived = " (kvm " + cat.KVMData() + ")"
-	}
-	fmt.Fprintf(e.stderr, "%s: QEMU %s, %d models, %d machine types, accels %s%s, %d bytes\n",
-		*out, cat.QEMUVersion(), cat.NumModels(), len(cat.Machines()), strings.Join(cat.Accels(), ","), derived, len(data))
+	fmt.Fprintf(e.stderr, "%s: %s, %d bytes\n", *out, cat.ImportSummary(), len(data))
 	return nil
 }
 

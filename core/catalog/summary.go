@@ -47,6 +47,17 @@ type SummaryModel struct {
 	Source        string `json:"source,omitempty"`
 }
 
+// ImportSummary is the line `catalog import` ends with: the QEMU
+// version, how many models and machine types, the accelerators, and
+// whether the kvm answers were derived.
+func (c *Catalog) ImportSummary() string {
+	derived := ""
+	if c.KVMData() != "" {
+		derived = " (kvm " + c.KVMData() + ")"
+	}
+	return fmt.Sprintf("QEMU %s, %d models, %d machine types, accels %s%s", c.QEMUVersion(), c.NumModels(), len(c.Machines()), strings.Join(c.Accels(), ","), derived)
+}
+
 // Summarize returns the summary of c.
 func (c *Catalog) Summarize() *Summary {
 	s := &Summary{Name: c.Name(), QEMUVersion: c.QEMUVersion(), QEMUPackage: c.QEMUPackage(), Accels: c.Accels(), KVMData: c.KVMData()}

@@ -35,7 +35,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cpupolicy/cpupolicy/internal/suggest"
 	"math"
 	"os"
 	"os/exec"
@@ -45,6 +44,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/cpupolicy/cpupolicy/core"
+	"github.com/cpupolicy/cpupolicy/internal/suggest"
 
 	"github.com/cpupolicy/cpupolicy/core/catalog"
 	"github.com/cpupolicy/cpupolicy/core/cpuid"
@@ -94,6 +96,23 @@ const (
 	KVMCapture = "capture"
 	KVMDerive  = "derive"
 )
+
+// Warnings is what a user who imported raw should know, though the
+// import succeeded: the CPUID flags QEMU recognises that this cpupolicy
+// does not know (left out of the catalog: it holds QEMU's answers on
+// every feature cpupolicy knows), and a release whose rules are not
+// known (no definitions; commands that judge refuse the catalog).
+func Warnings(raw *catalog.Raw) []string {
+	var out []string
+	if len(raw.NewFeatures) > 0 {
+		out = append(out, fmt.Sprintf("QEMU %s recognises %d CPUID flags this cpupolicy does not know, left out of the catalog: %s",
+			raw.QEMUVersion, len(raw.NewFeatures), strings.Join(raw.NewFeatures, " ")))
+	}
+	if _, err := core.ParseRelease(raw.QEMUVersion); err != nil {
+		out = append(out, fmt.Sprintf("%v: the catalog holds QEMU's answers but no definitions, and commands that judge refuse it until the release's rules are added (RATIONALE.md, \"How to add a QEMU release\")", err))
+	}
+	return out
+}
 
 // Import runs QEMU as Options say and returns what it answered. The result
 // is deterministic for a given binary and host: Machines are sorted by
