@@ -68,7 +68,7 @@ func number(s string) (int, bool) {
 	return n, true
 }
 
-// KnownReleases names the known releases for messages: "5.2, 7.2 and 10.0".
+// KnownReleases names the known releases for messages: "5.2, 7.2, 10.0 and 11.1".
 func KnownReleases() string {
 	names := make([]string, len(releases))
 	for i, r := range releases {

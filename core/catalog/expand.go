@@ -442,8 +442,8 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 //     d. 10.0: avx10 → level ≥ 0x24; 11.1: apxf → level ≥ 0x29;
 //     e. svm → xlevel ≥ 0x8000000A;
 //     f. SEV → xlevel ≥ 0x8000001F;
-//     g. 10.0: FEAT_8000_0021_EAX non-empty → xlevel ≥ 0x80000021;
-//     h. 7.2 and 10.0: sgx → level ≥ 0x12.
+//     g. 10.0 and later: FEAT_8000_0021_EAX non-empty → xlevel ≥ 0x80000021;
+//     h. 7.2 and later: sgx → level ≥ 0x12.
 //  4. level, xlevel, xlevel2 and level-func7 are the user's value when
 //     set ("if (env->cpuid_level == UINT32_MAX) env->cpuid_level =
 //     env->cpuid_min_level;"), else the minimum — even when the user's
