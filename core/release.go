@@ -18,7 +18,7 @@ type Release struct{ Major, Minor int }
 // each have a table row for. RATIONALE.md, "How to add a QEMU release",
 // says which rows a new one needs; TestReleaseTables (core/check,
 // core/catalog) fails when a row is missing.
-var releases = [...]Release{{5, 2}, {7, 2}, {10, 0}}
+var releases = [...]Release{{5, 2}, {7, 2}, {10, 0}, {11, 1}}
 
 // Releases returns the QEMU releases whose rules cpupolicy knows, oldest
 // first.
@@ -68,7 +68,7 @@ func number(s string) (int, bool) {
 	return n, true
 }
 
-// KnownReleases names the known releases for messages: "5.2, 7.2 and 10.0".
+// KnownReleases names the known releases for messages: "5.2, 7.2, 10.0 and 11.1".
 func KnownReleases() string {
 	names := make([]string, len(releases))
 	for i, r := range releases {

@@ -11,14 +11,14 @@ import (
 
 func TestParseRelease(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{"5.2", "5.2"}, {"5.2.0", "5.2"}, {"7.2", "7.2"}, {"7.2.22", "7.2"}, {"10.0", "10.0"}, {"10.0.2", "10.0"},
+		{"5.2", "5.2"}, {"5.2.0", "5.2"}, {"7.2", "7.2"}, {"7.2.22", "7.2"}, {"10.0", "10.0"}, {"10.0.2", "10.0"}, {"11.1", "11.1"}, {"11.1.3", "11.1"},
 	} {
 		got, err := core.ParseRelease(c.in)
 		if err != nil || got.String() != c.want {
 			t.Errorf("ParseRelease(%q) = %v, %v; want %s", c.in, got, err, c.want)
 		}
 	}
-	for _, in := range []string{"", "7", "7.", "5.1", "6.2.0", "8.2.0", "9.2", "10.1.0", "11.0", "x.y", "7.2x", " 7.2", "-7.2", "+7.2", "07.2", "7.02"} {
+	for _, in := range []string{"", "7", "7.", "5.1", "6.2.0", "8.2.0", "9.2", "10.1.0", "11.0", "11.2", "x.y", "7.2x", " 7.2", "-7.2", "+7.2", "07.2", "7.02"} {
 		_, err := core.ParseRelease(in)
 		if !errors.Is(err, core.ErrUnknownRelease) {
 			t.Errorf("ParseRelease(%q): %v, want ErrUnknownRelease", in, err)
@@ -48,7 +48,7 @@ func TestReleases(t *testing.T) {
 	if core.Releases()[0] == rs[0] {
 		t.Error("Releases returned the package's own slice")
 	}
-	if got := core.KnownReleases(); got != "5.2, 7.2 and 10.0" {
+	if got := core.KnownReleases(); got != "5.2, 7.2, 10.0 and 11.1" {
 		t.Errorf("KnownReleases() = %q", got)
 	}
 }

@@ -65,7 +65,12 @@ func TestVendorFeaturesJoinRegistry(t *testing.T) {
 				continue
 			}
 			got := reg.Feature(id)
-			if got.Source != m.Name || got.Loc != f.Loc {
+			// A name a later QEMU release added to the built-in table
+			// (11.1's, which amd and intel declare for 10.0) resolves to
+			// the built-in feature at the same bit
+			// (feature.Registry.Extend).
+			superseded := got.Source == "" && got.Loc == f.Loc
+			if !superseded && (got.Source != m.Name || got.Loc != f.Loc) {
 				t.Errorf("%s: %s is %+v from %q, want %v from %q", m.Name, f.Name, got.Loc, got.Source, f.Loc, m.Name)
 			}
 			for _, a := range f.Aliases {
@@ -159,9 +164,13 @@ func TestVendorModelsExpand(t *testing.T) {
 					t.Errorf("%s lacks %s (%v)", m.Name, f, err)
 				}
 			}
+			// A plugin name that is also built-in is one a later QEMU
+			// release added (11.1's), at the plugin's own bit.
 			for _, f := range w.plugin {
-				if _, err := feature.Builtin().Lookup(f); err == nil {
-					t.Errorf("%s: %s is a built-in name; the plugin should not define it", m.Name, f)
+				if id, err := feature.Builtin().Lookup(f); err == nil {
+					if pid, _ := reg.Lookup(f); pid != id {
+						t.Errorf("%s: %s is a built-in name the plugin defines elsewhere", m.Name, f)
+					}
 				}
 			}
 			if got := len(m.Features); got != d.Features.Count() {
@@ -395,6 +404,15 @@ func TestDecodeAgreesWithRegistry(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The plugin's spellings, canonical: a feature 11.1 added to
+			// the built-in table keeps the plugin's name as an alias
+			// (amx-int8-mirror is amx-int8-alias).
+			for i, n := range got {
+				if id, err := reg.Lookup(n); err == nil {
+					got[i] = reg.Name(id)
+				}
+			}
+			slices.Sort(got)
 			// The registry's view of the same leaves, limited to the
 			// plugin's own features and the built-in names it reports
 			// (a built-in name it reports wrongly is then missing from

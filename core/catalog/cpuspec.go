@@ -366,6 +366,15 @@ func (c *Catalog) applyProps(r *Resolution, s *CPUSpec, f feature.FeatureSet, in
 	in.IntelPTAutoLevel = flag("x-intel-pt-auto-level", in.IntelPTAutoLevel)
 	in.VendorCPUIDOnly = flag("x-vendor-cpuid-only", in.VendorCPUIDOnly)
 	in.ForceFeatures = flag("x-force-features", false)
+	in.ForceCPUID0x1F = flag("x-force-cpuid-0x1f", in.ForceCPUID0x1F)
+	in.PMU = flag("pmu", false)
+	// 11.1 clears pdcm without a PMU unless x-pdcm-on-even-without-pmu,
+	// which pc_compat_10_0 sets for machine types 10.0 and older.
+	oldMachine := false
+	if m, err := c.machine(r.Machine); err == nil {
+		oldMachine = compareVersions(m.Version, []int{10, 0}) <= 0
+	}
+	in.PDCMNeedsPMU = !in.PMU && !flag("x-pdcm-on-even-without-pmu", oldMachine)
 	r.FullCPUIDAutoLevel, r.IntelPTAutoLevel = in.FullCPUIDAutoLevel, in.IntelPTAutoLevel
 	if v, ok := num("family"); ok {
 		r.Family = int(v)

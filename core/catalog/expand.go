@@ -47,6 +47,13 @@ var expandSources = map[core.Release]string{
 	{Major: 5, Minor: 2}:  "QEMU 5.2.0 target/i386/cpu.c:1315-1400, 6239-6456",
 	{Major: 7, Minor: 2}:  "QEMU 7.2.22 target/i386/cpu.c:1301-1398, 6071-6314",
 	{Major: 10, Minor: 0}: "QEMU 10.0.2 target/i386/cpu.c:1668-1813, 7657-7931",
+	// 11.1's source is not available here: its feature_dependencies[]
+	// were decoded from the 11.1.3 binary's data (39 entries, each
+	// compared with 10.0.2's decoded the same way: 36, equal to the
+	// table below), and its x86_cpu_expand_features level rules were read
+	// from the qemu-devel series that removed full-cpuid-auto-level
+	// (Zhao Liu, v6, 2026-01-08, patch 22/27).
+	{Major: 11, Minor: 1}: "QEMU 11.1.3 binary (feature_dependencies[]); qemu-devel v6 series removing full-cpuid-auto-level",
 }
 
 // Releases the tables below name.
@@ -54,6 +61,7 @@ var (
 	qemu52  = core.Release{Major: 5, Minor: 2}
 	qemu72  = core.Release{Major: 7, Minor: 2}
 	qemu100 = core.Release{Major: 10, Minor: 0}
+	qemu111 = core.Release{Major: 11, Minor: 1}
 )
 
 // release returns the release of c's QEMU, whose expansion rules
@@ -87,6 +95,7 @@ const (
 	feat70EBX       featWord = "FEAT_7_0_EBX"
 	feat70ECX       featWord = "FEAT_7_0_ECX"
 	feat71EAX       featWord = "FEAT_7_1_EAX"
+	feat71ECX       featWord = "FEAT_7_1_ECX"
 	feat71EDX       featWord = "FEAT_7_1_EDX"
 	feat72EDX       featWord = "FEAT_7_2_EDX"
 	featXSAVE       featWord = "FEAT_XSAVE"
@@ -95,6 +104,8 @@ const (
 	featSGX121EAX   featWord = "FEAT_SGX_12_1_EAX"
 	feat140ECX      featWord = "FEAT_14_0_ECX"
 	feat240EBX      featWord = "FEAT_24_0_EBX"
+	feat241ECX      featWord = "FEAT_24_1_ECX"
+	feat290EBX      featWord = "FEAT_29_0_EBX"
 	feat80000001EDX featWord = "FEAT_8000_0001_EDX"
 	feat80000001ECX featWord = "FEAT_8000_0001_ECX"
 	feat80000007EDX featWord = "FEAT_8000_0007_EDX"
@@ -125,6 +136,9 @@ type featureDep struct {
 	from  []string // QEMU's from.mask; all but one entry have a single bit
 	to    bits
 	since core.Release // first release (of those known) with the entry; zero for all
+	// until is the first release (of those known) without the entry;
+	// zero while QEMU keeps it.
+	until core.Release
 }
 
 // featureDependencies is QEMU's feature_dependencies[], entry by entry and
@@ -140,7 +154,10 @@ type featureDep struct {
 //
 // QEMU 7.2 has the first 24 entries; 10.0 keeps them unchanged and
 // appends 12. 5.2 has 21 of 7.2's (no MPX → VMX BNDCFGS controls, and no
-// FEAT_14_0_ECX word for intel-pt to clear), in the same order. Neither release has an entry for xsave: with xsave off the
+// FEAT_14_0_ECX word for intel-pt to clear), in the same order. 11.1
+// inserts vmx-ept → vmx-mbec after the other vmx-ept entries, drops
+// wrmsrns → fred, and appends three: 39 entries. No release has an entry
+// for xsave: with xsave off the
 // 0xD.1 word (xsaveopt, xsavec, xgetbv1, xsaves, xfd) keeps its bits;
 // only the XSAVE component words, which name no feature, are zeroed.
 var featureDependencies = [...]featureDep{
@@ -181,6 +198,8 @@ var featureDependencies = [...]featureDep{
 	{from: []string{"vmx-ept"}, to: part(featVMXEPTVPIDCaps, 0, 31)},
 	// VMX_SECONDARY_EXEC_ENABLE_EPT → VMX_SECONDARY_EXEC_UNRESTRICTED_GUEST
 	{from: []string{"vmx-ept"}, to: feats("vmx-unrestricted-guest")},
+	// VMX_SECONDARY_EXEC_ENABLE_EPT → VMX_SECONDARY_EXEC_MODE_BASED_EPT_EXEC
+	{from: []string{"vmx-ept"}, to: feats("vmx-mbec"), since: qemu111},
 	// VMX_SECONDARY_EXEC_ENABLE_VPID → FEAT_VMX_EPT_VPID_CAPS, 0xffffffff << 32
 	{from: []string{"vmx-vpid"}, to: part(featVMXEPTVPIDCaps, 32, 63)},
 	// VMX_SECONDARY_EXEC_ENABLE_VMFUNC → FEAT_VMX_VMFUNC, ~0
@@ -194,7 +213,7 @@ var featureDependencies = [...]featureDep{
 	// CPUID_EXT2_LM, CPUID_7_1_EAX_LKGS, CPUID_7_1_EAX_WRMSRNS → CPUID_7_1_EAX_FRED
 	{from: []string{"lm"}, to: feats("fred"), since: qemu100},
 	{from: []string{"lkgs"}, to: feats("fred"), since: qemu100},
-	{from: []string{"wrmsrns"}, to: feats("fred"), since: qemu100},
+	{from: []string{"wrmsrns"}, to: feats("fred"), since: qemu100, until: qemu111},
 	// CPUID_7_0_EBX_SGX → CPUID_7_0_ECX_SGX_LC and the three SGX words, ~0
 	{from: []string{"sgx"}, to: feats("sgxlc"), since: qemu100},
 	{from: []string{"sgx"}, to: whole(featSGX120EAX), since: qemu100},
@@ -207,6 +226,14 @@ var featureDependencies = [...]featureDep{
 	{from: []string{"avx10-128", "avx10-256", "avx10-512"}, to: feats("avx10"), since: qemu100},
 	// CPUID_7_1_EDX_AVX10 → FEAT_24_0_EBX, ~0
 	{from: []string{"avx10"}, to: whole(feat240EBX), since: qemu100},
+
+	// QEMU 11.1, from here on.
+	// CPUID_7_1_EDX_APXF → FEAT_29_0_EBX, ~0
+	{from: []string{"apxf"}, to: whole(feat290EBX), since: qemu111},
+	// CPUID_7_1_EDX_AVX10 → FEAT_24_1_ECX, ~0
+	{from: []string{"avx10"}, to: whole(feat241ECX), since: qemu111},
+	// CPUID_7_1_EAX_FRED → VMX_VM_ENTRY_LOAD_IA32_FRED
+	{from: []string{"fred"}, to: feats("vmx-entry-load-fred"), since: qemu111},
 }
 
 // levelWord is a feature word that x86_cpu_adjust_feat_level is called
@@ -234,6 +261,7 @@ var fullAutoLevelWords = [...]levelWord{
 	{word: feat6EAX},
 	{word: feat70ECX},
 	{word: feat71EAX},
+	{word: feat71ECX, since: qemu111},
 	{word: feat71EDX, since: qemu100},
 	{word: feat72EDX, since: qemu100},
 	{word: feat80000001EDX},
@@ -275,6 +303,21 @@ type LevelInput struct {
 	// machine types 6.0 and older (pc_compat_6_0). Read only together
 	// with ExtendedTopology.
 	VendorCPUIDOnly bool
+	// ForceCPUID0x1F is "x-force-cpuid-0x1f" (11.1; models such as
+	// ClearwaterForest set it): x86_has_cpuid_0x1f is true whatever the
+	// topology, so it raises the level as ExtendedTopology does.
+	ForceCPUID0x1F bool
+	// PMU is "pmu" (off by default for named models). 11.1 clears
+	// arch-lbr without it, on every machine type and even with
+	// x-force-features (probed on the 11.1.3 binary under tcg; 10.0.2
+	// and 7.2 keep arch-lbr).
+	PMU bool
+	// PDCMNeedsPMU: pdcm is cleared before the dependencies run (so the
+	// PERF_CAPABILITIES word goes too). 11.1 (since 10.1) does so when
+	// "pmu" is off and "x-pdcm-on-even-without-pmu" is off (it is on for
+	// machine types 10.0 and older, pc_compat_10_0); the caller decides,
+	// as neither property is in a catalog: false leaves pdcm alone.
+	PDCMNeedsPMU bool
 	// SEV: the machine has an AMD SEV confidential-guest-support object
 	// (sev_enabled()); untested against QEMU, like ExtendedTopology.
 	SEV bool
@@ -317,7 +360,56 @@ func applyDependencies(reg *feature.Registry, s feature.FeatureSet, rel core.Rel
 // the model and the user's properties are applied. See levelsOf for the
 // two sets of levels.
 func expandCPU(reg *feature.Registry, s feature.FeatureSet, rel core.Release, in LevelInput) (f feature.FeatureSet, levels, auto cpuidLevels) {
-	return levelsOf(reg, applyDependencies(reg, s, rel), rel, in)
+	r := rulesFor(reg, rel)
+	if rel.Compare(qemu111) >= 0 {
+		if in.PDCMNeedsPMU {
+			s = s.Remove(r.pdcm)
+		}
+		if !in.PMU {
+			s = s.Remove(r.archLBR)
+		}
+	}
+	s = applyDependencies(reg, s, rel)
+	if !in.ForceFeatures {
+		for _, c := range r.conflicts {
+			if s.Has(c[0]) && s.Has(c[1]) {
+				s = s.Remove(c[0]).Remove(c[1])
+			}
+		}
+	}
+	return levelsOf(reg, s, rel, in)
+}
+
+// featureConflicts are pairs of features a release clears both of when
+// both are set: after the dependencies (which still see them) and before
+// the levels, unless x-force-features (mark_unavailable_features).
+//
+// 11.1: APX and MPX. The source was not available; the binary's
+// behaviour, probed under tcg, is the evidence: it warns "this feature
+// conflicts with APX: …mpx" and "…conflicts with MPX: …apxf", the two
+// are off in the expansion while apx-nci-ndd-nf (which the apxf
+// dependency would clear) stays, the level is not raised to 0x29, and
+// with x-force-features both stay.
+var featureConflicts = []struct {
+	a, b  string
+	since core.Release
+}{
+	{"apxf", "mpx", qemu111},
+}
+
+// FeatureConflicts returns the features that release rel clears in
+// conflicting pairs (featureConflicts): a probe that turns one on can
+// lose the other, which the model may define.
+func FeatureConflicts(reg *feature.Registry, rel core.Release) (feature.FeatureSet, error) {
+	r, err := compileRules(reg, rel)
+	if err != nil {
+		return feature.FeatureSet{}, err
+	}
+	var s feature.FeatureSet
+	for _, c := range r.conflicts {
+		s = s.Add(c[0]).Add(c[1])
+	}
+	return s, nil
 }
 
 // cpuidLevels are the "level", "xlevel", "xlevel2" and "level-func7"
@@ -331,7 +423,9 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 //  1. min = in.MinLevel, in.MinXLevel, in.MinXLevel2; min-func7 = 0.
 //  2. FEAT_7_0_EBX non-empty → min level ≥ 7 (always, even with
 //     full-cpuid-auto-level off).
-//  3. Only with full-cpuid-auto-level on:
+//  3. Only with full-cpuid-auto-level on (always in 11.1, which dropped
+//     the property with the machine types that turned it off, and
+//     x-intel-pt-auto-level likewise: the importer reads both as on):
 //     a. each fullAutoLevelWords word that is non-empty raises the level
 //     of its range to its leaf (0x0… → level, 0x8… → xlevel, 0xC… →
 //     xlevel2) and, for leaf 7, min-func7 to its subleaf
@@ -343,12 +437,13 @@ type cpuidLevels struct{ level, xlevel, xlevel2, func7 uint32 }
 //     so the leaf 0x14 word (intel-pt-lip) stays;
 //     c. extended topology and (Intel or not x-vendor-cpuid-only) →
 //     level ≥ 0x1F (5.2, which has no x-vendor-cpuid-only: extended
-//     topology alone, "env->nr_dies > 1");
-//     d. 10.0: avx10 → level ≥ 0x24;
+//     topology alone, "env->nr_dies > 1"; 11.1: x-force-cpuid-0x1f as
+//     well as extended topology);
+//     d. 10.0: avx10 → level ≥ 0x24; 11.1: apxf → level ≥ 0x29;
 //     e. svm → xlevel ≥ 0x8000000A;
 //     f. SEV → xlevel ≥ 0x8000001F;
-//     g. 10.0: FEAT_8000_0021_EAX non-empty → xlevel ≥ 0x80000021;
-//     h. 7.2 and 10.0: sgx → level ≥ 0x12.
+//     g. 10.0 and later: FEAT_8000_0021_EAX non-empty → xlevel ≥ 0x80000021;
+//     h. 7.2 and later: sgx → level ≥ 0x12.
 //  4. level, xlevel, xlevel2 and level-func7 are the user's value when
 //     set ("if (env->cpuid_level == UINT32_MAX) env->cpuid_level =
 //     env->cpuid_min_level;"), else the minimum — even when the user's
@@ -395,11 +490,14 @@ func levelsOf(reg *feature.Registry, s feature.FeatureSet, rel core.Release, in 
 				s = s.Remove(r.intelPT)
 			}
 		}
-		if in.ExtendedTopology && (r.rel.Compare(qemu72) < 0 || in.Vendor == "GenuineIntel" || !in.VendorCPUIDOnly) {
+		if (in.ExtendedTopology || in.ForceCPUID0x1F) && (r.rel.Compare(qemu72) < 0 || in.Vendor == "GenuineIntel" || !in.VendorCPUIDOnly) {
 			l.level = max(l.level, 0x1f)
 		}
 		if r.rel.Compare(qemu100) >= 0 && s.Has(r.avx10) {
 			l.level = max(l.level, 0x24)
+		}
+		if r.rel.Compare(qemu111) >= 0 && s.Has(r.apxf) {
+			l.level = max(l.level, 0x29)
 		}
 		if s.Has(r.svm) {
 			l.xlevel = max(l.xlevel, 0x8000000a)
@@ -435,8 +533,9 @@ type expandRules struct {
 	always compiledWord
 	words  []compiledWord
 	// Features the special level rules test.
-	intelPT, svm, sgx, avx10 feature.ID
-	w80000021                feature.FeatureSet
+	intelPT, svm, sgx, avx10, apxf, pdcm, archLBR feature.ID
+	conflicts                                     [][2]feature.ID
+	w80000021                                     feature.FeatureSet
 }
 
 type compiledWord struct {
@@ -500,7 +599,7 @@ func compileRules(reg *feature.Registry, rel core.Release) (*expandRules, error)
 	}
 	r := &expandRules{rel: rel}
 	for _, d := range featureDependencies {
-		if d.since.Compare(rel) > 0 {
+		if d.since.Compare(rel) > 0 || d.until != (core.Release{}) && d.until.Compare(rel) <= 0 {
 			continue
 		}
 		var from feature.FeatureSet
@@ -525,6 +624,16 @@ func compileRules(reg *feature.Registry, rel core.Release) (*expandRules, error)
 	if rel.Compare(qemu100) >= 0 {
 		r.avx10 = lookup("avx10")
 		r.w80000021 = sel(whole(feat80000021EAX))
+	}
+	if rel.Compare(qemu111) >= 0 {
+		r.apxf = lookup("apxf")
+		r.pdcm = lookup("pdcm")
+		r.archLBR = lookup("arch-lbr")
+	}
+	for _, c := range featureConflicts {
+		if c.since.Compare(rel) <= 0 {
+			r.conflicts = append(r.conflicts, [2]feature.ID{lookup(c.a), lookup(c.b)})
+		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("QEMU %s expansion rules: %s", rel, strings.Join(errs, "; "))

@@ -65,6 +65,11 @@ var qemuMasks = map[string]string{
 	"avx10-256":                  "CPUID[0x24,0].EBX[17]",
 	"avx10-512":                  "CPUID[0x24,0].EBX[18]",
 	"avx10":                      "CPUID[0x7,1].EDX[19]",
+	// 11.1's entries (masks as decoded from its binary's
+	// feature_dependencies[]).
+	"vmx-mbec":            "MSR[0x48b][54]", // VMX_SECONDARY_EXEC_MODE_BASED_EPT_EXEC 0x00400000
+	"apxf":                "CPUID[0x7,1].EDX[21]",
+	"vmx-entry-load-fred": "MSR[0x490][55]", // VMX_VM_ENTRY_LOAD_IA32_FRED 0x00800000
 }
 
 func TestExpandRulesNameQEMUBits(t *testing.T) {
@@ -102,7 +107,7 @@ func TestExpandRulesNameQEMUBits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[core.Release]int{qemu52: 21, qemu72: 24, qemu100: 36}[rel]
+		want := map[core.Release]int{qemu52: 21, qemu72: 24, qemu100: 36, qemu111: 39}[rel]
 		if len(r.deps) != want {
 			t.Errorf("QEMU %s: %d dependencies, feature_dependencies[] has %d", rel, len(r.deps), want)
 		}
@@ -149,7 +154,7 @@ func TestUnknownRelease(t *testing.T) {
 		t.Errorf("compileRules(9.2): %v, want core.ErrUnknownRelease", err)
 	}
 	c := &Catalog{name: "x", qemuVersion: "9.2.0"}
-	if _, err := c.release(); err == nil || err.Error() != `unknown QEMU release "9.2.0" (known: 5.2, 7.2 and 10.0)` {
+	if _, err := c.release(); err == nil || err.Error() != `unknown QEMU release "9.2.0" (known: `+core.KnownReleases()+`)` {
 		t.Errorf("release() of QEMU 9.2.0: %v", err)
 	}
 }
@@ -391,7 +396,7 @@ func findQEMUBinaries(t *testing.T) []qemuBinary {
 		if b, ok := byRel[rel]; ok {
 			bins = append(bins, b)
 		} else {
-			req := map[core.Release]testenv.Req{qemu52: testenv.QEMU52, qemu72: testenv.QEMU, qemu100: testenv.QEMU10}[rel]
+			req := map[core.Release]testenv.Req{qemu52: testenv.QEMU52, qemu72: testenv.QEMU, qemu100: testenv.QEMU10, qemu111: testenv.QEMU111}[rel]
 			testenv.Want(t, req, "QEMU "+rel.String()+" is not compared")
 		}
 	}
@@ -519,8 +524,11 @@ type expansion struct {
 	minLevel, minX, minX2     uint32
 	func7                     uint32
 	fullAuto, ptAuto, vendOnl bool
-	force                     bool
-	vendor                    string
+	// 11.1: x-force-cpuid-0x1f, pmu, x-pdcm-on-even-without-pmu (absent
+	// before 11.1: pdcmEven then reads true, 10.0's behaviour).
+	force1F, pmu, pdcmEven bool
+	force                  bool
+	vendor                 string
 }
 
 // propIndex maps one QEMU binary's property names to features. It is
@@ -620,7 +628,8 @@ func newPropIndex(reg *feature.Registry, line []byte) (*propIndex, error) {
 }
 
 func (px *propIndex) parse(line []byte) (expansion, error) {
-	var e expansion
+	// 11.1 has neither property: both automatic levels are always on.
+	e := expansion{fullAuto: true, ptAuto: true, pdcmEven: true}
 	var on, off feature.FeatureSet
 	var bad []string
 	num := func(v []byte) uint32 {
@@ -660,6 +669,12 @@ func (px *propIndex) parse(line []byte) (expansion, error) {
 			e.ptAuto = v[0] == 't'
 		case "x-vendor-cpuid-only":
 			e.vendOnl = v[0] == 't'
+		case "x-force-cpuid-0x1f":
+			e.force1F = v[0] == 't'
+		case "pmu":
+			e.pmu = v[0] == 't'
+		case "x-pdcm-on-even-without-pmu":
+			e.pdcmEven = v[0] == 't'
 		case "x-force-features":
 			e.force = v[0] == 't'
 		case "vendor":
@@ -757,6 +772,14 @@ var modSets = []modSet{
 	{"leaf-7.2.edx,svm", bools(true, "intel-psfd", "svm")},
 	{"intel-pt", bools(true, "intel-pt", "intel-pt-lip")},
 	{"sgx", bools(true, "sgx", "sgx1")},
+	// 11.1: without a PMU, arch-lbr goes (and pdcm on machine types
+	// newer than 10.0); with one, both stay.
+	{"pmu-words", bools(true, "arch-lbr", "pdcm", "full-width-write")},
+	{"pmu-on", bools(true, "pmu", "arch-lbr", "pdcm", "full-width-write")},
+	// 11.1: CPUID[7,1].ECX, APX (level 0x29), AVX10.2's word.
+	{"leaf-7.1.ecx,apx", bools(true, "msr-imm", "apxf", "apx-nci-ndd-nf")},
+	{"apx-off,avx10-off,fred-off", merge(bools(true, "apx-nci-ndd-nf", "avx10-vnni-int", "vmx-entry-load-fred", "vmx-mbec", "lkgs", "wrmsrns"),
+		bools(false, "apxf", "avx10", "fred", "vmx-ept"))},
 	{"full-cpuid-auto-level-off", merge(bools(true, "avx512f", "arat", "avx512vbmi", "svm", "xstore", "intel-pt"),
 		bools(false, "full-cpuid-auto-level"))},
 	{"intel-pt-auto-level-off", merge(bools(true, "intel-pt", "intel-pt-lip"), bools(false, "x-intel-pt-auto-level"))},
@@ -807,6 +830,9 @@ func expected(reg *feature.Registry, qemu string, px *propIndex, def feature.Fea
 			in.IntelPTAutoLevel = v.(bool)
 		case "x-force-features":
 			in.ForceFeatures = v.(bool)
+		case "pmu":
+			in.PMU = v.(bool)
+			in.PDCMNeedsPMU = in.PDCMNeedsPMU && !in.PMU
 		case "min-level":
 			in.MinLevel = numProp(v)
 		case "min-xlevel":
@@ -903,7 +929,10 @@ func TestExpandMatchesQEMU(t *testing.T) {
 		oldest := ""
 		// pc-i440fx-2.3, or the oldest i440fx up to 2.7 (10.0 dropped 2.3):
 		// full-cpuid-auto-level and x-intel-pt-auto-level off.
-		for _, m := range []string{"pc-i440fx-2.3", "pc-i440fx-2.4", "pc-i440fx-2.5", "pc-i440fx-2.6", "pc-i440fx-2.7"} {
+		// 11.1 has neither (its oldest is pc-i440fx-5.2): its oldest
+		// machine type sets x-arch-cap-always-on and
+		// x-pdcm-on-even-without-pmu (pc_compat_10_0) instead.
+		for _, m := range []string{"pc-i440fx-2.3", "pc-i440fx-2.4", "pc-i440fx-2.5", "pc-i440fx-2.6", "pc-i440fx-2.7", "pc-i440fx-5.2"} {
 			if b.machines[m] {
 				oldest = m
 				break
@@ -1019,6 +1048,9 @@ func checkAgainstQEMU(t *testing.T, b qemuBinary, machine string, accel core.Acc
 	if b.rel.Compare(qemu100) >= 0 {
 		levelFeatures = levelFeatures.Add(rules.avx10)
 	}
+	if b.rel.Compare(qemu111) >= 0 {
+		levelFeatures = levelFeatures.Add(rules.apxf)
+	}
 	propsOf := func(s feature.FeatureSet, v bool) map[string]any {
 		m := map[string]any{}
 		for id := range s.All() {
@@ -1088,7 +1120,9 @@ func checkAgainstQEMU(t *testing.T, b qemuBinary, machine string, accel core.Acc
 	reqs = reqs[:0]
 	for _, d := range uniq {
 		d.firstReq = len(reqs)
-		d.zProps = propsOf(d.p.features.Intersect(levelFeatures), false)
+		// P's and the expansion's: in 11.1, P's from features can clear
+		// one the model defines (mpx on clears apxf with it).
+		d.zProps = propsOf(d.p.features.Union(d.e.features).Intersect(levelFeatures), false)
 		reqs = append(reqs, expansionReq(d.model, d.zProps))
 		d.groups = ProbeGroups(rules.deps, chained.Difference(d.e.features))
 		for _, g := range d.groups {
@@ -1119,6 +1153,7 @@ func checkAgainstQEMU(t *testing.T, b qemuBinary, machine string, accel core.Acc
 			MinLevel: z.minLevel, MinXLevel: z.minX, MinXLevel2: z.minX2,
 			FullCPUIDAutoLevel: d.e.fullAuto, IntelPTAutoLevel: d.e.ptAuto,
 			Vendor: d.e.vendor, VendorCPUIDOnly: d.e.vendOnl, ForceFeatures: d.e.force,
+			ForceCPUID0x1F: d.e.force1F, PMU: d.e.pmu, PDCMNeedsPMU: !d.e.pmu && !d.e.pdcmEven,
 		}
 		// A level that does not follow min-level in P was set explicitly
 		// (machine compat properties: EPYC's xlevel on 2.12 and older).
@@ -1220,7 +1255,7 @@ func checkKnockouts(t *testing.T, q *qmpConn, reg *feature.Registry, px *propInd
 	}
 	in := LevelInput{MinLevel: z.minLevel, MinXLevel: z.minX, MinXLevel2: z.minX2,
 		FullCPUIDAutoLevel: z.fullAuto, IntelPTAutoLevel: z.ptAuto, Vendor: z.vendor, VendorCPUIDOnly: z.vendOnl,
-		ForceFeatures: z.force}
+		ForceFeatures: z.force, ForceCPUID0x1F: z.force1F, PMU: z.pmu, PDCMNeedsPMU: !z.pmu && !z.pdcmEven}
 	for i, g := range groups {
 		got, err := px.parse(lines[i+1])
 		if err != nil {

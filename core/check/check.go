@@ -31,6 +31,11 @@
 //     it expands host or max, not when it filters a model; Set has them.
 //   - 10.0 also lowers a model's AVX10 version to the host's; versions are
 //     not features.
+//   - 11.1 (since 10.1) withholds arch-capabilities from a CPU whose
+//     vendor is AMD, on machine types newer than 10.0 (older ones set
+//     x-arch-cap-always-on); Set takes the guest's vendor to be the
+//     host's, as it is for host and for the models of the host's own
+//     vendor, and the machine type to be the release's own.
 //
 // Two inputs QEMU reads are not in a snapshot and are derived: whether
 // KVM_GET_MSR_INDEX_LIST has MSR_IA32_ARCH_CAPABILITIES (taken from the
@@ -94,6 +99,10 @@ type Availability struct {
 	// snapshot has raw CPUID at all.
 	hw, os feature.FeatureSet
 	hasHW  bool
+	// qemuWithheld are features QEMU itself withholds from a guest on
+	// this host whatever the layers below say (11.1's arch-capabilities
+	// on AMD hosts); Layer blames kvm, the layer of QEMU's adjustments.
+	qemuWithheld feature.FeatureSet
 	// xcr0 is the XSAVE components the accelerator supports.
 	xcr0 uint64
 }
@@ -162,6 +171,9 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, rel core.Release, acce
 			return nil, err
 		}
 		a.hw, a.os, a.hasHW = hw, os, len(s.CPUID) > 0
+		if r.archCapNotOnAMD && s.Vendor == "AuthenticAMD" {
+			a.qemuWithheld = mustSet(reg, "arch-capabilities")
+		}
 		// A plugin's features are what its decoder found in KVM's
 		// answer (the snapshot's kvm layer), not the registry's reading
 		// of their bits: the decoder knows its vendor's leaves.
@@ -205,7 +217,8 @@ func Available(reg *feature.Registry, s *host.HostSnapshot, rel core.Release, ac
 //     the CPU has: the KVM paravirtual leaf 0x40000001, x2apic,
 //     tsc-deadline and hypervisor;
 //   - under kvm, "kvm" when the snapshot has no raw CPUID (the hw layer is
-//     unknown).
+//     unknown), and for a feature QEMU withholds on this host whatever it
+//     has (11.1's arch-capabilities on AMD hosts).
 func (a *Availability) Layer(id feature.ID) string {
 	if a.Set.Has(id) {
 		return ""
@@ -216,7 +229,7 @@ func (a *Availability) Layer(id feature.ID) string {
 	if a.Accel == core.TCG {
 		return LayerTCG
 	}
-	if !a.hasHW {
+	if !a.hasHW || a.qemuWithheld.Has(id) {
 		return LayerKVM
 	}
 	f := a.reg.Feature(id)

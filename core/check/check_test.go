@@ -199,6 +199,15 @@ func TestRules(t *testing.T) {
 		{name: "as recorded, 10.0", qemu: "10.0",
 			want:    []string{"ht", "erms", "fsrm", "overflow-recov", "succor", "gds-no", "kvm-asyncpf-vmexit"},
 			wantNot: []string{"rdseed:os", "avx:kvm", "fb-clear:hw", "fzrm:hw", "mcdt-no:hw"}},
+		// The recorded machine is AMD: 11.1 withholds arch-capabilities
+		// (KVM's emulated one, which 10.0 passes on) and knows the TSA
+		// bits, which this host has; its-no is TCG's no more.
+		{name: "as recorded, 11.1", qemu: "11.1",
+			want:    []string{"tsa-sq-no", "tsa-l1-no", "its-no", "mds-no", "ht", "erms"},
+			wantNot: []string{"arch-capabilities:kvm", "apxf:hw"}},
+		{name: "11.1 on an Intel host keeps arch-capabilities", qemu: "11.1",
+			edits: append(slices.Clone(intel), func(s *host.HostSnapshot) { s.Vendor = "GenuineIntel" }),
+			want:  []string{"arch-capabilities", "mds-no"}},
 		// This kernel reports tsc-deadline itself; QEMU only ever adds it.
 		{name: "no in-kernel irqchip", qemu: "10.0", edits: []snapEdit{dropCap(capIRQChip)},
 			want:    []string{"hypervisor", "kvmclock", "tsc-deadline"},
@@ -219,6 +228,13 @@ func TestRules(t *testing.T) {
 			edits:   []snapEdit{setMSR(msrOf(t, "FEAT_ARCH_CAPABILITIES"), archCapMDS|archCapTAA|archCapSBDR|archCapFBSD|archCapPSDP)},
 			want:    []string{"mds-no", "taa-no", "sbdr-ssdp-no", "fbsdp-no", "psdp-no"},
 			wantNot: []string{"fb-clear", "rdctl-no"}},
+		{name: "fb-clear is synthesized by 11.1", qemu: "11.1",
+			edits:   []snapEdit{setMSR(msrOf(t, "FEAT_ARCH_CAPABILITIES"), archCapMDS|archCapTAA|archCapSBDR|archCapFBSD|archCapPSDP)},
+			want:    []string{"mds-no", "taa-no", "sbdr-ssdp-no", "fbsdp-no", "psdp-no", "fb-clear"},
+			wantNot: []string{"rdctl-no"}},
+		{name: "11.1: no fb-clear without psdp-no", qemu: "11.1",
+			edits:   []snapEdit{setMSR(msrOf(t, "FEAT_ARCH_CAPABILITIES"), archCapMDS|archCapTAA|archCapSBDR|archCapFBSD)},
+			wantNot: []string{"fb-clear", "psdp-no"}},
 		{name: "Haswell with broken TSX", qemu: "7.2", edits: append(slices.Clone(intel),
 			rawEntry(1, 0, func(e *host.CPUIDEntry) { e.EAX = 0x306c3 }), // family 6 model 60
 			kvmEntry(7, 0, func(e *host.CPUIDEntry) { e.EBX |= bitHLE | bitRTM })),
@@ -580,7 +596,7 @@ func TestReleaseTables(t *testing.T) {
 // no release by 7.2's (not the oldest known, 5.2); one of an unknown
 // release not at all.
 func TestReleaseFor(t *testing.T) {
-	for v, want := range map[string]string{"5.2.0": "5.2", "7.2.22": "7.2", "7.2": "7.2", "10.0.2": "10.0", "10.0": "10.0", "": "7.2"} {
+	for v, want := range map[string]string{"5.2.0": "5.2", "7.2.22": "7.2", "7.2": "7.2", "10.0.2": "10.0", "10.0": "10.0", "11.1.3": "11.1", "": "7.2"} {
 		got, none, err := ReleaseFor(v)
 		if err != nil || got.String() != want || none != (v == "") {
 			t.Errorf("ReleaseFor(%q) = %v, %v, %v; want %s", v, got, none, err, want)
@@ -591,8 +607,8 @@ func TestReleaseFor(t *testing.T) {
 	}
 	for _, v := range []string{"8.2.2", "9.2.0", "6.2.0", "10.1.0", "11.0", "x.y"} {
 		_, _, err := ReleaseFor(v)
-		if !errors.Is(err, core.ErrUnknownRelease) || !strings.Contains(err.Error(), "7.2 and 10.0") {
-			t.Errorf("ReleaseFor(%q): %v, want an unknown-release error naming 7.2 and 10.0", v, err)
+		if !errors.Is(err, core.ErrUnknownRelease) || !strings.Contains(err.Error(), core.KnownReleases()) {
+			t.Errorf("ReleaseFor(%q): %v, want an unknown-release error naming %s", v, err, core.KnownReleases())
 		}
 	}
 }

@@ -33,6 +33,9 @@ const (
 var noAutoenable = map[core.Release][]string{
 	{Major: 7, Minor: 2}:  {"topoext", "kvm-hint-dedicated"},
 	{Major: 10, Minor: 0}: {"topoext", "kvm-hint-dedicated", "ht"},
+	// 11.1: as 10.0 (no_autoenable_flags as decoded from the binary's
+	// feature_word_info[]).
+	{Major: 11, Minor: 1}: {"topoext", "kvm-hint-dedicated", "ht"},
 }
 
 // unmigratable lists the features in unmigratable_flags (both releases).
@@ -60,7 +63,9 @@ func predictExpansion(reg *feature.Registry, a *Availability, bits feature.Featu
 			why[id] = r
 		}
 	}
-	if a.Release == (core.Release{Major: 10, Minor: 0}) && vendor != "AuthenticAMD" {
+	// 10.0's rule; taken to hold in 11.1 too (not confirmed from 11.1's
+	// source; only the kvm path, which this machine cannot run, sees it).
+	if a.Release.Compare(core.Release{Major: 10, Minor: 0}) >= 0 && vendor != "AuthenticAMD" {
 		drop(mustSet(reg, "overflow-recov", "succor"), reasonVendor)
 	}
 	drop(mustSet(reg, noAutoenable[a.Release]...), reasonNoAutoenable)

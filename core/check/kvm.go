@@ -50,6 +50,12 @@ type kvmMasks struct {
 	xcr0Lo, xcr0Hi regKey
 	// archCapabilitiesMSR is the MSR arch-capabilities enumerates.
 	archCapabilitiesMSR uint32
+	// fbClear: the release sets fb-clear in ARCH_CAPABILITIES for a
+	// host not affected by MDS (releaseRules.fbClearIfNotAffected), at
+	// fbClearBit when every bit of fbClearNotAffected is set.
+	fbClear            bool
+	fbClearBit         uint64
+	fbClearNotAffected uint64
 }
 
 // regFix is what a release sets in one register whatever KVM answers
@@ -86,6 +92,18 @@ func compileKVM(reg *feature.Registry, r *releaseRules) *kvmMasks {
 		return l
 	}
 	key := func(l feature.Location) regKey { return regKey{l.Leaf, l.Subleaf, l.Reg} }
+	// msrBits are the ARCH_CAPABILITIES bits of names.
+	msrBits := func(names ...string) uint64 {
+		var m uint64
+		for _, n := range names {
+			id, err := reg.Lookup(n)
+			if err != nil {
+				panic("check: " + err.Error())
+			}
+			m |= 1 << reg.Feature(id).Loc.Bit
+		}
+		return m
+	}
 	var fixed []regFix
 	add := func(n string, host bool) {
 		l := loc(n)
@@ -138,6 +156,9 @@ func compileKVM(reg *feature.Registry, r *releaseRules) *kvmMasks {
 		xcr0Lo:              key(word("FEAT_XSAVE_XCR0_LO").Loc),
 		xcr0Hi:              key(word("FEAT_XSAVE_XCR0_HI").Loc),
 		archCapabilitiesMSR: arch.Loc.MSR,
+		fbClear:             r.fbClearIfNotAffected,
+		fbClearBit:          msrBits("fb-clear"),
+		fbClearNotAffected:  msrBits("mds-no", "taa-no", "sbdr-ssdp-no", "fbsdp-no", "psdp-no"),
 	}
 }
 
@@ -287,11 +308,15 @@ func (k *kvmHost) cpuid(leaf, subleaf uint32, r cpuid.Reg) uint32 {
 //   - The MSR_IA32_VMX_PROCBASED_CTLS2 workaround for kernels whose
 //     KVM_GET_MSR_INDEX_LIST lacks the MSR ("KVM forgot to add these
 //     bits"): a kernel that lists it as a feature MSR also lists it there.
-//   - fb-clear set when mds-no, taa-no, sbdr-ssdp-no, fbsdp-no and
-//     psdp-no are: that is in QEMU master after 10.0, not in 10.0.2 nor 7.2
-//     (which does not even name those bits).
+//
+// Mirrored for 11.1 only (releaseRules.fbClearIfNotAffected): fb-clear
+// set in ARCH_CAPABILITIES when mds-no, taa-no, sbdr-ssdp-no, fbsdp-no
+// and psdp-no are, which 10.0.2 and 7.2 do not do.
 func (k *kvmHost) msr(index uint32) (uint64, bool) {
 	v, ok := k.msrs[index]
+	if ok && k.m.fbClear && index == k.m.archCapabilitiesMSR && v&k.m.fbClearNotAffected == k.m.fbClearNotAffected {
+		v |= k.m.fbClearBit
+	}
 	return v, ok
 }
 
@@ -366,6 +391,13 @@ func kvmSupported(reg *feature.Registry, s *host.HostSnapshot, r *releaseRules) 
 	if id, err := reg.Lookup("intel-pt"); err == nil && set.Has(id) && !k.intelPTUsable() {
 		set = set.Remove(id)
 	}
+	// 10.1 and later: arch-capabilities is unavailable to a CPU of AMD's
+	// vendor (x86_cpu_get_supported_feature_word, FEAT_7_0_EDX). The
+	// vendor is the guest's; Set takes it to be the host's (see the
+	// package comment).
+	if r.archCapNotOnAMD && s.Vendor == "AuthenticAMD" {
+		set = set.Difference(mustSet(reg, "arch-capabilities"))
+	}
 	return set, k.supportedXCR0()
 }
 
@@ -399,8 +431,10 @@ func tcgSupported(reg *feature.Registry, r *releaseRules) (feature.FeatureSet, u
 	var set feature.FeatureSet
 	for _, w := range r.tcg {
 		set = set.Union(mustSet(reg, w.names...))
+		// ~0U is 32 bits: a 64-bit MSR word's bits 32-63 (11.1's its-no,
+		// bit 62 of ARCH_CAPABILITIES) are not in it.
 		if word, ok := feature.LookupWord(w.word); ok && w.all {
-			set = set.Union(reg.InWord(word, 0, 63).Difference(pluginFeatures(reg)))
+			set = set.Union(reg.InWord(word, 0, 31).Difference(pluginFeatures(reg)))
 		}
 	}
 	return set, r.tcgXCR0

@@ -225,7 +225,7 @@ func findQEMU(t testing.TB, want string) (bin, machine string) {
 			return c, "pc-q35-" + want
 		}
 	}
-	req, ok := map[string]testenv.Req{"5.2": testenv.QEMU52, "10.0": testenv.QEMU10}[want]
+	req, ok := map[string]testenv.Req{"5.2": testenv.QEMU52, "10.0": testenv.QEMU10, "11.1": testenv.QEMU111}[want]
 	if !ok {
 		req = testenv.QEMU
 	}

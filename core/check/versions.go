@@ -87,6 +87,23 @@ type releaseRules struct {
 	// kind. Later releases compare the bit with the model's intel-pt-lip
 	// instead.
 	ptRefusesLIP bool
+
+	// archCapNotOnAMD: x86_cpu_get_supported_feature_word marks
+	// arch-capabilities unavailable for a CPU whose vendor is AMD, unless
+	// x-arch-cap-always-on (QEMU 10.1, commit d3a24134e37 "do not expose
+	// ARCH_CAPABILITIES on AMD CPU" as reworked by "add
+	// x-arch-cap-always-on"; pc_compat_10_0 sets the property, so machine
+	// types 10.0 and older keep 10.0's behaviour). See kvmSupported.
+	archCapNotOnAMD bool
+
+	// fbClearIfNotAffected: kvm_arch_get_supported_msr_feature sets
+	// fb-clear in MSR_IA32_ARCH_CAPABILITIES when the host has mds-no,
+	// taa-no, sbdr-ssdp-no, fbsdp-no and psdp-no (qemu-devel, Jon
+	// Kohler, 2025-10-08, "expose FB_CLEAR for MDS-invulnerable
+	// systems"). Seen in the 11.1.3 binary: the function tests ~value
+	// against 0xe120 and ORs in 0x20000 for MSR 0x10a; 10.0.2's has no
+	// such test.
+	fbClearIfNotAffected bool
 }
 
 // tcgWord is the tcg_features mask of one feature word.
@@ -144,6 +161,14 @@ var rules72 = releaseRules{
 		"vmx-any-errcode", "vmx-enable-user-wait-pause",
 		"vmx-entry-load-fred", "vmx-exit-secondary-ctls",
 		"vmx-nested-exception", "vnmi", "wrmsrns", "zero-fcs-fds",
+		// QEMU 11.1's names, which neither 7.2 nor 10.0 has.
+		"amx-avx512", "amx-bf16-alias", "amx-complex-alias",
+		"amx-fp16-alias", "amx-fp8", "amx-int8-alias", "amx-movrs",
+		"amx-tf32", "apx-nci-ndd-nf", "apxf", "avx10-vnni-int",
+		"cet-ibt", "cet-ss", "fs-gs-base-ns", "gmet", "its-no",
+		"movrs", "msr-imm", "prefetchi", "tsa-l1-no", "tsa-sq-no",
+		"verw-clear", "vmx-entry-load-cet", "vmx-exit-save-cet",
+		"vmx-mbec",
 	},
 	xsaveAllComponents: true,
 	tcg: []tcgWord{
@@ -234,6 +259,17 @@ var rules52 = releaseRules{
 // rules100 is QEMU 10.0.
 var rules100 = releaseRules{
 	rel: core.Release{Major: 10, Minor: 0},
+	// QEMU 11.1's names that 10.0 lacks
+	// (core/feature/testdata/qemu-{10.0,11.1}-cpu-flags.txt).
+	absent: []string{
+		"amx-avx512", "amx-bf16-alias", "amx-complex-alias",
+		"amx-fp16-alias", "amx-fp8", "amx-int8-alias", "amx-movrs",
+		"amx-tf32", "apx-nci-ndd-nf", "apxf", "avx10-vnni-int",
+		"cet-ibt", "cet-ss", "fs-gs-base-ns", "gmet", "its-no",
+		"movrs", "msr-imm", "prefetchi", "tsa-l1-no", "tsa-sq-no",
+		"verw-clear", "vmx-entry-load-cet", "vmx-exit-save-cet",
+		"vmx-mbec",
+	},
 	// 7.2's, plus CPUID_HT ("KVM never reports CPUID_HT but QEMU can
 	// support when vcpus > 1") and the MCA recovery bits of 0x80000007.
 	kvmAlways: append(kvmAlways72[:len(kvmAlways72):len(kvmAlways72)], "ht", "overflow-recov", "succor"),
@@ -278,9 +314,30 @@ var rules100 = releaseRules{
 		1<<feature.XStateBNDCSR | 1<<feature.XStatePKRU,
 }
 
+// rules111 is QEMU 11.1 (Debian 1:11.1.3+ds-2~bpo13+1). Its tcg_features
+// were read from the 11.1.3 binary's feature_word_info[] (decoded from
+// the executable, see core/feature's table.go); they are 10.0's plus two
+// bits of CPUID[8000_0021].EAX. Its kvm_arch_get_supported_cpuid fixups
+// are taken to be 10.0's: no change to them between 10.0 and 11.1 was
+// found in the QEMU patches read, but 11.1's kvm.c was not available to
+// confirm it. The host-dependent change of 10.1, ARCH_CAPABILITIES withheld
+// from AMD guests, is archCapNotOnAMD.
+var rules111 = releaseRules{
+	rel:         core.Release{Major: 11, Minor: 1},
+	kvmAlways:   rules100.kvmAlways,
+	kvmFromHost: rules100.kvmFromHost,
+	tcg: append(rules100.tcg[:len(rules100.tcg):len(rules100.tcg)],
+		// TCG_8000_0021_EAX_FEATURES (0x41 in the binary).
+		tcgWord{word: "FEAT_8000_0021_EAX", macro: "TCG_8000_0021_EAX_FEATURES", names: []string{
+			"no-nested-data-bp", "null-sel-clr-base"}}),
+	tcgXCR0:              rules100.tcgXCR0,
+	archCapNotOnAMD:      true,
+	fbClearIfNotAffected: true,
+}
+
 // releases is the release table: a row per release core knows
 // (TestReleaseTables).
-var releases = []*releaseRules{&rules52, &rules72, &rules100}
+var releases = []*releaseRules{&rules52, &rules72, &rules100, &rules111}
 
 // kvmMasksOf holds each row's kvm fixups as register masks, compiled
 // from the names on first use.

@@ -1051,5 +1051,33 @@ var descriptions = sync.OnceValue(func() map[string]string {
 		"sgx-tokenkey":     "SGX ATTRIBUTES.EINITTOKENKEY",
 		"sgx-kss":          "SGX ATTRIBUTES.KSS (key separation and sharing)",
 		"sgx-aex-notify":   "SGX ATTRIBUTES.AEXNOTIFY",
+
+		// QEMU 11.1's names, from the QEMU patches that added them (their
+		// cpu.h comments) and the Intel SDM / ISE and AMD APM fields.
+		"cet-ss":             "CET shadow stack",
+		"cet-ibt":            "CET indirect branch tracking",
+		"movrs":              "MOVRS and PREFETCHRST2 (read-shared loads)",
+		"msr-imm":            "RDMSR/WRMSRNS with an immediate MSR index",
+		"apxf":               "Advanced performance extensions foundation",
+		"apx-nci-ndd-nf":     "APX NCI, NDD and NF instruction forms",
+		"amx-int8-alias":     "AMX-INT8 (mirrored in CPUID leaf 0x1E)",
+		"amx-bf16-alias":     "AMX-BF16 (mirrored in CPUID leaf 0x1E)",
+		"amx-complex-alias":  "AMX-COMPLEX (mirrored in CPUID leaf 0x1E)",
+		"amx-fp16-alias":     "AMX-FP16 (mirrored in CPUID leaf 0x1E)",
+		"amx-fp8":            "AMX FP8 tile computations",
+		"amx-tf32":           "AMX TF32 tile computations",
+		"amx-avx512":         "AMX-AVX512 tile-to-vector instructions",
+		"amx-movrs":          "AMX read-shared tile loads",
+		"avx10-vnni-int":     "AVX10.2 VNNI integer instructions",
+		"fs-gs-base-ns":      "WRMSR to FS/GS base MSRs is non-serializing",
+		"verw-clear":         "VERW clears CPU buffers (TSA mitigation)",
+		"prefetchi":          "PREFETCHIT0/1 instruction prefetch",
+		"tsa-sq-no":          "Not vulnerable to TSA-SQ (transient scheduler attack, store queue)",
+		"tsa-l1-no":          "Not vulnerable to TSA-L1 (transient scheduler attack, L1)",
+		"gmet":               "Guest mode execute trap",
+		"its-no":             "Not vulnerable to indirect target selection",
+		"vmx-mbec":           "Mode-based execute control for EPT",
+		"vmx-exit-save-cet":  "Save CET state on VM exit",
+		"vmx-entry-load-cet": "Load CET state on VM entry",
 	}
 })

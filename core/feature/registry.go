@@ -247,20 +247,74 @@ func (r *Registry) describe(id ID) string {
 // Extend returns a registry with r's features plus fs (a plugin's vendor
 // features, say), which are numbered after r's. Each new feature records
 // source. A name or alias that clashes with an existing one, or a location
-// already taken, is an error naming both.
+// already taken, is an error naming both — except for a feature that r
+// already has: at the same location, with a spelling (name or alias) in
+// common. That is a plugin written before a QEMU release added the
+// feature (core/feature's table gained QEMU 11.1's names, which the
+// vendor plugins had declared for 10.0): the existing feature stands, and
+// the plugin's other spellings become names of it, so the plugin's
+// models and decoder keep working.
 func (r *Registry) Extend(source string, fs ...Feature) (*Registry, error) {
 	taken := make(map[Location]ID, len(r.features))
 	for _, f := range r.features {
 		taken[f.Loc] = f.ID
 	}
 	next := ID(len(r.features))
-	for i, f := range fs {
+	var fresh []Feature
+	known := map[string]ID{} // a superseded feature's spellings → the existing feature
+	for _, f := range fs {
 		if old, ok := taken[f.Loc]; ok {
-			return nil, fmt.Errorf("feature %q of plugin %s is at %s, which %s already names", f.Name, source, f.Loc, r.describe(old))
+			if r.features[old].Source != "" || !r.sameFeature(old, f) {
+				return nil, fmt.Errorf("feature %q of plugin %s is at %s, which %s already names", f.Name, source, f.Loc, r.describe(old))
+			}
+			known[f.Name] = old
+			for _, a := range f.Aliases {
+				known[a.Name] = old
+			}
+			continue
 		}
-		taken[f.Loc] = next + ID(i)
+		taken[f.Loc] = next + ID(len(fresh))
+		fresh = append(fresh, f)
 	}
-	return r.extend(fs, source)
+	n, err := r.extend(fresh, source)
+	if err != nil {
+		return nil, err
+	}
+	for name, id := range known {
+		k := normalize(name)
+		if other, ok := n.byName[k]; ok && other != id {
+			return nil, fmt.Errorf("feature name %q of plugin %s clashes with %s", name, source, n.describe(other))
+		}
+		n.byName[k] = id
+	}
+	return n, nil
+}
+
+// sameFeature reports whether plugin feature f is r's feature id: a
+// spelling of one is a spelling of the other (the locations are equal).
+func (r *Registry) sameFeature(id ID, f Feature) bool {
+	old := &r.features[id]
+	spellings := append([]string{old.Name}, make([]string, 0, len(old.Aliases))...)
+	for _, a := range old.Aliases {
+		spellings = append(spellings, a.Name)
+	}
+	match := func(name string) bool {
+		for _, s := range spellings {
+			if normalize(s) == normalize(name) {
+				return true
+			}
+		}
+		return false
+	}
+	if match(f.Name) {
+		return true
+	}
+	for _, a := range f.Aliases {
+		if match(a.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Registry) buildDecode() {

@@ -18,8 +18,8 @@ import (
 func TestBuiltinIsCanonicallyOrdered(t *testing.T) {
 	r := Builtin()
 	fs := r.Features()
-	if len(fs) != 382 {
-		t.Errorf("%d built-in features, want the 382 of QEMU 10.0 (a superset of 7.2's 319)", len(fs))
+	if len(fs) != 407 {
+		t.Errorf("%d built-in features, want the 407 of QEMU 11.1 (a superset of 10.0's 382 and 7.2's 319)", len(fs))
 	}
 	for i, f := range fs {
 		if f.ID != ID(i) {
@@ -252,7 +252,7 @@ func TestExtend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.Len() != r.Len()+1 || r.Len() != 382 {
+	if n.Len() != r.Len()+1 || r.Len() != 407 {
 		t.Fatalf("lengths %d → %d", r.Len(), n.Len())
 	}
 	id, err := n.Lookup("sm2")
@@ -273,6 +273,19 @@ func TestExtend(t *testing.T) {
 	_, err = r.Extend("bad.wasm", Feature{Name: "my-sse41", Loc: Location{Leaf: 1, Reg: cpuid.ECX, Bit: 19}})
 	if err == nil || !strings.Contains(err.Error(), `which built-in feature "sse4.1" already names`) {
 		t.Errorf("location clash: %v", err)
+	}
+
+	// A plugin written before QEMU 11.1 named CPUID[0x1E,1].EAX[0]
+	// "amx-int8-mirror", with 11.1's spelling as an alias: the built-in
+	// feature stands and takes the plugin's name.
+	old, err := r.Extend("intel.wasm", Feature{Name: "amx-int8-mirror", Loc: Location{Leaf: 0x1e, Subleaf: 1, Reg: cpuid.EAX, Bit: 0},
+		Aliases: []Alias{{"amx-int8-alias", Linux}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	builtin, _ := r.Lookup("amx-int8-alias")
+	if id, err := old.Lookup("amx-int8-mirror"); err != nil || id != builtin || old.Len() != r.Len() {
+		t.Errorf("superseded plugin feature: Lookup = %v, %v (want %v); %d features, want %d", id, err, builtin, old.Len(), r.Len())
 	}
 }
 

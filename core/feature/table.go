@@ -11,6 +11,17 @@ import "github.com/cpupolicy/cpupolicy/core/cpuid"
 // feature MSR becomes a word. Only names, bit numbers, leaves and MSR
 // indices are carried over.
 //
+// QEMU 11.1's additions (five words, 25 names) were read from the 11.1.3
+// binary itself (Debian 1:11.1.3+ds-2~bpo13+1, unpacked by
+// scripts/qemu-release.sh): its feature_word_info[] array, decoded from
+// the executable's data and relocations, gives every word's names, CPUID
+// leaf, subleaf and register or MSR index in enum order; the FeatureWord
+// names of the new words are those of the QEMU patches that added them
+// (qemu-devel threads adding FEAT_8000_0021_ECX for tsa-sq-no/tsa-l1-no,
+// FEAT_7_1_ECX for msr-imm, FEAT_29_0_EBX for APX, FEAT_1E_1_EAX for
+// AMX and FEAT_24_1_ECX for AVX10.2). Decoding 10.0's binary the same way
+// gives this table's 10.0 words exactly.
+//
 // The words are in QEMU's FeatureWord enum order (not the order in which
 // cpu.c happens to list its initialisers). Every word QEMU declares is
 // here, including the ones that name no bit (the XSAVE component words
@@ -18,9 +29,9 @@ import "github.com/cpupolicy/cpupolicy/core/cpuid"
 //
 // Names are QEMU's canonical property names, exactly as QEMU spells them
 // ("" where QEMU names no feature). The set of names is the union of what
-// QEMU 5.2, 7.2 and 10.0 print under "Recognized CPUID flags"
-// (testdata/qemu-{5.2,7.2,10.0}-cpu-flags.txt); each is a superset of the
-// one before, and no name moved between them (QEMU 5.2's feature_word_info
+// QEMU 5.2, 7.2, 10.0 and 11.1 print under "Recognized CPUID flags"
+// (testdata/qemu-{5.2,7.2,10.0,11.1}-cpu-flags.txt); each is a superset of
+// the one before, and no name moved between them (QEMU 5.2's feature_word_info
 // names every bit it has where 10.0 does, vmx-ins-outs and vmx-true-ctls
 // at 54 and 55 of FEAT_VMX_BASIC included). 5.2 also declares five words
 // for Hyper-V's leaves 0x40000003/4/A (FEAT_HYPERV_EAX … FEAT_HV_NESTED_EAX)
@@ -97,7 +108,7 @@ var words = [...]word{
 	// FEAT_7_0_ECX: CPUID[EAX=7,ECX=0].ECX (bit 4, OSPKE, is unnamed)
 	{qemu: "FEAT_7_0_ECX", leaf: 0x7, subleaf: 0, reg: cpuid.ECX, names: [64]string{
 		"", "avx512vbmi", "umip", "pku",
-		"", "waitpkg", "avx512vbmi2", "",
+		"", "waitpkg", "avx512vbmi2", "cet-ss",
 		"gfni", "vaes", "vpclmulqdq", "avx512vnni",
 		"avx512bitalg", "", "avx512-vpopcntdq", "",
 		"la57", "", "", "",
@@ -112,7 +123,7 @@ var words = [...]word{
 		"avx512-vp2intersect", "", "md-clear", "",
 		"", "", "serialize", "",
 		"tsx-ldtrk", "", "", "arch-lbr",
-		"", "", "amx-bf16", "avx512-fp16",
+		"cet-ibt", "", "amx-bf16", "avx512-fp16",
 		"amx-tile", "amx-int8", "spec-ctrl", "stibp",
 		"flush-l1d", "arch-capabilities", "core-capability", "ssbd",
 	}},
@@ -125,6 +136,7 @@ var words = [...]word{
 		"", "fred", "lkgs", "wrmsrns",
 		"", "amx-fp16", "", "avx-ifma",
 		"", "", "lam", "",
+		"", "", "", "movrs",
 	}},
 	// FEAT_8000_0001_EDX: CPUID[8000_0001].EDX (the bits that alias
 	// CPUID[1].EDX on AMD are unnamed; QEMU copies them from FEAT_1_EDX)
@@ -169,17 +181,23 @@ var words = [...]word{
 	}},
 	// FEAT_8000_0021_EAX: CPUID[8000_0021].EAX
 	{qemu: "FEAT_8000_0021_EAX", leaf: 0x80000021, reg: cpuid.EAX, names: [64]string{
-		"no-nested-data-bp", "", "lfence-always-serializing", "",
-		"", "", "null-sel-clr-base", "",
+		"no-nested-data-bp", "fs-gs-base-ns", "lfence-always-serializing", "",
+		"", "verw-clear", "null-sel-clr-base", "",
 		"auto-ibrs", "", "", "",
 		"", "", "", "",
 		"", "", "", "",
-		"", "", "", "",
+		"prefetchi", "", "", "",
 		"eraps", "", "", "sbpb",
 		"ibpb-brtype", "srso-no", "srso-user-kernel-no", "",
 	}},
 	// FEAT_8000_0021_EBX: CPUID[8000_0021].EBX (no named bits)
 	{qemu: "FEAT_8000_0021_EBX", leaf: 0x80000021, reg: cpuid.EBX},
+	// FEAT_8000_0021_ECX: CPUID[8000_0021].ECX (QEMU 11.1: transient
+	// scheduler attacks)
+	{qemu: "FEAT_8000_0021_ECX", leaf: 0x80000021, reg: cpuid.ECX, names: [64]string{
+		1: "tsa-sq-no",
+		2: "tsa-l1-no",
+	}},
 	// FEAT_8000_0022_EAX: CPUID[8000_0022].EAX
 	{qemu: "FEAT_8000_0022_EAX", leaf: 0x80000022, reg: cpuid.EAX, names: [64]string{
 		"perfmon-v2",
@@ -212,7 +230,7 @@ var words = [...]word{
 		"tsc-scale", "vmcb-clean", "flushbyasid", "decodeassists",
 		"", "", "pause-filter", "",
 		"pfthreshold", "avic", "", "v-vmsave-vmload",
-		"vgif", "", "", "",
+		"vgif", "gmet", "", "",
 		"", "", "", "",
 		"", "vnmi", "", "",
 		"svme-addr-chk", "", "", "",
@@ -241,6 +259,7 @@ var words = [...]word{
 		"bhi-no", "", "", "",
 		"pbrsb-no", "", "gds-no", "rfds-no",
 		"rfds-clear", "", "", "",
+		62: "its-no",
 	}},
 	// FEAT_CORE_CAPABILITY: MSR_IA32_CORE_CAPABILITY (0xcf), plain
 	{qemu: "FEAT_CORE_CAPABILITY", msr: 0xcf, view: viewPlain, gate: "core-capability", names: [64]string{
@@ -270,7 +289,7 @@ var words = [...]word{
 		"vmx-apicv-register", "vmx-apicv-vid", "vmx-ple", "vmx-rdrand-exit",
 		"vmx-invpcid-exit", "vmx-vmfunc", "vmx-shadow-vmcs", "vmx-encls-exit",
 		"vmx-rdseed-exit", "vmx-pml", "", "",
-		"vmx-xsaves", "", "", "",
+		"vmx-xsaves", "", "vmx-mbec", "",
 		"", "vmx-tsc-scaling", "vmx-enable-user-wait-pause", "",
 	}},
 	// FEAT_VMX_PINBASED_CTLS: MSR_IA32_VMX_TRUE_PINBASED_CTLS (0x48d),
@@ -290,7 +309,7 @@ var words = [...]word{
 		"", "", "vmx-exit-save-pat", "vmx-exit-load-pat",
 		"vmx-exit-save-efer", "vmx-exit-load-efer", "vmx-exit-save-preemption-timer", "vmx-exit-clear-bndcfgs",
 		"", "vmx-exit-clear-rtit-ctl", "", "",
-		"", "vmx-exit-load-pkrs", "", "vmx-exit-secondary-ctls",
+		"vmx-exit-save-cet", "vmx-exit-load-pkrs", "", "vmx-exit-secondary-ctls",
 	}},
 	// FEAT_VMX_ENTRY_CTLS: MSR_IA32_VMX_TRUE_ENTRY_CTLS (0x490), may-be-one
 	// controls
@@ -300,7 +319,7 @@ var words = [...]word{
 		"", "vmx-entry-ia32e-mode", "", "",
 		"", "vmx-entry-load-perf-global-ctrl", "vmx-entry-load-pat", "vmx-entry-load-efer",
 		"vmx-entry-load-bndcfgs", "", "vmx-entry-load-rtit-ctl", "",
-		"", "", "vmx-entry-load-pkrs", "vmx-entry-load-fred",
+		"vmx-entry-load-cet", "", "vmx-entry-load-pkrs", "vmx-entry-load-fred",
 	}},
 	// FEAT_VMX_MISC: MSR_IA32_VMX_MISC (0x485), plain
 	{qemu: "FEAT_VMX_MISC", msr: 0x485, view: viewPlain, gate: "vmx", names: [64]string{
@@ -367,6 +386,10 @@ var words = [...]word{
 	{qemu: "FEAT_XSAVE_XSS_LO", leaf: 0xD, subleaf: 1, reg: cpuid.ECX},
 	// FEAT_XSAVE_XSS_HI: CPUID[EAX=0xd,ECX=1].EDX (no named bits)
 	{qemu: "FEAT_XSAVE_XSS_HI", leaf: 0xD, subleaf: 1, reg: cpuid.EDX},
+	// FEAT_7_1_ECX: CPUID[EAX=7,ECX=1].ECX (QEMU 11.1)
+	{qemu: "FEAT_7_1_ECX", leaf: 0x7, subleaf: 1, reg: cpuid.ECX, names: [64]string{
+		5: "msr-imm",
+	}},
 	// FEAT_7_1_EDX: CPUID[EAX=7,ECX=1].EDX
 	{qemu: "FEAT_7_1_EDX", leaf: 0x7, subleaf: 1, reg: cpuid.EDX, names: [64]string{
 		"", "", "", "",
@@ -374,6 +397,7 @@ var words = [...]word{
 		"amx-complex", "", "avx-vnni-int16", "",
 		"", "", "prefetchiti", "",
 		"", "", "", "avx10",
+		"", "apxf",
 	}},
 	// FEAT_7_2_EDX: CPUID[EAX=7,ECX=2].EDX
 	{qemu: "FEAT_7_2_EDX", leaf: 0x7, subleaf: 2, reg: cpuid.EDX, names: [64]string{
@@ -385,5 +409,26 @@ var words = [...]word{
 		16: "avx10-128",
 		17: "avx10-256",
 		18: "avx10-512",
+	}},
+	// FEAT_29_0_EBX: CPUID[EAX=0x29,ECX=0].EBX (QEMU 11.1: APX)
+	{qemu: "FEAT_29_0_EBX", leaf: 0x29, subleaf: 0, reg: cpuid.EBX, names: [64]string{
+		0: "apx-nci-ndd-nf",
+	}},
+	// FEAT_1E_1_EAX: CPUID[EAX=0x1E,ECX=1].EAX (QEMU 11.1: AMX; bits 0-3
+	// mirror amx-int8, amx-bf16, amx-complex and amx-fp16)
+	{qemu: "FEAT_1E_1_EAX", leaf: 0x1E, subleaf: 1, reg: cpuid.EAX, names: [64]string{
+		0: "amx-int8-alias",
+		1: "amx-bf16-alias",
+		2: "amx-complex-alias",
+		3: "amx-fp16-alias",
+		4: "amx-fp8",
+		6: "amx-tf32",
+		7: "amx-avx512",
+		8: "amx-movrs",
+	}},
+	// FEAT_24_1_ECX: CPUID[EAX=0x24,ECX=1].ECX (QEMU 11.1: AVX10.2; QEMU's
+	// enum comment says ECX=0, its table entry subleaf 1)
+	{qemu: "FEAT_24_1_ECX", leaf: 0x24, subleaf: 1, reg: cpuid.ECX, names: [64]string{
+		2: "avx10-vnni-int",
 	}},
 }

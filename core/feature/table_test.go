@@ -192,9 +192,9 @@ func TestWordShapes(t *testing.T) {
 			}
 		}
 	}
-	// QEMU 10.0 declares 43 feature words (FEATURE_WORDS).
-	if len(words) != 43 {
-		t.Errorf("%d words, want 43", len(words))
+	// QEMU 11.1 declares 48 feature words (FEATURE_WORDS; 10.0 had 43).
+	if len(words) != 48 {
+		t.Errorf("%d words, want 48", len(words))
 	}
 }
 
@@ -255,6 +255,18 @@ func TestKnownLocations(t *testing.T) {
 	checkCPUID(t, "kvmclock-stable-bit", 0x40000001, 0, cpuid.EAX, 24)
 	checkCPUID(t, "kvm-hint-dedicated", 0x40000001, 0, cpuid.EDX, 0)
 	checkCPUID(t, "arat", 6, 0, cpuid.EAX, 2)
+	// QEMU 11.1's new words and bits.
+	checkCPUID(t, "cet-ss", 7, 0, cpuid.ECX, 7)
+	checkCPUID(t, "cet-ibt", 7, 0, cpuid.EDX, 20)
+	checkCPUID(t, "movrs", 7, 1, cpuid.EAX, 31)
+	checkCPUID(t, "msr-imm", 7, 1, cpuid.ECX, 5)
+	checkCPUID(t, "apxf", 7, 1, cpuid.EDX, 21)
+	checkCPUID(t, "amx-movrs", 0x1e, 1, cpuid.EAX, 8)
+	checkCPUID(t, "avx10-vnni-int", 0x24, 1, cpuid.ECX, 2)
+	checkCPUID(t, "apx-nci-ndd-nf", 0x29, 0, cpuid.EBX, 0)
+	checkCPUID(t, "prefetchi", 0x80000021, 0, cpuid.EAX, 20)
+	checkCPUID(t, "tsa-l1-no", 0x80000021, 0, cpuid.ECX, 2)
+	checkCPUID(t, "gmet", 0x8000000a, 0, cpuid.EDX, 17)
 
 	// kvmclock is KVM_FEATURE_CLOCKSOURCE (bit 0) and KVM_FEATURE_CLOCKSOURCE2
 	// (bit 3) of CPUID[4000_0001].EAX, both under the one name.
@@ -279,6 +291,10 @@ func TestKnownLocations(t *testing.T) {
 	checkMSR(t, "rdctl-no", 0x10a, viewPlain, 0)
 	checkMSR(t, "fb-clear", 0x10a, viewPlain, 17)
 	checkMSR(t, "rfds-clear", 0x10a, viewPlain, 28)
+	checkMSR(t, "its-no", 0x10a, viewPlain, 62)
+	checkMSR(t, "vmx-mbec", 0x48b, viewCanBeOne, 22)
+	checkMSR(t, "vmx-exit-save-cet", 0x48f, viewCanBeOne, 28)
+	checkMSR(t, "vmx-entry-load-cet", 0x490, viewCanBeOne, 20)
 	checkMSR(t, "split-lock-detect", 0xcf, viewPlain, 5)
 	checkMSR(t, "full-width-write", 0x345, viewPlain, 13)
 

@@ -81,9 +81,18 @@ type definer struct {
 	// froms are every dependency's from features; uncertain those of
 	// them that a definition may have and its expansion lack.
 	froms, uncertain feature.FeatureSet
+	// conflicting are features the release clears in pairs
+	// (catalog.FeatureConflicts): a probe turning one on clears the
+	// other, so those the expansion has are the definition's whatever a
+	// probe shows.
+	conflicting feature.FeatureSet
 	// ebx70 is CPUID[7,0].EBX: with full-cpuid-auto-level off, the only
 	// word that raises min-level (to 7).
 	ebx70 feature.FeatureSet
+	// autoLevelFixed: the binary has no full-cpuid-auto-level property
+	// (QEMU 11.1), so the levels are read with the Z probe
+	// (definitions_levels.go) instead of turning it off.
+	autoLevelFixed bool
 }
 
 // newDefiner returns the definer of QEMU version, or nil when the
@@ -97,7 +106,11 @@ func newDefiner(reg *feature.Registry, version string) *definer {
 	if err != nil {
 		return nil
 	}
-	d := &definer{reg: reg, deps: deps}
+	conflicting, err := catalog.FeatureConflicts(reg, rel)
+	if err != nil {
+		return nil
+	}
+	d := &definer{reg: reg, deps: deps, conflicting: conflicting}
 	var to feature.FeatureSet
 	for _, dep := range deps {
 		d.froms = d.froms.Union(dep.From)
@@ -142,9 +155,9 @@ func (d *definer) props(p map[string]any, s feature.FeatureSet, v bool) map[stri
 }
 
 // autoOff returns props that turn full-cpuid-auto-level off, unless the
-// expansion e has it off already.
-func autoOff(e answer) map[string]any {
-	if !e.e.FullCPUIDAutoLevel {
+// expansion e has it off already or the binary has no such property.
+func (d *definer) autoOff(e answer) map[string]any {
+	if !e.e.FullCPUIDAutoLevel || d.autoLevelFixed {
 		return nil
 	}
 	return map[string]any{"full-cpuid-auto-level": false}
@@ -188,10 +201,10 @@ func (d *definer) reference(ctx context.Context, r *runner, exps []answer) ([]de
 			continue // no dependency fires: the definition's features are the expansion's
 		}
 		p.first = len(reqs)
-		reqs = append(reqs, request{i, d.props(autoOff(e), p.absent, true)})
+		reqs = append(reqs, request{i, d.props(d.autoOff(e), p.absent, true)})
 		p.groups = catalog.ProbeGroups(d.deps, p.absent.Intersect(d.uncertain))
 		for _, g := range p.groups {
-			reqs = append(reqs, request{i, d.props(autoOff(e), p.absent.Difference(g), true)})
+			reqs = append(reqs, request{i, d.props(d.autoOff(e), p.absent.Difference(g), true)})
 		}
 	}
 	ans, err := r.run(ctx, reqs)
@@ -206,7 +219,7 @@ func (d *definer) reference(ctx context.Context, r *runner, exps []answer) ([]de
 		if !p.absent.IsEmpty() {
 			// P is the definition ∪ absent; the groups say which of the
 			// uncertain absent features the definition has.
-			def = ans[p.first].set.Difference(p.absent)
+			def = ans[p.first].set.Difference(p.absent).Union(e.set.Intersect(d.conflicting))
 			for j, g := range p.groups {
 				def = def.Union(ans[p.first+1+j].set.Intersect(g))
 			}
@@ -245,7 +258,7 @@ func (d *definer) levels(ctx context.Context, r *runner, exps []answer, gs, defs
 	var reqs []request
 	qProps := make([]map[string]any, len(exps))
 	for i, e := range exps {
-		qProps[i] = d.props(autoOff(e), gs[i], true)
+		qProps[i] = d.props(d.autoOff(e), gs[i], true)
 		qIndex[i] = -1
 		if len(qProps[i]) > 0 {
 			qIndex[i] = len(reqs)
@@ -269,7 +282,7 @@ func (d *definer) levels(ctx context.Context, r *runner, exps []answer, gs, defs
 	q7Index := make([]int, len(exps))
 	for i := range exps {
 		q7Index[i] = -1
-		if on := q[i].set.Intersect(d.ebx70); q[i].e.MinLevel == 7 && !on.IsEmpty() {
+		if on := q[i].set.Intersect(d.ebx70); !d.autoLevelFixed && q[i].e.MinLevel == 7 && !on.IsEmpty() {
 			p := d.props(nil, on, false)
 			for k, v := range qProps[i] {
 				if _, ok := p[k]; !ok {
@@ -284,9 +297,16 @@ func (d *definer) levels(ctx context.Context, r *runner, exps []answer, gs, defs
 	if err != nil {
 		return nil, err
 	}
+	// Without full-cpuid-auto-level, Q's levels are raised: Z reads them.
+	var z []answer
+	if d.autoLevelFixed {
+		if z, err = d.zLevels(ctx, r, exps, q); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]definition, len(exps))
 	for i, e := range exps {
-		def := q[i].set.Difference(gs[i]).Union(gs[i].Intersect(e.set))
+		def := q[i].set.Difference(gs[i]).Union(gs[i].Intersect(e.set)).Union(e.set.Intersect(d.conflicting))
 		if defs != nil && def != defs[i] {
 			return nil, fmt.Errorf("probing %s on %s: the probes disagree on the definition: %v more, %v fewer",
 				r.models[i], r.where, d.reg.Names(def.Difference(defs[i])), d.reg.Names(defs[i].Difference(def)))
@@ -300,7 +320,14 @@ func (d *definer) levels(ctx context.Context, r *runner, exps []answer, gs, defs
 		o.explicit = [3]bool{e.e.Level != e.e.MinLevel || qe.Level != qe.MinLevel,
 			e.e.XLevel != e.e.MinXLevel || qe.XLevel != qe.MinXLevel,
 			e.e.XLevel2 != e.e.MinXLevel2 || qe.XLevel2 != qe.MinXLevel2}
-		if j := q7Index[i]; j >= 0 {
+		if z != nil {
+			// Z has every feature off: nothing raised its min levels.
+			ze := z[i].e
+			o.min = [3]uint32{ze.MinLevel, ze.MinXLevel, ze.MinXLevel2}
+			o.explicit = [3]bool{e.e.Level != e.e.MinLevel || ze.Level != ze.MinLevel,
+				e.e.XLevel != e.e.MinXLevel || ze.XLevel != ze.MinXLevel,
+				e.e.XLevel2 != e.e.MinXLevel2 || ze.XLevel2 != ze.MinXLevel2}
+		} else if j := q7Index[i]; j >= 0 {
 			q7 := ans7[j].e
 			o.min[0] = q7.MinLevel
 			o.explicit[0] = o.explicit[0] || q7.Level != q7.MinLevel

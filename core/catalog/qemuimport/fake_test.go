@@ -90,6 +90,17 @@ func fakeProps(mode, machine, accel, model string, props map[string]any) string 
 	for k, v := range props {
 		p[k] = v
 	}
+	// A spelling set in the request sets the others, as QEMU's property
+	// aliases do.
+	for _, group := range [][]string{{"sse4.2", "sse4_2", "sse4-2"}, {"lm", "i64"}, {"nx", "xd"}} {
+		for _, k := range group {
+			if v, ok := props[k]; ok {
+				for _, o := range group {
+					p[o] = v
+				}
+			}
+		}
+	}
 	if p["vmx"] != true {
 		for k := range p {
 			if strings.HasPrefix(k, "vmx-") {
@@ -150,7 +161,7 @@ func fakeQEMU(mode string, args []string) int {
 				// QEMU's layout: models, then the flags, several a line.
 				flags := "avx i64 lm nx\n  sse4.2 vmx vmx-activity-hlt\n  vmx-hlt-exit xsaveopt"
 				if mode == "newer" {
-					flags += " amx-fp8 zz-future\n  amx-movrs"
+					flags += " zz-next zz-future\n  zz-later"
 				}
 				fmt.Printf("Available CPUs:\nx86 qemu64  QEMU Virtual CPU version 2.5+\n\nRecognized CPUID flags:\n  %s\n", flags)
 				return 0

@@ -144,6 +144,9 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 		models[i] = m.Name
 	}
 	def := newDefiner(names.reg, raw.QEMUVersion)
+	if def != nil {
+		def.autoLevelFixed = names.hasNo("full-cpuid-auto-level")
+	}
 	jobs := planJobs(raw.Machines, accels)
 
 	parent := ctx
