@@ -343,8 +343,8 @@ func TestForRelease(t *testing.T) {
 		{"7.2", "qemu-7.2", true},
 		{"10.0", "qemu-10.0", true},
 		{"pre-7.2", "qemu-7.2", false},
-		{"pre-5.2", "qemu-7.2", false}, // the libvirt captures: the oldest embedded
-		{"5.2", "qemu-7.2", false},
+		{"pre-5.2", "qemu-5.2", false}, // the libvirt captures: the oldest embedded
+		{"5.2", "qemu-5.2", true},
 		{"post-11.1", newest, false},
 		{"near-10.0", "qemu-10.0", false},
 	} {
@@ -365,7 +365,7 @@ func TestAuto(t *testing.T) {
 	if name, note, err := Auto("h.json", "10.0"); name != "qemu-10.0" || note != "" || err != nil {
 		t.Errorf("10.0: %q, %q, %v", name, note, err)
 	}
-	if name, note, err := Auto("h.json", "pre-5.2"); name != "qemu-7.2" || !strings.Contains(note, "nearest embedded catalog to the capture's QEMU release (pre-5.2)") || err != nil {
+	if name, note, err := Auto("h.json", "pre-5.2"); name != "qemu-5.2" || !strings.Contains(note, "nearest embedded catalog to the capture's QEMU release (pre-5.2)") || err != nil {
 		t.Errorf("pre-5.2: %q, %q, %v", name, note, err)
 	}
 	for _, code := range []string{"", "9.9"} {
