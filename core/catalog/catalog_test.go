@@ -374,3 +374,29 @@ func TestAuto(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddedBudget holds the embedded catalogs to RATIONALE's budget
+// ("What may the embedded catalogs cost?"): per release 512 KB of JSON
+// and 128 KB of binary form, 3 MB in all.
+func TestEmbeddedBudget(t *testing.T) {
+	total := 0
+	for _, n := range EmbeddedNames() {
+		js, err := embedded.ReadFile("data/" + n + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin, err := embedded.ReadFile("data/" + n + ".bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(js) > 512<<10 || len(bin) > 128<<10 {
+			t.Errorf("%s: %d bytes of JSON, %d of binary form; the budget is 512 KB and 128 KB", n, len(js), len(bin))
+		}
+		t.Logf("%s: %d + %d bytes", n, len(js), len(bin))
+		total += len(js) + len(bin)
+	}
+	if total > 3<<20 {
+		t.Errorf("the embedded catalogs take %d bytes, over the 3 MB budget", total)
+	}
+	t.Logf("%d bytes in all", total)
+}
