@@ -56,8 +56,8 @@ func qemuDefinitions(t *testing.T, bin, machine, accel string) map[string][]stri
 // TestModelsMatchQEMU: `cpupolicy models --format json` lists exactly
 // the models QEMU's own query-cpu-definitions lists on this host (host,
 // max and base included) with the same unavailable-features set, under
-// kvm and tcg, for QEMU 7.2 (pc-q35-7.2, pc-i440fx-2.3) and 10.0
-// (pc-q35-10.0, pc-i440fx-2.4).
+// kvm and tcg, for QEMU 5.2 (pc-q35-5.2, pc-i440fx-2.3), 7.2
+// (pc-q35-7.2, pc-i440fx-2.3) and 10.0 (pc-q35-10.0, pc-i440fx-2.4).
 func TestModelsMatchQEMU(t *testing.T) {
 	accels := []string{"tcg"}
 	if testenv.Want(t, testenv.KVM, "models are checked under tcg only") {
@@ -68,13 +68,14 @@ func TestModelsMatchQEMU(t *testing.T) {
 		catalog  string
 		machines []string
 	}{
+		{testenv.QEMU52, "qemu-5.2", []string{"pc-q35-5.2", "pc-i440fx-2.3"}},
 		{testenv.QEMU, "qemu-7.2", []string{"pc-q35-7.2", "pc-i440fx-2.3"}},
 		{testenv.QEMU10, "qemu-10.0", []string{"pc-q35-10.0", "pc-i440fx-2.4"}},
 	} {
 		bin := testenv.Need(t, rel.req, "compare with QEMU's own query-cpu-definitions")
 		for _, machine := range rel.machines {
 			for _, accel := range accels {
-				t.Run(machine+"/"+accel, func(t *testing.T) {
+				t.Run(rel.catalog+"/"+machine+"/"+accel, func(t *testing.T) {
 					want := qemuDefinitions(t, bin, machine, accel)
 					var stdout, stderr bytes.Buffer
 					code := run([]string{"models", "--catalog", rel.catalog, "--machine", machine, "--accel", accel, "--format", "json"}, strings.NewReader(""), &stdout, &stderr)

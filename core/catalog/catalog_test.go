@@ -343,8 +343,8 @@ func TestForRelease(t *testing.T) {
 		{"7.2", "qemu-7.2", true},
 		{"10.0", "qemu-10.0", true},
 		{"pre-7.2", "qemu-7.2", false},
-		{"pre-5.2", "qemu-7.2", false}, // the libvirt captures: the oldest embedded
-		{"5.2", "qemu-7.2", false},
+		{"pre-5.2", "qemu-5.2", false}, // the libvirt captures: the oldest embedded
+		{"5.2", "qemu-5.2", true},
 		{"post-11.1", newest, false},
 		{"near-10.0", "qemu-10.0", false},
 	} {
@@ -365,7 +365,7 @@ func TestAuto(t *testing.T) {
 	if name, note, err := Auto("h.json", "10.0"); name != "qemu-10.0" || note != "" || err != nil {
 		t.Errorf("10.0: %q, %q, %v", name, note, err)
 	}
-	if name, note, err := Auto("h.json", "pre-5.2"); name != "qemu-7.2" || !strings.Contains(note, "nearest embedded catalog to the capture's QEMU release (pre-5.2)") || err != nil {
+	if name, note, err := Auto("h.json", "pre-5.2"); name != "qemu-5.2" || !strings.Contains(note, "nearest embedded catalog to the capture's QEMU release (pre-5.2)") || err != nil {
 		t.Errorf("pre-5.2: %q, %q, %v", name, note, err)
 	}
 	for _, code := range []string{"", "9.9"} {
@@ -373,4 +373,30 @@ func TestAuto(t *testing.T) {
 			t.Errorf("%q: %v, want an error naming h.json", code, err)
 		}
 	}
+}
+
+// TestEmbeddedBudget holds the embedded catalogs to RATIONALE's budget
+// ("What may the embedded catalogs cost?"): per release 512 KB of JSON
+// and 128 KB of binary form, 3 MB in all.
+func TestEmbeddedBudget(t *testing.T) {
+	total := 0
+	for _, n := range EmbeddedNames() {
+		js, err := embedded.ReadFile("data/" + n + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin, err := embedded.ReadFile("data/" + n + ".bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(js) > 512<<10 || len(bin) > 128<<10 {
+			t.Errorf("%s: %d bytes of JSON, %d of binary form; the budget is 512 KB and 128 KB", n, len(js), len(bin))
+		}
+		t.Logf("%s: %d + %d bytes", n, len(js), len(bin))
+		total += len(js) + len(bin)
+	}
+	if total > 3<<20 {
+		t.Errorf("the embedded catalogs take %d bytes, over the 3 MB budget", total)
+	}
+	t.Logf("%d bytes in all", total)
 }

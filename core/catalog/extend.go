@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/cpupolicy/cpupolicy/core"
 	"github.com/cpupolicy/cpupolicy/core/feature"
@@ -463,4 +464,60 @@ func DeriveKVM(raw *Raw, reg *feature.Registry, hostVendor string) ([]RawExpansi
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// CompareDerivedKVM derives the kvm answers of raw's tcg ones (DeriveKVM)
+// and compares them with the kvm answers raw holds, which QEMU gave
+// under kvm: it returns one line per (model, machine type) where they
+// differ, the first few of them, and how many there are. An import that
+// captures kvm checks the derivation this way, so that a QEMU whose kvm
+// rules are not the release's (a distribution's patch, say) is noticed
+// before its catalogs are derived anywhere.
+func CompareDerivedKVM(raw *Raw, reg *feature.Registry) (first []string, n int, err error) {
+	derived, err := DeriveKVM(raw, reg, raw.HostVendor)
+	if err != nil {
+		return nil, 0, err
+	}
+	type key struct{ model, machine string }
+	captured := map[key]RawExpansion{}
+	for _, e := range raw.Expansions {
+		if e.Accel == kvm {
+			captured[key{e.Model, e.Machine}] = e
+		}
+	}
+	for _, d := range derived {
+		c, ok := captured[key{d.Model, d.Machine}]
+		if !ok {
+			continue
+		}
+		msg := ""
+		if !slices.Equal(d.Features, c.Features) {
+			msg += fmt.Sprintf(" derived %v more, %v fewer features;", setDiff(d.Features, c.Features), setDiff(c.Features, d.Features))
+		}
+		if !slices.Equal(d.Latent, c.Latent) {
+			msg += fmt.Sprintf(" derived latent %v, QEMU's %v;", d.Latent, c.Latent)
+		}
+		if propsOf(d) != propsOf(c) {
+			msg += fmt.Sprintf(" derived properties %+v, QEMU's %+v;", propsOf(d), propsOf(c))
+		}
+		if msg == "" {
+			continue
+		}
+		n++
+		if len(first) < 5 {
+			first = append(first, fmt.Sprintf("%s on %s (kvm):%s", d.Model, d.Machine, strings.TrimSuffix(msg, ";")))
+		}
+	}
+	return first, n, nil
+}
+
+// setDiff returns the names of a not in b.
+func setDiff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

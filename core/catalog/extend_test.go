@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -295,4 +296,31 @@ func firstDiffLine(a, b []byte) string {
 		}
 	}
 	return "equal"
+}
+
+// TestCompareDerivedKVM: a capture that the derivation reproduces has
+// nothing to report; one whose QEMU turned a bit on that the rules do not
+// (as a distribution's patch might) is named.
+func TestCompareDerivedKVM(t *testing.T) {
+	c, err := Embedded("qemu-7.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawOf(t, c, tcg)
+	raw.Expansions = append(raw.Expansions, rawOf(t, c, kvm).Expansions...)
+	first, n, err := CompareDerivedKVM(raw, c.reg)
+	if err != nil || n != 0 || len(first) != 0 {
+		t.Fatalf("QEMU's own answers: %d differences %q, %v", n, first, err)
+	}
+	for i := range raw.Expansions {
+		if e := &raw.Expansions[i]; e.Accel == kvm && e.Model == "qemu64-v1" {
+			e.Features = append(slices.Clone(e.Features), "avx512f")
+			slices.Sort(e.Features)
+		}
+	}
+	first, n, err = CompareDerivedKVM(raw, c.reg)
+	if err != nil || n != len(c.machines) || len(first) != 5 ||
+		!strings.HasPrefix(first[0], "qemu64-v1 on pc-i440fx-1.4 (kvm): derived [] more, [avx512f] fewer features") {
+		t.Errorf("avx512f on for qemu64-v1: %d differences %q, %v", n, first, err)
+	}
 }

@@ -43,6 +43,10 @@ type Raw struct {
 	// (a FeatureSet holds registry features only), so they are named
 	// here, for the importer's caller to report.
 	NewFeatures []string `json:"new_features,omitempty"`
+	// Warnings are what the import noticed and the caller should tell:
+	// kvm answers captured from QEMU that differ from those derived from
+	// its tcg answers (CompareDerivedKVM).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RawMachine is one query-machines entry.

@@ -11,7 +11,8 @@ import (
 // generations is the order of QEMU's built-in x86 CPU model definitions,
 // builtin_x86_defs in target/i386/cpu.c (v10.0.2; 7.2 has the same order
 // without SapphireRapids, GraniteRapids, SierraForest, ClearwaterForest,
-// EPYC-Genoa and YongFeng): within a vendor, a later entry is a later CPU
+// EPYC-Genoa and YongFeng; 5.2 has Icelake-Client, which 7.1 removed,
+// before Icelake-Server, as its binary's strings show): within a vendor, a later entry is a later CPU
 // generation. It is the tie-break of the best-model rule between models
 // whose features do not contain each other ([Rank]). The real
 // binaries' read-only data holds the names in this order too
@@ -21,7 +22,7 @@ var generations = []string{
 	"486", "pentium", "pentium2", "pentium3", "athlon", "n270",
 	"Conroe", "Penryn", "Nehalem", "Westmere", "SandyBridge", "IvyBridge",
 	"Haswell", "Broadwell", "Skylake-Client", "Skylake-Server",
-	"Cascadelake-Server", "Cooperlake", "Icelake-Server", "SapphireRapids",
+	"Cascadelake-Server", "Cooperlake", "Icelake-Client", "Icelake-Server", "SapphireRapids",
 	"GraniteRapids", "SierraForest", "ClearwaterForest", "Denverton",
 	"Snowridge", "KnightsMill",
 	"Opteron_G1", "Opteron_G2", "Opteron_G3", "Opteron_G4", "Opteron_G5",

@@ -101,7 +101,8 @@ const (
 // import succeeded: the CPUID flags QEMU recognises that this cpupolicy
 // does not know (left out of the catalog: it holds QEMU's answers on
 // every feature cpupolicy knows), and a release whose rules are not
-// known (no definitions; commands that judge refuse the catalog).
+// known (no definitions; commands that judge refuse the catalog), and
+// the import's own Raw.Warnings.
 func Warnings(raw *catalog.Raw) []string {
 	var out []string
 	if len(raw.NewFeatures) > 0 {
@@ -111,7 +112,8 @@ func Warnings(raw *catalog.Raw) []string {
 	if _, err := core.ParseRelease(raw.QEMUVersion); err != nil {
 		out = append(out, fmt.Sprintf("%v: the catalog holds QEMU's answers but no definitions, and commands that judge refuse it until the release's rules are added (RATIONALE.md, \"How to add a QEMU release\")", err))
 	}
-	return out
+	// What Import noticed itself (kvm answers unlike their derivation).
+	return append(out, raw.Warnings...)
 }
 
 // Import runs QEMU as Options say and returns what it answered. The result
@@ -221,6 +223,17 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 	if derive {
 		if err := deriveKVM(raw, names.reg, o.KVM); err != nil {
 			return nil, err
+		}
+	} else if raw.Definitions && slices.Contains(accels, "kvm") && slices.Contains(accels, "tcg") {
+		// Captured: check that the derivation, which hosts without
+		// /dev/kvm rely on, gives what this QEMU gave.
+		first, n, err := catalog.CompareDerivedKVM(raw, names.reg)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			raw.Warnings = append(raw.Warnings, fmt.Sprintf("%d kvm answers of QEMU %s differ from those derived from its tcg answers, so its catalogs derived without /dev/kvm would be wrong there: %s",
+				n, raw.QEMUVersion, strings.Join(first, "; ")))
 		}
 	}
 	order := map[string]int{}

@@ -171,6 +171,10 @@ func TestImportFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The fake's kvm answers add kvmclock alone, not QEMU's kvm defaults.
+	if len(raw.Warnings) != 1 || !strings.Contains(raw.Warnings[0], "kvm answers of QEMU 7.2.22 differ from those derived from its tcg answers") {
+		t.Errorf("warnings %q", raw.Warnings)
+	}
 	if raw.QEMUVersion != "7.2.22" || raw.QEMUPackage != "fake 1" {
 		t.Errorf("version %q package %q", raw.QEMUVersion, raw.QEMUPackage)
 	}
