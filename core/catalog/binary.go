@@ -80,6 +80,11 @@ func (c *Catalog) MarshalBinary() ([]byte, error) {
 	for k := range c.overrides {
 		ovs = append(ovs, k)
 	}
+	for k := range c.packed {
+		if _, ok := c.overrides[k]; !ok {
+			ovs = append(ovs, k)
+		}
+	}
 	slices.SortFunc(ovs, func(a, b resolveKey) int {
 		if a.model != b.model {
 			return compareStrings(a.model, b.model)
@@ -94,7 +99,8 @@ func (c *Catalog) MarshalBinary() ([]byte, error) {
 		w.str(k.model)
 		w.str(k.machine)
 		w.str(k.accel)
-		w.delta(c.overrides[k])
+		d, _ := c.override(k)
+		w.delta(d)
 	}
 	return w.b, nil
 }
@@ -157,20 +163,35 @@ func parseBinary(data []byte, reg *feature.Registry) (c *Catalog, err error) {
 		mach, acc := r.name(), r.name()
 		c.setDefault(mach, acc, r.delta())
 	}
-	// Sized up front: the overrides are most of a catalog, and a map
-	// grown entry by entry leaves every smaller table behind as garbage,
-	// pages a short command touches for nothing.
+	// The overrides stay encoded until looked up (Catalog.packed), in a
+	// map sized up front: one grown entry by entry leaves every smaller
+	// table behind as garbage, pages a short command touches for nothing.
 	n := r.count()
-	c.overrides = make(map[resolveKey]Delta, n)
+	c.packed = make(map[resolveKey][]byte, n)
 	for ; n > 0; n-- {
 		k := resolveKey{r.name(), r.name(), r.name()}
-		c.overrides[k] = r.delta()
+		start := r.b
+		r.delta() // checked now (a short input fails here), kept encoded
+		c.packed[k] = start[:len(start)-len(r.b)]
 	}
 	if r.err != nil {
 		return nil, r.err
 	}
 	c.index()
 	return c, nil
+}
+
+// override returns the override of k's model on its machine type under
+// its accelerator, decoding it when the catalog holds it packed.
+func (c *Catalog) override(k resolveKey) (Delta, bool) {
+	if d, ok := c.overrides[k]; ok {
+		return d, true
+	}
+	if b, ok := c.packed[k]; ok {
+		r := &binReader{b: b}
+		return r.delta(), true
+	}
+	return Delta{}, false
 }
 
 type binWriter struct{ b []byte }

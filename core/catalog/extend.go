@@ -212,6 +212,7 @@ func (c *Catalog) WithModels(reg *feature.Registry, defs []ModelDefinition) (*Ca
 	for k, v := range c.overrides {
 		n.overrides[k] = v
 	}
+	// n.packed is c's: never written after parseBinary, so shared.
 	baseAccel := tcg
 	if !c.HasAccel(core.TCG) {
 		baseAccel = kvm

@@ -132,7 +132,7 @@ func (c *Catalog) Marshal() ([]byte, error) {
 	for i := range c.models {
 		for _, mt := range c.machines {
 			for _, a := range c.accels {
-				if d, ok := c.overrides[resolveKey{c.models[i].Name, mt.Name, a}]; ok {
+				if d, ok := c.override(resolveKey{c.models[i].Name, mt.Name, a}); ok {
 					fc.Overrides = append(fc.Overrides, c.fileDelta(c.models[i].Name, mt.Name, a, d))
 				}
 			}

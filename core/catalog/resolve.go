@@ -73,7 +73,7 @@ func (c *Catalog) resolve(m *Model, machine, accel string) (feature.FeatureSet, 
 	if d, ok := c.defaults[machine][accel]; ok {
 		f = d.apply(f, &p)
 	}
-	if d, ok := c.overrides[resolveKey{m.Name, machine, accel}]; ok {
+	if d, ok := c.override(resolveKey{m.Name, machine, accel}); ok {
 		f = d.apply(f, &p)
 	}
 	return f, p

@@ -187,27 +187,31 @@ func newBuiltin() (*Registry, error) {
 		add(f.Linux, Linux)
 		add(f.Libvirt, Libvirt)
 	}
-	r := &Registry{}
-	return r.extend(fs, "")
+	return (&Registry{}).adopt(fs, "")
 }
 
 // extend returns a new registry holding r's features followed by fs, which
 // get the next IDs. source is recorded on each new feature.
 func (r *Registry) extend(fs []Feature, source string) (*Registry, error) {
+	all := make([]Feature, 0, len(r.features)+len(fs))
+	all = append(append(all, r.features...), fs...)
+	return r.adopt(all, source)
+}
+
+// adopt is extend for a caller that gives up its slice: all holds r's
+// features followed by the new ones, and becomes the new registry's
+// table. newBuiltin's 600 features (100 KB) are not copied.
+func (r *Registry) adopt(all []Feature, source string) (*Registry, error) {
+	if len(all) > Capacity {
+		return nil, fmt.Errorf("too many features: %d, the limit is %d", len(all), Capacity)
+	}
 	names := len(r.byName) // each name and alias once: the map's exact size
-	for _, f := range fs {
+	for _, f := range all[len(r.features):] {
 		names += 1 + len(f.Aliases)
 	}
-	n := &Registry{
-		features: make([]Feature, 0, len(r.features)+len(fs)),
-		byName:   make(map[string]ID, names),
-	}
-	n.features = append(n.features, r.features...)
+	n := &Registry{features: all, byName: make(map[string]ID, names)}
 	for k, v := range r.byName {
 		n.byName[k] = v
-	}
-	if len(r.features)+len(fs) > Capacity {
-		return nil, fmt.Errorf("too many features: %d, the limit is %d", len(r.features)+len(fs), Capacity)
 	}
 	var errs []error
 	claim := func(name string, id ID) {
@@ -218,12 +222,12 @@ func (r *Registry) extend(fs []Feature, source string) (*Registry, error) {
 		}
 		n.byName[k] = id
 	}
-	for _, f := range fs {
-		f.ID = ID(len(n.features))
+	for i := len(r.features); i < len(all); i++ {
+		f := &all[i]
+		f.ID = ID(i)
 		if f.Source == "" {
 			f.Source = source
 		}
-		n.features = append(n.features, f)
 		claim(f.Name, f.ID)
 		for _, a := range f.Aliases {
 			claim(a.Name, f.ID)
