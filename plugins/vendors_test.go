@@ -446,7 +446,7 @@ func TestDecodeThisMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][]string{"amd": {"tsa-l1-no", "tsa-sq-no"}, "intel": nil, "zhaoxin": nil}
+	want := map[string][]string{"amd": {"no-smm-ctl-msr", "tsa-l1-no", "tsa-sq-no"}, "intel": nil, "zhaoxin": nil}
 	for _, p := range allVendors(t) {
 		got, err := p.Decode(context.Background(), leaves)
 		if err != nil {

@@ -41,6 +41,12 @@ var features = []sdk.Feature{
 		Description: "Not vulnerable to transient scheduler attacks through the store queue"},
 	{Name: "tsa-l1-no", Leaf: leaf21, Reg: sdk.ECX, Bit: 2, Linux: "tsa_l1_no",
 		Description: "Not vulnerable to transient scheduler attacks through the L1 data cache"},
+	// QEMU 11.1 names the five above (the registry then keeps its own
+	// feature, feature.Registry.Extend); this one no QEMU release names.
+	// Linux: X86_FEATURE_NO_SMM_CTL_MSR (20*32+9), which KVM always
+	// reports (kvm_set_cpu_caps).
+	{Name: "no-smm-ctl-msr", Leaf: leaf21, Reg: sdk.EAX, Bit: 9, Linux: "no_smm_ctl_msr",
+		Description: "The SMM_CTL MSR is not present"},
 }
 
 func init() {
