@@ -20,7 +20,7 @@
 # Usage: bash bench/speed.sh [RUNS] [REV] [MAX_HOSTS]
 #   RUNS (default 30) pairs per command; REV (default 107bed2, the commit
 #   before this work) for the 100,000-host comparison; MAX_HOSTS (default
-#   1000000; 100000 skips the million-host run, which writes 8 GB of
+#   1000000; 0 skips the fleet runs; 100000 skips the million-host run, which writes 8 GB of
 #   snapshot files to $TMPDIR, in about 10 minutes; FLEET_1M=DIR reuses a
 #   fleet writefleet -n 1000000 wrote before).
 # Needs: go, git, GNU time (/usr/bin/time); QEMU 10.0 at $QEMU10 (default
@@ -140,39 +140,41 @@ for b in "$tmp/hello.bin" "$tmp/deps.bin" "$cp -h" "$tmp/cpupolicy-static -h" "$
 done
 echo
 
-echo "### Fleet ingestion: fleet DIR --format json (writefleet fleets, fleetgen.Realistic)"
-echo
-git worktree add -q --detach "$tmp/old" "$rev"
-(cd "$tmp/old" && go build -o "$tmp/old.bin" ./cmd/cpupolicy)
-go run ./internal/fleetgen/internal/writefleet -n 100000 -o "$tmp/f100k"
-# The same fleet for REV, which refuses the keys added since (qemu_release,
-# abi_levels: both derived, so the hosts are the same).
-go run ./internal/fleetgen/internal/writefleet -n 100000 -legacy -o "$tmp/f100k-old"
-echo "| binary | hosts | wall s | user+sys s | peak RSS MiB | exit |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-timed() { # NAME N BIN DIR
-  local rc=0
-  /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$3" fleet "$4" --format json >/dev/null || rc=$?
-  read -r w u s m < <(tail -n 1 "$tmp/time")
-  echo "| $1 | $2 | $w | $(echo "$u + $s" | bc) | $((m / 1024)) | $rc |"
-}
-for i in 1 2 3; do
-  timed "$rev" 100000 "$tmp/old.bin" "$tmp/f100k-old"
-  timed "this tree" 100000 "$cp" "$tmp/f100k"
-done
-rm -rf "$tmp/f100k" "$tmp/f100k-old"
-if [ "$maxn" -ge 1000000 ]; then
-  f1m=${FLEET_1M:-}
-  if [ -z "$f1m" ]; then
-    f1m=$tmp/f1m
-    go run ./internal/fleetgen/internal/writefleet -n 1000000 -o "$f1m"
-    sync
+if [ "$maxn" -gt 0 ]; then
+  echo "### Fleet ingestion: fleet DIR --format json (writefleet fleets, fleetgen.Realistic)"
+  echo
+  git worktree add -q --detach "$tmp/old" "$rev"
+  (cd "$tmp/old" && go build -o "$tmp/old.bin" ./cmd/cpupolicy)
+  go run ./internal/fleetgen/internal/writefleet -n 100000 -o "$tmp/f100k"
+  # The same fleet for REV, which refuses the keys added since (qemu_release,
+  # abi_levels: both derived, so the hosts are the same).
+  go run ./internal/fleetgen/internal/writefleet -n 100000 -legacy -o "$tmp/f100k-old"
+  echo "| binary | hosts | wall s | user+sys s | peak RSS MiB | exit |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+  timed() { # NAME N BIN DIR
+    local rc=0
+    /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$3" fleet "$4" --format json >/dev/null || rc=$?
+    read -r w u s m < <(tail -n 1 "$tmp/time")
+    echo "| $1 | $2 | $w | $(echo "$u + $s" | bc) | $((m / 1024)) | $rc |"
+  }
+  for i in 1 2 3; do
+    timed "$rev" 100000 "$tmp/old.bin" "$tmp/f100k-old"
+    timed "this tree" 100000 "$cp" "$tmp/f100k"
+  done
+  rm -rf "$tmp/f100k" "$tmp/f100k-old"
+  if [ "$maxn" -ge 1000000 ]; then
+    f1m=${FLEET_1M:-}
+    if [ -z "$f1m" ]; then
+      f1m=$tmp/f1m
+      go run ./internal/fleetgen/internal/writefleet -n 1000000 -o "$f1m"
+      sync
+    fi
+    timed "this tree" 1000000 "$cp" "$f1m"
+    timed "this tree" 1000000 "$cp" "$f1m"
+    rm -rf "$tmp/f1m"
   fi
-  timed "this tree" 1000000 "$cp" "$f1m"
-  timed "this tree" 1000000 "$cp" "$f1m"
-  rm -rf "$tmp/f1m"
+  echo
 fi
-echo
 
 echo "### Plugin decode in process: go test -run '^\$' -bench Decode/compiler ./plugins/"
 echo

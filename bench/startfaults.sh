@@ -92,7 +92,7 @@ cat "$tmp"/run.* | awk -v runs="$runs" '
       if (med > 0) printf "%d\t%s\n", med, p
     }
   }' | sort -k1,1nr >"$tmp/med"
-echo "Page faults of \`$(basename "$1") ${*:2}\` by phase (median of $runs runs; total $(awk '{s += $1} END {print s}' "$tmp/med")):"
+echo "Page faults of \`$(basename "$1") ${*:2}\` by phase (median of $runs runs; the medians sum to $(awk '{s += $1} END {print s}' "$tmp/med")):"
 echo
 echo '| faults | phase |'
 echo '| ---: | --- |'
