@@ -298,8 +298,8 @@ query-cpu-model-expansion does: the features that are on, level, xlevel,
 family, model, stepping, model-id and vendor. Under kvm QEMU gives guests
 the host's vendor: that of --host FILE, else this machine's.
 
-The default catalog is the newest embedded one (qemu-5.2, qemu-7.2 and
-qemu-10.0 are embedded); the default machine type is its newest pc-q35; the default
+The default catalog is the newest embedded one (qemu-5.2, qemu-7.2,
+qemu-10.0 and qemu-11.1 are embedded); the default machine type is its newest pc-q35; the default
 accelerator is kvm, in every command, whatever this machine has. JSON output is an array
 of objects with "name", "machine", "accel", "features", "level", "xlevel",
 "family", "model", "stepping", "model-id" and "vendor".

@@ -165,7 +165,7 @@ func TestFleetHTMLInChromium(t *testing.T) {
 	dir := t.TempDir()
 	site := fleetSite(t, dir)
 	page := filepath.Join(dir, "fleet.html")
-	if code, _, stderr := runCLI("fleet", "--site", site, "--format", "html", "-o", page); code != 1 {
+	if code, _, stderr := runCLI("fleet", "--catalog", "qemu-10.0", "--site", site, "--format", "html", "-o", page); code != 1 {
 		t.Fatalf("fleet exit %d, want 1: %s", code, stderr)
 	}
 	html, _ := os.ReadFile(page)

@@ -57,7 +57,8 @@ func qemuDefinitions(t *testing.T, bin, machine, accel string) map[string][]stri
 // the models QEMU's own query-cpu-definitions lists on this host (host,
 // max and base included) with the same unavailable-features set, under
 // kvm and tcg, for QEMU 5.2 (pc-q35-5.2, pc-i440fx-2.3), 7.2
-// (pc-q35-7.2, pc-i440fx-2.3) and 10.0 (pc-q35-10.0, pc-i440fx-2.4).
+// (pc-q35-7.2, pc-i440fx-2.3), 10.0 (pc-q35-10.0, pc-i440fx-2.4) and
+// 11.1 (pc-q35-11.1, pc-i440fx-5.2, its oldest).
 func TestModelsMatchQEMU(t *testing.T) {
 	accels := []string{"tcg"}
 	if testenv.Want(t, testenv.KVM, "models are checked under tcg only") {
@@ -71,6 +72,7 @@ func TestModelsMatchQEMU(t *testing.T) {
 		{testenv.QEMU52, "qemu-5.2", []string{"pc-q35-5.2", "pc-i440fx-2.3"}},
 		{testenv.QEMU, "qemu-7.2", []string{"pc-q35-7.2", "pc-i440fx-2.3"}},
 		{testenv.QEMU10, "qemu-10.0", []string{"pc-q35-10.0", "pc-i440fx-2.4"}},
+		{testenv.QEMU111, "qemu-11.1", []string{"pc-q35-11.1", "pc-i440fx-5.2"}},
 	} {
 		bin := testenv.Need(t, rel.req, "compare with QEMU's own query-cpu-definitions")
 		for _, machine := range rel.machines {

@@ -34,7 +34,7 @@ func TestReplExitCodes(t *testing.T) {
 		{"syntax error", "print(", nil, 1, "", "<stdin>:1:7: got end of file, want ')'"},
 		{"undefined", "a + b", nil, 1, "", "<stdin>:1:5: undefined: b"},
 		{"stray argument", ``, []string{"x.star"}, 2, "", `cpupolicy repl: unexpected argument "x.star" (a script comes on standard input); run 'cpupolicy repl -h' for usage`},
-		{"bad catalog", ``, []string{"--catalog", "qemu-1.0"}, 2, "", `cpupolicy: unknown catalog "qemu-1.0": not an embedded catalog (qemu-5.2, qemu-7.2, qemu-10.0) nor a file`},
+		{"bad catalog", ``, []string{"--catalog", "qemu-1.0"}, 2, "", `cpupolicy: unknown catalog "qemu-1.0": not an embedded catalog (qemu-5.2, qemu-7.2, qemu-10.0, qemu-11.1) nor a file`},
 		{"missing plugin", ``, []string{"--plugin", "p.wasm"}, 2, "", `cpupolicy: p.wasm: load: open p.wasm: no such file or directory`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

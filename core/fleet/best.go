@@ -12,7 +12,8 @@ import (
 // builtin_x86_defs in target/i386/cpu.c (v10.0.2; 7.2 has the same order
 // without SapphireRapids, GraniteRapids, SierraForest, ClearwaterForest,
 // EPYC-Genoa and YongFeng; 5.2 has Icelake-Client, which 7.1 removed,
-// before Icelake-Server, as its binary's strings show): within a vendor, a later entry is a later CPU
+// before Icelake-Server; 11.1 adds DiamondRapids after GraniteRapids and
+// EPYC-Turin after YongFeng, as the binaries' strings show): within a vendor, a later entry is a later CPU
 // generation. It is the tie-break of the best-model rule between models
 // whose features do not contain each other ([Rank]). The real
 // binaries' read-only data holds the names in this order too
@@ -23,10 +24,10 @@ var generations = []string{
 	"Conroe", "Penryn", "Nehalem", "Westmere", "SandyBridge", "IvyBridge",
 	"Haswell", "Broadwell", "Skylake-Client", "Skylake-Server",
 	"Cascadelake-Server", "Cooperlake", "Icelake-Client", "Icelake-Server", "SapphireRapids",
-	"GraniteRapids", "SierraForest", "ClearwaterForest", "Denverton",
+	"GraniteRapids", "DiamondRapids", "SierraForest", "ClearwaterForest", "Denverton",
 	"Snowridge", "KnightsMill",
 	"Opteron_G1", "Opteron_G2", "Opteron_G3", "Opteron_G4", "Opteron_G5",
-	"EPYC", "Dhyana", "EPYC-Rome", "EPYC-Milan", "EPYC-Genoa", "YongFeng",
+	"EPYC", "Dhyana", "EPYC-Rome", "EPYC-Milan", "EPYC-Genoa", "YongFeng", "EPYC-Turin",
 }
 
 // Generation returns the position of base (an unversioned model name)
