@@ -56,6 +56,11 @@ var models = []sdk.Model{{
 		"amx-fp8", "amx-tf32", "amx-avx512", "amx-movrs",
 		// FEAT_29_0_EBX
 		"apx-nci-ndd-nf",
+		// FEAT_24_0_EBX: QEMU 11.1's DiamondRapids (as its binary expands
+		// it) also sets the three vector-length bits, without which
+		// avx10 and the rest of leaf 0x24 fall by QEMU's dependency
+		// CPUID_24_0_EBX_AVX10_VL_MASK → CPUID_7_1_EDX_AVX10.
+		"avx10-128", "avx10-256", "avx10-512",
 		// FEAT_24_1_ECX ("set by avx10_version=2 anyway")
 		"avx10-vnni-int",
 		// FEAT_8000_0001_ECX, _EDX
