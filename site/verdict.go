@@ -50,20 +50,27 @@ func Resolve(cat *catalog.Catalog, o Offer, defaultMachine string) (*Config, err
 		return nil, err
 	}
 	if catalog.IsPerHost(spec.Model) {
-		if spec.Model == "host" && accel != string(core.KVM) {
-			return nil, fmt.Errorf("cpu spec %q: CPU model 'host' requires KVM or HVF", o.CPU)
-		}
-		if _, err := cat.Machine(machine); err != nil {
-			return nil, err
-		}
-		on, _ := spec.Explicit()
-		return &Config{Catalog: cat, Spec: spec, Machine: machine, Accel: accel, Features: on, PerHost: true}, nil
+		return PerHostConfig(cat, spec, machine, accel)
 	}
 	res, err := cat.ResolveSpec(spec, machine, core.Accel(accel), "")
 	if err != nil {
 		return nil, err
 	}
 	return &Config{Catalog: cat, Spec: spec, Machine: machine, Accel: accel, Features: res.Features}, nil
+}
+
+// PerHostConfig is the config of a parsed host or max spec on machine
+// under accel: what the spec switches on itself, the rest being each
+// host's (Judge resolves it there). QEMU refuses host under tcg.
+func PerHostConfig(cat *catalog.Catalog, spec *catalog.CPUSpec, machine, accel string) (*Config, error) {
+	if err := spec.AccelError(core.Accel(accel)); err != nil {
+		return nil, err
+	}
+	if _, err := cat.Machine(machine); err != nil {
+		return nil, err
+	}
+	on, _ := spec.Explicit()
+	return &Config{Catalog: cat, Spec: spec, Machine: machine, Accel: accel, Features: on, PerHost: true}, nil
 }
 
 // Availability is what one host gives a guest under a config's

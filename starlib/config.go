@@ -84,7 +84,7 @@ func (c *Catalog) newConfig(fn string, maxLen int, cpu string, machine starlark.
 	if catalog.IsPerHost(spec.Model) {
 		// What host and max give depends on the host: the config holds
 		// what the spec asks of every host, site.Judge the rest.
-		sc, err := site.Resolve(c.c, site.Offer{CPU: cpu, Machine: mt.mt.Name, Accel: accel}, "")
+		sc, err := site.PerHostConfig(c.c, spec, mt.mt.Name, accel)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", fn, err)
 		}

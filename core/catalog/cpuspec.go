@@ -52,6 +52,16 @@ func (s *CPUSpec) Prop(name, def string) string {
 	return def
 }
 
+// AccelError is QEMU's refusal of the spec's model under accel: "host"
+// is the host CPU as KVM (or HVF) gives it, and nothing under tcg; nil
+// for every other model and accelerator.
+func (s *CPUSpec) AccelError(accel core.Accel) error {
+	if s.Model == "host" && accel != core.KVM {
+		return fmt.Errorf("cpu spec %q: CPU model 'host' requires KVM or HVF", s.Text)
+	}
+	return nil
+}
+
 // Enforce reports whether QEMU refuses to start the guest when the host
 // lacks a feature the spec asks for (enforce=on); otherwise it starts it
 // without the feature, warning (check=on, the default) or not.
@@ -502,8 +512,8 @@ const tcgMaxVendor = "AuthenticAMD"
 
 // resolveHostModel resolves host or max (see ResolveCPU).
 func (c *Catalog) resolveHostModel(s *CPUSpec, machine string, accel core.Accel, h *HostCPU) (*Resolution, error) {
-	if s.Model == "host" && accel != core.KVM {
-		return nil, fmt.Errorf("cpu spec %q: CPU model 'host' requires KVM or HVF", s.Text)
+	if err := s.AccelError(accel); err != nil {
+		return nil, err
 	}
 	if h == nil || (h.Features.IsEmpty() && h.Vendor == "") {
 		return nil, fmt.Errorf("cpu spec %q: model %s needs the host's availability under %s", s.Text, s.Model, accel)

@@ -67,8 +67,8 @@ func ResolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel,
 	// without a snapshot only named models resolve, enforce unjudged.
 	var a *Availability
 	needHost := catalog.IsHostModel(cs.Model) && cs.Model != "base"
-	if needHost && cs.Model == "host" && accel != core.KVM {
-		return nil, nil, fmt.Errorf("cpu spec %q: CPU model 'host' requires KVM or HVF", spec)
+	if err := cs.AccelError(accel); err != nil {
+		return nil, nil, err
 	}
 	if needHost || cs.Enforce() && (accel == core.TCG || s != nil) {
 		rel, _, err := CatalogRelease(cat)
@@ -97,8 +97,8 @@ func resolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel,
 		return nil, nil, err
 	}
 	if catalog.IsHostModel(cs.Model) && cs.Model != "base" {
-		if cs.Model == "host" && accel != core.KVM {
-			return nil, nil, fmt.Errorf("cpu spec %q: CPU model 'host' requires KVM or HVF", spec)
+		if err := cs.AccelError(accel); err != nil {
+			return nil, nil, err
 		}
 		if a == nil {
 			return nil, nil, fmt.Errorf("cpu spec %q: model %s needs the host's availability under %s", spec, cs.Model, accel)
