@@ -513,20 +513,13 @@ func domainFeatures(n *node) ([]string, error) {
 		case "passthrough":
 			out = append(out, "hv-passthrough=on")
 		case "", "custom":
-			en := map[string]*node{}
-			for _, k := range hv.kids {
-				en[k.name] = k
-			}
+			on := stateOn(hv)
 			for _, o := range hypervOptions {
-				k := en[o.elem]
-				if k == nil {
-					continue
-				}
-				v, err := onOff(k, "state")
+				k, err := on(o.elem)
 				if err != nil {
 					return nil, err
 				}
-				if v != "on" {
+				if k == nil {
 					continue
 				}
 				switch o.elem {
@@ -552,20 +545,13 @@ func domainFeatures(n *node) ([]string, error) {
 		}
 	}
 	if kvm := kids["kvm"]; kvm != nil {
-		en := map[string]*node{}
-		for _, k := range kvm.kids {
-			en[k.name] = k
-		}
+		on := stateOn(kvm)
 		for _, o := range kvmOptions {
-			k := en[o.elem]
-			if k == nil {
-				continue
-			}
-			v, err := onOff(k, "state")
+			k, err := on(o.elem)
 			if err != nil {
 				return nil, err
 			}
-			if v == "on" {
+			if k != nil {
 				out = append(out, o.on)
 			}
 		}
@@ -580,6 +566,27 @@ func domainFeatures(n *node) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// stateOn indexes n's children by element name, and returns the lookup
+// of <hyperv> and <kvm>'s enlightenments: the child of that name when its
+// state is on, nil when it is absent or off, an error for another state.
+func stateOn(n *node) func(elem string) (*node, error) {
+	byName := make(map[string]*node, len(n.kids))
+	for _, k := range n.kids {
+		byName[k.name] = k
+	}
+	return func(elem string) (*node, error) {
+		k := byName[elem]
+		if k == nil {
+			return nil, nil
+		}
+		v, err := onOff(k, "state")
+		if err != nil || v != "on" {
+			return nil, err
+		}
+		return k, nil
+	}
 }
 
 // onOff reads n's attribute attr, "on" or "off" ("" when absent).
