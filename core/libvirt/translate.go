@@ -1,6 +1,8 @@
 package libvirt
 
 import (
+	"errors"
+
 	"github.com/cpupolicy/cpupolicy/core/feature"
 )
 
@@ -152,7 +154,8 @@ func (m *Map) decodeGuest(data feature.FeatureSet, vendor string, sig *Signature
 		}
 	}
 	if best == nil {
-		return nil, errorf(Pos{}, "Cannot find suitable CPU model for given data")
+		return nil, errors.New("Cannot find suitable CPU model for given data") // libvirt's words
+
 	}
 	return best, nil
 }

@@ -93,6 +93,12 @@ func TestFallbackLibvirt(t *testing.T) {
 	if _, err := forbid.Translate(m, q.HasModel); err == nil || !strings.HasSuffix(err.Error(), "CPU model EPYC-Milan is not supported by hypervisor") {
 		t.Errorf("fallback='forbid': %v, want libvirt's cpu-nofallback.x86_64-5.2.0.err", err)
 	}
+	// A QEMU with no model libvirt's map has: libvirt's error, at the
+	// <cpu>'s line.
+	none, _ := ParseCPU("cpu-fallback.xml", data, reg)
+	if _, err := none.Translate(m, func(string) bool { return false }); err == nil || err.Error() != "cpu-fallback.xml:11: CPU model EPYC-Milan: Cannot find suitable CPU model for given data" {
+		t.Errorf("no candidate: %v", err)
+	}
 	// A model QEMU has is never translated.
 	again, _ := ParseCPU("cpu-fallback.xml", data, reg)
 	if changed, err := again.Translate(m, func(string) bool { return true }); changed || err != nil {
