@@ -11,6 +11,7 @@
 package export
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -183,3 +184,12 @@ func (j *Judged) closest(cands []string, want feature.FeatureSet) string {
 }
 
 func join(s []string) string { return strings.Join(s, ", ") }
+
+// writeComment opens a '#'-commented export (kubevirt, nova, proxmox):
+// what was exported, from which pool, catalog and machine type, and why.
+func (j *Judged) writeComment(b *bytes.Buffer, format string, reasons []string) {
+	fmt.Fprintf(b, "# cpupolicy export %s: pool %s (%s), catalog %s, machine %s, kvm\n", format, j.Pool, strings.Join(j.Hosts, " "), j.Catalog, j.Machine)
+	for _, r := range reasons {
+		fmt.Fprintf(b, "# %s\n", r)
+	}
+}

@@ -100,10 +100,7 @@ func KubeVirt(j *Judged, obsolete []string) (*KubeVirtConfig, error) {
 // disable as VM spec fragments in comments.
 func (k *KubeVirtConfig) Text() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# cpupolicy export kubevirt: pool %s (%s), catalog %s, machine %s, kvm\n", k.Pool, strings.Join(k.Hosts, " "), k.Catalog, k.Machine)
-	for _, r := range k.Reasons {
-		fmt.Fprintf(&b, "# %s\n", r)
-	}
+	k.writeComment(&b, "kubevirt", k.Reasons)
 	b.WriteString("apiVersion: kubevirt.io/v1\nkind: KubeVirt\nmetadata:\n  name: kubevirt\n  namespace: kubevirt\nspec:\n  configuration:\n")
 	fmt.Fprintf(&b, "    cpuModel: %q\n", k.CPUModel)
 	b.WriteString("    obsoleteCPUModels:\n")

@@ -86,10 +86,7 @@ func Nova(j *Judged) (*NovaConfig, error) {
 // Text is the [libvirt] section, with the reasons as comments.
 func (n *NovaConfig) Text() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# cpupolicy export nova: pool %s (%s), catalog %s, machine %s, kvm\n", n.Pool, strings.Join(n.Hosts, " "), n.Catalog, n.Machine)
-	for _, r := range n.Reasons {
-		fmt.Fprintf(&b, "# %s\n", r)
-	}
+	n.writeComment(&b, "nova", n.Reasons)
 	b.WriteString("[libvirt]\n")
 	fmt.Fprintf(&b, "cpu_mode = %s\n", n.CPUMode)
 	fmt.Fprintf(&b, "cpu_models = %s\n", strings.Join(n.CPUModels, ","))

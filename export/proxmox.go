@@ -103,10 +103,7 @@ func Proxmox(j *Judged) (*ProxmoxConfig, error) {
 // skips lines starting with #).
 func (p *ProxmoxConfig) Text() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# cpupolicy export proxmox: pool %s (%s), catalog %s, machine %s, kvm\n", p.Pool, strings.Join(p.Hosts, " "), p.Catalog, p.Machine)
-	for _, r := range p.Reasons {
-		fmt.Fprintf(&b, "# %s\n", r)
-	}
+	p.writeComment(&b, "proxmox", p.Reasons)
 	fmt.Fprintf(&b, "cpu-model: %s\n", p.Name)
 	if len(p.Flags) > 0 {
 		fmt.Fprintf(&b, "\tflags %s\n", strings.Join(p.Flags, ";"))
