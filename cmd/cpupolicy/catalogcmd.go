@@ -39,6 +39,7 @@ func runCatalogImport(e *env, args []string) error {
 	kvmMode := fs.String("kvm", "", "kvm answers: `capture` (ask QEMU under kvm) or derive (from the tcg answers); default: capture when /dev/kvm works, else derive")
 	out := fs.String("o", "", "write the catalog to `FILE` atomically (default: standard output)")
 	name := fs.String("name", "", "the catalog's `NAME` (default: qemu-MAJOR.MINOR)")
+	every := fs.Bool("every-machine", false, "run QEMU on every machine type, also those whose CPU compat properties equal another's")
 	// The source comes first ("catalog import qemu --binary …"); flags may
 	// also precede it.
 	if len(args) > 0 && args[0] == "libvirt" {
@@ -64,12 +65,12 @@ func runCatalogImport(e *env, args []string) error {
 	default:
 		return usagef("catalog import", "--kvm %q: want capture or derive", *kvmMode)
 	}
-	opts := qemuimport.Options{Binary: *binary, Accels: splitList(*accels), KVM: *kvmMode}
+	opts := qemuimport.Options{Binary: *binary, Accels: splitList(*accels), KVM: *kvmMode, EveryMachine: *every}
 	if *machines != "all" {
 		opts.Machines = strings.Split(*machines, ",")
 	}
 	if tty.Is(e.stderr) {
-		opts.Progress = tty.Progress(e.stderr, "importing", "machine×accel", time.Now())
+		opts.Progress = tty.Progress(e.stderr, "importing", "QEMU runs", time.Now())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -51,6 +51,30 @@ const fakeMachines = `[
  {"name": "microvm", "deprecated": false},
  {"name": "none", "deprecated": false}]`
 
+// fakeCompatMachines is fakeMachines as QEMU 9.1 and newer list them
+// when asked for compat-props: pc-i440fx-7.2, pc-i440fx-10.0 and
+// pc-q35-7.2 set the same on x86 CPUs (and differ on other devices, and
+// on a CPU type of another target), pc-i440fx-1.4 and pc-q35-4.0.1 set
+// more.
+const fakeCompatMachines = `[
+ {"name": "pc-q35-7.2", "alias": "q35", "deprecated": false,
+  "compat-props": [{"qom-type": "virtio-mem", "property": "unplugged-inaccessible", "value": "off"},
+                   {"qom-type": "x86_64-cpu", "property": "legacy-multi-node", "value": "on"}]},
+ {"name": "pc-i440fx-7.2", "alias": "pc", "is-default": true, "deprecated": false,
+  "compat-props": [{"qom-type": "x86_64-cpu", "property": "legacy-multi-node", "value": "on"}]},
+ {"name": "pc-i440fx-1.4", "deprecated": true,
+  "compat-props": [{"qom-type": "x86_64-cpu", "property": "legacy-multi-node", "value": "on"},
+                   {"qom-type": "qemu64-v1-x86_64-cpu", "property": "xlevel", "value": "0x8000000a"},
+                   {"qom-type": "x86_64-cpu", "property": "min-level", "value": "4"}]},
+ {"name": "pc-i440fx-10.0", "deprecated": false,
+  "compat-props": [{"qom-type": "arm-cpu", "property": "backcompat-pauth-default-use-qarma5", "value": "true"},
+                   {"qom-type": "x86_64-cpu", "property": "legacy-multi-node", "value": "on"}]},
+ {"name": "pc-q35-4.0.1", "deprecated": false,
+  "compat-props": [{"qom-type": "x86_64-cpu", "property": "legacy-multi-node", "value": "on"},
+                   {"qom-type": "x86_64-cpu", "property": "x-intel-pt-auto-level", "value": "off"}]},
+ {"name": "microvm", "deprecated": false, "compat-props": []},
+ {"name": "none", "deprecated": false, "compat-props": []}]`
+
 const fakeDefinitions = `[
  {"name": "qemu64", "typename": "qemu64-x86_64-cpu", "alias-of": "qemu64-v1", "static": false, "migration-safe": true, "deprecated": false},
  {"name": "qemu64-v1", "typename": "qemu64-v1-x86_64-cpu", "static": false, "migration-safe": true, "deprecated": false},
@@ -200,6 +224,9 @@ func fakeQEMU(mode string, args []string) int {
 			ret = `{"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "fake 1"}`
 		case "query-machines":
 			ret = fakeMachines
+			if mode == "compat" && strings.Contains(in.Text(), `"compat-props":true`) {
+				ret = fakeCompatMachines
+			}
 		case "query-cpu-definitions":
 			ret = fakeDefinitions
 		case "qom-list-properties":

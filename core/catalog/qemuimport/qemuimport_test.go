@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/cpupolicy/cpupolicy/core"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -312,6 +313,45 @@ func equalExpansion(a, b catalog.RawExpansion) bool {
 // TestImportDeriveFake: with kvm derived, QEMU runs under tcg only and
 // every tcg answer gets its kvm answer (catalog.DeriveKVM, tested
 // against QEMU's there), marked derived, for this host's vendor.
+// TestImportCompatFake: a QEMU that lists its machine types' compat
+// properties runs once per distinct set of x86 CPU properties, across
+// families, and the result is what running every machine type gives.
+func TestImportCompatFake(t *testing.T) {
+	bin := fakeBinary(t, "compat")
+	imp := func(every bool) (*catalog.Raw, int) {
+		t.Helper()
+		runs := 0
+		raw, err := Import(context.Background(), Options{
+			Binary: bin, Accels: []string{"tcg", "kvm"}, KVM: KVMCapture, Parallel: 2, EveryMachine: every,
+			Progress: func(done, total int) { runs = total },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw, runs
+	}
+	grouped, runs := imp(false)
+	every, runsEvery := imp(true)
+	// pc-i440fx-7.2, pc-i440fx-10.0 and pc-q35-7.2 are one run; 1.4 and
+	// 4.0.1 one each; times two accelerators.
+	if runs != 6 || runsEvery != 10 {
+		t.Errorf("QEMU ran %d times grouped, %d for every machine type; want 6 and 10", runs, runsEvery)
+	}
+	if !reflect.DeepEqual(grouped, every) {
+		t.Errorf("grouped import differs from the import of every machine type")
+	}
+	// The fake's old machine type does differ: grouping did not hide it.
+	var levels []uint32
+	for _, e := range grouped.Expansions {
+		if e.Model == "qemu64-v1" && e.Accel == "tcg" {
+			levels = append(levels, e.Level)
+		}
+	}
+	if !slices.Equal(levels, []uint32{4, 13, 13, 13, 13}) {
+		t.Errorf("qemu64-v1's levels by machine type: %v", levels)
+	}
+}
+
 func TestImportDeriveFake(t *testing.T) {
 	var progress int
 	raw, err := Import(context.Background(), Options{Binary: fakeBinary(t, "ok"), KVM: KVMDerive,
