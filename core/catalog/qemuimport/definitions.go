@@ -184,9 +184,11 @@ func (d *definer) revealing(def feature.FeatureSet) feature.FeatureSet {
 }
 
 // reference probes every model in full on the reference machine type
-// (see above) and returns the definitions and each model's revealing
-// from features.
-func (d *definer) reference(ctx context.Context, r *runner, exps []answer) ([]definition, []feature.FeatureSet, error) {
+// (see above) and returns the definitions' features and each model's
+// revealing from features; levels then gives the definitions. (The
+// other machine types' probes need only the revealing features, so they
+// need not wait for the levels.)
+func (d *definer) reference(ctx context.Context, r *runner, exps []answer) ([]feature.FeatureSet, []feature.FeatureSet, error) {
 	type plan struct {
 		absent feature.FeatureSet
 		groups []feature.FeatureSet
@@ -231,8 +233,7 @@ func (d *definer) reference(ctx context.Context, r *runner, exps []answer) ([]de
 		defs[i] = def
 		gs[i] = d.revealing(def)
 	}
-	out, err := d.levels(ctx, r, exps, gs, defs)
-	return out, gs, err
+	return defs, gs, nil
 }
 
 // probe reads every model's definition on a machine type other than the

@@ -326,7 +326,7 @@ type job struct {
 	// defs are the models' definitions; nil when they are pred's.
 	defs  []definition
 	gs    []feature.FeatureSet // the reference's revealing features
-	gDone chan struct{}        // closed once the reference's defs and gs are set
+	gDone chan struct{}        // closed once the reference's gs are set
 }
 
 // planJobs returns the jobs in the order they are started: each
@@ -443,13 +443,14 @@ func (j *job) define(ctx context.Context, r *runner, def *definer) error {
 		}
 	}
 	if j.pred == nil {
-		var err error
-		j.defs, j.gs, err = def.reference(ctx, r, j.exps)
+		features, gs, err := def.reference(ctx, r, j.exps)
 		if err != nil {
 			return err
 		}
+		j.gs = gs
 		close(j.gDone)
-		return nil
+		j.defs, err = def.levels(ctx, r, j.exps, gs, features)
+		return err
 	}
 	if err := wait(j.pred.eDone); err != nil {
 		return err
