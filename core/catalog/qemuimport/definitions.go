@@ -93,6 +93,77 @@ type definer struct {
 	// (QEMU 11.1), so the levels are read with the Z probe
 	// (definitions_levels.go) instead of turning it off.
 	autoLevelFixed bool
+	// typeNames are the models' QOM types, in model order; compat the
+	// compatibility properties that reach CPUs (cpuCompatProps) of each
+	// machine type, for releases that list them (see narrow).
+	typeNames []string
+	compat    map[string][]qmpCompatProp
+}
+
+// leafOnlyProps are x86 CPU properties that machine types set for
+// compatibility and that shape only the contents of CPUID leaves (cache
+// and topology descriptions, Hyper-V and hypervisor leaves) or other
+// behaviour: never a feature bit, a level or the automatic levels. They
+// are listed rather than inferred: a property not here makes narrow
+// probe every model.
+var leafOnlyProps = map[string]bool{
+	"check": true, "cpuid-0xb": true, "fill-mtrr-mask": true, "l3-cache": true,
+	"legacy-cache": true, "tcg-cpuid": true, "vmware-cpuid-freq": true,
+	"x-hv-max-vps": true, "x-migrate-smi-count": true, "x-hv-synic-kvm-only": true,
+	"x-vendor-cpuid-only": true, "hv-version-id-build": true, "hv-version-id-major": true,
+	"hv-version-id-minor": true, "guest-phys-bits": true, "legacy-multi-node": true,
+	"x-amd-topoext-features-only": true, "x-l1-cache-per-thread": true,
+}
+
+// narrow returns the models whose definitions on machine type m may
+// differ from those on pred, whose expansions (exps, predExps) are known
+// to differ somewhere; nil means every model. When the release lists
+// both machine types' compatibility properties and those that differ
+// are leaf-only properties of every CPU or properties of particular
+// models' types, a model that expands alike on both and is not one of
+// those has pred's definition: nothing that differs can have changed it.
+// A model-specific property (EPYC's xlevel, Skylake-Server's pku) marks
+// the model whatever it expands to, since it may touch what the
+// expansion hides. Of the 8 machine types of QEMU 10.0 whose expansions
+// differ from the next newer one's, 3 are probed in full (their
+// differences include full-cpuid-auto-level, topoext and
+// x-intel-pt-auto-level), the other 5 for the 1 to 11 models that differ.
+func (d *definer) narrow(m, pred string, exps, predExps []answer) []int {
+	a, okA := d.compat[m]
+	b, okB := d.compat[pred]
+	if !okA || !okB {
+		return nil
+	}
+	count := map[qmpCompatProp]int{}
+	for _, p := range a {
+		count[p]++
+	}
+	for _, p := range b {
+		count[p]--
+	}
+	marked := map[string]bool{}
+	for p, n := range count {
+		if n == 0 {
+			continue
+		}
+		switch {
+		case p.Type == "x86_64-cpu" || p.Type == "i386-cpu":
+			if !leafOnlyProps[p.Property] {
+				return nil
+			}
+		case strings.HasSuffix(p.Type, "-accel"):
+			return nil
+		default:
+			marked[p.Type] = true
+		}
+	}
+	some := []int{}
+	for i := range exps {
+		if marked[d.typeNames[i]] || !sameAnswers(exps[i:i+1], predExps[i:i+1]) {
+			some = append(some, i)
+		}
+	}
+	return some
 }
 
 // newDefiner returns the definer of QEMU version, or nil when the

@@ -162,6 +162,16 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 	def := newDefiner(names.reg, raw.QEMUVersion)
 	if def != nil {
 		def.autoLevelFixed = names.hasNo("full-cpuid-auto-level")
+		def.typeNames = make([]string, len(raw.Models))
+		for i, m := range raw.Models {
+			def.typeNames[i] = m.TypeName
+		}
+		def.compat = map[string][]qmpCompatProp{}
+		for _, m := range all {
+			if m.CompatProps != nil {
+				def.compat[m.Name] = cpuCompatProps(m)
+			}
+		}
 	}
 	props := map[string]string{}
 	if !o.EveryMachine {
@@ -327,6 +337,7 @@ type job struct {
 	defs  []definition
 	gs    []feature.FeatureSet // the reference's revealing features
 	gDone chan struct{}        // closed once the reference's gs are set
+	dDone chan struct{}        // closed once this job's defs are set (nil: pred's)
 }
 
 // planJobs returns the jobs in the order they are started: each
@@ -362,7 +373,7 @@ func planJobs(machines []catalog.RawMachine, accels []string, props map[string]s
 	for _, a := range accels {
 		byIndex := make([]*job, len(machines))
 		for i, m := range machines {
-			byIndex[i] = &job{machine: m.Name, accel: a, order: rank[i], eDone: make(chan struct{})}
+			byIndex[i] = &job{machine: m.Name, accel: a, order: rank[i], eDone: make(chan struct{}), dDone: make(chan struct{})}
 		}
 		r := byIndex[ref]
 		r.order, r.gDone = -1, make(chan struct{})
@@ -425,6 +436,7 @@ func (j *job) run(ctx context.Context, bin string, models []string, names *featu
 		if err := j.define(ctx, r, def); err != nil {
 			return err
 		}
+		close(j.dDone)
 	}
 	// Every answer is in; how QEMU goes (a slow kvm teardown on a loaded
 	// host can outlast Close's grace period and be killed) changes none
@@ -461,9 +473,57 @@ func (j *job) define(ctx context.Context, r *runner, def *definer) error {
 	if err := wait(j.ref.gDone); err != nil {
 		return err
 	}
-	var err error
-	j.defs, err = def.probe(ctx, r, j.exps, j.ref.exps, j.ref.gs)
-	return err
+	some := def.narrow(j.machine, j.pred.machine, j.exps, j.pred.exps)
+	if some == nil {
+		var err error
+		j.defs, err = def.probe(ctx, r, j.exps, j.ref.exps, j.ref.gs)
+		return err
+	}
+	// The other models' definitions are pred's: wait for them.
+	predDefs, err := finalDefs(ctx, j.pred)
+	if err != nil {
+		return err
+	}
+	sub := *r
+	sub.models = pick(r.models, some)
+	defs, err := def.probe(ctx, &sub, pick(j.exps, some), pick(j.ref.exps, some), pick(j.ref.gs, some))
+	if err != nil {
+		return err
+	}
+	j.defs = slices.Clone(predDefs)
+	for k, i := range some {
+		j.defs[i] = defs[k]
+	}
+	return nil
+}
+
+// finalDefs waits until the definitions of j are known and returns them:
+// its own, its source's, or (when it probed none) its pred's.
+func finalDefs(ctx context.Context, j *job) ([]definition, error) {
+	for {
+		if j.source != nil {
+			j = j.source
+			continue
+		}
+		select {
+		case <-j.dDone:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+		if j.defs != nil {
+			return j.defs, nil
+		}
+		j = j.pred
+	}
+}
+
+// pick returns the elements of s at idx.
+func pick[T any](s []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for k, i := range idx {
+		out[k] = s[i]
+	}
+	return out
 }
 
 // accelerators validates Options.Accels and Options.KVM, or picks the
@@ -571,12 +631,22 @@ func cpuProps(m qmpMachine) string {
 	}
 	var b strings.Builder
 	b.WriteString("known")
-	for _, p := range m.CompatProps {
-		if strings.HasSuffix(p.Type, "x86_64-cpu") || strings.HasSuffix(p.Type, "i386-cpu") || strings.HasSuffix(p.Type, "-accel") {
-			fmt.Fprintf(&b, "\x00%s\x00%s\x00%s", p.Type, p.Property, p.Value)
-		}
+	for _, p := range cpuCompatProps(m) {
+		fmt.Fprintf(&b, "\x00%s\x00%s\x00%s", p.Type, p.Property, p.Value)
 	}
 	return b.String()
+}
+
+// cpuCompatProps returns the compatibility properties of m that reach
+// x86 CPUs: those of QOM types named *x86_64-cpu, *i386-cpu and *-accel.
+func cpuCompatProps(m qmpMachine) []qmpCompatProp {
+	var out []qmpCompatProp
+	for _, p := range m.CompatProps {
+		if strings.HasSuffix(p.Type, "x86_64-cpu") || strings.HasSuffix(p.Type, "i386-cpu") || strings.HasSuffix(p.Type, "-accel") {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // qmpCPUModel is one query-cpu-definitions entry (the fields used): a
