@@ -90,17 +90,15 @@ type Options struct {
 	// Parallel is how many QEMU processes run at once; 0 for
 	// runtime.NumCPU().
 	Parallel int
-	// EveryMachine runs QEMU on every machine type. Without it, a machine
-	// type whose compatibility properties for x86 CPUs equal those of
-	// the next newer machine type of its family takes that one's answers
-	// (see cpuProps): QEMU 10.0 then runs 28 times instead of 61. Releases
-	// before 9.1 do not report the properties and always run on every
-	// machine type.
+	// EveryMachine runs QEMU on every machine type. Without it, machine
+	// types whose compatibility properties for x86 CPUs are the same, in
+	// either family, take the answers of one run (see cpuProps): QEMU
+	// 10.0 then runs 14 times instead of 61. Releases before 9.1 do not
+	// report the properties and always run on every machine type.
 	EveryMachine bool
-	// Progress, if not nil, is called after each QEMU process of a
-	// (machine type, accelerator) is done, with the number done and the
-	// total. Calls
-	// are never concurrent, and done increases by one each time.
+	// Progress, if not nil, is called after each QEMU run is done, with
+	// the number done and the total. Calls are never concurrent, and done
+	// increases by one each time.
 	Progress func(done, total int)
 }
 
@@ -325,9 +323,10 @@ type job struct {
 	// is compared with (nil for the reference): the next newer machine
 	// type of the same family, or the reference.
 	ref, pred *job
-	// source, when not nil, is the job whose answers this one takes
-	// instead of running QEMU: a newer machine type of the family with
-	// the same cpuProps. copies are the jobs whose source this one is.
+	// source, when not nil, is the job whose answers and definitions
+	// this one takes instead of running QEMU: the first to start of the
+	// accelerator's jobs with the same cpuProps, in either family.
+	// copies are the jobs whose source this one is.
 	source *job
 	copies []*job
 
