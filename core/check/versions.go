@@ -318,10 +318,15 @@ var rules100 = releaseRules{
 // were read from the 11.1.3 binary's feature_word_info[] (decoded from
 // the executable, see core/feature's table.go); they are 10.0's plus two
 // bits of CPUID[8000_0021].EAX. Its kvm_arch_get_supported_cpuid fixups
-// are taken to be 10.0's: no change to them between 10.0 and 11.1 was
-// found in the QEMU patches read, but 11.1's kvm.c was not available to
-// confirm it. The host-dependent change of 10.1, ARCH_CAPABILITIES withheld
-// from AMD guests, is archCapNotOnAMD.
+// are taken to be 10.0's. 11.1's kvm.c was not available, but a 2026
+// tree of the 11.0 cycle (a maintainer's, carrying patches posted in
+// February 2026) has the same fixups as 10.0.2, branch by branch, and no
+// patch adding or removing one was found on the list up to 11.1: the
+// ARCH_CAPABILITIES change of 10.1 ("do not expose ARCH_CAPABILITIES on
+// AMD CPU", then "add compatibility property for arch_capabilities")
+// ended in cpu.c's x86_cpu_get_supported_feature_word, not in kvm.c. It
+// is archCapNotOnAMD here. (The 10.0 stable releases 10.0.4 and 10.0.5
+// took that change too; the 10.0.2 of the embedded catalog has neither.)
 var rules111 = releaseRules{
 	rel:         core.Release{Major: 11, Minor: 1},
 	kvmAlways:   rules100.kvmAlways,
