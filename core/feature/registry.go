@@ -294,27 +294,14 @@ func (r *Registry) Extend(source string, fs ...Feature) (*Registry, error) {
 	return n, nil
 }
 
-// sameFeature reports whether plugin feature f is r's feature id: a
-// spelling of one is a spelling of the other (the locations are equal).
+// sameFeature reports whether plugin feature f is r's feature id: one
+// of f's spellings is one of id's (byName holds every name and alias).
 func (r *Registry) sameFeature(id ID, f Feature) bool {
-	old := &r.features[id]
-	spellings := append([]string{old.Name}, make([]string, 0, len(old.Aliases))...)
-	for _, a := range old.Aliases {
-		spellings = append(spellings, a.Name)
-	}
-	match := func(name string) bool {
-		for _, s := range spellings {
-			if normalize(s) == normalize(name) {
-				return true
-			}
-		}
-		return false
-	}
-	if match(f.Name) {
+	if got, ok := r.byName[normalize(f.Name)]; ok && got == id {
 		return true
 	}
 	for _, a := range f.Aliases {
-		if match(a.Name) {
+		if got, ok := r.byName[normalize(a.Name)]; ok && got == id {
 			return true
 		}
 	}
