@@ -171,9 +171,7 @@ func Compute(reg *feature.Registry, s *host.HostSnapshot, rel core.Release, acce
 			return nil, err
 		}
 		a.hw, a.os, a.hasHW = hw, os, len(s.CPUID) > 0
-		if r.archCapNotOnAMD && s.Vendor == "AuthenticAMD" {
-			a.qemuWithheld = mustSet(reg, "arch-capabilities")
-		}
+		a.qemuWithheld = qemuWithheld(reg, s, r)
 		// A plugin's features are what its decoder found in KVM's
 		// answer (the snapshot's kvm layer), not the registry's reading
 		// of their bits: the decoder knows its vendor's leaves.

@@ -391,14 +391,19 @@ func kvmSupported(reg *feature.Registry, s *host.HostSnapshot, r *releaseRules) 
 	if id, err := reg.Lookup("intel-pt"); err == nil && set.Has(id) && !k.intelPTUsable() {
 		set = set.Remove(id)
 	}
-	// 10.1 and later: arch-capabilities is unavailable to a CPU of AMD's
-	// vendor (x86_cpu_get_supported_feature_word, FEAT_7_0_EDX). The
-	// vendor is the guest's; Set takes it to be the host's (see the
-	// package comment).
+	return set.Difference(qemuWithheld(reg, s, r)), k.supportedXCR0()
+}
+
+// qemuWithheld are the features QEMU withholds from a guest on host s
+// whatever KVM supports. 10.1 and later: arch-capabilities from a CPU of
+// AMD's vendor (x86_cpu_get_supported_feature_word, FEAT_7_0_EDX). The
+// vendor is the guest's; Set takes it to be the host's (see the package
+// comment).
+func qemuWithheld(reg *feature.Registry, s *host.HostSnapshot, r *releaseRules) feature.FeatureSet {
 	if r.archCapNotOnAMD && s.Vendor == "AuthenticAMD" {
-		set = set.Difference(mustSet(reg, "arch-capabilities"))
+		return mustSet(reg, "arch-capabilities")
 	}
-	return set, k.supportedXCR0()
+	return feature.FeatureSet{}
 }
 
 // xsaveFilter removes from set the features QEMU reports unavailable
