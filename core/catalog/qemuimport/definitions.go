@@ -389,19 +389,17 @@ func (d *definer) levels(ctx context.Context, r *runner, exps []answer, gs, defs
 			return nil, fmt.Errorf("probing %s on %s: the expansion has %v, the definition found lacks them",
 				r.models[i], r.where, d.reg.Names(e.set.Difference(def)))
 		}
-		qe := q[i].e
-		o := definition{latent: def.Difference(e.set), min: [3]uint32{qe.MinLevel, qe.MinXLevel, qe.MinXLevel2}}
-		o.explicit = [3]bool{e.e.Level != e.e.MinLevel || qe.Level != qe.MinLevel,
-			e.e.XLevel != e.e.MinXLevel || qe.XLevel != qe.MinXLevel,
-			e.e.XLevel2 != e.e.MinXLevel2 || qe.XLevel2 != qe.MinXLevel2}
+		// The levels are read from Q, or from Z where it was sent: Z has
+		// every feature off, so nothing raised its min levels.
+		le := q[i].e
 		if z != nil {
-			// Z has every feature off: nothing raised its min levels.
-			ze := z[i].e
-			o.min = [3]uint32{ze.MinLevel, ze.MinXLevel, ze.MinXLevel2}
-			o.explicit = [3]bool{e.e.Level != e.e.MinLevel || ze.Level != ze.MinLevel,
-				e.e.XLevel != e.e.MinXLevel || ze.XLevel != ze.MinXLevel,
-				e.e.XLevel2 != e.e.MinXLevel2 || ze.XLevel2 != ze.MinXLevel2}
-		} else if j := q7Index[i]; j >= 0 {
+			le = z[i].e
+		}
+		o := definition{latent: def.Difference(e.set), min: [3]uint32{le.MinLevel, le.MinXLevel, le.MinXLevel2}}
+		o.explicit = [3]bool{e.e.Level != e.e.MinLevel || le.Level != le.MinLevel,
+			e.e.XLevel != e.e.MinXLevel || le.XLevel != le.MinXLevel,
+			e.e.XLevel2 != e.e.MinXLevel2 || le.XLevel2 != le.MinXLevel2}
+		if j := q7Index[i]; j >= 0 {
 			q7 := ans7[j].e
 			o.min[0] = q7.MinLevel
 			o.explicit[0] = o.explicit[0] || q7.Level != q7.MinLevel

@@ -157,6 +157,13 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 	for i, m := range raw.Models {
 		models[i] = m.Name
 	}
+	// What each machine type sets on CPUs, where QEMU says (9.1 and newer).
+	compat := map[string][]qmpCompatProp{}
+	for _, m := range all {
+		if m.CompatProps != nil {
+			compat[m.Name] = cpuCompatProps(m)
+		}
+	}
 	def := newDefiner(names.reg, raw.QEMUVersion)
 	if def != nil {
 		def.autoLevelFixed = names.hasNo("full-cpuid-auto-level")
@@ -164,20 +171,13 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 		for i, m := range raw.Models {
 			def.typeNames[i] = m.TypeName
 		}
-		def.compat = map[string][]qmpCompatProp{}
-		for _, m := range all {
-			if m.CompatProps != nil {
-				def.compat[m.Name] = cpuCompatProps(m)
-			}
-		}
+		def.compat = compat
 	}
-	props := map[string]string{}
+	var group map[string][]qmpCompatProp
 	if !o.EveryMachine {
-		for _, m := range all {
-			props[m.Name] = cpuProps(m)
-		}
+		group = compat
 	}
-	jobs := planJobs(raw.Machines, accels, props)
+	jobs := planJobs(raw.Machines, accels, group)
 	// Jobs that copy a newer machine type's answers run no QEMU; their
 	// answers are set by their source's run.
 	runs := slices.DeleteFunc(slices.Clone(jobs), func(j *job) bool { return j.source != nil })
@@ -232,7 +232,10 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 	raw.Expansions = make([]catalog.RawExpansion, 0, len(jobs)*len(models))
 	for _, j := range jobs {
 		if def != nil {
-			j.defs = definitionsOf(j)
+			// Every run is done: nothing waits.
+			if j.defs, err = finalDefs(parent, j); err != nil {
+				return nil, err
+			}
 		}
 		for i, a := range j.exps {
 			e := a.e
@@ -276,20 +279,6 @@ func Import(ctx context.Context, o Options) (*catalog.Raw, error) {
 			strings.Compare(a.Accel, b.Accel))
 	})
 	return raw, nil
-}
-
-// definitionsOf returns the job's definitions: its own, its source's
-// (a machine type that sets the same on CPUs has the same), or, when it
-// probed none, its pred's (it expanded every model as pred did).
-func definitionsOf(j *job) []definition {
-	if j.defs == nil {
-		if j.source != nil {
-			j.defs = definitionsOf(j.source)
-		} else {
-			j.defs = definitionsOf(j.pred)
-		}
-	}
-	return j.defs
 }
 
 // deriveKVM adds to raw the kvm answers derived from its tcg answers, as
@@ -345,7 +334,7 @@ type job struct {
 // family, so that every job starts after the jobs it waits for (pred and
 // ref): with any number of workers, none waits for a job not yet
 // started.
-func planJobs(machines []catalog.RawMachine, accels []string, props map[string]string) []*job {
+func planJobs(machines []catalog.RawMachine, accels []string, compat map[string][]qmpCompatProp) []*job {
 	// machines are sorted by family, then version: each one's next newer
 	// of its family, if any, follows it.
 	family := func(i int) string { f, _ := splitMachine(machines[i].Name); return f }
@@ -394,11 +383,11 @@ func planJobs(machines []catalog.RawMachine, accels []string, props map[string]s
 	// for one of its copies.
 	source := map[[2]string]*job{}
 	for _, j := range jobs {
-		p := props[j.machine]
-		if p == "" {
+		p, ok := compat[j.machine]
+		if !ok {
 			continue
 		}
-		k := [2]string{j.accel, p}
+		k := [2]string{j.accel, cpuProps(p)}
 		if s := source[k]; s != nil {
 			j.source = s
 			s.copies = append(s.copies, j)
@@ -614,24 +603,19 @@ type qmpCompatProp struct {
 	Value    string `json:"value"`
 }
 
-// cpuProps returns what a machine type sets on x86 CPUs and accelerators
-// — its compatibility properties of QOM types named *x86_64-cpu,
-// *i386-cpu and *-accel, in QEMU's order — as one string, or "" when QEMU
-// did not say (a release before 9.1). Two machine types of one family with
-// the same string expand every CPU model alike: a machine type changes a
-// CPU only through these properties and its default CPU model version,
-// which is the same for every machine type from 4.1 on and, before, changes
-// no expansion (an unversioned model's legacy definition is its v1). The
-// importer relies on it (Options.EveryMachine turns it off), and a live
-// test shows both ways byte-identical for each release that answers.
-func cpuProps(m qmpMachine) string {
-	if m.CompatProps == nil {
-		return ""
-	}
+// cpuProps is props (a machine type's cpuCompatProps, in QEMU's order)
+// as one string, the key planJobs groups machine types by. Machine types
+// with the same key, in either family, expand every CPU model alike: a
+// machine type changes a CPU only through these properties and its
+// default CPU model version, which is the same for every machine type
+// from 4.1 on and, before, changes no expansion (an unversioned model's
+// legacy definition is its v1). The importer relies on it
+// (Options.EveryMachine turns it off), and TestFidelityLive shows both
+// ways byte-identical for each release that lists the properties.
+func cpuProps(props []qmpCompatProp) string {
 	var b strings.Builder
-	b.WriteString("known")
-	for _, p := range cpuCompatProps(m) {
-		fmt.Fprintf(&b, "\x00%s\x00%s\x00%s", p.Type, p.Property, p.Value)
+	for _, p := range props {
+		fmt.Fprintf(&b, "%s\x00%s\x00%s\x00", p.Type, p.Property, p.Value)
 	}
 	return b.String()
 }
