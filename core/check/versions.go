@@ -222,35 +222,21 @@ var rules52 = releaseRules{
 	// a feature needs, and x86_cpu_filter_features filters FEAT_XSAVE_COMP_LO
 	// (5.2's name for XCR0_LO) like any word.
 	xsaveAllComponents: true,
-	// feature_word_info[].tcg_features. 5.2's TCG emulates neither AVX
-	// (nor F16C, FMA, AVX2: 7.2 added them with its AVX translator), nor
-	// UMIP, VAES, PKS, nor SVM's vgif and svme-addr-chk.
-	tcg: []tcgWord{
-		{word: "FEAT_1_EDX", macro: "TCG_FEATURES", names: []string{
-			"fpu", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep",
-			"mtrr", "pge", "mca", "cmov", "pat", "pse36", "clflush", "acpi",
-			"mmx", "fxsr", "sse", "sse2", "ss", "de"}},
-		{word: "FEAT_1_ECX", macro: "TCG_EXT_FEATURES", names: []string{
+	// feature_word_info[].tcg_features: 7.2's, but that 5.2's TCG
+	// emulates neither AVX (nor F16C, FMA, AVX2: 7.2 added them with its
+	// AVX translator), nor UMIP, VAES, PKS, nor SVM's vgif and
+	// svme-addr-chk.
+	tcg: withTCGWords(rules72.tcg,
+		tcgWord{word: "FEAT_1_ECX", macro: "TCG_EXT_FEATURES", names: []string{
 			"pni", "pclmulqdq", "monitor", "ssse3", "cx16", "sse4.1",
 			"sse4.2", "popcnt", "xsave", "movbe", "aes", "hypervisor",
 			"rdrand"}},
-		// The CPUID_EXT2_AMD_ALIASES copies of FEAT_1_EDX are unnamed
-		// in FEAT_8000_0001_EDX.
-		{word: "FEAT_8000_0001_EDX", macro: "TCG_EXT2_FEATURES", names: []string{
-			"nx", "mmxext", "rdtscp", "3dnow", "3dnowext", "pdpe1gb",
-			"syscall", "lm"}},
-		{word: "FEAT_8000_0001_ECX", macro: "TCG_EXT3_FEATURES", names: []string{
-			"lahf-lm", "svm", "cr8legacy", "abm", "sse4a"}},
-		{word: "FEAT_SVM", macro: "TCG_SVM_FEATURES", names: []string{"npt"}},
-		{word: "FEAT_7_0_EBX", macro: "TCG_7_0_EBX_FEATURES", names: []string{
+		tcgWord{word: "FEAT_SVM", macro: "TCG_SVM_FEATURES", names: []string{"npt"}},
+		tcgWord{word: "FEAT_7_0_EBX", macro: "TCG_7_0_EBX_FEATURES", names: []string{
 			"smep", "smap", "bmi1", "bmi2", "adx", "pcommit", "clflushopt",
 			"clwb", "mpx", "fsgsbase", "erms"}},
-		{word: "FEAT_7_0_ECX", macro: "TCG_7_0_ECX_FEATURES", names: []string{
-			"pku", "la57"}},
-		{word: "FEAT_6_EAX", macro: "TCG_6_EAX_FEATURES", names: []string{"arat"}},
-		{word: "FEAT_XSAVE", macro: "TCG_XSAVE_FEATURES", names: []string{
-			"xsaveopt", "xgetbv1"}},
-	},
+		tcgWord{word: "FEAT_7_0_ECX", macro: "TCG_7_0_ECX_FEATURES", names: []string{
+			"pku", "la57"}}),
 	tcgXCR0:          ^uint64(0), // FEAT_XSAVE_COMP_LO/HI: .tcg_features = ~0U
 	noXCompGuestSupp: true,
 	ptRefusesLIP:     true,
@@ -338,6 +324,21 @@ var rules111 = releaseRules{
 	tcgXCR0:              rules100.tcgXCR0,
 	archCapNotOnAMD:      true,
 	fbClearIfNotAffected: true,
+}
+
+// withTCGWords returns base with the words of replace in place of
+// base's words of the same name: a release's tcg_features written as
+// another's where they differ.
+func withTCGWords(base []tcgWord, replace ...tcgWord) []tcgWord {
+	out := slices.Clone(base)
+	for _, w := range replace {
+		i := slices.IndexFunc(out, func(b tcgWord) bool { return b.word == w.word })
+		if i < 0 {
+			panic("check: no tcg word " + w.word + " to replace")
+		}
+		out[i] = w
+	}
+	return out
 }
 
 // releases is the release table: a row per release core knows
