@@ -70,9 +70,9 @@ type Catalog struct {
 	overrides map[resolveKey]Delta
 	// packed holds the overrides of a catalog decoded from the binary
 	// form still encoded, each decoded when looked up (override): they
-	// are most of a catalog (656 of 472 bytes each in qemu-10.0), and a
-	// command resolves the models of one or two machine types. Decoding
-	// them all touched 300 KB of heap at every start.
+	// are most of a catalog (qemu-10.0 has 656, 472 bytes each once
+	// decoded), and a command resolves the models of one or two machine
+	// types. Decoding them all touched 300 KB of heap at every start.
 	packed map[resolveKey][]byte
 
 	modelIdx   map[string]int
