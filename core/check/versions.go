@@ -145,7 +145,7 @@ var rules72 = releaseRules{
 	kvmAlways: kvmAlways72,
 	// QEMU 10.0's names that 7.2 lacks (qemu-system-x86_64 -cpu help of
 	// each; core/feature/testdata/qemu-{7.2,10.0}-cpu-flags.txt).
-	absent: []string{
+	absent: slices.Concat([]string{
 		"amd-psfd", "amx-complex", "amx-fp16", "auto-ibrs", "avx-ifma",
 		"avx-ne-convert", "avx-vnni-int16", "avx-vnni-int8", "avx10",
 		"avx10-128", "avx10-256", "avx10-512", "bhi-ctrl", "bhi-no",
@@ -161,15 +161,7 @@ var rules72 = releaseRules{
 		"vmx-any-errcode", "vmx-enable-user-wait-pause",
 		"vmx-entry-load-fred", "vmx-exit-secondary-ctls",
 		"vmx-nested-exception", "vnmi", "wrmsrns", "zero-fcs-fds",
-		// QEMU 11.1's names, which neither 7.2 nor 10.0 has.
-		"amx-avx512", "amx-bf16-alias", "amx-complex-alias",
-		"amx-fp16-alias", "amx-fp8", "amx-int8-alias", "amx-movrs",
-		"amx-tf32", "apx-nci-ndd-nf", "apxf", "avx10-vnni-int",
-		"cet-ibt", "cet-ss", "fs-gs-base-ns", "gmet", "its-no",
-		"movrs", "msr-imm", "prefetchi", "tsa-l1-no", "tsa-sq-no",
-		"verw-clear", "vmx-entry-load-cet", "vmx-exit-save-cet",
-		"vmx-mbec",
-	},
+	}, rules100.absent), // and QEMU 11.1's, which 10.0 lacks too
 	xsaveAllComponents: true,
 	tcg: []tcgWord{
 		{word: "FEAT_1_EDX", macro: "TCG_FEATURES", names: []string{
