@@ -107,6 +107,47 @@ func TestParseDumpMultiCPU(t *testing.T) {
 	}
 }
 
+// TestWithoutProcessorIDs: the two CPUs of the real two-CPU dump differ, and
+// only in the fields WithoutProcessorIDs clears (leaf 1's APIC ID and
+// leaf 0x8000001E's core ID here).
+func TestWithoutProcessorIDs(t *testing.T) {
+	raw, err := os.ReadFile(allDump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cpu1, ok := bytes.Cut(raw, []byte("\nCPU 1:\n"))
+	if !ok {
+		t.Fatalf("%s has no CPU 1", allDump)
+	}
+	second, err := ParseDump(allDump+" (CPU 1)", bytes.NewReader(append([]byte("CPU:\n"), cpu1...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := readDump(t, allDump)
+	if slices.Equal(first, second) {
+		t.Fatalf("CPU 0 and CPU 1 of %s are equal; the test proves nothing", allDump)
+	}
+	if d := diffLeaves(withoutProcessorIDs(second), withoutProcessorIDs(first), nil); d != "" {
+		t.Errorf("CPU 1 differs from CPU 0 beyond the APIC IDs:\n%s", d)
+	}
+	l := Leaf{Leaf: 1, EAX: 1, EBX: 0x0102_0800, ECX: 3, EDX: 4}.WithoutProcessorIDs()
+	if l != (Leaf{Leaf: 1, EAX: 1, EBX: 0x0002_0800, ECX: 3, EDX: 4}) {
+		t.Errorf("leaf 1 masked to %+v", l)
+	}
+	for _, k := range []uint32{0xb, 0x1f} {
+		l := Leaf{Leaf: k, Subleaf: 1, EAX: 1, EBX: 2, ECX: 0x201, EDX: 7}.WithoutProcessorIDs()
+		if l != (Leaf{Leaf: k, Subleaf: 1, EAX: 1, EBX: 2, ECX: 0x201}) {
+			t.Errorf("leaf %#x masked to %+v", k, l)
+		}
+	}
+	if l := (Leaf{Leaf: 0x8000_001e, EAX: 9, EBX: 0x102, ECX: 0x301, EDX: 5}).WithoutProcessorIDs(); l != (Leaf{Leaf: 0x8000_001e, EBX: 0x100, ECX: 0x300, EDX: 5}) {
+		t.Errorf("leaf 0x8000001e masked to %+v", l)
+	}
+	if l := (Leaf{Leaf: 4, EAX: 0xff00_0000, EBX: 1, ECX: 2, EDX: 3}); l.WithoutProcessorIDs() != l {
+		t.Errorf("leaf 4 changed")
+	}
+}
+
 func TestParseDumpErrors(t *testing.T) {
 	const l0 = "   0x00000000 0x00: eax=0x00000010 ebx=0x68747541 ecx=0x444d4163 edx=0x69746e65\n"
 	tests := []struct {

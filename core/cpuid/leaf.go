@@ -76,6 +76,30 @@ func (l *Leaf) SetReg(r Reg, v uint32) {
 	}
 }
 
+// WithoutProcessorIDs returns l with the fields that name the logical
+// processor cleared: the initial APIC ID (leaf 1 EBX[31:24]), the x2APIC
+// ID (EDX of leaves 0xB and 0x1F), and AMD's extended APIC ID, core ID
+// and node ID (leaf 0x8000001E EAX, EBX[7:0], ECX[7:0]). They say which
+// CPU answered, not what it can do, and some hypervisors fill them from
+// the physical CPU the vCPU runs on at that moment: on one of this
+// project's CI machines (an AMD VM) a walk pinned to CPU 0 saw initial
+// APIC ID 0xc0 and a `taskset -c 0 cpuid -1 -r` a second later saw 0x7b;
+// on another, CPUs 0 and 1 report 0x3f and 0x3a. Two walks of "the same
+// CPU" can only be expected to agree with these cleared.
+func (l Leaf) WithoutProcessorIDs() Leaf {
+	switch l.Leaf {
+	case 1:
+		l.EBX &^= 0xff00_0000
+	case 0xb, 0x1f:
+		l.EDX = 0
+	case 0x8000_001e:
+		l.EAX = 0
+		l.EBX &^= 0xff
+		l.ECX &^= 0xff
+	}
+	return l
+}
+
 // Leaves is a list of CPUID results sorted by (Leaf, Subleaf), without
 // duplicates. Use [Leaves.Sort] after building one by hand.
 type Leaves []Leaf

@@ -462,8 +462,12 @@ func entriesEqual(a, b []CPUIDEntry) bool {
 		if (x.Flags == nil) != (y.Flags == nil) || x.Flags != nil && *x.Flags != *y.Flags {
 			return false
 		}
-		x.Flags, y.Flags = nil, nil
-		return x == y
+		// KVM copies the processor IDs of the CPU the ioctl ran on,
+		// which a hypervisor may change between the two probes.
+		leaf := func(e CPUIDEntry) cpuid.Leaf {
+			return cpuid.Leaf{Leaf: e.Leaf, Subleaf: e.Subleaf, EAX: e.EAX, EBX: e.EBX, ECX: e.ECX, EDX: e.EDX}.WithoutProcessorIDs()
+		}
+		return leaf(x) == leaf(y)
 	})
 }
 
