@@ -76,8 +76,9 @@ type Info struct {
 	Capabilities map[int]int64
 	// SupportedCPUID is KVM_GET_SUPPORTED_CPUID, in the kernel's order.
 	// Some fields are copied from the CPU the ioctl ran on, such as the
-	// APIC IDs in leaf 1 EBX[31:24] and leaf 0xb EDX: two probes on
-	// different CPUs can differ there, so mask them before comparing.
+	// APIC IDs in leaf 1 EBX[31:24] and leaf 0xb EDX: two probes can
+	// differ there, so compare them through
+	// [cpuid.Leaf.WithoutProcessorIDs].
 	SupportedCPUID []Entry
 	// EmulatedCPUID is KVM_GET_EMULATED_CPUID, in the kernel's order;
 	// empty when the kernel lacks [CapExtEmulCPUID].
