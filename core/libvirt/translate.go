@@ -155,7 +155,6 @@ func (m *Map) decodeGuest(data feature.FeatureSet, vendor string, sig *Signature
 	}
 	if best == nil {
 		return nil, errors.New("Cannot find suitable CPU model for given data") // libvirt's words
-
 	}
 	return best, nil
 }

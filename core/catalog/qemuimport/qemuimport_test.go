@@ -310,9 +310,6 @@ func equalExpansion(a, b catalog.RawExpansion) bool {
 // CPUs lack the two automatic-level properties (as 11.1's do), which
 // read as on, and the flags of its -cpu help that the registry does not
 // know are named in NewFeatures; a release the registry knows has none.
-// TestImportDeriveFake: with kvm derived, QEMU runs under tcg only and
-// every tcg answer gets its kvm answer (catalog.DeriveKVM, tested
-// against QEMU's there), marked derived, for this host's vendor.
 // TestImportCompatFake: a QEMU that lists its machine types' compat
 // properties runs once per distinct set of x86 CPU properties, across
 // families, and the result is what running every machine type gives.
@@ -352,6 +349,9 @@ func TestImportCompatFake(t *testing.T) {
 	}
 }
 
+// TestImportDeriveFake: with kvm derived, QEMU runs under tcg only and
+// every tcg answer gets its kvm answer (catalog.DeriveKVM, tested
+// against QEMU's there), marked derived, for this host's vendor.
 func TestImportDeriveFake(t *testing.T) {
 	var progress int
 	raw, err := Import(context.Background(), Options{Binary: fakeBinary(t, "ok"), KVM: KVMDerive,
