@@ -306,10 +306,6 @@ func equalExpansion(a, b catalog.RawExpansion) bool {
 		a.XLevelExplicit == b.XLevelExplicit && a.XLevel2Explicit == b.XLevel2Explicit
 }
 
-// TestImportNewerRelease: a QEMU newer than the registry imports. Its
-// CPUs lack the two automatic-level properties (as 11.1's do), which
-// read as on, and the flags of its -cpu help that the registry does not
-// know are named in NewFeatures; a release the registry knows has none.
 // TestImportCompatFake: a QEMU that lists its machine types' compat
 // properties runs once per distinct set of x86 CPU properties, across
 // families, and the result is what running every machine type gives.
@@ -383,6 +379,10 @@ func TestImportDeriveFake(t *testing.T) {
 	}
 }
 
+// TestImportNewerRelease: a QEMU newer than the registry imports. Its
+// CPUs lack the two automatic-level properties (as 11.1's do), which
+// read as on, and the flags of its -cpu help that the registry does not
+// know are named in NewFeatures; a release the registry knows has none.
 func TestImportNewerRelease(t *testing.T) {
 	for _, tc := range []struct {
 		mode string
