@@ -51,3 +51,25 @@ func BenchmarkAllModelsRunnable(b *testing.B) {
 		sink = runnable
 	}
 }
+
+// BenchmarkResolveConfig resolves a -cpu line of the kind management
+// software generates (a versioned model with features switched on and
+// off, enforce) on qemu-10.0's newest pc-q35 under kvm, without a host
+// (so enforce is not judged):
+// the path of resolve --cpu, Starlark's config() and the libvirt and
+// command-line importers.
+func BenchmarkResolveConfig(b *testing.B) {
+	c, err := catalog.Embedded("qemu-10.0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const spec = "Skylake-Client-v4,-hle,-rtm,+pcid,+ssbd,+md-clear,+spec-ctrl,kvmclock=on,enforce"
+	b.ReportAllocs()
+	for b.Loop() {
+		r, _, err := check.ResolveConfig(c, spec, "pc-q35-10.0", core.KVM, nil, "GenuineIntel")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = r.Features.Count()
+	}
+}
