@@ -130,7 +130,8 @@ func ParseCPU(rel core.Release, text string, reg *feature.Registry) (*CPUSpec, e
 		}
 		if !found {
 			// A plugin's feature, which QEMU does not know.
-			if fid, err := reg.Lookup(name); err == nil && reg.Feature(fid).Source != "" {
+			fid, err := reg.Lookup(name)
+			if err == nil && reg.Feature(fid).Source != "" {
 				return cpuProperty{name: name, typ: "bool"}, fid, true, nil
 			}
 			msg := fmt.Sprintf("unknown feature %q", name)
@@ -138,8 +139,8 @@ func ParseCPU(rel core.Release, text string, reg *feature.Registry) (*CPUSpec, e
 			// prefers canonical names), else the nearest property.
 			near := ""
 			var ue *feature.UnknownError
-			if _, err := reg.Lookup(name); errors.As(err, &ue) {
-				near = ue.Suggestion
+			if errors.As(err, &ue) {
+				near = ue.Suggestion()
 			}
 			if near == "" {
 				near = closeName(name, props.names)

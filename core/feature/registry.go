@@ -407,15 +407,20 @@ func (r *Registry) Name(id ID) string { return r.features[id].Name }
 // an alias.
 type UnknownError struct {
 	Name string
-	// Suggestion is the nearest known name, or "".
-	Suggestion string
+	reg  *Registry
 }
 
+// Suggestion is the nearest known name, or "". It is worked out when
+// asked, not by Lookup: Lookup is also how callers ask whether a name is
+// a feature at all (a -cpu option may be a property), and a scan of every
+// name for each miss was most of the time of parsing a -cpu line.
+func (e *UnknownError) Suggestion() string { return e.reg.nearest(e.Name) }
+
 func (e *UnknownError) Error() string {
-	if e.Suggestion == "" {
-		return fmt.Sprintf("unknown feature %q", e.Name)
+	if near := e.Suggestion(); near != "" {
+		return fmt.Sprintf("unknown feature %q (did you mean %q?)", e.Name, near)
 	}
-	return fmt.Sprintf("unknown feature %q (did you mean %q?)", e.Name, e.Suggestion)
+	return fmt.Sprintf("unknown feature %q", e.Name)
 }
 
 // Lookup resolves a canonical name or any alias to the feature's ID. An
@@ -424,7 +429,7 @@ func (r *Registry) Lookup(name string) (ID, error) {
 	if id, ok := r.byName[normalize(name)]; ok {
 		return id, nil
 	}
-	return 0, &UnknownError{Name: name, Suggestion: r.nearest(name)}
+	return 0, &UnknownError{Name: name, reg: r}
 }
 
 // Set returns the set of the named features.
