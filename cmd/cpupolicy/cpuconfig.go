@@ -90,7 +90,6 @@ func (f *cpuFlags) libvirtHost(j *judge) (*libvirt.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat := j.Catalog
 	return &libvirt.Host{Features: j.Avail.Set, Vendor: j.snap.Vendor, Family: j.snap.Family, Model: j.snap.Model, Stepping: j.snap.Stepping,
-		Map: m, Usable: func(name string) bool { _, err := cat.Model(name); return err == nil }}, nil
+		Map: m, Usable: j.Catalog.HasModel}, nil
 }
