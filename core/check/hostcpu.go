@@ -79,7 +79,7 @@ func ResolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel,
 			return nil, nil, err
 		}
 	}
-	r, _, err := resolveConfig(cat, spec, machine, accel, a, h, s)
+	r, err := resolveConfig(cat, cs, machine, accel, a, h, s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,23 +89,20 @@ func ResolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel,
 	return r, cs, nil
 }
 
-// resolveConfig parses and resolves spec with the host's availability a
-// (nil: unknown) and identity h; host and max start from a.
-func resolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel, a *Availability, h *catalog.HostCPU, s *host.HostSnapshot) (*catalog.Resolution, *catalog.CPUSpec, error) {
-	cs, err := cat.ParseCPU(spec)
-	if err != nil {
-		return nil, nil, err
-	}
+// resolveConfig resolves the parsed spec cs with the host's availability
+// a (nil: unknown) and identity h; host and max start from a.
+func resolveConfig(cat *catalog.Catalog, cs *catalog.CPUSpec, machine string, accel core.Accel, a *Availability, h *catalog.HostCPU, s *host.HostSnapshot) (*catalog.Resolution, error) {
 	if catalog.IsHostModel(cs.Model) && cs.Model != "base" {
 		if err := cs.AccelError(accel); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if a == nil {
-			return nil, nil, fmt.Errorf("cpu spec %q: model %s needs the host's availability under %s", spec, cs.Model, accel)
+			return nil, fmt.Errorf("cpu spec %q: model %s needs the host's availability under %s", cs.Text, cs.Model, accel)
 		}
 		vendor := h.Vendor
+		var err error
 		if h, err = HostCPU(a, s); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if h.Vendor == "" {
 			h.Vendor = vendor
@@ -113,10 +110,10 @@ func resolveConfig(cat *catalog.Catalog, spec, machine string, accel core.Accel,
 	}
 	r, err := cat.ResolveCPU(cs, machine, accel, h)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	r.Model = cs.Text
-	return r, cs, nil
+	return r, nil
 }
 
 // realizeChecks are the checks QEMU makes when it realizes the CPU, after

@@ -318,7 +318,9 @@ func (j *Judge) Why(model, spec string, forbid *feature.FeatureSet) (*Explanatio
 	var cs *catalog.CPUSpec
 	var err error
 	if spec != "" {
-		r, cs, err = resolveConfig(j.Catalog, spec, j.Machine.Name, j.Accel, j.Avail, &catalog.HostCPU{Vendor: j.Vendor}, nil)
+		if cs, err = j.Catalog.ParseCPU(spec); err == nil {
+			r, err = resolveConfig(j.Catalog, cs, j.Machine.Name, j.Accel, j.Avail, &catalog.HostCPU{Vendor: j.Vendor}, nil)
+		}
 	} else {
 		r, err = j.Catalog.Resolve(model, j.Machine.Name, j.Accel, j.Vendor)
 	}
