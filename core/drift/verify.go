@@ -111,7 +111,7 @@ func Verify(lf *LockFile, cat *catalog.Catalog) *Report {
 	n := len(lf.Machines) * len(lf.Accels)
 	var models, machines, accels []string
 	for _, m := range lf.Models {
-		if _, err := cat.Model(m.Name); err != nil {
+		if !cat.HasModel(m.Name) {
 			rep.Findings = append(rep.Findings, Finding{Kind: ModelGone, Model: m.Name, Triples: n})
 		} else {
 			models = append(models, m.Name)
