@@ -414,7 +414,12 @@ type UnknownError struct {
 // asked, not by Lookup: Lookup is also how callers ask whether a name is
 // a feature at all (a -cpu option may be a property), and a scan of every
 // name for each miss was most of the time of parsing a -cpu line.
-func (e *UnknownError) Suggestion() string { return e.reg.nearest(e.Name) }
+func (e *UnknownError) Suggestion() string {
+	if e.reg == nil { // made outside Lookup
+		return ""
+	}
+	return e.reg.nearest(e.Name)
+}
 
 func (e *UnknownError) Error() string {
 	if near := e.Suggestion(); near != "" {

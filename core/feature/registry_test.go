@@ -126,6 +126,13 @@ func TestLookupSuggests(t *testing.T) {
 	}
 }
 
+// An UnknownError made outside Lookup has no registry to suggest from.
+func TestUnknownErrorZero(t *testing.T) {
+	if got := (&UnknownError{Name: "x"}).Error(); got != `unknown feature "x"` {
+		t.Errorf("got %q", got)
+	}
+}
+
 func TestLocations(t *testing.T) {
 	r := Builtin()
 	for _, c := range []struct {
